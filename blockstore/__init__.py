@@ -1,0 +1,1 @@
+"""Volumes: the volume service, backends and iSCSI export."""

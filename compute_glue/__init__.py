@@ -1,0 +1,1 @@
+"""Compute glue: images, networks and servers."""

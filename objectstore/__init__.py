@@ -1,0 +1,1 @@
+"""The object store: storage nodes and the proxy (native Swift API)."""

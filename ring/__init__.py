@@ -1,0 +1,1 @@
+"""Placement: the ring builder and ring lookup."""

@@ -1,0 +1,1 @@
+"""The `stratus` command and the all-in-one launcher: the top floor."""

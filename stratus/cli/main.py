@@ -1,0 +1,53 @@
+"""Entry point of the `stratus` command.
+
+Subcommands are grouped by service; each group lives in its own module with
+a ``register(subparsers)`` function, so adding a service is adding a module
+to ``GROUPS``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from stratus import __version__
+from stratus.config import ConfigError
+
+# Modules under stratus.cli that each add one group of subcommands.
+GROUPS = ("config_cmd", "up")
+
+
+class CommandError(Exception):
+    """A user-facing failure: printed without a traceback, exit status 1."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="stratus", description="Stratus: a compact storage cloud."
+    )
+    parser.add_argument("--version", action="version", version=f"stratus {__version__}")
+    parser.add_argument(
+        "--config", metavar="FILE", help="TOML configuration file (default: $STRATUS_CONFIG)"
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name in GROUPS:
+        importlib.import_module(f"stratus.cli.{name}").register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except (CommandError, ConfigError) as exc:
+        print(f"stratus: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

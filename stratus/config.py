@@ -1,0 +1,323 @@
+"""The one typed configuration object of Stratus.
+
+Every option lives in a dataclass field with a ``doc`` in its metadata, so
+the documentation (``docs/configuration.md``) is generated from this file
+and cannot drift from it. Values come from, in rising priority: the
+defaults here, one TOML file, and ``STRATUS_<SECTION>_<OPTION>`` environment
+variables. Unknown sections or keys are errors, not warnings: a typo must
+never silently fall back to a default.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+class ConfigError(ValueError):
+    """A configuration value is unknown, mistyped or out of range."""
+
+
+def _opt(default: Any, doc: str) -> Any:
+    if isinstance(default, list):
+        return field(default_factory=lambda: list(default), metadata={"doc": doc})
+    return field(default=default, metadata={"doc": doc})
+
+
+@dataclass
+class DataSection:
+    """Where the cloud keeps its state on this machine."""
+
+    dir: str = _opt(
+        "./stratus-data",
+        "Directory under which every service keeps its data (rings, devices, "
+        "identity, volumes). `STRATUS_DATA` also sets it.",
+    )
+
+
+@dataclass
+class ClusterSection:
+    """Settings every node of one cluster must share."""
+
+    hash_path_prefix: str = _opt(
+        "",
+        "Secret salt put before every path hashed for placement. Empty: a random "
+        "value is generated once and stored in the data directory.",
+    )
+    hash_path_suffix: str = _opt(
+        "",
+        "Secret salt put after every path hashed for placement. Empty: generated like the prefix.",
+    )
+    part_power: int = _opt(10, "Rings built by `stratus up` have 2**part_power partitions.")
+    replicas: int = _opt(3, "Replicas of every account, container and object.")
+    min_part_hours: int = _opt(
+        1, "Hours before a partition's replica may move again after a rebalance."
+    )
+
+    def validate(self) -> None:
+        if not 1 <= self.part_power <= 24:
+            raise ConfigError("cluster.part_power must be between 1 and 24")
+        if not 1 <= self.replicas <= 16:
+            raise ConfigError("cluster.replicas must be between 1 and 16")
+        if self.min_part_hours < 0:
+            raise ConfigError("cluster.min_part_hours must be >= 0")
+
+
+@dataclass
+class StorageSection:
+    """The storage nodes that `stratus up` runs on this machine."""
+
+    nodes: int = _opt(3, "Storage node processes started by `stratus up`.")
+    devices_per_node: int = _opt(1, "Devices (directories) per storage node.")
+    host: str = _opt("127.0.0.1", "Address the storage nodes listen on.")
+    base_port: int = _opt(6200, "Port of the first storage node; the others follow it.")
+    inline_threshold: int = _opt(
+        65536, "Object bodies up to this many bytes are kept inline in LMDB."
+    )
+    fsync: bool = _opt(True, "fsync data and metadata before a write is acknowledged.")
+
+    def validate(self) -> None:
+        if not 1 <= self.nodes <= 64:
+            raise ConfigError("storage.nodes must be between 1 and 64")
+        if not 1 <= self.devices_per_node <= 64:
+            raise ConfigError("storage.devices_per_node must be between 1 and 64")
+        _check_port("storage.base_port", self.base_port)
+        if not 0 <= self.inline_threshold <= 16 * 1024 * 1024:
+            raise ConfigError("storage.inline_threshold must be between 0 and 16 MiB")
+
+
+@dataclass
+class ProxySection:
+    """The proxy that serves the native (Swift) API."""
+
+    host: str = _opt("127.0.0.1", "Address the proxy listens on.")
+    port: int = _opt(8080, "Port of the native Swift API and of /auth/v1.0.")
+    node_timeout: float = _opt(10.0, "Seconds to wait for a storage node before giving up.")
+    error_limit: int = _opt(10, "Errors after which a storage node is skipped for a while.")
+    error_suppression_interval: float = _opt(60.0, "Seconds an error-limited node is skipped.")
+
+    def validate(self) -> None:
+        _check_port("proxy.port", self.port)
+        if self.node_timeout <= 0:
+            raise ConfigError("proxy.node_timeout must be > 0")
+
+
+@dataclass
+class IdentitySection:
+    """Projects, users, tokens and S3 credentials."""
+
+    token_lifetime: int = _opt(86400, "Seconds a token issued by /auth/v1.0 stays valid.")
+
+    def validate(self) -> None:
+        if self.token_lifetime <= 0:
+            raise ConfigError("identity.token_lifetime must be > 0")
+
+
+@dataclass
+class S3Section:
+    """The S3-compatible API."""
+
+    host: str = _opt("127.0.0.1", "Address the S3 API listens on.")
+    port: int = _opt(9000, "Port of the S3 API.")
+    region: str = _opt("us-east-1", "Region name used in SigV4 scopes and bucket locations.")
+    base_domain: str = _opt(
+        "", "Domain for virtual-hosted-style buckets (`bucket.<base_domain>`); empty: path only."
+    )
+
+    def validate(self) -> None:
+        _check_port("s3.port", self.port)
+
+
+@dataclass
+class IscsiSection:
+    """The built-in userspace iSCSI target."""
+
+    host: str = _opt("127.0.0.1", "Address the iSCSI target listens on.")
+    port: int = _opt(3260, "Port of the iSCSI target.")
+    driver: str = _opt("userspace", "Target driver: `userspace` (built in) or `lio` (rtslib-fb).")
+    iqn_prefix: str = _opt("iqn.2026-11.io.stratus", "Prefix of the IQNs given to volume targets.")
+
+    def validate(self) -> None:
+        _check_port("iscsi.port", self.port)
+        if self.driver not in ("userspace", "lio"):
+            raise ConfigError("iscsi.driver must be 'userspace' or 'lio'")
+
+
+@dataclass
+class Config:
+    """The whole configuration: one section per service."""
+
+    data: DataSection = field(default_factory=DataSection)
+    cluster: ClusterSection = field(default_factory=ClusterSection)
+    storage: StorageSection = field(default_factory=StorageSection)
+    proxy: ProxySection = field(default_factory=ProxySection)
+    identity: IdentitySection = field(default_factory=IdentitySection)
+    s3: S3Section = field(default_factory=S3Section)
+    iscsi: IscsiSection = field(default_factory=IscsiSection)
+
+    @property
+    def data_dir(self) -> Path:
+        return Path(self.data.dir)
+
+    def validate(self) -> None:
+        for f in dataclasses.fields(self):
+            section = getattr(self, f.name)
+            check = getattr(section, "validate", None)
+            if check is not None:
+                check()
+
+
+def _check_port(name: str, port: int) -> None:
+    if not 0 <= port <= 65535:
+        raise ConfigError(f"{name} must be a TCP port (0-65535), not {port}")
+
+
+def _field_type(cls: type, name: str) -> Any:
+    return typing.get_type_hints(cls)[name]
+
+
+def _coerce(where: str, typ: Any, value: Any, from_env: bool) -> Any:
+    """Check (and, for environment strings, parse) one value against its type."""
+    origin = typing.get_origin(typ)
+    if origin is list:
+        (item,) = typing.get_args(typ)
+        if from_env:
+            value = [v for v in value.split(",") if v]
+        if not isinstance(value, list):
+            raise ConfigError(f"{where}: expected a list")
+        return [_coerce(where, item, v, from_env) for v in value]
+    if isinstance(typ, types.UnionType):
+        raise ConfigError(f"{where}: union types are not supported")
+    if typ is bool:
+        if from_env:
+            low = value.strip().lower()
+            if low in ("1", "true", "yes", "on"):
+                return True
+            if low in ("0", "false", "no", "off"):
+                return False
+            raise ConfigError(f"{where}: expected a boolean, got {value!r}")
+        if not isinstance(value, bool):
+            raise ConfigError(f"{where}: expected a boolean, got {value!r}")
+        return value
+    if typ is int:
+        if from_env:
+            try:
+                return int(value, 0)
+            except ValueError:
+                raise ConfigError(f"{where}: expected an integer, got {value!r}") from None
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{where}: expected an integer, got {value!r}")
+        return value
+    if typ is float:
+        if from_env:
+            try:
+                return float(value)
+            except ValueError:
+                raise ConfigError(f"{where}: expected a number, got {value!r}") from None
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ConfigError(f"{where}: expected a number, got {value!r}")
+        return float(value)
+    if typ is str:
+        if not isinstance(value, str):
+            raise ConfigError(f"{where}: expected a string, got {value!r}")
+        return value
+    raise ConfigError(f"{where}: unsupported option type {typ!r}")
+
+
+def _apply_table(cfg: Config, table: Mapping[str, Any], source: str) -> None:
+    sections = {f.name: f for f in dataclasses.fields(Config)}
+    for sname, svalues in table.items():
+        if sname not in sections:
+            raise ConfigError(f"{source}: unknown section [{sname}]")
+        if not isinstance(svalues, Mapping):
+            raise ConfigError(f"{source}: [{sname}] must be a table")
+        section = getattr(cfg, sname)
+        known = {f.name for f in dataclasses.fields(section)}
+        for key, value in svalues.items():
+            if key not in known:
+                raise ConfigError(f"{source}: unknown option {sname}.{key}")
+            typ = _field_type(type(section), key)
+            setattr(section, key, _coerce(f"{source}: {sname}.{key}", typ, value, False))
+
+
+def _apply_env(cfg: Config, env: Mapping[str, str]) -> None:
+    if "STRATUS_DATA" in env:
+        cfg.data.dir = env["STRATUS_DATA"]
+    for f in dataclasses.fields(Config):
+        section = getattr(cfg, f.name)
+        for opt in dataclasses.fields(section):
+            var = env_var(f.name, opt.name)
+            if var in env:
+                typ = _field_type(type(section), opt.name)
+                setattr(section, opt.name, _coerce(var, typ, env[var], True))
+
+
+def env_var(section: str, option: str) -> str:
+    """The environment variable that overrides ``section.option``."""
+    return f"STRATUS_{section.upper()}_{option.upper()}"
+
+
+def load(
+    path: str | os.PathLike[str] | None = None, env: Mapping[str, str] | None = None
+) -> Config:
+    """Build, override and validate the configuration.
+
+    ``path`` defaults to ``$STRATUS_CONFIG`` when set; no file at all means
+    the embedded defaults.
+    """
+    env = os.environ if env is None else env
+    cfg = Config()
+    if path is None:
+        path = env.get("STRATUS_CONFIG") or None
+    if path is not None:
+        p = Path(path)
+        try:
+            with p.open("rb") as fh:
+                table = tomllib.load(fh)
+        except FileNotFoundError:
+            raise ConfigError(f"configuration file {p} does not exist") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{p}: not valid TOML: {exc}") from None
+        _apply_table(cfg, table, str(p))
+    _apply_env(cfg, env)
+    cfg.validate()
+    return cfg
+
+
+def render_docs() -> str:
+    """Markdown for docs/configuration.md, generated from the dataclasses."""
+    out = [
+        "# Configuration",
+        "",
+        "Stratus reads one TOML file (`--config FILE` or `$STRATUS_CONFIG`); every",
+        "option can also be set by an environment variable, which wins over the",
+        "file. Unknown sections and options are rejected at start-up. With no file,",
+        "the defaults below run the whole cloud on this machine.",
+        "",
+        "This page is generated by `stratus config docs`; a test keeps it in step.",
+        "",
+    ]
+    for f in dataclasses.fields(Config):
+        cls = typing.get_type_hints(Config)[f.name]
+        out += [f"## [{f.name}]", "", (cls.__doc__ or "").strip(), ""]
+        out += ["| option | type | default | environment | meaning |", "|---|---|---|---|---|"]
+        hints = typing.get_type_hints(cls)
+        for opt in dataclasses.fields(cls):
+            default = (
+                opt.default if opt.default is not dataclasses.MISSING else opt.default_factory()  # type: ignore[misc]
+            )
+            typ = getattr(hints[opt.name], "__name__", str(hints[opt.name]))
+            shown = "true" if default is True else "false" if default is False else repr(default)
+            out.append(
+                f"| `{opt.name}` | {typ} | `{shown}` | `{env_var(f.name, opt.name)}` "
+                f"| {opt.metadata['doc']} |"
+            )
+        out.append("")
+    return "\n".join(out)
