@@ -1,0 +1,108 @@
+"""S3 errors: one exception type, one table from error code to HTTP status.
+
+Every failure the S3 dialect reports goes through ``S3Error`` and is rendered
+by ``error_xml``, so the mapping lives in exactly one place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from xml.sax.saxutils import escape
+
+# code -> (HTTP status, default message)
+ERRORS: dict[str, tuple[int, str]] = {
+    "AccessDenied": (403, "Access Denied"),
+    "AuthorizationHeaderMalformed": (400, "The authorization header is malformed"),
+    "AuthorizationQueryParametersError": (400, "Query-string authentication is malformed"),
+    "BadDigest": (400, "The Content-MD5 you specified did not match what we received."),
+    "BucketAlreadyExists": (409, "The requested bucket name is not available."),
+    "BucketAlreadyOwnedByYou": (
+        409,
+        "Your previous request to create the named bucket succeeded and you already own it.",
+    ),
+    "BucketNotEmpty": (409, "The bucket you tried to delete is not empty"),
+    "EntityTooLarge": (400, "Your proposed upload exceeds the maximum allowed object size."),
+    "EntityTooSmall": (400, "Your proposed upload is smaller than the minimum allowed size"),
+    "IncompleteBody": (400, "You did not provide the number of bytes specified"),
+    "InternalError": (500, "We encountered an internal error. Please try again."),
+    "InvalidAccessKeyId": (403, "The AWS Access Key Id you provided does not exist."),
+    "InvalidArgument": (400, "Invalid Argument"),
+    "InvalidBucketName": (400, "The specified bucket is not valid."),
+    "InvalidDigest": (400, "The Content-MD5 you specified is not valid."),
+    "InvalidObjectState": (403, "The operation is not valid for the object's state"),
+    "InvalidPart": (400, "One or more of the specified parts could not be found."),
+    "InvalidPartOrder": (400, "The list of parts was not in ascending order."),
+    "InvalidRange": (416, "The requested range is not satisfiable"),
+    "InvalidRequest": (400, "Invalid Request"),
+    "InvalidStorageClass": (400, "The storage class you specified is not valid"),
+    "InvalidTag": (400, "The tag provided was not a valid tag."),
+    "KeyTooLongError": (400, "Your key is too long"),
+    "MalformedXML": (
+        400,
+        "The XML you provided was not well-formed or did not validate against our published schema",
+    ),
+    "MetadataTooLarge": (400, "Your metadata headers exceed the maximum allowed metadata size."),
+    "MethodNotAllowed": (405, "The specified method is not allowed against this resource."),
+    "MissingContentLength": (411, "You must provide the Content-Length HTTP header."),
+    "NoSuchBucket": (404, "The specified bucket does not exist"),
+    "NoSuchBucketPolicy": (404, "The bucket policy does not exist"),
+    "NoSuchCORSConfiguration": (404, "The CORS configuration does not exist"),
+    "NoSuchKey": (404, "The specified key does not exist."),
+    "NoSuchTagSet": (404, "The TagSet does not exist"),
+    "NoSuchUpload": (404, "The specified upload does not exist."),
+    "NoSuchVersion": (404, "The specified version does not exist."),
+    "NotImplemented": (501, "A header you provided implies functionality that is not implemented"),
+    "NotModified": (304, "Not Modified"),
+    "PreconditionFailed": (412, "At least one of the pre-conditions you specified did not hold"),
+    "RequestTimeTooSkewed": (
+        403,
+        "The difference between the request time and the current time is too large.",
+    ),
+    "ServiceUnavailable": (503, "Please reduce your request rate."),
+    "SignatureDoesNotMatch": (
+        403,
+        "The request signature we calculated does not match the signature you provided.",
+    ),
+    "XAmzContentSHA256Mismatch": (
+        400,
+        "The provided 'x-amz-content-sha256' header does not match what was computed.",
+    ),
+}
+
+
+class S3Error(Exception):
+    """An S3 error response: code, message, and extra XML elements."""
+
+    def __init__(
+        self,
+        code: str,
+        message: str | None = None,
+        *,
+        extra: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        if code not in ERRORS:
+            raise ValueError(f"unknown S3 error code {code!r}")
+        status, default = ERRORS[code]
+        super().__init__(message or default)
+        self.code = code
+        self.status = status
+        self.message = message or default
+        self.extra = dict(extra or {})
+        self.headers = dict(headers or {})
+
+
+def error_xml(err: S3Error, *, resource: str = "", request_id: str = "") -> bytes:
+    """The XML body S3 clients parse for the error code and message."""
+    parts = [
+        '<?xml version="1.0" encoding="UTF-8"?>\n<Error>',
+        f"<Code>{escape(err.code)}</Code>",
+        f"<Message>{escape(err.message)}</Message>",
+    ]
+    parts += [f"<{k}>{escape(v)}</{k}>" for k, v in err.extra.items()]
+    if resource:
+        parts.append(f"<Resource>{escape(resource)}</Resource>")
+    if request_id:
+        parts.append(f"<RequestId>{escape(request_id)}</RequestId>")
+    parts.append("</Error>")
+    return "".join(parts).encode()

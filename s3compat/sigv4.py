@@ -1,0 +1,312 @@
+"""AWS Signature Version 4: parsing and verifying header and query (presigned) auth.
+
+Pure functions over a protocol-neutral ``SignedRequest``; the HTTP layer
+builds one from the wire request. Verification never needs the body: the
+payload hash the client declared (``x-amz-content-sha256``) is part of the
+signature, and the body is checked against it while it streams.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from urllib.parse import quote
+
+from s3compat.errors import S3Error
+
+ALGORITHM = "AWS4-HMAC-SHA256"
+EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
+UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
+STREAMING_SIGNED = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD"
+STREAMING_SIGNED_TRAILER = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER"
+STREAMING_UNSIGNED_TRAILER = "STREAMING-UNSIGNED-PAYLOAD-TRAILER"
+STREAMING_MODES = frozenset(
+    {STREAMING_SIGNED, STREAMING_SIGNED_TRAILER, STREAMING_UNSIGNED_TRAILER}
+)
+MAX_SKEW = timedelta(minutes=15)
+MAX_PRESIGN_EXPIRES = 7 * 24 * 3600
+_AMZ_DATE = "%Y%m%dT%H%M%SZ"
+_SPACES = re.compile(r"\s+")
+_HEX64 = re.compile(r"^[0-9a-f]{64}$")
+
+
+@dataclass(frozen=True)
+class SignedRequest:
+    """What the signature covers, as received on the wire."""
+
+    method: str
+    raw_path: str  # percent-encoded as sent, without the query string
+    query: Sequence[tuple[str, str]]  # decoded pairs, in order
+    headers: Sequence[tuple[str, str]]  # every header line, names in any case
+
+
+@dataclass(frozen=True)
+class Scope:
+    date: str  # YYYYMMDD
+    region: str
+    service: str
+
+    def __str__(self) -> str:
+        return f"{self.date}/{self.region}/{self.service}/aws4_request"
+
+
+@dataclass(frozen=True)
+class SigV4Auth:
+    """A verified SigV4 request: who signed it, and what a streaming body needs."""
+
+    access_key: str
+    amz_date: str
+    scope: Scope
+    signature: str
+    payload_hash: str  # x-amz-content-sha256 value (or UNSIGNED-PAYLOAD)
+    signing_key: bytes
+    presigned: bool
+
+    @property
+    def streaming(self) -> bool:
+        return self.payload_hash in STREAMING_MODES
+
+
+SecretLookup = Callable[[str], str | None]
+
+
+def signing_key(secret: str, scope: Scope) -> bytes:
+    key = ("AWS4" + secret).encode()
+    for part in (scope.date, scope.region, scope.service, "aws4_request"):
+        key = hmac.new(key, part.encode(), hashlib.sha256).digest()
+    return key
+
+
+def sign(key: bytes, string_to_sign: str) -> str:
+    return hmac.new(key, string_to_sign.encode(), hashlib.sha256).hexdigest()
+
+
+def uri_encode(value: str) -> str:
+    """RFC 3986 encoding as SigV4 wants it: only unreserved characters stay."""
+    return quote(value, safe="-_.~")
+
+
+def canonical_query(pairs: Iterable[tuple[str, str]]) -> str:
+    encoded = sorted((uri_encode(k), uri_encode(v)) for k, v in pairs)
+    return "&".join(f"{k}={v}" for k, v in encoded)
+
+
+def header_map(headers: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """Lower-case names; repeated headers joined by commas; values trimmed."""
+    out: dict[str, list[str]] = {}
+    for name, value in headers:
+        out.setdefault(name.lower(), []).append(_SPACES.sub(" ", value.strip()))
+    return {k: ",".join(v) for k, v in out.items()}
+
+
+def canonical_request(
+    req: SignedRequest,
+    signed_headers: Sequence[str],
+    payload_hash: str,
+    headers: Mapping[str, str],
+    *,
+    skip_query: str | None = None,
+) -> str:
+    canonical_headers = "".join(f"{h}:{headers.get(h, '')}\n" for h in signed_headers)
+    query = [(k, v) for k, v in req.query if k != skip_query]
+    return "\n".join(
+        [
+            req.method,
+            req.raw_path or "/",
+            canonical_query(query),
+            canonical_headers,
+            ";".join(signed_headers),
+            payload_hash,
+        ]
+    )
+
+
+def string_to_sign(amz_date: str, scope: Scope, canonical: str) -> str:
+    digest = hashlib.sha256(canonical.encode()).hexdigest()
+    return f"{ALGORITHM}\n{amz_date}\n{scope}\n{digest}"
+
+
+def _parse_credential(credential: str, error_code: str) -> tuple[str, Scope]:
+    parts = credential.split("/")
+    if len(parts) != 5 or parts[4] != "aws4_request" or not parts[0]:
+        raise S3Error(error_code, f"Credential is malformed: {credential!r}")
+    if not re.fullmatch(r"\d{8}", parts[1]):
+        raise S3Error(error_code, "Credential date must be YYYYMMDD")
+    return parts[0], Scope(parts[1], parts[2], parts[3])
+
+
+def parse_authorization(value: str) -> tuple[str, Scope, list[str], str]:
+    """Split an ``AWS4-HMAC-SHA256 Credential=..., SignedHeaders=..., Signature=...``."""
+    algo, _, rest = value.strip().partition(" ")
+    if algo != ALGORITHM:
+        raise S3Error("AuthorizationHeaderMalformed", f"Unsupported algorithm {algo!r}")
+    fields: dict[str, str] = {}
+    for item in rest.split(","):
+        key, sep, val = item.strip().partition("=")
+        if not sep:
+            raise S3Error("AuthorizationHeaderMalformed", "The authorization header is malformed")
+        fields[key] = val
+    try:
+        credential = fields["Credential"]
+        signed = fields["SignedHeaders"]
+        signature = fields["Signature"]
+    except KeyError as exc:
+        raise S3Error(
+            "AuthorizationHeaderMalformed", f"The authorization header is missing {exc.args[0]}"
+        ) from None
+    access, scope = _parse_credential(credential, "AuthorizationHeaderMalformed")
+    return access, scope, _signed_header_list(signed), signature
+
+
+def _signed_header_list(value: str) -> list[str]:
+    names = [h for h in value.split(";") if h]
+    if not names or names != sorted(names) or any(h != h.lower() for h in names):
+        raise S3Error("AuthorizationHeaderMalformed", "SignedHeaders must be sorted lower case")
+    if "host" not in names:
+        raise S3Error("AuthorizationHeaderMalformed", "SignedHeaders must include host")
+    return names
+
+
+def _parse_amz_date(value: str, code: str = "AccessDenied") -> datetime:
+    try:
+        return datetime.strptime(value, _AMZ_DATE).replace(tzinfo=UTC)
+    except ValueError:
+        raise S3Error(code, f"Invalid date {value!r}: expected YYYYMMDD'T'HHMMSS'Z'") from None
+
+
+def _check_scope(scope: Scope, amz_date: str, region: str, code: str) -> None:
+    if scope.service != "s3":
+        raise S3Error(code, f"Credential should be scoped to service 's3', not {scope.service!r}")
+    if scope.region != region:
+        raise S3Error(
+            code,
+            f"the region '{scope.region}' is wrong; expecting '{region}'",
+            extra={"Region": region},
+        )
+    if not amz_date.startswith(scope.date):
+        raise S3Error(code, "Credential date does not match X-Amz-Date")
+
+
+def _lookup(access: str, secrets: SecretLookup) -> str:
+    secret = secrets(access)
+    if secret is None:
+        raise S3Error(
+            "InvalidAccessKeyId",
+            "The AWS Access Key Id you provided does not exist in our records.",
+            extra={"AWSAccessKeyId": access},
+        )
+    return secret
+
+
+def _compare(expected: str, given: str, canonical: str, sts: str, access: str) -> None:
+    if not hmac.compare_digest(expected, given.lower()):
+        raise S3Error(
+            "SignatureDoesNotMatch",
+            "The request signature we calculated does not match the signature you provided. "
+            "Check your key and signing method.",
+            extra={
+                "AWSAccessKeyId": access,
+                "StringToSign": sts,
+                "CanonicalRequest": canonical,
+            },
+        )
+
+
+def verify_header_auth(
+    req: SignedRequest, secrets: SecretLookup, *, region: str, now: datetime
+) -> SigV4Auth:
+    """Verify a request signed in its Authorization header."""
+    headers = header_map(req.headers)
+    access, scope, signed_headers, signature = parse_authorization(headers["authorization"])
+    amz_date = headers.get("x-amz-date")
+    if amz_date is None:
+        raise S3Error("AccessDenied", "AWS authentication requires a valid X-Amz-Date header")
+    when = _parse_amz_date(amz_date)
+    if abs(now - when) > MAX_SKEW:
+        raise S3Error(
+            "RequestTimeTooSkewed",
+            "The difference between the request time and the current time is too large.",
+            extra={"RequestTime": amz_date, "ServerTime": now.strftime(_AMZ_DATE)},
+        )
+    _check_scope(scope, amz_date, region, "AuthorizationHeaderMalformed")
+    payload_hash = headers.get("x-amz-content-sha256")
+    if payload_hash is None:
+        raise S3Error("InvalidRequest", "Missing required header x-amz-content-sha256")
+    declared_mode = payload_hash in STREAMING_MODES or payload_hash == UNSIGNED_PAYLOAD
+    if not declared_mode and not _HEX64.match(payload_hash):
+        raise S3Error("InvalidArgument", "x-amz-content-sha256 must be a SHA-256 hex digest")
+    secret = _lookup(access, secrets)
+    key = signing_key(secret, scope)
+    canonical = canonical_request(req, signed_headers, payload_hash, headers)
+    sts = string_to_sign(amz_date, scope, canonical)
+    _compare(sign(key, sts), signature, canonical, sts, access)
+    return SigV4Auth(access, amz_date, scope, signature.lower(), payload_hash, key, False)
+
+
+def verify_query_auth(
+    req: SignedRequest, secrets: SecretLookup, *, region: str, now: datetime
+) -> SigV4Auth:
+    """Verify a presigned URL (X-Amz-* query parameters); expiry enforced."""
+    params = dict(req.query)
+    code = "AuthorizationQueryParametersError"
+    if params.get("X-Amz-Algorithm") != ALGORITHM:
+        raise S3Error(code, 'X-Amz-Algorithm only supports "AWS4-HMAC-SHA256"')
+    try:
+        credential = params["X-Amz-Credential"]
+        amz_date = params["X-Amz-Date"]
+        expires_raw = params["X-Amz-Expires"]
+        signed = params["X-Amz-SignedHeaders"]
+        signature = params["X-Amz-Signature"]
+    except KeyError as exc:
+        raise S3Error(code, f"Query-string authentication requires {exc.args[0]}") from None
+    access, scope = _parse_credential(credential, code)
+    if not expires_raw.isdigit() or not 0 < int(expires_raw) <= MAX_PRESIGN_EXPIRES:
+        raise S3Error(code, "X-Amz-Expires must be between 1 and 604800 seconds")
+    when = _parse_amz_date(amz_date, code)
+    if now > when + timedelta(seconds=int(expires_raw)):
+        raise S3Error("AccessDenied", "Request has expired")
+    if when - now > MAX_SKEW:
+        raise S3Error("AccessDenied", "Request is not valid yet")
+    _check_scope(scope, amz_date, region, code)
+    headers = header_map(req.headers)
+    signed_headers = _signed_header_list(signed)
+    payload_hash = params.get("X-Amz-Content-Sha256", UNSIGNED_PAYLOAD)
+    secret = _lookup(access, secrets)
+    key = signing_key(secret, scope)
+    canonical = canonical_request(
+        req, signed_headers, payload_hash, headers, skip_query="X-Amz-Signature"
+    )
+    sts = string_to_sign(amz_date, scope, canonical)
+    _compare(sign(key, sts), signature, canonical, sts, access)
+    return SigV4Auth(access, amz_date, scope, signature.lower(), payload_hash, key, True)
+
+
+def chunk_string_to_sign(auth: SigV4Auth, previous: str, chunk_sha256: str) -> str:
+    """What each aws-chunked chunk signature covers (chained from the seed)."""
+    return "\n".join(
+        [
+            "AWS4-HMAC-SHA256-PAYLOAD",
+            auth.amz_date,
+            str(auth.scope),
+            previous,
+            EMPTY_SHA256,
+            chunk_sha256,
+        ]
+    )
+
+
+def trailer_string_to_sign(auth: SigV4Auth, previous: str, trailer: bytes) -> str:
+    """What the trailer signature covers: the canonical trailer lines."""
+    return "\n".join(
+        [
+            "AWS4-HMAC-SHA256-TRAILER",
+            auth.amz_date,
+            str(auth.scope),
+            previous,
+            hashlib.sha256(trailer).hexdigest(),
+        ]
+    )

@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+import base64
+import hashlib
+import zlib
+
+import pytest
+
+from s3compat import checksums
+from s3compat.errors import S3Error
+
+
+def test_known_values() -> None:
+    # CRC32C("123456789") = 0xE3069283 and CRC64NVME("123456789") = 0xAE8B14860A799888
+    # are the standard check values of the two polynomials.
+    assert (
+        checksums.compute("CRC32C", b"123456789")
+        == base64.b64encode(bytes.fromhex("e3069283")).decode()
+    )
+    assert (
+        checksums.compute("CRC64NVME", b"123456789")
+        == base64.b64encode(bytes.fromhex("ae8b14860a799888")).decode()
+    )
+    assert (
+        checksums.compute("CRC32", b"abc")
+        == base64.b64encode(zlib.crc32(b"abc").to_bytes(4, "big")).decode()
+    )
+    assert checksums.compute("SHA256", b"") == base64.b64encode(hashlib.sha256().digest()).decode()
+
+
+def test_incremental_equals_whole() -> None:
+    for algo in checksums.ALGORITHMS:
+        h = checksums.new(algo)
+        for part in (b"hello ", memoryview(b"wor"), b"ld"):
+            h.update(part)
+        assert checksums.encode(h.digest()) == checksums.compute(algo, b"hello world")
+
+
+def test_declared() -> None:
+    crc = checksums.compute("CRC32", b"x")
+    assert checksums.declared({"x-amz-checksum-crc32": crc}) == ("CRC32", crc)
+    assert checksums.declared({"x-amz-trailer": "x-amz-checksum-sha1"}) == ("SHA1", None)
+    assert checksums.declared({}) is None
+    with pytest.raises(S3Error):
+        checksums.declared({"x-amz-checksum-crc32": "not base64!"})
+    with pytest.raises(S3Error):
+        checksums.declared({"x-amz-checksum-crc32": crc, "x-amz-checksum-sha1": crc})
+
+
+def test_verify() -> None:
+    h = checksums.new("SHA1")
+    h.update(b"data")
+    checksums.verify("SHA1", checksums.compute("SHA1", b"data"), h.digest())
+    with pytest.raises(S3Error) as exc:
+        checksums.verify("SHA1", checksums.compute("SHA1", b"other"), h.digest())
+    assert exc.value.code == "BadDigest"
