@@ -1,0 +1,157 @@
+"""AWS Signature Version 2 (header ``AWS AKID:sig`` and query auth) for older clients."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from urllib.parse import unquote
+
+from s3compat.errors import S3Error
+from s3compat.sigv4 import MAX_SKEW, SecretLookup, SignedRequest, header_map
+
+# Sub-resources and overrides that belong to the canonicalized resource.
+SUBRESOURCES = frozenset(
+    {
+        "acl",
+        "cors",
+        "delete",
+        "lifecycle",
+        "location",
+        "logging",
+        "notification",
+        "partNumber",
+        "policy",
+        "requestPayment",
+        "response-cache-control",
+        "response-content-disposition",
+        "response-content-encoding",
+        "response-content-language",
+        "response-content-type",
+        "response-expires",
+        "tagging",
+        "torrent",
+        "uploadId",
+        "uploads",
+        "versionId",
+        "versioning",
+        "versions",
+        "website",
+        "attributes",
+    }
+)
+
+
+@dataclass(frozen=True)
+class SigV2Auth:
+    access_key: str
+    presigned: bool
+
+
+def canonical_resource(req: SignedRequest, bucket_from_host: str | None) -> str:
+    path = req.raw_path or "/"
+    if bucket_from_host:
+        path = f"/{bucket_from_host}{path}"
+    subs = sorted((k, v) for k, v in req.query if k in SUBRESOURCES)
+    if subs:
+        path += "?" + "&".join(f"{k}={unquote(v)}" if v else k for k, v in subs)
+    return path
+
+
+def string_to_sign(req: SignedRequest, date_or_expires: str, bucket_from_host: str | None) -> str:
+    headers = header_map(req.headers)
+    amz = sorted((k, v) for k, v in headers.items() if k.startswith("x-amz-"))
+    lines = [
+        req.method,
+        headers.get("content-md5", ""),
+        headers.get("content-type", ""),
+        date_or_expires,
+    ]
+    lines += [f"{k}:{v}" for k, v in amz]
+    lines.append(canonical_resource(req, bucket_from_host))
+    return "\n".join(lines)
+
+
+def _signature(secret: str, sts: str) -> str:
+    return base64.b64encode(hmac.new(secret.encode(), sts.encode(), hashlib.sha1).digest()).decode()
+
+
+def _secret(access: str, secrets: SecretLookup) -> str:
+    secret = secrets(access)
+    if secret is None:
+        raise S3Error("InvalidAccessKeyId", extra={"AWSAccessKeyId": access})
+    return secret
+
+
+def _mismatch(access: str, sts: str) -> S3Error:
+    return S3Error(
+        "SignatureDoesNotMatch",
+        "The request signature we calculated does not match the signature you provided.",
+        extra={"AWSAccessKeyId": access, "StringToSign": sts},
+    )
+
+
+def verify_header_auth(
+    req: SignedRequest,
+    secrets: SecretLookup,
+    *,
+    now: datetime,
+    bucket_from_host: str | None = None,
+) -> SigV2Auth:
+    headers = header_map(req.headers)
+    value = headers["authorization"]
+    if not value.startswith("AWS ") or ":" not in value:
+        raise S3Error("AccessDenied", "Malformed AWS Signature Version 2 authorization")
+    access, _, given = value[4:].rpartition(":")
+    raw_date = headers.get("x-amz-date") or headers.get("date")
+    if not raw_date:
+        raise S3Error("AccessDenied", "AWS authentication requires a valid Date or x-amz-date")
+    try:
+        when = parsedate_to_datetime(raw_date)
+    except (TypeError, ValueError):
+        raise S3Error("AccessDenied", f"Invalid date {raw_date!r}") from None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    if abs(now - when) > MAX_SKEW:
+        raise S3Error("RequestTimeTooSkewed", extra={"RequestTime": raw_date})
+    # With x-amz-date, it is signed among the x-amz headers and the Date line is empty.
+    date_line = "" if "x-amz-date" in headers else headers.get("date", "")
+    sts = string_to_sign(req, date_line, bucket_from_host)
+    if not hmac.compare_digest(_signature(_secret(access, secrets), sts), given):
+        raise _mismatch(access, sts)
+    return SigV2Auth(access, False)
+
+
+def verify_query_auth(
+    req: SignedRequest,
+    secrets: SecretLookup,
+    *,
+    now: datetime,
+    bucket_from_host: str | None = None,
+) -> SigV2Auth:
+    params = dict(req.query)
+    try:
+        access = params["AWSAccessKeyId"]
+        expires = params["Expires"]
+        given = params["Signature"]
+    except KeyError as exc:
+        raise S3Error(
+            "AccessDenied", f"Query-string authentication requires {exc.args[0]}"
+        ) from None
+    if not expires.isdigit():
+        raise S3Error("AccessDenied", "Expires must be a number of seconds since the epoch")
+    if now.timestamp() > int(expires):
+        raise S3Error("AccessDenied", "Request has expired")
+    unsigned = SignedRequest(
+        req.method,
+        req.raw_path,
+        [(k, v) for k, v in req.query if k not in ("AWSAccessKeyId", "Expires", "Signature")],
+        req.headers,
+    )
+    sts = string_to_sign(unsigned, expires, bucket_from_host)
+    if not hmac.compare_digest(_signature(_secret(access, secrets), sts), given):
+        raise _mismatch(access, sts)
+    return SigV2Auth(access, True)
