@@ -1,0 +1,274 @@
+"""Object store throughput, beside this machine's own limits and (optionally) OpenStack Swift.
+
+    .venv/bin/python bench/objects.py [--with-swift] [--quick] [--out FILE]
+
+Prints one JSON document:
+
+- ``machine``: what the disk allows without any object store in the way —
+  large-file write+fsync MB/s, and 4 KiB file create+write+fsync+rename per
+  second (one writer and 16 writers);
+- ``stratus``: objbench results against a `stratus up` started here in a temp
+  dir: 4 KiB PUT/GET ops/s at concurrency 16 and 64, 64 MiB PUT/GET MB/s,
+  listing a 10,000-object container, server CPU per operation;
+- ``swift`` (with ``--with-swift``): the same objbench against OpenStack Swift
+  (an all-in-one started by /work/shared/peers/swift/setup.sh), and
+  ``ratios``: Stratus over Swift for throughput, Swift over Stratus for CPU
+  per operation (above 1 is better for Stratus in both).
+
+Both systems are measured one after the other on the same machine by the same
+neutral load generator (objbench.py), never side by side.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from _launch import ADMIN_USER, StratusUp, emit, free_port
+
+PEERS = Path(os.environ.get("STRATUS_PEERS", "/work/shared/peers"))
+OBJBENCH = PEERS / "swift" / "objbench.py"
+SWIFT_SETUP = PEERS / "swift" / "setup.sh"
+SWIFT_STOP = PEERS / "swift" / "stop.sh"
+SAIO_ROOT = Path(os.environ.get("SAIO_ROOT", "/srv/swift-saio"))
+MiB = 1 << 20
+
+
+# ------------------------------------------------------------------ machine limits
+
+
+def large_write_fsync(directory: Path, total: int = 512 * MiB, chunk: int = 4 * MiB) -> float:
+    """MB/s of one large file written sequentially and fsynced (the disk's streaming limit)."""
+    buf = os.urandom(chunk)
+    path = directory / "large.bin"
+    t0 = time.perf_counter()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        for _ in range(total // chunk):
+            os.write(fd, buf)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    dt = time.perf_counter() - t0
+    path.unlink()
+    return total / dt / 1e6
+
+
+def small_files(directory: Path, *, writers: int, seconds: float = 3.0, cap: int = 20000) -> float:
+    """4 KiB files per second, each written to a temp name, fsynced and renamed into place."""
+    body = os.urandom(4096)
+    directory.mkdir()
+    counts = [0] * writers
+    stop_at = time.perf_counter() + seconds
+
+    def writer(w: int) -> None:
+        sub = directory / f"w{w}"
+        sub.mkdir()
+        i = 0
+        while i < cap // writers and time.perf_counter() < stop_at:
+            tmp = sub / f".tmp{i}"
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            try:
+                os.write(fd, body)
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            os.rename(tmp, sub / f"obj{i}")
+            i += 1
+        counts[w] = i
+
+    t0 = time.perf_counter()
+    threads = [threading.Thread(target=writer, args=(w,)) for w in range(writers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    dt = time.perf_counter() - t0
+    return sum(counts) / dt
+
+
+def machine_limits(base: Path, quick: bool) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(dir=base, prefix="limits-") as d:
+        work = Path(d)
+        total = (128 if quick else 512) * MiB
+        return {
+            "large_write_fsync_MB_per_s": round(large_write_fsync(work, total), 1),
+            "small_file_create_fsync_rename_per_s_1_writer": round(
+                small_files(work / "a", writers=1), 1
+            ),
+            "small_file_create_fsync_rename_per_s_16_writers": round(
+                small_files(work / "b", writers=16), 1
+            ),
+            "filesystem_dir": str(base),
+        }
+
+
+# ------------------------------------------------------------------ objbench runs
+
+
+def objbench(args: list[str], label: str) -> dict[str, Any]:
+    cmd = [sys.executable, str(OBJBENCH), "--label", label, *args]
+    print(f"# objbench {label}: {' '.join(args)}", file=sys.stderr)
+    proc = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, timeout=3600)
+    try:
+        return json.loads(proc.stdout)
+    except json.JSONDecodeError:
+        return {"failures": [{"error": f"objbench exit {proc.returncode}", "out": proc.stdout}]}
+
+
+def workload_runs(auth: list[str], label: str, quick: bool) -> list[dict[str, Any]]:
+    count = "500" if quick else "3000"
+    large_total = "128MiB" if quick else "256MiB"
+    list_objects = "2000" if quick else "10000"
+    docs = [
+        objbench(
+            [
+                *auth,
+                "--workloads", "small,large,list",
+                "-c", "16", "-n", count,
+                "--large-sizes", "64MiB", "--large-total", large_total,
+                "--large-concurrency", "2",
+                "--list-objects", list_objects, "--list-repeats", "3",
+            ],
+            f"{label} c16",
+        ),
+        objbench([*auth, "--workloads", "small", "-c", "64", "-n", count], f"{label} c64"),
+    ]  # fmt: skip
+    return docs
+
+
+def summarize(docs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The figures worth comparing, keyed like small_put_c16."""
+    out: dict[str, Any] = {}
+    failures = []
+    for doc in docs:
+        failures += doc.get("failures", [])
+        for r in doc.get("results", []):
+            w, op = r.get("workload"), r.get("op")
+            if w == "small":
+                key = f"small_{op}_c{r['concurrency']}"
+                out[key] = {
+                    "ops_per_s": r["ops_per_s"],
+                    "p50_ms": r["lat_ms"]["p50"],
+                    "p99_ms": r["lat_ms"]["p99"],
+                    "errors": r["errors"],
+                    "server_cpu_ms_per_op": r.get("server_cpu_ms_per_op"),
+                    "client_cpu_pct": r.get("client_cpu_pct"),
+                }
+            elif w == "large":
+                out[f"large_{op}_{r['object_size'] // MiB}MiB"] = {
+                    "MB_per_s": r["MB_per_s"],
+                    "errors": r["errors"],
+                    "server_cpu_ms_per_op": r.get("server_cpu_ms_per_op"),
+                }
+            elif w == "list":
+                out["list"] = {
+                    "objects": r["objects_listed"],
+                    "seconds_median": r["seconds"]["median"],
+                    "server_cpu_s_per_listing": r.get("server_cpu_s_per_listing"),
+                }
+            elif w == "list-fill":
+                out["list_fill_put_ops_per_s"] = r["ops_per_s"]
+    out["failures"] = failures
+    return out
+
+
+def ratios(ours: dict[str, Any], theirs: dict[str, Any]) -> dict[str, Any]:
+    """Throughput: Stratus / Swift. CPU per op and listing time: Swift / Stratus."""
+    out: dict[str, Any] = {}
+    for key, mine in ours.items():
+        other = theirs.get(key)
+        if not isinstance(mine, dict) or not isinstance(other, dict):
+            continue
+        for metric in ("ops_per_s", "MB_per_s"):
+            if mine.get(metric) and other.get(metric):
+                out[f"{key}_{metric}"] = round(mine[metric] / other[metric], 2)
+        a, b = mine.get("server_cpu_ms_per_op"), other.get("server_cpu_ms_per_op")
+        if a and b:
+            out[f"{key}_cpu_per_op_swift_over_stratus"] = round(b / a, 2)
+        a, b = mine.get("seconds_median"), other.get("seconds_median")
+        if a and b:
+            out[f"{key}_time_swift_over_stratus"] = round(b / a, 2)
+    return out
+
+
+# ------------------------------------------------------------------ the two systems
+
+
+def bench_stratus(base: Path, quick: bool) -> dict[str, Any]:
+    data = Path(tempfile.mkdtemp(dir=base, prefix="stratus-bench-"))
+    up = StratusUp(data / "data")
+    try:
+        t0 = time.monotonic()
+        up.start()
+        ready_s = time.monotonic() - t0
+        assert up.proc is not None
+        auth = [
+            "--auth-url", up.auth_url, "--user", ADMIN_USER, "--key", up.admin_key,
+            "--server-pids", str(up.proc.pid),
+        ]  # fmt: skip
+        docs = workload_runs(auth, "stratus", quick)
+    finally:
+        up.stop()
+        shutil.rmtree(data, ignore_errors=True)
+    return {"ready_s": round(ready_s, 2), **summarize(docs), "raw": docs}
+
+
+def bench_swift(quick: bool) -> dict[str, Any]:
+    port = free_port()
+    env = {**os.environ, "PROXY_PORT": str(port), "NODES": "3", "REPLICAS": "3", "RESET": "1"}
+    subprocess.run(["bash", str(SWIFT_SETUP)], env=env, check=True, stdout=sys.stderr)
+    try:
+        auth = [
+            "--auth-url", f"http://127.0.0.1:{port}/auth/v1.0",
+            "--user", "test:tester", "--key", "testing",
+            "--server-pidfile", str(SAIO_ROOT / "run" / "pids"),
+        ]  # fmt: skip
+        docs = workload_runs(auth, "swift", quick)
+    finally:
+        subprocess.run(["bash", str(SWIFT_STOP)], env=env, stdout=sys.stderr)
+    return {**summarize(docs), "raw": docs}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--with-swift", action="store_true", help="also measure OpenStack Swift")
+    ap.add_argument("--quick", action="store_true", help="fewer objects (a smoke run)")
+    ap.add_argument("--no-stratus", action="store_true", help="machine limits (and Swift) only")
+    ap.add_argument("--raw", action="store_true", help="keep objbench's full output in the JSON")
+    ap.add_argument("--dir", default="/var/tmp", help="where temp data goes (a real disk)")
+    ap.add_argument("--out", help="also write the JSON here")
+    args = ap.parse_args()
+    base = Path(args.dir)
+    doc: dict[str, Any] = {
+        "bench": "objects/1",
+        "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "cpus": os.cpu_count(),
+        "loadavg_start": [round(x, 2) for x in os.getloadavg()],
+        "machine": machine_limits(base, args.quick),
+    }
+    if not args.no_stratus:
+        doc["stratus"] = bench_stratus(base, args.quick)
+    if args.with_swift:
+        doc["swift"] = bench_swift(args.quick)
+    if "stratus" in doc and "swift" in doc:
+        doc["ratios"] = ratios(doc["stratus"], doc["swift"])
+    if not args.raw:
+        for key in ("stratus", "swift"):
+            if key in doc:
+                doc[key].pop("raw", None)
+    doc["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
+    emit(doc, args.out)
+
+
+if __name__ == "__main__":
+    main()
