@@ -236,6 +236,15 @@ class Vm:
         await self.wait_for(MARK_POWEROFF, timeout)
         return await asyncio.wait_for(self.proc.wait(), min(timeout, MAX_WAIT))
 
+    async def wait_exit(self, timeout: float = 30.0) -> int:
+        """Wait for QEMU to exit by itself; return its status."""
+        try:
+            return await asyncio.wait_for(self.proc.wait(), min(timeout, MAX_WAIT))
+        except TimeoutError:
+            raise AssertionError(
+                f"QEMU still runs after {timeout} s\n{self.diagnostics()}"
+            ) from None
+
     async def kill(self) -> None:
         if self.qmp is not None:
             await self.qmp.close()
@@ -255,8 +264,12 @@ async def run_vm(
     args: Sequence[str] = (),
     memory: str = "256M",
     name: str = "vm",
+    connect_qmp: bool = True,
 ) -> AsyncIterator[Vm]:
-    """Start a VM running ``script`` with extra QEMU ``args``; kill it on exit, always."""
+    """Start a VM running ``script`` with extra QEMU ``args``; kill it on exit, always.
+
+    ``connect_qmp=False`` is for a QEMU expected to fail at start-up.
+    """
     workdir.mkdir(parents=True, exist_ok=True)
     serial, stderr = workdir / f"{name}.serial", workdir / f"{name}.stderr"
     serial.unlink(missing_ok=True)
@@ -271,7 +284,8 @@ async def run_vm(
     vm = Vm(proc=proc, serial=serial, stderr=stderr)
     try:
         try:
-            vm.qmp = await QmpClient.connect(qmp_sock, proc)
+            if connect_qmp:
+                vm.qmp = await QmpClient.connect(qmp_sock, proc)
         except Exception as exc:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(proc.wait(), 10.0)
