@@ -1,0 +1,113 @@
+"""Swift tempauth-compatible ``GET /auth/v1.0``.
+
+Clients send ``X-Auth-User: project:user`` and ``X-Auth-Key`` (or the older
+``X-Storage-User`` / ``X-Storage-Pass``) and get back a token and their
+storage URL, exactly as python-swiftclient and the ``swift`` CLI expect:
+
+- 200 with ``X-Auth-Token``, ``X-Storage-Token``, ``X-Storage-Url``
+  (``<scheme>://<host>/v1/AUTH_<project>``) and ``X-Auth-Token-Expires``
+  (seconds left), plus a JSON body naming the storage URL;
+- 401 with Swift's HTML body when the user or key is wrong;
+- 400 when the headers are missing or malformed.
+
+The key check runs scrypt in a worker thread, a few at a time, so a burst of
+logins neither blocks the event loop nor eats all memory. Keys and tokens
+are never logged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+from stratus.identity.errors import IdentityError
+from stratus.identity.names import parse_user_spec
+from stratus.identity.store import IdentityStore
+
+log = logging.getLogger("stratus.identity.tempauth")
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+AUTH_PATHS = ("/auth/v1.0", "/auth/v1.0/")
+
+_UNAUTHORIZED = (
+    "<html><h1>Unauthorized</h1><p>This server could not verify that you are "
+    "authorized to access the document you requested.</p></html>"
+)
+_BAD_REQUEST = (
+    "<html><h1>Bad Request</h1><p>The server could not comply with the request "
+    "since it is either malformed or otherwise incorrect.</p></html>"
+)
+_NOT_ALLOWED = "<html><h1>Method Not Allowed</h1></html>"
+
+
+def make_auth_handler(
+    store: IdentityStore,
+    token_lifetime: float,
+    *,
+    storage_url_base: str = "",
+    max_concurrent_checks: int = 2,
+) -> Handler:
+    """The aiohttp handler for GET (and HEAD) /auth/v1.0.
+
+    ``storage_url_base`` (e.g. ``https://swift.example.com``) is put before
+    ``/v1/AUTH_<project>``; empty means the request's own scheme and Host.
+    """
+    if token_lifetime <= 0:
+        raise ValueError("token_lifetime must be > 0")
+    base = storage_url_base.rstrip("/")
+    checks = asyncio.Semaphore(max_concurrent_checks)
+
+    async def handle_get_token(request: web.Request) -> web.StreamResponse:
+        if request.method not in ("GET", "HEAD"):
+            return _html(405, _NOT_ALLOWED, {"Allow": "GET, HEAD"})
+        spec = request.headers.get("X-Auth-User") or request.headers.get("X-Storage-User")
+        key = request.headers.get("X-Auth-Key") or request.headers.get("X-Storage-Pass")
+        if not spec or not key:
+            return _html(400, _BAD_REQUEST)
+        try:
+            project, user = parse_user_spec(spec)
+        except IdentityError:
+            return _html(400, _BAD_REQUEST)
+        async with checks:
+            result = await asyncio.to_thread(store.login, project, user, key, token_lifetime)
+        if result is None:
+            log.info("auth refused for %s:%s from %s", project, user, request.remote)
+            return _html(401, _UNAUTHORIZED, {"Www-Authenticate": 'Swift realm="unknown"'})
+        token, principal = result
+        url = f"{base or f'{request.scheme}://{request.host}'}/v1/{principal.account}"
+        assert principal.expires is not None
+        left = max(0, int(principal.expires - store.clock()))
+        log.info("auth granted to %s", principal.name)
+        body = json.dumps({"storage": {"default": "local", "local": url}})
+        return web.Response(
+            status=200,
+            text=body,
+            content_type="application/json",
+            headers={
+                "X-Auth-Token": token,
+                "X-Storage-Token": token,
+                "X-Storage-Url": url,
+                "X-Auth-Token-Expires": str(left),
+                "Cache-Control": "no-store",
+            },
+        )
+
+    return handle_get_token
+
+
+def make_auth_routes(
+    store: IdentityStore, token_lifetime: float, *, storage_url_base: str = ""
+) -> list[web.RouteDef]:
+    """GET (and HEAD) on /auth/v1.0 and /auth/v1.0/, ready for ``app.add_routes``."""
+    handler = make_auth_handler(store, token_lifetime, storage_url_base=storage_url_base)
+    return [web.get(path, handler) for path in AUTH_PATHS]
+
+
+def _html(status: int, body: str, headers: dict[str, str] | None = None) -> web.Response:
+    return web.Response(
+        status=status, text=body, content_type="text/html", charset="utf-8", headers=headers
+    )
