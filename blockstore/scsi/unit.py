@@ -1,0 +1,234 @@
+"""The logical unit: a file served as a SCSI direct-access block device (SBC-3).
+
+``execute`` is the whole interface a transport needs: it looks the command
+up in the opcode table, applies the checks every command shares (CDB
+length, NACA, unit attentions, persistent reservations), runs the handler
+and turns any :class:`ScsiError` into CHECK CONDITION with sense data.
+File I/O runs in a small thread pool so the event loop never waits on disk.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import hashlib
+import os
+from collections.abc import Callable
+from typing import Any
+
+from blockstore.scsi.backing import BackingFile, io_pool
+from blockstore.scsi.cdb import cdb_length, check_control
+from blockstore.scsi.command import Nexus, ScsiCommand, ScsiResult, error_result
+from blockstore.scsi.constants import (
+    BUS_DEVICE_RESET,
+    CAPACITY_DATA_HAS_CHANGED,
+    INVALID_COMMAND_OPERATION_CODE,
+    MODE_PARAMETERS_CHANGED,
+    SenseKey,
+    Status,
+)
+from blockstore.scsi.gate import SharedExclusive
+from blockstore.scsi.inquiry import MAX_TRANSFER_BYTES
+from blockstore.scsi.mode import ModePages
+from blockstore.scsi.opcodes import TABLE
+from blockstore.scsi.sense import (
+    ScsiError,
+    Sense,
+    check,
+    invalid_cdb,
+    lba_out_of_range,
+    write_protected,
+)
+
+# IEEE company ID used in generated NAA 6 designators: a locally administered
+# value, since Stratus has no OUI of its own. Pass device_id to override.
+LOCAL_OUI = 0x025354
+
+_MAX_PENDING_UA = 8
+
+
+def naa6_from(seed: str) -> bytes:
+    """A stable 16-byte NAA IEEE Registered Extended identifier derived from ``seed``."""
+    digest = int.from_bytes(hashlib.sha256(seed.encode()).digest()[:13], "big")
+    value = (0x6 << 124) | (LOCAL_OUI << 100) | (digest & ((1 << 100) - 1))
+    return value.to_bytes(16, "big")
+
+
+class LogicalUnit:
+    """One LU backed by a file of whole blocks (sparse when ``thin``)."""
+
+    revision = "0001"
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        read_only: bool = False,
+        block_size: int = 512,
+        serial: str | None = None,
+        device_id: bytes | None = None,
+        vendor: str = "STRATUS",
+        product: str = "VOLUME",
+        thin: bool = True,
+    ) -> None:
+        if block_size not in (512, 1024, 2048, 4096):
+            raise ValueError(f"unsupported block size {block_size}")
+        self.path = os.path.abspath(os.fspath(path))
+        self.read_only = read_only
+        self.block_size = block_size
+        seed = serial or self.path
+        self.serial = serial or hashlib.sha256(self.path.encode()).hexdigest()[:20]
+        if not self.serial.isascii() or not self.serial.isprintable() or len(self.serial) > 64:
+            raise ValueError("serial must be printable ASCII, at most 64 characters")
+        if device_id is not None and (len(device_id) != 16 or device_id[0] >> 4 != 6):
+            raise ValueError("device_id must be a 16-byte NAA 6 identifier")
+        self.device_id = device_id or naa6_from(seed)
+        self.vendor = vendor
+        self.product = product
+        self.thin = thin
+        self.backing = BackingFile(self.path, read_only=read_only)
+        self.mode = ModePages()
+        self.write_gate = SharedExclusive()
+        self.luns: Callable[[], list[int]] = lambda: [0]
+        self._blocks = 0
+        self._ua: dict[Nexus, list[tuple[int, int]]] = {}
+        self._prevent: set[Nexus] = set()
+        self._open = False
+
+    # -- lifecycle -------------------------------------------------------
+
+    async def open(self) -> None:
+        await asyncio.get_running_loop().run_in_executor(io_pool(), self.backing.open)
+        self._blocks = self.backing.size() // self.block_size
+        self._open = True
+
+    async def close(self) -> None:
+        if self._open:
+            self._open = False
+            if not self.read_only:
+                await self.io(self.backing.flush)
+            self.backing.close()
+
+    @property
+    def blocks(self) -> int:
+        return self._blocks
+
+    @property
+    def size(self) -> int:
+        return self._blocks * self.block_size
+
+    @property
+    def write_protected(self) -> bool:
+        return self.read_only or self.mode.swp
+
+    # -- events from outside ---------------------------------------------
+
+    def reset(self) -> None:
+        """LUN RESET / TARGET WARM RESET: a unit attention for every nexus.
+
+        Persistent reservations survive a reset (SPC-4 5.13.1); prevention of
+        medium removal does not.
+        """
+        self._prevent.clear()
+        self._broadcast(BUS_DEVICE_RESET, replace=True)
+
+    def capacity_changed(self) -> None:
+        """The backing file grew: re-read its size, tell every nexus."""
+        self._blocks = self.backing.size() // self.block_size
+        self._broadcast(CAPACITY_DATA_HAS_CHANGED)
+
+    def mode_changed(self, by: Nexus) -> None:
+        self._broadcast(MODE_PARAMETERS_CHANGED, skip=by)
+
+    # -- unit attentions ---------------------------------------------------
+
+    def seen(self, nexus: Nexus) -> None:
+        self._ua.setdefault(nexus, [])
+
+    def add_unit_attention(self, nexus: Nexus, pair: tuple[int, int]) -> None:
+        pending = self._ua.setdefault(nexus, [])
+        if pair not in pending and len(pending) < _MAX_PENDING_UA:
+            pending.append(pair)
+
+    def _broadcast(self, pair: tuple[int, int], *, skip: Nexus | None = None, replace=False):
+        for nexus, pending in self._ua.items():
+            if nexus == skip:
+                continue
+            if replace:
+                pending.clear()  # a reset supersedes what was pending before it
+            if pair not in pending:
+                pending.append(pair)
+
+    def take_unit_attention(self, nexus: Nexus) -> tuple[int, int] | None:
+        pending = self._ua.get(nexus)
+        return pending.pop(0) if pending else None
+
+    def set_prevent(self, nexus: Nexus, prevent: bool) -> None:
+        if prevent:
+            self._prevent.add(nexus)
+        else:
+            self._prevent.discard(nexus)
+
+    # -- helpers for handlers ---------------------------------------------
+
+    async def io(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Run a blocking file operation in the I/O pool."""
+        call = functools.partial(fn, *args, **kwargs) if kwargs else functools.partial(fn, *args)
+        return await asyncio.get_running_loop().run_in_executor(io_pool(), call)
+
+    def check_range(self, lba: int, blocks: int) -> None:
+        if lba + blocks > self._blocks or lba > self._blocks:
+            raise lba_out_of_range()
+
+    def check_transfer(self, blocks: int, len_at: int) -> None:
+        if blocks * self.block_size > MAX_TRANSFER_BYTES:
+            raise invalid_cdb(len_at)
+
+    def check_writable(self) -> None:
+        if self.write_protected:
+            raise write_protected()
+
+    def data_out(self, cmd: ScsiCommand, want: int) -> memoryview:
+        """Up to ``want`` bytes of the command's data-out (fewer if fewer arrived)."""
+        data = cmd.data_out
+        if data is None:
+            return memoryview(b"")
+        view = data if isinstance(data, memoryview) else memoryview(data)
+        return view[:want]
+
+    def written(self, blocks: int) -> ScsiResult:
+        """GOOD for a data-out command of ``blocks`` blocks (for write residuals)."""
+        return ScsiResult(Status.GOOD, transfer_length=blocks * self.block_size)
+
+    # -- dispatch ----------------------------------------------------------
+
+    async def execute(self, cmd: ScsiCommand) -> ScsiResult:
+        """Run one command; never raises for anything the initiator sent."""
+        try:
+            return await self._execute(cmd)
+        except ScsiError as err:
+            return error_result(err, self.mode.d_sense)
+
+    async def _execute(self, cmd: ScsiCommand) -> ScsiResult:
+        cdb = cmd.cdb
+        if not cdb:
+            raise check(SenseKey.ILLEGAL_REQUEST, INVALID_COMMAND_OPERATION_CODE)
+        size = cdb_length(cdb[0])
+        if size is None or len(cdb) < size:
+            raise check(SenseKey.ILLEGAL_REQUEST, INVALID_COMMAND_OPERATION_CODE)
+        command = TABLE.for_cdb(cdb)
+        if command is None:
+            raise check(SenseKey.ILLEGAL_REQUEST, INVALID_COMMAND_OPERATION_CODE)
+        self.seen(cmd.nexus)
+        if not command.ua_exempt:
+            pending = self.take_unit_attention(cmd.nexus)
+            if pending is not None:
+                raise ScsiError(Sense(SenseKey.UNIT_ATTENTION, *pending))
+        check_control(cdb, size)
+        self.check_access(cmd, command.access_for(cdb))
+        if not self._open:
+            raise RuntimeError("logical unit is not open")
+        return await command.handler(self, cmd)
+
+    def check_access(self, cmd: ScsiCommand, access: str) -> None:
+        """Reservation checks; persistent reservations extend this."""

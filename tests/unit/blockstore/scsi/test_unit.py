@@ -1,0 +1,51 @@
+"""Dispatch, unit attentions and the shared checks of LogicalUnit."""
+
+from __future__ import annotations
+
+import struct
+
+from blockstore.scsi import LogicalUnit
+
+from .conftest import NEXUS_A, NEXUS_B, inquiry, run, sense_of
+
+TUR = bytes(6)
+
+
+async def test_unknown_opcode_is_invalid_command_operation_code(lu: LogicalUnit) -> None:
+    assert sense_of(await run(lu, bytes((0xC5,)) + bytes(5))) == (0x05, 0x20, 0x00)
+
+
+async def test_naca_in_the_control_byte_is_refused_with_a_field_pointer(lu: LogicalUnit) -> None:
+    res = await run(lu, bytes((0, 0, 0, 0, 0, 0x04)))
+    assert sense_of(res) == (0x05, 0x24, 0x00)
+    assert res.sense[15] == 0x80 | 0x40 | 0x08 | 2 and res.sense[16:18] == b"\x00\x05"
+
+
+async def test_reset_raises_one_unit_attention_per_nexus(lu: LogicalUnit) -> None:
+    assert (await run(lu, TUR, nexus=NEXUS_A)).status == 0
+    assert (await run(lu, TUR, nexus=NEXUS_B)).status == 0
+    lu.reset()
+    # INQUIRY neither reports nor clears it
+    assert (await run(lu, inquiry(), nexus=NEXUS_A)).status == 0
+    assert sense_of(await run(lu, TUR, nexus=NEXUS_A)) == (0x06, 0x29, 0x03)
+    assert (await run(lu, TUR, nexus=NEXUS_A)).status == 0
+    # REQUEST SENSE returns it as parameter data and clears it
+    res = await run(lu, bytes((0x03, 0, 0, 0, 18, 0)), nexus=NEXUS_B)
+    assert res.status == 0 and res.data[2] == 0x06 and res.data[12:14] == b"\x29\x03"
+    assert (await run(lu, TUR, nexus=NEXUS_B)).status == 0
+
+
+async def test_capacity_change_is_reported_with_the_new_size(lu: LogicalUnit) -> None:
+    await run(lu, TUR)
+    with open(lu.path, "r+b") as f:
+        f.truncate(4096 * 512)
+    lu.capacity_changed()
+    assert sense_of(await run(lu, TUR)) == (0x06, 0x2A, 0x09)
+    res = await run(lu, struct.pack(">BBIBBBB", 0x25, 0, 0, 0, 0, 0, 0))
+    assert struct.unpack(">II", bytes(res.data)) == (4095, 512)
+
+
+async def test_descriptor_sense_when_d_sense_is_set(lu: LogicalUnit) -> None:
+    lu.mode.current[0x0A][2] |= 0x04
+    res = await run(lu, bytes((0xC5,)) + bytes(5))
+    assert res.sense[0] == 0x72 and res.sense[1:4] == b"\x05\x20\x00"
