@@ -1,9 +1,11 @@
 """One LMDB environment per directory per process, shared by every store object.
 
 LMDB forbids opening the same environment twice in one process (closing the
-second handle drops the first one's file locks), yet the proxy, the S3 API
-and the launcher may each open the identity store. They share one handle
-here, counted; a child process after fork opens its own.
+second handle drops the first one's file locks; py-lmdb refuses it), yet
+the proxy, the S3 API and the launcher may each open the identity store.
+They share one handle here, counted. A handle must not cross fork() either,
+and py-lmdb's own registry survives the fork, so a forked child cannot open
+an environment its parent holds: child processes must be spawned (exec).
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import lmdb
+
+from stratus.identity.errors import IdentityError
 
 # The environment only grows as far as it is used; this is the ceiling.
 DEFAULT_MAP_SIZE = 1 << 30
@@ -34,26 +38,37 @@ _open: dict[str, _Shared] = {}
 
 def acquire(path: Path, map_size: int = DEFAULT_MAP_SIZE) -> tuple[str, _Shared]:
     """Open (or share) the environment in directory ``path``; private (0700/0600)."""
-    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError as exc:
+        raise IdentityError(f"cannot create identity store {path}: {exc}") from None
     key = os.path.realpath(path)
     with _lock:
         shared = _open.get(key)
-        if shared is not None and shared.pid == os.getpid():
+        if shared is not None:
+            if shared.pid != os.getpid():
+                raise IdentityError(
+                    f"{key} was opened before this process forked; "
+                    "open it from a spawned process instead"
+                )
             shared.users += 1
             return key, shared
-        env = lmdb.open(
-            key,
-            map_size=map_size,
-            max_dbs=len(SUBDBS),
-            mode=0o600,
-            subdir=True,
-            lock=True,
-            sync=True,
-            metasync=True,
-            readahead=False,
-        )
-        env.reader_check()  # free reader slots left by processes that died
-        dbs = {name.decode(): env.open_db(name) for name in SUBDBS}
+        try:
+            env = lmdb.open(
+                key,
+                map_size=map_size,
+                max_dbs=len(SUBDBS),
+                mode=0o600,
+                subdir=True,
+                lock=True,
+                sync=True,
+                metasync=True,
+                readahead=False,
+            )
+            env.reader_check()  # free reader slots left by processes that died
+            dbs = {name.decode(): env.open_db(name) for name in SUBDBS}
+        except lmdb.Error as exc:
+            raise IdentityError(f"cannot open identity store {key}: {exc}") from None
         shared = _Shared(env=env, dbs=dbs, pid=os.getpid(), users=1)
         _open[key] = shared
         return key, shared
@@ -67,5 +82,4 @@ def release(key: str, shared: _Shared) -> None:
             return
         if _open.get(key) is shared:
             del _open[key]
-        if shared.pid == os.getpid():
-            shared.env.close()
+        shared.env.close()
