@@ -1,0 +1,185 @@
+"""GET /auth/v1.0 on a real aiohttp server on loopback, driven by a real client."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import aiohttp
+import pytest
+from aiohttp import web
+from multidict import CIMultiDict
+
+from stratus.identity import IdentityStore
+from stratus.identity.tempauth import make_auth_handler
+from tests.helpers.net import free_port
+from tests.unit.stratus.identity.conftest import FakeClock
+
+LIFETIME = 3600
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def store(tmp_path: Path, clock: FakeClock) -> Iterator[IdentityStore]:
+    s = IdentityStore(tmp_path / "identity", clock=clock)
+    s.create_project("p")
+    s.create_user("p", "amy", key="amy-key", role="admin")
+    s.create_user("p", "rob", key="rob-key", role="reader")
+    yield s
+    s.close()
+
+
+@asynccontextmanager
+async def serving(store: IdentityStore, **kw: str) -> AsyncIterator[str]:
+    """Mount the handler as the proxy does (both paths) and yield the base URL."""
+    handler = make_auth_handler(store, LIFETIME, **kw)
+    app = web.Application()
+    app.router.add_route("*", "/auth/v1.0", handler)
+    app.router.add_route("*", "/auth/v1.0/", handler)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        await runner.cleanup()
+
+
+@pytest.fixture
+async def base(store: IdentityStore) -> AsyncIterator[str]:
+    async with serving(store) as url:
+        yield url
+
+
+async def get(
+    url: str, headers: dict[str, str], method: str = "GET"
+) -> tuple[int, CIMultiDict[str], str]:
+    """(status, headers as a case-insensitive map, body text)."""
+    async with (
+        aiohttp.ClientSession() as session,
+        session.request(method, url, headers=headers) as resp,
+    ):
+        return resp.status, CIMultiDict(resp.headers), await resp.text()
+
+
+async def test_good_login(base: str, store: IdentityStore) -> None:
+    status, headers, body = await get(
+        f"{base}/auth/v1.0", {"X-Auth-User": "p:amy", "X-Auth-Key": "amy-key"}
+    )
+    assert status == 200
+    token = headers["X-Auth-Token"]
+    assert token.startswith("AUTH_tk") and headers["X-Storage-Token"] == token
+    assert headers["X-Storage-Url"] == f"{base}/v1/AUTH_p"
+    assert headers["X-Auth-Token-Expires"] == str(LIFETIME)
+    assert headers["Cache-Control"] == "no-store"
+    assert json.loads(body) == {"storage": {"default": "local", "local": f"{base}/v1/AUTH_p"}}
+    principal = store.authenticate_token(token)
+    assert principal is not None
+    assert (principal.name, principal.roles) == ("p:amy", ("admin",))
+
+
+async def test_storage_variant_and_trailing_slash(base: str, store: IdentityStore) -> None:
+    status, headers, _ = await get(
+        f"{base}/auth/v1.0/", {"X-Storage-User": "p:rob", "X-Storage-Pass": "rob-key"}
+    )
+    assert status == 200
+    principal = store.authenticate_token(headers["X-Storage-Token"])
+    assert principal is not None and principal.roles == ("reader",)
+
+
+async def test_wrong_key_unknown_user_unknown_project_are_401(
+    base: str, store: IdentityStore
+) -> None:
+    for user, key in (("p:amy", "rob-key"), ("p:nobody", "amy-key"), ("q:amy", "amy-key")):
+        status, headers, body = await get(
+            f"{base}/auth/v1.0", {"X-Auth-User": user, "X-Auth-Key": key}
+        )
+        assert status == 401, user
+        assert "<h1>Unauthorized</h1>" in body
+        assert headers["Www-Authenticate"].startswith("Swift realm=")
+        assert "X-Auth-Token" not in headers and "X-Storage-Url" not in headers
+    assert store.count_tokens() == 0
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        {"X-Auth-User": "p:amy"},
+        {"X-Auth-Key": "amy-key"},
+        {"X-Auth-User": "amy", "X-Auth-Key": "amy-key"},
+        {"X-Auth-User": "p:amy:x", "X-Auth-Key": "amy-key"},
+        {"X-Auth-User": "p/q:amy", "X-Auth-Key": "amy-key"},
+        {"X-Auth-User": ":amy", "X-Auth-Key": "amy-key"},
+    ],
+)
+async def test_malformed_is_400(base: str, headers: dict[str, str]) -> None:
+    status, resp_headers, body = await get(f"{base}/auth/v1.0", headers)
+    assert status == 400
+    assert "<h1>Bad Request</h1>" in body
+    assert "X-Auth-Token" not in resp_headers
+
+
+async def test_head_and_other_methods(base: str) -> None:
+    creds = {"X-Auth-User": "p:amy", "X-Auth-Key": "amy-key"}
+    status, headers, body = await get(f"{base}/auth/v1.0", creds, method="HEAD")
+    assert status == 200 and headers["X-Auth-Token"].startswith("AUTH_tk") and body == ""
+    status, headers, _ = await get(f"{base}/auth/v1.0", creds, method="POST")
+    assert status == 405 and headers["Allow"] == "GET, HEAD"
+
+
+async def test_expired_token_is_rejected_and_reaped(
+    base: str, store: IdentityStore, clock: FakeClock
+) -> None:
+    creds = {"X-Auth-User": "p:amy", "X-Auth-Key": "amy-key"}
+    _, headers, _ = await get(f"{base}/auth/v1.0", creds)
+    old = headers["X-Auth-Token"]
+    clock.advance(LIFETIME - 1)
+    assert store.authenticate_token(old) is not None
+    clock.advance(1)
+    assert store.authenticate_token(old) is None
+    status, headers, _ = await get(f"{base}/auth/v1.0", creds)
+    assert status == 200 and headers["X-Auth-Token"] != old
+    assert headers["X-Auth-Token-Expires"] == str(LIFETIME)
+    assert store.count_tokens() == 1  # the expired one went with this login
+
+
+async def test_storage_url_from_host_header_or_configured_base(store: IdentityStore) -> None:
+    creds = {"X-Auth-User": "p:amy", "X-Auth-Key": "amy-key"}
+    async with serving(store) as url:
+        _, headers, _ = await get(f"{url}/auth/v1.0", {**creds, "Host": "swift.example:8080"})
+        assert headers["X-Storage-Url"] == "http://swift.example:8080/v1/AUTH_p"
+    async with serving(store, storage_url_base="https://cloud.example/") as url:
+        _, headers, _ = await get(f"{url}/auth/v1.0", creds)
+        assert headers["X-Storage-Url"] == "https://cloud.example/v1/AUTH_p"
+
+
+async def test_parallel_logins_all_succeed(base: str, store: IdentityStore) -> None:
+    creds = {"X-Auth-User": "p:amy", "X-Auth-Key": "amy-key"}
+    results = await asyncio.gather(*(get(f"{base}/auth/v1.0", creds) for _ in range(6)))
+    tokens = {headers["X-Auth-Token"] for status, headers, _ in results if status == 200}
+    assert len(tokens) == 6
+    assert all(store.authenticate_token(t) is not None for t in tokens)
+
+
+async def test_keys_and_tokens_are_never_logged(
+    base: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    _, headers, _ = await get(
+        f"{base}/auth/v1.0", {"X-Auth-User": "p:amy", "X-Auth-Key": "amy-key"}
+    )
+    await get(f"{base}/auth/v1.0", {"X-Auth-User": "p:amy", "X-Auth-Key": "guess-key"})
+    text = caplog.text
+    assert "auth granted to p:amy" in text and "auth refused for p:amy" in text
+    for secret in ("amy-key", "guess-key", headers["X-Auth-Token"]):
+        assert secret not in text
