@@ -1,0 +1,134 @@
+"""The proxy core's data shapes: what front-ends pass in and get back.
+
+No protocol lives here: user metadata is a plain ``name -> value`` dict
+(names lower-case), content attributes (encoding, disposition...) are a
+second dict keyed by lower-case attribute name, and times are Timestamps.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from objectstore.timestamp import Timestamp
+
+# Content attributes an object keeps besides its type (front-ends map them to headers).
+CONTENT_ATTRIBUTES = (
+    "content-encoding",
+    "content-disposition",
+    "content-language",
+    "cache-control",
+    "expires",
+)
+
+
+@dataclass
+class ObjectMetadata:
+    """What a writer says about an object besides its bytes."""
+
+    content_type: str | None = None
+    user: dict[str, str] = field(default_factory=dict)
+    attributes: dict[str, str] = field(default_factory=dict)
+    delete_at: int | None = None
+    etag: str | None = None  # expected MD5 (hex) of the body, when the client sent one
+
+
+@dataclass
+class ObjectInfo:
+    """One stored version of an object, as the newest replica reports it."""
+
+    name: str
+    timestamp: Timestamp
+    size: int
+    etag: str
+    content_type: str
+    user: dict[str, str] = field(default_factory=dict)
+    attributes: dict[str, str] = field(default_factory=dict)
+    delete_at: int | None = None
+    meta_timestamp: Timestamp | None = None  # of the last metadata POST, when newer
+
+    @property
+    def last_modified(self) -> Timestamp:
+        """When data or metadata last changed."""
+        if self.meta_timestamp is not None and self.meta_timestamp > self.timestamp:
+            return self.meta_timestamp
+        return self.timestamp
+
+
+@dataclass
+class PutResult:
+    etag: str
+    timestamp: Timestamp
+    size: int
+
+
+@dataclass
+class ContainerInfo:
+    """Stats and metadata of a container (``system`` holds ACLs and protocol state)."""
+
+    name: str
+    object_count: int
+    bytes_used: int
+    timestamp: Timestamp | None = None
+    user: dict[str, str] = field(default_factory=dict)
+    system: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def read_acl(self) -> str:
+        return self.system.get("read-acl", "")
+
+    @property
+    def write_acl(self) -> str:
+        return self.system.get("write-acl", "")
+
+
+@dataclass
+class AccountInfo:
+    name: str
+    container_count: int
+    object_count: int
+    bytes_used: int
+    timestamp: Timestamp | None = None
+    user: dict[str, str] = field(default_factory=dict)
+    system: dict[str, str] = field(default_factory=dict)
+    exists: bool = True  # False: never created; the numbers are zeros
+
+
+@dataclass(slots=True)
+class ObjectEntry:
+    """A row of a container listing."""
+
+    name: str
+    etag: str
+    size: int
+    content_type: str
+    last_modified: Timestamp
+
+
+@dataclass(slots=True)
+class ContainerEntry:
+    """A row of an account listing."""
+
+    name: str
+    object_count: int
+    bytes_used: int
+    last_modified: Timestamp
+
+
+@dataclass(slots=True)
+class Subdir:
+    """A common prefix rolled up by a delimiter listing."""
+
+    name: str
+
+
+@dataclass
+class ListParams:
+    """Listing controls shared by account and container listings."""
+
+    limit: int = 10000
+    marker: str = ""
+    end_marker: str = ""
+    prefix: str = ""
+    delimiter: str = ""
+    reverse: bool = False
+    path: str | None = None  # container listings only: Swift's ?path=

@@ -1,0 +1,140 @@
+"""Swift's limits and the checks that enforce them, with Swift's own messages.
+
+The numbers are Swift's defaults and are published by ``GET /info``.
+Lengths are counted in UTF-8 bytes, as Swift counts them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from urllib.parse import parse_qsl, unquote_to_bytes
+
+from objectstore.proxy.swift.errors import SwiftError
+
+MAX_FILE_SIZE = 5 * 1024 * 1024 * 1024 + 2
+MAX_META_NAME_LENGTH = 128
+MAX_META_VALUE_LENGTH = 256
+MAX_META_COUNT = 90
+MAX_META_OVERALL_SIZE = 4096
+MAX_HEADER_SIZE = 8192
+MAX_OBJECT_NAME_LENGTH = 1024
+CONTAINER_LISTING_LIMIT = 10000
+ACCOUNT_LISTING_LIMIT = 10000
+MAX_ACCOUNT_NAME_LENGTH = 256
+MAX_CONTAINER_NAME_LENGTH = 256
+VALID_API_VERSIONS = ("v1", "v1.0")
+EXTRA_HEADER_COUNT = 0
+MAX_ACL_LENGTH = 4096  # what a storage node keeps in one metadata value
+
+
+def blen(text: str) -> int:
+    """Length in UTF-8 bytes (undecodable header bytes count as one each)."""
+    return len(text.encode("utf-8", "surrogateescape"))
+
+
+def is_utf8(text: str) -> bool:
+    """False for text that came from bytes that were not valid UTF-8."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def split_path(raw_path: str) -> tuple[str, str | None, str | None, str | None]:
+    """``/v1/<account>[/<container>[/<object>]]`` from the raw (percent-encoded) path.
+
+    Raises SwiftError 412 for invalid UTF-8 or NUL (Swift's "Invalid UTF8 or
+    contains NULL") and 404 for a path that is not an API path at all.
+    """
+    try:
+        path = unquote_to_bytes(raw_path).decode("utf-8")
+    except UnicodeDecodeError:
+        raise SwiftError(412, "Invalid UTF8 or contains NULL") from None
+    if "\x00" in path:
+        raise SwiftError(412, "Invalid UTF8 or contains NULL")
+    parts = path.split("/", 4)
+    if parts[0] != "" or len(parts) < 3 or not parts[2]:
+        raise SwiftError(404)
+    version, account = parts[1], parts[2]
+    if version not in VALID_API_VERSIONS:
+        raise SwiftError(400)  # Swift's APIVersionError
+    container = parts[3] if len(parts) > 3 and parts[3] else None
+    obj = parts[4] if len(parts) > 4 and parts[4] else None
+    if obj is not None and container is None:
+        raise SwiftError(404)
+    return version, account, container, obj
+
+
+def parse_query(raw_query: str) -> dict[str, str]:
+    """Query parameters; 400 when one is not valid UTF-8 (as Swift's get_param)."""
+    out: dict[str, str] = {}
+    for key, value in parse_qsl(raw_query, keep_blank_values=True, errors="surrogateescape"):
+        if not is_utf8(value) or not is_utf8(key):
+            raise SwiftError(400, f"'{key}' parameter not valid UTF-8")
+        if "\x00" in value:
+            raise SwiftError(412, "Invalid UTF8 or contains NULL")
+        out.setdefault(key, value)
+    return out
+
+
+def check_account_name(name: str) -> None:
+    if blen(name) > MAX_ACCOUNT_NAME_LENGTH:
+        raise SwiftError(
+            400, f"Account name length of {blen(name)} longer than {MAX_ACCOUNT_NAME_LENGTH}"
+        )
+
+
+def check_container_name(name: str) -> None:
+    if blen(name) > MAX_CONTAINER_NAME_LENGTH:
+        raise SwiftError(
+            400, f"Container name length of {blen(name)} longer than {MAX_CONTAINER_NAME_LENGTH}"
+        )
+
+
+def check_object_name(name: str) -> None:
+    if blen(name) > MAX_OBJECT_NAME_LENGTH:
+        raise SwiftError(
+            400, f"Object name length of {blen(name)} longer than {MAX_OBJECT_NAME_LENGTH}"
+        )
+
+
+def check_metadata(headers: Mapping[str, str], target: str) -> None:
+    """Swift's ``check_metadata``: names, sizes and counts of X-<target>-Meta-* headers."""
+    prefix = f"x-{target}-meta-"
+    count = 0
+    size = 0
+    for key, value in headers.items():
+        if blen(value) > MAX_HEADER_SIZE:
+            raise SwiftError(400, f"Header value too long: {key[:MAX_META_NAME_LENGTH]}")
+        lower = key.lower()
+        if not lower.startswith(prefix):
+            continue
+        name = key[len(prefix) :]
+        if not name:
+            raise SwiftError(400, "Metadata name cannot be empty")
+        if not is_utf8(name) or not is_utf8(value):
+            raise SwiftError(400, "Metadata must be valid UTF-8")
+        count += 1
+        size += blen(name) + blen(value)
+        if blen(name) > MAX_META_NAME_LENGTH:
+            raise SwiftError(400, f"Metadata name too long: {prefix}{name}")
+        if blen(value) > MAX_META_VALUE_LENGTH:
+            raise SwiftError(
+                400, f"Metadata value longer than {MAX_META_VALUE_LENGTH}: {prefix}{name}"
+            )
+        if count > MAX_META_COUNT:
+            raise SwiftError(400, f"Too many metadata items; max {MAX_META_COUNT}")
+        if size > MAX_META_OVERALL_SIZE:
+            raise SwiftError(400, f"Total metadata too large; max {MAX_META_OVERALL_SIZE}")
+
+
+def listing_limit(params: Mapping[str, str], maximum: int) -> int:
+    """``?limit=``: digits only (anything else is ignored), at most ``maximum`` (else 412)."""
+    given = params.get("limit", "")
+    if not given.isdigit():
+        return maximum
+    limit = int(given)
+    if limit > maximum:
+        raise SwiftError(412, f"Maximum limit is {maximum}")
+    return limit

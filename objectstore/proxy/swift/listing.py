@@ -1,0 +1,105 @@
+"""Account and container listings in Swift's three formats: plain, json, xml.
+
+The format comes from ``?format=`` (json, xml, plain; anything else means
+plain), else from the Accept header; nothing acceptable is a 406. An empty
+plain listing is a 204, as in Swift; json and xml always carry a document.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from xml.etree.ElementTree import Element, SubElement, tostring
+
+from objectstore.proxy.models import ContainerEntry, ObjectEntry, Subdir
+from objectstore.proxy.swift.errors import SwiftError
+
+FORMATS = {"plain": "text/plain", "json": "application/json", "xml": "application/xml"}
+OFFERED = ("text/plain", "application/json", "application/xml", "text/xml")
+XML_DECL = b'<?xml version="1.0" encoding="UTF-8"?>\n'
+
+
+def listing_type(format_param: str | None, accept: str | None) -> str:
+    """The media type to answer with; SwiftError(406) when none is acceptable."""
+    if format_param:
+        return FORMATS.get(format_param.lower(), "text/plain")
+    chosen = best_match(accept or "*/*", OFFERED)
+    if chosen is None:
+        raise SwiftError(406)
+    return chosen
+
+
+def best_match(accept: str, offered: Sequence[str]) -> str | None:
+    """The offered type the Accept header likes most (ties: earliest offered)."""
+    ranges = []
+    for item in accept.split(","):
+        media, *params = (p.strip() for p in item.split(";"))
+        if not media:
+            continue
+        q = 1.0
+        for param in params:
+            key, _, value = param.partition("=")
+            if key.strip().lower() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        ranges.append((media.lower(), q))
+    best, best_q = None, 0.0
+    for typ in offered:
+        main = typ.split("/")[0]
+        q_for, specificity = 0.0, -1
+        for media, q in ranges:
+            level = (
+                2 if media == typ else 1 if media == f"{main}/*" else 0 if media == "*/*" else -1
+            )
+            if level > specificity:
+                q_for, specificity = q, level
+        if specificity >= 0 and q_for > best_q:
+            best, best_q = typ, q_for
+    return best
+
+
+Row = ObjectEntry | ContainerEntry | Subdir
+
+
+def render(rows: Sequence[Row], media: str, name: str, kind: str) -> bytes:
+    """The listing body; ``kind`` is "account" or "container", ``name`` its name."""
+    if media == "application/json":
+        return json.dumps([_as_dict(r) for r in rows], ensure_ascii=False).encode("utf-8")
+    if media.endswith("/xml"):
+        return _xml(rows, name, kind)
+    return b"".join(r.name.encode("utf-8") + b"\n" for r in rows)
+
+
+def _as_dict(row: Row) -> dict[str, object]:
+    if isinstance(row, Subdir):
+        return {"subdir": row.name}
+    if isinstance(row, ObjectEntry):
+        return {
+            "name": row.name,
+            "hash": row.etag,
+            "bytes": row.size,
+            "content_type": row.content_type,
+            "last_modified": row.last_modified.isoformat,
+        }
+    return {
+        "name": row.name,
+        "count": row.object_count,
+        "bytes": row.bytes_used,
+        "last_modified": row.last_modified.isoformat,
+    }
+
+
+def _xml(rows: Sequence[Row], name: str, kind: str) -> bytes:
+    doc = Element(kind, name=name)
+    for row in rows:
+        if isinstance(row, Subdir):
+            sub = SubElement(doc, "subdir", name=row.name)
+            SubElement(sub, "name").text = row.name
+            continue
+        fields = _as_dict(row)
+        sub = SubElement(doc, "object" if kind == "container" else "container")
+        for key, value in fields.items():
+            SubElement(sub, key).text = str(value)
+    return XML_DECL + tostring(doc, encoding="unicode").encode("utf-8")

@@ -1,0 +1,94 @@
+"""Listing formats: choosing one, and rendering plain, json and xml."""
+
+from __future__ import annotations
+
+import json
+from xml.etree.ElementTree import fromstring
+
+import pytest
+
+from objectstore.proxy.models import ContainerEntry, ObjectEntry, Subdir
+from objectstore.proxy.swift.errors import SwiftError
+from objectstore.proxy.swift.listing import best_match, listing_type, render
+from objectstore.timestamp import Timestamp
+
+T = Timestamp("1700000000.12345")
+OBJS = [
+    ObjectEntry("a<&>.txt", "0" * 32, 3, "text/plain", T),
+    Subdir("dir/"),
+    ObjectEntry("é", "1" * 32, 0, "application/octet-stream", T),
+]
+CONTS = [ContainerEntry("c1", 2, 10, T), ContainerEntry("c2", 0, 0, T)]
+
+
+def test_format_param_wins() -> None:
+    assert listing_type("json", "application/xml") == "application/json"
+    assert listing_type("XML", None) == "application/xml"
+    assert listing_type("plain", None) == "text/plain"
+    assert listing_type("bogus", None) == "text/plain"
+
+
+def test_accept_header() -> None:
+    assert listing_type(None, None) == "text/plain"
+    assert listing_type(None, "application/json") == "application/json"
+    assert listing_type(None, "text/xml") == "text/xml"
+    assert listing_type(None, "application/*;q=0.5, text/plain;q=0.1") == "application/json"
+    assert listing_type(None, "*/*") == "text/plain"
+    with pytest.raises(SwiftError) as err:
+        listing_type(None, "image/png")
+    assert err.value.status == 406
+
+
+def test_best_match_prefers_specific_ranges() -> None:
+    offered = ["text/plain", "application/json"]
+    assert best_match("text/*;q=0.2, application/json;q=0.9", offered) == "application/json"
+    assert best_match("*/*;q=0.5, text/plain;q=0", offered) == "application/json"
+
+
+def test_plain() -> None:
+    assert render(OBJS, "text/plain", "c", "container") == "a<&>.txt\ndir/\né\n".encode()
+    assert render([], "text/plain", "c", "container") == b""
+
+
+def test_json_container_rows() -> None:
+    rows = json.loads(render(OBJS, "application/json", "c", "container"))
+    assert rows[0] == {
+        "name": "a<&>.txt",
+        "hash": "0" * 32,
+        "bytes": 3,
+        "content_type": "text/plain",
+        "last_modified": "2023-11-14T22:13:20.123450",
+    }
+    assert rows[1] == {"subdir": "dir/"}
+    assert rows[2]["name"] == "é"
+
+
+def test_json_account_rows() -> None:
+    rows = json.loads(render(CONTS, "application/json", "AUTH_p", "account"))
+    assert rows[0] == {
+        "name": "c1",
+        "count": 2,
+        "bytes": 10,
+        "last_modified": "2023-11-14T22:13:20.123450",
+    }
+    assert render([], "application/json", "AUTH_p", "account") == b"[]"
+
+
+def test_xml_container() -> None:
+    body = render(OBJS, "application/xml", "c&d", "container")
+    assert body.startswith(b'<?xml version="1.0" encoding="UTF-8"?>\n<container name="c&amp;d">')
+    doc = fromstring(body)
+    assert doc.tag == "container" and doc.get("name") == "c&d"
+    first = doc[0]
+    assert first.tag == "object"
+    assert [c.tag for c in first] == ["name", "hash", "bytes", "content_type", "last_modified"]
+    assert first.find("name").text == "a<&>.txt"
+    assert doc[1].tag == "subdir" and doc[1].get("name") == "dir/"
+    assert doc[1].find("name").text == "dir/"
+
+
+def test_xml_account() -> None:
+    doc = fromstring(render(CONTS, "application/xml", "AUTH_p", "account"))
+    assert doc.tag == "account" and doc.get("name") == "AUTH_p"
+    assert [c.tag for c in doc[0]] == ["name", "count", "bytes", "last_modified"]
+    assert doc[0].find("count").text == "2"

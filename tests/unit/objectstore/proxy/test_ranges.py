@@ -1,0 +1,54 @@
+"""Resolving byte ranges against a size (RFC 7233 semantics, Swift's limits)."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from objectstore.proxy.ranges import MAX_RANGES, resolve
+
+
+def test_plain_ranges() -> None:
+    assert resolve([(0, 9)], 100) == [(0, 10)]
+    assert resolve([(90, None)], 100) == [(90, 100)]
+    assert resolve([(None, 5)], 100) == [(95, 100)]
+
+
+def test_clipping_and_dropping() -> None:
+    assert resolve([(50, 500)], 100) == [(50, 100)]
+    assert resolve([(None, 500)], 100) == [(0, 100)]
+    assert resolve([(100, None), (0, 0)], 100) == [(0, 1)]
+    assert resolve([(None, 0)], 100) == []
+
+
+def test_unsatisfiable() -> None:
+    assert resolve([(100, 200)], 100) == []
+    assert resolve([(0, None)], 0) == []
+    assert resolve([(None, 5)], 0) == []
+
+
+def test_egregious_requests_are_refused() -> None:
+    many = [(i * 2, i * 2) for i in range(MAX_RANGES + 1)]
+    assert resolve(many, 1000) == []
+    assert len(resolve(many[:MAX_RANGES], 1000)) == MAX_RANGES
+    overlapping = [(0, 50), (10, 60), (20, 70)]
+    assert resolve(overlapping, 100) == []
+    assert resolve(overlapping[:2], 100) == [(0, 51), (10, 61)]
+    backwards = [(i, i) for i in range(8, 0, -1)]
+    assert resolve(backwards, 100) == []
+    assert len(resolve(backwards[:7], 100)) == 7
+
+
+@given(
+    st.integers(0, 10_000),
+    st.lists(
+        st.tuples(st.none() | st.integers(0, 20_000), st.none() | st.integers(0, 20_000)),
+        min_size=1,
+        max_size=4,
+    ),
+)
+def test_resolved_ranges_lie_inside_the_object(size: int, specs: list) -> None:
+    specs = [(a, b) for a, b in specs if not (a is None and b is None)]
+    specs = [(a, b) if a is None or b is None or b >= a else (b, a) for a, b in specs]
+    for start, stop in resolve(specs, size):
+        assert 0 <= start < stop <= size
