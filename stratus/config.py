@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 
 class ConfigError(ValueError):
@@ -114,10 +115,24 @@ class IdentitySection:
     """Projects, users, tokens and S3 credentials."""
 
     token_lifetime: int = _opt(86400, "Seconds a token issued by /auth/v1.0 stays valid.")
+    storage_url_base: str = _opt(
+        "",
+        "Scheme, host and optional path put before `/v1/AUTH_<project>` in the X-Storage-Url "
+        "that /auth/v1.0 returns (e.g. `https://swift.example.com`); empty: the request's "
+        "own scheme and Host header.",
+    )
 
     def validate(self) -> None:
-        if self.token_lifetime <= 0:
-            raise ConfigError("identity.token_lifetime must be > 0")
+        if not 0 < self.token_lifetime <= 366 * 86400:
+            raise ConfigError("identity.token_lifetime must be between 1 and 31622400 seconds")
+        base = self.storage_url_base
+        if base:
+            parts = urlsplit(base)
+            if parts.scheme not in ("http", "https") or not parts.netloc or parts.query:
+                raise ConfigError(
+                    "identity.storage_url_base must be an http(s) URL without a query, "
+                    f"not {base!r}"
+                )
 
 
 @dataclass

@@ -77,3 +77,14 @@ def test_docs_are_generated_from_the_code() -> None:
     text = (ROOT / "docs" / "configuration.md").read_text()
     assert text == config.render_docs(), "run: stratus config docs > docs/configuration.md"
     assert "`STRATUS_PROXY_PORT`" in text
+
+
+def test_identity_options_are_checked() -> None:
+    env = {"STRATUS_IDENTITY_STORAGE_URL_BASE": "https://swift.example.com/prefix"}
+    assert config.load(env=env).identity.storage_url_base == "https://swift.example.com/prefix"
+    for bad in ("swift.example.com", "ftp://x", "https://", "http://x/?q=1"):
+        with pytest.raises(ConfigError, match="storage_url_base"):
+            config.load(env={"STRATUS_IDENTITY_STORAGE_URL_BASE": bad})
+    for bad in ("0", "31622401"):
+        with pytest.raises(ConfigError, match="token_lifetime"):
+            config.load(env={"STRATUS_IDENTITY_TOKEN_LIFETIME": bad})
