@@ -11,7 +11,7 @@ import secrets
 import string
 from typing import TYPE_CHECKING
 
-from stratus.identity.errors import AlreadyExists, NotFound
+from stratus.identity.errors import AlreadyExists, InvalidName, NotFound
 from stratus.identity.names import check_access_key, check_name, check_secret, random_key
 from stratus.identity.records import Credential, Principal, decode, encode
 
@@ -96,9 +96,14 @@ class CredentialMixin:
     def lookup_credential(self, access: str) -> tuple[str, Principal]:
         """The secret and principal of an access key; NotFound if unknown.
 
-        Fast and read-only: the S3 API calls it on every request.
+        A malformed key is NotFound too (it cannot exist), so the S3 API needs
+        one ``except`` for InvalidAccessKeyId. Fast and read-only: it runs on
+        every S3 request.
         """
-        check_access_key(access)
+        try:
+            check_access_key(access)
+        except InvalidName:
+            raise NotFound("access key does not exist") from None
         with self._read() as txn:
             raw = txn.get(access.encode(), db=self._dbs["creds"])
             if raw is None:
