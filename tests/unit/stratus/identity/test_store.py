@@ -337,3 +337,16 @@ def test_concurrent_writers_in_other_processes(tmp_path: Path) -> None:
         for token in tokens:
             principal = s.authenticate_token(token)
             assert principal is not None and principal.project == "shared"
+
+
+def test_missing_user_costs_a_hash_too(
+    store: IdentityStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No cheap answer for unknown users: the slow hash runs either way."""
+    calls: list[str] = []
+    real = store_mod.keyhash.burn_time
+    monkeypatch.setattr(store_mod.keyhash, "burn_time", lambda key: calls.append(key) or real(key))
+    store.create_project("p")
+    assert store.check_key("p", "ghost", "guess") is None
+    assert store.check_key("nope", "ghost", "guess") is None
+    assert calls == ["guess", "guess"]
