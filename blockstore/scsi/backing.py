@@ -17,6 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 FALLOC_FL_KEEP_SIZE = 0x01
 FALLOC_FL_PUNCH_HOLE = 0x02
+FALLOC_FL_ZERO_RANGE = 0x10
 
 _IO_THREADS = 4
 _pool: ThreadPoolExecutor | None = None
@@ -53,6 +54,7 @@ class BackingFile:
         self.fd = -1
         self.sync_fd = -1
         self.can_punch = True
+        self.can_zero_range = True
 
     def open(self) -> None:
         flags = os.O_RDONLY if self.read_only else os.O_RDWR
@@ -98,21 +100,33 @@ class BackingFile:
             return True
         if not self.can_punch:
             return False
-        mode = FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE
+        if self._fallocate(FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, offset, length):
+            return True
+        self.can_punch = False
+        return False
+
+    def _fallocate(self, mode: int, offset: int, length: int) -> bool:
         if _fallocate()(self.fd, mode, offset, length) == 0:
             return True
         err = ctypes.get_errno()
         if err in (errno.EOPNOTSUPP, errno.ENOSYS):
-            self.can_punch = False
             return False
         raise OSError(err, os.strerror(err), self.path)
 
-    def zero(self, offset: int, length: int, *, sync: bool = False) -> None:
-        """Make a range read as zeros: punch a hole, else write zeros."""
-        if self.punch(offset, length):
+    def zero(self, offset: int, length: int, *, sync: bool = False, unmap: bool = True) -> None:
+        """Make a range read as zeros: punch a hole (``unmap``) or zero it in place
+        (FALLOC_FL_ZERO_RANGE: allocated, no data written), else write zeros."""
+        if unmap and self.punch(offset, length):
             if sync:
                 self.flush()
             return
+        if not unmap and self.can_zero_range:
+            mode = FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE
+            if self._fallocate(mode, offset, length):
+                if sync:
+                    self.flush()
+                return
+            self.can_zero_range = False
         chunk = memoryview(bytes(min(length, 1 << 20)))
         end = offset + length
         while offset < end:

@@ -47,9 +47,10 @@ async def handle_read_capacity_16(lu: LogicalUnit, cmd: ScsiCommand) -> ScsiResu
     alloc = u32(cdb, 10)
     if not cdb[14] & 0x01 and u64(cdb, 2):
         raise invalid_cdb(2)
-    per_physical = max(0, (4096 // lu.block_size).bit_length() - 1)
+    # LOGICAL BLOCKS PER PHYSICAL BLOCK EXPONENT stays 0: GET LBA STATUS answers
+    # per logical block, and a larger exponent would suggest otherwise.
     lbp = (0x80 | 0x40) if lu.thin else 0  # LBPME, LBPRZ
-    data = struct.pack(">QIBBBB", lu.blocks - 1, lu.block_size, 0, per_physical, lbp, 0)
+    data = struct.pack(">QIBBBB", lu.blocks - 1, lu.block_size, 0, 0, lbp, 0)
     return good(allocation(data + bytes(16), alloc))
 
 

@@ -14,11 +14,12 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from blockstore.scsi import device, inquiry, media, mode
+from blockstore.scsi import device, inquiry, media, mode, provisioning, reservations
 from blockstore.scsi.cdb import u16, u32
 from blockstore.scsi.command import ScsiCommand, ScsiResult, allocation, good
 from blockstore.scsi.constants import (
     MI_REPORT_SUPPORTED_OPERATION_CODES,
+    SAI_GET_LBA_STATUS,
     SAI_READ_CAPACITY_16,
     Op,
 )
@@ -44,7 +45,7 @@ class Command:
     sa: int | None = None  # service action, for opcodes that have them
     access: str | Callable[[bytes], str] = ALLOWED
     ua_exempt: bool = False  # INQUIRY, REPORT LUNS, REQUEST SENSE (SPC-4 5.14)
-    clears_ua: bool = True
+    legacy_ok: bool = False  # passes another nexus's RESERVE(6/10) reservation
 
     def access_for(self, cdb: bytes) -> str:
         return self.access(cdb) if callable(self.access) else self.access
@@ -69,11 +70,11 @@ COMMANDS: list[Command] = [
     Command(Op.TEST_UNIT_READY, "TEST UNIT READY", device.handle_test_unit_ready,
             _u(0, 0, 0, 0, 0, 0)),
     Command(Op.REQUEST_SENSE, "REQUEST SENSE", device.handle_request_sense,
-            _u(0x03, 0x01, 0, 0, 0xFF, 0), ua_exempt=True),
+            _u(0x03, 0x01, 0, 0, 0xFF, 0), ua_exempt=True, legacy_ok=True),
     Command(Op.INQUIRY, "INQUIRY", inquiry.handle_inquiry, _u(0x12, 0x01, 0xFF, 0xFF, 0xFF, 0),
-            ua_exempt=True),
+            ua_exempt=True, legacy_ok=True),
     Command(Op.REPORT_LUNS, "REPORT LUNS", device.handle_report_luns,
-            _u(0xA0, 0, 0xFF, 0, 0, 0, *F4, 0, 0), ua_exempt=True),
+            _u(0xA0, 0, 0xFF, 0, 0, 0, *F4, 0, 0), ua_exempt=True, legacy_ok=True),
     Command(Op.READ_CAPACITY_10, "READ CAPACITY(10)", device.handle_read_capacity_10,
             _u(0x25, 0, *F4, 0, 0, 0x01, 0)),
     Command(0x9E, "READ CAPACITY(16)", device.handle_read_capacity_16,
@@ -120,6 +121,35 @@ COMMANDS: list[Command] = [
             _u(0x1B, 0x01, 0, 0x0F, 0xF7, 0), access=_start_stop_access),
     Command(Op.PREVENT_ALLOW_MEDIUM_REMOVAL, "PREVENT ALLOW MEDIUM REMOVAL",
             device.handle_prevent_allow, _u(0x1E, 0, 0, 0, 0x03, 0), access=_prevent_access),
+    Command(Op.WRITE_SAME_10, "WRITE SAME(10)", provisioning.handle_write_same,
+            _u(0x41, 0x08, *F4, 0, 0xFF, 0xFF, 0), access=WRITE),
+    Command(Op.WRITE_SAME_16, "WRITE SAME(16)", provisioning.handle_write_same,
+            _u(0x93, 0x09, *F8, *F4, 0, 0), access=WRITE),
+    Command(Op.UNMAP, "UNMAP", provisioning.handle_unmap, _u(0x42, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF, 0),
+            access=WRITE),
+    Command(0x9E, "GET LBA STATUS", provisioning.handle_get_lba_status,
+            _u(0x9E, 0x1F, *F8, *F4, 0, 0), sa=SAI_GET_LBA_STATUS, access=READ),
+    Command(Op.RESERVE_6, "RESERVE(6)", reservations.handle_reserve, _u(0x16, 0, 0, 0, 0, 0)),
+    Command(Op.RELEASE_6, "RELEASE(6)", reservations.handle_release, _u(0x17, 0, 0, 0, 0, 0),
+            legacy_ok=True),
+    Command(Op.RESERVE_10, "RESERVE(10)", reservations.handle_reserve,
+            _u(0x56, 0, 0, 0, 0, 0, 0, 0, 0, 0)),
+    Command(Op.RELEASE_10, "RELEASE(10)", reservations.handle_release,
+            _u(0x57, 0, 0, 0, 0, 0, 0, 0, 0, 0), legacy_ok=True),
+]  # fmt: skip
+
+_PR_IN_NAMES = ("READ KEYS", "READ RESERVATION", "REPORT CAPABILITIES", "READ FULL STATUS")
+_PR_OUT_NAMES = ("REGISTER", "RESERVE", "RELEASE", "CLEAR", "PREEMPT", "PREEMPT AND ABORT",
+                 "REGISTER AND IGNORE EXISTING KEY")  # fmt: skip
+COMMANDS += [
+    Command(Op.PERSISTENT_RESERVE_IN, f"PERSISTENT RESERVE IN / {name}",
+            reservations.handle_pr_in, _u(0x5E, 0x1F, 0, 0, 0, 0, 0, 0xFF, 0xFF, 0), sa=sa)
+    for sa, name in enumerate(_PR_IN_NAMES)
+]  # fmt: skip
+COMMANDS += [
+    Command(Op.PERSISTENT_RESERVE_OUT, f"PERSISTENT RESERVE OUT / {name}",
+            reservations.handle_pr_out, _u(0x5F, 0x1F, 0xFF, 0, 0, *F4, 0), sa=sa)
+    for sa, name in enumerate(_PR_OUT_NAMES)
 ]  # fmt: skip
 
 
@@ -157,7 +187,7 @@ COMMANDS.append(
     Command(Op.MAINTENANCE_IN, "REPORT SUPPORTED OPERATION CODES",
             handle_report_supported_opcodes,
             _u(0xA3, 0x1F, 0x87, 0xFF, 0xFF, 0xFF, *F4, 0, 0),
-            sa=MI_REPORT_SUPPORTED_OPERATION_CODES)
+            sa=MI_REPORT_SUPPORTED_OPERATION_CODES, legacy_ok=True)
 )  # fmt: skip
 
 

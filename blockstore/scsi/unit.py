@@ -24,19 +24,22 @@ from blockstore.scsi.constants import (
     CAPACITY_DATA_HAS_CHANGED,
     INVALID_COMMAND_OPERATION_CODE,
     MODE_PARAMETERS_CHANGED,
+    SOFTWARE_WRITE_PROTECTED,
     SenseKey,
     Status,
 )
 from blockstore.scsi.gate import SharedExclusive
 from blockstore.scsi.inquiry import MAX_TRANSFER_BYTES
 from blockstore.scsi.mode import ModePages
-from blockstore.scsi.opcodes import TABLE
+from blockstore.scsi.opcodes import TABLE, Command
+from blockstore.scsi.reservations import Reservations
 from blockstore.scsi.sense import (
     ScsiError,
     Sense,
     check,
     invalid_cdb,
     lba_out_of_range,
+    reservation_conflict,
     write_protected,
 )
 
@@ -88,6 +91,7 @@ class LogicalUnit:
         self.thin = thin
         self.backing = BackingFile(self.path, read_only=read_only)
         self.mode = ModePages()
+        self.reservations = Reservations()
         self.write_gate = SharedExclusive()
         self.luns: Callable[[], list[int]] = lambda: [0]
         self._blocks = 0
@@ -126,11 +130,21 @@ class LogicalUnit:
     def reset(self) -> None:
         """LUN RESET / TARGET WARM RESET: a unit attention for every nexus.
 
-        Persistent reservations survive a reset (SPC-4 5.13.1); prevention of
-        medium removal does not.
+        Persistent reservations survive a reset (SPC-4 5.13.1); RESERVE(6/10)
+        reservations and prevention of medium removal do not.
         """
         self._prevent.clear()
+        self.reservations.legacy = None
         self._broadcast(BUS_DEVICE_RESET, replace=True)
+
+    def nexus_lost(self, nexus: Nexus) -> None:
+        """The transport lost an I_T nexus (logout, dropped connection, session reinstated).
+
+        Its RESERVE(6/10) reservation and medium removal prevention end; its
+        persistent reservation registrations stay (SPC-4 5.13.1).
+        """
+        self.reservations.nexus_lost(nexus)
+        self._prevent.discard(nexus)
 
     def capacity_changed(self) -> None:
         """The backing file grew: re-read its size, tell every nexus."""
@@ -185,8 +199,10 @@ class LogicalUnit:
             raise invalid_cdb(len_at)
 
     def check_writable(self) -> None:
-        if self.write_protected:
+        if self.read_only:
             raise write_protected()
+        if self.mode.swp:  # LOGICAL UNIT SOFTWARE WRITE PROTECTED
+            raise check(SenseKey.DATA_PROTECT, SOFTWARE_WRITE_PROTECTED)
 
     def data_out(self, cmd: ScsiCommand, want: int) -> memoryview:
         """Up to ``want`` bytes of the command's data-out (fewer if fewer arrived)."""
@@ -225,10 +241,13 @@ class LogicalUnit:
             if pending is not None:
                 raise ScsiError(Sense(SenseKey.UNIT_ATTENTION, *pending))
         check_control(cdb, size)
-        self.check_access(cmd, command.access_for(cdb))
+        self.check_access(cmd, command)
         if not self._open:
             raise RuntimeError("logical unit is not open")
         return await command.handler(self, cmd)
 
-    def check_access(self, cmd: ScsiCommand, access: str) -> None:
-        """Reservation checks; persistent reservations extend this."""
+    def check_access(self, cmd: ScsiCommand, command: Command) -> None:
+        """RESERVATION CONFLICT where another nexus's reservation forbids the command."""
+        access = command.access_for(cmd.cdb)
+        if self.reservations.conflicts(cmd.nexus, access, legacy_ok=command.legacy_ok):
+            raise reservation_conflict()

@@ -16,7 +16,7 @@ async def test_read_capacity_10_and_16(lu: LogicalUnit) -> None:
     data = bytes((await run(lu, rc16)).data)
     assert len(data) == 32
     assert struct.unpack(">QI", data[:12]) == (BLOCKS - 1, 512)
-    assert data[13] & 0x0F == 3  # 8 logical blocks per 4 KiB physical block
+    assert data[13] & 0x0F == 0  # one logical block per physical block
     assert data[14] & 0x80  # LBPME: thin
 
 

@@ -70,3 +70,17 @@ async def test_mode_select_refuses_changes_to_unchangeable_bits(lu: LogicalUnit)
     res = await run(lu, bytes((0x15, 0x10, 0, 0, len(params), 0)), params)
     assert sense_of(res) == (0x05, 0x26, 0x00)
     assert res.sense[15] & 0xC0 == 0x80 and res.sense[17] == 4 + 3
+
+
+async def test_software_write_protect_through_the_control_page(lu: LogicalUnit) -> None:
+    page = bytearray(_pages(bytes((await run(lu, sense6(0x0A, dbd=True))).data)[4:])[0x0A])
+    page[4] |= 0x08  # SWP
+    params = bytes(4) + bytes(page)
+    assert (await run(lu, bytes((0x15, 0x10, 0, 0, len(params), 0)), params)).status == 0
+    assert sense_of(await run(lu, write10(0, 1), bytes(512))) == (0x07, 0x27, 0x02)
+    data = bytes((await run(lu, sense6(0x0A))).data)
+    assert data[2] & 0x80  # WP in the device-specific parameter
+    page[4] &= ~0x08
+    params = bytes(4) + bytes(page)
+    assert (await run(lu, bytes((0x15, 0x10, 0, 0, len(params), 0)), params)).status == 0
+    assert (await run(lu, write10(0, 1), bytes(512))).status == 0
