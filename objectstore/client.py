@@ -196,7 +196,14 @@ class NodeClient:
         path = wire.object_path(dev.device, part, account, container, obj)
         async with self._request("PUT", dev, path, headers, data=data) as resp:
             await self._check(resp)
-            return _object_info(resp.headers)
+            return ObjectInfo(
+                timestamp=timestamp,
+                size=int(resp.headers.get("X-Backend-Size", "0")),
+                etag=resp.headers.get("ETag", ""),
+                content_type=content_type,
+                metadata=dict(metadata),
+                delete_at=delete_at,
+            )
 
     async def get_object(
         self,

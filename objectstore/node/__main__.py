@@ -1,0 +1,149 @@
+"""Run one storage node process: ``python -m objectstore.node``.
+
+Two ways to say what to serve (flags win over the file):
+
+    python -m objectstore.node --config stratus.toml --node N
+        node N of `stratus up`'s layout: listens on storage.host at
+        storage.base_port + N, serves devices d0..d<devices_per_node-1>
+        under <data>/nodes/node<N>/, salts from [cluster], inline threshold
+        and fsync from [storage].
+
+    python -m objectstore.node --ip 127.0.0.1 --port 6200 \\
+        --devices-dir /srv/node --device d0 --device d1 \\
+        --hash-prefix P --hash-suffix S [--ring-dir DIR]
+
+Other flags: ``--inline-threshold BYTES``, ``--no-fsync`` (development
+only: acknowledged writes may be lost on power failure), ``--mount-check``
+(a missing device directory answers 507 instead of being created),
+``--reserve BYTES`` (507 for writes that would leave less free space),
+``--access-log``, ``--log-level``.
+
+SIGTERM or SIGINT stops accepting connections, lets in-flight requests
+finish (their group commits included), then exits 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import sys
+from collections.abc import Sequence
+
+import uvloop
+from aiohttp import web
+
+from objectstore.node.device import DeviceConfig, make_hasher
+from objectstore.node.server import NodeSettings, make_app
+
+log = logging.getLogger("objectstore.node")
+ACCESS_LOG_FORMAT = '%a "%r" %s %b %Tf trans=%{X-Trans-Id}i'
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m objectstore.node", description=__doc__.split("\n")[0]
+    )
+    p.add_argument("--config", metavar="FILE", help="Stratus TOML configuration")
+    p.add_argument("--node", type=int, metavar="N", help="node index in the configuration's layout")
+    p.add_argument("--ip", help="address to listen on")
+    p.add_argument("--port", type=int, help="port to listen on")
+    p.add_argument("--devices-dir", help="directory holding one subdirectory per device")
+    p.add_argument("--device", action="append", default=[], help="a device name (repeatable)")
+    p.add_argument("--ring-dir", help="directory of the rings (for the background replicator)")
+    p.add_argument("--hash-prefix", help="cluster placement salt (prefix)")
+    p.add_argument("--hash-suffix", help="cluster placement salt (suffix)")
+    p.add_argument("--inline-threshold", type=int, help="bodies up to this size live in LMDB")
+    p.add_argument("--no-fsync", action="store_true", help="do not fsync (development only)")
+    p.add_argument("--mount-check", action="store_true", help="507 for missing device directories")
+    p.add_argument("--reserve", type=int, default=0, help="bytes to keep free on each device")
+    p.add_argument("--access-log", action="store_true", help="log every request")
+    p.add_argument("--log-level", default="INFO")
+    return p
+
+
+def settings_from_args(args: argparse.Namespace) -> tuple[str, int, NodeSettings]:
+    """(ip, port, settings) from flags, completed by the configuration file."""
+    ip, port, devices_dir = args.ip, args.port, args.devices_dir
+    devices = list(args.device)
+    prefix, suffix = args.hash_prefix, args.hash_suffix
+    threshold, fsync = args.inline_threshold, not args.no_fsync
+    ring_dir = args.ring_dir
+    if args.config:
+        from stratus import config as stratus_config
+
+        if args.node is None:
+            raise SystemExit("--config needs --node N")
+        cfg = stratus_config.load(args.config)
+        ip = ip or cfg.storage.host
+        port = port if port is not None else cfg.storage.base_port + args.node
+        devices_dir = devices_dir or str(cfg.data_dir / "nodes" / f"node{args.node}")
+        devices = devices or [f"d{j}" for j in range(cfg.storage.devices_per_node)]
+        prefix = prefix if prefix is not None else cfg.cluster.hash_path_prefix
+        suffix = suffix if suffix is not None else cfg.cluster.hash_path_suffix
+        threshold = threshold if threshold is not None else cfg.storage.inline_threshold
+        fsync = fsync and cfg.storage.fsync
+        ring_dir = ring_dir or str(cfg.data_dir / "rings")
+    missing = [
+        n for n, v in (("--ip", ip), ("--port", port), ("--devices-dir", devices_dir)) if v is None
+    ]
+    if missing or not devices:
+        raise SystemExit(f"missing {', '.join(missing) or '--device'} (or --config/--node)")
+    if not prefix and not suffix:
+        log.warning("no hash prefix/suffix: placement is unsalted (development only)")
+    settings = NodeSettings(
+        devices_dir=devices_dir,
+        devices=devices,
+        hasher=make_hasher(prefix or "", suffix or ""),
+        device=DeviceConfig(
+            inline_threshold=threshold if threshold is not None else 65536,
+            fsync=fsync,
+            reserve_bytes=args.reserve,
+        ),
+        mount_check=args.mount_check,
+        ring_dir=ring_dir,
+    )
+    return ip, port, settings
+
+
+async def serve(ip: str, port: int, settings: NodeSettings, *, access_log: bool) -> None:
+    """Serve until SIGTERM/SIGINT, then drain and close."""
+    app = make_app(settings)
+    runner = web.AppRunner(
+        app,
+        access_log=log if access_log else None,
+        access_log_format=ACCESS_LOG_FORMAT,
+        handle_signals=False,
+        shutdown_timeout=30.0,
+    )
+    await runner.setup()
+    site = web.TCPSite(runner, ip, port, backlog=1024, reuse_address=True)
+    await site.start()
+    log.info("node listening on %s:%d, devices %s", ip, port, ", ".join(settings.devices))
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    log.info("stopping: draining in-flight requests and commits")
+    await runner.cleanup()
+    log.info("stopped")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=args.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s[%(process)d]: %(message)s",
+        stream=sys.stderr,
+    )
+    ip, port, settings = settings_from_args(args)
+    os.makedirs(settings.devices_dir, exist_ok=True)
+    uvloop.run(serve(ip, port, settings, access_log=args.access_log))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,246 @@
+"""Object endpoints: PUT, GET, HEAD, DELETE, POST of one object version.
+
+A PUT is acknowledged only after (1) the body is durable (inline in the
+same commit as the index entry, or an fsynced and renamed file before it),
+(2) the index entry is committed by the device's group commit, together
+with the queued container update, and (3) that update was delivered to the
+container replica, or left durably queued for the updater.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+import os
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+from objectstore.client import ContainerRowUpdate
+from objectstore.node import objects, requests, wire
+from objectstore.node.device import Device
+from objectstore.node.errors import StaleWrite
+from objectstore.node.records import FILE, INLINE, ObjectRecord, PendingRecord
+
+if TYPE_CHECKING:
+    from objectstore.node.server import NodeState
+
+log = logging.getLogger(__name__)
+CHUNK = 262144
+
+
+class ClientGone(Exception):
+    """The client went away before sending the whole body (nothing stored)."""
+
+
+async def _receive(req: web.Request, dev: Device, length: int | None):  # -> BodySink
+    sink = dev.new_sink()
+    if length is not None and length > dev.config.inline_threshold:
+        sink.spill()
+    try:
+        while True:
+            chunk = await req.content.readany()
+            if not chunk:
+                break
+            sink.write(chunk)
+            if length is not None and sink.size > length:
+                raise wire.InvalidName("body longer than Content-Length")
+    except asyncio.CancelledError:
+        sink.abort()
+        raise
+    except wire.InvalidName:
+        sink.abort()
+        raise
+    except Exception as exc:
+        sink.abort()
+        raise ClientGone(repr(exc)) from exc
+    if length is not None and sink.size != length:
+        sink.abort()
+        raise ClientGone(f"body ended after {sink.size} of {length} bytes")
+    return sink
+
+
+async def handle_put_object(
+    state: NodeState, req: web.Request, dev: Device, part: int, a: str, c: str, o: str
+) -> web.StreamResponse:
+    ts = requests.timestamp(req.headers)
+    meta = requests.metadata(req.headers)
+    delete_at = requests.delete_at(req.headers)
+    update = requests.update_target(req.headers, "Container")
+    ctype = req.headers.get("Content-Type") or "application/octet-stream"
+    expected = req.headers.get(wire.EXPECTED_ETAG)
+    length = req.content_length
+    if length is not None and length > requests.MAX_OBJECT_SIZE:
+        return web.Response(status=413, text="object too large")
+    dev.check_writable(length or 0)
+    key = dev.object_key(part, a, c, o)
+    sink = await _receive(req, dev, length)
+    etag = sink.etag
+    if expected is not None and expected.strip('"').lower() != etag:
+        sink.abort()
+        return web.Response(status=422, text="ETag mismatch")
+    inline = sink.inline
+    rel = ""
+    if inline is None:
+        try:
+            rel = await dev.commit_body(sink, part, key, ts.normal)
+        except BaseException:
+            sink.abort()
+            raise
+    record = ObjectRecord(
+        f"{a}/{c}/{o}",
+        ts.ticks,
+        sink.size,
+        etag,
+        ctype,
+        meta,
+        delete_at,
+        INLINE if inline is not None else FILE,
+        rel,
+    )
+    pending = row = None
+    if update is not None:
+        target, cpart = update
+        row = ContainerRowUpdate(cpart, a, c, o, ts, sink.size, etag, ctype, False)
+        pkey = objects.pending_key(key, ts.ticks)
+        pending = (pkey, PendingRecord([target.ip, target.port, target.device], row.pack()))
+    try:
+        await dev.submit(objects.put_op(dev.root, key, record, inline, pending))
+    except StaleWrite:
+        if rel:
+            _unlink_quietly(dev.body_path(rel))
+        raise
+    if pending is not None and row is not None and update is not None:
+        await state.updater.deliver(dev, pending[0], update[0], row)
+    headers = {wire.BACKEND_TIMESTAMP: ts.normal, "ETag": etag, "X-Backend-Size": str(sink.size)}
+    return web.Response(status=201, headers=headers)
+
+
+def _unlink_quietly(path: str) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
+
+
+async def handle_head_object(
+    state: NodeState, req: web.Request, dev: Device, part: int, a: str, c: str, o: str
+) -> web.StreamResponse:
+    dev.check_readable()
+    key = dev.object_key(part, a, c, o)
+    with dev.read() as txn:
+        found = objects.read_object(txn, key, with_body=False)
+    return web.Response(status=200, headers=requests.object_headers(found.record))
+
+
+async def handle_get_object(
+    state: NodeState, req: web.Request, dev: Device, part: int, a: str, c: str, o: str
+) -> web.StreamResponse:
+    dev.check_readable()
+    key = dev.object_key(part, a, c, o)
+    for _attempt in range(3):
+        with dev.read() as txn:
+            found = objects.read_object(txn, key, with_body=True)
+        rec = found.record
+        fd = None
+        if rec.kind == FILE:
+            try:
+                fd = os.open(dev.body_path(rec.path), os.O_RDONLY)
+            except FileNotFoundError:
+                continue  # a newer version replaced it just now: read the index again
+        break
+    else:
+        raise RuntimeError("object body kept vanishing")
+    headers = requests.object_headers(rec)
+    try:
+        span = requests.byte_range(req.headers.get("Range"), rec.size)
+    except requests.BadRange:
+        if fd is not None:
+            os.close(fd)
+        headers["Content-Range"] = f"bytes */{rec.size}"
+        return web.Response(status=416, headers=headers)
+    status = 200
+    first, last = 0, rec.size - 1
+    if span is not None:
+        status = 206
+        first, last = span
+        headers["Content-Range"] = f"bytes {first}-{last}/{rec.size}"
+    if fd is None:
+        body = found.body or b""
+        if span is not None:
+            body = body[first : last + 1]
+        return web.Response(status=status, body=body, headers=headers)
+    verify = state.verify_hook if span is None else None
+    return await _stream_file(
+        req, fd, first, last - first + 1, status, headers, verify, dev, key, rec
+    )
+
+
+async def _stream_file(
+    req: web.Request,
+    fd: int,
+    offset: int,
+    count: int,
+    status: int,
+    headers: dict[str, str],
+    verify,  # VerifyHook | None
+    dev: Device,
+    key: bytes,
+    rec: ObjectRecord,
+) -> web.StreamResponse:
+    """Send ``count`` bytes of the body file (MD5-checked when a verify hook is set)."""
+    loop = asyncio.get_running_loop()
+    resp = web.StreamResponse(status=status, headers=headers)
+    resp.content_length = count
+    md5 = hashlib.md5(usedforsecurity=False) if verify is not None else None
+    try:
+        await resp.prepare(req)
+        while count > 0:
+            chunk = await loop.run_in_executor(None, os.pread, fd, min(CHUNK, count), offset)
+            if not chunk:
+                raise OSError(f"{rec.path}: body file shorter than its index entry")
+            if md5 is not None:
+                md5.update(chunk)
+            await resp.write(chunk)
+            offset += len(chunk)
+            count -= len(chunk)
+        await resp.write_eof()
+    finally:
+        os.close(fd)
+    if md5 is not None:
+        verify(dev, key, rec, md5.hexdigest())
+    return resp
+
+
+async def handle_delete_object(
+    state: NodeState, req: web.Request, dev: Device, part: int, a: str, c: str, o: str
+) -> web.StreamResponse:
+    ts = requests.timestamp(req.headers)
+    update = requests.update_target(req.headers, "Container")
+    dev.check_writable()
+    key = dev.object_key(part, a, c, o)
+    pending = row = None
+    if update is not None:
+        target, cpart = update
+        row = ContainerRowUpdate(cpart, a, c, o, ts, 0, "", "", True)
+        pending = (
+            objects.pending_key(key, ts.ticks),
+            PendingRecord([target.ip, target.port, target.device], row.pack()),
+        )
+    existed = await dev.submit(objects.delete_op(dev.root, key, f"{a}/{c}/{o}", ts.ticks, pending))
+    if pending is not None and row is not None and update is not None:
+        await state.updater.deliver(dev, pending[0], update[0], row)
+    return web.Response(status=204 if existed else 404, headers={wire.BACKEND_TIMESTAMP: ts.normal})
+
+
+async def handle_post_object(
+    state: NodeState, req: web.Request, dev: Device, part: int, a: str, c: str, o: str
+) -> web.StreamResponse:
+    ts = requests.timestamp(req.headers)
+    meta = requests.metadata(req.headers)
+    delete_at = requests.delete_at(req.headers)
+    ctype = req.headers.get("Content-Type") or None
+    dev.check_writable()
+    key = dev.object_key(part, a, c, o)
+    await dev.submit(objects.post_op(key, ts.ticks, meta, ctype, delete_at))
+    return web.Response(status=202, headers={wire.BACKEND_TIMESTAMP: ts.normal})

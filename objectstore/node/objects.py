@@ -1,0 +1,183 @@
+"""Object index operations: functions of one write transaction.
+
+Each ``*_op`` returns a function that the device's group committer runs in
+its writer thread. Ops decide (last writer wins by timestamp) before they
+write anything, so a refused op leaves no trace in the shared transaction.
+Reads (``read_object``) run on the event loop: an LMDB read is a few
+microseconds and needs no thread hop.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from objectstore.node.errors import Missing, StaleWrite
+from objectstore.node.kv import ReadTxn, WriteTxn
+from objectstore.node.records import FILE, INLINE, TOMBSTONE, ObjectRecord, PendingRecord
+
+OBJECTS = "objects"
+INLINE_TABLE = "inline"
+PENDING = "pending"
+
+
+def object_key(part: int, name_hash: bytes) -> bytes:
+    """Index key: partition first, so a partition's objects are one key range."""
+    return part.to_bytes(4, "big") + name_hash
+
+
+def pending_key(obj_key: bytes, ticks: int) -> bytes:
+    """Queue key: oldest first, one entry per object version update."""
+    return time.time_ns().to_bytes(8, "big") + obj_key + ticks.to_bytes(8, "big")
+
+
+def is_expired(rec: ObjectRecord, now: float | None = None) -> bool:
+    return rec.delete_at is not None and rec.delete_at <= (now if now is not None else time.time())
+
+
+@dataclass(slots=True)
+class Found:
+    """A live object version read from the index (body inline or by path)."""
+
+    record: ObjectRecord
+    body: bytes | None  # inline body, when kind == INLINE
+
+
+def read_object(txn: ReadTxn, key: bytes, *, with_body: bool) -> Found:
+    """The live version under ``key``; Missing (with the tombstone's ticks) otherwise."""
+    raw = txn.get(OBJECTS, key)
+    if raw is None:
+        raise Missing()
+    rec = ObjectRecord.decode(raw)
+    if rec.kind == TOMBSTONE:
+        raise Missing(rec.timestamp)
+    if is_expired(rec):
+        raise Missing(rec.newest)
+    body = None
+    if with_body and rec.kind == INLINE:
+        body = txn.get(INLINE_TABLE, key)
+        if body is None:
+            body = b""
+    return Found(rec, body)
+
+
+def _replace(
+    txn: WriteTxn, root: str, key: bytes, old: ObjectRecord | None, new: ObjectRecord
+) -> None:
+    """Write ``new`` over ``old``; the old body goes away after the commit."""
+    txn.put(OBJECTS, key, new.encode())
+    if old is not None:
+        if old.kind == INLINE and new.kind != INLINE:
+            txn.delete(INLINE_TABLE, key)
+        elif old.kind == FILE and old.path != new.path:
+            txn.garbage.append(os.path.join(root, old.path))
+
+
+def _current(txn: WriteTxn, key: bytes) -> ObjectRecord | None:
+    raw = txn.get(OBJECTS, key)
+    return ObjectRecord.decode(raw) if raw is not None else None
+
+
+def put_op(
+    root: str,
+    key: bytes,
+    record: ObjectRecord,
+    inline: bytes | None,
+    pending: tuple[bytes, PendingRecord] | None,
+) -> Callable[[WriteTxn], ObjectRecord | None]:
+    """Store a new version (StaleWrite if one at least as new exists).
+
+    ``pending`` is the container update, queued in the same transaction so
+    that a crash before it is delivered cannot lose it; the caller removes
+    it once delivered. Returns the replaced record, if any.
+    """
+
+    def op(txn: WriteTxn) -> ObjectRecord | None:
+        old = _current(txn, key)
+        if old is not None and old.timestamp >= record.timestamp:
+            raise StaleWrite(old.timestamp)
+        _replace(txn, root, key, old, record)
+        if inline is not None:
+            txn.put(INLINE_TABLE, key, inline)
+        if pending is not None:
+            txn.put(PENDING, pending[0], pending[1].encode())
+        return old
+
+    return op
+
+
+def delete_op(
+    root: str,
+    key: bytes,
+    name: str,
+    ticks: int,
+    pending: tuple[bytes, PendingRecord] | None,
+) -> Callable[[WriteTxn], bool]:
+    """Write a tombstone; returns whether a live version was there (Swift
+    writes the tombstone even when nothing was, so that it replicates)."""
+
+    def op(txn: WriteTxn) -> bool:
+        old = _current(txn, key)
+        if old is not None and old.timestamp >= ticks:
+            raise StaleWrite(old.timestamp)
+        _replace(txn, root, key, old, ObjectRecord(name, ticks))
+        if pending is not None:
+            txn.put(PENDING, pending[0], pending[1].encode())
+        return old is not None and old.kind != TOMBSTONE and not is_expired(old)
+
+    return op
+
+
+def post_op(
+    key: bytes,
+    ticks: int,
+    metadata: dict[str, str],
+    content_type: str | None,
+    delete_at: int | None,
+) -> Callable[[WriteTxn], ObjectRecord]:
+    """Replace user metadata (and X-Delete-At; content type when given)."""
+
+    def op(txn: WriteTxn) -> ObjectRecord:
+        old = _current(txn, key)
+        if old is None:
+            raise Missing()
+        if old.kind == TOMBSTONE or is_expired(old):
+            raise Missing(old.newest)
+        if old.newest >= ticks:
+            raise StaleWrite(old.newest)
+        old.metadata = metadata
+        old.meta_timestamp = ticks
+        old.delete_at = delete_at
+        if content_type is not None:
+            old.content_type = content_type
+        txn.put(OBJECTS, key, old.encode())
+        return old
+
+    return op
+
+
+def remove_pending_op(pkey: bytes) -> Callable[[WriteTxn], None]:
+    def op(txn: WriteTxn) -> None:
+        txn.delete(PENDING, pkey)
+
+    return op
+
+
+def reschedule_pending_op(pkey: bytes, rec: PendingRecord) -> Callable[[WriteTxn], None]:
+    def op(txn: WriteTxn) -> None:
+        if txn.get(PENDING, pkey) is not None:
+            txn.put(PENDING, pkey, rec.encode())
+
+    return op
+
+
+def scan_pending(txn: ReadTxn, limit: int) -> list[tuple[bytes, PendingRecord]]:
+    """The oldest queued container updates, at most ``limit``."""
+    out = []
+    for k, v in txn.scan(PENDING, b""):
+        out.append((bytes(k), PendingRecord.decode(v)))
+        if len(out) >= limit:
+            break
+    return out

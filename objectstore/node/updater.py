@@ -1,0 +1,195 @@
+"""Background delivery of listing updates, inside the node process.
+
+- :class:`ContainerUpdater` delivers object rows to container nodes: inline
+  for a PUT/DELETE (the answer waits for it), and from the durable
+  ``pending`` queue for those that failed (retried every few seconds with
+  per-entry backoff and a bounded rate).
+- :class:`AccountReporter` reports container stats to account nodes from
+  the durable ``cdirty`` marks: debounced, batched per account node, and
+  retried until acknowledged, so account HEADs converge within seconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Iterable
+
+from objectstore.client import AccountRowUpdate, ContainerRowUpdate, NodeClient, NodeClientError
+from objectstore.node import dbs, objects
+from objectstore.node.device import Device
+from objectstore.node.records import PendingRecord
+from objectstore.node.sender import BatchSender, Target
+from objectstore.timestamp import Timestamp
+
+log = logging.getLogger(__name__)
+MAX_BACKOFF = 60.0
+MAX_404_ATTEMPTS = 100  # a container that never appears: give up after ~1.5 h
+
+
+class ContainerUpdater:
+    """Object rows to container nodes: inline first, the durable queue after."""
+
+    def __init__(
+        self,
+        client: NodeClient,
+        devices: Iterable[Device],
+        *,
+        interval: float = 2.0,
+        rate: int = 500,
+    ) -> None:
+        self.client = client
+        self.devices = list(devices)
+        self.interval = interval
+        self.rate = rate
+        self.sender: BatchSender[ContainerRowUpdate] = BatchSender(self._post)
+        self.delivered_from_queue = 0
+
+    async def _post(self, target: Target, rows: list[ContainerRowUpdate]) -> list[int]:
+        return await self.client.update_container_rows(target, rows)
+
+    async def deliver(
+        self, dev: Device, pkey: bytes, target: Target, row: ContainerRowUpdate
+    ) -> bool:
+        """Send one row now; on success unqueue it (no wait: the next commit carries it)."""
+        dev.in_flight.add(pkey)
+        try:
+            status = await self.sender.send(target, row)
+        except NodeClientError as exc:
+            log.warning("container update to %s queued: %s", target, exc)
+            return False
+        finally:
+            dev.in_flight.discard(pkey)
+        if 200 <= status < 300:
+            dev.committer.submit_nowait(objects.remove_pending_op(pkey))
+            return True
+        log.warning("container update to %s got %d; queued", target, status)
+        return False
+
+    async def run_once(self) -> int:
+        """One pass over every device's queue; returns rows delivered."""
+        delivered = 0
+        budget = max(1, int(self.rate * self.interval))
+        for dev in self.devices:
+            if dev.unavailable or budget <= 0:
+                continue
+            with dev.read() as txn:
+                due = objects.scan_pending(txn, budget)
+            now = time.time()
+            due = [(k, r) for k, r in due if k not in dev.in_flight and r.not_before <= now]
+            budget -= len(due)
+            results = await asyncio.gather(*(self._retry(dev, k, r) for k, r in due))
+            delivered += sum(results)
+        self.delivered_from_queue += delivered
+        return delivered
+
+    async def _retry(self, dev: Device, pkey: bytes, rec: PendingRecord) -> bool:
+        ip, port, device = rec.host
+        row = ContainerRowUpdate.unpack(rec.row)
+        dev.in_flight.add(pkey)
+        try:
+            status = await self.sender.send(Target(ip, port, device), row)
+        except NodeClientError:
+            status = 0
+        finally:
+            dev.in_flight.discard(pkey)
+        if 200 <= status < 300:
+            await dev.submit(objects.remove_pending_op(pkey))
+            return True
+        rec.attempts += 1
+        if status == 404 and rec.attempts >= MAX_404_ATTEMPTS:
+            log.error("dropping update for %s/%s/%s: no such container", *rec.row[1:4])
+            await dev.submit(objects.remove_pending_op(pkey))
+            return False
+        rec.not_before = time.time() + min(MAX_BACKOFF, 2.0**rec.attempts)
+        await dev.submit(objects.reschedule_pending_op(pkey, rec))
+        return False
+
+    async def run(self) -> None:
+        while True:
+            await asyncio.sleep(self.interval)
+            try:
+                await self.run_once()
+            except Exception:
+                log.exception("container updater pass failed")
+
+    async def close(self) -> None:
+        await self.sender.close()
+
+
+class AccountReporter:
+    """Container stats to account nodes, from the durable ``cdirty`` marks."""
+
+    def __init__(
+        self,
+        client: NodeClient,
+        devices: Iterable[Device],
+        *,
+        debounce: float = 0.25,
+        retry: float = 2.0,
+    ) -> None:
+        self.client = client
+        self.devices = list(devices)
+        self.debounce = debounce
+        self.retry = retry
+        self.wake = asyncio.Event()
+        self.sender: BatchSender[AccountRowUpdate] = BatchSender(self._post)
+        for dev in self.devices:
+            dev.committer.after_commit.append(self.wake.set)
+
+    async def _post(self, target: Target, rows: list[AccountRowUpdate]) -> list[int]:
+        return await self.client.update_account_rows(target, rows)
+
+    async def report(self, dev: Device, only: bytes | None = None) -> bool:
+        """Report marked containers of ``dev`` (just ``only`` if given); True if all went."""
+        with dev.read() as txn:
+            marked = dbs.scan_dirty(txn, 1000)
+        if only is not None:
+            marked = [m for m in marked if m[0] == only]
+        jobs = []
+        done: list[tuple[bytes, bytes]] = []
+        for ikey, stamp, info in marked:
+            if info.account_update is None:
+                done.append((ikey, stamp))  # nobody to tell: the proxy gave no account node
+                continue
+            ip, port, device, apart = info.account_update
+            row = AccountRowUpdate(
+                apart,
+                info.account,
+                info.container,
+                Timestamp.from_ticks(info.put_timestamp),
+                Timestamp.from_ticks(info.delete_timestamp) if info.delete_timestamp else None,
+                info.object_count,
+                info.bytes_used,
+                Timestamp.from_ticks(info.stats_timestamp),
+            )
+            jobs.append(((ikey, stamp), self.sender.send(Target(ip, port, device), row)))
+        results = await asyncio.gather(*(j for _, j in jobs), return_exceptions=True)
+        ok = True
+        for (mark, _), result in zip(jobs, results, strict=True):
+            if isinstance(result, int) and 200 <= result < 300:
+                done.append(mark)
+            else:
+                ok = False
+        if done:
+            await dev.submit(dbs.clear_dirty_op(done))
+        return ok
+
+    async def run(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.wake.wait(), timeout=self.retry)
+            self.wake.clear()
+            await asyncio.sleep(self.debounce)
+            for dev in self.devices:
+                if dev.unavailable:
+                    continue
+                try:
+                    await self.report(dev)
+                except Exception:
+                    log.exception("account report for %s failed", dev.name)
+
+    async def close(self) -> None:
+        await self.sender.close()
