@@ -111,22 +111,45 @@ def rings_present(directory: Path) -> bool:
 
 
 def ensure_rings(cfg: config.Config) -> Path:
-    """Build the single-machine rings on first start; later starts reuse them as they are."""
-    from ring import build_cluster_rings
+    """Build the single-machine rings on first start; later starts reuse them unchanged.
+
+    Rings that place data on other addresses than the configuration's nodes
+    are an error, not something to rebalance silently: that would strand the
+    data already stored.
+    """
+    from ring import Ring, build_cluster_rings
 
     directory = ring_dir(cfg)
+    wanted = [(*node_address(cfg, i), device_names(cfg)) for i in range(cfg.storage.nodes)]
     if rings_present(directory):
+        want = {(ip, port, dev) for ip, port, devs in wanted for dev in devs}
+        for name in RING_NAMES:
+            ring = Ring(
+                directory / f"{name}.ring",
+                hash_path_prefix=cfg.cluster.hash_path_prefix,
+                hash_path_suffix=cfg.cluster.hash_path_suffix,
+            )
+            have = {(d.ip, d.port, d.device) for d in ring.devices}
+            if have != want:
+                raise config.ConfigError(
+                    f"{directory / name}.ring places data on {_describe(have)}, but the "
+                    f"configuration runs {_describe(want)}; restore the storage settings "
+                    "(nodes, host, base_port, devices_per_node) or use another data directory"
+                )
         return directory
-    directory.mkdir(parents=True, exist_ok=True)
-    nodes = [(*node_address(cfg, i), device_names(cfg)) for i in range(cfg.storage.nodes)]
     build_cluster_rings(
         directory,
-        nodes=nodes,
+        nodes=wanted,
         part_power=cfg.cluster.part_power,
         replicas=min(cfg.cluster.replicas, cfg.storage.nodes * cfg.storage.devices_per_node),
+        min_part_hours=cfg.cluster.min_part_hours,
         seed=0,
     )
     return directory
+
+
+def _describe(devices: set[tuple[str, int, str]]) -> str:
+    return ", ".join(f"{ip}:{port}/{dev}" for ip, port, dev in sorted(devices))
 
 
 def ensure_node_dirs(cfg: config.Config, index: int) -> list[Path]:

@@ -179,18 +179,27 @@ class Supervisor:
         self.restart_window = restart_window
         self._log = log
 
-    async def start(self, specs: Sequence[ChildSpec]) -> list[Child]:
-        """Start ``specs`` at once and wait until all are ready (or stop them all)."""
+    async def start(self, specs: Sequence[ChildSpec], *, wait: bool = True) -> list[Child]:
+        """Start ``specs`` as one batch; with ``wait``, until all are ready (or stop them all).
+
+        Batches stop in reverse order, so start what others depend on first.
+        """
         new = [Child(spec) for spec in specs]
         self.batches.append(new)
         try:
             for child in new:
                 await child.start()
-            await asyncio.gather(*(c.wait_ready(self.ready_timeout) for c in new))
+            if wait:
+                await self.wait_ready(new)
         except BaseException:
             await self.stop()
             raise
         return new
+
+    async def wait_ready(self, children: Sequence[Child] | None = None) -> None:
+        """Wait for every child's readiness probe at once."""
+        todo = self.children if children is None else children
+        await asyncio.gather(*(c.wait_ready(self.ready_timeout) for c in todo))
 
     async def stop(self) -> None:
         """Stop every child, the last batch started first: proxies go before their nodes."""

@@ -1,0 +1,177 @@
+"""The all-in-one cluster behind `stratus up`: prepare the data dir, start the children, report.
+
+Start-up is one pass that overlaps everything slow: the storage node
+processes are spawned first, the identity store is prepared while they
+import, the proxy is spawned next, and only then does the launcher wait for
+every child's readiness probe at once. The proxy runs as its own process so
+it gets the second core; the launcher itself only supervises.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import os
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from stratus import config
+from stratus.cli import cluster
+from stratus.cli.supervisor import ChildSpec, Supervisor, http_probe
+
+
+class AlreadyRunning(config.ConfigError):
+    """Another `stratus up` holds this data directory."""
+
+
+@dataclass
+class Banner:
+    """What `stratus up` prints once everything answers."""
+
+    data_dir: Path
+    auth_url: str
+    storage_url: str
+    user: str
+    key: str | None
+    nodes: list[str]
+    seconds: float
+
+    def lines(self) -> list[str]:
+        key = self.key or "(fixed by STRATUS_ADMIN_KEY earlier and not stored; set it again)"
+        shown = self.key or "$STRATUS_ADMIN_KEY"
+        return [
+            f"data directory {self.data_dir}",
+            f"storage nodes  {', '.join(self.nodes)}",
+            f"Swift API      {self.storage_url}",
+            f"auth           {self.auth_url}",
+            f"user           {self.user}",
+            f"key            {key}",
+            f"try: swift -A {self.auth_url} -U {self.user} -K {shown} stat",
+            f"up in {self.seconds:.2f}s (Ctrl-C stops)",
+        ]
+
+
+def child_env() -> dict[str, str]:
+    """The children's environment: everything they need is in the run config file."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STRATUS_")}
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def node_spec(cfg: config.Config, run_config: Path, index: int) -> ChildSpec:
+    host, port = cluster.node_address(cfg, index)
+    argv = [sys.executable, "-m", "objectstore.node", "--config", str(run_config)]
+    argv += ["--node", str(index)]
+    return ChildSpec(
+        name=f"node{index}",
+        argv=argv,
+        ready=lambda: http_probe(_probe_host(host), port, "/healthcheck"),
+        env=child_env(),
+        log_path=cluster.logs_dir(cfg) / f"node{index}.log",
+    )
+
+
+def proxy_spec(cfg: config.Config, run_config: Path) -> ChildSpec:
+    host, port = cfg.proxy.host, cfg.proxy.port
+    return ChildSpec(
+        name="proxy",
+        argv=[sys.executable, "-m", "stratus.cli.main", "--config", str(run_config), "proxy"],
+        ready=lambda: http_probe(_probe_host(host), port, "/info"),
+        env=child_env(),
+        log_path=cluster.logs_dir(cfg) / "proxy.log",
+    )
+
+
+def _probe_host(host: str) -> str:
+    """Where to reach a server bound to ``host`` (a wildcard bind answers on loopback)."""
+    return {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(host, host)
+
+
+def lock_data_dir(cfg: config.Config) -> int:
+    """Hold an exclusive lock on the data dir for the launcher's lifetime."""
+    path = cfg.data_dir / "run" / "up.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        other = os.read(fd, 32).decode(errors="replace").strip() or "?"
+        os.close(fd)
+        raise AlreadyRunning(
+            f"another `stratus up` (pid {other}) is running on {cfg.data_dir}"
+        ) from None
+    os.ftruncate(fd, 0)
+    os.write(fd, f"{os.getpid()}\n".encode())
+    return fd
+
+
+def ensure_admin(cfg: config.Config) -> str | None:
+    """Create (or find) the admin user; its key, when it can be told."""
+    from stratus.identity import IdentityStore
+
+    path = cluster.identity_dir(cfg)
+    path.mkdir(parents=True, exist_ok=True)
+    with IdentityStore(path) as store:
+        return store.ensure_admin()
+
+
+class Launcher:
+    """One machine's whole object cluster: storage nodes plus a proxy, supervised."""
+
+    def __init__(self, cfg: config.Config, *, log: Callable[[str], None] | None = None) -> None:
+        cfg.data.dir = str(cfg.data_dir.resolve())
+        self.cfg = cfg
+        self.log = log or (lambda msg: print(f"stratus: {msg}", flush=True))
+        self.supervisor = Supervisor(log=self.log)
+        self._lock_fd: int | None = None
+
+    def prepare(self) -> Path:
+        """Everything on disk the children need; returns the run config path."""
+        cfg = self.cfg
+        cfg.data_dir.mkdir(parents=True, exist_ok=True)
+        self._lock_fd = lock_data_dir(cfg)
+        cluster.ensure_cluster_secrets(cfg, create=True)
+        cluster.ensure_rings(cfg)
+        for i in range(cfg.storage.nodes):
+            cluster.ensure_node_dirs(cfg, i)
+        return cluster.write_run_config(cfg)
+
+    async def start(self) -> Banner:
+        t0 = time.monotonic()
+        cfg = self.cfg
+        run_config = self.prepare()
+        nodes = [node_spec(cfg, run_config, i) for i in range(cfg.storage.nodes)]
+        await self.supervisor.start(nodes, wait=False)
+        try:
+            key = await asyncio.to_thread(ensure_admin, cfg)
+            await self.supervisor.start([proxy_spec(cfg, run_config)], wait=False)
+            await self.supervisor.wait_ready()
+        except BaseException:
+            await self.supervisor.stop()
+            raise
+        base = f"http://{_probe_host(cfg.proxy.host)}:{cfg.proxy.port}"
+        return Banner(
+            data_dir=cfg.data_dir,
+            auth_url=f"{base}/auth/v1.0",
+            storage_url=f"{base}/v1/AUTH_admin",
+            user="admin:admin",
+            key=key,
+            nodes=["{}:{}".format(*cluster.node_address(cfg, i)) for i in range(cfg.storage.nodes)],
+            seconds=time.monotonic() - t0,
+        )
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Supervise until ``stop`` is set (or a child crash-loops), then stop everything."""
+        try:
+            await self.supervisor.run(stop)
+        finally:
+            await self.stop()
+
+    async def stop(self) -> None:
+        await self.supervisor.stop()
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None
