@@ -1,0 +1,265 @@
+"""The iSCSI target server: portals, the target registry, live sessions.
+
+This is the API the volume service drives::
+
+    server = TargetServer("0.0.0.0", 3260)
+    await server.start()
+    target = server.ensure_target("iqn.2026-11.io.stratus:vol-1")
+    target.add_lun(0, unit)                      # an opened blockstore.scsi.LogicalUnit
+    target.set_acl("iqn.1994-05.com.redhat:host", chap_user="u", chap_secret="s" * 12)
+    ...
+    await server.remove_target(target.iqn)       # asks initiators to log out, then drops them
+    await server.stop()
+
+Every change takes effect at once, without a restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import itertools
+import logging
+
+from blockstore.iscsi.chap import Credentials
+from blockstore.iscsi.connection import Connection
+from blockstore.iscsi.negotiate import SessionParams, TargetLimits
+from blockstore.iscsi.session import Session, SessionType
+from blockstore.iscsi.stream import PduStream
+from blockstore.iscsi.target import Target, normalize_name
+
+log = logging.getLogger(__name__)
+
+MiB = 1024 * 1024
+
+
+class TargetServer:
+    """A userspace iSCSI target (RFC 7143) listening on one portal group."""
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 3260,
+        *,
+        portal_group_tag: int = 1,
+        limits: TargetLimits | None = None,
+        queue_depth: int = 64,
+        nop_interval: float = 30.0,
+        nop_timeout: float = 15.0,
+        login_timeout: float = 15.0,
+        logout_grace: float = 2.0,
+        max_connections: int = 256,
+        max_write_bytes: int = 16 * MiB,
+        write_budget: int = 128 * MiB,
+        discovery_credentials: Credentials | None = None,
+    ) -> None:
+        if not 1 <= portal_group_tag <= 65535:
+            raise ValueError("portal group tag must be 1..65535")
+        if not 1 <= queue_depth <= 4096:
+            raise ValueError("queue depth must be 1..4096")
+        self.portal_group_tag = portal_group_tag
+        self.limits = limits or TargetLimits()
+        self.queue_depth = queue_depth
+        self.nop_interval = nop_interval
+        self.nop_timeout = nop_timeout
+        self.login_timeout = login_timeout
+        self.logout_grace = logout_grace
+        self.max_connections = max_connections
+        self.max_write_bytes = max_write_bytes
+        self.write_budget = max(write_budget, max_write_bytes)
+        self.discovery_credentials = discovery_credentials
+        self._portals: list[tuple[str, int]] = [(host, port)]
+        self._servers: list[asyncio.AbstractServer] = []
+        self._targets: dict[str, Target] = {}
+        self._sessions: dict[int, Session] = {}
+        self._by_key: dict[tuple[str, bytes, str], Session] = {}
+        self._connections: set[Connection] = set()
+        self._tsih = itertools.count(1)
+
+    # -- lifecycle --------------------------------------------------------------------
+
+    def add_portal(self, host: str, port: int) -> None:
+        """Listen on one more address (same portal group); call before start()."""
+        if self._servers:
+            raise RuntimeError("add portals before start()")
+        self._portals.append((host, port))
+
+    async def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        bound = []
+        for host, port in self._portals:
+            server = await loop.create_server(
+                lambda: PduStream(self._serve), host, port, reuse_address=True, backlog=128
+            )
+            self._servers.append(server)
+            sock = server.sockets[0].getsockname()
+            bound.append((host, sock[1]))
+        self._portals = bound
+        log.info("iSCSI target listening on %s", ", ".join(f"{h}:{p}" for h, p in bound))
+
+    async def stop(self) -> None:
+        """Stop listening and drop every connection."""
+        for server in self._servers:
+            server.close()
+        conns = list(self._connections)
+        for conn in conns:
+            conn.shutdown()
+        for conn in conns:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(5):
+                    await conn.wait_closed()
+        for server in self._servers:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(5):
+                    await server.wait_closed()
+        self._servers.clear()
+
+    async def __aenter__(self) -> TargetServer:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    @property
+    def host(self) -> str:
+        return self._portals[0][0]
+
+    @property
+    def port(self) -> int:
+        """The first portal's port (the bound one after start(), even when 0 was asked)."""
+        return self._portals[0][1]
+
+    @property
+    def portals(self) -> list[tuple[str, int]]:
+        return list(self._portals)
+
+    # -- targets ----------------------------------------------------------------------
+
+    def add_target(self, iqn: str, alias: str | None = None) -> Target:
+        target = Target(iqn, alias)
+        if target.iqn in self._targets:
+            raise ValueError(f"target {target.iqn} exists")
+        self._targets[target.iqn] = target
+        return target
+
+    def ensure_target(self, iqn: str, alias: str | None = None) -> Target:
+        """The target named ``iqn``, created when missing (idempotent)."""
+        existing = self.get_target(iqn)
+        if existing is not None:
+            if alias is not None:
+                existing.alias = alias
+            return existing
+        return self.add_target(iqn, alias)
+
+    def get_target(self, iqn: str) -> Target | None:
+        try:
+            return self._targets.get(normalize_name(iqn))
+        except ValueError:
+            return None
+
+    @property
+    def targets(self) -> list[Target]:
+        return list(self._targets.values())
+
+    async def remove_target(self, iqn: str) -> bool:
+        """Remove a target: its sessions are asked to log out, then closed."""
+        target = self.get_target(iqn)
+        if target is None:
+            return False
+        target.removed = True
+        del self._targets[target.iqn]
+        conns = [s.connection for s in self._sessions.values() if s.target is target]
+        await asyncio.gather(*(c.request_logout(self.logout_grace) for c in conns if c is not None))
+        return True
+
+    def visible_targets(self, initiator_name: str) -> list[Target]:
+        return [t for t in self._targets.values() if t.visible_to(initiator_name)]
+
+    def portal_addresses(self, local: tuple) -> list[str]:
+        """``TargetAddress`` values; a wildcard portal is named by the connection's address."""
+        out = []
+        for host, port in self._portals:
+            if host in ("", "0.0.0.0", "::") and local:
+                host = local[0]
+            try:
+                is_v6 = ipaddress.ip_address(host).version == 6
+            except ValueError:
+                is_v6 = False
+            shown = f"[{host}]" if is_v6 else host
+            out.append(f"{shown}:{port},{self.portal_group_tag}")
+        return out
+
+    # -- sessions ---------------------------------------------------------------------
+
+    def open_session(
+        self,
+        *,
+        isid: bytes,
+        initiator_name: str,
+        target: Target | None,
+        kind: SessionType,
+        params: SessionParams,
+        cmd_sn: int,
+    ) -> Session | None:
+        """A new session; an old one with the same initiator, ISID and target is reinstated."""
+        key = (initiator_name, isid, target.iqn if target else "")
+        old = self._by_key.get(key)
+        if old is not None and kind is SessionType.NORMAL:
+            log.info("reinstating session TSIH %d of %s", old.tsih, initiator_name)
+            self._forget(old)
+            if old.connection is not None:
+                old.connection.shutdown()
+        tsih = self._new_tsih()
+        if tsih is None:
+            return None
+        session = Session(
+            tsih=tsih, isid=isid, initiator_name=initiator_name, target=target, kind=kind,
+            params=params, cmd_sn=cmd_sn, depth=self.queue_depth,
+            portal_group_tag=self.portal_group_tag,
+        )  # fmt: skip
+        self._sessions[tsih] = session
+        if kind is SessionType.NORMAL:
+            self._by_key[key] = session
+        return session
+
+    def session_ended(self, session: Session) -> None:
+        """The session's connection closed (ErrorRecoveryLevel 0: the session ends too)."""
+        session.close()
+        self._forget(session)
+        if session.target is not None:
+            for unit in list(session.target.luns.values()):
+                unit.nexus_lost(session.nexus)
+
+    def _forget(self, session: Session) -> None:
+        if self._sessions.get(session.tsih) is session:
+            del self._sessions[session.tsih]
+        if self._by_key.get(session.key) is session:
+            del self._by_key[session.key]
+
+    def session_by_tsih(self, tsih: int) -> Session | None:
+        return self._sessions.get(tsih)
+
+    @property
+    def sessions(self) -> list[Session]:
+        return list(self._sessions.values())
+
+    def _new_tsih(self) -> int | None:
+        for _ in range(65535):
+            tsih = next(self._tsih) % 65536
+            if tsih and tsih not in self._sessions:
+                return tsih
+        return None
+
+    async def _serve(self, stream: PduStream) -> None:
+        if len(self._connections) >= self.max_connections:
+            log.warning("connection limit reached; refusing %s", stream.peer)
+            stream.close()
+            return
+        conn = Connection(self, stream)
+        self._connections.add(conn)
+        try:
+            await conn.run()
+        finally:
+            self._connections.discard(conn)

@@ -1,0 +1,76 @@
+"""Task Management Function requests (RFC 7143 sections 11.5 and 4.2.3).
+
+ABORT TASK, ABORT TASK SET, CLEAR TASK SET, LOGICAL UNIT RESET and
+TARGET WARM RESET act on this session's tasks: aborted tasks get no
+response (the initiator learns their fate from the TMF response), and the
+resets leave a unit attention on the logical units for every nexus. Every
+other function answers "Task management function not supported".
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from blockstore.iscsi import pdu as P
+from blockstore.iscsi.session import sn_lt
+
+if TYPE_CHECKING:
+    from blockstore.iscsi.connection import Connection
+
+F = P.TmfFunction
+R = P.TmfResponse
+
+
+async def handle_task_management(conn: Connection, pdu: P.Pdu) -> None:
+    """Carry out one TMF request and send its response."""
+    response = _perform(conn, pdu)
+    exp, mx = conn.windows()
+    header = P.pack(
+        P.Op.TASK_MGMT_RESPONSE, b2=int(response), f16=pdu.itt, f24=conn.next_stat_sn(),
+        f28=exp, f32=mx,
+    )  # fmt: skip
+    conn.send(header)
+    await conn.drain()
+
+
+def _perform(conn: Connection, pdu: P.Pdu) -> P.TmfResponse:
+    function = pdu.flags & 0x7F
+    session = conn.session
+    assert session is not None and session.target is not None
+    target = session.target
+    lun = P.decode_lun(pdu.lun)
+    if function == F.ABORT_TASK:
+        return _abort_task(conn, ref_itt=pdu.f20, ref_cmd_sn=pdu.f32)
+    if function in (F.ABORT_TASK_SET, F.CLEAR_TASK_SET):
+        if lun is None or lun not in target.luns:
+            return R.LUN_DOES_NOT_EXIST
+        conn.scsi.abort_where(lun)
+        return R.FUNCTION_COMPLETE
+    if function == F.LOGICAL_UNIT_RESET:
+        unit = target.luns.get(lun) if lun is not None else None
+        if unit is None:
+            return R.LUN_DOES_NOT_EXIST
+        conn.scsi.abort_where(lun)
+        unit.reset()
+        return R.FUNCTION_COMPLETE
+    if function == F.TARGET_WARM_RESET:
+        conn.scsi.abort_all()
+        for unit in list(target.luns.values()):
+            unit.reset()
+        return R.FUNCTION_COMPLETE
+    return R.NOT_SUPPORTED
+
+
+def _abort_task(conn: Connection, ref_itt: int, ref_cmd_sn: int) -> P.TmfResponse:
+    task = conn.scsi.tasks.get(ref_itt)
+    if task is not None:
+        conn.scsi.abort(task)
+        return R.FUNCTION_COMPLETE
+    session = conn.session
+    assert session is not None
+    # Not here: either it completed (does not exist) or it has not arrived yet, in
+    # which case RFC 7143 4.2.3.3 wants "complete" (the command is then never run).
+    if not sn_lt(ref_cmd_sn, session.exp_cmd_sn) and sn_lt(ref_cmd_sn, session.max_cmd_sn + 1):
+        conn.scsi.abort_ahead(ref_itt)
+        return R.FUNCTION_COMPLETE
+    return R.TASK_DOES_NOT_EXIST

@@ -1,0 +1,131 @@
+"""`stratus target`: serve a file over iSCSI with the built-in target, in the foreground."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import re
+import signal
+from pathlib import Path
+
+from stratus import config
+from stratus.cli.main import CommandError
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("target", help="the built-in iSCSI target on its own")
+    tsub = p.add_subparsers(dest="target_command", metavar="ACTION", required=True)
+    exp = tsub.add_parser(
+        "export", help="serve FILE as LUN 0 until Ctrl-C or SIGTERM (prints the iscsi:// URL)"
+    )
+    exp.add_argument("file", metavar="FILE", help="backing file (its size is the LUN's size)")
+    exp.add_argument("--iqn", help="target name (default: <iscsi.iqn_prefix>:<file name>)")
+    exp.add_argument(
+        "--portal", metavar="HOST:PORT", help="listen address (default: iscsi.host:iscsi.port)"
+    )
+    exp.add_argument("--chap", metavar="USER:SECRET", help="require one-way CHAP")
+    exp.add_argument(
+        "--mutual-chap", metavar="USER:SECRET", help="also authenticate the target (mutual CHAP)"
+    )
+    exp.add_argument(
+        "--initiator",
+        action="append",
+        metavar="IQN",
+        help="allow only these initiators (repeatable; default: any initiator)",
+    )
+    exp.add_argument("--read-only", action="store_true", help="refuse writes")
+    exp.add_argument("--block-size", type=int, default=512, help="logical block size (bytes)")
+    exp.set_defaults(func=_export)
+
+
+def parse_portal(text: str) -> tuple[str, int]:
+    """``HOST:PORT`` or ``[V6]:PORT``."""
+    m = re.fullmatch(r"\[([0-9a-fA-F:.]+)\]:(\d+)|([^:\[\]]+):(\d+)", text)
+    if m is None:
+        raise CommandError(f"portal must be HOST:PORT, not {text!r}")
+    host = m.group(1) or m.group(3)
+    port = int(m.group(2) or m.group(4))
+    if not 0 <= port <= 65535:
+        raise CommandError(f"port out of range: {port}")
+    return host, port
+
+
+def parse_userpass(text: str | None, what: str) -> tuple[str, str] | tuple[None, None]:
+    if text is None:
+        return None, None
+    user, sep, secret = text.partition(":")
+    if not sep or not user or not secret:
+        raise CommandError(f"{what} must be USER:SECRET")
+    return user, secret
+
+
+def default_iqn(prefix: str, path: Path) -> str:
+    stem = re.sub(r"[^a-z0-9.\-]", "-", path.name.lower()).strip("-.") or "lun"
+    return f"{prefix}:{stem}"
+
+
+def _export(args: argparse.Namespace) -> int:
+    cfg = config.load(args.config)
+    path = Path(args.file)
+    if not path.is_file():
+        raise CommandError(f"{path} is not a file")
+    host, port = parse_portal(args.portal) if args.portal else (cfg.iscsi.host, cfg.iscsi.port)
+    user, secret = parse_userpass(args.chap, "--chap")
+    muser, msecret = parse_userpass(args.mutual_chap, "--mutual-chap")
+    if muser is not None and user is None:
+        raise CommandError("--mutual-chap needs --chap")
+    iqn = args.iqn or default_iqn(cfg.iscsi.iqn_prefix, path)
+    try:
+        import uvloop
+
+        runner = uvloop.run
+    except ImportError:  # pragma: no cover - uvloop is a dependency
+        runner = asyncio.run
+    try:
+        runner(_serve(args, path, iqn, host, port, (user, secret, muser, msecret)))
+    except ValueError as exc:
+        raise CommandError(str(exc)) from None
+    except OSError as exc:
+        raise CommandError(f"cannot serve {path} on {host}:{port}: {exc}") from None
+    return 0
+
+
+async def _serve(
+    args: argparse.Namespace,
+    path: Path,
+    iqn: str,
+    host: str,
+    port: int,
+    chap: tuple[str | None, str | None, str | None, str | None],
+) -> None:
+    from blockstore.iscsi import TargetServer
+    from blockstore.scsi import LogicalUnit
+
+    unit = LogicalUnit(path, read_only=args.read_only, block_size=args.block_size)
+    await unit.open()
+    server = TargetServer(host, port)
+    try:
+        target = server.add_target(iqn)
+        target.add_lun(0, unit)
+        user, secret, muser, msecret = chap
+        if args.initiator:
+            for name in args.initiator:
+                target.set_acl(name, user, secret, muser, msecret)
+        else:
+            target.allow_any_initiator = True
+            target.set_default_chap(user, secret, muser, msecret)
+        await server.start()
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        shown = f"[{server.host}]" if ":" in server.host else server.host
+        auth = f" (CHAP user {user})" if user else ""
+        print(f"stratus: serving {os.path.abspath(path)} ({unit.size} bytes) as LUN 0{auth}")
+        print(f"iscsi://{shown}:{server.port}/{target.iqn}/0", flush=True)
+        await stop.wait()
+        print("stratus: stopping", flush=True)
+    finally:
+        await server.stop()
+        await unit.close()
