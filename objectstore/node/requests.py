@@ -124,22 +124,21 @@ def byte_range(header: str | None, size: int) -> tuple[int, int] | None:
     if unit.strip().lower() != "bytes" or "," in spec:
         return None
     first_s, dash, last_s = spec.strip().partition("-")
-    if not dash:
+    if not dash or not (first_s or last_s) or not (first_s + last_s).isdigit():
         return None
     try:
-        if first_s == "":
-            suffix = int(last_s)
-            if suffix <= 0:
-                raise BadRange()
-            return max(0, size - suffix), size - 1
-        first = int(first_s)
+        first = int(first_s) if first_s else -1
         last = int(last_s) if last_s else size - 1
     except ValueError:
         return None
-    if first < 0 or last < first:
-        return None
+    if first_s == "":  # the last ``last_s`` bytes
+        if last <= 0 or size == 0:
+            raise BadRange()
+        return max(0, size - last), size - 1
     if first >= size:
         raise BadRange()
+    if first < 0 or last < first:
+        return None
     return first, min(last, size - 1)
 
 
