@@ -1,0 +1,1 @@
+"""Target drivers that export volumes: the interface (``base``) and LIO (``lio``)."""
