@@ -9,7 +9,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from objectstore.client import ContainerRow, ObjectRow, SubdirRow
 from objectstore.timestamp import Timestamp
+
+# Listing rows are the node client's own (no copy per row): name, size, etag...
+__all__ = [
+    "CONTENT_ATTRIBUTES",
+    "AccountInfo",
+    "ContainerInfo",
+    "ContainerRow",
+    "ListParams",
+    "ObjectInfo",
+    "ObjectMetadata",
+    "ObjectRow",
+    "PutResult",
+    "SubdirRow",
+]
 
 # Content attributes an object keeps besides its type (front-ends map them to headers).
 CONTENT_ATTRIBUTES = (
@@ -91,34 +106,6 @@ class AccountInfo:
     user: dict[str, str] = field(default_factory=dict)
     system: dict[str, str] = field(default_factory=dict)
     exists: bool = True  # False: never created; the numbers are zeros
-
-
-@dataclass(slots=True)
-class ObjectEntry:
-    """A row of a container listing."""
-
-    name: str
-    etag: str
-    size: int
-    content_type: str
-    last_modified: Timestamp
-
-
-@dataclass(slots=True)
-class ContainerEntry:
-    """A row of an account listing."""
-
-    name: str
-    object_count: int
-    bytes_used: int
-    last_modified: Timestamp
-
-
-@dataclass(slots=True)
-class Subdir:
-    """A common prefix rolled up by a delimiter listing."""
-
-    name: str
 
 
 @dataclass

@@ -11,7 +11,7 @@ import json
 from collections.abc import Sequence
 from xml.etree.ElementTree import Element, SubElement, tostring
 
-from objectstore.proxy.models import ContainerEntry, ObjectEntry, Subdir
+from objectstore.proxy.models import ContainerRow, ObjectRow, SubdirRow
 from objectstore.proxy.swift.errors import SwiftError
 
 FORMATS = {"plain": "text/plain", "json": "application/json", "xml": "application/xml"}
@@ -60,7 +60,7 @@ def best_match(accept: str, offered: Sequence[str]) -> str | None:
     return best
 
 
-Row = ObjectEntry | ContainerEntry | Subdir
+Row = ObjectRow | ContainerRow | SubdirRow
 
 
 def render(rows: Sequence[Row], media: str, name: str, kind: str) -> bytes:
@@ -73,9 +73,9 @@ def render(rows: Sequence[Row], media: str, name: str, kind: str) -> bytes:
 
 
 def _as_dict(row: Row) -> dict[str, object]:
-    if isinstance(row, Subdir):
-        return {"subdir": row.name}
-    if isinstance(row, ObjectEntry):
+    if isinstance(row, SubdirRow):
+        return {"subdir": row.subdir}
+    if isinstance(row, ObjectRow):
         return {
             "name": row.name,
             "hash": row.etag,
@@ -94,9 +94,9 @@ def _as_dict(row: Row) -> dict[str, object]:
 def _xml(rows: Sequence[Row], name: str, kind: str) -> bytes:
     doc = Element(kind, name=name)
     for row in rows:
-        if isinstance(row, Subdir):
-            sub = SubElement(doc, "subdir", name=row.name)
-            SubElement(sub, "name").text = row.name
+        if isinstance(row, SubdirRow):
+            sub = SubElement(doc, "subdir", name=row.subdir)
+            SubElement(sub, "name").text = row.subdir
             continue
         fields = _as_dict(row)
         sub = SubElement(doc, "object" if kind == "container" else "container")

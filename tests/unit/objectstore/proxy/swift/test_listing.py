@@ -7,18 +7,18 @@ from xml.etree.ElementTree import fromstring
 
 import pytest
 
-from objectstore.proxy.models import ContainerEntry, ObjectEntry, Subdir
+from objectstore.proxy.models import ContainerRow, ObjectRow, SubdirRow
 from objectstore.proxy.swift.errors import SwiftError
 from objectstore.proxy.swift.listing import best_match, listing_type, render
 from objectstore.timestamp import Timestamp
 
 T = Timestamp("1700000000.12345")
 OBJS = [
-    ObjectEntry("a<&>.txt", "0" * 32, 3, "text/plain", T),
-    Subdir("dir/"),
-    ObjectEntry("é", "1" * 32, 0, "application/octet-stream", T),
+    ObjectRow("a<&>.txt", 3, "0" * 32, "text/plain", T),
+    SubdirRow("dir/"),
+    ObjectRow("é", 0, "1" * 32, "application/octet-stream", T),
 ]
-CONTS = [ContainerEntry("c1", 2, 10, T), ContainerEntry("c2", 0, 0, T)]
+CONTS = [ContainerRow("c1", 2, 10, T), ContainerRow("c2", 0, 0, T)]
 
 
 def test_format_param_wins() -> None:

@@ -1,0 +1,250 @@
+"""Object reads: ask a read quorum, let the newest timestamp win, count tombstones.
+
+A GET opens the body on the first healthy primary and, at the same time,
+asks enough other replicas (HEAD) to overlap every majority write
+(``read_quorum``); ``newest`` asks them all (Swift's X-Newest). Faulty
+nodes are replaced by the next candidates (primaries, then handoffs). The
+newest answer wins; a tombstone newer than every data answer means the
+object is gone, and so does an X-Delete-At in the past. Only when nobody
+holding data or a tombstone answered are the remaining primaries and the
+handoffs asked too, so data written while primaries were down is still
+found. If the opened body is not the winner it is closed and the winner's
+node is read instead.
+
+Byte ranges are served from the opened body while they move forward
+through it (small objects: one node request for any ranges); a range far
+ahead, or behind, gets its own ranged GET on the same node.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from objectstore import client as nc
+from objectstore.proxy import errors
+from objectstore.proxy.errorlimit import node_key
+from objectstore.proxy.placement import call_many, read_order, read_quorum
+from objectstore.timestamp import Timestamp
+
+if TYPE_CHECKING:
+    from objectstore.proxy.core import ProxyCore
+
+SKIP_LIMIT = 256 * 1024  # read past at most this much of an open body to reach a range
+
+
+@dataclass
+class Answer:
+    node: Any
+    info: nc.ObjectInfo | None = None
+    tombstone: Timestamp | None = None
+    stream: nc.ObjectStream | None = None
+
+    @property
+    def version(self) -> tuple[Timestamp, Timestamp]:
+        assert self.info is not None
+        return self.info.timestamp, self.info.meta_timestamp or self.info.timestamp
+
+
+@dataclass
+class Located:
+    """The winning version of an object, where it lives, and maybe its open body."""
+
+    info: nc.ObjectInfo
+    part: int
+    holders: list[Any]  # nodes holding this data version, best first
+    stream: nc.ObjectStream | None
+
+
+async def locate(
+    core: ProxyCore, account: str, container: str, name: str, *, body: bool, newest: bool
+) -> Located:
+    """Find the newest version (ObjectNotFound when deleted, expired or absent)."""
+    ring = core.rings.object
+    part, primaries = ring.get_nodes(account, container, name)
+    handoffs = itertools.islice(ring.get_more_nodes(part), len(primaries))
+    order = list(read_order(primaries, handoffs, core.limiter))
+    want = len(primaries) if newest else read_quorum(len(primaries))
+
+    def asker(open_body: bool) -> Any:
+        async def ask(dev: Any, slot: int) -> Answer:
+            try:
+                if open_body and slot == 0:
+                    stream = await core.client.get_object(dev, part, account, container, name)
+                    return Answer(dev, stream.info, None, stream)
+                info = await core.client.head_object(dev, part, account, container, name)
+                return Answer(dev, info)
+            except nc.NotFound as exc:
+                return Answer(dev, tombstone=exc.timestamp)
+
+        return ask
+
+    first = await call_many(
+        order[:want], asker(body), want, None, handoffs=iter(order[want:]), limiter=core.limiter
+    )
+    answers = [r.value for r in first.successes]
+    failures = [r.error for r in first.failures]
+    if not any(a.info or a.tombstone for a in answers):
+        asked = {node_key(r.node) for r in first.replies}
+        rest = [n for n in order if node_key(n) not in asked]
+        if rest:
+            more = await call_many(rest, asker(False), 1, None, limiter=core.limiter)
+            answers += [r.value for r in more.successes]
+            failures += [r.error for r in more.failures]
+    return _decide(answers, failures, part, body)
+
+
+def _decide(answers: list[Answer], failures: list[Any], part: int, body: bool) -> Located:
+    data = [a for a in answers if a.info is not None]
+    tomb = max((a.tombstone for a in answers if a.tombstone is not None), default=None)
+    best = max(data, key=lambda a: a.version, default=None)
+    gone = (
+        best is None
+        or (tomb is not None and tomb >= best.info.timestamp)  # type: ignore[union-attr]
+        or _expired(best.info)  # type: ignore[union-attr]
+    )
+    if gone:
+        for a in answers:
+            if a.stream is not None:
+                a.stream.close()
+        if best is None and not answers:
+            bad = [e for e in failures if isinstance(e, nc.BadRequest)]
+            if bad:
+                raise errors.InvalidInput(bad[0].body)
+            raise errors.ServiceUnavailable("no storage node answered")
+        raise errors.ObjectNotFound()
+    assert best is not None and best.info is not None
+    ts = best.info.timestamp
+    holders = [best.node] + [a.node for a in data if a is not best and a.info.timestamp == ts]  # type: ignore[union-attr]
+    stream = None
+    for a in answers:
+        if a.stream is None:
+            continue
+        if stream is None and a.info.timestamp == ts:  # type: ignore[union-attr]
+            stream = a.stream  # same data; metadata may come from a newer POST elsewhere
+            holders.remove(a.node)
+            holders.insert(0, a.node)
+        else:
+            a.stream.close()
+    return Located(best.info, part, holders, stream if body else None)
+
+
+def _expired(info: nc.ObjectInfo) -> bool:
+    return info.delete_at is not None and info.delete_at <= time.time()
+
+
+class ObjectBody:
+    """The bytes of one object version: the whole object, or byte ranges of it.
+
+    ``ranges`` is None for the whole object, else the resolved half-open
+    ranges. Iterate :meth:`chunks` (whole object, or the single range) or
+    :meth:`range_chunks` per range; always :meth:`close`.
+    """
+
+    def __init__(
+        self,
+        core: ProxyCore,
+        names: tuple[str, str, str],
+        located: Located,
+        ranges: Sequence[tuple[int, int]] | None,
+    ) -> None:
+        self.core = core
+        self.names = names
+        self.located = located
+        self.ranges = list(ranges) if ranges is not None else None
+        self._stream = located.stream
+        self._iter: AsyncIterator[bytes] | None = None
+        self._buf = b""
+        self._pos = 0  # object offset of the next byte of the open stream
+
+    @property
+    def size(self) -> int:
+        return self.located.info.size
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        """The whole object, or its only range."""
+        if self.ranges is None:
+            if self._stream is None:
+                self._stream = await self._open(None)
+            async for chunk in self._stream.iter_chunks():
+                yield chunk
+            return
+        start, stop = self.ranges[0]
+        async for chunk in self.range_chunks(start, stop):
+            yield chunk
+
+    async def range_chunks(self, start: int, stop: int) -> AsyncIterator[bytes]:
+        """Bytes ``[start, stop)`` of the object."""
+        if self._stream is not None and self._pos <= start <= self._pos + SKIP_LIMIT:
+            async for piece in self._from_stream(start, stop):
+                yield piece
+            return
+        self.close()
+        stream = await self._open(f"bytes={start}-{stop - 1}")
+        try:
+            async for chunk in stream.iter_chunks():
+                yield chunk
+        finally:
+            stream.close()
+
+    async def read(self) -> bytes:
+        """Everything :meth:`chunks` yields (small objects, tests)."""
+        return b"".join([c async for c in self.chunks()])
+
+    def close(self) -> None:
+        if self._stream is not None:
+            self._stream.close()
+            self._stream = None
+            self._iter = None
+
+    async def _next_piece(self) -> bytes | None:
+        if self._buf:
+            piece, self._buf = self._buf, b""
+            return piece
+        if self._iter is None:
+            assert self._stream is not None
+            self._iter = aiter(self._stream.iter_chunks())
+        try:
+            return await anext(self._iter)
+        except StopAsyncIteration:
+            return None
+
+    async def _from_stream(self, start: int, stop: int) -> AsyncIterator[bytes]:
+        while self._pos < stop:
+            piece = await self._next_piece()
+            if piece is None:
+                raise errors.ServiceUnavailable("object body ended early")
+            base = self._pos
+            end = base + len(piece)
+            if end <= start:
+                self._pos = end
+                continue
+            lo = max(start - base, 0)
+            hi = min(stop - base, len(piece))
+            if hi < len(piece):
+                self._buf = piece[hi:]
+                self._pos = base + hi
+            else:
+                self._pos = end
+            yield piece if lo == 0 and hi == len(piece) else piece[lo:hi]
+
+    async def _open(self, range_header: str | None) -> nc.ObjectStream:
+        """A new GET of the same version on a node that holds it."""
+        account, container, name = self.names
+        want = self.located.info.timestamp
+        for dev in self.located.holders:
+            try:
+                stream = await self.core.client.get_object(
+                    dev, self.located.part, account, container, name, range_header=range_header
+                )
+            except (nc.NodeUnavailable, nc.NodeError) as exc:
+                if self.core.limiter is not None and not isinstance(exc, nc.NotFound):
+                    self.core.limiter.record_error(dev, repr(exc))
+                continue
+            if stream.info.timestamp == want:
+                return stream
+            stream.close()
+        raise errors.ServiceUnavailable("no node serves this version any more")

@@ -1,0 +1,358 @@
+"""Object PUT: the client's body, read once, streamed to every primary at once.
+
+Small bodies (up to ``BUFFER_LIMIT``, which covers most objects) are read
+whole first: the MD5 is known before any node is called, a wrong ETag is
+refused without touching a node, and a failed primary's handoff gets the
+same bytes again. Larger bodies go through a feeder that reads the client
+body once, hashes it, and puts each chunk on one bounded queue per node
+(``QUEUE_DEPTH`` chunks), so memory stays bounded and the slowest healthy
+node sets the pace. A node that fails before it took its first chunk is
+replaced by a handoff that takes over its untouched queue; one that fails
+mid-stream is dropped, and the write goes on while a quorum is left.
+
+A body that ends early, breaks, or outgrows the size limit aborts every
+node request, so no node stores a partial object.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import itertools
+import logging
+from collections.abc import AsyncIterable, AsyncIterator, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from objectstore import client as nc
+from objectstore.proxy import errors
+from objectstore.proxy.models import ObjectMetadata, PutResult
+from objectstore.proxy.placement import Outcome, call_many, is_fault, quorum_size
+from objectstore.timestamp import Timestamp
+
+if TYPE_CHECKING:
+    from objectstore.proxy.core import ProxyCore
+
+log = logging.getLogger(__name__)
+
+BUFFER_LIMIT = 256 * 1024
+QUEUE_DEPTH = 4
+_EOF = object()
+_ABORT = object()
+
+
+class BodyAborted(Exception):
+    """The client's body failed; the node request is abandoned on purpose."""
+
+
+class StreamLost(Exception):
+    """A replacement came too late: the failed node had already taken data."""
+
+
+@dataclass
+class PutTarget:
+    """Everything a node PUT needs besides the node and the body."""
+
+    part: int
+    account: str
+    container: str
+    name: str
+    timestamp: Timestamp
+    content_type: str
+    stored: dict[str, str]
+    updates: list[nc.ContainerUpdate | None]
+    delete_at: int | None
+    expected_etag: str | None
+
+
+async def read_prefix(
+    body: AsyncIterable[bytes], limit: int
+) -> tuple[list[bytes], int, AsyncIterator[bytes] | None]:
+    """Read chunks until more than ``limit`` bytes or the end.
+
+    Returns (chunks, size, rest): ``rest`` is None when the body ended.
+    """
+    chunks: list[bytes] = []
+    size = 0
+    it = aiter(body)
+    while size <= limit:
+        try:
+            chunk = await anext(it)
+        except StopAsyncIteration:
+            return chunks, size, None
+        if chunk:
+            chunks.append(chunk)
+            size += len(chunk)
+    return chunks, size, it
+
+
+def client_error(exc: BaseException) -> errors.ProxyError:
+    """What a failure while reading the client's body means for the client."""
+    if isinstance(exc, errors.ProxyError):
+        return exc
+    if isinstance(exc, TimeoutError):
+        return errors.ClientTimeout("timed out reading the request body")
+    return errors.ClientDisconnected(f"request body failed: {exc!r}")
+
+
+def check_length(size: int, content_length: int | None, limit: int) -> None:
+    if size > limit:
+        raise errors.EntityTooLarge(f"body larger than {limit} bytes")
+    if content_length is not None and size != content_length:
+        raise errors.ClientDisconnected(f"body of {size} bytes, {content_length} announced")
+
+
+async def put_object(
+    core: ProxyCore,
+    target: PutTarget,
+    body: AsyncIterable[bytes] | bytes,
+    content_length: int | None,
+    md: ObjectMetadata,
+) -> PutResult:
+    """Store one object on a quorum of its primaries (or their handoffs)."""
+    if isinstance(body, bytes | bytearray | memoryview):
+        data, rest = bytes(body), None
+    else:
+        try:
+            chunks, _size, rest = await read_prefix(body, BUFFER_LIMIT)
+        except Exception as exc:
+            raise client_error(exc) from exc
+        data = b"".join(chunks)
+    if rest is None:
+        check_length(len(data), content_length, core.max_object_size)
+        etag = hashlib.md5(data, usedforsecurity=False).hexdigest()
+        if md.etag is not None and md.etag != etag:
+            raise errors.EtagMismatch("body does not match the ETag sent")
+        target.expected_etag = etag
+        outcome = await _put_buffered(core, target, data)
+        return judge(core, outcome, etag, len(data), target.timestamp)
+    feeder = _Feeder(core, target, data, rest, content_length)
+    return await feeder.run()
+
+
+async def _put_buffered(core: ProxyCore, target: PutTarget, data: bytes) -> Outcome[Any, Any]:
+    ring = core.rings.object
+    nodes = ring.get_part_nodes(target.part)
+
+    async def send(dev: Any, slot: int) -> nc.ObjectInfo:
+        return await _node_put(core, dev, target, slot, data, len(data))
+
+    return await call_many(
+        nodes,
+        send,
+        quorum_size(len(nodes)),
+        None,
+        handoffs=core.handoffs(ring, target.part),
+        limiter=core.limiter,
+    )
+
+
+async def _node_put(
+    core: ProxyCore, dev: Any, t: PutTarget, slot: int, body: Any, length: int | None
+) -> nc.ObjectInfo:
+    return await core.client.put_object(
+        dev,
+        t.part,
+        t.account,
+        t.container,
+        t.name,
+        timestamp=t.timestamp,
+        body=body,
+        content_length=length,
+        content_type=t.content_type,
+        metadata=t.stored,
+        container_update=t.updates[slot] if slot < len(t.updates) else None,
+        delete_at=t.delete_at,
+        expected_etag=t.expected_etag,
+    )
+
+
+def judge(
+    core: ProxyCore, outcome: Outcome[Any, Any], etag: str | None, size: int, ts: Timestamp
+) -> PutResult:
+    """The result of a PUT fan-out: stored on a quorum, or the best error."""
+    good = 0
+    for reply in outcome.replies:
+        if reply.ok:
+            if etag is None or reply.value.etag == etag:
+                good += 1
+            else:
+                log.error("node %s stored etag %s, expected %s", reply.node, reply.value.etag, etag)
+        elif isinstance(reply.error, nc.Conflict):
+            good += 1  # a newer version is there already: this write is superseded, not lost
+    if good >= outcome.quorum:
+        return PutResult(etag or "", ts, size)
+    errs = [r.error for r in outcome.failures]
+    if any(isinstance(e, nc.EtagMismatch) for e in errs):
+        raise errors.EtagMismatch("body does not match the ETag sent")
+    bad = [e for e in errs if isinstance(e, nc.BadRequest)]
+    if bad:
+        raise errors.InvalidInput(bad[0].body)
+    log.warning("PUT quorum not met: %d of %d (%s)", good, outcome.quorum, _summary(errs))
+    raise errors.ServiceUnavailable("too few storage nodes stored the object")
+
+
+def _summary(errs: list[BaseException | None]) -> str:
+    return ", ".join(sorted({type(e).__name__ for e in errs if e is not None}))
+
+
+class _Channel:
+    """One slot's copy of the body: a bounded queue that the feeder fills."""
+
+    __slots__ = ("dead", "orphan", "queue", "stalled", "started", "task")
+
+    def __init__(self) -> None:
+        self.queue: asyncio.Queue[Any] = asyncio.Queue(QUEUE_DEPTH)
+        self.started = False  # the node took a chunk: no handoff can take over
+        self.dead = False  # nobody reads this queue any more
+        self.orphan = False  # its node failed untouched: waiting for a handoff
+        self.stalled = False
+        self.task: asyncio.Task[Any] | None = None
+
+    async def put(self, item: Any) -> None:
+        if not self.dead:
+            await self.queue.put(item)
+
+    def _drain(self) -> None:
+        while not self.queue.empty():
+            self.queue.get_nowait()
+
+    def kill(self) -> None:
+        self.dead = True
+        self.orphan = False
+        self._drain()
+
+    def abort(self) -> None:
+        self._drain()
+        self.queue.put_nowait(_ABORT)
+
+    async def iterate(self) -> AsyncIterator[bytes]:
+        while True:
+            item = await self.queue.get()
+            self.started = True
+            if item is _EOF:
+                return
+            if item is _ABORT:
+                raise BodyAborted()
+            yield item
+
+
+class _Feeder:
+    """Streams a large body to every slot's channel; see the module docstring."""
+
+    def __init__(
+        self,
+        core: ProxyCore,
+        target: PutTarget,
+        prefix: bytes,
+        rest: AsyncIterator[bytes],
+        content_length: int | None,
+    ) -> None:
+        self.core = core
+        self.t = target
+        self.prefix = prefix
+        self.rest = rest
+        self.content_length = content_length
+        self.md5 = hashlib.md5(usedforsecurity=False)
+        self.size = 0
+        self.nodes = core.rings.object.get_part_nodes(target.part)
+        self.quorum = quorum_size(len(self.nodes))
+        self.channels = [_Channel() for _ in self.nodes]
+        self.exhausted = False
+        self.aborted = False
+
+    async def run(self) -> PutResult:
+        feeding = asyncio.ensure_future(self._feed())
+        outcome = await call_many(
+            self.nodes,
+            self._send,
+            self.quorum,
+            None,
+            handoffs=self._spares(),
+            limiter=self.core.limiter,
+            fault=lambda exc: not self.aborted and is_fault(exc),
+        )
+        if not feeding.done():
+            feeding.cancel()
+        await asyncio.gather(feeding, return_exceptions=True)
+        if not feeding.cancelled() and feeding.exception() is not None:
+            raise feeding.exception()  # type: ignore[misc]
+        return judge(self.core, outcome, self.md5.hexdigest(), self.size, self.t.timestamp)
+
+    def _spares(self) -> Iterator[Any]:
+        ring = self.core.rings.object
+        yield from itertools.islice(ring.get_more_nodes(self.t.part), len(self.nodes))
+        self.exhausted = True
+        for ch in self.channels:
+            if ch.orphan:
+                ch.kill()
+
+    async def _send(self, dev: Any, slot: int) -> nc.ObjectInfo:
+        ch = self.channels[slot]
+        if ch.started or ch.dead:
+            raise StreamLost()
+        ch.orphan = False
+        ch.task = asyncio.current_task()
+        try:
+            return await _node_put(self.core, dev, self.t, slot, ch.iterate(), self.content_length)
+        except asyncio.CancelledError:
+            if ch.stalled:
+                raise nc.NodeUnavailable(f"{dev.ip}:{dev.port}", "stopped reading") from None
+            raise
+        except BaseException as exc:
+            if is_fault(exc) and not ch.started and not self.exhausted and not self.aborted:
+                ch.orphan = True
+            else:
+                ch.kill()
+            raise
+
+    def _live(self) -> int:
+        return sum(not ch.dead for ch in self.channels)
+
+    async def _feed(self) -> None:
+        try:
+            await self._push(self.prefix)
+            while True:
+                try:
+                    chunk = await anext(self.rest)
+                except StopAsyncIteration:
+                    break
+                except Exception as exc:
+                    raise client_error(exc) from exc
+                await self._push(chunk)
+            check_length(self.size, self.content_length, self.core.max_object_size)
+            if self.t.expected_etag is not None and self.t.expected_etag != self.md5.hexdigest():
+                raise errors.EtagMismatch("body does not match the ETag sent")
+            for ch in self.channels:
+                await ch.put(_EOF)
+        except BaseException:
+            self.aborted = True
+            for ch in self.channels:
+                ch.abort()
+            raise
+
+    async def _push(self, chunk: bytes) -> None:
+        if not chunk:
+            return
+        self.size += len(chunk)
+        if self.size > self.core.max_object_size:
+            raise errors.EntityTooLarge(f"body larger than {self.core.max_object_size} bytes")
+        if self.content_length is not None and self.size > self.content_length:
+            raise errors.ClientDisconnected("body longer than announced")
+        self.md5.update(chunk)
+        for ch in self.channels:
+            if ch.dead:
+                continue
+            try:
+                await asyncio.wait_for(ch.put(chunk), self.core.node_timeout)
+            except TimeoutError:
+                self._stalled(ch)
+        if self._live() < self.quorum:
+            raise errors.ServiceUnavailable("too few storage nodes left for the upload")
+
+    def _stalled(self, ch: _Channel) -> None:
+        log.warning("a storage node stopped reading an upload; dropping it")
+        ch.stalled = True
+        ch.kill()
+        if ch.task is not None:
+            ch.task.cancel()
