@@ -80,6 +80,7 @@ __all__ = [
     "ObjectStream",
     "PreconditionFailed",
     "RangeNotSatisfiable",
+    "ShortBody",
     "SubdirRow",
 ]
 
@@ -192,18 +193,23 @@ class NodeClient:
         else:
             if content_length is not None:
                 headers["Content-Length"] = str(content_length)
-            data = _exact(body, content_length)
+            data = _Body(body, content_length)
         path = wire.object_path(dev.device, part, account, container, obj)
-        async with self._request("PUT", dev, path, headers, data=data) as resp:
-            await self._check(resp)
-            return ObjectInfo(
-                timestamp=timestamp,
-                size=int(resp.headers.get("X-Backend-Size", "0")),
-                etag=resp.headers.get("ETag", ""),
-                content_type=content_type,
-                metadata=dict(metadata),
-                delete_at=delete_at,
-            )
+        try:
+            async with self._request("PUT", dev, path, headers, data=data) as resp:
+                await self._check(resp)
+        except NodeUnavailable as exc:
+            if isinstance(data, _Body) and data.error is not None:
+                raise data.error from exc
+            raise
+        return ObjectInfo(
+            timestamp=timestamp,
+            size=int(resp.headers.get("X-Backend-Size", "0")),
+            etag=resp.headers.get("ETag", ""),
+            content_type=content_type,
+            metadata=dict(metadata),
+            delete_at=delete_at,
+        )
 
     async def get_object(
         self,
@@ -543,6 +549,10 @@ class NodeClient:
         raise error_for(resp.status, body, Timestamp(ts) if ts else None)
 
 
+class ShortBody(NodeClientError):
+    """The body iterable yielded fewer or more bytes than ``content_length``."""
+
+
 class _Call:
     """``async with`` around one request: always releases the connection."""
 
@@ -567,20 +577,32 @@ class _Call:
         self.resp.release()
 
 
-class _ShortBody(Exception):
-    """The body iterable yielded more or fewer bytes than announced."""
+class _Body:
+    """Pass a body iterable through, checking its length and keeping its failure.
 
+    When the iterable itself fails (the proxy's client went away) or yields
+    the wrong number of bytes, that failure is raised to the caller instead
+    of a NodeUnavailable: the node did nothing wrong.
+    """
 
-async def _exact(body: AsyncIterable[bytes], length: int | None) -> AsyncIterator[bytes]:
-    """Pass ``body`` through, aborting the upload if its length is wrong."""
-    seen = 0
-    async for chunk in body:
-        seen += len(chunk)
-        if length is not None and seen > length:
-            raise _ShortBody(f"body longer than Content-Length {length}")
-        yield chunk
-    if length is not None and seen != length:
-        raise _ShortBody(f"body ended after {seen} of {length} bytes")
+    def __init__(self, body: AsyncIterable[bytes], length: int | None) -> None:
+        self.body = body
+        self.length = length
+        self.error: BaseException | None = None
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        seen = 0
+        try:
+            async for chunk in self.body:
+                seen += len(chunk)
+                if self.length is not None and seen > self.length:
+                    raise ShortBody(f"body longer than Content-Length {self.length}")
+                yield chunk
+            if self.length is not None and seen != self.length:
+                raise ShortBody(f"body ended after {seen} of {self.length} bytes")
+        except Exception as exc:
+            self.error = exc
+            raise
 
 
 def _add_update(headers: dict[str, str], update: Any, host_header: str) -> None:

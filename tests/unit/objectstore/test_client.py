@@ -52,11 +52,12 @@ async def test_body_length_is_enforced() -> None:
         for _ in range(n):
             yield b"xx"
 
-    assert [c async for c in client._exact(body(2), 4)] == [b"xx", b"xx"]
-    with pytest.raises(client._ShortBody):
-        [c async for c in client._exact(body(1), 4)]
-    with pytest.raises(client._ShortBody):
-        [c async for c in client._exact(body(3), 4)]
+    assert [c async for c in client._Body(body(2), 4)] == [b"xx", b"xx"]
+    for n in (1, 3):
+        checked = client._Body(body(n), 4)
+        with pytest.raises(client.ShortBody):
+            [c async for c in checked]
+        assert isinstance(checked.error, client.ShortBody)
 
 
 async def test_unreachable_node_is_node_unavailable() -> None:
