@@ -94,6 +94,9 @@ class BackingFile:
     def flush(self) -> None:
         os.fdatasync(self.fd)
 
+    def will_need(self, offset: int, length: int) -> None:
+        os.posix_fadvise(self.fd, offset, length, os.POSIX_FADV_WILLNEED)
+
     def punch(self, offset: int, length: int) -> bool:
         """Deallocate a range (reads back as zeros); False if the filesystem cannot."""
         if length <= 0:

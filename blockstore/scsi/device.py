@@ -6,9 +6,9 @@ from __future__ import annotations
 import struct
 from typing import TYPE_CHECKING
 
-from blockstore.scsi.cdb import u32, u64
+from blockstore.scsi.cdb import u16, u32, u64
 from blockstore.scsi.command import ScsiCommand, ScsiResult, allocation, good
-from blockstore.scsi.constants import NO_ADDITIONAL_SENSE, SenseKey
+from blockstore.scsi.constants import NO_ADDITIONAL_SENSE, Op, SenseKey
 from blockstore.scsi.luns import report_luns_result
 from blockstore.scsi.sense import Sense, invalid_cdb
 
@@ -76,6 +76,18 @@ async def handle_prevent_allow(lu: LogicalUnit, cmd: ScsiCommand) -> ScsiResult:
         raise invalid_cdb(4, 1)
     lu.set_prevent(cmd.nexus, bool(prevent))
     return good()
+
+
+async def handle_read_defect_data(lu: LogicalUnit, cmd: ScsiCommand) -> ScsiResult:
+    """READ DEFECT DATA(10/12): a file has no grown or primary defects: empty lists."""
+    cdb = cmd.cdb
+    if cdb[0] == Op.READ_DEFECT_DATA_10:
+        flags, alloc = cdb[2], u16(cdb, 7)
+        data = struct.pack(">BBH", 0, flags & 0x1F, 0)
+    else:
+        flags, alloc = cdb[1], u32(cdb, 6)
+        data = struct.pack(">BBHI", 0, flags & 0x1F, 0, 0)
+    return good(allocation(data, alloc))
 
 
 async def handle_report_luns(lu: LogicalUnit, cmd: ScsiCommand) -> ScsiResult:

@@ -17,6 +17,7 @@ from blockstore.scsi.inquiry import MAX_COMPARE_AND_WRITE_BLOCKS
 from blockstore.scsi.sense import check, invalid_cdb
 
 if TYPE_CHECKING:
+    from blockstore.scsi.backing import BackingFile
     from blockstore.scsi.unit import LogicalUnit
 
 
@@ -68,7 +69,7 @@ async def handle_write(lu: LogicalUnit, cmd: ScsiCommand) -> ScsiResult:
     rw = decode_rw(cmd.cdb)
     lu.check_writable()
     require_zero_protect(rw)
-    verify = cmd.cdb[0] in (Op.WRITE_AND_VERIFY_10, Op.WRITE_AND_VERIFY_16)
+    verify = cmd.cdb[0] in (Op.WRITE_AND_VERIFY_10, Op.WRITE_AND_VERIFY_12, Op.WRITE_AND_VERIFY_16)
     if verify and (rw.flags >> 1) & 0x03 >= 2:  # BYTCHK 10b/11b are reserved here
         raise invalid_cdb(1, 2)
     lu.check_range(rw.lba, rw.blocks)
@@ -129,6 +130,40 @@ async def handle_compare_and_write(lu: LogicalUnit, cmd: ScsiCommand) -> ScsiRes
         if media != verify:
             raise miscompare(_first_difference(media, verify))
         await lu.io(lu.backing.write, new, lba * bs, sync=bool(cdb[1] & 0x08) or not lu.mode.wce)
+    return good()
+
+
+def _or_into(backing: BackingFile, data: memoryview, offset: int, sync: bool) -> None:
+    """Read, OR with ``data``, write back: one blocking step for the I/O pool."""
+    media = bytearray(len(data))
+    backing.read_into(memoryview(media), offset)
+    merged = int.from_bytes(media, "little") | int.from_bytes(data, "little")
+    backing.write(memoryview(merged.to_bytes(len(data), "little")), offset, sync=sync)
+
+
+async def handle_orwrite(lu: LogicalUnit, cmd: ScsiCommand) -> ScsiResult:
+    """ORWRITE(16): medium |= data, atomic against every other write of the LU."""
+    rw = decode_rw(cmd.cdb)
+    lu.check_writable()
+    require_zero_protect(rw)
+    lu.check_range(rw.lba, rw.blocks)
+    lu.check_transfer(rw.blocks, rw.len_at)
+    bs = lu.block_size
+    data = lu.data_out(cmd, rw.blocks * bs)
+    count = len(data) // bs
+    if count:
+        sync = rw.fua or not lu.mode.wce
+        async with lu.write_gate.exclusive():
+            await lu.io(_or_into, lu.backing, data[: count * bs], rw.lba * bs, sync)
+    return lu.written(rw.blocks)
+
+
+async def handle_prefetch(lu: LogicalUnit, cmd: ScsiCommand) -> ScsiResult:
+    """PRE-FETCH(10/16): a hint to read ahead (posix_fadvise WILLNEED)."""
+    rw = decode_rw(cmd.cdb)
+    lu.check_range(rw.lba, rw.blocks)
+    if rw.blocks:
+        await lu.io(lu.backing.will_need, rw.lba * lu.block_size, rw.blocks * lu.block_size)
     return good()
 
 

@@ -37,3 +37,11 @@ async def test_start_stop_and_prevent_allow_are_accepted(lu: LogicalUnit) -> Non
     assert (await run(lu, bytes((0x1E, 0, 0, 0, 0x01, 0)))).status == 0
     assert (await run(lu, bytes((0x1E, 0, 0, 0, 0x00, 0)))).status == 0
     assert sense_of(await run(lu, bytes((0x1E, 0, 0, 0, 0x02, 0))))[:2] == (0x05, 0x24)
+
+
+async def test_read_defect_data_reports_empty_lists(lu: LogicalUnit) -> None:
+    rdd10 = struct.pack(">BBBxxxxHB", 0x37, 0, 0x18, 32, 0)
+    data = bytes((await run(lu, rdd10)).data)
+    assert data == bytes((0, 0x18, 0, 0))
+    rdd12 = struct.pack(">BBxxxxIBB", 0xB7, 0x18, 32, 0, 0)
+    assert bytes((await run(lu, rdd12)).data) == bytes((0, 0x18)) + bytes(6)

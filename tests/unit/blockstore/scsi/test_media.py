@@ -107,3 +107,29 @@ async def test_synchronize_cache_checks_its_range(lu: LogicalUnit) -> None:
     assert (await run(lu, sync10)).status == 0
     sync16 = struct.pack(">BBQIBB", 0x91, 0, BLOCKS, 1, 0, 0)
     assert sense_of(await run(lu, sync16)) == (0x05, 0x21, 0x00)
+
+
+def orwrite16(lba: int, blocks: int) -> bytes:
+    return struct.pack(">BBQIBB", 0x8B, 0, lba, blocks, 0, 0)
+
+
+async def test_orwrite_ors_data_into_the_medium(lu: LogicalUnit) -> None:
+    await run(lu, write10(7, 2), b"\xa5" * 1024)
+    assert (await run(lu, orwrite16(7, 2), b"\x5a" * 1024)).status == 0
+    assert bytes((await run(lu, read10(7, 2))).data) == b"\xff" * 1024
+    assert sense_of(await run(lu, orwrite16(BLOCKS + 1, 0))) == (0x05, 0x21, 0x00)
+
+
+async def test_twelve_byte_verify_and_write_and_verify(lu: LogicalUnit) -> None:
+    wav12 = struct.pack(">BBIIBB", 0xAE, 0x02, 20, 1, 0, 0)
+    assert (await run(lu, wav12, b"v" * 512)).status == 0
+    verify12 = struct.pack(">BBIIBB", 0xAF, 0x02, 20, 1, 0, 0)
+    assert (await run(lu, verify12, b"v" * 512)).status == 0
+    assert sense_of(await run(lu, verify12, b"w" * 512))[:2] == (0x0E, 0x1D)
+
+
+async def test_prefetch_checks_the_range_only(lu: LogicalUnit) -> None:
+    prefetch10 = struct.pack(">BBIBHB", 0x34, 0x02, 0, 3, 16, 0)
+    assert (await run(lu, prefetch10)).status == 0
+    prefetch16 = struct.pack(">BBQIBB", 0x90, 0, BLOCKS - 1, 2, 0, 0)
+    assert sense_of(await run(lu, prefetch16)) == (0x05, 0x21, 0x00)
