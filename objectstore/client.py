@@ -282,7 +282,7 @@ class NodeClient:
         headers = self._headers(timestamp)
         headers.update(wire.pack_metadata(metadata))
         if content_type is not None:
-            headers["Content-Type"] = content_type
+            headers[wire.POST_CONTENT_TYPE] = content_type
         if delete_at is not None:
             headers[wire.DELETE_AT] = str(int(delete_at))
         path = wire.object_path(dev.device, part, account, container, obj)

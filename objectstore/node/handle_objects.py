@@ -239,7 +239,7 @@ async def handle_post_object(
     ts = requests.timestamp(req.headers)
     meta = requests.metadata(req.headers)
     delete_at = requests.delete_at(req.headers)
-    ctype = req.headers.get("Content-Type") or None
+    ctype = req.headers.get(wire.POST_CONTENT_TYPE) or None
     dev.check_writable()
     key = dev.object_key(part, a, c, o)
     await dev.submit(objects.post_op(key, ts.ticks, meta, ctype, delete_at))

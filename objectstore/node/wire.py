@@ -49,6 +49,8 @@ DELETE_TIMESTAMP = "X-Backend-Delete-Timestamp"
 CREATED_AT = "X-Backend-Created-At"
 DELETE_AT = "X-Backend-Delete-At"
 EXPECTED_ETAG = "X-Backend-Expected-Etag"
+# A POST's new content type: aiohttp adds its own Content-Type to a bodiless POST.
+POST_CONTENT_TYPE = "X-Backend-Content-Type"
 METADATA_PREFIX = "X-Backend-Metadata-"
 OBJECT_COUNT = "X-Backend-Object-Count"
 BYTES_USED = "X-Backend-Bytes-Used"

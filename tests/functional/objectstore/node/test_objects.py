@@ -77,7 +77,14 @@ async def test_put_get_head_post_delete(start_node, client: NodeClient, size: in
     )
     head = await client.head_object(dev, 1, A, C, "dir/obj é")
     assert head.metadata == {"X-Object-Meta-New": "1"} and head.delete_at is None
+    assert head.content_type == "text/plain"  # kept: no content_type given
     assert head.last_modified == post_ts and head.timestamp == ts
+    with pytest.raises(Conflict):  # not newer than the last POST
+        await client.post_object(dev, 1, A, C, "dir/obj é", timestamp=post_ts, metadata={})
+    await client.post_object(
+        dev, 1, A, C, "dir/obj é", timestamp=Timestamp.now(), metadata={}, content_type="a/b"
+    )
+    assert (await client.head_object(dev, 1, A, C, "dir/obj é")).content_type == "a/b"
     del_ts = Timestamp.now()
     await client.delete_object(dev, 1, A, C, "dir/obj é", timestamp=del_ts, container_update=None)
     with pytest.raises(NotFound) as err:
