@@ -10,6 +10,7 @@ node), not 64.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -56,7 +57,10 @@ class BatchSender(Generic[R]):
         q.items.append((row, fut))
         if not q.running:
             q.running = True
-            task = asyncio.get_running_loop().create_task(self._drain(target, q))
+            # A fresh context: a batch carries many requests' rows, not one's X-Trans-Id.
+            task = asyncio.get_running_loop().create_task(
+                self._drain(target, q), context=contextvars.Context()
+            )
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
         return await fut

@@ -153,6 +153,8 @@ def _text(status: int, text: str, ticks: int = 0) -> web.Response:
 async def dispatch(request: web.Request) -> web.StreamResponse:
     """Parse the path, find the device, call the handler, map refusals to statuses."""
     state = request.app[STATE]
+    # Requests this one causes (container updates) and its log lines carry its id.
+    client_mod.TRANS_ID.set(request.headers.get(wire.TRANS_ID))
     try:
         return await _route(state, request)
     except wire.InvalidName as exc:
@@ -172,6 +174,9 @@ async def dispatch(request: web.Request) -> web.StreamResponse:
     except OSError as exc:
         log.exception("I/O error %s %s trans=%s", request.method, request.path, _trans(request))
         return _text(507 if exc.errno in (28, 5, 30) else 500, "I/O error")
+    except Exception:
+        log.exception("error in %s %s trans=%s", request.method, request.path, _trans(request))
+        return _text(500, "internal error")
 
 
 def _trans(request: web.Request) -> str:

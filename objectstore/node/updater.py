@@ -17,7 +17,13 @@ import logging
 import time
 from collections.abc import Iterable
 
-from objectstore.client import AccountRowUpdate, ContainerRowUpdate, NodeClient, NodeClientError
+from objectstore.client import (
+    TRANS_ID,
+    AccountRowUpdate,
+    ContainerRowUpdate,
+    NodeClient,
+    NodeClientError,
+)
 from objectstore.node import dbs, objects
 from objectstore.node.device import Device
 from objectstore.node.records import PendingRecord
@@ -58,14 +64,16 @@ class ContainerUpdater:
         try:
             status = await self.sender.send(target, row)
         except NodeClientError as exc:
-            log.warning("container update to %s queued: %s", target, exc)
+            log.warning("container update to %s queued: %s trans=%s", target, exc, TRANS_ID.get())
             return False
         finally:
             dev.in_flight.discard(pkey)
         if 200 <= status < 300:
             dev.committer.submit_nowait(objects.remove_pending_op(pkey))
             return True
-        log.warning("container update to %s got %d; queued", target, status)
+        log.warning(
+            "container update to %s got %d; queued trans=%s", target, status, TRANS_ID.get()
+        )
         return False
 
     async def run_once(self) -> int:
