@@ -139,6 +139,9 @@ def object_rows_op(
                 statuses.append(404)
                 continue
             info = ContainerInfoRecord.decode(raw)
+            if info.deleted:  # Swift's answer too; the sender queues and retries
+                statuses.append(404)
+                continue
             ticks = upd.timestamp.ticks
             old_raw = txn.get(CROWS, rkey)
             old = ObjectRowRecord.decode(old_raw) if old_raw is not None else None
@@ -162,8 +165,15 @@ def object_rows_op(
     return op
 
 
-def scan_dirty(txn: ReadTxn, limit: int) -> list[tuple[bytes, bytes, ContainerInfoRecord]]:
-    """Containers whose stats the account has not acknowledged yet."""
+def scan_dirty(
+    txn: ReadTxn, limit: int, only: bytes | None = None
+) -> list[tuple[bytes, bytes, ContainerInfoRecord]]:
+    """Containers whose stats the account has not acknowledged yet (just ``only``'s if given)."""
+    if only is not None:
+        stamp, raw = txn.get(CDIRTY, only), txn.get(CINFO, only)
+        if stamp is None or raw is None:
+            return []
+        return [(only, bytes(stamp), ContainerInfoRecord.decode(raw))]
     out = []
     for k, stamp in txn.scan(CDIRTY, b""):
         raw = txn.get(CINFO, k)

@@ -153,9 +153,7 @@ class AccountReporter:
     async def report(self, dev: Device, only: bytes | None = None) -> bool:
         """Report marked containers of ``dev`` (just ``only`` if given); True if all went."""
         with dev.read() as txn:
-            marked = dbs.scan_dirty(txn, 1000)
-        if only is not None:
-            marked = [m for m in marked if m[0] == only]
+            marked = dbs.scan_dirty(txn, 1000, only)
         jobs = []
         done: list[tuple[bytes, bytes]] = []
         for ikey, stamp, info in marked:

@@ -75,6 +75,7 @@ async def test_delete_container_only_when_empty(device: Device) -> None:
     with pytest.raises(Missing) as err:
         _info(device, ikey)
     assert err.value.ticks == 200
+    assert await _rows(device, ("late", 210, 1, False)) == [404]  # deleted: like Swift
     with pytest.raises(StaleWrite):
         await device.submit(dbs.put_container_op(ikey, "a", "c", 150, {}, None))
     assert await device.submit(dbs.put_container_op(ikey, "a", "c", 300, {}, None)) is True
@@ -92,6 +93,9 @@ async def test_stats_changes_are_marked_for_the_account(device: Device) -> None:
     with device.read() as txn:
         marked = dbs.scan_dirty(txn, 10)
     assert len(marked) == 1 and marked[0][2].object_count == 1
+    with device.read() as txn:
+        assert dbs.scan_dirty(txn, 10, only=ikey) == marked
+        assert dbs.scan_dirty(txn, 10, only=b"\0" * 20) == []
     await device.submit(dbs.clear_dirty_op([(ikey, marked[0][1])]))
     with device.read() as txn:
         assert dbs.scan_dirty(txn, 10) == []
