@@ -116,13 +116,16 @@ async def handle_compare_and_write(lu: LogicalUnit, cmd: ScsiCommand) -> ScsiRes
     if blocks > MAX_COMPARE_AND_WRITE_BLOCKS:
         raise invalid_cdb(13)
     lu.check_range(lba, blocks)
-    if blocks == 0:
-        return good()
     bs = lu.block_size
     size = blocks * bs
-    data = lu.data_out(cmd, 2 * size)
-    if len(data) < 2 * size:
+    # The data-out must be exactly the verify and write instances: anything else
+    # means the CDB and the transfer disagree (e.g. a block count that wrapped).
+    sent = len(cmd.data_out) if cmd.data_out is not None else 0
+    if sent != 2 * size or (cmd.expected_length and cmd.expected_length != 2 * size):
         raise invalid_cdb(13)
+    if blocks == 0:
+        return good()
+    data = lu.data_out(cmd, 2 * size)
     verify, new = data[:size], data[size:]
     async with lu.write_gate.exclusive():
         media = memoryview(bytearray(size))

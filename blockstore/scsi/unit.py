@@ -145,6 +145,7 @@ class LogicalUnit:
         """
         self.reservations.nexus_lost(nexus)
         self._prevent.discard(nexus)
+        self._ua.pop(nexus, None)  # a later login is a new nexus, with nothing pending
 
     def capacity_changed(self) -> None:
         """The backing file grew: re-read its size, tell every nexus."""

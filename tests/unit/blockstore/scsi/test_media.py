@@ -133,3 +133,13 @@ async def test_prefetch_checks_the_range_only(lu: LogicalUnit) -> None:
     assert (await run(lu, prefetch10)).status == 0
     prefetch16 = struct.pack(">BBQIBB", 0x90, 0, BLOCKS - 1, 2, 0, 0)
     assert sense_of(await run(lu, prefetch16)) == (0x05, 0x21, 0x00)
+
+
+async def test_compare_and_write_refuses_data_out_of_the_wrong_size(lu: LogicalUnit) -> None:
+    await run(lu, write10(3, 1), b"o" * 512)
+    assert sense_of(await run(lu, caw(3, 1), b"o" * 512))[:2] == (0x05, 0x24)
+    assert sense_of(await run(lu, caw(3, 1), b"o" * 2048))[:2] == (0x05, 0x24)
+    # a block count that wrapped to 0 while 256 blocks of data were sent
+    assert sense_of(await run(lu, caw(0, 0), bytes(512 * 512)))[:2] == (0x05, 0x24)
+    assert (await run(lu, caw(0, 0))).status == 0
+    assert sense_of(await run(lu, caw(0, 129), bytes(129 * 1024)))[:2] == (0x05, 0x24)

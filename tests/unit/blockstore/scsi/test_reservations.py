@@ -192,6 +192,7 @@ async def test_reserve6_excludes_other_nexuses_until_release(lu: LogicalUnit) ->
     assert (await run(lu, bytes((0x12, 0, 0, 0, 36, 0)), nexus=NEXUS_B)).status == 0
     lu.nexus_lost(NEXUS_A)
     assert (await run(lu, reserve6, nexus=NEXUS_B)).status == 0
+    assert (await run(lu, bytes(6))).status == 0x18  # A logs in again: B holds it now
     lu.reset()
     assert (await run(lu, reserve6)).status == 0x02  # the reset's unit attention
     assert (await run(lu, reserve6)).status == 0

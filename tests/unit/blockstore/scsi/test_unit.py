@@ -49,3 +49,10 @@ async def test_descriptor_sense_when_d_sense_is_set(lu: LogicalUnit) -> None:
     lu.mode.current[0x0A][2] |= 0x04
     res = await run(lu, bytes((0xC5,)) + bytes(5))
     assert res.sense[0] == 0x72 and res.sense[1:4] == b"\x05\x20\x00"
+
+
+async def test_a_lost_nexus_forgets_its_pending_unit_attentions(lu: LogicalUnit) -> None:
+    await run(lu, TUR, nexus=NEXUS_B)
+    lu.reset()
+    lu.nexus_lost(NEXUS_B)
+    assert (await run(lu, TUR, nexus=NEXUS_B)).status == 0  # logged in again: a new nexus
