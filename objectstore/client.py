@@ -482,6 +482,12 @@ class NodeClient:
         async with self._request("GET", node, "/healthcheck", self._headers()) as resp:
             await self._check(resp)
 
+    async def node_stats(self, node: NodeAddress) -> dict[str, Any]:
+        """The node's counters: per-device commits and ops, update requests."""
+        async with self._request("GET", node, "/stats", self._headers()) as resp:
+            await self._check(resp)
+            return await resp.json()
+
     # -- plumbing --
     async def _batch(self, node: NodeAddress, kind: str, rows: list[Any]) -> list[int]:
         body = msgpack.packb([wire.BATCH_VERSION, rows])

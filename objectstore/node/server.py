@@ -13,6 +13,7 @@ import logging
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import aiohttp
 from aiohttp import web
@@ -78,6 +79,21 @@ class NodeState:
         )
         self.reporter = AccountReporter(self.client, live, debounce=settings.account_debounce)
         self.verify_hook: VerifyHook | None = None
+
+    def stats(self) -> dict[str, Any]:
+        """Counters for operators and benchmarks (group commit batching, queues)."""
+        devices = {}
+        for name, dev in self.devices.items():
+            if dev.unavailable is not None:
+                devices[name] = {"unavailable": dev.unavailable}
+                continue
+            devices[name] = {"commits": dev.committer.commits, "ops": dev.committer.ops}
+        return {
+            "devices": devices,
+            "container_update_requests": self.updater.sender.requests,
+            "container_updates_from_queue": self.updater.delivered_from_queue,
+            "account_report_requests": self.reporter.sender.requests,
+        }
 
     async def close(self) -> None:
         await self.updater.close()
@@ -190,6 +206,8 @@ async def _route(state: NodeState, request: web.Request) -> web.StreamResponse:
     if len(segs) < 3:
         if raw == "/healthcheck" and request.method in ("GET", "HEAD"):
             return web.Response(text="OK")
+        if raw == "/stats" and request.method == "GET":
+            return web.json_response(state.stats())
         return _text(404, "no such endpoint")
     kind = segs[1]
     device = wire.check_device(wire.unquote_segment(segs[2]))

@@ -32,6 +32,7 @@ from objectstore.timestamp import Timestamp
 
 log = logging.getLogger(__name__)
 MAX_BACKOFF = 60.0
+MIN_AGE = 1.0  # seconds before the updater touches a queued entry
 MAX_404_ATTEMPTS = 100  # a container that never appears: give up after ~1.5 h
 
 
@@ -86,7 +87,15 @@ class ContainerUpdater:
             with dev.read() as txn:
                 due = objects.scan_pending(txn, budget)
             now = time.time()
-            due = [(k, r) for k, r in due if k not in dev.in_flight and r.not_before <= now]
+            # Young entries are still being delivered inline (or unqueued just after).
+            young = time.time_ns() - int(MIN_AGE * 1e9)
+            due = [
+                (k, r)
+                for k, r in due
+                if k not in dev.in_flight
+                and r.not_before <= now
+                and int.from_bytes(k[:8], "big") < young
+            ]
             budget -= len(due)
             results = await asyncio.gather(*(self._retry(dev, k, r) for k, r in due))
             delivered += sum(results)

@@ -13,6 +13,7 @@ never splits it)::
     /cu/<device>                                        batched container row updates
     /au/<device>                                        batched account row updates
     /healthcheck
+    /stats                                              counters (JSON)
 
 User metadata travels msgpack-packed and base64-encoded, split over
 ``X-Backend-Metadata-<n>`` headers so each header line stays well under

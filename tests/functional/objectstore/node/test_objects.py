@@ -259,3 +259,24 @@ async def _queue_drained(dev) -> bool:
                 return True
         await asyncio.sleep(0.02)
     return False
+
+
+async def test_concurrent_puts_share_commits_and_update_requests(
+    start_node, client: NodeClient
+) -> None:
+    obj_node, cont_node = await start_node(), await start_node()
+    cdev = cont_node.dev()
+    await client.put_container(cdev, 7, A, C, timestamp=Timestamp.now())
+    update = ContainerUpdate(cdev, 7)
+    before = await client.node_stats(obj_node.dev())
+    await asyncio.gather(
+        *(
+            _put(client, obj_node.dev(), f"c{i}", b"v" * i, container_update=update)
+            for i in range(40)
+        )
+    )
+    after = await client.node_stats(obj_node.dev())
+    commits = after["devices"]["d0"]["commits"] - before["devices"]["d0"]["commits"]
+    requests = after["container_update_requests"] - before["container_update_requests"]
+    assert commits < 40 and requests < 40, (commits, requests)
+    assert len(await client.list_objects(cdev, 7, A, C)) == 40
