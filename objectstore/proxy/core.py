@@ -32,7 +32,7 @@ from objectstore.proxy.models import (
     PutResult,
 )
 from objectstore.proxy.placement import Outcome, call_many, quorum_size, read_order
-from objectstore.proxy.ranges import RangeSpec, resolve
+from objectstore.proxy.ranges import RangeSpec
 from objectstore.timestamp import Timestamp
 from ring import Ring
 
@@ -472,14 +472,9 @@ class ProxyCore:
         """
         check_name("object", name, MAX_OBJECT_NAME)
         loc = await reads.locate(self, account, container, name, body=True, newest=newest)
-        resolved = None
+        body = reads.ObjectBody(self, (account, container, name), loc, None)
         if ranges is not None:
-            resolved = resolve(ranges, loc.info.size)
-            if not resolved:
-                if loc.stream is not None:
-                    loc.stream.close()
-                raise errors.RangeNotSatisfiable(loc.info.size)
-        body = reads.ObjectBody(self, (account, container, name), loc, resolved)
+            body.select(ranges)
         return _object_info(name, loc.info), body
 
     async def delete_object(self, account: str, container: str, name: str) -> Timestamp:

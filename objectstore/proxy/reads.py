@@ -28,6 +28,7 @@ from objectstore import client as nc
 from objectstore.proxy import errors
 from objectstore.proxy.errorlimit import node_key
 from objectstore.proxy.placement import call_many, read_order, read_quorum
+from objectstore.proxy.ranges import RangeSpec, resolve
 from objectstore.timestamp import Timestamp
 
 if TYPE_CHECKING:
@@ -163,6 +164,15 @@ class ObjectBody:
     @property
     def size(self) -> int:
         return self.located.info.size
+
+    def select(self, specs: Sequence[RangeSpec]) -> list[tuple[int, int]]:
+        """Serve only these byte ranges (RangeNotSatisfiable when none is)."""
+        resolved = resolve(specs, self.size)
+        if not resolved:
+            self.close()
+            raise errors.RangeNotSatisfiable(self.size)
+        self.ranges = resolved
+        return resolved
 
     async def chunks(self) -> AsyncIterator[bytes]:
         """The whole object, or its only range."""

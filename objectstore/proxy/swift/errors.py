@@ -91,13 +91,13 @@ class SwiftError(Exception):
         self.headers = dict(headers or {})
 
     def response(self) -> web.Response:
-        return error_response(self.status, self.body, self.headers)
+        return status_response(self.status, self.body, self.headers)
 
 
-def error_response(
+def status_response(
     status: int, body: str | None = None, headers: Mapping[str, str] | None = None
 ) -> web.Response:
-    """The response Swift sends for ``status``; ``body`` is a plain-text message."""
+    """The response Swift sends for ``status`` (errors, and 202 too); ``body`` is plain text."""
     hdrs = dict(headers or {})
     if body is None:
         payload = html_body(status)
@@ -126,3 +126,6 @@ def from_core(exc: Exception) -> SwiftError | None:
     if isinstance(exc, core.ClientTimeout):
         return SwiftError(408)
     return SwiftError(exc.status)
+
+
+error_response = status_response

@@ -11,7 +11,10 @@ import json
 from collections.abc import Sequence
 from xml.etree.ElementTree import Element, SubElement, tostring
 
-from objectstore.proxy.models import ContainerRow, ObjectRow, SubdirRow
+from aiohttp import web
+
+from objectstore.proxy.models import ContainerRow, ListParams, ObjectRow, SubdirRow
+from objectstore.proxy.swift.constraints import listing_limit
 from objectstore.proxy.swift.errors import SwiftError
 
 FORMATS = {"plain": "text/plain", "json": "application/json", "xml": "application/xml"}
@@ -103,3 +106,38 @@ def _xml(rows: Sequence[Row], name: str, kind: str) -> bytes:
         for key, value in fields.items():
             SubElement(sub, key).text = str(value)
     return XML_DECL + tostring(doc, encoding="unicode").encode("utf-8")
+
+
+def list_params(params: dict[str, str], maximum: int, *, allow_path: bool) -> ListParams:
+    """Listing controls from the query (limit, marker, end_marker, prefix, delimiter...)."""
+    delimiter = params.get("delimiter", "")
+    if len(delimiter) > 1:
+        raise SwiftError(412, "Bad delimiter")
+    reverse = params.get("reverse", "").strip().lower() in ("true", "1", "yes", "on", "t", "y")
+    return ListParams(
+        limit=listing_limit(params, maximum),
+        marker=params.get("marker", ""),
+        end_marker=params.get("end_marker", ""),
+        prefix=params.get("prefix", ""),
+        delimiter=delimiter,
+        reverse=reverse,
+        path=params.get("path") if allow_path else None,
+    )
+
+
+def listing_response(
+    method: str,
+    media: str,
+    rows: Sequence[Row],
+    name: str,
+    kind: str,
+    headers: dict[str, str],
+) -> web.Response:
+    """200 with the listing, or 204 (HEAD, or an empty plain listing)."""
+    headers["Content-Type"] = f"{media}; charset=utf-8"
+    if method == "HEAD":
+        return web.Response(status=204, headers=headers)
+    body = render(rows, media, name, kind)
+    if not body:
+        return web.Response(status=204, headers=headers)
+    return web.Response(status=200, body=body, headers=headers)

@@ -8,7 +8,9 @@ a ``ProxyCore`` over a keep-alive ``NodeClient``, an identity store, and
 
 A ``Cluster`` can stop and restart a node (``await c.stop_node(1)``), hand
 out tokens (``c.token("proj", role="reader")``) and its ``url`` is the
-proxy's base URL (``{url}/v1/AUTH_<project>/...``).
+proxy's base URL (``{url}/v1/AUTH_<project>/...``). ``swift`` is a small
+HTTP helper bound to that URL: ``r = await swift("PUT", "/v1/AUTH_p/c",
+token=t)`` gives ``r.status``, ``r.headers``, ``r.body``.
 """
 
 from __future__ import annotations
@@ -19,8 +21,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 from aiohttp import web
+from multidict import CIMultiDictProxy
+from yarl import URL
 
 from objectstore.client import NodeClient
 from objectstore.node.device import DeviceConfig, make_hasher
@@ -184,3 +189,55 @@ async def _start_proxy(cluster: Cluster) -> None:
 async def cluster(make_cluster: ClusterFactory) -> Cluster:
     """Three nodes, one device each, three replicas, the proxy app running."""
     return await make_cluster()
+
+
+@dataclass
+class Reply:
+    status: int
+    headers: CIMultiDictProxy[str]
+    body: bytes
+
+    def json(self) -> Any:
+        import json
+
+        return json.loads(self.body)
+
+    @property
+    def text(self) -> str:
+        return self.body.decode("utf-8")
+
+
+class SwiftHTTP:
+    """Plain HTTP requests to the proxy (no client library in the way)."""
+
+    def __init__(self, session: aiohttp.ClientSession, base: str) -> None:
+        self.session = session
+        self.base = base
+
+    async def __call__(
+        self,
+        method: str,
+        path: str,
+        *,
+        token: str | None = None,
+        headers: dict[str, str] | None = None,
+        data: Any = None,
+        raw: bool = False,
+    ) -> Reply:
+        """``raw=True`` sends ``path`` exactly as given (already percent-encoded)."""
+        hdrs = dict(headers or {})
+        if token is not None:
+            hdrs["X-Auth-Token"] = token
+        url = URL(self.base + path, encoded=raw)
+        # No automatic Content-Type: the proxy must guess it, as for curl or swiftclient.
+        async with self.session.request(
+            method, url, headers=hdrs, data=data, skip_auto_headers=("Content-Type",)
+        ) as resp:
+            return Reply(resp.status, resp.headers, await resp.read())
+
+
+@pytest.fixture
+async def swift(cluster: Cluster) -> AsyncIterator[SwiftHTTP]:
+    """Requests to the default cluster's proxy."""
+    async with aiohttp.ClientSession(auto_decompress=False) as session:
+        yield SwiftHTTP(session, cluster.url)

@@ -1,0 +1,117 @@
+"""Container requests: PUT, DELETE, HEAD, GET (listing), POST; ACLs and metadata.
+
+Only the account's owner creates, changes and deletes containers; a
+container's read ACL can open its listing (``.rlistings`` with a referrer
+grant, or a named user) to others, who then do not see the ACLs themselves.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+from objectstore.proxy.models import ContainerInfo
+from objectstore.proxy.swift import auth
+from objectstore.proxy.swift.conditional import http_date
+from objectstore.proxy.swift.constraints import (
+    CONTAINER_LISTING_LIMIT,
+    check_account_name,
+    check_container_name,
+    check_metadata,
+)
+from objectstore.proxy.swift.errors import SwiftError, status_response
+from objectstore.proxy.swift.headers import acl_entries, acl_headers, meta_headers, user_metadata
+from objectstore.proxy.swift.listing import list_params, listing_response, listing_type
+
+if TYPE_CHECKING:
+    from objectstore.proxy.swift.app import Ctx
+
+ALLOW = "DELETE, GET, HEAD, POST, PUT"
+
+
+async def dispatch(ctx: Ctx) -> web.StreamResponse:
+    check_account_name(ctx.account)
+    assert ctx.container is not None
+    check_container_name(ctx.container)
+    handler = HANDLERS.get(ctx.method)
+    if handler is None:
+        raise SwiftError(405, headers={"Allow": ALLOW})
+    access = auth.owner_access(ctx.principal, ctx.account)
+    if access is not None:
+        access = auth.check_owner(access, ctx.principal, ctx.method)
+    elif ctx.method in ("GET", "HEAD"):
+        info = await ctx.core.container_info(ctx.account, ctx.container)
+        access = auth.acl_access(
+            ctx.principal, info, ctx.method, obj=False, referer=ctx.headers.get("Referer")
+        )
+    else:
+        raise auth.deny(ctx.principal)
+    return await handler(ctx, access)
+
+
+def container_headers(info: ContainerInfo, owner: bool) -> dict[str, str]:
+    headers = {
+        "X-Container-Object-Count": str(info.object_count),
+        "X-Container-Bytes-Used": str(info.bytes_used),
+        "X-Storage-Policy": "Policy-0",
+        "Accept-Ranges": "bytes",
+    }
+    if info.timestamp is not None:
+        headers["X-Timestamp"] = info.timestamp.normal
+        headers["X-Put-Timestamp"] = info.timestamp.normal
+        headers["Last-Modified"] = http_date(info.timestamp.seconds)
+    headers.update(meta_headers(info.user, "container"))
+    if owner:
+        headers.update(acl_headers(info.system))
+    return headers
+
+
+async def handle_get(ctx: Ctx, access: auth.Access) -> web.StreamResponse:
+    """GET lists objects; HEAD gives stats, metadata and (to owners) ACLs."""
+    assert ctx.container is not None
+    media = listing_type(ctx.params.get("format"), ctx.headers.get("Accept"))
+    if ctx.method == "HEAD":
+        info = await ctx.core.head_container(ctx.account, ctx.container)
+        headers = container_headers(info, access.owner)
+        return listing_response("HEAD", media, [], ctx.container, "container", headers)
+    params = list_params(ctx.params, CONTAINER_LISTING_LIMIT, allow_path=True)
+    info, rows = await ctx.core.list_objects(ctx.account, ctx.container, params)
+    headers = container_headers(info, access.owner)
+    return listing_response("GET", media, rows, ctx.container, "container", headers)
+
+
+def _changes(ctx: Ctx) -> tuple[dict[str, str], dict[str, str]]:
+    check_metadata(ctx.headers, "container")
+    return user_metadata(ctx.headers, "container", removals=True), acl_entries(ctx.headers)
+
+
+async def handle_put(ctx: Ctx, access: auth.Access) -> web.StreamResponse:
+    """201 when created, 202 when it existed (its metadata is merged)."""
+    assert ctx.container is not None
+    user, system = _changes(ctx)
+    created = await ctx.core.put_container(ctx.account, ctx.container, user=user, system=system)
+    return status_response(201 if created else 202)
+
+
+async def handle_post(ctx: Ctx, access: auth.Access) -> web.StreamResponse:
+    assert ctx.container is not None
+    user, system = _changes(ctx)
+    await ctx.core.post_container(ctx.account, ctx.container, user=user, system=system)
+    return status_response(204)
+
+
+async def handle_delete(ctx: Ctx, access: auth.Access) -> web.StreamResponse:
+    """204; 409 while objects remain; 404 when there is no such container."""
+    assert ctx.container is not None
+    await ctx.core.delete_container(ctx.account, ctx.container)
+    return status_response(204)
+
+
+HANDLERS = {
+    "GET": handle_get,
+    "HEAD": handle_get,
+    "PUT": handle_put,
+    "POST": handle_post,
+    "DELETE": handle_delete,
+}

@@ -1,0 +1,120 @@
+"""Swift headers to the core's neutral metadata, and back.
+
+``X-<Type>-Meta-<Name>`` carries user metadata (names stored lower-case,
+sent back title-cased as Swift does); ``X-Remove-<Type>-Meta-<Name>`` and an
+empty value remove a name. Objects also keep a few content attributes
+(Content-Encoding, Content-Disposition, ...). Container ACLs travel as
+``X-Container-Read`` / ``X-Container-Write`` and are kept as the system
+entries ``read-acl`` / ``write-acl``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+
+from objectstore.proxy.models import CONTENT_ATTRIBUTES
+from objectstore.proxy.swift.acl import clean_acl
+from objectstore.proxy.swift.constraints import MAX_ACL_LENGTH, blen
+from objectstore.proxy.swift.errors import SwiftError
+
+ATTRIBUTE_HEADERS = {
+    name: "-".join(p.capitalize() for p in name.split("-")) for name in CONTENT_ATTRIBUTES
+}
+ACL_HEADERS = (("x-container-read", "read-acl"), ("x-container-write", "write-acl"))
+
+
+def title(name: str) -> str:
+    """``color-code`` -> ``Color-Code`` (how Swift spells header names)."""
+    return "-".join(p[:1].upper() + p[1:] for p in name.split("-"))
+
+
+def user_metadata(headers: Mapping[str, str], target: str, *, removals: bool) -> dict[str, str]:
+    """User metadata from ``X-<target>-Meta-*`` (and, with ``removals``, X-Remove-...)."""
+    prefix = f"x-{target}-meta-"
+    remove = f"x-remove-{target}-meta-"
+    out: dict[str, str] = {}
+    for key, value in headers.items():
+        low = key.lower()
+        if low.startswith(prefix):
+            out[low[len(prefix) :]] = value.strip()
+        elif removals and low.startswith(remove) and len(low) > len(remove):
+            out.setdefault(low[len(remove) :], "")
+    return out
+
+
+def meta_headers(user: Mapping[str, str], target: str) -> dict[str, str]:
+    """Response headers for stored user metadata."""
+    prefix = f"X-{target.capitalize()}-Meta-"
+    return {prefix + title(k): v for k, v in user.items()}
+
+
+def content_attributes(headers: Mapping[str, str]) -> dict[str, str]:
+    """The content attributes an object PUT or POST carries."""
+    out = {}
+    for name in CONTENT_ATTRIBUTES:
+        value = headers.get(name)
+        if value is not None:
+            out[name] = value
+    return out
+
+
+def attribute_headers(attributes: Mapping[str, str]) -> dict[str, str]:
+    return {ATTRIBUTE_HEADERS.get(k, title(k)): v for k, v in attributes.items()}
+
+
+def acl_entries(headers: Mapping[str, str]) -> dict[str, str]:
+    """Cleaned ACLs from X-Container-Read/Write (X-Remove-...: cleared); 400 if invalid."""
+    out = {}
+    for header, key in ACL_HEADERS:
+        if headers.get("x-remove-" + header[2:]) is not None:
+            out[key] = ""
+        value = headers.get(header)
+        if value is None:
+            continue
+        try:
+            cleaned = clean_acl(header, value)
+        except ValueError as exc:
+            raise SwiftError(400, str(exc)) from None
+        if blen(cleaned) > MAX_ACL_LENGTH:
+            raise SwiftError(400, f"ACL longer than {MAX_ACL_LENGTH} bytes: {header}")
+        out[key] = cleaned
+    return out
+
+
+def acl_headers(system: Mapping[str, str]) -> dict[str, str]:
+    out = {}
+    if system.get("read-acl"):
+        out["X-Container-Read"] = system["read-acl"]
+    if system.get("write-acl"):
+        out["X-Container-Write"] = system["write-acl"]
+    return out
+
+
+def delete_at(headers: Mapping[str, str], now: float | None = None) -> int | None:
+    """X-Delete-At, or X-Delete-After from now; Swift's 400s for bad values."""
+    now = time.time() if now is None else now
+    after = headers.get("X-Delete-After")
+    at = headers.get("X-Delete-At")
+    if after is not None:
+        try:
+            seconds = int(after)
+        except ValueError:
+            raise SwiftError(400, "Non-integer X-Delete-After") from None
+        if seconds < 0:
+            raise SwiftError(400, "X-Delete-After in past")
+        return int(now + seconds)
+    if at is not None:
+        try:
+            when = int(at)
+        except ValueError:
+            raise SwiftError(400, "Non-integer X-Delete-At") from None
+        if when <= now:
+            raise SwiftError(400, "X-Delete-At in past")
+        return when
+    return None
+
+
+def truthy(value: str | None) -> bool:
+    """Swift's config_true_value: true, 1, yes, on, t, y."""
+    return (value or "").strip().lower() in ("true", "1", "yes", "on", "t", "y")
