@@ -97,6 +97,7 @@ class Op(IntEnum):
     READ_DEFECT_DATA_10 = 0x37
     WRITE_SAME_10 = 0x41
     UNMAP = 0x42
+    SANITIZE = 0x48
     MODE_SELECT_10 = 0x55
     RESERVE_10 = 0x56
     RELEASE_10 = 0x57

@@ -111,7 +111,10 @@ def _block_limits(lu: LogicalUnit) -> bytes:
 
 
 def _block_characteristics(lu: LogicalUnit) -> bytes:
-    return _vpd(0xB1, struct.pack(">H", 1) + bytes(58))  # MEDIUM ROTATION RATE: non-rotating
+    # MEDIUM ROTATION RATE 1: non-rotating. WABEREQ 01b: after a SANITIZE BLOCK
+    # ERASE, reads succeed (and return zeros).
+    wabereq = 0x40 if lu.thin else 0
+    return _vpd(0xB1, struct.pack(">HBB", 1, 0, wabereq) + bytes(56))
 
 
 def _logical_block_provisioning(lu: LogicalUnit) -> bytes:

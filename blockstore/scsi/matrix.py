@@ -32,7 +32,8 @@ SENSE, REPORT SUPPORTED OPERATION CODES and RELEASE.
 
 _NOT_SUPPORTED = """
 Not implemented, on purpose: WRITE ATOMIC(16) (the file cannot promise
-atomicity across a power loss), EXTENDED COPY / RECEIVE COPY RESULTS,
+atomicity across a power loss), SANITIZE OVERWRITE and CRYPTOGRAPHIC ERASE,
+EXTENDED COPY / RECEIVE COPY RESULTS,
 FORMAT UNIT, protection information (any RDPROTECT/WRPROTECT/VRPROTECT other
 than 0 is INVALID FIELD IN CDB), removable-medium behaviour (the LU is not
 removable: PREVENT ALLOW MEDIUM REMOVAL and START STOP UNIT are accepted and
@@ -58,7 +59,8 @@ def render() -> str:
         if c.opcode == 0x03:
             ua = "returns and clears it"
         access = _access(c)
-        rows.append(f"| {c.opcode:02X}h | {sa} | {c.name} | {len(c.usage)} | {access} | {ua} |")
+        name = c.name + (" (thin LUs only)" if c.thin_only else "")
+        rows.append(f"| {c.opcode:02X}h | {sa} | {name} | {len(c.usage)} | {access} | {ua} |")
     return _HEADER + "\n".join(rows) + "\n" + _NOT_SUPPORTED
 
 

@@ -45,6 +45,7 @@ class Command:
     sa: int | None = None  # service action, for opcodes that have them
     access: str | Callable[[bytes], str] = ALLOWED
     ua_exempt: bool = False  # INQUIRY, REPORT LUNS, REQUEST SENSE (SPC-4 5.14)
+    thin_only: bool = False  # served (and reported) only by thin-provisioned LUs
     legacy_ok: bool = False  # passes another nexus's RESERVE(6/10) reservation
 
     def access_for(self, cdb: bytes) -> str:
@@ -140,7 +141,13 @@ COMMANDS: list[Command] = [
     Command(Op.WRITE_SAME_16, "WRITE SAME(16)", provisioning.handle_write_same,
             _u(0x93, 0x09, *F8, *F4, 0, 0), access=WRITE),
     Command(Op.UNMAP, "UNMAP", provisioning.handle_unmap, _u(0x42, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF, 0),
-            access=WRITE),
+            access=WRITE, thin_only=True),
+    Command(Op.SANITIZE, "SANITIZE / BLOCK ERASE", provisioning.handle_sanitize,
+            _u(0x48, 0x9F, 0, 0, 0, 0, 0, 0xFF, 0xFF, 0), sa=provisioning.SANITIZE_BLOCK_ERASE,
+            access=WRITE, thin_only=True),
+    Command(Op.SANITIZE, "SANITIZE / EXIT FAILURE MODE", provisioning.handle_sanitize,
+            _u(0x48, 0x9F, 0, 0, 0, 0, 0, 0xFF, 0xFF, 0),
+            sa=provisioning.SANITIZE_EXIT_FAILURE_MODE, access=WRITE, thin_only=True),
     Command(0x9E, "GET LBA STATUS", provisioning.handle_get_lba_status,
             _u(0x9E, 0x1F, *F8, *F4, 0, 0), sa=SAI_GET_LBA_STATUS, access=READ),
     Command(Op.RESERVE_6, "RESERVE(6)", reservations.handle_reserve, _u(0x16, 0, 0, 0, 0, 0)),
@@ -176,7 +183,7 @@ async def handle_report_supported_opcodes(lu: LogicalUnit, cmd: ScsiCommand) -> 
     timeouts = struct.pack(">HBBII", 10, 0, 0, 0, 30) if rctd else b""
     if options == 0:
         body = bytearray()
-        for c in TABLE.all():
+        for c in TABLE.all(thin=lu.thin):
             flags = (0x02 if rctd else 0) | (0x01 if c.sa is not None else 0)
             body += struct.pack(">BBHBBH", c.opcode, 0, c.sa or 0, 0, flags, len(c.usage))
             body += timeouts
@@ -188,7 +195,9 @@ async def handle_report_supported_opcodes(lu: LogicalUnit, cmd: ScsiCommand) -> 
         raise invalid_cdb(2, 2)
     if options == 2 and not has_sa and TABLE.known(op):
         raise invalid_cdb(2, 2)
-    found = TABLE.lookup(op, sa if has_sa else None) if options != 1 or not has_sa else None
+    found = TABLE.lookup(op, sa if has_sa else None)
+    if found is not None and found.thin_only and not lu.thin:
+        found = None
     if found is None:
         data = struct.pack(">BBH", 0, 0x01, 0)  # SUPPORT 001b: not supported
     else:
@@ -212,8 +221,9 @@ class CommandTable:
         self._by_key = {(c.opcode, c.sa): c for c in commands}
         self._with_sa = {c.opcode for c in commands if c.sa is not None}
 
-    def all(self) -> list[Command]:
-        return sorted(self._by_key.values(), key=lambda c: (c.opcode, c.sa or 0))
+    def all(self, thin: bool = True) -> list[Command]:
+        found = [c for c in self._by_key.values() if thin or not c.thin_only]
+        return sorted(found, key=lambda c: (c.opcode, c.sa or 0))
 
     def known(self, opcode: int) -> bool:
         return opcode in self._with_sa or (opcode, None) in self._by_key

@@ -12,10 +12,9 @@ from typing import TYPE_CHECKING
 
 from blockstore.scsi.cdb import Rw, require_zero_protect, u16, u32, u64
 from blockstore.scsi.command import ScsiCommand, ScsiResult, allocation, good
-from blockstore.scsi.constants import INVALID_COMMAND_OPERATION_CODE, Op, SenseKey
+from blockstore.scsi.constants import Op
 from blockstore.scsi.inquiry import MAX_UNMAP_BLOCKS, MAX_UNMAP_DESCRIPTORS, MAX_WRITE_SAME_BLOCKS
 from blockstore.scsi.sense import (
-    check,
     invalid_cdb,
     invalid_param,
     lba_out_of_range,
@@ -118,8 +117,6 @@ def _unmap_descriptors(lu: LogicalUnit, params: memoryview) -> list[tuple[int, i
 async def handle_unmap(lu: LogicalUnit, cmd: ScsiCommand) -> ScsiResult:
     """UNMAP: deallocate the listed ranges (holes in the sparse file)."""
     cdb = cmd.cdb
-    if not lu.thin:
-        raise check(SenseKey.ILLEGAL_REQUEST, INVALID_COMMAND_OPERATION_CODE)
     lu.check_writable()
     if cdb[1] & 0x01:  # ANCHOR, and ANC_SUP is 0
         raise invalid_cdb(1, 0)
@@ -182,3 +179,25 @@ async def handle_get_lba_status(lu: LogicalUnit, cmd: ScsiCommand) -> ScsiResult
         descs = await lu.io(_lba_status, lu, lba, limit)
     body = _encode_status(descs)
     return good(allocation(struct.pack(">I4x", len(body) + 4) + body, alloc))
+
+
+SANITIZE_BLOCK_ERASE, SANITIZE_EXIT_FAILURE_MODE = 0x02, 0x1F
+
+
+async def handle_sanitize(lu: LogicalUnit, cmd: ScsiCommand) -> ScsiResult:
+    """SANITIZE (SBC-4 5.30): BLOCK ERASE deallocates every block (a thin LU's whole
+    file becomes a hole); EXIT FAILURE MODE has nothing to exit, as a punch never
+    half-fails. OVERWRITE and CRYPTOGRAPHIC ERASE are not offered."""
+    cdb = cmd.cdb
+    if cdb[1] & 0x40:
+        raise invalid_cdb(1, 6)
+    for i in range(2, 7):
+        if cdb[i]:
+            raise invalid_cdb(i)
+    if u16(cdb, 7):  # neither service action takes a parameter list
+        raise invalid_cdb(7)
+    lu.check_writable()
+    if cdb[1] & 0x1F == SANITIZE_BLOCK_ERASE:
+        async with lu.write_gate.exclusive():
+            await lu.io(lu.backing.zero, 0, lu.size, sync=True)
+    return good()

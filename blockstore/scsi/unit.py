@@ -234,6 +234,10 @@ class LogicalUnit:
         if size is None or len(cdb) < size:
             raise check(SenseKey.ILLEGAL_REQUEST, INVALID_COMMAND_OPERATION_CODE)
         command = TABLE.for_cdb(cdb)
+        if command is not None and command.thin_only and not self.thin:
+            if command.sa is not None:
+                raise invalid_cdb(1, 4)
+            command = None
         if command is None:
             raise check(SenseKey.ILLEGAL_REQUEST, INVALID_COMMAND_OPERATION_CODE)
         self.seen(cmd.nexus)

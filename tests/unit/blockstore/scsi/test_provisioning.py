@@ -140,3 +140,37 @@ async def test_write_same_of_zeros_without_unmap_stays_mapped(lu: LogicalUnit) -
     assert (await run(lu, ws10(0, 16), bytes(512))).status == 0
     assert bytes((await run(lu, read10(0, 16))).data) == bytes(16 * 512)
     assert _descriptors(bytes((await run(lu, get_lba_status(0))).data))[0] == (0, 16, 0)
+
+
+def sanitize(sa: int, length: int = 0, flags: int = 0) -> bytes:
+    return struct.pack(">BB5xHB", 0x48, flags | sa, length, 0)
+
+
+async def test_sanitize_block_erase_deallocates_everything(lu: LogicalUnit) -> None:
+    await run(lu, write10(0, 16), b"s" * 16 * 512)
+    await run(lu, write10(BLOCKS - 16, 16), b"s" * 16 * 512)
+    assert (await run(lu, sanitize(0x02))).status == 0
+    assert _descriptors(bytes((await run(lu, get_lba_status(0))).data)) == [(0, BLOCKS, 1)]
+    assert bytes((await run(lu, read10(BLOCKS - 16, 16))).data) == bytes(16 * 512)
+    assert os.path.getsize(lu.path) == BLOCKS * 512
+
+
+async def test_sanitize_field_checks(lu: LogicalUnit) -> None:
+    assert sense_of(await run(lu, sanitize(0x02, length=8), bytes(8)))[:2] == (0x05, 0x24)
+    assert sense_of(await run(lu, sanitize(0x02, flags=0x40)))[:2] == (0x05, 0x24)
+    for sa in (0x00, 0x01, 0x03, 0x04, 0x1E):
+        assert sense_of(await run(lu, sanitize(sa)))[:2] == (0x05, 0x24)
+    assert (await run(lu, sanitize(0x1F))).status == 0
+    bad = bytearray(sanitize(0x02))
+    bad[4] = 4
+    assert sense_of(await run(lu, bytes(bad)))[:2] == (0x05, 0x24)
+
+
+async def test_thick_units_neither_serve_nor_report_unmap_or_sanitize(thick) -> None:
+    assert sense_of(await run(thick, sanitize(0x02)))[:2] == (0x05, 0x24)
+    rsoc_all = struct.pack(">BBBBHIBB", 0xA3, 0x0C, 0, 0, 0, 65535, 0, 0)
+    data = bytes((await run(thick, rsoc_all)).data)
+    ops = {data[i] for i in range(4, len(data), 8)}
+    assert 0x42 not in ops and 0x48 not in ops and 0x2A in ops
+    one = struct.pack(">BBBBHIBB", 0xA3, 0x0C, 1, 0x42, 0, 65535, 0, 0)
+    assert bytes((await run(thick, one)).data)[1] & 0x07 == 0x01
