@@ -211,12 +211,7 @@ class Login:
             self.authenticated = True
         elif self.chap is None and not self.authenticated and self.credentials is None:
             self.authenticated = True  # no AuthMethod offered and none needed
-        for key, value in pairs:
-            if key not in _SECURITY_KEYS and key not in _DECLARED:
-                answer = self.negotiator.answer(key, value)
-                if answer is not None:
-                    answers.append((key, answer))
-        return answers
+        return answers + self._negotiate([(k, v) for k, v in pairs if k not in _SECURITY_KEYS])
 
     def _auth_method(self, pdu: P.Pdu, offered: str) -> str:
         choices = offered.split(",")
@@ -231,15 +226,19 @@ class Login:
         return "CHAP"
 
     def _operational(self, pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
+        late = [(key, IRRELEVANT) for key, _ in pairs if key in _SECURITY_KEYS]
+        return late + self._negotiate([(k, v) for k, v in pairs if k not in _SECURITY_KEYS])
+
+    def _negotiate(self, pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
+        """Answers to the operational keys of one request (declarations need none)."""
         answers = []
         for key, value in pairs:
-            if key in _SECURITY_KEYS:
-                answers.append((key, IRRELEVANT))
-            elif key not in _DECLARED:
+            if key not in _DECLARED:
                 answer = self.negotiator.answer(key, value)
                 if answer is not None:
                     answers.append((key, answer))
-        return answers
+        fixed = self.negotiator.finish()
+        return [(k, fixed.get(k, v)) for k, v in answers]
 
     # -- completion -------------------------------------------------------------------
 
@@ -251,7 +250,6 @@ class Login:
             self._refuse(pdu, status, "adding connections to a session is not supported")
         if any(value == REJECT for _, value in answers if _ in ("HeaderDigest", "DataDigest")):
             self._refuse(pdu, INITIATOR_ERROR, "no acceptable digest")
-        self.negotiator.finish()
         params = self.negotiator.params
         if not self.declared_mrdsl:
             params.target_max_recv = LOGIN_MAX_DATA  # never declared: the default stands

@@ -145,10 +145,17 @@ class Negotiator:
             return REJECT
         return NOT_UNDERSTOOD
 
-    def finish(self) -> None:
-        """Rules that tie keys together, applied once the offers are in."""
+    def finish(self) -> dict[str, str]:
+        """Rules that tie keys together, applied once a request's offers are in.
+
+        Returns corrected answers: FirstBurstLength never exceeds MaxBurstLength,
+        so both sides settle on the smaller value.
+        """
         p = self.params
-        p.first_burst_length = min(p.first_burst_length, p.max_burst_length)
+        if p.first_burst_length > p.max_burst_length:
+            p.first_burst_length = p.max_burst_length
+            return {"FirstBurstLength": str(p.first_burst_length)}
+        return {}
 
     def _digest(self, key: str, value: str) -> str:
         for choice in value.split(","):

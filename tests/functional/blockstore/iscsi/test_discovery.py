@@ -1,0 +1,72 @@
+"""SendTargets in discovery and normal sessions, long answers in pieces."""
+
+from __future__ import annotations
+
+from blockstore.iscsi import TargetServer
+from blockstore.iscsi import pdu as P
+from blockstore.iscsi.textkeys import encode_text, parse_text
+from tests.functional.blockstore.iscsi.conftest import IQN
+from tests.functional.blockstore.iscsi.initiator import INITIATOR, session
+
+HOST = "127.0.0.1"
+
+
+async def test_send_targets_all_lists_what_the_initiator_may_see(server: TargetServer, target):
+    hidden = server.add_target("iqn.2024-01.org.stratus.test:hidden")
+    hidden.set_acl("iqn.2024-01.org.stratus.test:someone-else")
+    mine = server.add_target("iqn.2024-01.org.stratus.test:mine")
+    mine.set_acl(INITIATOR, chap_user="u", chap_secret="secret-123456")
+    async with session(HOST, server.port, None) as ini:
+        got = await ini.text([("SendTargets", "All")])
+        assert got["TargetName"] == [IQN, mine.iqn]
+        assert got["TargetAddress"] == [f"127.0.0.1:{server.port},1"] * 2
+        one = await ini.text([("SendTargets", mine.iqn)])
+        assert one["TargetName"] == [mine.iqn]
+        assert await ini.text([("SendTargets", hidden.iqn)]) == {}
+        odd = await ini.text([("Frobnicate", "1"), ("InitialR2T", "No")])
+        assert odd == {"Frobnicate": ["NotUnderstood"], "InitialR2T": ["Reject"]}
+
+
+async def test_a_long_answer_comes_in_pieces(server: TargetServer, target) -> None:
+    for i in range(60):
+        server.add_target(
+            f"iqn.2024-01.org.stratus.test:volume-number-{i:04d}"
+        ).allow_any_initiator = True
+    ops = {"MaxRecvDataSegmentLength": "512"}
+    async with session(HOST, server.port, None, operational=ops) as ini:
+        got = await ini.text([("SendTargets", "All")])
+        assert len(got["TargetName"]) == 61 and len(got["TargetAddress"]) == 61
+
+
+async def test_request_text_split_with_the_c_bit(server, target) -> None:
+    async with session(HOST, server.port, None) as ini:
+        text = encode_text([("SendTargets", "All")])
+        first = await ini.request(P.Op.TEXT, flags=P.F_CONTINUE, data=text[:5], immediate=False)
+        assert first.opcode == P.Op.TEXT_RESPONSE and first.dlen == 0
+        assert not first.flags & P.F_FINAL and first.f20 != P.RESERVED_TAG
+        last = await ini.request(
+            P.Op.TEXT, data=text[5:], immediate=False, f20=first.f20, itt=first.itt
+        )
+        assert ("TargetName", IQN) in parse_text(last.data)
+
+
+async def test_normal_session_sees_only_its_own_target(server, target) -> None:
+    server.add_target("iqn.2024-01.org.stratus.test:other").allow_any_initiator = True
+    async with session(HOST, server.port, IQN) as ini:
+        assert (await ini.text([("SendTargets", "")]))["TargetName"] == [IQN]
+        assert await ini.text([("SendTargets", "All")]) == {"SendTargets": ["Reject"]}
+
+
+async def test_wildcard_portal_is_named_by_the_connection_address() -> None:
+    server = TargetServer("0.0.0.0", 0)
+    server.add_portal("::", 0)
+    await server.start()
+    try:
+        port4, port6 = (p for _, p in server.portals)
+        assert server.portal_addresses(("127.0.0.1", port4)) == [
+            f"127.0.0.1:{port4},1",
+            f"127.0.0.1:{port6},1",
+        ]
+        assert server.portal_addresses(("::1", port6, 0, 0))[1] == f"[::1]:{port6},1"
+    finally:
+        await server.stop()
