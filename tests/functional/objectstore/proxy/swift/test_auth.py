@@ -1,0 +1,143 @@
+"""Tokens, roles, reseller admins and container ACLs through the native API."""
+
+from __future__ import annotations
+
+import re
+
+from tests.functional.objectstore.conftest import Cluster, SwiftHTTP
+
+OWNER = "/v1/AUTH_owner"
+
+
+async def _setup(cluster: Cluster, swift: SwiftHTTP, **acls: str) -> str:
+    tok = cluster.token("owner")
+    headers = {f"X-Container-{k.capitalize()}": v for k, v in acls.items()}
+    assert (await swift("PUT", f"{OWNER}/c", token=tok, headers=headers)).status == 201
+    assert (await swift("PUT", f"{OWNER}/c/o", token=tok, data=b"secret")).status == 201
+    return tok
+
+
+async def test_missing_bad_and_expired_tokens(cluster: Cluster, swift: SwiftHTTP) -> None:
+    await _setup(cluster, swift)
+    r = await swift("GET", f"{OWNER}/c/o")
+    assert r.status == 401
+    assert b"<h1>Unauthorized</h1>" in r.body
+    assert (await swift("GET", f"{OWNER}/c/o", token="tk_bogus")).status == 401
+    tok = cluster.token("owner")
+    assert (await swift("GET", f"{OWNER}/c/o", token=tok)).status == 200
+    real = cluster.identity.clock
+    cluster.identity.clock = lambda: real() + 7200  # every token issued above has expired
+    try:
+        assert (await swift("GET", f"{OWNER}/c/o", token=tok)).status == 401
+    finally:
+        cluster.identity.clock = real
+
+
+async def test_other_project_is_forbidden(cluster: Cluster, swift: SwiftHTTP) -> None:
+    await _setup(cluster, swift)
+    other = cluster.token("other")
+    for method, path in (
+        ("GET", OWNER),
+        ("HEAD", f"{OWNER}/c"),
+        ("GET", f"{OWNER}/c"),
+        ("GET", f"{OWNER}/c/o"),
+        ("PUT", f"{OWNER}/c/new"),
+        ("DELETE", f"{OWNER}/c/o"),
+        ("PUT", f"{OWNER}/c2"),
+        ("POST", f"{OWNER}/c"),
+    ):
+        r = await swift(method, path, token=other, data=b"x" if method == "PUT" else None)
+        assert r.status == 403, (method, path)
+
+
+async def test_read_acl_grants(cluster: Cluster, swift: SwiftHTTP) -> None:
+    owner = await _setup(cluster, swift, read="other:*")
+    other = cluster.token("other", "bob")
+    stranger = cluster.token("stranger")
+    assert (await swift("GET", f"{OWNER}/c/o", token=other)).body == b"secret"
+    r = await swift("GET", f"{OWNER}/c", token=other)
+    assert r.text == "o\n"
+    r = await swift("HEAD", f"{OWNER}/c", token=other)
+    assert r.status == 204 and "X-Container-Read" not in r.headers  # ACLs are the owner's
+    assert "X-Container-Read" in (await swift("HEAD", f"{OWNER}/c", token=owner)).headers
+    assert (await swift("PUT", f"{OWNER}/c/w", token=other, data=b"x")).status == 403
+    assert (await swift("GET", f"{OWNER}/c/o", token=stranger)).status == 403
+    assert (await swift("GET", f"{OWNER}/c/o")).status == 401
+
+
+async def test_user_acl_and_write_acl(cluster: Cluster, swift: SwiftHTTP) -> None:
+    await _setup(cluster, swift, read="other:alice", write="other:alice")
+    alice = cluster.token("other", "alice")
+    bob = cluster.token("other", "bob")
+    r = await swift("PUT", f"{OWNER}/c/from-alice", token=alice, data=b"hi")
+    assert r.status == 201
+    assert (await swift("GET", f"{OWNER}/c/from-alice", token=alice)).body == b"hi"
+    assert (await swift("DELETE", f"{OWNER}/c/from-alice", token=alice)).status == 204
+    assert (await swift("PUT", f"{OWNER}/c/from-bob", token=bob, data=b"x")).status == 403
+    assert (await swift("DELETE", f"{OWNER}/c", token=alice)).status == 403  # not the owner
+
+
+async def test_public_read(cluster: Cluster, swift: SwiftHTTP) -> None:
+    owner = await _setup(cluster, swift, read=".r:*")
+    assert (await swift("GET", f"{OWNER}/c/o")).body == b"secret"
+    assert (await swift("GET", f"{OWNER}/c")).status == 401  # no listing without .rlistings
+    await swift("POST", f"{OWNER}/c", token=owner, headers={"X-Container-Read": ".r:*,.rlistings"})
+    cluster.core._forget("AUTH_owner", "c")  # another proxy would see it after info_ttl
+    r = await swift("GET", f"{OWNER}/c")
+    assert (r.status, r.text) == (200, "o\n")
+    assert (await swift("PUT", f"{OWNER}/c/anon", data=b"x")).status == 401
+
+
+async def test_reseller_admin(cluster: Cluster, swift: SwiftHTTP) -> None:
+    await _setup(cluster, swift)
+    admin = cluster.token("admin", "admin", role="admin")
+    assert (await swift("GET", f"{OWNER}/c/o", token=admin)).body == b"secret"
+    assert (await swift("PUT", f"{OWNER}/c/by-admin", token=admin, data=b"a")).status == 201
+    member_of_admin = cluster.token("admin", "plain", role="member")
+    assert (await swift("GET", f"{OWNER}/c/o", token=member_of_admin)).status == 403
+
+
+async def test_auth_endpoint_and_trans_ids(cluster: Cluster, swift: SwiftHTTP) -> None:
+    cluster.token("owner", "keyed")
+    key = cluster.key("owner", "keyed")
+    r = await swift("GET", "/auth/v1.0", headers={"X-Auth-User": "owner:keyed", "X-Auth-Key": key})
+    assert r.status == 200
+    token = r.headers["X-Auth-Token"]
+    assert r.headers["X-Storage-Url"].endswith("/v1/AUTH_owner")
+    assert (await swift("PUT", f"{OWNER}/viaauth", token=token)).status == 201
+    bad = await swift(
+        "GET", "/auth/v1.0", headers={"X-Auth-User": "owner:keyed", "X-Auth-Key": "no"}
+    )
+    assert bad.status == 401
+    seen = set()
+    for method, path in (("GET", "/info"), ("GET", f"{OWNER}/nope"), ("PUT", f"{OWNER}/viaauth")):
+        r = await swift(method, path, token=token)
+        tx = r.headers["X-Trans-Id"]
+        assert re.fullmatch(r"tx[0-9a-f]{21}-[0-9a-f]{10}", tx)
+        assert r.headers["X-Openstack-Request-Id"] == tx
+        seen.add(tx)
+    assert len(seen) == 3
+
+
+async def test_info(swift: SwiftHTTP) -> None:
+    r = await swift("GET", "/info")
+    info = r.json()["swift"]
+    assert info["max_file_size"] == 5 * 1024**3 + 2
+    assert info["max_object_name_length"] == 1024
+    assert info["container_listing_limit"] == 10000
+    assert info["account_listing_limit"] == 10000
+    assert (info["max_meta_name_length"], info["max_meta_value_length"]) == (128, 256)
+    assert (info["max_meta_count"], info["max_meta_overall_size"]) == (90, 4096)
+    assert (await swift("POST", "/info")).status == 405
+
+
+async def test_log_lines_carry_the_trans_id(cluster: Cluster, swift: SwiftHTTP, caplog) -> None:
+    tok = cluster.token("owner")
+    await swift("PUT", f"{OWNER}/c", token=tok)
+    await cluster.stop_node(0)
+    caplog.set_level("INFO", logger="objectstore.proxy")
+    r = await swift("PUT", f"{OWNER}/c/o", token=tok, data=b"x")
+    assert r.status == 201
+    tx = r.headers["X-Trans-Id"]
+    lines = [rec.getMessage() for rec in caplog.records if rec.name.startswith("objectstore.proxy")]
+    assert lines and all(f"(txn: {tx})" in line for line in lines)
