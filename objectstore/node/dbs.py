@@ -133,13 +133,16 @@ def object_rows_op(
 
     def op(txn: WriteTxn) -> list[int]:
         statuses = []
+        infos: dict[bytes, ContainerInfoRecord | None] = {}  # read and written once per batch
+        changed: set[bytes] = set()
         for ikey, rkey, upd in items:
-            raw = txn.get(CINFO, ikey)
-            if raw is None:
-                statuses.append(404)
-                continue
-            info = ContainerInfoRecord.decode(raw)
-            if info.deleted:  # Swift's answer too; the sender queues and retries
+            if ikey not in infos:
+                raw = txn.get(CINFO, ikey)
+                info = ContainerInfoRecord.decode(raw) if raw is not None else None
+                # A deleted container refuses rows (Swift's answer too); the sender retries.
+                infos[ikey] = None if info is None or info.deleted else info
+            info = infos[ikey]
+            if info is None:
                 statuses.append(404)
                 continue
             ticks = upd.timestamp.ticks
@@ -157,9 +160,11 @@ def object_rows_op(
             info.stats_timestamp = max(info.stats_timestamp, ticks)
             row = ObjectRowRecord(ticks, upd.size, upd.etag, upd.content_type, upd.deleted)
             txn.put(CROWS, rkey, row.encode())
-            txn.put(CINFO, ikey, info.encode())
-            _mark_dirty(txn, ikey)
+            changed.add(ikey)
             statuses.append(204 if upd.deleted else 201)
+        for ikey in changed:
+            txn.put(CINFO, ikey, infos[ikey].encode())  # type: ignore[union-attr]
+            _mark_dirty(txn, ikey)
         return statuses
 
     return op
