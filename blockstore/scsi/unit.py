@@ -10,8 +10,10 @@ File I/O runs in a small thread pool so the event loop never waits on disk.
 from __future__ import annotations
 
 import asyncio
+import errno
 import functools
 import hashlib
+import logging
 import os
 from collections.abc import Callable
 from typing import Any
@@ -22,9 +24,13 @@ from blockstore.scsi.command import Nexus, ScsiCommand, ScsiResult, error_result
 from blockstore.scsi.constants import (
     BUS_DEVICE_RESET,
     CAPACITY_DATA_HAS_CHANGED,
+    INTERNAL_TARGET_FAILURE,
     INVALID_COMMAND_OPERATION_CODE,
     MODE_PARAMETERS_CHANGED,
     SOFTWARE_WRITE_PROTECTED,
+    SPACE_ALLOCATION_FAILED,
+    UNRECOVERED_READ_ERROR,
+    WRITE_ERROR,
     SenseKey,
     Status,
 )
@@ -48,6 +54,7 @@ from blockstore.scsi.sense import (
 LOCAL_OUI = 0x025354
 
 _MAX_PENDING_UA = 8
+log = logging.getLogger(__name__)
 
 
 def naa6_from(seed: str) -> bytes:
@@ -249,7 +256,21 @@ class LogicalUnit:
         self.check_access(cmd, command)
         if not self._open:
             raise RuntimeError("logical unit is not open")
-        return await command.handler(self, cmd)
+        try:
+            return await command.handler(self, cmd)
+        except OSError as err:
+            raise self._io_error(err, command.name, command.access_for(cmd.cdb)) from err
+
+    def _io_error(self, err: OSError, name: str, access: str) -> ScsiError:
+        """The sense an initiator gets when the backing file fails us."""
+        log.error("%s on %s failed: %s", name, self.path, err)
+        if err.errno in (errno.ENOSPC, errno.EDQUOT):
+            return check(SenseKey.DATA_PROTECT, SPACE_ALLOCATION_FAILED)
+        if access == "write":
+            return check(SenseKey.MEDIUM_ERROR, WRITE_ERROR)
+        if access == "read":
+            return check(SenseKey.MEDIUM_ERROR, UNRECOVERED_READ_ERROR)
+        return check(SenseKey.HARDWARE_ERROR, INTERNAL_TARGET_FAILURE)
 
     def check_access(self, cmd: ScsiCommand, command: Command) -> None:
         """RESERVATION CONFLICT where another nexus's reservation forbids the command."""

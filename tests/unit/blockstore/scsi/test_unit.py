@@ -56,3 +56,22 @@ async def test_a_lost_nexus_forgets_its_pending_unit_attentions(lu: LogicalUnit)
     lu.reset()
     lu.nexus_lost(NEXUS_B)
     assert (await run(lu, TUR, nexus=NEXUS_B)).status == 0  # logged in again: a new nexus
+
+
+async def test_backing_file_failures_become_sense_not_exceptions(lu, monkeypatch) -> None:
+    import errno
+
+    from .conftest import read10, write10
+
+    def failing(errno_value):
+        def fail(*args, **kwargs):
+            raise OSError(errno_value, "simulated disk failure")
+
+        return fail
+
+    monkeypatch.setattr(lu.backing, "read_into", failing(errno.EIO))
+    assert sense_of(await run(lu, read10(0, 1))) == (0x03, 0x11, 0x00)
+    monkeypatch.setattr(lu.backing, "write", failing(errno.EIO))
+    assert sense_of(await run(lu, write10(0, 1), bytes(512))) == (0x03, 0x0C, 0x00)
+    monkeypatch.setattr(lu.backing, "write", failing(errno.ENOSPC))
+    assert sense_of(await run(lu, write10(0, 1), bytes(512))) == (0x07, 0x27, 0x07)
