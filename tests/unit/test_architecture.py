@@ -21,12 +21,13 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "stratus": ("stratus",),  # but never stratus.cli: see below
     "objectstore": ("objectstore", "ring", "stratus"),
     "s3compat": ("s3compat", "objectstore", "stratus"),
-    "blockstore": ("blockstore", "stratus", "objectstore.client"),
+    # objectstore.apiclient: the typed client of the public native API (backups, images).
+    "blockstore": ("blockstore", "stratus", "objectstore.apiclient"),
     "compute_glue": (
         "compute_glue",
         "stratus",
         "blockstore.client",
-        "objectstore.client",
+        "objectstore.apiclient",
     ),
     "stratus.cli": FIRST_PARTY,
 }
