@@ -38,7 +38,8 @@ class DeviceConfig:
     #: Bytes that must stay free: writes that would eat into them get 507.
     reserve_bytes: int = 0
     engine: str = "lmdb"  # or "memory" (tests)
-    map_size: int = 1 << 36
+    #: Address space reserved for the index (sparse: disk is used as data grows).
+    map_size: int = 1 << 40
 
 
 def make_hasher(prefix: str, suffix: str) -> Hasher:

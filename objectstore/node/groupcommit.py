@@ -19,7 +19,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
-from objectstore.node.kv import Engine, WriteTxn
+from objectstore.node.kv import ENGINE_ERRORS, Engine, WriteTxn
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -106,6 +106,8 @@ class GroupCommitter:
             for op in ops:
                 try:
                     out.append(op(txn))
+                except ENGINE_ERRORS:
+                    raise  # the transaction is spoilt: the whole batch fails
                 except Exception as exc:
                     out.append(_Failed(exc))
             return out

@@ -20,6 +20,7 @@ from aiohttp import web
 
 from objectstore.client import ContainerRowUpdate
 from objectstore.node import objects, requests, wire
+from objectstore.node.bodies import BodySink
 from objectstore.node.device import Device
 from objectstore.node.errors import StaleWrite
 from objectstore.node.records import FILE, INLINE, ObjectRecord, PendingRecord
@@ -35,27 +36,29 @@ class ClientGone(Exception):
     """The client went away before sending the whole body (nothing stored)."""
 
 
-async def _receive(req: web.Request, dev: Device, length: int | None):  # -> BodySink
+async def _receive(req: web.Request, dev: Device, length: int | None) -> BodySink:
     sink = dev.new_sink()
     if length is not None and length > dev.config.inline_threshold:
         sink.spill()
-    try:
-        while True:
+    while True:
+        try:
             chunk = await req.content.readany()
-            if not chunk:
-                break
-            sink.write(chunk)
-            if length is not None and sink.size > length:
-                raise wire.InvalidName("body longer than Content-Length")
-    except asyncio.CancelledError:
-        sink.abort()
-        raise
-    except wire.InvalidName:
-        sink.abort()
-        raise
-    except Exception as exc:
-        sink.abort()
-        raise ClientGone(repr(exc)) from exc
+        except asyncio.CancelledError:
+            sink.abort()
+            raise
+        except Exception as exc:  # the connection broke mid-body
+            sink.abort()
+            raise ClientGone(repr(exc)) from exc
+        if not chunk:
+            break
+        try:
+            sink.write(chunk)  # ENOSPC and friends surface as 507 in dispatch
+        except BaseException:
+            sink.abort()
+            raise
+        if length is not None and sink.size > length:
+            sink.abort()
+            raise wire.InvalidName("body longer than Content-Length")
     if length is not None and sink.size != length:
         sink.abort()
         raise ClientGone(f"body ended after {sink.size} of {length} bytes")

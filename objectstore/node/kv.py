@@ -11,6 +11,7 @@ time; ``Engine.write`` returns only once the transaction is durable.
 from __future__ import annotations
 
 import bisect
+import errno
 import os
 import threading
 from collections.abc import Callable, Iterator
@@ -31,6 +32,10 @@ TABLES = (
     "ainfo",  # part(4) + hash(a) -> account info
     "arows",  # hash(a) + container name -> container row
 )
+
+
+#: Failures of the engine itself: they spoil the whole transaction, not one op.
+ENGINE_ERRORS: tuple[type[BaseException], ...] = (lmdb.Error, OSError)
 
 
 class ReadTxn(Protocol):
@@ -103,7 +108,7 @@ class _LmdbWrite(_LmdbRead):
 class LmdbEngine:
     """One LMDB environment per device; ``sync`` makes every commit durable."""
 
-    def __init__(self, path: str, *, sync: bool = True, map_size: int = 1 << 36) -> None:
+    def __init__(self, path: str, *, sync: bool = True, map_size: int = 1 << 40) -> None:
         os.makedirs(path, exist_ok=True)
         self.env = lmdb.open(
             path,
@@ -123,9 +128,12 @@ class LmdbEngine:
             yield _LmdbRead(txn, self.dbs)
 
     def write(self, fn: Callable[[WriteTxn], T]) -> T:
-        with self.env.begin(write=True) as txn:
-            w = _LmdbWrite(txn, self.dbs)
-            result = fn(w)
+        try:
+            with self.env.begin(write=True) as txn:
+                w = _LmdbWrite(txn, self.dbs)
+                result = fn(w)
+        except lmdb.MapFullError as exc:  # the device is "full": 507, like ENOSPC
+            raise OSError(errno.ENOSPC, "LMDB map is full") from exc
         # Leaving the block committed (and, with sync on, fsynced) the txn.
         _unlink_all(w.garbage)
         return result

@@ -124,6 +124,10 @@ async def test_507_for_unmounted_full_or_unknown_devices(
     full = await start_node(device=DeviceConfig(reserve_bytes=1 << 62))
     with pytest.raises(InsufficientStorage):
         await _obj(client, full.dev(), "o", b"x", None)
+    tiny = await start_node(device=DeviceConfig(inline_threshold=65536, map_size=1 << 20))
+    with pytest.raises(InsufficientStorage):  # the index itself is full
+        for i in range(40):  # bounded: 40 x 60 KiB cannot fit in a 1 MiB map
+            await _obj(client, tiny.dev(), f"o{i}", bytes(60000), None)
     # The operator's hook: take a device out of service at run time.
     node.state.devices["d0"].unavailable = "taken out by test"
     with pytest.raises(InsufficientStorage):
