@@ -132,3 +132,22 @@ async def test_507_for_unmounted_full_or_unknown_devices(
     node.state.devices["d0"].unavailable = "taken out by test"
     with pytest.raises(InsufficientStorage):
         await client.head_object(node.dev("d0"), 3, A, "c", "o")
+
+
+async def test_awkward_names_round_trip_through_paths_and_queries(
+    start_node, client: NodeClient
+) -> None:
+    node = await start_node()
+    dev = node.dev()
+    await client.put_container(dev, 5, A, "c", timestamp=Timestamp.now())
+    names = ["100% a+b&c=d?#x", "sp ace/ü", "..", "./.", "%2F", "a\u2028b"]
+    for name in names:
+        await _obj(client, dev, name, name.encode(), ContainerUpdate(dev, 5))
+        assert await (await client.get_object(dev, 3, A, "c", name)).read() == name.encode()
+    listed = [r.name for r in await client.list_objects(dev, 5, A, "c")]
+    assert listed == sorted(names, key=lambda n: n.encode())
+    for name in names:
+        got = await client.list_objects(dev, 5, A, "c", prefix=name, limit=1)
+        assert [r.name for r in got] == [name]
+        after = await client.list_objects(dev, 5, A, "c", marker=name)
+        assert [r.name for r in after] == [n for n in listed if n.encode() > name.encode()]
