@@ -88,3 +88,52 @@ async def test_config_file_layout(tmp_path: Path, client: NodeClient) -> None:
         assert (tmp_path / "nodes" / "node1" / "d1" / "index").is_dir()
     finally:
         assert await _stop(proc) == 0
+
+
+async def test_sigterm_keeps_every_acknowledged_write(tmp_path: Path, client: NodeClient) -> None:
+    port = free_port()
+    args = ["--ip", "127.0.0.1", "--port", str(port), "--devices-dir", str(tmp_path)]
+    args += ["--device", "d0"]
+    proc = await _spawn(args)
+    dev = Dev("127.0.0.1", port, "d0")
+    await _ready(client, dev, proc)
+    done = 0
+
+    async def put(i: int) -> str:
+        nonlocal done
+        body = bytes([i % 256]) * (100 + i * 97)
+        await client.put_object(
+            dev,
+            4,
+            "AUTH_m",
+            "c",
+            f"o{i}",
+            timestamp=Timestamp.now(),
+            body=body,
+            content_length=len(body),
+            content_type="x/y",
+            metadata={},
+            container_update=None,
+        )
+        done += 1
+        return f"o{i}"
+
+    tasks = [asyncio.ensure_future(put(i)) for i in range(60)]
+    for _ in range(500):  # bounded: stop the node while writes are still arriving
+        if done >= 5:
+            break
+        await asyncio.sleep(0.005)
+    proc.send_signal(signal.SIGTERM)
+    results = await asyncio.gather(*tasks, return_exceptions=True)
+    assert await asyncio.to_thread(proc.wait, 30) == 0
+    acknowledged = [r for r in results if isinstance(r, str)]
+    assert acknowledged
+    proc = await _spawn(args)
+    try:
+        await _ready(client, dev, proc)
+        for name in acknowledged:
+            i = int(name[1:])
+            got = await (await client.get_object(dev, 4, "AUTH_m", "c", name)).read()
+            assert got == bytes([i % 256]) * (100 + i * 97)
+    finally:
+        assert await _stop(proc) == 0
