@@ -110,9 +110,6 @@ def _wait_port(port: int, proc: subprocess.Popen[bytes] | None, log: Path) -> No
 @contextlib.contextmanager
 def stratus_lun(workdir: Path, chap: tuple[str, str] | None) -> Iterator[Lun]:
     stratus = str(Path(sys.executable).parent / "stratus")
-    probe = subprocess.run([stratus, "target", "export", "--help"], capture_output=True)
-    if probe.returncode != 0:  # until the target lands
-        pytest.skip("`stratus target export` does not exist yet")
     backing, log = workdir / "lun.img", workdir / "target.log"
     with backing.open("wb") as f:
         f.truncate(LUN_SIZE)
