@@ -57,6 +57,11 @@ class BodySink:
             _write_all(self._fd, self._buf)
         self._buf = None
 
+    @property
+    def spilled(self) -> bool:
+        """True once the body goes to a file (writes may block: use a thread)."""
+        return self._fd is not None
+
     def spill(self) -> None:
         """Force the body into a file (a size that is known to be large)."""
         if self._buf is not None:

@@ -38,6 +38,7 @@ class ClientGone(Exception):
 
 async def _receive(req: web.Request, dev: Device, length: int | None) -> BodySink:
     sink = dev.new_sink()
+    loop = asyncio.get_running_loop()
     if length is not None and length > dev.config.inline_threshold:
         sink.spill()
     while True:
@@ -52,7 +53,10 @@ async def _receive(req: web.Request, dev: Device, length: int | None) -> BodySin
         if not chunk:
             break
         try:
-            sink.write(chunk)  # ENOSPC and friends surface as 507 in dispatch
+            if sink.spilled:  # file writes (and their MD5) off the loop: they can stall
+                await loop.run_in_executor(None, sink.write, chunk)
+            else:
+                sink.write(chunk)  # ENOSPC and friends surface as 507 in dispatch
         except BaseException:
             sink.abort()
             raise
