@@ -280,3 +280,14 @@ async def test_concurrent_puts_share_commits_and_update_requests(
     requests = after["container_update_requests"] - before["container_update_requests"]
     assert commits < 40 and requests < 40, (commits, requests)
     assert len(await client.list_objects(cdev, 7, A, C)) == 40
+
+
+async def test_verify_hook_sees_the_md5_of_whole_file_gets(start_node, client: NodeClient) -> None:
+    node = await start_node()
+    seen: list[tuple[str, str]] = []
+    node.state.verify_hook = lambda dev, key, rec, md5: seen.append((rec.etag, md5))
+    body = os.urandom(5000)
+    await _put(client, node.dev(), "v", body)
+    assert await (await client.get_object(node.dev(), 1, A, C, "v")).read() == body
+    await (await client.get_object(node.dev(), 1, A, C, "v", range_header="bytes=0-9")).read()
+    assert seen == [(hashlib.md5(body).hexdigest(),) * 2]  # whole GETs only
