@@ -1,9 +1,9 @@
 """The all-in-one cluster behind `stratus up`: prepare the data dir, start the children, report.
 
 Start-up is one pass that overlaps everything slow: the storage node
-processes are spawned first, the identity store is prepared while they
-import, the proxy is spawned next, and only then does the launcher wait for
-every child's readiness probe at once. The proxy runs as its own process so
+processes and the proxy are spawned first, the admin user is prepared while
+they import, and only then does the launcher wait for every child's
+readiness probe at once. The proxy runs as its own process so
 it gets the second core; the launcher itself only supervises.
 """
 
@@ -146,8 +146,10 @@ class Launcher:
         nodes = [node_spec(cfg, run_config, i) for i in range(cfg.storage.nodes)]
         await self.supervisor.start(nodes, wait=False)
         try:
-            key = await asyncio.to_thread(ensure_admin, cfg)
             await self.supervisor.start([proxy_spec(cfg, run_config)], wait=False)
+            # The key hash (scrypt) runs while the children import; the proxy reads
+            # the admin user from the shared store only when a client logs in.
+            key = await asyncio.to_thread(ensure_admin, cfg)
             await self.supervisor.wait_ready()
         except BaseException:
             await self.supervisor.stop()

@@ -1,4 +1,4 @@
-"""The proxy as a running service: rings + node client + proxy core + the Swift HTTP app.
+"""The proxy as a running service: the Swift HTTP app on a socket, until told to stop.
 
 `stratus proxy` (and the proxy child of `stratus up`) runs :func:`serve_proxy`
 on uvloop. Wiring lives here, in the top floor, because it is the one place
@@ -14,53 +14,27 @@ from pathlib import Path
 
 from aiohttp import web
 
+from objectstore.proxy.swift.app import make_app_from_config
 from stratus import config
 from stratus.cli import cluster
 
 log = logging.getLogger("stratus.proxy")
 
 
-def load_rings(cfg: config.Config, directory: Path) -> dict[str, object]:
-    """The account, container and object rings, salted with the cluster's hash prefix/suffix."""
-    from ring import Ring
-
+def check_rings(directory: Path) -> None:
+    """A clear error, before anything listens, when the rings are not there."""
     missing = [n for n in cluster.RING_NAMES if not (directory / f"{n}.ring").exists()]
     if missing:
         raise config.ConfigError(
             f"no {', '.join(missing)} ring in {directory}: build the rings first "
-            "(`stratus up` does; for a multi-node cluster see `stratus ring --help`)"
+            "(`stratus up` does; for a multi-node cluster see the README)"
         )
-    return {
-        name: Ring(
-            directory / f"{name}.ring",
-            hash_path_prefix=cfg.cluster.hash_path_prefix,
-            hash_path_suffix=cfg.cluster.hash_path_suffix,
-        )
-        for name in cluster.RING_NAMES
-    }
 
 
-async def build_app(cfg: config.Config) -> web.Application:
-    """The proxy's aiohttp application, with its node session closed on cleanup."""
-    from objectstore.proxy.core import ProxyCore
-    from objectstore.proxy.swift.app import make_app
-
-    from objectstore.client import NodeClient
-    from stratus.identity import IdentityStore
-
-    rings = load_rings(cfg, cluster.ring_dir(cfg))
-    session = NodeClient.make_session()
-    client = NodeClient(session, node_timeout=cfg.proxy.node_timeout)
-    identity = IdentityStore(cluster.identity_dir(cfg))
-    core = ProxyCore(cfg, rings, client)
-    app = make_app(core, identity, cfg)
-
-    async def close(_app: web.Application) -> None:
-        await session.close()
-        identity.close()
-
-    app.on_cleanup.append(close)
-    return app
+def build_app(cfg: config.Config) -> web.Application:
+    """The proxy's aiohttp application (its node session opens and closes with it)."""
+    check_rings(cluster.ring_dir(cfg))
+    return make_app_from_config(cfg)
 
 
 def listen_socket(host: str, port: int) -> socket.socket:
@@ -78,7 +52,7 @@ async def serve_proxy(cfg: config.Config, stop: asyncio.Event) -> None:
     """Serve the native Swift API and /auth/v1.0 until ``stop`` is set."""
     cluster.ensure_cluster_secrets(cfg, create=False)
     sock = listen_socket(cfg.proxy.host, cfg.proxy.port)
-    app = await build_app(cfg)
+    app = build_app(cfg)
     runner = web.AppRunner(app, access_log=None, handle_signals=False)
     await runner.setup()
     try:

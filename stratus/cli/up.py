@@ -1,12 +1,27 @@
-"""`stratus up`: the whole cloud on one machine, on embedded defaults."""
+"""`stratus up`: the whole cloud on one machine, on embedded defaults.
+
+Everything lives under one data directory (``./stratus-data`` or
+``$STRATUS_DATA``); the first start creates the cluster salts, the rings and
+the admin user, later starts reuse them, so a restart keeps every object.
+See :mod:`stratus.cli.launcher` for what runs and :mod:`stratus.cli.supervisor`
+for how the children are kept and stopped.
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import signal
+import sys
+
+import uvloop
 
 from stratus import config
+from stratus.cli.launcher import AlreadyRunning, Launcher
+from stratus.cli.supervisor import ChildFailed
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -19,22 +34,45 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_up)
 
 
+def _say(msg: str) -> None:
+    print(f"stratus: {msg}", flush=True)
+
+
 async def _serve(cfg: config.Config, exit_after_start: bool) -> None:
-    cfg.data_dir.mkdir(parents=True, exist_ok=True)
-    print(f"stratus: data directory {cfg.data_dir.resolve()}")
-    print("stratus: no services are built in yet; nothing else runs")
-    if exit_after_start:
-        return
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    for sig in STOP_SIGNALS:
         loop.add_signal_handler(sig, stop.set)
-    print("stratus: up (Ctrl-C stops)")
-    await stop.wait()
-    print("stratus: stopped")
+    launcher = Launcher(cfg, log=_say)
+    starting = asyncio.ensure_future(launcher.start())
+    stopping = asyncio.ensure_future(stop.wait())
+    await asyncio.wait([starting, stopping], return_when=asyncio.FIRST_COMPLETED)
+    if not starting.done():
+        starting.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await starting
+        await launcher.stop()
+        _say("stopped before start-up finished")
+        return
+    stopping.cancel()
+    try:
+        banner = starting.result()
+    except BaseException:
+        await launcher.stop()
+        raise
+    for line in banner.lines():
+        _say(line)
+    if exit_after_start:
+        stop.set()
+    await launcher.run(stop)
+    _say("stopped")
 
 
 def _up(args: argparse.Namespace) -> int:
     cfg = config.load(args.config)
-    asyncio.run(_serve(cfg, args.exit_after_start))
+    try:
+        uvloop.run(_serve(cfg, args.exit_after_start))
+    except (ChildFailed, AlreadyRunning) as exc:
+        print(f"stratus: error: {exc}", file=sys.stderr, flush=True)
+        return 1
     return 0

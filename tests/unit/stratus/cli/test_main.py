@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from stratus.cli.main import build_parser, main
+from tests.helpers.net import free_port
 
 
 def _groups() -> list[str]:
@@ -38,14 +39,23 @@ def test_bad_config_is_a_clean_error(tmp_path: Path, capsys: pytest.CaptureFixtu
 
 
 def test_console_script_runs(tmp_path: Path) -> None:
-    """The installed entry point (not just the function) works."""
+    """The installed entry point (not just the function) works: `up` starts and stops."""
+    env = {
+        "STRATUS_DATA": str(tmp_path / "d"),
+        "STRATUS_PROXY_PORT": str(free_port()),
+        "STRATUS_STORAGE_NODES": "1",
+        "STRATUS_STORAGE_BASE_PORT": str(free_port()),
+        "STRATUS_CLUSTER_PART_POWER": "4",
+        "PATH": "/usr/bin:/bin",
+    }
     out = subprocess.run(
         [sys.executable, "-m", "stratus.cli.main", "up", "--exit-after-start"],
         capture_output=True,
         text=True,
-        env={"STRATUS_DATA": str(tmp_path / "d"), "PATH": "/usr/bin:/bin"},
+        env=env,
         timeout=60,
         check=True,
     )
     assert "data directory" in out.stdout
-    assert (tmp_path / "d").is_dir()
+    assert "stopped" in out.stdout
+    assert (tmp_path / "d" / "rings" / "object.ring").is_file()
