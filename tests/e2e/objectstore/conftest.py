@@ -103,11 +103,23 @@ class StratusUp:
         except (urllib.error.URLError, ConnectionError, TimeoutError):
             return None
 
-    def stop(self, grace: float = 30.0) -> int | None:
+    def children(self) -> list[int]:
+        """PIDs whose parent is the launcher (its node and proxy processes)."""
+        assert self.proc is not None
+        found = []
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                with contextlib.suppress(OSError):
+                    stat = (entry / "stat").read_text()
+                    if int(stat.rsplit(")", 1)[1].split()[1]) == self.proc.pid:
+                        found.append(int(entry.name))
+        return found
+
+    def stop(self, grace: float = 30.0, sig: int = signal.SIGTERM) -> int | None:
         if self.proc is None:
             return None
         if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
+            self.proc.send_signal(sig)
             try:
                 self.proc.wait(grace)
             except subprocess.TimeoutExpired:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import signal
 import subprocess
 import time
 import urllib.error
@@ -144,7 +145,11 @@ def test_restart_keeps_data(stratus_up: StratusUp, conn: Connection) -> None:
     conn.put_container("durable")
     conn.put_object("durable", "kept.bin", body)
     conn.put_object("durable", "small.txt", b"tiny")
-    assert stratus_up.stop() == 0
+    children = stratus_up.children()
+    assert len(children) == stratus_up.nodes + 1  # the nodes and the proxy
+    assert stratus_up.stop(sig=signal.SIGINT) == 0  # Ctrl-C
+    for pid in children:  # stopped and reaped, not orphaned
+        assert not Path(f"/proc/{pid}").exists()
     stratus_up.start()
     again = Connection(authurl=stratus_up.auth_url, user=ADMIN_USER, key=ADMIN_KEY, retries=0)
     assert again.get_object("durable", "kept.bin")[1] == body
