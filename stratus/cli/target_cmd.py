@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import os
 import re
 import signal
@@ -76,6 +77,9 @@ def _export(args: argparse.Namespace) -> int:
     if muser is not None and user is None:
         raise CommandError("--mutual-chap needs --chap")
     iqn = args.iqn or default_iqn(cfg.iscsi.iqn_prefix, path)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     try:
         import uvloop
 
