@@ -138,6 +138,15 @@ class Target:
     image_args: list[str]  # what follows `qemu-img bench [options]`
     server_pid: int | None = None
 
+    def alive(self) -> bool:
+        if self.server_pid is None:
+            return True
+        try:
+            stat = Path(f"/proc/{self.server_pid}/stat").read_text()
+        except OSError:
+            return False
+        return stat.rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+
 
 def run_qemu_img(
     target: Target, test: Test, count: int, size: int, timeout: float
@@ -173,7 +182,7 @@ def run_qemu_img(
 
 def measure(target: Target, test: Test, size: int, seconds: float) -> dict:
     """Calibrate, then run ``test`` for about ``seconds``; return its figures."""
-    timeout = max(60.0, seconds * 20)
+    timeout = max(30.0, seconds * 10)
     calib = 128 if test.size == MiB else 1024
     t_calib, _, _ = run_qemu_img(target, test, calib, size, timeout)
     count = int(min(max(seconds * calib / t_calib, calib), MAX_OPS[test.size]))
@@ -280,8 +289,15 @@ def bench_target(name: str, path: Path, workdir: Path, args: argparse.Namespace)
     try:
         with starters[name]() as target:
             for test in TESTS:
-                results[test.name] = measure(target, test, args.size, args.seconds)
-                print(f"  {name} {test.name}: {results[test.name]['value']}", file=sys.stderr)
+                if not target.alive():
+                    raise BenchError(f"the {name} server process died")
+                try:
+                    results[test.name] = measure(target, test, args.size, args.seconds)
+                    shown = results[test.name]["value"]
+                except BenchError as exc:  # one stuck test must not hide the others
+                    results[test.name] = {"error": str(exc)}
+                    shown = exc
+                print(f"  {name} {test.name}: {shown}", file=sys.stderr)
     except BenchError as exc:
         results["error"] = str(exc)
         print(f"  {name}: {exc}", file=sys.stderr)
@@ -292,7 +308,7 @@ def ratios(a: dict, b: dict) -> dict:
     return {
         t.name: round(a[t.name]["value"] / b[t.name]["value"], 3)
         for t in TESTS
-        if t.name in a and t.name in b and b[t.name]["value"]
+        if a.get(t.name, {}).get("value") and b.get(t.name, {}).get("value")
     }
 
 
@@ -339,7 +355,8 @@ def main(argv: list[str] | None = None) -> int:
     if "stratus" in res and "raw" in res:
         report["ratio_stratus_over_raw"] = ratios(res["stratus"], res["raw"])
     print(json.dumps(report, indent=2))
-    return 1 if any("error" in r for r in res.values()) else 0
+    failed = any("error" in r or any("error" in v for v in r.values()) for r in res.values())
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
