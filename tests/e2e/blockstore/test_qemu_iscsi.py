@@ -202,10 +202,16 @@ def field(line: str) -> str:
 # Block offsets (4 KiB units) the guest uses; the host pre-writes SEED_AT.
 SEED_AT, COPY_TO, RAND_AT = 256, 1024, 2048 + 5  # RAND_AT: not 64 KiB-aligned
 SEED_BLOCKS, RAND_BLOCKS = 16, 256  # 64 KiB read/copied, 1 MiB written
+PARALLEL_BYTES = 8 * 1024 * 1024  # host-seeded, read by 8 concurrent 1 MiB reads
 
 IO_SCRIPT = f"""set -e
 d=/dev/vda
 echo "T:SECTORS $(cat /sys/block/vda/size) x"
+for n in 0 1 2 3 4 5 6 7; do
+  dd if=$d of=/tmp/p$n bs=1048576 skip=$n count=1 iflag=direct 2>/dev/null &
+done
+wait
+echo "T:PARALLEL $(cat /tmp/p? | md5sum)"
 dd if=$d of=/tmp/a bs={BS} skip={SEED_AT} count={SEED_BLOCKS} iflag=direct 2>/dev/null
 echo "T:READ $(md5sum </tmp/a)"
 dd if=/tmp/a of=$d bs={BS} seek={COPY_TO} count={SEED_BLOCKS} oflag=direct conv=fsync 2>/dev/null
@@ -221,10 +227,9 @@ echo "T:LAST $(dd if=$d bs={BS} skip=$last count=1 iflag=direct 2>/dev/null | md
 
 
 def seed(lun: Lun) -> bytes:
-    """Fresh random bytes at SEED_AT in the backing file, for the guest to read."""
-    data = os.urandom(SEED_BLOCKS * BS)
+    """Fresh random bytes over the first PARALLEL_BYTES of the backing file."""
+    data = os.urandom(PARALLEL_BYTES)
     with lun.backing.open("r+b") as f:
-        f.seek(SEED_AT * BS)
         f.write(data)
         f.flush()
         os.fsync(f.fileno())
@@ -235,6 +240,9 @@ async def check_io_script_results(vm, lun: Lun, seeded: bytes) -> None:
     """Follow IO_SCRIPT's console lines and check every one against the backing file."""
     sectors = (await vm.wait_for("T:SECTORS ", BOOT_WAIT)).split("T:SECTORS ", 1)[1].split()[0]
     assert int(sectors) * 512 == LUN_SIZE
+    # Eight 1 MiB direct reads at once: several MiB in flight on one session.
+    assert field(await vm.wait_for("T:PARALLEL ")) == md5(seeded), "parallel reads differ"
+    seeded = seeded[SEED_AT * BS : (SEED_AT + SEED_BLOCKS) * BS]
     assert field(await vm.wait_for("T:READ ")) == md5(seeded), "guest read other bytes"
     wrote = field(await vm.wait_for("T:WROTE "))
     assert field(await vm.wait_for("T:BACK ")) == wrote, "guest read back other bytes"
