@@ -37,8 +37,8 @@ class PduStream(asyncio.BufferedProtocol):
         self._waiter: asyncio.Future[None] | None = None
         self._closed: BaseException | None = None
         self._paused = False
-        self._write_paused = False
-        self._drain_waiter: asyncio.Future[None] | None = None
+        self._can_write = asyncio.Event()  # clear while the transport is over its high water
+        self._can_write.set()
         self.transport: asyncio.Transport | None = None
         self.task: asyncio.Task[None] | None = None
         self.peer: str = "?"
@@ -92,16 +92,13 @@ class PduStream(asyncio.BufferedProtocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._fail(StreamClosed(str(exc) if exc else "connection closed"))
-        if self._drain_waiter is not None and not self._drain_waiter.done():
-            self._drain_waiter.set_result(None)
+        self._can_write.set()  # wake every drainer; they see the connection is closed
 
     def pause_writing(self) -> None:
-        self._write_paused = True
+        self._can_write.clear()
 
     def resume_writing(self) -> None:
-        self._write_paused = False
-        if self._drain_waiter is not None and not self._drain_waiter.done():
-            self._drain_waiter.set_result(None)
+        self._can_write.set()
 
     # -- reading ------------------------------------------------------------------------
 
@@ -203,13 +200,14 @@ class PduStream(asyncio.BufferedProtocol):
 
     @property
     def must_drain(self) -> bool:
-        return self._write_paused
+        return not self._can_write.is_set()
 
     async def drain(self) -> None:
-        """Wait until the transport's send buffer is below its high-water mark."""
-        while self._write_paused and self._closed is None:
-            self._drain_waiter = asyncio.get_running_loop().create_future()
-            await self._drain_waiter
+        """Wait until the transport's send buffer is below its high-water mark.
+
+        Any number of tasks may wait at once (each command's response does).
+        """
+        await self._can_write.wait()
         self._check_open()
 
     def close(self) -> None:
