@@ -166,6 +166,72 @@ class IscsiSection:
 
 
 @dataclass
+class VolumeSection:
+    """The volume service (Cinder-style API, file backend, backups into the object store)."""
+
+    host: str = _opt("127.0.0.1", "Address the volume API listens on.")
+    port: int = _opt(8776, "Port of the volume API (`/v3/<project>/volumes`).")
+    dir: str = _opt("", "Directory of volume records and files; empty: `<data.dir>/volumes`.")
+    capacity_gb: int = _opt(
+        0, "Backend capacity in GiB used for scheduling; 0: the size of the filesystem."
+    )
+    max_over_subscription_ratio: float = _opt(
+        20.0, "Thin volumes may provision up to this many times the backend capacity."
+    )
+    reserved_percentage: int = _opt(
+        0, "Percent of the backend capacity kept free (neither thin nor thick volumes use it)."
+    )
+    max_volume_gb: int = _opt(16384, "Largest volume size (GiB) a request may ask for.")
+    quota_volumes: int = _opt(10, "Default volumes per project (-1: unlimited).")
+    quota_gigabytes: int = _opt(
+        1000, "Default GiB of volumes and snapshots per project (-1: unlimited)."
+    )
+    quota_snapshots: int = _opt(10, "Default snapshots per project (-1: unlimited).")
+    quota_backups: int = _opt(10, "Default backups per project (-1: unlimited).")
+    quota_backup_gigabytes: int = _opt(1000, "Default GiB of backups per project (-1: unlimited).")
+    backup_url: str = _opt(
+        "", "Base URL of the object store's native API for backups; empty: the proxy's address."
+    )
+    backup_container: str = _opt("volume_backups", "Container that holds backup chunks.")
+    backup_chunk_size: int = _opt(
+        4 * 1024 * 1024, "Bytes per backup chunk (a power of two, 64 KiB to 64 MiB)."
+    )
+    backup_compression: str = _opt(
+        "zstd", "Backup chunk compression: `zstd` (when installed), `zlib` or `none`."
+    )
+    backup_concurrency: int = _opt(4, "Chunks a backup or restore keeps in flight.")
+
+    def validate(self) -> None:
+        _check_port("volume.port", self.port)
+        if self.capacity_gb < 0:
+            raise ConfigError("volume.capacity_gb must be >= 0")
+        if not 1.0 <= self.max_over_subscription_ratio <= 1000.0:
+            raise ConfigError("volume.max_over_subscription_ratio must be between 1 and 1000")
+        if not 0 <= self.reserved_percentage < 100:
+            raise ConfigError("volume.reserved_percentage must be between 0 and 99")
+        if not 1 <= self.max_volume_gb <= 1 << 20:
+            raise ConfigError("volume.max_volume_gb must be between 1 and 1048576")
+        for name in ("volumes", "gigabytes", "snapshots", "backups", "backup_gigabytes"):
+            if getattr(self, f"quota_{name}") < -1:
+                raise ConfigError(f"volume.quota_{name} must be -1 (unlimited) or >= 0")
+        size = self.backup_chunk_size
+        if size & (size - 1) or not 65536 <= size <= 64 * 1024 * 1024:
+            raise ConfigError("volume.backup_chunk_size must be a power of two, 64 KiB to 64 MiB")
+        if self.backup_compression not in ("zstd", "zlib", "none"):
+            raise ConfigError("volume.backup_compression must be 'zstd', 'zlib' or 'none'")
+        if not 1 <= self.backup_concurrency <= 64:
+            raise ConfigError("volume.backup_concurrency must be between 1 and 64")
+        if self.backup_url:
+            parts = urlsplit(self.backup_url)
+            if parts.scheme not in ("http", "https") or not parts.netloc or parts.query:
+                raise ConfigError(
+                    f"volume.backup_url must be an http(s) URL, not {self.backup_url!r}"
+                )
+        if not self.backup_container or "/" in self.backup_container:
+            raise ConfigError("volume.backup_container must be a container name without '/'")
+
+
+@dataclass
 class Config:
     """The whole configuration: one section per service."""
 
@@ -176,6 +242,7 @@ class Config:
     identity: IdentitySection = field(default_factory=IdentitySection)
     s3: S3Section = field(default_factory=S3Section)
     iscsi: IscsiSection = field(default_factory=IscsiSection)
+    volume: VolumeSection = field(default_factory=VolumeSection)
 
     @property
     def data_dir(self) -> Path:

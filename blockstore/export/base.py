@@ -63,6 +63,9 @@ class ExportSpec:
     lun: int = 0
     read_only: bool = False
     acls: tuple[Acl, ...] = ()  # empty: any initiator may log in, without CHAP
+    # QoS limits as (key, value) pairs, keys as Cinder's QoS specs (total_iops_sec,
+    # read_bytes_sec, ...); a driver that cannot enforce them ignores them.
+    qos: tuple[tuple[str, int], ...] = ()
 
     def validate(self) -> None:
         if not _VOLUME_ID.match(self.volume_id):

@@ -1,0 +1,437 @@
+"""Attachments: reserve, connect (initialize connection), complete, detach; exports.
+
+An attachment goes reserved -> attaching (connector given: the initiator's
+IQN is added to the volume's target ACL with CHAP credentials made for this
+attachment alone) -> attached (the volume is in-use) -> detaching (the ACL
+entry is removed and the initiator's sessions end) -> gone. The target is
+always rebuilt from the records (``sync_export``), so exports converge and
+a restart re-creates them with ``ensure_export``. Cinder's older volume
+actions (os-reserve, os-initialize_connection, os-attach, os-terminate_connection,
+os-detach...) map onto the same steps.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from typing import Any
+
+from blockstore.export.base import Acl, ExportSpec, connection_info, valid_iscsi_name
+from blockstore.manager import states, validate
+from blockstore.manager.core import Caller
+from blockstore.manager.errors import BackendError, BadRequest
+from blockstore.manager.listing import matches, paginate, parse_sort
+from blockstore.manager.records import Attachment, Volume, VolumeType, now
+from blockstore.manager.snapshots import SnapshotOps
+from blockstore.manager.store import Txn
+
+log = logging.getLogger("blockstore.manager")
+EXPORTED = (states.ATT_ATTACHING, states.ATT_ATTACHED)
+DETACHABLE = frozenset({states.ATTACHING, states.IN_USE, states.DETACHING, states.AVAILABLE})
+CONNECTOR_KEYS = 32
+
+
+def check_connector(connector: Any) -> dict[str, Any]:
+    """An os-brick connector; only ``initiator`` matters here, the rest is kept as given."""
+    if not isinstance(connector, dict):
+        raise BadRequest("Invalid input received: connector must be an object.")
+    initiator = connector.get("initiator")
+    if not isinstance(initiator, str) or not valid_iscsi_name(initiator):
+        raise BadRequest(
+            "Invalid input received: connector needs an 'initiator' iSCSI name "
+            "(iqn.yyyy-mm.reversed.domain[:name] or eui.<16 hex>)."
+        )
+    if len(connector) > CONNECTOR_KEYS:
+        raise BadRequest("Invalid input received: connector has too many keys.")
+    out: dict[str, Any] = {}
+    for key, value in connector.items():
+        if isinstance(value, str | int | float | bool) or value is None:
+            out[str(key)[:64]] = value if not isinstance(value, str) else value[:255]
+    return out
+
+
+class AttachmentOps(SnapshotOps):
+    # -- exports -------------------------------------------------------------------
+
+    def export_spec(self, t: Txn, vol: Volume) -> ExportSpec | None:
+        """What the target should serve for ``vol`` now (None: nothing)."""
+        live = [a for a in self.attachments_of(t, vol) if a.status in EXPORTED and a.initiator]
+        if not live:
+            return None
+        acls = tuple(Acl(a.initiator or "", a.chap_user, a.chap_secret) for a in live)
+        read_only = vol.readonly or all(a.attach_mode == "ro" for a in live)
+        return ExportSpec(
+            volume_id=vol.id,
+            path=str(self.backend.volume_path(vol.id)),
+            target_iqn=self.target_iqn(vol.id),
+            lun=0,
+            read_only=read_only,
+            acls=acls,
+            qos=self.qos_for(t, vol),
+        )
+
+    async def sync_export(self, vol: Volume) -> tuple[ExportSpec | None, str | None]:
+        """Make the target match the records; (spec, portal). Call with ``lock(vol.id)`` held."""
+        if self.driver is None:
+            raise BackendError("no target driver is configured")
+        spec = self.store.read(lambda t: self._fresh_spec(t, vol))
+        if spec is None:
+            await self.driver.remove_export(self.target_iqn(vol.id))
+            return None, None
+        info = await self.driver.ensure_export(spec)
+        return spec, info.target_portal
+
+    def _fresh_spec(self, t: Txn, vol: Volume) -> ExportSpec | None:
+        cur = t.get(Volume, vol.project, vol.id)
+        return None if cur is None else self.export_spec(t, cur)
+
+    def connection_for(self, spec: ExportSpec, portal: str, att: Attachment) -> dict[str, Any]:
+        """os-brick connection info for one attachment (its own CHAP credentials)."""
+        info = connection_info(spec, portal, att.initiator).to_dict()
+        info["data"].update(
+            access_mode=att.attach_mode,
+            volume_id=att.volume_id,
+            encrypted=False,
+            qos_specs=None,
+        )
+        return info
+
+    def refresh_exports(self, *, type_ids: set[str] | None = None, qos_id: str | None = None):  # type: ignore[no-untyped-def]
+        if self.driver is None:
+            return None
+
+        def pick(t: Txn) -> list[Volume]:
+            wanted = set(type_ids or ())
+            if qos_id is not None:
+                wanted |= {vt.id for vt in t.scan(VolumeType) if vt.qos_specs_id == qos_id}
+            return [
+                v
+                for v in t.scan(Volume)
+                if v.volume_type_id in wanted
+                and any(a.status in EXPORTED for a in self.attachments_of(t, v))
+            ]
+
+        async def run(vols: list[Volume]) -> None:
+            for vol in vols:
+                async with self.lock(vol.id):
+                    await self.sync_export(vol)
+
+        vols = self.store.read(pick)
+        return self.spawn(run(vols), "refresh exports") if vols else None
+
+    # -- the attachment API (Cinder 3.27+) -------------------------------------------
+
+    async def reserve(
+        self,
+        caller: Caller,
+        volume_id: Any,
+        *,
+        instance_uuid: Any = None,
+        mode: Any = None,
+        connector: Any = None,
+    ) -> tuple[Attachment, dict[str, Any] | None]:
+        """A new attachment (reserved); with a connector it is connected at once."""
+        self.must_write(caller)
+        if not isinstance(volume_id, str):
+            raise BadRequest("Invalid input received: an attachment needs a volume_uuid.")
+        if instance_uuid is not None:
+            instance_uuid = validate.text(instance_uuid, "instance_uuid")
+        mode = mode or "rw"
+        if mode not in ("rw", "ro"):
+            raise BadRequest(
+                f"Invalid input received: mode must be rw or ro, not {str(mode)[:8]!r}."
+            )
+        if connector is not None:
+            connector = check_connector(connector)
+
+        def txn(t: Txn) -> Attachment:
+            vol = self.must_get(t, Volume, caller, volume_id, "Volume")
+            others = self.attachments_of(t, vol)
+            if others and not vol.multiattach:
+                raise BadRequest(
+                    f"Invalid volume {vol.id}: it is already attached or reserved "
+                    "and is not multiattach."
+                )
+            allowed = states.CAN_ATTACH_MULTI if vol.multiattach else states.CAN_ATTACH
+            states.require("volume", vol.id, vol.status, allowed)
+            if vol.readonly and mode == "rw":
+                raise BadRequest(f"Invalid attaching mode rw for read-only volume {vol.id}.")
+            att = Attachment(
+                project=vol.project, volume_id=vol.id, instance_uuid=instance_uuid, attach_mode=mode
+            )
+            t.put(att)
+            if vol.status == states.AVAILABLE:
+                vol.status = states.ATTACHING
+                t.put(vol)
+            return att
+
+        att = await self.store.write(txn)
+        if connector is None:
+            return att, None
+        return await self.update_attachment(caller, att.id, connector)
+
+    async def update_attachment(
+        self, caller: Caller, attachment_id: str, connector: Any
+    ) -> tuple[Attachment, dict[str, Any]]:
+        """Give the attachment its initiator: export to it and return connection info."""
+        self.must_write(caller)
+        connector = check_connector(connector)
+
+        def txn(t: Txn) -> tuple[Attachment, Volume]:
+            att = self.must_get(t, Attachment, caller, attachment_id, "Attachment")
+            vol = self.must_get(t, Volume, caller, att.volume_id, "Volume")
+            if att.status == states.ATT_DETACHING:
+                raise BadRequest(f"Invalid attachment {att.id}: it is detaching.")
+            if vol.status in (states.EXTENDING, states.DELETING):
+                raise BadRequest(f"Invalid volume {vol.id}: it is {vol.status}.")
+            for other in self.attachments_of(t, vol):
+                if other.id != att.id and other.initiator == connector["initiator"]:
+                    raise BadRequest(
+                        f"Invalid attachment: initiator {connector['initiator']} already has "
+                        f"attachment {other.id} to volume {vol.id}."
+                    )
+            att.connector = connector
+            if att.chap_user is None:
+                att.chap_user = f"att-{att.id}"
+                att.chap_secret = secrets.token_urlsafe(24)
+            if att.status == states.ATT_RESERVED:
+                att.status = states.ATT_ATTACHING
+            t.put(att)
+            return att, vol
+
+        att, vol = await self.store.write(txn)
+        async with self.lock(vol.id):
+            try:
+                spec, portal = await self.sync_export(vol)
+            except Exception as exc:
+                log.exception("export of volume %s failed", vol.id)
+                raise BackendError(f"exporting volume {vol.id} failed: {exc}") from None
+        if spec is None or portal is None:
+            raise BackendError(f"volume {vol.id} is not exported (it changed meanwhile)")
+        return att, self.connection_for(spec, portal, att)
+
+    async def complete_attachment(
+        self,
+        caller: Caller,
+        attachment_id: str,
+        *,
+        mountpoint: Any = None,
+        instance_uuid: Any = None,
+        host_name: Any = None,
+    ) -> Attachment:
+        """The initiator is connected: the attachment is attached, the volume in-use."""
+        self.must_write(caller)
+
+        def txn(t: Txn) -> Attachment:
+            att = self.must_get(t, Attachment, caller, attachment_id, "Attachment")
+            if att.status not in (states.ATT_ATTACHING, states.ATT_ATTACHED):
+                raise BadRequest(
+                    f"Invalid attachment {att.id}: it has no connection yet (status {att.status})."
+                )
+            vol = self.must_get(t, Volume, caller, att.volume_id, "Volume")
+            att.status = states.ATT_ATTACHED
+            att.attached_at = att.attached_at or now()
+            if mountpoint is not None:
+                att.mountpoint = validate.text(mountpoint, "mountpoint")
+            if instance_uuid is not None:
+                att.instance_uuid = validate.text(instance_uuid, "instance_uuid")
+            if host_name is not None:
+                att.host_name = validate.text(host_name, "host_name")
+            t.put(att)
+            self._settle(t, vol)
+            return att
+
+        return await self.store.write(txn)
+
+    def _settle(self, t: Txn, vol: Volume) -> None:
+        """The volume's status from its attachments, unless another operation owns it."""
+        cur = t.get(Volume, vol.project, vol.id)
+        if cur is None or cur.status not in DETACHABLE:
+            return
+        cur.status = states.settled_volume_status([a.status for a in self.attachments_of(t, cur)])
+        cur.previous_status = None
+        t.put(cur)
+
+    async def delete_attachment(self, caller: Caller, attachment_id: str) -> list[Attachment]:
+        """Detach: the initiator loses access, the record goes; returns the volume's others."""
+        self.must_write(caller)
+
+        def begin(t: Txn) -> tuple[Attachment, Volume]:
+            att = self.must_get(t, Attachment, caller, attachment_id, "Attachment")
+            vol = self.must_get(t, Volume, caller, att.volume_id, "Volume")
+            if vol.status in (states.EXTENDING, states.DELETING):
+                raise BadRequest(f"Invalid volume {vol.id}: it is {vol.status}.")
+            att.status = states.ATT_DETACHING
+            t.put(att)
+            if vol.status in (states.IN_USE, states.ATTACHING):
+                vol.previous_status, vol.status = vol.status, states.DETACHING
+                t.put(vol)
+            return att, vol
+
+        att, vol = await self.store.write(begin)
+        await self._unexport(vol)
+
+        def finish(t: Txn) -> list[Attachment]:
+            cur = t.get(Attachment, att.project, att.id)
+            if cur is not None:
+                t.delete(cur)
+            self._settle(t, vol)
+            return self.attachments_of(t, vol)
+
+        left = await self.store.write(finish)
+        log.info("attachment %s of volume %s deleted", att.id, vol.id)
+        return left
+
+    async def _unexport(self, vol: Volume) -> None:
+        async with self.lock(vol.id):
+            try:
+                await self.sync_export(vol)
+            except Exception as exc:
+                log.exception("unexport of volume %s failed", vol.id)
+                raise BackendError(
+                    f"removing the export of volume {vol.id} failed: {exc}"
+                ) from None
+
+    def get_attachment(self, caller: Caller, attachment_id: str) -> Attachment:
+        return self.store.read(
+            lambda t: self.must_get(t, Attachment, caller, attachment_id, "Attachment")
+        )
+
+    def list_attachments(
+        self,
+        caller: Caller,
+        *,
+        filters: dict[str, Any] | None = None,
+        limit: Any = None,
+        marker: str | None = None,
+        sort: str | None = None,
+    ) -> tuple[list[Attachment], bool]:
+        wanted = {k: v for k, v in (filters or {}).items() if v is not None}
+        items = [a for a in self.store.scan(Attachment, caller.project) if matches(a, wanted)]
+        return paginate(items, marker=marker, limit=validate.limit(limit), sort=parse_sort(sort))
+
+    async def connection_of(self, caller: Caller, attachment_id: str) -> dict[str, Any] | None:
+        """The connection info of a connected attachment (re-exported if needed)."""
+        att = self.get_attachment(caller, attachment_id)
+        if att.status not in EXPORTED or self.driver is None:
+            return None
+        vol = self.get_volume(caller, att.volume_id)
+        async with self.lock(vol.id):
+            spec, portal = await self.sync_export(vol)
+        if spec is None or portal is None:
+            return None
+        return self.connection_for(spec, portal, att)
+
+    # -- Cinder's older volume actions -----------------------------------------------
+
+    def _volume_attachments(
+        self, caller: Caller, volume_id: str
+    ) -> tuple[Volume, list[Attachment]]:
+        def txn(t: Txn) -> tuple[Volume, list[Attachment]]:
+            vol = self.must_get(t, Volume, caller, volume_id, "Volume")
+            return vol, self.attachments_of(t, vol)
+
+        return self.store.read(txn)
+
+    async def unreserve(self, caller: Caller, volume_id: str) -> None:
+        """os-unreserve: drop reservations that never got a connector."""
+        self.must_write(caller)
+
+        def txn(t: Txn) -> None:
+            vol = self.must_get(t, Volume, caller, volume_id, "Volume")
+            for att in self.attachments_of(t, vol):
+                if att.status == states.ATT_RESERVED:
+                    t.delete(att)
+            self._settle(t, vol)
+
+        await self.store.write(txn)
+
+    async def initialize_connection(
+        self, caller: Caller, volume_id: str, connector: Any
+    ) -> dict[str, Any]:
+        """os-initialize_connection: the connection info for this connector's initiator."""
+        connector = check_connector(connector)
+        _vol, atts = self._volume_attachments(caller, volume_id)
+        mine = next((a for a in atts if a.initiator == connector["initiator"]), None)
+        mine = mine or next((a for a in atts if a.status == states.ATT_RESERVED), None)
+        if mine is None:
+            _att, info = await self.reserve(caller, volume_id, connector=connector)
+            assert info is not None
+            return info
+        _att, info = await self.update_attachment(caller, mine.id, connector)
+        return info
+
+    async def attach_legacy(
+        self,
+        caller: Caller,
+        volume_id: str,
+        *,
+        instance_uuid: Any = None,
+        mountpoint: Any = None,
+        host_name: Any = None,
+    ) -> Attachment:
+        """os-attach: complete the connecting attachment (of ``instance_uuid`` if given)."""
+        _vol, atts = self._volume_attachments(caller, volume_id)
+        ready = [a for a in atts if a.status == states.ATT_ATTACHING]
+        if instance_uuid is not None:
+            ready = [a for a in ready if a.instance_uuid in (None, instance_uuid)]
+        if not ready:
+            raise BadRequest(
+                f"Invalid volume {volume_id}: no connection to complete; "
+                "call os-initialize_connection first."
+            )
+        return await self.complete_attachment(
+            caller,
+            ready[0].id,
+            mountpoint=mountpoint,
+            instance_uuid=instance_uuid,
+            host_name=host_name,
+        )
+
+    async def begin_detaching(self, caller: Caller, volume_id: str, *, roll: bool = False) -> None:
+        """os-begin_detaching (in-use -> detaching) and os-roll_detaching (back)."""
+        self.must_write(caller)
+
+        def txn(t: Txn) -> None:
+            vol = self.must_get(t, Volume, caller, volume_id, "Volume")
+            if roll:
+                if vol.status == states.DETACHING:
+                    self._settle(t, vol)
+                return
+            states.require("volume", vol.id, vol.status, frozenset({states.IN_USE}))
+            vol.previous_status, vol.status = vol.status, states.DETACHING
+            t.put(vol)
+
+        await self.store.write(txn)
+
+    async def terminate_connection(self, caller: Caller, volume_id: str, connector: Any) -> None:
+        """os-terminate_connection: the connector's initiator loses access (record kept)."""
+        self.must_write(caller)
+        connector = check_connector(connector)
+
+        def txn(t: Txn) -> Volume:
+            vol = self.must_get(t, Volume, caller, volume_id, "Volume")
+            for att in self.attachments_of(t, vol):
+                if att.initiator == connector["initiator"]:
+                    att.status = states.ATT_DETACHING
+                    t.put(att)
+            return vol
+
+        await self._unexport(await self.store.write(txn))
+
+    async def detach_legacy(
+        self, caller: Caller, volume_id: str, attachment_id: Any = None
+    ) -> list[Attachment]:
+        """os-detach: delete the attachment (the only one when no id is given)."""
+        _vol, atts = self._volume_attachments(caller, volume_id)
+        if attachment_id is None:
+            if len(atts) != 1:
+                raise BadRequest(
+                    f"Invalid volume {volume_id}: give attachment_id ({len(atts)} attachments)."
+                )
+            attachment_id = atts[0].id
+        if not isinstance(attachment_id, str) or all(a.id != attachment_id for a in atts):
+            raise BadRequest(
+                f"Invalid attachment {str(attachment_id)[:80]} for volume {volume_id}."
+            )
+        return await self.delete_attachment(caller, attachment_id)

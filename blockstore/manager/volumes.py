@@ -1,0 +1,398 @@
+"""Volume operations: create (blank, from a snapshot, a volume or an image), show, list,
+update, metadata, extend, delete, and the admin's status reset.
+
+Each operation checks and records its first transition in one durable
+transaction, answers, and finishes in a background task whose end is the
+next durable transition (creating -> available | error, extending ->
+previous status, deleting -> gone).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+from blockstore.manager import quotas, states, validate
+from blockstore.manager.core import Caller, GiB
+from blockstore.manager.errors import BadRequest, Conflict, NotFound
+from blockstore.manager.listing import matches, paginate, parse_sort
+from blockstore.manager.records import Attachment, Backup, Snapshot, Volume
+from blockstore.manager.store import Txn
+from blockstore.manager.types import TypeOps
+
+log = logging.getLogger("blockstore.manager")
+UPDATABLE = ("name", "description", "metadata")
+
+
+class VolumeOps(TypeOps):
+    """Volumes themselves; attachments, snapshots and backups build on these."""
+
+    # -- create --------------------------------------------------------------------
+
+    async def create_volume(
+        self,
+        caller: Caller,
+        *,
+        size: Any = None,
+        name: Any = None,
+        description: Any = None,
+        volume_type: Any = None,
+        snapshot_id: Any = None,
+        source_volid: Any = None,
+        image_ref: Any = None,
+        metadata: Any = None,
+        multiattach: Any = None,
+    ) -> Volume:
+        self.must_write(caller)
+        sources = [s for s in (snapshot_id, source_volid, image_ref) if s is not None]
+        if len(sources) > 1:
+            raise BadRequest(
+                "Invalid input received: give at most one of snapshot_id, "
+                "source_volid and imageRef."
+            )
+        given_size = None
+        if size is not None or not (snapshot_id or source_volid):
+            given_size = validate.size_gb(size, maximum=self.settings.max_volume_gb)
+        name = validate.text(name, "name")
+        description = validate.text(description, "description", validate.MAX_DESCRIPTION)
+        metadata = validate.metadata(metadata)
+        if image_ref is not None:
+            image_ref = self.check_image_ref(image_ref)
+        wants_multi = None if multiattach is None else validate.boolean(multiattach, "multiattach")
+        stats = await self.io(self.backend.stats)
+
+        def txn(t: Txn) -> Volume:
+            vtype = self.resolve_type(t, caller, volume_type)
+            vol = Volume(
+                project=caller.project,
+                user=caller.user,
+                name=name,
+                description=description,
+                volume_type_id=vtype.id,
+                metadata=metadata,
+                thick=vtype.thick,
+                multiattach=vtype.multiattach if wants_multi is None else wants_multi,
+                image_ref=image_ref,
+                bootable=image_ref is not None,
+            )
+            base = 0
+            if snapshot_id is not None:
+                snap = self.must_get(t, Snapshot, caller, str(snapshot_id), "Snapshot")
+                states.require("snapshot", snap.id, snap.status, frozenset({"available"}))
+                vol.snapshot_id, base = snap.id, snap.size
+                vol.bootable = self._source_bootable(t, caller, snap.volume_id)
+            if source_volid is not None:
+                src = self.must_get(t, Volume, caller, str(source_volid), "Volume")
+                states.require("source volume", src.id, src.status, states.CAN_CLONE)
+                vol.source_volid, base, vol.bootable = src.id, src.size, src.bootable
+            vol.size = given_size or base
+            if vol.size < base:
+                raise BadRequest(
+                    f"Invalid input received: volume size {vol.size}G is smaller than "
+                    f"its source ({base}G)."
+                )
+            quotas.check(
+                t,
+                caller.project,
+                self.settings.quota_defaults,
+                {"volumes": 1, "gigabytes": vol.size},
+            )
+            quotas.check_capacity(t, stats, self.settings.capacity, vol.size, thick=vol.thick)
+            t.put(vol)
+            return vol
+
+        vol = await self.store.write(txn)
+        log.info("volume %s (%dG) creating for %s", vol.id, vol.size, caller.project)
+        self.spawn(self._finish_create(vol), f"create volume {vol.id}")
+        return vol
+
+    def _source_bootable(self, t: Txn, caller: Caller, volume_id: str) -> bool:
+        src = t.get(Volume, caller.project, volume_id)
+        return bool(src and src.bootable)
+
+    async def _finish_create(self, vol: Volume) -> None:
+        try:
+            size = vol.size * GiB
+            if vol.snapshot_id:
+                path = self.backend.snapshot_path(vol.snapshot_id)
+                await self.io(self._clone, path, vol.id, size, vol.thick)
+            elif vol.source_volid:
+                async with self.quiesced(vol.source_volid):
+                    path = self.backend.volume_path(vol.source_volid)
+                    await self.io(self._clone, path, vol.id, size, vol.thick)
+            elif vol.image_ref:
+                await self.fill_from_image(vol)
+            else:
+                await self.io(self.backend.create_volume, vol.id, size, vol.thick)
+        except Exception as exc:
+            log.exception("creating volume %s failed", vol.id)
+            await self.io(self.backend.discard_partial_volume, vol.id)
+            await self.set_volume_status(vol, states.ERROR, states.CREATING, reason=str(exc))
+            return
+        await self.set_volume_status(vol, states.AVAILABLE, states.CREATING)
+
+    def _clone(self, source: Any, volume_id: str, size: int, thick: bool) -> None:
+        method = self.backend.clone_volume(source, volume_id, size, thick=thick)
+        log.info("volume %s cloned by %s", volume_id, method)
+
+    async def set_volume_status(
+        self, vol: Volume, status: str, expected: str, *, reason: str | None = None
+    ) -> Volume | None:
+        """Move ``vol`` to ``status`` if it is still in ``expected`` (durable)."""
+
+        def txn(t: Txn) -> Volume | None:
+            cur = t.get(Volume, vol.project, vol.id)
+            if cur is None or cur.status != expected:
+                return None
+            cur.status = status
+            cur.fail_reason = reason
+            cur.previous_status = None
+            t.put(cur)
+            return cur
+
+        return await self.store.write(txn)
+
+    @contextlib.asynccontextmanager
+    async def quiesced(self, volume_id: str) -> AsyncIterator[None]:
+        """Hold the exported LUN's writes while the volume's file is copied."""
+        hold = getattr(self.driver, "quiesce", None)
+        if hold is None:
+            yield
+            return
+        async with hold(self.target_iqn(volume_id)):
+            yield
+
+    # hooks for image sources (implemented by the images mixin)
+    def check_image_ref(self, ref: Any) -> str:
+        raise BadRequest("Invalid input received: volumes from images are not available here.")
+
+    async def fill_from_image(self, vol: Volume) -> None:
+        raise BadRequest("volumes from images are not available here")
+
+    # -- read ----------------------------------------------------------------------
+
+    def get_volume(self, caller: Caller, volume_id: str) -> Volume:
+        return self.store.read(lambda t: self.must_get(t, Volume, caller, volume_id, "Volume"))
+
+    def volume_attachments(self, caller: Caller, volume: Volume) -> list[Attachment]:
+        return self.store.read(lambda t: self.attachments_of(t, volume))
+
+    def list_volumes(
+        self,
+        caller: Caller,
+        *,
+        filters: dict[str, Any] | None = None,
+        limit: Any = None,
+        marker: str | None = None,
+        sort: str | None = None,
+        sort_key: str | None = None,
+        sort_dir: str | None = None,
+    ) -> tuple[list[Volume], bool]:
+        order = parse_sort(sort, sort_key, sort_dir)
+        wanted = {k: v for k, v in (filters or {}).items() if v is not None}
+        items = [v for v in self.store.scan(Volume, caller.project) if matches(v, wanted)]
+        return paginate(items, marker=marker, limit=validate.limit(limit), sort=order)
+
+    # -- update --------------------------------------------------------------------
+
+    async def update_volume(
+        self, caller: Caller, volume_id: str, changes: dict[str, Any]
+    ) -> Volume:
+        self.must_write(caller)
+        clean: dict[str, Any] = {}
+        for key, value in changes.items():
+            if key in ("name", "display_name"):
+                clean["name"] = validate.text(value, "name")
+            elif key in ("description", "display_description"):
+                clean["description"] = validate.text(value, "description", validate.MAX_DESCRIPTION)
+            elif key == "metadata":
+                clean["metadata"] = validate.metadata(value)
+        if not clean:
+            raise BadRequest(
+                "Invalid input received: nothing to update (name, description, metadata)."
+            )
+
+        def txn(t: Txn) -> Volume:
+            vol = self.must_get(t, Volume, caller, volume_id, "Volume")
+            for key, value in clean.items():
+                setattr(vol, key, value)
+            t.put(vol)
+            return vol
+
+        return await self.store.write(txn)
+
+    async def set_volume_metadata(
+        self, caller: Caller, volume_id: str, items: Any, *, replace: bool = False
+    ) -> dict[str, str]:
+        self.must_write(caller)
+        items = validate.metadata(items)
+
+        def txn(t: Txn) -> dict[str, str]:
+            vol = self.must_get(t, Volume, caller, volume_id, "Volume")
+            vol.metadata = dict(items) if replace else {**vol.metadata, **items}
+            validate.metadata(vol.metadata)
+            t.put(vol)
+            return vol.metadata
+
+        return await self.store.write(txn)
+
+    async def delete_volume_metadata(self, caller: Caller, volume_id: str, key: str) -> None:
+        self.must_write(caller)
+
+        def txn(t: Txn) -> None:
+            vol = self.must_get(t, Volume, caller, volume_id, "Volume")
+            if key not in vol.metadata:
+                raise NotFound(f"Volume {volume_id} has no metadata with key {key[:80]}.")
+            del vol.metadata[key]
+            t.put(vol)
+
+        await self.store.write(txn)
+
+    async def set_volume_flag(
+        self, caller: Caller, volume_id: str, flag: str, value: Any
+    ) -> Volume:
+        """os-update_readonly_flag / os-set_bootable."""
+        self.must_write(caller)
+        value = validate.boolean(value, flag)
+
+        def txn(t: Txn) -> Volume:
+            vol = self.must_get(t, Volume, caller, volume_id, "Volume")
+            if flag == "readonly":
+                states.require("volume", vol.id, vol.status, frozenset({states.AVAILABLE}))
+            setattr(vol, flag, value)
+            t.put(vol)
+            return vol
+
+        return await self.store.write(txn)
+
+    async def reset_status(self, caller: Caller, volume_id: str, status: Any) -> Volume:
+        """os-reset_status: the operator's way out of a stuck state."""
+        self.must_be_cloud_admin(caller)
+        if status not in states.VOLUME_STATES:
+            raise BadRequest(f"Invalid input received: unknown status {str(status)[:40]!r}.")
+
+        def txn(t: Txn) -> Volume:
+            vol = self.must_get(t, Volume, caller, volume_id, "Volume")
+            vol.status, vol.previous_status, vol.extend_to = status, None, None
+            t.put(vol)
+            return vol
+
+        return await self.store.write(txn)
+
+    # -- extend --------------------------------------------------------------------
+
+    async def extend_volume(self, caller: Caller, volume_id: str, new_size: Any) -> Volume:
+        self.must_write(caller)
+        size = validate.size_gb(new_size, "new_size", maximum=self.settings.max_volume_gb)
+        stats = await self.io(self.backend.stats)
+
+        def txn(t: Txn) -> Volume:
+            vol = self.must_get(t, Volume, caller, volume_id, "Volume")
+            states.require("volume", vol.id, vol.status, states.CAN_EXTEND)
+            if size <= vol.size:
+                raise BadRequest(
+                    "Invalid input received: New size for extend must be greater than current "
+                    f"size. (current: {vol.size}, extended: {size})."
+                )
+            grow = size - vol.size
+            quotas.check(t, caller.project, self.settings.quota_defaults, {"gigabytes": grow})
+            quotas.check_capacity(t, stats, self.settings.capacity, grow, thick=vol.thick)
+            vol.previous_status, vol.status, vol.extend_to = vol.status, states.EXTENDING, size
+            t.put(vol)
+            return vol
+
+        vol = await self.store.write(txn)
+        self.spawn(self._finish_extend(vol), f"extend volume {vol.id}")
+        return vol
+
+    async def _finish_extend(self, vol: Volume) -> None:
+        assert vol.extend_to is not None
+        try:
+            async with self.lock(vol.id):
+                await self.io(self.backend.extend_volume, vol.id, vol.extend_to * GiB, vol.thick)
+                grow = getattr(self.driver, "extend_export", None)
+                if grow is not None and vol.previous_status == states.IN_USE:
+                    await grow(self.target_iqn(vol.id))
+        except Exception as exc:
+            log.exception("extending volume %s failed", vol.id)
+            await self._end_extend(vol, ok=False, reason=str(exc))
+            return
+        await self._end_extend(vol, ok=True)
+
+    async def _end_extend(self, vol: Volume, *, ok: bool, reason: str | None = None) -> None:
+        def txn(t: Txn) -> None:
+            cur = t.get(Volume, vol.project, vol.id)
+            if cur is None or cur.status != states.EXTENDING:
+                return
+            if ok and cur.extend_to:
+                cur.size = cur.extend_to
+            cur.extend_to, cur.fail_reason = None, reason
+            states_now = [a.status for a in self.attachments_of(t, cur)]
+            cur.status = states.settled_volume_status(states_now) if ok else states.ERROR_EXTENDING
+            cur.previous_status = None
+            t.put(cur)
+
+        await self.store.write(txn)
+
+    # -- delete --------------------------------------------------------------------
+
+    async def delete_volume(self, caller: Caller, volume_id: str, *, cascade: Any = False) -> None:
+        self.must_write(caller)
+        cascade = validate.boolean(cascade, "cascade")
+
+        def txn(t: Txn) -> Volume:
+            vol = self.must_get(t, Volume, caller, volume_id, "Volume")
+            if self.attachments_of(t, vol):
+                raise BadRequest(
+                    f"Invalid volume {vol.id}: it is attached or reserved; detach it first."
+                )
+            states.require("volume", vol.id, vol.status, states.CAN_DELETE)
+            snaps = [s for s in t.scan(Snapshot, vol.project) if s.volume_id == vol.id]
+            if snaps and not cascade:
+                raise BadRequest(
+                    f"Invalid volume {vol.id}: it has {len(snaps)} dependent snapshot(s); "
+                    "delete them first or use cascade."
+                )
+            for snap in snaps:
+                states.require("snapshot", snap.id, snap.status, states.SNAP_CAN_DELETE)
+                snap.status = states.SNAP_DELETING
+                t.put(snap)
+            busy = [b for b in t.scan(Backup, vol.project) if _busy_with(b, vol.id)]
+            if busy:
+                raise Conflict(f"Volume {vol.id} is in use by backup {busy[0].id}.")
+            vol.status, vol.cascade = states.DELETING, cascade
+            t.put(vol)
+            return vol
+
+        vol = await self.store.write(txn)
+        self.spawn(self.finish_delete(vol), f"delete volume {vol.id}")
+
+    async def finish_delete(self, vol: Volume) -> None:
+        try:
+            if self.driver is not None:
+                await self.driver.remove_export(self.target_iqn(vol.id))
+            snaps = self.store.read(
+                lambda t: [s for s in t.scan(Snapshot, vol.project) if s.volume_id == vol.id]
+            )
+            for snap in snaps if vol.cascade else []:
+                await self.io(self.backend.delete_snapshot, snap.id)
+                await self.store.write(lambda t, s=snap: t.delete(s))
+            await self.io(self.backend.delete_volume, vol.id)
+        except Exception as exc:
+            log.exception("deleting volume %s failed", vol.id)
+            await self.set_volume_status(
+                vol, states.ERROR_DELETING, states.DELETING, reason=str(exc)
+            )
+            return
+        await self.store.write(lambda t: t.delete(vol))
+        self._locks.pop(vol.id, None)
+        log.info("volume %s deleted", vol.id)
+
+
+def _busy_with(backup: Backup, volume_id: str) -> bool:
+    """Whether ``backup`` is reading or writing the volume right now."""
+    if backup.restore_volume_id == volume_id:
+        return True
+    return backup.volume_id == volume_id and backup.status == states.BK_CREATING
