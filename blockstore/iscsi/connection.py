@@ -56,7 +56,8 @@ class Connection:
         self.data_digest = False
         self.stat_sn = 0
         self.cid = 0
-        self.last_rx = asyncio.get_running_loop().time()
+        self.loop = asyncio.get_running_loop()
+        self.last_rx = self.loop.time()
         self.scsi = DataPath(self)
         self.text = TextExchange(self)
         self._ttt = 0
@@ -129,7 +130,7 @@ class Connection:
                 await self._done.wait()
 
     def _spawn(self, coro) -> asyncio.Task[None]:  # type: ignore[no-untyped-def]
-        task = asyncio.get_running_loop().create_task(coro)
+        task = self.loop.create_task(coro)
         self._background.add(task)
         task.add_done_callback(self._background.discard)
         return task
@@ -148,7 +149,7 @@ class Connection:
             if int.from_bytes(digest, "little") != crc:
                 # The header cannot be trusted, so neither can the framing: close.
                 raise ProtocolError("header digest error")
-        self.last_rx = asyncio.get_running_loop().time()
+        self.last_rx = self.loop.time()
         if pdu.dlen > max_data:
             raise ProtocolError(f"data segment of {pdu.dlen} bytes is too large", pdu)
         return pdu
@@ -354,7 +355,7 @@ class Connection:
         interval, timeout = self.server.nop_interval, self.server.nop_timeout
         if not interval:
             return
-        loop = asyncio.get_running_loop()
+        loop = self.loop
         while not self._closing:
             idle = loop.time() - self.last_rx
             if idle < interval:

@@ -239,7 +239,7 @@ class DataPath:
         self._idle.clear()
 
     def _start(self, task: ScsiTask) -> None:
-        task.runner = asyncio.get_running_loop().create_task(self._run(task))
+        task.runner = self.conn.loop.create_task(self._run(task))
 
     async def _run(self, task: ScsiTask) -> None:
         try:

@@ -5,7 +5,9 @@ A large data segment is read by handing the caller's own buffer (a slice of
 a write command's data-out buffer) to the event loop, so the kernel copies
 the payload straight to where the logical unit will read it. Writes go out
 with ``writelines`` (header and data as separate buffers, no joining) and
-respect the transport's flow control.
+respect the transport's flow control. PDUs queued during one turn of the
+event loop leave in one system call: when many commands finish together,
+their responses share a ``sendmsg`` instead of paying one each.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from collections.abc import Awaitable, Callable
 _BUFFER = 512 * 1024
 _LOW_FREE = 64 * 1024  # compact (or pause) when less than this is free
 _DIRECT_MIN = 16 * 1024  # reads this large bypass the receive buffer
+_FLUSH_AT = 256 * 1024  # queued output this large is written at once
 
 
 class StreamClosed(ConnectionError):
@@ -39,6 +42,10 @@ class PduStream(asyncio.BufferedProtocol):
         self._paused = False
         self._can_write = asyncio.Event()  # clear while the transport is over its high water
         self._can_write.set()
+        self._pending: list[bytes | bytearray | memoryview] = []
+        self._pending_bytes = 0
+        self._flush_scheduled = False
+        self._loop: asyncio.AbstractEventLoop | None = None
         self.transport: asyncio.Transport | None = None
         self.task: asyncio.Task[None] | None = None
         self.peer: str = "?"
@@ -54,7 +61,8 @@ class PduStream(asyncio.BufferedProtocol):
         peer = transport.get_extra_info("peername")
         self.peer = f"{peer[0]}:{peer[1]}" if peer else "?"
         self.local = transport.get_extra_info("sockname") or ()
-        self.task = asyncio.get_running_loop().create_task(self._handler(self))
+        self._loop = asyncio.get_running_loop()
+        self.task = self._loop.create_task(self._handler(self))
 
     def get_buffer(self, sizehint: int) -> memoryview:
         if self._direct is not None:
@@ -161,7 +169,8 @@ class PduStream(asyncio.BufferedProtocol):
                 self._want = 0
 
     async def _wait(self) -> None:
-        self._waiter = asyncio.get_running_loop().create_future()
+        assert self._loop is not None
+        self._waiter = self._loop.create_future()
         try:
             await self._waiter
         finally:
@@ -196,21 +205,40 @@ class PduStream(asyncio.BufferedProtocol):
         """Queue ``buffers`` for sending, in order, without joining them."""
         if self._closed is not None or self.transport is None or self.transport.is_closing():
             raise StreamClosed("connection is closed")
-        self.transport.writelines(buffers)
+        self._pending += buffers
+        for buf in buffers:
+            self._pending_bytes += len(buf)
+        if self._pending_bytes >= _FLUSH_AT:
+            self._flush()
+        elif not self._flush_scheduled:
+            assert self._loop is not None
+            self._flush_scheduled = True
+            self._loop.call_soon(self._flush)
+
+    def _flush(self) -> None:
+        self._flush_scheduled = False
+        if not self._pending:
+            return
+        buffers, self._pending, self._pending_bytes = self._pending, [], 0
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.writelines(buffers)
 
     @property
     def must_drain(self) -> bool:
         return not self._can_write.is_set()
 
     async def drain(self) -> None:
-        """Wait until the transport's send buffer is below its high-water mark.
+        """Send what is queued; wait until the transport is below its high-water mark.
 
         Any number of tasks may wait at once (each command's response does).
         """
+        self._flush()
         await self._can_write.wait()
         self._check_open()
 
     def close(self) -> None:
+        """Close after sending what is queued."""
+        self._flush()
         if self.transport is not None and not self.transport.is_closing():
             self.transport.close()
 
