@@ -38,6 +38,7 @@ class Rig:
     driver: Any = None
     server: Any = None
     reconciled: Reconciled | None = None
+    port: int = 0
 
     async def open(self) -> Rig:
         self.store = Store(self.root / "records")
@@ -46,8 +47,9 @@ class Rig:
             from blockstore.export.userspace import UserspaceDriver
             from blockstore.iscsi import TargetServer
 
-            self.server = TargetServer("127.0.0.1", 0, nop_interval=0, logout_grace=0.2)
+            self.server = TargetServer("127.0.0.1", self.port, nop_interval=0, logout_grace=0.2)
             await self.server.start()
+            self.port = self.server.port  # a restart listens where initiators were told
             self.driver = UserspaceDriver(self.server)
         self.manager = Manager(self.store, self.backend, self.driver, self.settings)
         self.reconciled = await self.manager.start()
