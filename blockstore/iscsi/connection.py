@@ -352,6 +352,10 @@ class Connection:
 
     async def _watchdog(self) -> None:
         """Ping an idle initiator with NOP-In; drop the connection if it stays silent."""
+        with contextlib.suppress(StreamClosed):
+            await self._ping_while_idle()
+
+    async def _ping_while_idle(self) -> None:
         interval, timeout = self.server.nop_interval, self.server.nop_timeout
         if not interval:
             return

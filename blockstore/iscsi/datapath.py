@@ -253,6 +253,8 @@ class DataPath:
             pass
         except Exception:
             log.exception("SCSI command %s failed in the transport", task.cdb[:1].hex())
+            with contextlib.suppress(Exception):  # still answer, so the initiator need not time out
+                await self._respond(task, sense_result(0x04, 0x44, 0x00))
         finally:
             self._finish(task)
 

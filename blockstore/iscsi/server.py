@@ -207,8 +207,10 @@ class TargetServer:
         key = (initiator_name, isid, target.iqn if target else "")
         old = self._by_key.get(key)
         if old is not None and kind is SessionType.NORMAL:
+            # Reinstatement ends the old I_T nexus now, before the new session runs a
+            # command (its RESERVE must not be undone by the old session's late cleanup).
             log.info("reinstating session TSIH %d of %s", old.tsih, initiator_name)
-            self._forget(old)
+            self.session_ended(old)
             if old.connection is not None:
                 old.connection.shutdown()
         tsih = self._new_tsih()
@@ -226,6 +228,9 @@ class TargetServer:
 
     def session_ended(self, session: Session) -> None:
         """The session's connection closed (ErrorRecoveryLevel 0: the session ends too)."""
+        if session.ended:
+            return
+        session.ended = True
         session.close()
         self._forget(session)
         if session.target is not None:

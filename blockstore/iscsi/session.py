@@ -72,6 +72,7 @@ class Session:
         self._outstanding = 0
         self._waiting: dict[int, asyncio.Future[None]] = {}
         self.connection: Connection | None = None
+        self.ended = False
         target_name = target.iqn if target is not None else ""
         self.nexus = Nexus(
             initiator_port=f"{initiator_name},i,0x{isid.hex()}",

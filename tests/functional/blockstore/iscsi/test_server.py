@@ -81,3 +81,28 @@ async def test_connection_limit(unit) -> None:
             assert extra.reader is not None
             assert await extra.reader.read() == b""
             extra.close()
+
+
+async def test_reinstatement_does_not_undo_the_new_sessions_reservation(server, target) -> None:
+    reserve6 = bytes((0x16, 0, 0, 0, 0, 0))
+    old = Initiator(HOST, server.port)
+    await old.login(IQN)
+    assert (await old.command(reserve6)).status in (0, 2)
+    async with (
+        session(HOST, server.port, IQN, isid=old.isid) as new,
+        session(HOST, server.port, IQN, name="iqn.2024-01.org.stratus.test:other") as other,
+    ):
+        for ini in (new, other):  # past any unit attention
+            while (await ini.test_unit_ready()).status != 0:
+                pass
+        assert (await new.command(reserve6)).status == 0
+        await old.wait_closed()
+        for _ in range(100):  # the old connection's cleanup has run
+            if len(server.sessions) == 2:
+                break
+            await asyncio.sleep(0.02)
+        assert len(server.sessions) == 2
+        assert (await other.command(reserve6)).status == 0x18  # RESERVATION CONFLICT
+        assert (await new.command(bytes((0x17, 0, 0, 0, 0, 0)))).status == 0  # RELEASE(6)
+        assert (await other.command(reserve6)).status == 0
+    old.close()
