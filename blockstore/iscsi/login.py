@@ -266,9 +266,10 @@ class Login:
         self._respond(pdu, answers, transit=True, csg=(pdu.flags >> 2) & 3, nsg=FULL_FEATURE,
                       tsih=session.tsih)  # fmt: skip
         log.info(
-            "login: %s (%s) -> %s, TSIH %d",
+            "login: %s (%s) -> %s, TSIH %d, digests header=%s data=%s",
             self.initiator_name, self.kind.value, self.target.iqn if self.target else "-",
-            session.tsih,
+            session.tsih, "CRC32C" if params.header_digest else "None",
+            "CRC32C" if params.data_digest else "None",
         )  # fmt: skip
         return session
 

@@ -29,7 +29,8 @@ class TargetLimits:
     max_outstanding_r2t: int = 8
     initial_r2t: bool = False  # we welcome unsolicited data
     immediate_data: bool = True
-    digests: tuple[str, ...] = ("CRC32C", "None")  # what we accept, in no order
+    header_digests: tuple[str, ...] = ("CRC32C", "None")  # what we accept, in no order
+    data_digests: tuple[str, ...] = ("CRC32C", "None")
     default_time2wait: int = 2
     default_time2retain: int = 0  # ErrorRecoveryLevel 0: nothing is kept after a drop
 
@@ -158,10 +159,13 @@ class Negotiator:
         return {}
 
     def _digest(self, key: str, value: str) -> str:
+        """The first offered digest we accept (RFC order: the offerer's preference)."""
+        header = key == "HeaderDigest"
+        accepted = self.limits.header_digests if header else self.limits.data_digests
         for choice in value.split(","):
-            if choice in self.limits.digests and choice in ("CRC32C", "None"):
+            if choice in accepted and choice in ("CRC32C", "None"):
                 on = choice == "CRC32C"
-                if key == "HeaderDigest":
+                if header:
                     self.params.header_digest = on
                 else:
                     self.params.data_digest = on

@@ -7,6 +7,7 @@ The target runs in-process on a free loopback port; the tools are the real
 from __future__ import annotations
 
 import asyncio
+import logging
 from pathlib import Path
 
 import pytest
@@ -111,3 +112,15 @@ async def test_initiator_name_decides_access(served) -> None:
         "iscsi-ls", "-i", "iqn.2024-01.org.stratus.e2e:stranger", url(server, None)
     )
     assert IQN not in out  # discovery does not list what the initiator may not use
+
+
+async def test_header_digest_crc32c(served, caplog: pytest.LogCaptureFixture) -> None:
+    """libiscsi offers "None,CRC32C"; a target that insists on CRC32C gets it."""
+    server, _ = served
+    server.limits.header_digests = ("CRC32C",)
+    caplog.set_level(logging.INFO, logger="blockstore.iscsi")
+    code, out = await run("iscsi-readcapacity16", "-i", INITIATOR, url(server))
+    assert code == 0 and f"Total size:{SIZE}" in out, out
+    assert any("digests header=CRC32C" in r.getMessage() for r in caplog.records)
+    code, out = await run("iscsi-inq", "-i", INITIATOR, url(server))
+    assert code == 0 and "Vendor:STRATUS" in out, out

@@ -22,9 +22,11 @@ def test_lists_pick_the_first_value_we_support(neg: Negotiator) -> None:
 
 
 def test_digests_can_be_refused_by_configuration() -> None:
-    neg = Negotiator(TargetLimits(digests=("None",)))
+    neg = Negotiator(TargetLimits(header_digests=("None",), data_digests=("CRC32C",)))
     assert neg.answer("HeaderDigest", "CRC32C,None") == "None"
     assert not neg.params.header_digest
+    assert neg.answer("DataDigest", "None,CRC32C") == "CRC32C"  # required by this target
+    assert neg.answer("DataDigest", "None") == "Reject"
 
 
 def test_numbers_meet_at_min_or_max(neg: Negotiator) -> None:
