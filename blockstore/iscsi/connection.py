@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from operator import attrgetter
 from typing import TYPE_CHECKING
 
 from crc32c import crc32c
@@ -33,6 +34,24 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 LOGIN_MAX_DATA = 8192  # MaxRecvDataSegmentLength in force until login completes
+
+
+# Full feature phase: opcode -> (handler, allowed in a discovery session, what it does).
+FULL_FEATURE: dict[int, tuple[str, bool, str]] = {
+    P.Op.SCSI_COMMAND: ("scsi.on_command", False,
+                        "executed on the LUN; immediate data, several commands at once"),
+    P.Op.DATA_OUT: ("scsi.on_data_out", False,
+                    "unsolicited and R2T-solicited; DataSN, offset and bounds checked"),
+    P.Op.NOP_OUT: ("_on_nop_out", True, "pings answered with NOP-In; answers to our pings"),
+    P.Op.TASK_MGMT: ("_on_task_mgmt", False, "see Task management below"),
+    P.Op.TEXT: ("_on_text", True, "SendTargets; long answers continued with the C bit"),
+    P.Op.LOGOUT: ("_on_logout", True, "close session / connection; recovery: not supported"),
+}  # fmt: skip
+# Everything else gets a Reject (and, for a Login, the connection closes).
+REJECTED: dict[int, str] = {
+    P.Op.SNACK: "Reject (SNACK Reject): ErrorRecoveryLevel is 0",
+    P.Op.LOGIN: "Reject (Protocol Error), then the connection closes",
+}
 
 
 class ProtocolError(Exception):
@@ -217,15 +236,8 @@ class Connection:
     # -- full feature phase -----------------------------------------------------------
 
     async def _full_feature(self) -> None:
-        handlers = {
-            P.Op.SCSI_COMMAND: self.scsi.on_command,
-            P.Op.DATA_OUT: self.scsi.on_data_out,
-            P.Op.NOP_OUT: self._on_nop_out,
-            P.Op.TASK_MGMT: self._on_task_mgmt,
-            P.Op.TEXT: self._on_text,
-            P.Op.LOGOUT: self._on_logout,
-        }
-        discovery_ok = {P.Op.NOP_OUT, P.Op.TEXT, P.Op.LOGOUT}
+        handlers = {op: attrgetter(path)(self) for op, (path, _, _) in FULL_FEATURE.items()}
+        discovery_ok = {op for op, (_, ok, _) in FULL_FEATURE.items() if ok}
         while not self._closing:
             pdu = await self.read_header(self.params.target_max_recv)
             handler = handlers.get(pdu.opcode)

@@ -41,8 +41,23 @@ MISSING_PARAMETER = 0x0207
 SESSION_TYPE_UNSUPPORTED = 0x0209
 NO_SESSION = 0x020A
 INVALID_DURING_LOGIN = 0x020B
-TARGET_ERROR = 0x0300
 OUT_OF_RESOURCES = 0x0302
+# When each refusal is sent (published in docs/iscsi.md).
+REFUSALS = {
+    INITIATOR_ERROR: "malformed login: bad text or stage transition, ISID/ITT/CID changed, "
+    "bad InitiatorName, no acceptable digest",
+    AUTH_FAILED: "CHAP failed, or CHAP required but not offered (or security stage skipped)",
+    FORBIDDEN: "initiator not on the target's ACL",
+    NOT_FOUND: "no such target",
+    TARGET_REMOVED: "target removed during the login",
+    UNSUPPORTED_VERSION: "Version-min above 0",
+    TOO_MANY_CONNECTIONS: "a second connection to a session (MaxConnections=1)",
+    MISSING_PARAMETER: "InitiatorName missing, or TargetName of a normal session",
+    SESSION_TYPE_UNSUPPORTED: "SessionType other than Normal or Discovery",
+    NO_SESSION: "TSIH names no session",
+    INVALID_DURING_LOGIN: "a PDU other than Login Request during login",
+    OUT_OF_RESOURCES: "no TSIH left",
+}
 
 _SECURITY_KEYS = {"AuthMethod", "CHAP_A", "CHAP_I", "CHAP_C", "CHAP_N", "CHAP_R"}
 _DECLARED = {"InitiatorName", "TargetName", "SessionType", "InitiatorAlias"}

@@ -74,19 +74,19 @@ def parse_bool(value: str) -> bool | None:
 
 
 # Keys whose answer never depends on the offer (beyond its being well formed).
-_FIXED_ANSWERS = {
+FIXED_ANSWERS = {
     "IFMarker": "No",
     "OFMarker": "No",
     "RDMAExtensions": "No",
 }
-_IRRELEVANT = {
+IRRELEVANT_KEYS = {
     "IFMarkInt",
     "OFMarkInt",
     "TargetRecvDataSegmentLength",  # iSER only
     "InitiatorRecvDataSegmentLength",
 }
 # Keys only a target may declare, or only the login phase may carry.
-_TARGET_ONLY = {"TargetAlias", "TargetAddress", "TargetPortalGroupTag"}
+TARGET_ONLY_KEYS = {"TargetAlias", "TargetAddress", "TargetPortalGroupTag"}
 
 
 class Negotiator:
@@ -96,7 +96,7 @@ class Negotiator:
         self.limits = limits
         self.params = params or SessionParams()
         self.params.target_max_recv = limits.max_recv_data_segment_length
-        self._numeric: dict[str, tuple[int, int, Callable[[int, int], int], str, int]] = {
+        self.numeric: dict[str, tuple[int, int, Callable[[int, int], int], str, int]] = {
             # key: (low, high, combine, params attribute, our value)
             "MaxBurstLength": (MIN_SEGMENT, MAX_SEGMENT, min, "max_burst_length",
                                limits.max_burst_length),
@@ -111,7 +111,7 @@ class Negotiator:
             "ErrorRecoveryLevel": (0, 2, min, "error_recovery_level", 0),
             "iSCSIProtocolLevel": (0, 31, min, "", 1),
         }  # fmt: skip
-        self._boolean: dict[str, tuple[bool, str, bool]] = {
+        self.boolean: dict[str, tuple[bool, str, bool]] = {
             # key: (OR semantics?, params attribute, our value)
             "InitialR2T": (True, "initial_r2t", limits.initial_r2t),
             "ImmediateData": (False, "immediate_data", limits.immediate_data),
@@ -123,9 +123,9 @@ class Negotiator:
         """The answer to one offered key, or None when a declaration needs none."""
         if key in ("HeaderDigest", "DataDigest"):
             return self._digest(key, value)
-        if key in self._numeric:
+        if key in self.numeric:
             return self._number(key, value)
-        if key in self._boolean:
+        if key in self.boolean:
             return self._flag(key, value)
         if key == "MaxRecvDataSegmentLength":
             n = parse_number(value)
@@ -136,13 +136,13 @@ class Negotiator:
         if key == "InitiatorAlias":
             self.params.initiator_alias = value[:255]
             return None
-        if key in _FIXED_ANSWERS:
-            return _FIXED_ANSWERS[key] if parse_bool(value) is not None else REJECT
-        if key in _IRRELEVANT:
+        if key in FIXED_ANSWERS:
+            return FIXED_ANSWERS[key] if parse_bool(value) is not None else REJECT
+        if key in IRRELEVANT_KEYS:
             return IRRELEVANT
         if key == "TaskReporting":
             return "RFC3720" if "RFC3720" in value.split(",") else REJECT
-        if key in _TARGET_ONLY:
+        if key in TARGET_ONLY_KEYS:
             return REJECT
         return NOT_UNDERSTOOD
 
@@ -173,7 +173,7 @@ class Negotiator:
         return REJECT
 
     def _number(self, key: str, value: str) -> str:
-        low, high, combine, attr, ours = self._numeric[key]
+        low, high, combine, attr, ours = self.numeric[key]
         n = parse_number(value)
         if n is None or not low <= n <= high:
             return REJECT
@@ -183,7 +183,7 @@ class Negotiator:
         return str(result)
 
     def _flag(self, key: str, value: str) -> str:
-        is_or, attr, ours = self._boolean[key]
+        is_or, attr, ours = self.boolean[key]
         offered = parse_bool(value)
         if offered is None:
             return REJECT

@@ -9,6 +9,7 @@ other function answers "Task management function not supported".
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from blockstore.iscsi import pdu as P
@@ -16,6 +17,7 @@ from blockstore.iscsi.session import sn_lt
 
 if TYPE_CHECKING:
     from blockstore.iscsi.connection import Connection
+    from blockstore.iscsi.target import Target
 
 F = P.TmfFunction
 R = P.TmfResponse
@@ -34,34 +36,16 @@ async def handle_task_management(conn: Connection, pdu: P.Pdu) -> None:
 
 
 def _perform(conn: Connection, pdu: P.Pdu) -> P.TmfResponse:
-    function = pdu.flags & 0x7F
+    handler = FUNCTIONS.get(pdu.flags & 0x7F)
+    if handler is None:
+        return R.NOT_SUPPORTED
     session = conn.session
     assert session is not None and session.target is not None
-    target = session.target
-    lun = P.decode_lun(pdu.lun)
-    if function == F.ABORT_TASK:
-        return _abort_task(conn, ref_itt=pdu.f20, ref_cmd_sn=pdu.f32)
-    if function in (F.ABORT_TASK_SET, F.CLEAR_TASK_SET):
-        if lun is None or lun not in target.luns:
-            return R.LUN_DOES_NOT_EXIST
-        conn.scsi.abort_where(lun)
-        return R.FUNCTION_COMPLETE
-    if function == F.LOGICAL_UNIT_RESET:
-        unit = target.luns.get(lun) if lun is not None else None
-        if unit is None:
-            return R.LUN_DOES_NOT_EXIST
-        conn.scsi.abort_where(lun)
-        unit.reset()
-        return R.FUNCTION_COMPLETE
-    if function == F.TARGET_WARM_RESET:
-        conn.scsi.abort_all()
-        for unit in list(target.luns.values()):
-            unit.reset()
-        return R.FUNCTION_COMPLETE
-    return R.NOT_SUPPORTED
+    return handler(conn, pdu, session.target, P.decode_lun(pdu.lun))
 
 
-def _abort_task(conn: Connection, ref_itt: int, ref_cmd_sn: int) -> P.TmfResponse:
+def _abort_task(conn: Connection, pdu: P.Pdu, target: Target, lun: int | None) -> P.TmfResponse:
+    ref_itt, ref_cmd_sn = pdu.f20, pdu.f32
     task = conn.scsi.tasks.get(ref_itt)
     if task is not None:
         conn.scsi.abort(task)
@@ -74,3 +58,37 @@ def _abort_task(conn: Connection, ref_itt: int, ref_cmd_sn: int) -> P.TmfRespons
         conn.scsi.abort_ahead(ref_itt)
         return R.FUNCTION_COMPLETE
     return R.TASK_DOES_NOT_EXIST
+
+
+def _abort_task_set(conn: Connection, pdu: P.Pdu, target: Target, lun: int | None) -> P.TmfResponse:
+    if lun is None or lun not in target.luns:
+        return R.LUN_DOES_NOT_EXIST
+    conn.scsi.abort_where(lun)
+    return R.FUNCTION_COMPLETE
+
+
+def _lun_reset(conn: Connection, pdu: P.Pdu, target: Target, lun: int | None) -> P.TmfResponse:
+    unit = target.luns.get(lun) if lun is not None else None
+    if unit is None:
+        return R.LUN_DOES_NOT_EXIST
+    conn.scsi.abort_where(lun)
+    unit.reset()
+    return R.FUNCTION_COMPLETE
+
+
+def _warm_reset(conn: Connection, pdu: P.Pdu, target: Target, lun: int | None) -> P.TmfResponse:
+    conn.scsi.abort_all()
+    for unit in list(target.luns.values()):
+        unit.reset()
+    return R.FUNCTION_COMPLETE
+
+
+Handler = Callable[["Connection", P.Pdu, "Target", "int | None"], P.TmfResponse]
+# The functions served; any other answers "Task management function not supported".
+FUNCTIONS: dict[int, Handler] = {
+    F.ABORT_TASK: _abort_task,
+    F.ABORT_TASK_SET: _abort_task_set,
+    F.CLEAR_TASK_SET: _abort_task_set,  # one task set per nexus: clearing is aborting
+    F.LOGICAL_UNIT_RESET: _lun_reset,
+    F.TARGET_WARM_RESET: _warm_reset,
+}

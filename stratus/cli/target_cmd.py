@@ -38,6 +38,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     exp.add_argument("--read-only", action="store_true", help="refuse writes")
     exp.add_argument("--block-size", type=int, default=512, help="logical block size (bytes)")
     exp.set_defaults(func=_export)
+    compat = tsub.add_parser("compat", help="print docs/iscsi.md (what the target implements)")
+    compat.set_defaults(func=_compat)
+
+
+def _compat(args: argparse.Namespace) -> int:
+    from blockstore.iscsi.compat import render
+
+    print(render(), end="")
+    return 0
 
 
 def parse_portal(text: str) -> tuple[str, int]:
