@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from blockstore.iscsi import TargetServer
+import pytest
+
+from blockstore.iscsi import Credentials, TargetServer
 from blockstore.iscsi import pdu as P
 from blockstore.iscsi.textkeys import encode_text, parse_text
 from tests.functional.blockstore.iscsi.conftest import IQN
-from tests.functional.blockstore.iscsi.initiator import INITIATOR, session
+from tests.functional.blockstore.iscsi.initiator import INITIATOR, Initiator, LoginError, session
 
 HOST = "127.0.0.1"
 
@@ -68,5 +70,23 @@ async def test_wildcard_portal_is_named_by_the_connection_address() -> None:
             f"127.0.0.1:{port6},1",
         ]
         assert server.portal_addresses(("::1", port6, 0, 0))[1] == f"[::1]:{port6},1"
+    finally:
+        await server.stop()
+
+
+async def test_discovery_can_require_chap(unit) -> None:
+    server = TargetServer(
+        HOST, 0, nop_interval=0, discovery_credentials=Credentials("d", "disc-secret")
+    )
+    await server.start()
+    try:
+        server.add_target(IQN).allow_any_initiator = True
+        ini = Initiator(HOST, server.port)
+        with pytest.raises(LoginError) as exc:
+            await ini.login(None)
+        assert exc.value.status == 0x0201
+        ini.close()
+        async with session(HOST, server.port, None, chap=("d", "disc-secret")) as ini:
+            assert (await ini.text([("SendTargets", "All")]))["TargetName"] == [IQN]
     finally:
         await server.stop()
