@@ -16,8 +16,8 @@ import asyncio
 import socket
 from collections.abc import Awaitable, Callable
 
-_BUFFER = 512 * 1024
-_LOW_FREE = 64 * 1024  # compact (or pause) when less than this is free
+_BUFFER = 128 * 1024  # per connection; payloads of writes bypass it
+_LOW_FREE = 32 * 1024  # compact (or pause) when less than this is free
 _DIRECT_MIN = 16 * 1024  # reads this large bypass the receive buffer
 _FLUSH_AT = 256 * 1024  # queued output this large is written at once
 
