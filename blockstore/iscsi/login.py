@@ -263,7 +263,7 @@ class Login:
             existing = self.server.session_by_tsih(tsih)
             status = TOO_MANY_CONNECTIONS if existing is not None else NO_SESSION
             self._refuse(pdu, status, "adding connections to a session is not supported")
-        if any(value == REJECT for _, value in answers if _ in ("HeaderDigest", "DataDigest")):
+        if any(v == REJECT for k, v in answers if k in ("HeaderDigest", "DataDigest")):
             self._refuse(pdu, INITIATOR_ERROR, "no acceptable digest")
         params = self.negotiator.params
         if not self.declared_mrdsl:
