@@ -6,6 +6,7 @@ import hashlib
 import os
 import signal
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -138,6 +139,21 @@ def test_expiring_object_goes_away(conn: Connection) -> None:
             break
         time.sleep(0.2)
     assert status == 404
+
+
+def test_second_launcher_on_the_same_data_dir_is_refused(stratus_up: StratusUp) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STRATUS_")}
+    env["STRATUS_DATA"] = str(stratus_up.data_dir)
+    out = subprocess.run(
+        [sys.executable, "-m", "stratus.cli.main", "up"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode == 1
+    assert "another `stratus up`" in out.stderr
+    assert stratus_up.auth() is not None  # the first one is untouched
 
 
 def test_restart_keeps_data(stratus_up: StratusUp, conn: Connection) -> None:

@@ -57,3 +57,27 @@ def test_run_config_round_trips_through_the_loader(tmp_path: Path) -> None:
 def test_to_toml_rejects_what_it_cannot_write() -> None:
     with pytest.raises(TypeError):
         cluster.to_toml({"s": {"k": object()}})
+
+
+def test_rings_are_built_once_and_must_match_the_nodes(tmp_path: Path) -> None:
+    cfg = _cfg(tmp_path, STRATUS_CLUSTER_PART_POWER="4", STRATUS_STORAGE_BASE_PORT="7100")
+    cluster.ensure_cluster_secrets(cfg, create=True)
+    directory = cluster.ensure_rings(cfg)
+    stamp = (directory / "object.ring").stat().st_mtime_ns
+    assert cluster.ensure_rings(cfg) == directory  # reused as is
+    assert (directory / "object.ring").stat().st_mtime_ns == stamp
+
+    moved = _cfg(tmp_path, STRATUS_CLUSTER_PART_POWER="4", STRATUS_STORAGE_BASE_PORT="7200")
+    cluster.ensure_cluster_secrets(moved, create=True)
+    with pytest.raises(config.ConfigError, match=r"127\.0\.0\.1:7100/d0"):
+        cluster.ensure_rings(moved)
+
+
+def test_replicas_never_exceed_the_devices(tmp_path: Path) -> None:
+    from ring import Ring
+
+    cfg = _cfg(tmp_path, STRATUS_STORAGE_NODES="2", STRATUS_CLUSTER_PART_POWER="4")
+    cluster.ensure_cluster_secrets(cfg, create=True)
+    ring = Ring(cluster.ensure_rings(cfg) / "object.ring")
+    assert ring.replica_count == 2
+    assert {(d.port, d.device) for d in ring.devices} == {(6200, "d0"), (6201, "d0")}
