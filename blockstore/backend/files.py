@@ -111,6 +111,24 @@ class FileBackend:
         os.rename(tmp, final)
         _fsync_dir(final.parent)
 
+    def open_partial_volume(self, volume_id: str) -> tuple[int, Path]:
+        """A new, empty partial file for a volume filled from elsewhere (an image)."""
+        tmp = self._tmp_path(self.volume_path(volume_id))
+        return os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600), tmp
+
+    def commit_partial_volume(
+        self, volume_id: str, fd: int, size: int, thick: bool = False
+    ) -> None:
+        """Size, sync and rename a partial file into place (closes ``fd``)."""
+        try:
+            self._size(fd, max(size, os.fstat(fd).st_size), thick)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        final = self.volume_path(volume_id)
+        os.rename(self._tmp_path(final), final)
+        _fsync_dir(final.parent)
+
     @staticmethod
     def _size(fd: int, size: int, thick: bool) -> None:
         os.ftruncate(fd, size)

@@ -50,6 +50,19 @@ def check_connector(connector: Any) -> dict[str, Any]:
     return out
 
 
+def portal_of(driver: Any) -> str | None:
+    """``host:port`` initiators are told to use (the driver's own idea of it)."""
+    if driver is None:
+        return None
+    portal = getattr(driver, "portal", None)
+    if isinstance(portal, str):
+        return portal
+    host, port = getattr(driver, "advertise", None), getattr(driver, "port", None)
+    if host is None or port is None:
+        return None
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
 class AttachmentOps(SnapshotOps):
     # -- exports -------------------------------------------------------------------
 
@@ -310,15 +323,17 @@ class AttachmentOps(SnapshotOps):
         items = [a for a in self.store.scan(Attachment, caller.project) if matches(a, wanted)]
         return paginate(items, marker=marker, limit=validate.limit(limit), sort=parse_sort(sort))
 
-    async def connection_of(self, caller: Caller, attachment_id: str) -> dict[str, Any] | None:
-        """The connection info of a connected attachment (re-exported if needed)."""
-        att = self.get_attachment(caller, attachment_id)
-        if att.status not in EXPORTED or self.driver is None:
-            return None
-        vol = self.get_volume(caller, att.volume_id)
-        async with self.lock(vol.id):
-            spec, portal = await self.sync_export(vol)
-        if spec is None or portal is None:
+    def connection_view(self, caller: Caller, attachment_id: str) -> dict[str, Any] | None:
+        """The connection info of a connected attachment, from the records (no target change)."""
+
+        def txn(t: Txn) -> tuple[Attachment, ExportSpec | None]:
+            att = self.must_get(t, Attachment, caller, attachment_id, "Attachment")
+            vol = self.must_get(t, Volume, caller, att.volume_id, "Volume")
+            return att, self.export_spec(t, vol)
+
+        att, spec = self.store.read(txn)
+        portal = portal_of(self.driver)
+        if spec is None or portal is None or att.status not in EXPORTED:
             return None
         return self.connection_for(spec, portal, att)
 

@@ -1,0 +1,127 @@
+"""The volume API: Cinder v3 over aiohttp, one module per resource family.
+
+``make_app(manager, identity)`` mounts the version documents at ``/`` and
+``/v3/``, and every resource under ``/v3/{project_id}/``. A token from
+identity (``X-Auth-Token``) is required there; its project must be the one
+in the URL, and every lookup is scoped to it, so another project's volume
+is simply not found. Microversions (``OpenStack-API-Version: volume 3.x``)
+are accepted up to :data:`MAX_VERSION`; answers carry the version used.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from typing import Any
+
+from aiohttp import web
+
+from blockstore.api import attachments, backups, limits, snapshots, types, volumes
+from blockstore.api.context import CTX, IDENTITY, MANAGER, REQUEST_ID, Ctx, ok
+from blockstore.api.errors import ApiError, cinder_errors
+from blockstore.manager.core import Caller
+
+log = logging.getLogger("blockstore.api")
+CLIENT_MAX_SIZE = 1024 * 1024
+MIN_VERSION = (3, 0)
+MAX_VERSION = (3, 70)
+VERSION_HEADER = "OpenStack-API-Version"
+_VERSION = re.compile(r"^volume\s+(\d+)\.(\d+)$|^volume\s+latest$", re.IGNORECASE)
+_PROJECT_PATH = re.compile(r"^/v3/([^/]+)(/|$)")
+
+
+def base_url(request: web.Request) -> str:
+    return f"{request.scheme}://{request.host}"
+
+
+def version_doc(base: str) -> dict[str, Any]:
+    return {
+        "id": "v3.0",
+        "status": "CURRENT",
+        "version": "{}.{}".format(*MAX_VERSION),
+        "min_version": "{}.{}".format(*MIN_VERSION),
+        "updated": "2024-01-01T00:00:00Z",
+        "links": [{"rel": "self", "href": f"{base}/v3/"}],
+        "media-types": [
+            {"base": "application/json", "type": "application/vnd.openstack.volume+json;version=3"}
+        ],
+    }
+
+
+async def handle_versions(request: web.Request) -> web.Response:
+    return ok({"versions": [version_doc(base_url(request))]}, 300)
+
+
+async def handle_v3(request: web.Request) -> web.Response:
+    return ok({"versions": [version_doc(base_url(request))]})
+
+
+async def handle_healthcheck(request: web.Request) -> web.Response:
+    return web.Response(text="OK")
+
+
+def _microversion(request: web.Request) -> tuple[int, int]:
+    raw = request.headers.get(VERSION_HEADER)
+    if raw is None:
+        return MIN_VERSION
+    m = _VERSION.match(raw.strip())
+    if m is None:
+        raise ApiError(400, f"Invalid API version request {raw[:40]!r}.")
+    if m.group(1) is None:
+        return MAX_VERSION
+    wanted = (int(m.group(1)), int(m.group(2)))
+    if not MIN_VERSION <= wanted <= MAX_VERSION:
+        raise ApiError(406, "Version {}.{} is not supported by the API.".format(*wanted))
+    return wanted
+
+
+@web.middleware
+async def authenticate(request: web.Request, handler) -> web.StreamResponse:  # type: ignore[no-untyped-def]
+    request[REQUEST_ID] = "req-" + str(uuid.uuid4())
+    m = _PROJECT_PATH.match(request.path)
+    if m is None:
+        return await handler(request)
+    token = request.headers.get("X-Auth-Token", "")
+    principal = request.app[IDENTITY].authenticate_token(token) if token else None
+    if principal is None:
+        raise ApiError(
+            401,
+            "The request you have made requires authentication.",
+            {"WWW-Authenticate": 'Keystone uri="/auth/v1.0"'},
+        )
+    if m.group(1) != principal.project:
+        raise ApiError(403, f"Project {m.group(1)[:64]} in the URL is not the token's project.")
+    version = _microversion(request)
+    request[CTX] = Ctx(
+        request, request.app[MANAGER], Caller.from_principal(principal), base_url(request)
+    )
+    resp = await handler(request)
+    resp.headers[VERSION_HEADER] = "volume {}.{}".format(*version)
+    resp.headers["Vary"] = VERSION_HEADER
+    return resp
+
+
+@web.middleware
+async def request_id(request: web.Request, handler) -> web.StreamResponse:  # type: ignore[no-untyped-def]
+    resp = await handler(request)
+    rid = request.get(REQUEST_ID)
+    if rid:
+        resp.headers["X-Openstack-Request-Id"] = rid
+    return resp
+
+
+def make_app(manager: Any, identity: Any) -> web.Application:
+    """The aiohttp application; ``manager`` must be started, ``identity`` authenticates."""
+    app = web.Application(
+        client_max_size=CLIENT_MAX_SIZE, middlewares=[request_id, cinder_errors, authenticate]
+    )
+    app[MANAGER] = manager
+    app[IDENTITY] = identity
+    app.router.add_get("/", handle_versions)
+    app.router.add_get("/v3", handle_v3)
+    app.router.add_get("/v3/", handle_v3)
+    app.router.add_get("/healthcheck", handle_healthcheck)
+    for family in (volumes, snapshots, attachments, backups, types, limits):
+        family.add_routes(app.router, "/v3/{project_id}")
+    return app

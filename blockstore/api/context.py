@@ -1,0 +1,74 @@
+"""What every handler gets: the manager, the caller, the base URL, the parsed body."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+
+from blockstore.api.errors import REQUEST_ID, ApiError  # noqa: F401 (re-exported)
+from blockstore.manager.core import Caller
+from blockstore.manager.errors import BadRequest
+
+MANAGER: web.AppKey[Any] = web.AppKey("manager", object)
+IDENTITY: web.AppKey[Any] = web.AppKey("identity", object)
+CTX: web.RequestKey[Any] = web.RequestKey("ctx", object)
+
+
+@dataclass
+class Ctx:
+    """One authenticated API request."""
+
+    request: web.Request
+    manager: Any
+    caller: Caller
+    base: str
+
+    @property
+    def project(self) -> str:
+        return self.caller.project
+
+    @property
+    def query(self) -> dict[str, str]:
+        return dict(self.request.query)
+
+    def param(self, name: str) -> str:
+        return self.request.match_info[name]
+
+    async def body(self, key: str | None = None, *, required: bool = True) -> Any:
+        """The JSON body (or its ``key`` element), refusing what is not JSON."""
+        raw = await self.request.read()
+        if not raw:
+            if required:
+                raise BadRequest("The request body is empty; JSON was expected.")
+            return {} if key is None else None
+        try:
+            data = json.loads(raw)
+        except (ValueError, UnicodeDecodeError):
+            raise BadRequest("Malformed request body: not valid JSON.") from None
+        if key is None:
+            return data
+        if not isinstance(data, dict) or key not in data:
+            if not required:
+                return None
+            raise BadRequest(f"Missing required element '{key}' in request body.")
+        return data[key]
+
+
+def ctx(request: web.Request) -> Ctx:
+    found = request.get(CTX)
+    if found is None:
+        raise ApiError(401, "The request you have made requires authentication.")
+    return found
+
+
+def ok(data: Any = None, status: int = 200) -> web.Response:
+    if data is None:
+        return web.Response(status=status)
+    return web.json_response(data, status=status)
+
+
+def flag(value: str | None) -> bool:
+    return (value or "").strip().lower() in ("1", "true", "yes", "on")

@@ -1,0 +1,150 @@
+"""Volume types with extra specs, and QoS specs with their type associations."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from blockstore.api import views
+from blockstore.api.context import ctx, flag, ok
+from blockstore.manager.errors import BadRequest
+
+
+async def handle_list_types(request: web.Request) -> web.Response:
+    c = ctx(request)
+    return ok({"volume_types": [views.type_view(t) for t in c.manager.list_types(c.caller)]})
+
+
+async def handle_show_type(request: web.Request) -> web.Response:
+    c = ctx(request)
+    return ok({"volume_type": views.type_view(c.manager.get_type(c.caller, c.param("type_id")))})
+
+
+async def handle_create_type(request: web.Request) -> web.Response:
+    c = ctx(request)
+    spec = await c.body("volume_type")
+    if not isinstance(spec, dict):
+        raise BadRequest("Invalid input received: 'volume_type' must be an object.")
+    vt = await c.manager.create_type(
+        c.caller,
+        spec.get("name"),
+        description=spec.get("description"),
+        extra_specs=spec.get("extra_specs"),
+        is_public=spec.get("os-volume-type-access:is_public", spec.get("is_public", True)),
+    )
+    return ok({"volume_type": views.type_view(vt)})
+
+
+async def handle_update_type(request: web.Request) -> web.Response:
+    c = ctx(request)
+    spec = await c.body("volume_type")
+    if not isinstance(spec, dict):
+        raise BadRequest("Invalid input received: 'volume_type' must be an object.")
+    changes = {k: spec[k] for k in ("name", "description", "is_public") if k in spec}
+    vt = await c.manager.update_type(c.caller, c.param("type_id"), changes)
+    return ok({"volume_type": views.type_view(vt)})
+
+
+async def handle_delete_type(request: web.Request) -> web.Response:
+    c = ctx(request)
+    await c.manager.delete_type(c.caller, c.param("type_id"))
+    return ok(status=202)
+
+
+async def handle_show_extra_specs(request: web.Request) -> web.Response:
+    c = ctx(request)
+    return ok({"extra_specs": c.manager.get_type(c.caller, c.param("type_id")).extra_specs})
+
+
+async def handle_set_extra_specs(request: web.Request) -> web.Response:
+    c = ctx(request)
+    specs = await c.body("extra_specs")
+    vt = await c.manager.update_type(c.caller, c.param("type_id"), {"extra_specs": specs})
+    return ok({"extra_specs": vt.extra_specs})
+
+
+async def handle_delete_extra_spec(request: web.Request) -> web.Response:
+    c = ctx(request)
+    await c.manager.delete_extra_spec(c.caller, c.param("type_id"), c.param("key"))
+    return ok(status=202)
+
+
+# -- QoS specs -------------------------------------------------------------------------
+
+
+async def handle_list_qos(request: web.Request) -> web.Response:
+    c = ctx(request)
+    return ok({"qos_specs": [views.qos_view(q) for q in c.manager.list_qos(c.caller)]})
+
+
+async def handle_show_qos(request: web.Request) -> web.Response:
+    c = ctx(request)
+    return ok({"qos_specs": views.qos_view(c.manager.get_qos(c.caller, c.param("qos_id")))})
+
+
+async def handle_create_qos(request: web.Request) -> web.Response:
+    """Cinder's body: ``{"qos_specs": {"name": ..., "consumer": ..., <key>: <value>...}}``."""
+    c = ctx(request)
+    spec = await c.body("qos_specs")
+    if not isinstance(spec, dict):
+        raise BadRequest("Invalid input received: 'qos_specs' must be an object.")
+    rest = {k: v for k, v in spec.items() if k not in ("name", "consumer", "specs")}
+    if isinstance(spec.get("specs"), dict):
+        rest.update(spec["specs"])
+    qos = await c.manager.create_qos(c.caller, spec.get("name"), spec.get("consumer"), rest)
+    return ok({"qos_specs": views.qos_view(qos)})
+
+
+async def handle_update_qos(request: web.Request) -> web.Response:
+    c = ctx(request)
+    spec = await c.body("qos_specs")
+    qos = await c.manager.update_qos(c.caller, c.param("qos_id"), spec)
+    return ok({"qos_specs": qos.specs})
+
+
+async def handle_delete_qos(request: web.Request) -> web.Response:
+    c = ctx(request)
+    await c.manager.delete_qos(c.caller, c.param("qos_id"), force=flag(c.query.get("force")))
+    return ok(status=202)
+
+
+async def handle_associate_qos(request: web.Request) -> web.Response:
+    c = ctx(request)
+    type_ref = c.query.get("vol_type_id")
+    if not type_ref:
+        raise BadRequest("Invalid input received: vol_type_id is required.")
+    associate = request.path.endswith("/associate")
+    await c.manager.associate_qos(c.caller, c.param("qos_id"), type_ref, associate=associate)
+    return ok(status=202)
+
+
+async def handle_qos_associations(request: web.Request) -> web.Response:
+    c = ctx(request)
+    types = c.manager.qos_associations(c.caller, c.param("qos_id"))
+    return ok(
+        {
+            "qos_associations": [
+                {"association_type": "volume_type", "name": t.name, "id": t.id} for t in types
+            ]
+        }
+    )
+
+
+def add_routes(router: web.UrlDispatcher, prefix: str) -> None:
+    t = f"{prefix}/types"
+    router.add_get(t, handle_list_types)
+    router.add_post(t, handle_create_type)
+    router.add_get(f"{t}/{{type_id}}", handle_show_type)
+    router.add_put(f"{t}/{{type_id}}", handle_update_type)
+    router.add_delete(f"{t}/{{type_id}}", handle_delete_type)
+    router.add_get(f"{t}/{{type_id}}/extra_specs", handle_show_extra_specs)
+    router.add_post(f"{t}/{{type_id}}/extra_specs", handle_set_extra_specs)
+    router.add_delete(f"{t}/{{type_id}}/extra_specs/{{key}}", handle_delete_extra_spec)
+    q = f"{prefix}/qos-specs"
+    router.add_get(q, handle_list_qos)
+    router.add_post(q, handle_create_qos)
+    router.add_get(f"{q}/{{qos_id}}", handle_show_qos)
+    router.add_put(f"{q}/{{qos_id}}", handle_update_qos)
+    router.add_delete(f"{q}/{{qos_id}}", handle_delete_qos)
+    router.add_get(f"{q}/{{qos_id}}/associate", handle_associate_qos)
+    router.add_get(f"{q}/{{qos_id}}/disassociate", handle_associate_qos)
+    router.add_get(f"{q}/{{qos_id}}/associations", handle_qos_associations)

@@ -1,0 +1,3 @@
+"""Backups of volumes into the object store: chunks (deduplicated by xxh3_128,
+compressed, framed), versioned manifests, the byte-moving engine, and the
+manager operations (create, restore, delete, verify; volumes from images)."""

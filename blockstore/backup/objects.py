@@ -1,0 +1,57 @@
+"""Object-store access for backups and images, acting as the user who asked.
+
+The volume service shares the identity store with the proxy, so it can
+issue a short-lived token for the project's user whose request started the
+work and reach that project's own account (``AUTH_<project>``) over the
+public API: backups live with the data of the project that owns them, and
+their container obeys the project's object-store rules. Tokens are cached
+per user until close to expiry.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import aiohttp
+
+from objectstore.apiclient import DEFAULT_TIMEOUT, SwiftClient
+
+TOKEN_LIFETIME = 3600.0
+RENEW_BEFORE = 600.0
+
+
+class ObjectAccess:
+    """``await access.client(project, user)``: a SwiftClient for that project's account."""
+
+    def __init__(self, base_url: str, identity: Any, *, lifetime: float = TOKEN_LIFETIME) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.identity = identity
+        self.lifetime = lifetime
+        self._tokens: dict[tuple[str, str], tuple[str, float]] = {}
+        self._session: aiohttp.ClientSession | None = None
+
+    def storage_url(self, project: str) -> str:
+        return f"{self.base_url}/v1/AUTH_{project}"
+
+    async def client(self, project: str, user: str) -> SwiftClient:
+        if self._session is None:
+            connector = aiohttp.TCPConnector(limit=64)
+            self._session = aiohttp.ClientSession(
+                timeout=DEFAULT_TIMEOUT, auto_decompress=False, connector=connector
+            )
+        key = (project, user)
+        token, expires = self._tokens.get(key, ("", 0.0))
+        if expires - time.time() < RENEW_BEFORE:
+            token, principal = await asyncio.to_thread(
+                self.identity.issue_token, project, user, self.lifetime
+            )
+            expires = principal.expires or time.time() + self.lifetime
+            self._tokens[key] = (token, expires)
+        return SwiftClient(self.storage_url(project), token, session=self._session)
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None

@@ -1,0 +1,515 @@
+"""Backup operations of the manager: create (full / incremental), restore (into a new or
+an existing volume), delete (freeing only unshared chunks), verify, list, show.
+
+Backups live in the owner project's account, container ``backup.container``:
+``chunks/<digest>`` and ``manifests/<backup id>``. A full backup uploads
+every non-zero chunk it reads (once per distinct content); an incremental
+one (parent: the volume's newest available backup) skips any chunk an
+existing manifest of the project already names. Deleting recomputes what
+every other manifest references and removes only the rest; backups being
+made hold the project's chunk gate shared and deletes hold it exclusive, so
+a chunk can never be deleted while a new manifest is about to name it. An
+in-use volume (``force``) is read through a temporary snapshot.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from collections.abc import Coroutine
+from typing import Any
+
+from blockstore.backup import chunks, engine
+from blockstore.backup.manifest import Manifest, ManifestError
+from blockstore.backup.manifest import object_name as manifest_name
+from blockstore.manager import quotas, states, validate
+from blockstore.manager.attachments import AttachmentOps
+from blockstore.manager.core import Caller, GiB
+from blockstore.manager.errors import BadRequest, NotFound
+from blockstore.manager.listing import matches, paginate, parse_sort
+from blockstore.manager.reconcile import RESTART, Reconciled
+from blockstore.manager.records import Backup, Volume
+from blockstore.manager.store import Txn
+from blockstore.scsi.gate import SharedExclusive
+from objectstore.apiclient import NotFound as ObjectNotFound
+from objectstore.apiclient import SwiftClient
+
+log = logging.getLogger("blockstore.backup")
+PROGRESS_EVERY = 0.5  # seconds between progress writes to the record
+BUSY = (states.BK_CREATING, states.BK_RESTORING, states.BK_VERIFYING)
+
+
+def temp_snapshot_id(backup_id: str) -> str:
+    return f"backup-{backup_id}"
+
+
+class BackupOps(AttachmentOps):
+    _gates: dict[str, SharedExclusive]
+
+    def gate(self, project: str) -> SharedExclusive:
+        if not hasattr(self, "_gates"):
+            self._gates = {}
+        return self._gates.setdefault(project, SharedExclusive())
+
+    def _objects(self) -> Any:
+        if self.objects is None:
+            raise BadRequest("Backups need the object store, which is not configured here.")
+        return self.objects
+
+    # -- create ----------------------------------------------------------------------
+
+    async def create_backup(
+        self,
+        caller: Caller,
+        volume_id: Any,
+        *,
+        name: Any = None,
+        description: Any = None,
+        incremental: Any = False,
+        force: Any = False,
+        metadata: Any = None,
+    ) -> Backup:
+        self.must_write(caller)
+        self._objects()
+        if not isinstance(volume_id, str):
+            raise BadRequest("Invalid input received: a backup needs a volume_id.")
+        name = validate.text(name, "name")
+        description = validate.text(description, "description", validate.MAX_DESCRIPTION)
+        incremental = validate.boolean(incremental, "incremental")
+        force = validate.boolean(force, "force")
+        metadata = validate.metadata(metadata)
+        container = self.settings.backup.container
+
+        def txn(t: Txn) -> Backup:
+            vol = self.must_get(t, Volume, caller, volume_id, "Volume")
+            allowed = states.CAN_BACKUP_FORCED if force else states.CAN_BACKUP
+            states.require("volume", vol.id, vol.status, allowed)
+            quotas.check(
+                t,
+                caller.project,
+                self.settings.quota_defaults,
+                {"backups": 1, "backup_gigabytes": vol.size},
+            )
+            parent = None
+            if incremental:
+                done = [
+                    b
+                    for b in t.scan(Backup, vol.project)
+                    if b.volume_id == vol.id and b.status == states.BK_AVAILABLE
+                ]
+                if not done:
+                    raise BadRequest(
+                        "Invalid backup: No backups available to do an incremental backup."
+                    )
+                parent = max(done, key=lambda b: b.created_at).id
+            bk = Backup(
+                project=vol.project,
+                user=caller.user,
+                volume_id=vol.id,
+                name=name,
+                description=description,
+                size=vol.size,
+                container=container,
+                incremental=incremental,
+                parent_id=parent,
+                metadata=metadata,
+                volume_previous_status=vol.status,
+            )
+            t.put(bk)
+            if vol.status == states.AVAILABLE:
+                vol.previous_status, vol.status = vol.status, states.BACKING_UP
+                t.put(vol)
+            return bk
+
+        bk = await self.store.write(txn)
+        self.spawn(self._run_backup(bk), f"backup {bk.id}")
+        return bk
+
+    async def _run_backup(self, bk: Backup) -> None:
+        snap_id = None
+        uploaded: set[bytes] = set()
+        try:
+            async with self.gate(bk.project).shared():
+                client = await self._objects().client(bk.project, bk.user)
+                await client.put_container(bk.container)
+                path = str(self.backend.volume_path(bk.volume_id))
+                if bk.volume_previous_status == states.IN_USE:
+                    snap_id = temp_snapshot_id(bk.id)
+                    async with self.quiesced(bk.volume_id):
+                        await self.io(self.backend.snapshot_volume, bk.volume_id, snap_id)
+                    path = str(self.backend.snapshot_path(snap_id))
+                known = await self._known_chunks(client, bk) if bk.incremental else set()
+                result = await engine.backup_file(
+                    client,
+                    bk.container,
+                    path,
+                    bk.size * GiB,
+                    chunk_size=self.settings.backup.chunk_size,
+                    codec=chunks.codec_for(self.settings.backup.compression),
+                    known=known,
+                    concurrency=self.settings.backup.concurrency,
+                    progress=self._progress(bk),
+                )
+                uploaded = {d for d in result.chunks if d is not None} - known
+                man = Manifest(
+                    backup_id=bk.id,
+                    volume_id=bk.volume_id,
+                    size=bk.size * GiB,
+                    chunk_size=self.settings.backup.chunk_size,
+                    chunks=result.chunks,
+                    parent_id=bk.parent_id,
+                    incremental=bk.incremental,
+                    compression=self.settings.backup.compression,
+                )
+                await client.put_object(bk.container, manifest_name(bk.id), man.encode())
+        except Exception as exc:
+            log.exception("backup %s failed", bk.id)
+            await self._end_backup(bk, None, reason=str(exc))
+            if uploaded:
+                self.spawn(self._collect(bk, uploaded), f"clean failed backup {bk.id}")
+        else:
+            await self._end_backup(bk, result)
+            log.info(
+                "backup %s: %d chunks, %d uploaded (%d bytes)",
+                bk.id,
+                len(result.chunks),
+                result.uploaded,
+                result.stored_bytes,
+            )
+        finally:
+            if snap_id is not None:
+                await self.io(self.backend.delete_snapshot, snap_id)
+
+    async def _end_backup(
+        self, bk: Backup, result: engine.BackupResult | None, *, reason: str | None = None
+    ) -> None:
+        def txn(t: Txn) -> None:
+            cur = t.get(Backup, bk.project, bk.id)
+            if cur is not None and cur.status == states.BK_CREATING:
+                if result is None:
+                    cur.status, cur.fail_reason = states.BK_ERROR, reason
+                else:
+                    cur.status, cur.progress = states.BK_AVAILABLE, 100.0
+                    cur.object_count, cur.stored_bytes = result.uploaded, result.stored_bytes
+                    cur.chunk_count = len(result.chunks)
+                t.put(cur)
+            self._release_volume(t, bk.project, bk.volume_id, states.BACKING_UP)
+
+        await self.store.write(txn)
+
+    def _release_volume(self, t: Txn, project: str, volume_id: str, busy: str) -> None:
+        vol = t.get(Volume, project, volume_id)
+        if vol is not None and vol.status == busy:
+            vol.status = states.settled_volume_status(
+                [a.status for a in self.attachments_of(t, vol)]
+            )
+            vol.previous_status = None
+            t.put(vol)
+
+    def _progress(self, bk: Backup):  # type: ignore[no-untyped-def]
+        """A progress callback that writes the record at most every PROGRESS_EVERY seconds."""
+        last = [0.0]
+
+        def report(done: int, total: int) -> None:
+            now = time.monotonic()
+            if now - last[0] < PROGRESS_EVERY or done >= total:
+                return
+            last[0] = now
+            pct = 100.0 * done / max(total, 1)
+
+            def txn(t: Txn) -> None:
+                cur = t.get(Backup, bk.project, bk.id)
+                if cur is not None and cur.status in BUSY:
+                    cur.progress = pct
+                    t.put(cur)
+
+            self.spawn(self.store.write(txn), f"progress of backup {bk.id}")
+
+        return report
+
+    async def _manifests(self, client: SwiftClient, project: str, skip: str) -> list[Manifest]:
+        """Manifests of the project's other backups that are (or may become) kept."""
+        others = [
+            b
+            for b in self.store.scan(Backup, project)
+            if b.id != skip and b.status not in (states.BK_ERROR,)
+        ]
+        found = []
+        for other in others:
+            man = await self.load_manifest(client, other)
+            if man is not None:
+                found.append(man)
+        return found
+
+    async def _known_chunks(self, client: SwiftClient, bk: Backup) -> set[bytes]:
+        known: set[bytes] = set()
+        for man in await self._manifests(client, bk.project, bk.id):
+            known |= man.digests()
+        return known
+
+    async def load_manifest(self, client: SwiftClient, bk: Backup) -> Manifest | None:
+        try:
+            raw = await client.get_object(bk.container, manifest_name(bk.id))
+        except ObjectNotFound:
+            return None
+        try:
+            return Manifest.decode(raw)
+        except ManifestError:
+            log.error("manifest of backup %s is unreadable", bk.id)
+            raise
+
+    # -- delete ----------------------------------------------------------------------
+
+    async def delete_backup(self, caller: Caller, backup_id: str) -> None:
+        self.must_write(caller)
+
+        def txn(t: Txn) -> Backup:
+            bk = self.must_get(t, Backup, caller, backup_id, "Backup")
+            states.require("backup", bk.id, bk.status, states.BK_CAN_DELETE)
+            bk.status = states.BK_DELETING
+            t.put(bk)
+            return bk
+
+        bk = await self.store.write(txn)
+        self.spawn(self.finish_backup_delete(bk), f"delete backup {bk.id}")
+
+    async def finish_backup_delete(self, bk: Backup) -> None:
+        try:
+            client = await self._objects().client(bk.project, bk.user)
+            man = await self.load_manifest(client, bk)
+            await self._collect(bk, man.digests() if man is not None else set())
+            await client.delete_object(bk.container, manifest_name(bk.id))
+        except Exception as exc:
+            log.exception("deleting backup %s failed", bk.id)
+            reason = str(exc)
+
+            def failed(t: Txn) -> None:
+                cur = t.get(Backup, bk.project, bk.id)
+                if cur is not None:
+                    cur.status, cur.fail_reason = states.BK_ERROR_DELETING, reason
+                    t.put(cur)
+
+            await self.store.write(failed)
+            return
+        await self.store.write(lambda t: t.delete(bk))
+        log.info("backup %s deleted", bk.id)
+
+    async def _collect(self, bk: Backup, candidates: set[bytes]) -> int:
+        """Delete the ``candidates`` no other manifest of the project names."""
+        async with self.gate(bk.project).exclusive():
+            client = await self._objects().client(bk.project, bk.user)
+            used: set[bytes] = set()
+            for man in await self._manifests(client, bk.project, bk.id):
+                used |= man.digests()
+            return await engine.delete_chunks(client, bk.container, candidates - used)
+
+    # -- restore ---------------------------------------------------------------------
+
+    async def restore_backup(
+        self, caller: Caller, backup_id: str, *, volume_id: Any = None, name: Any = None
+    ) -> tuple[Backup, Volume]:
+        self.must_write(caller)
+        self._objects()
+        name = validate.text(name, "name") if name is not None else None
+        if volume_id is not None and not isinstance(volume_id, str):
+            raise BadRequest("Invalid input received: volume_id must be a string.")
+        stats = await self.io(self.backend.stats)
+
+        def txn(t: Txn) -> tuple[Backup, Volume, bool]:
+            bk = self.must_get(t, Backup, caller, backup_id, "Backup")
+            states.require("backup", bk.id, bk.status, frozenset({states.BK_AVAILABLE}))
+            if volume_id is not None:
+                vol = self.must_get(t, Volume, caller, volume_id, "Volume")
+                states.require("volume", vol.id, vol.status, states.CAN_RESTORE_INTO)
+                if self.attachments_of(t, vol):
+                    raise BadRequest(f"Invalid volume {vol.id}: it is attached.")
+                if vol.size < bk.size:
+                    raise BadRequest(
+                        f"Invalid volume {vol.id}: volume size {vol.size}G is "
+                        f"smaller than the backup's {bk.size}G."
+                    )
+                fresh = False
+            else:
+                quotas.check(
+                    t,
+                    caller.project,
+                    self.settings.quota_defaults,
+                    {"volumes": 1, "gigabytes": bk.size},
+                )
+                quotas.check_capacity(t, stats, self.settings.capacity, bk.size, thick=False)
+                vt = self.resolve_type(t, caller, None)
+                vol = Volume(
+                    project=caller.project,
+                    user=caller.user,
+                    size=bk.size,
+                    name=name or f"restore_backup_{bk.id}",
+                    volume_type_id=vt.id,
+                )
+                fresh = True
+            vol.status, vol.backup_id = states.RESTORING, bk.id
+            bk.status, bk.restore_volume_id, bk.progress = states.BK_RESTORING, vol.id, 0.0
+            t.put(vol)
+            t.put(bk)
+            return bk, vol, fresh
+
+        bk, vol, fresh = await self.store.write(txn)
+        self.spawn(self._run_restore(bk, vol, fresh), f"restore backup {bk.id}")
+        return bk, vol
+
+    async def create_volume_from_backup(
+        self, caller: Caller, backup_id: Any, *, name: Any = None, size: Any = None
+    ) -> Volume:
+        """POST /volumes with ``backup_id``: a new volume restored from the backup."""
+        if not isinstance(backup_id, str):
+            raise BadRequest("Invalid input received: backup_id must be a string.")
+        if size is not None:
+            bk = self.get_backup(caller, backup_id)
+            wanted = validate.size_gb(size, maximum=self.settings.max_volume_gb)
+            if wanted != bk.size:
+                raise BadRequest(
+                    "Invalid input received: a volume from a backup has the "
+                    f"backup's size ({bk.size}G)."
+                )
+        return (await self.restore_backup(caller, backup_id, name=name))[1]
+
+    async def _run_restore(self, bk: Backup, vol: Volume, fresh: bool) -> None:
+        ok, reason = True, None
+        try:
+            client = await self._objects().client(bk.project, bk.user)
+            man = await self.load_manifest(client, bk)
+            if man is None:
+                raise NotFound(f"the manifest of backup {bk.id} is missing")
+            if fresh:
+                await self.io(self.backend.create_volume, vol.id, vol.size * GiB, False)
+            await engine.restore_file(
+                client,
+                bk.container,
+                man,
+                str(self.backend.volume_path(vol.id)),
+                fresh=fresh,
+                concurrency=self.settings.backup.concurrency,
+                progress=self._progress(bk),
+            )
+        except Exception as exc:
+            log.exception("restore of backup %s into %s failed", bk.id, vol.id)
+            ok, reason = False, str(exc)
+
+        def txn(t: Txn) -> None:
+            cur = t.get(Backup, bk.project, bk.id)
+            if cur is not None and cur.status == states.BK_RESTORING:
+                cur.status, cur.restore_volume_id = states.BK_AVAILABLE, None
+                cur.progress = 100.0 if ok else cur.progress
+                t.put(cur)
+            v = t.get(Volume, vol.project, vol.id)
+            if v is not None and v.status == states.RESTORING:
+                v.status = states.AVAILABLE if ok else states.ERROR_RESTORING
+                v.fail_reason = reason
+                t.put(v)
+
+        await self.store.write(txn)
+
+    # -- verify ----------------------------------------------------------------------
+
+    async def verify_backup(self, caller: Caller, backup_id: str) -> None:
+        self.must_write(caller)
+        self._objects()
+
+        def txn(t: Txn) -> Backup:
+            bk = self.must_get(t, Backup, caller, backup_id, "Backup")
+            states.require("backup", bk.id, bk.status, frozenset({states.BK_AVAILABLE}))
+            bk.status, bk.progress = states.BK_VERIFYING, 0.0
+            t.put(bk)
+            return bk
+
+        bk = await self.store.write(txn)
+        self.spawn(self._run_verify(bk), f"verify backup {bk.id}")
+
+    async def _run_verify(self, bk: Backup) -> None:
+        try:
+            client = await self._objects().client(bk.project, bk.user)
+            man = await self.load_manifest(client, bk)
+            if man is None:
+                result: dict[str, Any] = {
+                    "ok": False,
+                    "checked": 0,
+                    "missing": ["manifest"],
+                    "corrupt": [],
+                }
+            else:
+                result = await engine.verify(
+                    client,
+                    bk.container,
+                    man,
+                    concurrency=self.settings.backup.concurrency,
+                    progress=self._progress(bk),
+                )
+        except Exception as exc:
+            log.exception("verify of backup %s failed", bk.id)
+            result = {"ok": False, "checked": 0, "missing": [], "corrupt": [], "error": str(exc)}
+        result["at"] = time.time()
+
+        def txn(t: Txn) -> None:
+            cur = t.get(Backup, bk.project, bk.id)
+            if cur is not None and cur.status == states.BK_VERIFYING:
+                cur.status, cur.verify_result, cur.progress = states.BK_AVAILABLE, result, 100.0
+                t.put(cur)
+
+        await self.store.write(txn)
+
+    # -- read and admin ----------------------------------------------------------------
+
+    def get_backup(self, caller: Caller, backup_id: str) -> Backup:
+        return self.store.read(lambda t: self.must_get(t, Backup, caller, backup_id, "Backup"))
+
+    def backup_has_dependents(self, caller: Caller, bk: Backup) -> bool:
+        return any(b.parent_id == bk.id for b in self.store.scan(Backup, caller.project))
+
+    def list_backups(
+        self,
+        caller: Caller,
+        *,
+        filters: dict[str, Any] | None = None,
+        limit: Any = None,
+        marker: str | None = None,
+        sort: str | None = None,
+        sort_key: str | None = None,
+        sort_dir: str | None = None,
+    ) -> tuple[list[Backup], bool]:
+        order = parse_sort(sort, sort_key, sort_dir)
+        wanted = {k: v for k, v in (filters or {}).items() if v is not None}
+        items = [b for b in self.store.scan(Backup, caller.project) if matches(b, wanted)]
+        return paginate(items, marker=marker, limit=validate.limit(limit), sort=order)
+
+    async def reset_backup_status(self, caller: Caller, backup_id: str, status: Any) -> None:
+        self.must_be_cloud_admin(caller)
+        if status not in (states.BK_AVAILABLE, states.BK_ERROR):
+            raise BadRequest("Invalid input received: status must be available or error.")
+
+        def txn(t: Txn) -> None:
+            bk = self.must_get(t, Backup, caller, backup_id, "Backup")
+            bk.status = status
+            t.put(bk)
+
+        await self.store.write(txn)
+
+    # -- restart -----------------------------------------------------------------------
+
+    def reconcile_backups(self, t: Txn, out: Reconciled) -> list[Coroutine[Any, Any, Any]]:
+        later: list[Coroutine[Any, Any, Any]] = []
+        for bk in t.scan(Backup):
+            if bk.status == states.BK_CREATING:
+                bk.status, bk.fail_reason = states.BK_ERROR, RESTART
+                with contextlib.suppress(OSError):
+                    self.backend.delete_snapshot(temp_snapshot_id(bk.id))
+            elif bk.status in (states.BK_RESTORING, states.BK_VERIFYING):
+                bk.status, bk.restore_volume_id = states.BK_AVAILABLE, None
+            elif bk.status == states.BK_DELETING:
+                out.resumed.append(bk.id)
+                later.append(self.finish_backup_delete(bk))
+                continue
+            else:
+                continue
+            t.put(bk)
+            out.changed[bk.id] = bk.status
+        return later

@@ -1,0 +1,129 @@
+"""The volume service as one process: API, manager, file backend, iSCSI target, backups.
+
+``serve(cfg, stop)`` opens the records (``<volume dir>/records``), the file
+backend (``<volume dir>/files``), starts the built-in iSCSI target (or
+drives LIO), reconciles and re-exports, then serves the Cinder-style API on
+``volume.host:volume.port`` until ``stop`` is set. Backups reach the object
+store's public API at ``volume.backup_url`` (default: the proxy).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from blockstore.api import make_app
+from blockstore.backend import FileBackend
+from blockstore.backup.objects import ObjectAccess
+from blockstore.manager import Settings, Store
+from blockstore.manager.manager import Manager
+from stratus.identity import IdentityStore, identity_dir
+
+log = logging.getLogger("blockstore.service")
+GiB = 1024**3
+
+
+def volume_dir(cfg: Any) -> Path:
+    return Path(cfg.volume.dir) if cfg.volume.dir else Path(cfg.data.dir) / "volumes"
+
+
+def loopback(host: str) -> str:
+    return {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(host, host)
+
+
+def backup_url(cfg: Any) -> str:
+    if cfg.volume.backup_url:
+        return cfg.volume.backup_url
+    host = loopback(cfg.proxy.host)
+    return f"http://{f'[{host}]' if ':' in host else host}:{cfg.proxy.port}"
+
+
+@dataclass
+class Service:
+    """Everything one volume service process holds (for tests: ``async with running(cfg)``)."""
+
+    manager: Manager
+    app: web.Application
+    server: Any  # TargetServer or None (LIO)
+    port: int
+
+
+def listen(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(256)
+    sock.setblocking(False)
+    return sock
+
+
+async def _driver(cfg: Any) -> tuple[Any, Any]:
+    if cfg.iscsi.driver == "lio":
+        from blockstore.export.lio import LioDriver
+
+        return LioDriver(portal_ip=cfg.iscsi.host, port=cfg.iscsi.port), None
+    from blockstore.export.userspace import UserspaceDriver
+    from blockstore.iscsi import TargetServer
+
+    server = TargetServer(cfg.iscsi.host, cfg.iscsi.port)
+    await server.start()
+    return UserspaceDriver(server), server
+
+
+@contextlib.asynccontextmanager
+async def running(cfg: Any) -> AsyncIterator[Service]:
+    """The whole service, started; stopped (target, API, records) on exit."""
+    root = volume_dir(cfg)
+    sock = listen(cfg.volume.host, cfg.volume.port)
+    identity = IdentityStore(identity_dir(cfg.data.dir))
+    store = Store(root / "records")
+    backend = FileBackend(root / "files", capacity_bytes=cfg.volume.capacity_gb * GiB)
+    objects = ObjectAccess(backup_url(cfg), identity)
+    driver, server = None, None
+    runner = None
+    manager = None
+    try:
+        driver, server = await _driver(cfg)
+        manager = Manager(store, backend, driver, Settings.from_config(cfg), objects=objects)
+        await manager.start()
+        app = make_app(manager, identity)
+        runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=5)
+        await runner.setup()
+        await web.SockSite(runner, sock).start()
+        port = sock.getsockname()[1]
+        log.info(
+            "volume API on %s:%d, iSCSI target on %s",
+            cfg.volume.host,
+            port,
+            getattr(driver, "portal", cfg.iscsi.port),
+        )
+        yield Service(manager, app, server, port)
+    finally:
+        if runner is not None:
+            await runner.cleanup()
+        if manager is not None:
+            await manager.close()
+        close = getattr(driver, "close", None)
+        if close is not None:
+            await close()
+        if server is not None:
+            await server.stop()
+        await objects.close()
+        store.close()
+        identity.close()
+        sock.close()
+
+
+async def serve(cfg: Any, stop: asyncio.Event) -> None:
+    """Run the volume service until ``stop`` is set."""
+    async with running(cfg):
+        await stop.wait()
