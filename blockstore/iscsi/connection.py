@@ -132,6 +132,10 @@ class Connection:
         if self.stream.task is not None and not self.stream.task.done():
             self.stream.task.cancel()
 
+    def close_after_this(self) -> None:
+        """End the connection once the current PDU is handled (its answers are sent)."""
+        self._closing = True
+
     async def wait_closed(self) -> None:
         await self._done.wait()
 

@@ -174,6 +174,13 @@ class TargetServer:
         await asyncio.gather(*(c.request_logout(self.logout_grace) for c in conns if c is not None))
         return True
 
+    def drop_sessions(self, target: Target, keep: Connection | None = None) -> None:
+        """Close every connection to ``target`` now (TARGET COLD RESET), except ``keep``."""
+        for session in list(self._sessions.values()):
+            if session.target is target and session.connection not in (None, keep):
+                self.session_ended(session)
+                session.connection.shutdown()  # type: ignore[union-attr]
+
     def visible_targets(self, initiator_name: str) -> list[Target]:
         return [t for t in self._targets.values() if t.visible_to(initiator_name)]
 

@@ -3,8 +3,9 @@
 ABORT TASK, ABORT TASK SET, CLEAR TASK SET, LOGICAL UNIT RESET and
 TARGET WARM RESET act on this session's tasks: aborted tasks get no
 response (the initiator learns their fate from the TMF response), and the
-resets leave a unit attention on the logical units for every nexus. Every
-other function answers "Task management function not supported".
+resets leave a unit attention on the logical units for every nexus. TARGET
+COLD RESET is a warm reset that then closes every connection to the target.
+Every other function answers "Task management function not supported".
 """
 
 from __future__ import annotations
@@ -33,6 +34,12 @@ async def handle_task_management(conn: Connection, pdu: P.Pdu) -> None:
     )  # fmt: skip
     conn.send(header)
     await conn.drain()
+    if pdu.flags & 0x7F == F.TARGET_COLD_RESET and response == R.FUNCTION_COMPLETE:
+        # A cold reset ends every session of the target, this one after its response.
+        session = conn.session
+        assert session is not None and session.target is not None
+        conn.server.drop_sessions(session.target, keep=conn)
+        conn.close_after_this()
 
 
 def _perform(conn: Connection, pdu: P.Pdu) -> P.TmfResponse:
@@ -83,6 +90,11 @@ def _warm_reset(conn: Connection, pdu: P.Pdu, target: Target, lun: int | None) -
     return R.FUNCTION_COMPLETE
 
 
+def _cold_reset(conn: Connection, pdu: P.Pdu, target: Target, lun: int | None) -> P.TmfResponse:
+    """A warm reset, then (once answered) every connection to the target is closed."""
+    return _warm_reset(conn, pdu, target, lun)
+
+
 Handler = Callable[["Connection", P.Pdu, "Target", "int | None"], P.TmfResponse]
 # The functions served; any other answers "Task management function not supported".
 FUNCTIONS: dict[int, Handler] = {
@@ -91,4 +103,5 @@ FUNCTIONS: dict[int, Handler] = {
     F.CLEAR_TASK_SET: _abort_task_set,  # one task set per nexus: clearing is aborting
     F.LOGICAL_UNIT_RESET: _lun_reset,
     F.TARGET_WARM_RESET: _warm_reset,
+    F.TARGET_COLD_RESET: _cold_reset,
 }

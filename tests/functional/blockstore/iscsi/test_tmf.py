@@ -77,6 +77,19 @@ async def test_lun_reset_leaves_a_unit_attention_for_every_nexus(server, target)
 
 async def test_other_functions_are_not_supported(server, target) -> None:
     async with session(HOST, server.port, IQN) as ini:
-        for function in (F.CLEAR_ACA, F.TARGET_COLD_RESET, F.TASK_REASSIGN, 11):
+        for function in (F.CLEAR_ACA, F.TASK_REASSIGN, 11):
             assert await ini.tmf(function) == R.NOT_SUPPORTED
         assert (await ini.test_unit_ready()).status in (0, 2)
+
+
+async def test_target_cold_reset_closes_every_connection(server, target) -> None:
+    async with (
+        session(HOST, server.port, IQN) as a,
+        session(HOST, server.port, IQN, name="iqn.2024-01.org.stratus.test:b") as b,
+    ):
+        assert await a.tmf(F.TARGET_COLD_RESET) == R.FUNCTION_COMPLETE
+        await a.wait_closed()
+        await b.wait_closed()
+    async with session(HOST, server.port, IQN) as c:  # and the target takes new logins
+        reply = await c.test_unit_ready()
+        assert reply.status == 0 or reply.sense_key == 0x06

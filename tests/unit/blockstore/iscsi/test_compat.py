@@ -22,4 +22,4 @@ def test_the_matrix_lists_what_the_dispatch_tables_hold() -> None:
         assert f"| 0x{op:02x} | {P.Op(op).name} |" in text
     for function in FUNCTIONS:
         assert f"| {P.TmfFunction(function).name} | supported |" in text
-    assert "| TARGET_COLD_RESET | Task management function not supported |" in text
+    assert "| TASK_REASSIGN | Task management function not supported |" in text
