@@ -439,7 +439,7 @@ class ProxyCore:
             name=name,
             timestamp=Timestamp.now(),
             content_type=metadata.content_type or "application/octet-stream",
-            stored=stored.pack_set(metadata.user, metadata.attributes),
+            stored=_pack_object(metadata.user, metadata.attributes, metadata.system or {}),
             updates=[
                 nc.ContainerUpdate(cnodes[i % len(cnodes)], cpart)
                 for i in range(ring.replica_count)
@@ -504,14 +504,18 @@ class ProxyCore:
         """
         check_name("object", name, MAX_OBJECT_NAME)
         content_type = metadata.content_type
-        if content_type is None:
+        system = metadata.system
+        if content_type is None or system is None:
             # aiohttp puts "Content-Type: application/octet-stream" on a bodiless
             # POST, which the node would store; until NodeClient.post_object skips
             # that auto header, keep the type by sending the current one.
-            content_type = (await self.head_object(account, container, name)).content_type
+            # The node replaces the whole map, so system entries are re-sent too.
+            now = await self.head_object(account, container, name)
+            content_type = content_type or now.content_type
+            system = now.system if system is None else system
         ring = self.rings.object
         part, nodes = ring.get_nodes(account, container, name)
-        meta = stored.pack_set(metadata.user, metadata.attributes)
+        meta = _pack_object(metadata.user, metadata.attributes, system)
         ts = Timestamp.now()
 
         async def post(dev: Any, slot: int) -> None:
@@ -557,19 +561,35 @@ def merge_metadata(src: ObjectInfo, md: ObjectMetadata, *, fresh: bool) -> Objec
     """What a copy stores: the source's metadata updated by the request's."""
     user = {} if fresh else dict(src.user)
     attrs = {} if fresh else dict(src.attributes)
+    system = {} if fresh else dict(src.system)
     user.update(md.user)
     attrs.update(md.attributes)
+    system.update(md.system or {})
     return ObjectMetadata(
         content_type=md.content_type or src.content_type,
         user={k: v for k, v in user.items() if v != ""},
         attributes={k: v for k, v in attrs.items() if v != ""},
         delete_at=md.delete_at,
         etag=src.etag,
+        system={k: v for k, v in system.items() if v != ""},
     )
 
 
+# An object's system entries are stored as "s:<name>" beside its content attributes.
+_SYSTEM = "s:"
+
+
+def _pack_object(
+    user: Mapping[str, str], attributes: Mapping[str, str], system: Mapping[str, str]
+) -> dict[str, str]:
+    packed = {_SYSTEM + k.lower(): v for k, v in system.items()}
+    return stored.pack_set(user, {**attributes, **packed})
+
+
 def _object_info(name: str, raw: nc.ObjectInfo) -> ObjectInfo:
-    user, attrs = stored.unpack(raw.metadata)
+    user, rest = stored.unpack(raw.metadata)
+    attrs = {k: v for k, v in rest.items() if not k.startswith(_SYSTEM)}
+    system = {k[len(_SYSTEM) :]: v for k, v in rest.items() if k.startswith(_SYSTEM)}
     return ObjectInfo(
         name=name,
         timestamp=raw.timestamp,
@@ -580,6 +600,7 @@ def _object_info(name: str, raw: nc.ObjectInfo) -> ObjectInfo:
         attributes=attrs,
         delete_at=raw.delete_at,
         meta_timestamp=raw.meta_timestamp,
+        system=system,
     )
 
 

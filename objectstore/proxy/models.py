@@ -45,6 +45,9 @@ class ObjectMetadata:
     attributes: dict[str, str] = field(default_factory=dict)
     delete_at: int | None = None
     etag: str | None = None  # expected MD5 (hex) of the body, when the client sent one
+    # Protocol state kept with the object (S3's version id, tags, checksum...), never
+    # shown by the native API. None: a POST keeps what is stored; a PUT stores none.
+    system: dict[str, str] | None = None
 
 
 @dataclass
@@ -60,6 +63,7 @@ class ObjectInfo:
     attributes: dict[str, str] = field(default_factory=dict)
     delete_at: int | None = None
     meta_timestamp: Timestamp | None = None  # of the last metadata POST, when newer
+    system: dict[str, str] = field(default_factory=dict)  # see ObjectMetadata.system
 
     @property
     def last_modified(self) -> Timestamp:

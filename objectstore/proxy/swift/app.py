@@ -35,6 +35,7 @@ CLIENT_MAX_SIZE = 1024 * 1024
 ACCESS_LOG_FORMAT = '%a "%r" %s %b %Tf txn=%{X-Trans-Id}o'
 CORE: web.AppKey[ProxyCore] = web.AppKey("core", ProxyCore)
 IDENTITY: web.AppKey[Any] = web.AppKey("identity", object)
+TOKENS: web.AppKey[auth.TokenCache] = web.AppKey("tokens", auth.TokenCache)
 CONFIG: web.AppKey[Any] = web.AppKey("config", object)
 TX: web.RequestKey[str] = web.RequestKey("tx", str)
 
@@ -145,7 +146,7 @@ async def handle_api(request: web.Request) -> web.StreamResponse:
         container=cont,
         obj=name,
         params=parse_query(request.rel_url.raw_query_string),
-        principal=auth.authenticate(app[IDENTITY], request.headers.get("X-Auth-Token")),
+        principal=app[TOKENS].authenticate(request.headers.get("X-Auth-Token")),
     )
     if name is not None:
         return await obj.dispatch(ctx)
@@ -166,6 +167,7 @@ def make_app(core: ProxyCore, identity: Any, config: Any) -> web.Application:
     app = web.Application(client_max_size=CLIENT_MAX_SIZE, middlewares=[swift_errors])
     app[CORE] = core
     app[IDENTITY] = identity
+    app[TOKENS] = auth.TokenCache(identity)
     app[CONFIG] = config
     base = getattr(config.identity, "storage_url_base", "")
     app.add_routes(

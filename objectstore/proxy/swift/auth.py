@@ -19,6 +19,7 @@ Policy (documented in the Swift compatibility notes):
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +29,8 @@ from objectstore.proxy.swift.errors import SwiftError
 
 ACCOUNT_PREFIX = "AUTH_"
 READ_METHODS = frozenset(("GET", "HEAD", "OPTIONS"))
+TOKEN_CACHE_TTL = 5.0  # seconds a validated token is trusted without asking identity again
+TOKEN_CACHE_MAX = 50_000
 
 
 @dataclass(frozen=True)
@@ -39,14 +42,38 @@ class Access:
     writer: bool  # may change data in the account
 
 
-def authenticate(identity: Any, token: str | None) -> Any | None:
-    """The principal of ``token``; SwiftError(401) for a bad or expired one."""
-    if not token:
-        return None
-    principal = identity.authenticate_token(token)
-    if principal is None:
-        raise SwiftError(401)
-    return principal
+class TokenCache:
+    """Validated tokens, trusted for ``ttl`` seconds (never past their expiry).
+
+    Saves an identity lookup per request. The price: a revoked token, or a
+    changed role, may still be honoured for up to ``ttl`` seconds by this
+    proxy (Swift's tempauth keeps tokens in memcache for longer).
+    """
+
+    def __init__(self, identity: Any, ttl: float = TOKEN_CACHE_TTL) -> None:
+        self.identity = identity
+        self.ttl = ttl
+        self._hits: dict[str, tuple[float, Any]] = {}
+
+    def authenticate(self, token: str | None) -> Any | None:
+        """The principal of ``token``; SwiftError(401) for a bad or expired one."""
+        if not token:
+            return None
+        now = getattr(self.identity, "clock", time.time)()
+        hit = self._hits.get(token)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        principal = self.identity.authenticate_token(token)
+        if principal is None:
+            self._hits.pop(token, None)
+            raise SwiftError(401)
+        if len(self._hits) >= TOKEN_CACHE_MAX:
+            self._hits.clear()
+        until = now + self.ttl
+        if principal.expires is not None:
+            until = min(until, principal.expires)
+        self._hits[token] = (until, principal)
+        return principal
 
 
 def deny(principal: Any | None) -> SwiftError:

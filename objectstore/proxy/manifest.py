@@ -1,0 +1,148 @@
+"""Segmented objects: a small manifest object that stands for its segments, in order.
+
+Large objects (S3 multipart uploads) are stored as ordinary segment objects
+plus one manifest object, like Swift's static large objects: the manifest's
+body lists the segments (container, name, size, ETag) and its attributes
+say it is a manifest and give the whole object's size and ETag, so a HEAD
+needs no second read. Reading a manifest's bytes streams the segments one
+after the other; no segmented object is ever held whole in memory.
+
+The body is JSON with a format number (``{"format": 1, "segments": [...]}``);
+:func:`decode` refuses formats it does not know.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from objectstore.proxy import errors
+
+if TYPE_CHECKING:
+    from objectstore.proxy.core import ProxyCore
+
+FORMAT = 1
+MARK = "manifest"  # attribute: the manifest format number
+SIZE = "manifest-bytes"  # attribute: the whole object's size
+ETAG = "manifest-etag"  # attribute: the whole object's ETag (as the writer defines it)
+CONTENT_TYPE = "application/x-stratus-manifest"
+MAX_SEGMENTS = 10000
+
+
+@dataclass(frozen=True)
+class Segment:
+    container: str
+    name: str
+    size: int
+    etag: str
+
+
+def is_manifest(attributes: Mapping[str, str]) -> bool:
+    return MARK in attributes
+
+
+def encode(segments: Sequence[Segment]) -> bytes:
+    rows = [[s.container, s.name, s.size, s.etag] for s in segments]
+    return json.dumps({"format": FORMAT, "segments": rows}, separators=(",", ":")).encode()
+
+
+def decode(data: bytes) -> list[Segment]:
+    """The segments of a manifest body (InvalidInput when it is not one)."""
+    try:
+        doc = json.loads(data)
+        if doc.get("format") != FORMAT:
+            raise errors.InvalidInput(f"unknown manifest format {doc.get('format')!r}")
+        out = [
+            Segment(str(c), str(n), int(size), str(etag)) for c, n, size, etag in doc["segments"]
+        ]
+    except (ValueError, TypeError, KeyError, AttributeError):
+        raise errors.InvalidInput("corrupt manifest") from None
+    if len(out) > MAX_SEGMENTS or any(s.size < 0 for s in out):
+        raise errors.InvalidInput("corrupt manifest")
+    return out
+
+
+def attributes(segments: Sequence[Segment], etag: str) -> dict[str, str]:
+    """What a manifest object carries besides its body."""
+    return {MARK: str(FORMAT), SIZE: str(sum(s.size for s in segments)), ETAG: etag}
+
+
+def logical_size(attrs: Mapping[str, str], stored_size: int) -> int:
+    try:
+        return int(attrs[SIZE]) if MARK in attrs else stored_size
+    except (KeyError, ValueError):
+        return stored_size
+
+
+def offsets(segments: Sequence[Segment]) -> list[tuple[int, int]]:
+    """Each segment's half-open byte span within the whole object."""
+    out = []
+    pos = 0
+    for s in segments:
+        out.append((pos, pos + s.size))
+        pos += s.size
+    return out
+
+
+class SegmentedBody:
+    """The bytes of a segmented object, or one range of them, read segment by segment.
+
+    Each segment is read through the core (so replicas, handoffs and error
+    limiting apply) and checked against the size the manifest recorded; a
+    segment that is missing or changed ends the stream with an error rather
+    than with wrong bytes.
+    """
+
+    def __init__(
+        self,
+        core: ProxyCore,
+        account: str,
+        segments: Sequence[Segment],
+        span: tuple[int, int] | None = None,
+    ) -> None:
+        self.core = core
+        self.account = account
+        self.segments = list(segments)
+        total = sum(s.size for s in self.segments)
+        self.span = span if span is not None else (0, total)
+        self._current = None
+
+    @property
+    def size(self) -> int:
+        return self.span[1] - self.span[0]
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        start, stop = self.span
+        for seg, (lo, hi) in zip(self.segments, offsets(self.segments), strict=True):
+            if hi <= start or lo >= stop or seg.size == 0:
+                continue
+            first, last = max(start, lo) - lo, min(stop, hi) - lo - 1
+            whole = first == 0 and last == seg.size - 1
+            try:
+                info, body = await self.core.get_object(
+                    self.account,
+                    seg.container,
+                    seg.name,
+                    None if whole else [(first, last)],
+                )
+            except errors.NotFound:
+                raise errors.ServiceUnavailable(f"segment {seg.name} is missing") from None
+            self._current = body
+            try:
+                if info.size != seg.size or info.etag != seg.etag:
+                    raise errors.ServiceUnavailable(f"segment {seg.name} changed")
+                async for chunk in body.chunks():
+                    yield chunk
+            finally:
+                body.close()
+                self._current = None
+
+    async def read(self) -> bytes:
+        return b"".join([c async for c in self.chunks()])
+
+    def close(self) -> None:
+        if self._current is not None:
+            self._current.close()
+            self._current = None
