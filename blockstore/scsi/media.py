@@ -49,7 +49,7 @@ async def handle_read(lu: LogicalUnit, cmd: ScsiCommand) -> ScsiResult:
     if rw.blocks == 0:
         return good()
     buf = bytearray(rw.blocks * lu.block_size)
-    await lu.io(lu.backing.read_into, memoryview(buf), rw.lba * lu.block_size)
+    await lu.read_into(memoryview(buf), rw.lba * lu.block_size)
     return good(buf)
 
 
@@ -61,7 +61,7 @@ async def _write_blocks(lu: LogicalUnit, cmd: ScsiCommand, lba: int, blocks: int
     if count == 0:
         return
     async with lu.write_gate.shared():
-        await lu.io(lu.backing.write, data[: count * bs], lba * bs, sync=fua or not lu.mode.wce)
+        await lu.write(data[: count * bs], lba * bs, sync=fua or not lu.mode.wce)
 
 
 async def handle_write(lu: LogicalUnit, cmd: ScsiCommand) -> ScsiResult:

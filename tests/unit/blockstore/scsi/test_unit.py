@@ -69,9 +69,33 @@ async def test_backing_file_failures_become_sense_not_exceptions(lu, monkeypatch
 
         return fail
 
+    # Nothing served from the page cache: every I/O reaches the (failing) pool path.
+    monkeypatch.setattr(lu.backing, "read_nowait", lambda buf, offset: 0)
+    monkeypatch.setattr(lu.backing, "write_nowait", lambda data, offset: 0)
     monkeypatch.setattr(lu.backing, "read_into", failing(errno.EIO))
     assert sense_of(await run(lu, read10(0, 1))) == (0x03, 0x11, 0x00)
     monkeypatch.setattr(lu.backing, "write", failing(errno.EIO))
     assert sense_of(await run(lu, write10(0, 1), bytes(512))) == (0x03, 0x0C, 0x00)
     monkeypatch.setattr(lu.backing, "write", failing(errno.ENOSPC))
     assert sense_of(await run(lu, write10(0, 1), bytes(512))) == (0x07, 0x27, 0x07)
+
+
+async def test_cached_reads_and_writes_take_the_inline_path(lu, monkeypatch) -> None:
+    """Small I/O is served without the thread pool when the page cache allows."""
+    from .conftest import read10, write10
+
+    pool_calls = []
+    real_io = lu.io
+
+    async def counting_io(fn, *args, **kwargs):
+        pool_calls.append(fn.__name__)
+        return await real_io(fn, *args, **kwargs)
+
+    monkeypatch.setattr(lu, "io", counting_io)
+    payload = bytes(range(256)) * 2
+    assert (await run(lu, write10(3, 1), payload)).status == 0
+    result = await run(lu, read10(3, 1))
+    assert bytes(result.data) == payload
+    if lu.backing.nowait_writes:
+        assert "write" not in pool_calls
+    assert "read_into" not in pool_calls
