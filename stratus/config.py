@@ -232,6 +232,92 @@ class VolumeSection:
 
 
 @dataclass
+class ImageSection:
+    """The image service (Glance v2 shapes); image bytes live in the object store."""
+
+    host: str = _opt("127.0.0.1", "Address the image API listens on.")
+    port: int = _opt(9292, "Port of the image API (`/v2/images`).")
+    dir: str = _opt("", "Directory of image records; empty: `<data.dir>/images`.")
+    object_store_url: str = _opt(
+        "", "Base URL of the object store's native API; empty: the proxy's address."
+    )
+    container: str = _opt(
+        "stratus-images", "Container (in the owner project's account) that holds image bytes."
+    )
+    max_size_gb: int = _opt(64, "Largest image (GiB) an upload may store.")
+
+    def validate(self) -> None:
+        _check_port("image.port", self.port)
+        _check_url("image.object_store_url", self.object_store_url)
+        if not self.container or "/" in self.container or len(self.container) > 256:
+            raise ConfigError("image.container must be a container name without '/'")
+        if not 1 <= self.max_size_gb <= 16384:
+            raise ConfigError("image.max_size_gb must be between 1 and 16384")
+
+
+@dataclass
+class ComputeSection:
+    """The compute service: servers as QEMU processes, and the network API."""
+
+    host: str = _opt("127.0.0.1", "Address the compute (and network) API listens on.")
+    port: int = _opt(8774, "Port of the compute API (`/v2.1/servers`, `/v2.0/networks`).")
+    dir: str = _opt(
+        "", "Directory of server records, consoles and image cache; empty: `<data.dir>/compute`."
+    )
+    image_url: str = _opt("", "Base URL of the image API; empty: `image.host:image.port`.")
+    volume_url: str = _opt("", "Base URL of the volume API; empty: `volume.host:volume.port`.")
+    qemu: str = _opt("qemu-system-x86_64", "The QEMU binary that runs servers.")
+    accel: str = _opt(
+        "tcg",
+        "QEMU accelerator: `tcg`, `kvm`, or `auto` (KVM when /dev/kvm opens, else TCG). "
+        "Nested KVM often hangs guests, so the default is TCG.",
+    )
+    machine: str = _opt("pc", "QEMU machine type (`pc` has ACPI PCI hot-plug on pci.0).")
+    shutdown_timeout: float = _opt(
+        10.0, "Seconds a stop waits for the guest to power off after ACPI before QEMU is ended."
+    )
+    detach_timeout: float = _opt(
+        60.0, "Seconds a detach waits for the guest to release a hot-plugged disk."
+    )
+    qmp_timeout: float = _opt(30.0, "Seconds to wait for one QMP command.")
+    initiator_prefix: str = _opt(
+        "iqn.2026-11.io.stratus.compute",
+        "Each server logs in to volumes as iSCSI initiator `<prefix>:<server id>`.",
+    )
+
+    def validate(self) -> None:
+        _check_port("compute.port", self.port)
+        _check_url("compute.image_url", self.image_url)
+        _check_url("compute.volume_url", self.volume_url)
+        if self.accel not in ("tcg", "kvm", "auto"):
+            raise ConfigError("compute.accel must be 'tcg', 'kvm' or 'auto'")
+        for name in ("shutdown_timeout", "detach_timeout", "qmp_timeout"):
+            if not 0 < getattr(self, name) <= 3600:
+                raise ConfigError(f"compute.{name} must be in (0, 3600] seconds")
+        if not self.initiator_prefix.startswith("iqn.") or " " in self.initiator_prefix:
+            raise ConfigError("compute.initiator_prefix must be an iSCSI name starting 'iqn.'")
+
+
+@dataclass
+class NetworkSection:
+    """Private networks: a Linux bridge per network, a tap per server port."""
+
+    ifname_prefix: str = _opt(
+        "st",
+        "Prefix (1-4 letters/digits) of the bridges and taps Stratus makes; interfaces with "
+        "this prefix that no record explains are removed at start-up.",
+    )
+    nat: bool = _opt(
+        False, "Masquerade traffic from the networks' subnets to the outside (needs `nft`)."
+    )
+
+    def validate(self) -> None:
+        p = self.ifname_prefix
+        if not (1 <= len(p) <= 4 and p.isascii() and p.isalnum() and p[0].isalpha()):
+            raise ConfigError("network.ifname_prefix must be 1-4 letters or digits, first a letter")
+
+
+@dataclass
 class Config:
     """The whole configuration: one section per service."""
 
@@ -243,6 +329,9 @@ class Config:
     s3: S3Section = field(default_factory=S3Section)
     iscsi: IscsiSection = field(default_factory=IscsiSection)
     volume: VolumeSection = field(default_factory=VolumeSection)
+    image: ImageSection = field(default_factory=ImageSection)
+    compute: ComputeSection = field(default_factory=ComputeSection)
+    network: NetworkSection = field(default_factory=NetworkSection)
 
     @property
     def data_dir(self) -> Path:
@@ -259,6 +348,13 @@ class Config:
 def _check_port(name: str, port: int) -> None:
     if not 0 <= port <= 65535:
         raise ConfigError(f"{name} must be a TCP port (0-65535), not {port}")
+
+
+def _check_url(name: str, url: str) -> None:
+    if url:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.netloc or parts.query:
+            raise ConfigError(f"{name} must be an http(s) URL without a query, not {url!r}")
 
 
 def _field_type(cls: type, name: str) -> Any:
