@@ -2,7 +2,7 @@
 
 A chunk is named by the xxh3_128 digest of its raw bytes
 (``chunks/<32 hex>``), so identical chunks, within one volume or across
-backups of a project, are stored once. The stored body is a 10-byte frame
+backups of a project, are stored once. The stored body is a 9-byte frame
 (``SBC`` magic, version, codec, raw length) and the payload: zstd (level 1,
 fast enough to keep up with the network) or zlib, or the raw bytes when
 compression does not help (random data), so restoring never pays for
@@ -26,7 +26,7 @@ MAGIC = b"SBC"
 VERSION = 1
 RAW, ZLIB, ZSTD = 0, 1, 2
 CODECS = {"none": RAW, "zlib": ZLIB, "zstd": ZSTD}
-_FRAME = struct.Struct(">3sBBI")  # magic, version, codec, raw length
+FRAME = struct.Struct(">3sBBI")  # magic, version, codec, raw length
 PREFIX = "chunks/"
 _ZEROS = bytes(4 * 1024 * 1024)
 
@@ -76,17 +76,17 @@ def encode(data: bytes | memoryview, codec: int) -> bytes:
         payload, used = zlib.compress(data, 1), ZLIB
     if used != RAW and len(payload) > len(data) - len(data) // 16:
         payload, used = data, RAW
-    return _FRAME.pack(MAGIC, VERSION, used, len(data)) + bytes(payload)
+    return FRAME.pack(MAGIC, VERSION, used, len(data)) + bytes(payload)
 
 
 def decode(body: bytes, expected: bytes | None = None) -> bytes:
     """The raw bytes of a stored chunk; ChunkError if framing or digest is wrong."""
-    if len(body) < _FRAME.size:
+    if len(body) < FRAME.size:
         raise ChunkError("chunk too short")
-    magic, version, codec, length = _FRAME.unpack_from(body)
+    magic, version, codec, length = FRAME.unpack_from(body)
     if magic != MAGIC or version != VERSION:
         raise ChunkError(f"not a version-{VERSION} chunk")
-    payload = memoryview(body)[_FRAME.size :]
+    payload = memoryview(body)[FRAME.size :]
     try:
         if codec == RAW:
             data = bytes(payload)

@@ -38,6 +38,8 @@ class Banner:
     key: str | None
     nodes: list[str]
     seconds: float
+    volume_url: str = ""
+    iscsi_portal: str = ""
 
     def lines(self) -> list[str]:
         key = self.key or "(fixed by STRATUS_ADMIN_KEY earlier and not stored; set it again)"
@@ -50,6 +52,9 @@ class Banner:
             f"user           {self.user}",
             f"key            {key}",
             f"try: swift -A {self.auth_url} -U {self.user} -K {shown} stat",
+            *([f"volume API     {self.volume_url}/v3/"] if self.volume_url else []),
+            *([f"iSCSI target   {self.iscsi_portal}"] if self.iscsi_portal else []),
+            *(["try: stratus volume create 1 --name first"] if self.volume_url else []),
             f"up in {self.seconds:.2f}s (Ctrl-C stops)",
         ]
 
@@ -82,6 +87,19 @@ def proxy_spec(cfg: config.Config, run_config: Path) -> ChildSpec:
         ready=lambda: http_probe(_probe_host(host), port, "/info"),
         env=child_env(),
         log_path=cluster.logs_dir(cfg) / "proxy.log",
+    )
+
+
+def volume_spec(cfg: config.Config, run_config: Path) -> ChildSpec:
+    """The volume service: Cinder-style API, and the built-in iSCSI target in-process."""
+    host, port = cfg.volume.host, cfg.volume.port
+    argv = [sys.executable, "-m", "stratus.cli.main", "--config", str(run_config)]
+    return ChildSpec(
+        name="volume",
+        argv=[*argv, "volume", "serve"],
+        ready=lambda: http_probe(_probe_host(host), port, "/healthcheck"),
+        env=child_env(),
+        log_path=cluster.logs_dir(cfg) / "volume.log",
     )
 
 
@@ -147,6 +165,7 @@ class Launcher:
         await self.supervisor.start(nodes, wait=False)
         try:
             await self.supervisor.start([proxy_spec(cfg, run_config)], wait=False)
+            await self.supervisor.start([volume_spec(cfg, run_config)], wait=False)
             # The key hash (scrypt) runs while the children import; the proxy reads
             # the admin user from the shared store only when a client logs in.
             key = await asyncio.to_thread(ensure_admin, cfg)
@@ -163,6 +182,8 @@ class Launcher:
             key=key,
             nodes=["{}:{}".format(*cluster.node_address(cfg, i)) for i in range(cfg.storage.nodes)],
             seconds=time.monotonic() - t0,
+            volume_url=f"http://{_probe_host(cfg.volume.host)}:{cfg.volume.port}",
+            iscsi_portal=f"{_probe_host(cfg.iscsi.host)}:{cfg.iscsi.port}",
         )
 
     async def run(self, stop: asyncio.Event) -> None:

@@ -25,6 +25,8 @@ def test_proxy_port_in_use_fails_cleanly_and_stops_the_nodes(tmp_path: Path) -> 
         STRATUS_STORAGE_NODES="1",
         STRATUS_STORAGE_BASE_PORT=str(base),
         STRATUS_CLUSTER_PART_POWER="4",
+        STRATUS_VOLUME_PORT=str(free_port()),
+        STRATUS_ISCSI_PORT=str(free_port()),
     )
     try:
         out = subprocess.run(
@@ -41,6 +43,8 @@ def test_proxy_port_in_use_fails_cleanly_and_stops_the_nodes(tmp_path: Path) -> 
     assert "stratus: error: proxy exited" in out.stderr
     assert "proxy.log" in out.stderr  # where to look
     assert "Traceback" not in out.stderr.split("proxy.log")[0]
-    # The node that did start was stopped with it: its port is free again.
+    # The node that did start was stopped with it: its port is free again
+    # (SO_REUSEADDR: a probe's connection may linger in TIME_WAIT, a listener may not).
     with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         s.bind(("127.0.0.1", base))

@@ -46,6 +46,8 @@ def test_console_script_runs(tmp_path: Path) -> None:
         "STRATUS_STORAGE_NODES": "1",
         "STRATUS_STORAGE_BASE_PORT": str(free_port()),
         "STRATUS_CLUSTER_PART_POWER": "4",
+        "STRATUS_VOLUME_PORT": str(free_port()),
+        "STRATUS_ISCSI_PORT": str(free_port()),
         "PATH": "/usr/bin:/bin",
     }
     out = subprocess.run(
