@@ -7,7 +7,6 @@ so pushing a new ring file is how a cluster learns of a rebalance.
 
 from __future__ import annotations
 
-import math
 import os
 import struct
 import threading
@@ -22,8 +21,7 @@ from ring.errors import RingFileError
 from ring.hashing import hash_path, part_of
 from ring.ringfile import RingData, read_ring_file
 
-_HANDOFF_KEY = struct.Struct("<QI")
-_U64 = float(1 << 64)
+_PART_KEY = struct.Struct("<Q")
 
 
 @dataclass(frozen=True)
@@ -34,6 +32,8 @@ class _Loaded:
     devices: list[Device]
     # table[r][part] is an index into devices
     stamp: tuple[int, int, int]
+    weighted_set: frozenset[int]
+    domains: tuple[frozenset, frozenset, frozenset]  # weighted regions, zones, nodes
 
 
 class Ring:
@@ -67,7 +67,11 @@ class Ring:
     def _load(self) -> _Loaded:
         stamp = self._stat()
         data = read_ring_file(self.path)
-        return _Loaded(data, list(data.devices), stamp)
+        devices = list(data.devices)
+        weighted = frozenset(i for i, d in enumerate(devices) if d.weight > 0)
+        tiers = [_tiers(devices[i]) for i in weighted]
+        domains = tuple(frozenset(t[level] for t in tiers) for level in range(3))
+        return _Loaded(data, devices, stamp, weighted, domains)  # type: ignore[arg-type]
 
     def _current(self) -> _Loaded:
         """The ring to answer from, reloading first when the file changed."""
@@ -145,11 +149,11 @@ class Ring:
     def get_more_nodes(self, part: int) -> Iterator[Device]:
         """Handoff devices for ``part``, best first; never a primary, never twice.
 
-        The order is stable for a given ring: each device gets a weighted
-        pseudo-random score from (part, device id) (weighted rendezvous
-        hashing), so adding a device does not reshuffle the others. Devices in
-        a region the partition does not use yet come first, then new zones,
-        then new nodes, then the rest.
+        The order is stable for a given ring: a fixed pseudo-random walk over
+        the other partitions' replicas, so devices come up about in proportion
+        to their weight. Devices in a region the partition does not use yet
+        come first, then new zones, then new nodes, then the rest. Devices of
+        weight zero (being drained) are never offered.
         """
         state = self._current()
         self._check_part(state, part)
@@ -163,34 +167,54 @@ class Ring:
             raise ValueError(f"partition {part} is out of range")
 
 
-def _score(part: int, dev: Device) -> float:
-    """Weighted rendezvous score: lower is earlier. -ln(u) / weight, u uniform in (0, 1]."""
-    h = xxhash.xxh3_64_intdigest(_HANDOFF_KEY.pack(part, dev.id))
-    u = (h + 1) / _U64
-    return -math.log(u) / dev.weight
+def _tiers(dev: Device) -> tuple[tuple, tuple, tuple]:
+    return (dev.region,), (dev.region, dev.zone), (dev.region, dev.zone, dev.ip)
+
+
+def _walk(state: _Loaded, part: int) -> Iterator[int]:
+    """Device indexes along a stable pseudo-random walk over the other partitions.
+
+    The partition sequence part + k * stride (odd stride, so it visits every
+    partition of the power-of-two ring) is fixed by the partition alone, and
+    devices turn up about in proportion to the replicas they hold.
+    """
+    data = state.data
+    parts = data.partition_count
+    stride = (xxhash.xxh3_64_intdigest(_PART_KEY.pack(part)) | 1) % parts or 1
+    table = data.table
+    for k in range(1, parts):
+        q = (part + k * stride) % parts
+        for col in table:
+            yield col[q]
 
 
 def _handoffs(state: _Loaded, part: int) -> Iterator[Device]:
     devs = state.devices
-    primaries = [devs[col[part]] for col in state.data.table]
-    used_dev = {d.id for d in primaries}
-    candidates = sorted(
-        (d for d in devs if d.weight > 0 and d.id not in used_dev), key=lambda d: _score(part, d)
-    )
-    tiers = [
-        lambda d: d.region,
-        lambda d: (d.region, d.zone),
-        lambda d: (d.region, d.zone, d.ip),
-    ]
-    used = [{tier(d) for d in primaries} for tier in tiers]
-    for level, tier in enumerate(tiers):
-        rest = []
-        for dev in candidates:
-            if tier(dev) in used[level]:
-                rest.append(dev)
-                continue
-            for lvl, t in enumerate(tiers):
-                used[lvl].add(t(dev))
-            yield dev
-        candidates = rest
-    yield from candidates
+    primaries = {col[part] for col in state.data.table}
+    # weighted devices and failure domains not offered yet
+    left = set(state.weighted_set) - primaries
+    fresh = [set(state.domains[level]) for level in range(3)]
+    for i in primaries:
+        for level, key in enumerate(_tiers(devs[i])):
+            fresh[level].discard(key)
+    for level in range(3):
+        if not fresh[level]:
+            continue
+        for i in _walk(state, part):
+            if i in left and _tiers(devs[i])[level] in fresh[level]:
+                left.discard(i)
+                for lv, key in enumerate(_tiers(devs[i])):
+                    fresh[lv].discard(key)
+                yield devs[i]
+                if not fresh[level]:
+                    break
+    if left:
+        for i in _walk(state, part):
+            if i in left:
+                left.discard(i)
+                yield devs[i]
+                if not left:
+                    break
+    # weighted devices the table never names (too small a weight for any partition)
+    for i in sorted(left):
+        yield devs[i]

@@ -119,7 +119,7 @@ def test_handoffs_skip_devices_without_weight(tmp_path: Path) -> None:
         assert 7 not in {d.id for d in ring.get_more_nodes(part)}
 
 
-def test_handoff_order_survives_adding_a_device(tmp_path: Path) -> None:
+def test_handoff_order_mostly_survives_adding_a_device(tmp_path: Path) -> None:
     b = _builder()
     b.write_ring(tmp_path / "old.ring")
     old = Ring(tmp_path / "old.ring")
