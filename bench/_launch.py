@@ -56,6 +56,9 @@ class StratusUp:
         self.base_port = free_port_block(nodes)
         self.proc: subprocess.Popen[bytes] | None = None
         self.log_path = data_dir.parent / f"{data_dir.name}.up.log"
+        self.other_ports = {
+            f"STRATUS_{name}_PORT": str(free_port()) for name in ("S3", "VOLUME", "ISCSI")
+        }
 
     @property
     def auth_url(self) -> str:
@@ -69,6 +72,7 @@ class StratusUp:
             STRATUS_STORAGE_BASE_PORT=str(self.base_port),
             STRATUS_STORAGE_NODES=str(self.nodes),
             STRATUS_ADMIN_KEY=self.admin_key,
+            **self.other_ports,
         )
         return env
 

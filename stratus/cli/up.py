@@ -20,6 +20,7 @@ import uvloop
 from stratus import config
 from stratus.cli.launcher import AlreadyRunning, Launcher
 from stratus.cli.supervisor import ChildFailed
+from stratus.identity import IdentityError
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
@@ -72,7 +73,7 @@ def _up(args: argparse.Namespace) -> int:
     cfg = config.load(args.config)
     try:
         uvloop.run(_serve(cfg, args.exit_after_start))
-    except (ChildFailed, AlreadyRunning) as exc:
+    except (ChildFailed, AlreadyRunning, IdentityError) as exc:
         print(f"stratus: error: {exc}", file=sys.stderr, flush=True)
         return 1
     return 0

@@ -52,9 +52,14 @@ class StratusUp:
     proxy_port: int = field(default_factory=free_port)
     base_port: int = 0
     proc: subprocess.Popen[bytes] | None = None
+    # The other services `stratus up` runs get free ports too, so runs never collide.
+    other_ports: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.base_port = self.base_port or free_port_block(self.nodes)
+        self.other_ports = {
+            f"STRATUS_{name}_PORT": str(free_port()) for name in ("S3", "VOLUME", "ISCSI")
+        }
 
     @property
     def auth_url(self) -> str:
@@ -73,6 +78,7 @@ class StratusUp:
             STRATUS_STORAGE_NODES=str(self.nodes),
             STRATUS_CLUSTER_PART_POWER="8",
             STRATUS_ADMIN_KEY=ADMIN_KEY,
+            **self.other_ports,
         )
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(
