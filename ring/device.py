@@ -17,6 +17,7 @@ _HOSTNAME = re.compile(
     r"^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
     r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$"
 )
+_IPV4 = re.compile(r"^(?:(?:0|[1-9][0-9]{0,2})\.){3}(?:0|[1-9][0-9]{0,2})$")
 MAX_META = 1024
 
 
@@ -75,12 +76,14 @@ def validate_ip(ip: Any) -> str:
     """An IPv4/IPv6 address or a DNS name; anything else could not be dialled."""
     if not isinstance(ip, str) or not ip:
         raise RingBuilderError(f"device ip must be a non-empty string, not {ip!r}")
+    if _IPV4.match(ip) and all(int(octet) < 256 for octet in ip.split(".")):
+        return ip  # canonical dotted quad: the common case, kept cheap for ring loads
     try:
         return str(ipaddress.ip_address(ip))
     except ValueError:
         pass
-    if _HOSTNAME.match(ip):
-        return ip.lower()
+    if _HOSTNAME.match(ip) and not ip.rsplit(".", 1)[-1].isdigit():
+        return ip.lower()  # a numeric last label would be a mistyped address
     raise RingBuilderError(f"device ip {ip!r} is neither an IP address nor a host name")
 
 

@@ -112,14 +112,37 @@ def decode(blob: bytes, source: str = "ring file") -> RingData:
         raise RingFileError(f"{source}: table size does not match part_power and replicas")
     table = []
     for r in range(replicas):
+        raw = view[start + r * parts * 2 : start + (r + 1) * parts * 2]
+        if not indexes_below(bytes(raw), len(devices)):
+            raise RingFileError(f"{source}: replica table names a device that is not listed")
         col = array(TABLE_TYPE)
-        col.frombytes(view[start + r * parts * 2 : start + (r + 1) * parts * 2])
+        col.frombytes(raw)
         if sys.byteorder != "little":
             col.byteswap()
-        if parts and max(col) >= len(devices):
-            raise RingFileError(f"{source}: replica table names a device that is not listed")
         table.append(col)
     return RingData(part_power, replicas, devices, table, header["ring_version"])
+
+
+def indexes_below(raw: bytes, limit: int) -> bool:
+    """True when every little-endian u16 in ``raw`` is below ``limit``.
+
+    Done with bytes.translate and big-integer AND, all in C: a Python loop
+    (or max()) over 2**20 entries per replica would dominate the load time.
+    """
+    if limit > 0xFFFF:
+        return True
+    if limit <= 0:
+        return not raw
+    top = limit - 1
+    hi_top, lo_top = top >> 8, top & 0xFF
+    highs, lows = raw[1::2], raw[0::2]
+    if highs.translate(None, bytes(range(hi_top + 1))):
+        return False  # some high byte is above the top index's
+    if lo_top == 0xFF:
+        return True
+    at_top = highs.translate(bytes(0xFF if b == hi_top else 0 for b in range(256)))
+    too_low = lows.translate(bytes(0xFF if b > lo_top else 0 for b in range(256)))
+    return not (int.from_bytes(at_top, "little") & int.from_bytes(too_low, "little"))
 
 
 def _header(raw: bytes, source: str) -> dict[str, Any]:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import struct
+import sys
 from array import array
 from pathlib import Path
 
@@ -116,3 +117,18 @@ def test_table_size_must_match_header() -> None:
 def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(RingFileError, match="cannot read"):
         read_ring_file(tmp_path / "nope.ring")
+
+
+@pytest.mark.parametrize("limit", [1, 2, 255, 256, 257, 1000, 65535, 65536])
+def test_indexes_below(limit: int) -> None:
+    from ring.ringfile import indexes_below
+
+    values = sorted({0, limit - 1, limit // 2, max(0, limit - 256), min(limit - 1, 255)})
+    ok = array("H", values * 3).tobytes() if sys.byteorder == "little" else None
+    if ok is None:
+        pytest.skip("little-endian host assumed by this test's packing")
+    assert indexes_below(ok, limit)
+    if limit <= 0xFFFF:
+        for bad in {limit, limit + 1, (limit | 0xFF) + 1, 0xFFFF} - {0x10000, 0x10001}:
+            if bad <= 0xFFFF:
+                assert not indexes_below(array("H", [*values, bad]).tobytes(), limit)
