@@ -142,6 +142,8 @@ class Login:
             done = True
         transit = transit and done
         if transit and nsg == FULL_FEATURE:
+            if csg == OPERATIONAL:  # e.g. libiscsi: one operational request straight to FFP
+                answers += self._declare_mrdsl()
             return self._complete(pdu, answers)
         if csg == OPERATIONAL or (transit and nsg == OPERATIONAL):
             answers += self._declare_mrdsl()

@@ -40,6 +40,17 @@ async def test_login_without_authentication_reaches_full_feature(server, target)
         assert reply.status == 0
 
 
+async def test_operational_only_login_declares_receive_length(server, target) -> None:
+    # libiscsi without CHAP sends one operational request that goes straight to full
+    # feature; our MaxRecvDataSegmentLength must ride on that last response, or the
+    # 8 KiB default stands and every large write is chopped into 8 KiB PDUs.
+    async with session(HOST, server.port, IQN, skip_security=True) as ini:
+        assert ini.keys["MaxRecvDataSegmentLength"] == "262144"
+        data = bytes(range(256)) * 256  # 64 KiB: one immediate-data PDU
+        assert (await ini.write16(0, data)).status == 0
+        assert (await ini.read16(0, len(data) // 512)).data == data
+
+
 async def test_chap_one_way(server, target: Target) -> None:
     target.set_acl(INITIATOR, chap_user="alice", chap_secret=SECRET)
     async with session(HOST, server.port, IQN, chap=("alice", SECRET)) as ini:
