@@ -29,6 +29,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     rsub = p.add_subparsers(dest="ring_command", metavar="ACTION", required=True)
 
+    _register_edits(rsub)
+    _register_checks(rsub)
+
+
+def _register_edits(rsub: argparse._SubParsersAction) -> None:
     create = rsub.add_parser("create", help="create an empty builder file")
     _builder_arg(create)
     create.add_argument("--part-power", type=int, required=True, help="2**N partitions")
@@ -75,6 +80,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_json_flag(weight)
     weight.set_defaults(func=_wrap(_set_weight))
 
+
+def _register_checks(rsub: argparse._SubParsersAction) -> None:
     reb = rsub.add_parser("rebalance", help="rebalance and write the ring file")
     _builder_arg(reb)
     reb.add_argument("--seed", type=int, default=None, help="seed for a repeatable result")
@@ -238,11 +245,12 @@ def _show(args: argparse.Namespace) -> int:
     b = RingBuilder.load(args.path)
     out = _summary(b)
     report = None
-    problem = None
-    try:
-        report = b.report()
-    except RingError as exc:
-        problem = str(exc)
+    problem = "not rebalanced yet"
+    if b.replica_table is not None:
+        try:
+            report = b.report()
+        except RingError as exc:
+            problem = str(exc)
     if args.json:
         if report is not None:
             out.update(
@@ -266,29 +274,20 @@ def _show(args: argparse.Namespace) -> int:
         tiers = ", ".join(f"{k} {v}" for k, v in report.dispersion_by_tier.items())
         print(f"balance {report.balance:.2f}%, dispersion {report.dispersion} ({tiers})")
     else:
-        print(f"cannot place partitions yet: {problem}")
-    stats = report.devices if report is not None else {}
+        print(f"no placement to show: {problem}")
+    print(_device_table(b, report.devices if report is not None else {}))
+    return 0
+
+
+def _device_table(b: RingBuilder, stats: dict[int, dict[str, float]]) -> str:
     rows = []
     for d in b.devices:
         s = stats.get(d.id, {})
-        rows.append(
-            [
-                d.id,
-                d.region,
-                d.zone,
-                d.ip,
-                d.port,
-                d.device,
-                f"{d.weight:g}",
-                s.get("parts", "-"),
-                s.get("target", "-"),
-                f"{s['balance']:.2f}" if "balance" in s else "-",
-                d.meta,
-            ]
-        )
+        balance = f"{s['balance']:.2f}" if "balance" in s else "-"
+        held = [s.get("parts", "-"), s.get("target", "-"), balance, d.meta]
+        rows.append([d.id, d.region, d.zone, d.ip, d.port, d.device, f"{d.weight:g}", *held])
     headers = ["id", "region", "zone", "ip", "port", "device", "weight", "parts", "target"]
-    print(table([*headers, "balance%", "meta"], rows))
-    return 0
+    return table([*headers, "balance%", "meta"], rows)
 
 
 def _show_ring(args: argparse.Namespace) -> int:
