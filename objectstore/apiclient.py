@@ -125,7 +125,8 @@ class SwiftClient:
     ) -> tuple[int, dict[str, str], bytes]:
         async with self._session.request(method, url, headers=self._headers(headers), **kw) as r:
             body = await r.read()
-            _raise_for(r, body.decode("utf-8", "replace"))
+            if r.status >= 300:  # decode only error bodies: object bodies can be large
+                _raise_for(r, body[:1000].decode("utf-8", "replace"))
             return r.status, dict(r.headers), body
 
     # -- containers ------------------------------------------------------------------

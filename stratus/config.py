@@ -199,7 +199,7 @@ class VolumeSection:
     backup_compression: str = _opt(
         "zstd", "Backup chunk compression: `zstd` (when installed), `zlib` or `none`."
     )
-    backup_concurrency: int = _opt(4, "Chunks a backup or restore keeps in flight.")
+    backup_concurrency: int = _opt(8, "Chunks a backup or restore keeps in flight.")
 
     def validate(self) -> None:
         _check_port("volume.port", self.port)

@@ -36,7 +36,7 @@ class BackupSettings:
     container: str = "volume_backups"
     chunk_size: int = 4 * 1024 * 1024
     compression: str = "zstd"
-    concurrency: int = 4
+    concurrency: int = 8
 
 
 @dataclass
