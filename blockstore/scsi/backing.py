@@ -1,9 +1,12 @@
 """The file behind a logical unit: positioned I/O, hole punching, extent maps.
 
-Every call here blocks, so the logical unit runs them in a small thread pool
-(``io_pool``) and the event loop never stalls on the disk. Reads fill a
-caller-supplied buffer (``preadv``) so data-in needs no copy; FUA and
-write-through writes go through a second descriptor opened with O_DSYNC.
+Most calls here may block, so the logical unit runs them in a small thread
+pool (``io_pool``) and the event loop never stalls on the disk. The
+exceptions are ``read_nowait`` and ``write_cached``, which serve page-cache
+hits on the caller's thread (a thread hand-off costs more than a cached
+4 KiB copy). Reads fill a caller-supplied buffer (``preadv``) so data-in
+needs no copy; FUA and write-through writes go through a second descriptor
+opened with O_DSYNC.
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ import ctypes.util
 import errno
 import os
 import threading
+import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 FALLOC_FL_KEEP_SIZE = 0x01
@@ -27,6 +32,39 @@ _libc_fallocate = None
 
 # RWF_NOWAIT: fail with EAGAIN instead of blocking (Linux >= 4.14; 0 disables the fast path).
 _RWF_NOWAIT = getattr(os, "RWF_NOWAIT", 0)
+PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+
+
+class InlineWriteGuard:
+    """Lets buffered writes run on the event loop until one of them turns out slow.
+
+    ext4 refuses RWF_NOWAIT for buffered writes (EOPNOTSUPP), so a write on
+    the loop is a plain ``pwrite`` into the page cache: a few microseconds,
+    unless the kernel throttles a writer that dirties pages faster than
+    writeback cleans them, or the journal makes it wait. Every inline write
+    is timed; one slower than ``slow_ns`` sends writes to the pool for
+    ``cooldown_ns``, so a disk under pressure stalls a pool thread, not the loop.
+    """
+
+    def __init__(
+        self,
+        slow_ns: int = 2_000_000,
+        cooldown_ns: int = 1_000_000_000,
+        clock: Callable[[], int] = time.monotonic_ns,
+    ) -> None:
+        self.slow_ns = slow_ns
+        self.cooldown_ns = cooldown_ns
+        self.clock = clock
+        self.tripped = 0  # how many slow writes closed the inline path
+        self._closed_until = 0
+
+    def allows(self) -> bool:
+        return not self._closed_until or self.clock() >= self._closed_until
+
+    def record(self, elapsed_ns: int) -> None:
+        if elapsed_ns > self.slow_ns:
+            self.tripped += 1
+            self._closed_until = self.clock() + self.cooldown_ns
 
 
 def io_pool() -> ThreadPoolExecutor:
@@ -59,6 +97,8 @@ class BackingFile:
         self.sync_fd = -1
         self.can_punch = True
         self.nowait_writes = _RWF_NOWAIT != 0
+        self.inline_guard = InlineWriteGuard()
+        self._probe = memoryview(bytearray(1))
         self.can_zero_range = True
 
     def open(self) -> None:
@@ -107,25 +147,66 @@ class BackingFile:
             pass
         return done
 
-    def write_nowait(self, data: memoryview, offset: int) -> int:
-        """Buffered write without blocking where the kernel allows; bytes written."""
+    def write_cached(self, data: memoryview, offset: int) -> int:
+        """A buffered write on the caller's thread when it should not block; bytes written.
+
+        RWF_NOWAIT where the filesystem supports it (XFS, btrfs); else (ext4)
+        a plain timed ``pwrite``, if the guard allows and no partly written
+        page would have to be read from disk first. Returns 0 (or a short
+        count) to leave the rest to the pool.
+        """
+        total = len(data)
+        if self.nowait_writes:
+            done = self._write_nowait(data, offset)
+            if self.nowait_writes:
+                return done
+        if not self.inline_guard.allows() or not self._edges_cached(offset, offset + total):
+            return 0
+        start = time.monotonic_ns()
+        self._pwrite_all(self.fd, data, offset)
+        self.inline_guard.record(time.monotonic_ns() - start)
+        return total
+
+    def _write_nowait(self, data: memoryview, offset: int) -> int:
         done = 0
         total = len(data)
-        if not self.nowait_writes:
-            return 0
         try:
             while done < total:
                 done += os.pwritev(self.fd, [data[done:]], offset + done, _RWF_NOWAIT)
         except BlockingIOError:
             pass
         except OSError as exc:
-            if exc.errno in (errno.EOPNOTSUPP, errno.EINVAL):
-                self.nowait_writes = False  # this filesystem cannot: stop asking
+            if exc.errno not in (errno.EOPNOTSUPP, errno.EINVAL):
+                raise
+            self.nowait_writes = False  # this filesystem cannot: stop asking
         return done
+
+    def _edges_cached(self, start: int, end: int) -> bool:
+        """Whether the partly covered first and last pages are in the page cache.
+
+        A write that covers a page only in part makes the kernel read the
+        rest of it first, from disk when it is not cached.
+        """
+        for edge in (start, end):
+            if edge % PAGE and not self._cached(edge - edge % PAGE):
+                return False
+        return True
+
+    def _cached(self, offset: int) -> bool:
+        if not _RWF_NOWAIT:
+            return False  # no way to ask without blocking
+        try:
+            os.preadv(self.fd, [self._probe], offset, _RWF_NOWAIT)
+        except OSError:  # EAGAIN: not cached; anything else: let the pool find out
+            return False
+        return True
 
     def write(self, data: memoryview, offset: int, *, sync: bool = False) -> None:
         """Write all of ``data``; ``sync`` makes it durable before returning (FUA)."""
-        fd = self.sync_fd if sync else self.fd
+        self._pwrite_all(self.sync_fd if sync else self.fd, data, offset)
+
+    @staticmethod
+    def _pwrite_all(fd: int, data: memoryview, offset: int) -> None:
         done = 0
         total = len(data)
         while done < total:

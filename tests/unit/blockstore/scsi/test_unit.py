@@ -71,7 +71,7 @@ async def test_backing_file_failures_become_sense_not_exceptions(lu, monkeypatch
 
     # Nothing served from the page cache: every I/O reaches the (failing) pool path.
     monkeypatch.setattr(lu.backing, "read_nowait", lambda buf, offset: 0)
-    monkeypatch.setattr(lu.backing, "write_nowait", lambda data, offset: 0)
+    monkeypatch.setattr(lu.backing, "write_cached", lambda data, offset: 0)
     monkeypatch.setattr(lu.backing, "read_into", failing(errno.EIO))
     assert sense_of(await run(lu, read10(0, 1))) == (0x03, 0x11, 0x00)
     monkeypatch.setattr(lu.backing, "write", failing(errno.EIO))
@@ -92,10 +92,12 @@ async def test_cached_reads_and_writes_take_the_inline_path(lu, monkeypatch) -> 
         return await real_io(fn, *args, **kwargs)
 
     monkeypatch.setattr(lu, "io", counting_io)
-    payload = bytes(range(256)) * 2
-    assert (await run(lu, write10(3, 1), payload)).status == 0
-    result = await run(lu, read10(3, 1))
-    assert bytes(result.data) == payload
-    if lu.backing.nowait_writes:
-        assert "write" not in pool_calls
+    page = bytes(range(256)) * 16  # LBA 8..15: one whole page, nothing to read first
+    assert (await run(lu, write10(8, 8), page)).status == 0
+    result = await run(lu, read10(8, 8))
+    assert bytes(result.data) == page
+    block = bytes(reversed(range(256))) * 2  # part of that page, now cached
+    assert (await run(lu, write10(9, 1), block)).status == 0
+    assert bytes((await run(lu, read10(9, 1))).data) == block
+    assert "write" not in pool_calls
     assert "read_into" not in pool_calls

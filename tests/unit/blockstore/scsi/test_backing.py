@@ -1,0 +1,75 @@
+"""BackingFile's inline (event-loop) write path and the guard that closes it."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from blockstore.scsi.backing import PAGE, BackingFile, InlineWriteGuard
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1_000
+
+    def __call__(self) -> int:
+        return self.now
+
+
+@pytest.fixture
+def backing(tmp_path: Path):
+    path = tmp_path / "lun.img"
+    path.write_bytes(bytes(16 * PAGE))
+    b = BackingFile(path, read_only=False)
+    b.open()
+    b.nowait_writes = False  # the plain timed pwrite path, whatever the filesystem
+    yield b
+    b.close()
+
+
+def content(b: BackingFile, offset: int, n: int) -> bytes:
+    return os.pread(b.fd, n, offset)
+
+
+def test_guard_closes_after_a_slow_write_and_reopens_after_the_cooldown() -> None:
+    clock = FakeClock()
+    guard = InlineWriteGuard(slow_ns=2_000, cooldown_ns=10_000, clock=clock)
+    assert guard.allows()
+    guard.record(1_999)
+    assert guard.allows() and guard.tripped == 0
+    guard.record(2_001)
+    assert not guard.allows() and guard.tripped == 1
+    clock.now += 9_999
+    assert not guard.allows()
+    clock.now += 1
+    assert guard.allows()
+
+
+def test_whole_page_write_is_done_inline(backing: BackingFile) -> None:
+    data = memoryview(b"\xa5" * (2 * PAGE))
+    assert backing.write_cached(data, 3 * PAGE) == 2 * PAGE
+    assert content(backing, 3 * PAGE, 2 * PAGE) == bytes(data)
+
+
+def test_closed_guard_leaves_the_write_to_the_pool(backing: BackingFile) -> None:
+    backing.inline_guard = InlineWriteGuard(slow_ns=0, clock=FakeClock())
+    first = memoryview(b"\x01" * PAGE)
+    assert backing.write_cached(first, 0) == PAGE  # allowed, but it was "slow"
+    assert backing.inline_guard.tripped == 1
+    assert backing.write_cached(memoryview(b"\x02" * PAGE), PAGE) == 0
+    assert content(backing, PAGE, PAGE) == bytes(PAGE), "a refused write must write nothing"
+    assert content(backing, 0, PAGE) == bytes(first)
+
+
+def test_partial_page_write_needs_the_page_cached(backing: BackingFile) -> None:
+    os.fdatasync(backing.fd)
+    os.posix_fadvise(backing.fd, 0, 0, os.POSIX_FADV_DONTNEED)
+    if backing._cached(4 * PAGE):
+        pytest.skip("this filesystem keeps clean pages cached (tmpfs?)")
+    block = memoryview(b"\x5a" * 512)
+    assert backing.write_cached(block, 4 * PAGE + 512) == 0  # would read the page from disk
+    assert content(backing, 4 * PAGE, PAGE) == bytes(PAGE)  # the read brings the page in
+    assert backing.write_cached(block, 4 * PAGE + 512) == 512
+    assert content(backing, 4 * PAGE + 512, 512) == bytes(block)
