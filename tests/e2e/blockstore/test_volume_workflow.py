@@ -29,6 +29,7 @@ from tests.helpers.net import free_port
 from tests.helpers.tools import need_tool
 
 ROOT = Path(__file__).resolve().parents[3]
+STRATUS = str(Path(sys.executable).parent / "stratus")  # the installed console script
 ADMIN_KEY = "e2e-volume-admin-key"
 HOST1 = "iqn.2024-01.org.stratus.e2e:host1"
 HOST2 = "iqn.2024-01.org.stratus.e2e:host2"
@@ -91,7 +92,7 @@ class Cloud:
     def volume(self, *args: str) -> Any:
         """Run `stratus volume ARGS --json`; the printed JSON."""
         out = subprocess.run(
-            [sys.executable, "-m", "stratus.cli.main", "volume", *args, "--json"],
+            [STRATUS, "volume", *args, "--json"],
             cwd=ROOT,
             env=self.env,
             capture_output=True,
@@ -195,3 +196,13 @@ def test_volume_workflow_through_the_cli_and_libiscsi(cloud: Cloud) -> None:
     qemu_io(new_info, HOST1, "read -P 0xb1 0 1M", "read -P 0xa2 300M 64k", "read -P 0 2M 1M")
     listed = {v["name"]: v["status"] for v in cloud.volume("list")}
     assert listed == {"from-snapshot": "in-use", "restored": "in-use"}
+    gone = subprocess.run(
+        [STRATUS, "volume", "show", vol["id"]],
+        cwd=ROOT,
+        env=cloud.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert gone.returncode == 1 and "could not be found" in gone.stderr
+    assert "Traceback" not in gone.stderr

@@ -106,3 +106,17 @@ async def test_backing_up_and_restoring_volumes_are_released(volumes: Rig) -> No
     await volumes.restart()
     assert volumes.manager.get_volume(ALICE, a.id).status == "available"
     assert volumes.manager.get_volume(ALICE, b.id).status == "error_restoring"
+
+
+async def test_snapshot_deleting_finishes(volumes: Rig) -> None:
+    vol = Volume(project="alpha", size=1, status="available")
+    snap = Snapshot(project="alpha", volume_id=vol.id, size=1, status="deleting")
+    volumes.backend.create_volume(vol.id, GiB)
+    volumes.backend.snapshot_volume(vol.id, snap.id)
+    await put(volumes, vol, snap)
+    done = await volumes.restart()
+    assert snap.id in done.resumed
+    await volumes.idle()
+    with pytest.raises(NotFound):
+        volumes.manager.get_snapshot(ALICE, snap.id)
+    assert not volumes.backend.snapshot_exists(snap.id)
