@@ -6,10 +6,11 @@ Backups live in the owner project's account, container ``backup.container``:
 every non-zero chunk it reads (once per distinct content); an incremental
 one (parent: the volume's newest available backup) skips any chunk an
 existing manifest of the project already names. Deleting recomputes what
-every other manifest references and removes only the rest; backups being
-made hold the project's chunk gate shared and deletes hold it exclusive, so
-a chunk can never be deleted while a new manifest is about to name it. An
-in-use volume (``force``) is read through a temporary snapshot.
+every other manifest references and removes the rest (orphans of a crashed
+backup included); backups being made hold the project's chunk gate shared
+and deletes hold it exclusive, so a chunk can never be deleted while a new
+manifest is about to name it. An in-use volume (``force``) is read through
+a temporary snapshot.
 """
 
 from __future__ import annotations
@@ -296,13 +297,19 @@ class BackupOps(AttachmentOps):
         log.info("backup %s deleted", bk.id)
 
     async def _collect(self, bk: Backup, candidates: set[bytes]) -> int:
-        """Delete the ``candidates`` no other manifest of the project names."""
+        """Delete the chunks no other manifest of the project names: ``candidates``, and
+        any orphan a crashed backup left (no backup runs while the gate is held)."""
         async with self.gate(bk.project).exclusive():
             client = await self._objects().client(bk.project, bk.user)
             used: set[bytes] = set()
             for man in await self._manifests(client, bk.project, bk.id):
                 used |= man.digests()
-            return await engine.delete_chunks(client, bk.container, candidates - used)
+            stored = set()
+            async for row in client.iter_objects(bk.container, prefix=chunks.PREFIX):
+                dig = chunks.digest_of_name(row.name)
+                if dig is not None:
+                    stored.add(dig)
+            return await engine.delete_chunks(client, bk.container, (candidates | stored) - used)
 
     # -- restore ---------------------------------------------------------------------
 

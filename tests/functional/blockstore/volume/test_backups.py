@@ -179,6 +179,9 @@ async def test_restart_resolves_backups_in_flight(backups: Rig) -> None:
         container="volume_backups",
     )
     await backups.store.write(lambda t: [t.put(creating), t.put(deleting)])
+    orphan = chunks.digest(b"left by a crashed backup")  # a chunk no manifest names
+    client = await swift(backups)
+    await client.put_object("volume_backups", chunks.object_name(orphan), b"x")
     out = await backups.restart()
     assert out.changed[creating.id] == "error" and done.id in out.resumed
     await backups.idle()
