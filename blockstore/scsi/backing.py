@@ -15,6 +15,7 @@ import ctypes
 import ctypes.util
 import errno
 import os
+import resource
 import threading
 import time
 from collections.abc import Callable
@@ -33,17 +34,26 @@ _libc_fallocate = None
 # RWF_NOWAIT: fail with EAGAIN instead of blocking (Linux >= 4.14; 0 disables the fast path).
 _RWF_NOWAIT = getattr(os, "RWF_NOWAIT", 0)
 PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+_RUSAGE_THREAD = getattr(resource, "RUSAGE_THREAD", resource.RUSAGE_SELF)
+
+
+def voluntary_switches() -> int:
+    """How often this thread has slept in the kernel (blocked, not preempted)."""
+    return resource.getrusage(_RUSAGE_THREAD).ru_nvcsw
 
 
 class InlineWriteGuard:
-    """Lets buffered writes run on the event loop until one of them turns out slow.
+    """Lets buffered writes run on the event loop until one of them blocks.
 
     ext4 refuses RWF_NOWAIT for buffered writes (EOPNOTSUPP), so a write on
     the loop is a plain ``pwrite`` into the page cache: a few microseconds,
     unless the kernel throttles a writer that dirties pages faster than
     writeback cleans them, or the journal makes it wait. Every inline write
-    is timed; one slower than ``slow_ns`` sends writes to the pool for
-    ``cooldown_ns``, so a disk under pressure stalls a pool thread, not the loop.
+    is timed; one slower than ``slow_ns`` during which the thread slept (a
+    voluntary context switch: on a busy machine most slow writes were merely
+    preempted, and the pool would not help those) sends writes to the pool
+    for ``cooldown_ns``, so a disk under pressure stalls a pool thread, not
+    the loop.
     """
 
     def __init__(
@@ -51,18 +61,25 @@ class InlineWriteGuard:
         slow_ns: int = 2_000_000,
         cooldown_ns: int = 1_000_000_000,
         clock: Callable[[], int] = time.monotonic_ns,
+        switches: Callable[[], int] = voluntary_switches,
     ) -> None:
         self.slow_ns = slow_ns
         self.cooldown_ns = cooldown_ns
         self.clock = clock
-        self.tripped = 0  # how many slow writes closed the inline path
+        self.switches = switches
+        self.tripped = 0  # how many blocking writes closed the inline path
         self._closed_until = 0
 
     def allows(self) -> bool:
         return not self._closed_until or self.clock() >= self._closed_until
 
-    def record(self, elapsed_ns: int) -> None:
-        if elapsed_ns > self.slow_ns:
+    def begin(self) -> tuple[int, int]:
+        """A mark taken just before an inline write, for ``end``."""
+        return self.clock(), self.switches()
+
+    def end(self, mark: tuple[int, int]) -> None:
+        start, switches = mark
+        if self.clock() - start > self.slow_ns and self.switches() > switches:
             self.tripped += 1
             self._closed_until = self.clock() + self.cooldown_ns
 
@@ -162,9 +179,9 @@ class BackingFile:
                 return done
         if not self.inline_guard.allows() or not self._edges_cached(offset, offset + total):
             return 0
-        start = time.monotonic_ns()
+        mark = self.inline_guard.begin()
         self._pwrite_all(self.fd, data, offset)
-        self.inline_guard.record(time.monotonic_ns() - start)
+        self.inline_guard.end(mark)
         return total
 
     def _write_nowait(self, data: memoryview, offset: int) -> int:

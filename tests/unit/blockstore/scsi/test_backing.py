@@ -33,13 +33,31 @@ def content(b: BackingFile, offset: int, n: int) -> bytes:
     return os.pread(b.fd, n, offset)
 
 
-def test_guard_closes_after_a_slow_write_and_reopens_after_the_cooldown() -> None:
-    clock = FakeClock()
-    guard = InlineWriteGuard(slow_ns=2_000, cooldown_ns=10_000, clock=clock)
+class FakeSwitches:
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __call__(self) -> int:
+        return self.count
+
+
+def test_guard_closes_after_a_blocking_write_and_reopens_after_the_cooldown() -> None:
+    clock, switches = FakeClock(), FakeSwitches()
+    guard = InlineWriteGuard(slow_ns=2_000, cooldown_ns=10_000, clock=clock, switches=switches)
     assert guard.allows()
-    guard.record(1_999)
+    mark = guard.begin()
+    clock.now += 1_999
+    switches.count += 1
+    guard.end(mark)  # slept, but quickly
     assert guard.allows() and guard.tripped == 0
-    guard.record(2_001)
+    mark = guard.begin()
+    clock.now += 50_000
+    guard.end(mark)  # slow, but only preempted: the pool would not have helped
+    assert guard.allows() and guard.tripped == 0
+    mark = guard.begin()
+    clock.now += 2_001
+    switches.count += 1
+    guard.end(mark)  # slow and slept in the kernel: blocked
     assert not guard.allows() and guard.tripped == 1
     clock.now += 9_999
     assert not guard.allows()
@@ -54,9 +72,10 @@ def test_whole_page_write_is_done_inline(backing: BackingFile) -> None:
 
 
 def test_closed_guard_leaves_the_write_to_the_pool(backing: BackingFile) -> None:
-    backing.inline_guard = InlineWriteGuard(slow_ns=0, clock=FakeClock())
+    always_slept = iter(range(1_000_000)).__next__  # every call: one more sleep
+    backing.inline_guard = InlineWriteGuard(slow_ns=-1, clock=FakeClock(), switches=always_slept)
     first = memoryview(b"\x01" * PAGE)
-    assert backing.write_cached(first, 0) == PAGE  # allowed, but it was "slow"
+    assert backing.write_cached(first, 0) == PAGE  # allowed, but it "blocked"
     assert backing.inline_guard.tripped == 1
     assert backing.write_cached(memoryview(b"\x02" * PAGE), PAGE) == 0
     assert content(backing, PAGE, PAGE) == bytes(PAGE), "a refused write must write nothing"
