@@ -12,6 +12,7 @@ from xml.sax.saxutils import escape
 # code -> (HTTP status, default message)
 ERRORS: dict[str, tuple[int, str]] = {
     "AccessDenied": (403, "Access Denied"),
+    "AccessForbidden": (403, "CORSResponse: This CORS request is not allowed."),
     "AuthorizationHeaderMalformed": (400, "The authorization header is malformed"),
     "AuthorizationQueryParametersError": (400, "Query-string authentication is malformed"),
     "BadDigest": (400, "The Content-MD5 you specified did not match what we received."),
@@ -32,6 +33,8 @@ ERRORS: dict[str, tuple[int, str]] = {
     "InvalidObjectState": (403, "The operation is not valid for the object's state"),
     "InvalidPart": (400, "One or more of the specified parts could not be found."),
     "InvalidPartOrder": (400, "The list of parts was not in ascending order."),
+    "InvalidLocationConstraint": (400, "The specified location constraint is not valid."),
+    "InvalidPartNumber": (416, "The requested partnumber is not satisfiable"),
     "InvalidRange": (416, "The requested range is not satisfiable"),
     "InvalidRequest": (400, "Invalid Request"),
     "InvalidStorageClass": (400, "The storage class you specified is not valid"),
@@ -41,8 +44,11 @@ ERRORS: dict[str, tuple[int, str]] = {
         400,
         "The XML you provided was not well-formed or did not validate against our published schema",
     ),
+    "MalformedACLError": (400, "The XML you provided was not well-formed or did not validate"),
+    "MalformedPolicy": (400, "Policies must be valid JSON and the first byte must be '{'"),
     "MetadataTooLarge": (400, "Your metadata headers exceed the maximum allowed metadata size."),
     "MethodNotAllowed": (405, "The specified method is not allowed against this resource."),
+    "MissingRequestBodyError": (400, "Request Body is empty"),
     "MissingContentLength": (411, "You must provide the Content-Length HTTP header."),
     "NoSuchBucket": (404, "The specified bucket does not exist"),
     "NoSuchBucketPolicy": (404, "The bucket policy does not exist"),
@@ -53,10 +59,19 @@ ERRORS: dict[str, tuple[int, str]] = {
     "NoSuchVersion": (404, "The specified version does not exist."),
     "NotImplemented": (501, "A header you provided implies functionality that is not implemented"),
     "NotModified": (304, "Not Modified"),
+    "OperationAborted": (
+        409,
+        "A conflicting conditional operation is currently in progress against this resource.",
+    ),
     "PreconditionFailed": (412, "At least one of the pre-conditions you specified did not hold"),
     "RequestTimeTooSkewed": (
         403,
         "The difference between the request time and the current time is too large.",
+    ),
+    "RequestTimeout": (
+        400,
+        "Your socket connection to the server was not read from or written to within "
+        "the timeout period.",
     ),
     "ServiceUnavailable": (503, "Please reduce your request rate."),
     "SignatureDoesNotMatch": (

@@ -25,7 +25,9 @@ MAX_XML_BODY = 1024 * 1024
 def _fill(parent: Element, value: Any) -> None:
     if isinstance(value, Mapping):
         for key, child in value.items():
-            if isinstance(child, list):
+            if key.startswith("@"):  # an attribute of this element
+                parent.set(key[1:], str(child))
+            elif isinstance(child, list):
                 for item in child:
                     _fill(SubElement(parent, key), item)
             elif child is not None:
@@ -38,8 +40,11 @@ def _fill(parent: Element, value: Any) -> None:
         parent.text = str(value)
 
 
-def to_xml(root: str, value: Mapping[str, Any], *, namespace: bool = True) -> bytes:
-    """Serialise ``{"Name": v, "List": [..]}``: lists repeat the element, None omits it."""
+def to_xml(root: str, value: Mapping[str, Any] | str, *, namespace: bool = True) -> bytes:
+    """Serialise ``{"Name": v, "List": [..]}``: lists repeat the element, None omits it.
+
+    A key ``"@name"`` sets an attribute of the enclosing element instead.
+    """
     elem = Element(root, {"xmlns": S3_NS} if namespace else {})
     _fill(elem, value)
     return b'<?xml version="1.0" encoding="UTF-8"?>\n' + tostring(elem, encoding="utf-8")

@@ -2,10 +2,11 @@
 
 Large objects (S3 multipart uploads) are stored as ordinary segment objects
 plus one manifest object, like Swift's static large objects: the manifest's
-body lists the segments (container, name, size, ETag) and its attributes
-say it is a manifest and give the whole object's size and ETag, so a HEAD
-needs no second read. Reading a manifest's bytes streams the segments one
-after the other; no segmented object is ever held whole in memory.
+body lists the segments (container, name, size, ETag) and its system
+metadata (``ObjectInfo.system``) marks it as a manifest and gives the whole
+object's size and ETag, so a HEAD needs no second read. Reading a
+manifest's bytes streams the segments one after the other; no segmented
+object is ever held whole in memory.
 
 The body is JSON with a format number (``{"format": 1, "segments": [...]}``);
 :func:`decode` refuses formats it does not know.
@@ -24,9 +25,9 @@ if TYPE_CHECKING:
     from objectstore.proxy.core import ProxyCore
 
 FORMAT = 1
-MARK = "manifest"  # attribute: the manifest format number
-SIZE = "manifest-bytes"  # attribute: the whole object's size
-ETAG = "manifest-etag"  # attribute: the whole object's ETag (as the writer defines it)
+MARK = "manifest"  # system entry: the manifest format number
+SIZE = "manifest-bytes"  # system entry: the whole object's size
+ETAG = "manifest-etag"  # system entry: the whole object's ETag (as the writer defines it)
 CONTENT_TYPE = "application/x-stratus-manifest"
 MAX_SEGMENTS = 10000
 
@@ -39,8 +40,8 @@ class Segment:
     etag: str
 
 
-def is_manifest(attributes: Mapping[str, str]) -> bool:
-    return MARK in attributes
+def is_manifest(system: Mapping[str, str]) -> bool:
+    return MARK in system
 
 
 def encode(segments: Sequence[Segment]) -> bytes:
@@ -64,14 +65,14 @@ def decode(data: bytes) -> list[Segment]:
     return out
 
 
-def attributes(segments: Sequence[Segment], etag: str) -> dict[str, str]:
+def system_entries(segments: Sequence[Segment], etag: str) -> dict[str, str]:
     """What a manifest object carries besides its body."""
     return {MARK: str(FORMAT), SIZE: str(sum(s.size for s in segments)), ETAG: etag}
 
 
-def logical_size(attrs: Mapping[str, str], stored_size: int) -> int:
+def logical_size(system: Mapping[str, str], stored_size: int) -> int:
     try:
-        return int(attrs[SIZE]) if MARK in attrs else stored_size
+        return int(system[SIZE]) if MARK in system else stored_size
     except (KeyError, ValueError):
         return stored_size
 

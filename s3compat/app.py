@@ -1,0 +1,170 @@
+"""The S3 HTTP application: parse, authenticate, authorise, dispatch, answer.
+
+Every request goes the same way: the router names the AWS operation, the
+signature is verified (:mod:`s3compat.auth`), the bucket is resolved and
+access decided (:mod:`s3compat.access`), then the operation's handler
+runs. Errors of any layer become the S3 XML error body here, and every
+response carries ``x-amz-request-id``. Operations the router knows but
+Stratus does not implement answer ``NotImplemented`` naming the operation.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qsl, unquote_to_bytes
+
+from aiohttp import web
+
+from objectstore.proxy.errors import ProxyError
+from s3compat import access, cors, router
+from s3compat.auth import RequestBody, authenticate
+from s3compat.context import S3Context, S3Settings, s3_error_from_core
+from s3compat.errors import S3Error, error_xml
+from s3compat.handlers import HANDLERS
+from s3compat.sigv4 import header_map
+
+log = logging.getLogger("stratus.s3")
+
+Handler = Callable[[S3Context], Awaitable[web.StreamResponse]]
+MAX_QUERY_PAIRS = 64
+
+
+@dataclass
+class S3State:
+    core: Any
+    identity: Any
+    settings: S3Settings
+
+
+STATE = web.AppKey("s3_state", S3State)
+_CTX = web.RequestKey("s3_ctx", S3Context)
+_RID = web.RequestKey("s3_request_id", str)
+
+
+def make_s3_app(
+    core: Any, identity: Any, config: Any, *, settings: S3Settings | None = None
+) -> web.Application:
+    """The S3 API over ``core``, with credentials from ``identity`` and ``config.s3``."""
+    if settings is None:
+        settings = S3Settings(region=config.s3.region, base_domain=config.s3.base_domain)
+    app = web.Application(
+        client_max_size=1024 * 1024,
+        handler_args={"auto_decompress": False, "max_field_size": 16384},
+    )
+    app[STATE] = S3State(core, identity, settings)
+    app.router.add_route("*", "/{tail:.*}", _handle)
+    app.on_response_prepare.append(_stamp)
+    return app
+
+
+async def _stamp(request: web.Request, response: web.StreamResponse) -> None:
+    """Headers every response carries, added just before they are sent."""
+    rid = request.get(_RID)
+    if rid is not None:
+        response.headers["x-amz-request-id"] = rid
+        response.headers["x-amz-id-2"] = rid
+    response.headers.setdefault("Server", "Stratus")
+    ctx = request.get(_CTX)
+    if ctx is not None and ctx.extra.get("cors_headers"):
+        for k, v in ctx.extra["cors_headers"].items():
+            response.headers.setdefault(k, v)
+
+
+def _decode_path(raw_path: str) -> str:
+    try:
+        return unquote_to_bytes(raw_path).decode("utf-8")
+    except UnicodeDecodeError:
+        raise S3Error("InvalidArgument", "The request path is not valid UTF-8") from None
+
+
+def _query(raw_query: str) -> list[tuple[str, str]]:
+    try:
+        pairs = parse_qsl(raw_query, keep_blank_values=True, errors="strict")
+    except (UnicodeDecodeError, ValueError):
+        raise S3Error("InvalidArgument", "The query string is not valid UTF-8") from None
+    if len(pairs) > MAX_QUERY_PAIRS:
+        raise S3Error("InvalidArgument", "Too many query parameters")
+    return pairs
+
+
+async def _handle(request: web.Request) -> web.StreamResponse:
+    rid = secrets.token_hex(8).upper()
+    request[_RID] = rid
+    try:
+        return await _serve(request, rid)
+    except S3Error as err:
+        return _error_response(request, err, rid)
+    except ProxyError as exc:
+        return _error_response(request, s3_error_from_core(exc, request.get(_CTX)), rid)
+    except web.HTTPException:
+        raise
+    except Exception:
+        log.exception("S3 request %s %s failed", request.method, request.path)
+        return _error_response(request, S3Error("InternalError"), rid)
+
+
+async def _serve(request: web.Request, rid: str) -> web.StreamResponse:
+    state = request.app[STATE]
+    raw_path, _, raw_query = request.raw_path.partition("?")
+    path = _decode_path(raw_path)
+    pairs = _query(raw_query)
+    query: dict[str, str] = {}
+    for k, v in pairs:
+        query.setdefault(k, v)
+    headers = header_map(request.headers.items())
+    s3req = router.parse(
+        request.method,
+        path,
+        query,
+        headers,
+        host=headers.get("host", ""),
+        base_domain=state.settings.base_domain,
+    )
+    ctx = S3Context(
+        request=request,
+        core=state.core,
+        identity=state.identity,
+        settings=state.settings,
+        s3=s3req,
+        query=query,
+        headers=headers,
+        request_id=rid,
+    )
+    request[_CTX] = ctx
+    if s3req.op is router.CORS_PREFLIGHT:
+        return await cors.handle_preflight(ctx)
+    auth = authenticate(
+        request,
+        pairs,
+        headers,
+        state.identity,
+        region=state.settings.region,
+        now=state.settings.clock(),
+        virtual_bucket=s3req.bucket if s3req.virtual_host else None,
+    )
+    ctx.principal = auth.principal
+    ctx.sigv4 = auth.sigv4
+    handler = HANDLERS.get(s3req.op.name)
+    if handler is None or not s3req.op.implemented:
+        raise S3Error("NotImplemented", f"{s3req.op.name} is not implemented by Stratus")
+    ctx.body = RequestBody(request.content, headers, auth.sigv4, request.content_length)
+    await access.authorize(ctx)
+    if "origin" in headers and ctx.bucket is not None:
+        ctx.extra["cors_headers"] = cors.response_headers(ctx)
+    return await handler(ctx)
+
+
+def _error_response(request: web.Request, err: S3Error, rid: str) -> web.Response:
+    if err.status >= 500:
+        log.warning("S3 %s %s: %s %s", request.method, request.path, err.code, err.message)
+    headers = dict(err.headers)
+    if err.status in (304,) or request.method == "HEAD":
+        return web.Response(status=err.status, headers=headers)
+    body = error_xml(err, resource=request.path, request_id=rid)
+    return web.Response(
+        status=err.status, body=body, headers=headers, content_type="application/xml"
+    )

@@ -1,0 +1,213 @@
+"""From the wire request to a verified principal, and a body that verifies itself.
+
+:func:`authenticate` picks the scheme the request uses (SigV4 header or
+presigned query, SigV2 header or query, or none: anonymous) and returns who
+signed it. :class:`RequestBody` then streams the payload to the handler,
+decoding ``aws-chunked`` when the client streams, and checks on the way
+everything the client promised about it: the signed SHA-256
+(``x-amz-content-sha256``), chunk and trailer signatures, ``Content-MD5``
+and the ``x-amz-checksum-*`` value (header or trailer). A failed check
+raises from the iterator before it ends, so the core aborts the write and
+nothing is stored; the error is also kept in ``RequestBody.error`` so the
+handler reports it rather than the core's generic "body failed".
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+
+from s3compat import checksums, sigv2, sigv4
+from s3compat.chunked import AwsChunkedDecoder
+from s3compat.errors import S3Error
+from stratus.identity import NotFound as IdentityNotFound
+from stratus.identity import Principal
+
+READ_CHUNK = 256 * 1024
+
+
+@dataclass(frozen=True)
+class AuthResult:
+    """Who signed the request (None: anonymous) and the SigV4 details streaming needs."""
+
+    principal: Principal | None
+    access_key: str | None = None
+    sigv4: sigv4.SigV4Auth | None = None
+
+
+def signed_request(request: web.Request, query: list[tuple[str, str]]) -> sigv4.SignedRequest:
+    raw_path = request.raw_path.split("?", 1)[0]
+    return sigv4.SignedRequest(request.method, raw_path, query, list(request.headers.items()))
+
+
+class _Secrets:
+    """Looks access keys up in identity, remembering the principal of the one found."""
+
+    def __init__(self, identity: Any) -> None:
+        self.identity = identity
+        self.principal: Principal | None = None
+
+    def __call__(self, access: str) -> str | None:
+        try:
+            secret, principal = self.identity.lookup_credential(access)
+        except IdentityNotFound:
+            return None
+        self.principal = principal
+        return secret
+
+
+def authenticate(
+    request: web.Request,
+    query: list[tuple[str, str]],
+    headers: Mapping[str, str],
+    identity: Any,
+    *,
+    region: str,
+    now: Any,
+    virtual_bucket: str | None,
+) -> AuthResult:
+    """Verify the request's signature; anonymous when it carries none."""
+    params = dict(query)
+    authz = headers.get("authorization", "")
+    req = signed_request(request, query)
+    secrets = _Secrets(identity)
+    if authz:
+        if authz.startswith(sigv4.ALGORITHM):
+            v4 = sigv4.verify_header_auth(req, secrets, region=region, now=now)
+            return AuthResult(secrets.principal, v4.access_key, v4)
+        if authz.startswith("AWS "):
+            v2 = sigv2.verify_header_auth(req, secrets, now=now, bucket_from_host=virtual_bucket)
+            return AuthResult(secrets.principal, v2.access_key)
+        raise S3Error("InvalidArgument", "Unsupported Authorization Type")
+    if "X-Amz-Algorithm" in params or "X-Amz-Credential" in params:
+        v4 = sigv4.verify_query_auth(req, secrets, region=region, now=now)
+        return AuthResult(secrets.principal, v4.access_key, v4)
+    if "AWSAccessKeyId" in params or "Signature" in params:
+        v2 = sigv2.verify_query_auth(req, secrets, now=now, bucket_from_host=virtual_bucket)
+        return AuthResult(secrets.principal, v2.access_key)
+    return AuthResult(None)
+
+
+def _content_md5(value: str | None) -> bytes | None:
+    if value is None:
+        return None
+    try:
+        raw = base64.b64decode(value.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        raw = b""
+    if len(raw) != 16:
+        raise S3Error("InvalidDigest")
+    return raw
+
+
+class RequestBody:
+    """The request payload, decoded and verified while it streams (iterate once)."""
+
+    def __init__(
+        self,
+        reader: Any,
+        headers: Mapping[str, str],
+        auth: sigv4.SigV4Auth | None,
+        content_length: int | None,
+    ) -> None:
+        self._reader = reader
+        self.error: S3Error | None = None
+        self._consumed = False
+        payload = auth.payload_hash if auth is not None else sigv4.UNSIGNED_PAYLOAD
+        self._decoder: AwsChunkedDecoder | None = None
+        if payload in sigv4.STREAMING_MODES:
+            decoded = headers.get("x-amz-decoded-content-length")
+            if decoded is None or not decoded.isdigit():
+                raise S3Error("MissingContentLength", "x-amz-decoded-content-length is required")
+            self.content_length: int | None = int(decoded)
+            self._decoder = AwsChunkedDecoder(reader, auth, payload, self.content_length)
+            self._sha256 = None
+        else:
+            self.content_length = content_length
+            signed = payload != sigv4.UNSIGNED_PAYLOAD
+            self._sha256 = (payload, hashlib.sha256()) if signed else None
+        md5 = _content_md5(headers.get("content-md5"))
+        self.content_md5 = md5.hex() if md5 is not None else None
+        self._md5 = hashlib.md5(usedforsecurity=False) if md5 is not None else None
+        declared = checksums.declared(headers)
+        self.checksum_algorithm: str | None = declared[0] if declared else None
+        self._checksum_expected = declared[1] if declared else None
+        self._checksum = checksums.new(declared[0]) if declared else None
+        self.checksum_value: str | None = None  # base64, once the body has been read
+        self.size = 0
+
+    @property
+    def trailers(self) -> dict[str, str]:
+        return self._decoder.trailers if self._decoder is not None else {}
+
+    async def _raw(self) -> AsyncIterator[bytes]:
+        if self._decoder is not None:
+            async for chunk in self._decoder:
+                yield chunk
+            return
+        if self.content_length == 0:
+            return
+        async for chunk in self._reader.iter_chunked(READ_CHUNK):
+            yield chunk
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        if self._consumed:
+            raise RuntimeError("the request body can be read once")
+        self._consumed = True
+        try:
+            async for chunk in self._raw():
+                self.size += len(chunk)
+                if self._sha256 is not None:
+                    self._sha256[1].update(chunk)
+                if self._md5 is not None:
+                    self._md5.update(chunk)
+                if self._checksum is not None:
+                    self._checksum.update(chunk)
+                yield chunk
+            self._finish()
+        except S3Error as exc:
+            self.error = exc
+            raise
+
+    def _finish(self) -> None:
+        if self.content_length is not None and self.size != self.content_length:
+            raise S3Error("IncompleteBody")
+        if self._sha256 is not None and self._sha256[1].hexdigest() != self._sha256[0]:
+            raise S3Error(
+                "XAmzContentSHA256Mismatch",
+                extra={
+                    "ClientComputedContentSHA256": self._sha256[0],
+                    "S3ComputedContentSHA256": self._sha256[1].hexdigest(),
+                },
+            )
+        if self._md5 is not None and self._md5.hexdigest() != self.content_md5:
+            raise S3Error("BadDigest")
+        if self._checksum is not None and self.checksum_algorithm is not None:
+            digest = self._checksum.digest()
+            expected = self._checksum_expected
+            if expected is None and self._decoder is not None:
+                expected = self._decoder.trailers.get(
+                    checksums.header_name(self.checksum_algorithm)
+                )
+            if expected is not None:
+                checksums.verify(self.checksum_algorithm, expected, digest)
+            self.checksum_value = checksums.encode(digest)
+
+    async def read_all(self, limit: int) -> bytes:
+        """The whole body (small documents); EntityTooLarge past ``limit`` bytes."""
+        if self.content_length is not None and self.content_length > limit:
+            raise S3Error("EntityTooLarge", f"The request body is larger than {limit} bytes")
+        parts: list[bytes] = []
+        total = 0
+        async for chunk in self:
+            total += len(chunk)
+            if total > limit:
+                raise S3Error("EntityTooLarge", f"The request body is larger than {limit} bytes")
+            parts.append(chunk)
+        return b"".join(parts)

@@ -1,0 +1,43 @@
+"""The one table from AWS operation name to the handler that serves it.
+
+An operation the router knows but that is missing here answers
+NotImplemented; the compatibility matrix (docs/s3-compat.md) is generated
+from the router's operations and this table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+from s3compat import acl, bucket, cors, listing, objects, policy, service, versioning
+from s3compat.context import S3Context
+
+Handler = Callable[[S3Context], Awaitable[web.StreamResponse]]
+
+HANDLERS: dict[str, Handler] = {
+    "ListBuckets": service.handle_list_buckets,
+    "CreateBucket": bucket.handle_create_bucket,
+    "HeadBucket": bucket.handle_head_bucket,
+    "DeleteBucket": bucket.handle_delete_bucket,
+    "GetBucketLocation": bucket.handle_get_bucket_location,
+    "ListObjects": listing.handle_list_objects,
+    "ListObjectsV2": listing.handle_list_objects_v2,
+    "PutObject": objects.handle_put_object,
+    "GetObject": objects.handle_get_object,
+    "HeadObject": objects.handle_head_object,
+    "DeleteObject": objects.handle_delete_object,
+    "GetBucketVersioning": versioning.handle_get_bucket_versioning,
+    "PutBucketVersioning": versioning.handle_put_bucket_versioning,
+    "GetBucketAcl": acl.handle_get_bucket_acl,
+    "PutBucketAcl": acl.handle_put_bucket_acl,
+    "GetObjectAcl": acl.handle_get_object_acl,
+    "PutObjectAcl": acl.handle_put_object_acl,
+    "GetBucketCors": cors.handle_get_bucket_cors,
+    "PutBucketCors": cors.handle_put_bucket_cors,
+    "DeleteBucketCors": cors.handle_delete_bucket_cors,
+    "GetBucketPolicy": policy.handle_get_bucket_policy,
+    "PutBucketPolicy": policy.handle_put_bucket_policy,
+    "DeleteBucketPolicy": policy.handle_delete_bucket_policy,
+}

@@ -1,0 +1,173 @@
+"""Objects stored as segments (multipart uploads): presenting and reading them.
+
+A completed multipart upload is a manifest object in the bucket (see
+:mod:`objectstore.proxy.manifest`) whose segments live in the hidden
+container ``<bucket>+segments``, one per part, named
+``<key>/<upload id>/<part number>``. Its S3 ETag (``md5-of-md5s-N``) and
+whole size are system metadata of the manifest. In listings the row of a
+manifest carries them as content-type parameters (``swift_bytes`` and
+``s3_etag``, as Swift does), which :func:`listing_row` reads back.
+
+When a manifest is overwritten or deleted in a bucket that keeps no
+versions, its segments are deleted too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+from collections.abc import AsyncIterator
+
+from objectstore.proxy import errors as core_errors
+from objectstore.proxy import manifest
+from objectstore.proxy.models import ObjectInfo
+from s3compat import meta
+from s3compat.context import S3Context
+
+log = logging.getLogger("stratus.s3")
+
+SUFFIX = "+segments"
+MPU_FLAG = "s3-mpu"  # container system metadata: this bucket has had multipart uploads
+DELETE_CONCURRENCY = 8
+
+
+def container_for(bucket: str) -> str:
+    return bucket + SUFFIX
+
+
+def is_manifest(info: ObjectInfo) -> bool:
+    return manifest.is_manifest(info.system)
+
+
+def presented(info: ObjectInfo) -> ObjectInfo:
+    """The object as S3 shows it: a manifest's whole size and multipart ETag."""
+    if not is_manifest(info):
+        return info
+    return dataclasses.replace(
+        info,
+        size=manifest.logical_size(info.system, info.size),
+        etag=info.system.get(manifest.ETAG, info.etag),
+        content_type=strip_params(info.content_type),
+    )
+
+
+def strip_params(content_type: str) -> str:
+    """Drop the listing parameters a manifest's content type carries."""
+    if ";" not in content_type:
+        return content_type
+    parts = [p for p in content_type.split(";") if not _listing_param(p)]
+    return ";".join(parts)
+
+
+def _listing_param(part: str) -> bool:
+    name = part.strip().partition("=")[0]
+    return name in ("swift_bytes", "s3_etag")
+
+
+def manifest_content_type(content_type: str, size: int, etag: str) -> str:
+    return f"{content_type};swift_bytes={size};s3_etag={etag}"
+
+
+def listing_row(content_type: str, size: int, etag: str) -> tuple[str, int, str]:
+    """(content type, size, ETag) of a listing row, manifests read back."""
+    if "swift_bytes=" not in content_type:
+        return content_type, size, etag
+    for part in content_type.split(";")[1:]:
+        name, _, value = part.strip().partition("=")
+        if name == "swift_bytes" and value.isdigit():
+            size = int(value)
+        elif name == "s3_etag" and value:
+            etag = value
+    return strip_params(content_type), size, etag
+
+
+def part_count(info: ObjectInfo) -> int | None:
+    raw = info.system.get(meta.PARTS)
+    return int(raw) if raw and raw.isdigit() else None
+
+
+async def load(ctx: S3Context, account: str, container: str, name: str) -> list[manifest.Segment]:
+    """The segments a manifest object lists (its body, read whole: it is small)."""
+    _info, body = await ctx.core.get_object(account, container, name)
+    try:
+        return manifest.decode(await body.read())
+    finally:
+        body.close()
+
+
+def part_spans(segs: list[manifest.Segment]) -> list[tuple[int, int]]:
+    return manifest.offsets(segs)
+
+
+class BodySource:
+    """An async iterator of body chunks that can be closed early."""
+
+    def __init__(self, chunks: AsyncIterator[bytes], closer: object) -> None:
+        self._chunks = chunks
+        self._closer = closer
+
+    def __aiter__(self) -> BodySource:
+        return self
+
+    async def __anext__(self) -> bytes:
+        return await anext(self._chunks)
+
+    async def aclose(self) -> None:
+        with contextlib.suppress(Exception):
+            await self._chunks.aclose()  # type: ignore[attr-defined]
+        self._closer.close()  # type: ignore[attr-defined]
+
+
+def segmented_source(
+    ctx: S3Context, account: str, segs: list[manifest.Segment], span: tuple[int, int] | None
+) -> BodySource:
+    body = manifest.SegmentedBody(ctx.core, account, segs, span)
+    return BodySource(body.chunks(), body)
+
+
+async def delete_all(ctx: S3Context, account: str, segs: list[manifest.Segment]) -> None:
+    """Delete segments, a few at a time; missing ones are fine."""
+    sem = asyncio.Semaphore(DELETE_CONCURRENCY)
+
+    async def one(seg: manifest.Segment) -> None:
+        async with sem:
+            try:
+                await ctx.core.delete_object(account, seg.container, seg.name)
+            except core_errors.NotFound:
+                pass
+            except core_errors.ProxyError as exc:
+                log.warning("could not delete segment %s/%s: %r", seg.container, seg.name, exc)
+
+    await asyncio.gather(*(one(s) for s in segs))
+
+
+async def drop_manifest_segments(ctx: S3Context, account: str, old: ObjectInfo | None) -> None:
+    """Delete the segments of a manifest that is no longer referenced."""
+    if old is None or not is_manifest(old):
+        return
+    try:
+        segs = await load(ctx, account, ctx.bucket_name, old.name)
+    except core_errors.NotFound:
+        return
+    await delete_all(ctx, account, segs)
+
+
+async def after_overwrite(ctx: S3Context, old: ObjectInfo | None) -> None:
+    """A manifest just replaced in a bucket without versions: its segments go.
+
+    ``old`` was read before the write; the manifest body is gone now, so its
+    segments were remembered by :func:`remember_segments` beforehand.
+    """
+    segs = ctx.extra.pop("old_segments", None)
+    if segs:
+        await delete_all(ctx, ctx.account, segs)
+
+
+async def remember_segments(ctx: S3Context, old: ObjectInfo | None) -> None:
+    """Before overwriting ``old`` (no versions kept), note the segments it lists."""
+    if old is None or not is_manifest(old):
+        return
+    with contextlib.suppress(core_errors.NotFound):
+        ctx.extra["old_segments"] = await load(ctx, ctx.account, ctx.bucket_name, old.name)

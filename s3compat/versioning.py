@@ -1,0 +1,391 @@
+"""Bucket versioning over the core: where each version of a key lives.
+
+Design. The bucket (the container) always holds the *current* version of
+each key, so the native API reads exactly what S3 calls the latest
+object. Every other version, and every delete marker, lives in the hidden
+container ``<bucket>+versions`` under the name::
+
+    escape(key) + "\\x01\\x01" + inverted(version id)
+
+``escape`` doubles nothing but ``\\x01`` (as ``\\x01\\x02``), so the entries
+of one key are contiguous, keys keep their order, and no key's entries
+can be mistaken for another's. A version id is 20 hex digits: 14 of the
+creation time in 10 µs ticks and 6 random (never all zero), so ids sort by
+time; ``inverted`` maps each hex digit d to 15-d, so a listing shows each
+key's versions newest first. The "null" version (written while versioning
+was off or suspended) is named by its own time with the random part zero.
+Delete markers are empty entries with content type ``MARKER_TYPE``; an
+archived version keeps its original Last-Modified in ``s3-mtime``.
+
+Writes: PUT with versioning Enabled copies the current version (if any)
+into the versions container, then writes the new one with a fresh id.
+Suspended writes the "null" version (replacing the previous null one).
+DELETE without an id archives the current version and adds a marker;
+DELETE with an id removes that version for good, and when the current
+version (or the newest marker) goes, the newest remaining version is
+copied back into the bucket. A version id is kept with each object
+(``s3-version-id``), so the bucket's copy answers GET ?versionId directly.
+
+Two writers racing on one key may lose one history entry (each archives
+what it saw); data written is never lost by versioning itself.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import secrets
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from objectstore.proxy import errors as core_errors
+from objectstore.proxy.models import ListParams, ObjectInfo, ObjectMetadata, ObjectRow
+from objectstore.timestamp import Timestamp
+from s3compat import meta, namespace, segments, xmlio
+from s3compat.context import S3Context, empty, http_date, xml_response
+from s3compat.errors import S3Error
+
+STATUS = "s3-versioning"
+SUFFIX = "+versions"
+SEP = "\x01\x01"
+MARKER_TYPE = "application/x-s3-delete-marker"
+MTIME = "s3-mtime"
+NULL = "null"
+_SUFFIX_LEN = 20
+_INVERT = str.maketrans("0123456789abcdef", "fedcba9876543210")
+_HEX = frozenset("0123456789abcdef")
+SCAN_PAGE = 1000
+
+
+def status(ctx: S3Context) -> str | None:
+    assert ctx.bucket is not None
+    return ctx.bucket.system.get(STATUS) or None
+
+
+def container_for(bucket: str) -> str:
+    return bucket + SUFFIX
+
+
+def new_version_id() -> str:
+    return f"{Timestamp.now().ticks:014x}{secrets.randbelow(0xFFFFFF) + 1:06x}"
+
+
+def escape(key: str) -> str:
+    return key.replace("\x01", "\x01\x02")
+
+
+def key_prefix(key: str) -> str:
+    """Every entry of ``key`` (and only of ``key``) starts with this."""
+    return escape(key) + SEP
+
+
+def entry_name(key: str, vid: str, ticks: int = 0) -> str:
+    suffix = f"{ticks:014x}000000" if vid == NULL else vid
+    return key_prefix(key) + suffix.translate(_INVERT)
+
+
+def parse_entry(name: str) -> tuple[str, str, int]:
+    """(key, version id, creation ticks) of a versions-container entry."""
+    raw = name[-_SUFFIX_LEN:].translate(_INVERT)
+    key = name[: -_SUFFIX_LEN - len(SEP)].replace("\x01\x02", "\x01")
+    vid = NULL if raw.endswith("000000") else raw
+    return key, vid, int(raw[:14], 16)
+
+
+def check_version_id(vid: str) -> None:
+    if vid != NULL and (len(vid) != _SUFFIX_LEN or not set(vid) <= _HEX or vid.endswith("000000")):
+        raise S3Error("InvalidArgument", "Invalid version id specified")
+
+
+def version_of(info: ObjectInfo) -> str:
+    return info.system.get(meta.VERSION_ID, NULL)
+
+
+def present(info: ObjectInfo) -> ObjectInfo:
+    """An object as S3 shows it: original Last-Modified, multipart size and ETag."""
+    mtime = info.system.get(MTIME)
+    if mtime:
+        info = dataclasses.replace(info, timestamp=Timestamp(mtime), meta_timestamp=None)
+    return segments.presented(info)
+
+
+async def current(ctx: S3Context) -> ObjectInfo | None:
+    try:
+        return await ctx.core.head_object(ctx.account, ctx.bucket_name, ctx.key)
+    except core_errors.NotFound:
+        return None
+
+
+async def current_if_needed(ctx: S3Context) -> ObjectInfo | None:
+    """The current object, when a write must know it (versioning, old segments)."""
+    assert ctx.bucket is not None
+    if status(ctx) is None and segments.MPU_FLAG not in ctx.bucket.system:
+        return None
+    return await current(ctx)
+
+
+async def _ensure_container(ctx: S3Context) -> None:
+    await ctx.core.put_container(ctx.account, container_for(ctx.bucket_name))
+
+
+async def archive(ctx: S3Context, info: ObjectInfo) -> None:
+    """Copy the current version into the versions container."""
+    vid = version_of(info)
+    name = entry_name(info.name, vid, info.last_modified.ticks)
+    system = {meta.VERSION_ID: vid, MTIME: info.system.get(MTIME) or info.last_modified.normal}
+    md = ObjectMetadata(system=system)
+    src = (ctx.account, ctx.bucket_name, info.name)
+    dst = (ctx.account, container_for(ctx.bucket_name), name)
+    try:
+        await ctx.core.copy_object(src, dst, md)
+    except core_errors.ContainerNotFound:
+        await _ensure_container(ctx)
+        await ctx.core.copy_object(src, dst, md)
+
+
+async def _put_marker(ctx: S3Context, vid: str) -> None:
+    ticks = Timestamp.now().ticks
+    md = ObjectMetadata(content_type=MARKER_TYPE, system={meta.VERSION_ID: vid})
+    name = entry_name(ctx.key, vid, ticks)
+    cont = container_for(ctx.bucket_name)
+    try:
+        await ctx.core.put_object(ctx.account, cont, name, b"", md)
+    except core_errors.ContainerNotFound:
+        await _ensure_container(ctx)
+        await ctx.core.put_object(ctx.account, cont, name, b"", md)
+
+
+async def entries(ctx: S3Context, key: str) -> AsyncIterator[ObjectRow]:
+    """Every stored entry of ``key``, newest first (bounded pages)."""
+    prefix = key_prefix(key)
+    marker = ""
+    cont = container_for(ctx.bucket_name)
+    while True:
+        params = ListParams(limit=SCAN_PAGE, prefix=prefix, marker=marker)
+        try:
+            _info, rows = await ctx.core.list_objects(ctx.account, cont, params)
+        except core_errors.ContainerNotFound:
+            return
+        for row in rows:
+            if isinstance(row, ObjectRow):
+                yield row
+        if len(rows) < SCAN_PAGE:
+            return
+        marker = rows[-1].name
+
+
+async def find_entry(ctx: S3Context, key: str, vid: str) -> ObjectRow | ObjectInfo | None:
+    """The entry holding version ``vid`` of ``key`` (row or info), or None."""
+    if vid != NULL:
+        try:
+            return await ctx.core.head_object(
+                ctx.account, container_for(ctx.bucket_name), entry_name(key, vid)
+            )
+        except core_errors.NotFound:
+            return None
+    async for row in entries(ctx, key):
+        if parse_entry(row.name)[1] == NULL:
+            return row
+    return None
+
+
+def is_marker(entry: ObjectRow | ObjectInfo) -> bool:
+    return entry.content_type == MARKER_TYPE
+
+
+async def _delete_entry(ctx: S3Context, name: str, *, drop_segments: bool) -> None:
+    cont = container_for(ctx.bucket_name)
+    if drop_segments:
+        try:
+            info = await ctx.core.head_object(ctx.account, cont, name)
+            if segments.is_manifest(info):
+                segs = await segments.load(ctx, ctx.account, cont, name)
+                await segments.delete_all(ctx, ctx.account, segs)
+        except core_errors.NotFound:
+            return
+    with contextlib.suppress(core_errors.NotFound):
+        await ctx.core.delete_object(ctx.account, cont, name)
+
+
+async def _drop_null_entries(ctx: S3Context) -> None:
+    """A new null version (or null marker) replaces every older null entry."""
+    doomed = [row.name async for row in entries(ctx, ctx.key) if parse_entry(row.name)[1] == NULL]
+    for name in doomed:
+        await _delete_entry(ctx, name, drop_segments=True)
+
+
+async def restore_latest(ctx: S3Context) -> None:
+    """After the current version went: the newest remaining version becomes current."""
+    async for row in entries(ctx, ctx.key):
+        if is_marker(row):
+            return
+        cont = container_for(ctx.bucket_name)
+        src = (ctx.account, cont, row.name)
+        try:
+            await ctx.core.copy_object(
+                src, (ctx.account, ctx.bucket_name, ctx.key), ObjectMetadata()
+            )
+        except core_errors.NotFound:
+            continue
+        await _delete_entry(ctx, row.name, drop_segments=False)
+        return
+
+
+async def before_put(ctx: S3Context, md: ObjectMetadata, cur: ObjectInfo | None) -> ObjectMetadata:
+    """Archive what a PUT replaces and give the new object its version id."""
+    st = status(ctx)
+    if st is None:
+        await segments.remember_segments(ctx, cur)
+        return md
+    vid = new_version_id() if st == "Enabled" else NULL
+    if cur is not None:
+        if st == "Enabled" or version_of(cur) != NULL:
+            await archive(ctx, cur)
+        else:
+            await segments.remember_segments(ctx, cur)
+    if st != "Enabled":
+        await _drop_null_entries(ctx)
+    md.system = {**(md.system or {}), meta.VERSION_ID: vid}
+    return md
+
+
+async def delete_for_request(ctx: S3Context) -> dict[str, str]:
+    """DeleteObject, with or without ?versionId; the response headers."""
+    vid = ctx.query.get("versionId")
+    if vid is not None:
+        check_version_id(vid)
+        return await _delete_version(ctx, vid)
+    st = status(ctx)
+    cur = await current_if_needed(ctx)
+    if st is None:
+        await segments.remember_segments(ctx, cur)
+        await _delete_current(ctx)
+        await segments.after_overwrite(ctx, None)
+        return {}
+    if cur is not None:
+        if st == "Enabled" or version_of(cur) != NULL:
+            await archive(ctx, cur)
+        else:
+            await segments.remember_segments(ctx, cur)
+        await _delete_current(ctx)
+        await segments.after_overwrite(ctx, None)
+    marker = new_version_id() if st == "Enabled" else NULL
+    if st != "Enabled":
+        await _drop_null_entries(ctx)
+    await _put_marker(ctx, marker)
+    return {"x-amz-delete-marker": "true", "x-amz-version-id": marker}
+
+
+async def _delete_current(ctx: S3Context) -> None:
+    with contextlib.suppress(core_errors.NotFound):
+        await ctx.core.delete_object(ctx.account, ctx.bucket_name, ctx.key)
+
+
+async def _delete_version(ctx: S3Context, vid: str) -> dict[str, str]:
+    headers = {"x-amz-version-id": vid}
+    cur = await current(ctx)
+    if cur is not None and version_of(cur) == vid:
+        await segments.remember_segments(ctx, cur)
+        await _delete_current(ctx)
+        await segments.after_overwrite(ctx, None)
+        if status(ctx) is not None:
+            await restore_latest(ctx)
+        return headers
+    if status(ctx) is None and vid != NULL:
+        return headers
+    entry = await find_entry(ctx, ctx.key, vid)
+    if entry is None:
+        return headers
+    marker = is_marker(entry)
+    if marker:
+        headers["x-amz-delete-marker"] = "true"
+    await _delete_entry(ctx, _entry_name_of(ctx, entry, vid), drop_segments=not marker)
+    if cur is None:
+        await restore_latest(ctx)
+    return headers
+
+
+def _entry_name_of(ctx: S3Context, entry: ObjectRow | ObjectInfo, vid: str) -> str:
+    return entry.name if isinstance(entry, ObjectRow) else entry_name(ctx.key, vid)
+
+
+async def location(ctx: S3Context) -> tuple[str, str, str]:
+    """Where the requested version lives (NoSuchKey, NoSuchVersion, or 405 for a marker)."""
+    vid = ctx.query.get("versionId")
+    if vid is None:
+        return ctx.account, ctx.bucket_name, ctx.key
+    check_version_id(vid)
+    cur = await current(ctx)
+    if cur is not None and version_of(cur) == vid:
+        return ctx.account, ctx.bucket_name, ctx.key
+    entry = await find_entry(ctx, ctx.key, vid) if status(ctx) is not None else None
+    if entry is None:
+        raise S3Error("NoSuchVersion", extra={"Key": ctx.key, "VersionId": vid})
+    if is_marker(entry):
+        raise S3Error(
+            "MethodNotAllowed",
+            "The specified method is not allowed against this resource.",
+            headers={
+                "x-amz-delete-marker": "true",
+                "x-amz-version-id": vid,
+                "Allow": "DELETE",
+                "Last-Modified": http_date(parse_entry(_entry_name_of(ctx, entry, vid))[2] / 1e5),
+            },
+        )
+    return ctx.account, container_for(ctx.bucket_name), _entry_name_of(ctx, entry, vid)
+
+
+async def no_such_key(ctx: S3Context) -> S3Error:
+    """NoSuchKey, saying so when the latest version is a delete marker."""
+    err = S3Error("NoSuchKey", extra={"Key": ctx.key})
+    if status(ctx) is not None and "versionId" not in ctx.query:
+        async for row in entries(ctx, ctx.key):
+            if is_marker(row):
+                err.headers["x-amz-delete-marker"] = "true"
+                err.headers["x-amz-version-id"] = parse_entry(row.name)[1]
+            break
+    return err
+
+
+async def head_for_request(ctx: S3Context) -> ObjectInfo:
+    """The raw stored info of the requested version (for metadata updates)."""
+    loc = await location(ctx)
+    try:
+        return await ctx.core.head_object(*loc)
+    except core_errors.NotFound:
+        raise await no_such_key(ctx) from None
+
+
+async def info_for_request(ctx: S3Context) -> ObjectInfo:
+    return await head_for_request(ctx)
+
+
+async def post_for_request(ctx: S3Context, md: ObjectMetadata, info: ObjectInfo) -> None:
+    """Replace the requested version's metadata (all of it: build ``md`` from ``info``)."""
+    loc = await location(ctx)
+    try:
+        await ctx.core.post_object(*loc, md)
+    except core_errors.NotFound:
+        raise await no_such_key(ctx) from None
+
+
+async def handle_get_bucket_versioning(ctx: S3Context) -> web.StreamResponse:
+    st = status(ctx)
+    return xml_response("VersioningConfiguration", {"Status": st} if st else {})
+
+
+async def handle_put_bucket_versioning(ctx: S3Context) -> web.StreamResponse:
+    root = await ctx.read_xml("VersioningConfiguration")
+    st = xmlio.text(root, "Status")
+    if st not in ("Enabled", "Suspended"):
+        raise S3Error("MalformedXML", "Status must be Enabled or Suspended")
+    if xmlio.text(root, "MfaDelete") == "Enabled":
+        raise S3Error("NotImplemented", "MFA delete is not implemented by Stratus")
+    if st == "Enabled":
+        await _ensure_container(ctx)
+    if st == "Suspended" and status(ctx) is None:
+        return empty(200)
+    await ctx.core.post_container(ctx.account, ctx.bucket_name, system={STATUS: st})
+    await namespace.refresh(ctx)
+    return empty(200)

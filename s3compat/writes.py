@@ -1,0 +1,116 @@
+"""Writing a request body as an object: the path PutObject and UploadPart share.
+
+Small bodies (up to ``BUFFER_LIMIT``) are read and verified whole before
+the core is called, so a trailing checksum is known in time to be stored
+with the object and a bad body never reaches a storage node. Larger bodies
+stream into the core as they arrive; their trailing checksum, known only
+at the end, is attached by a metadata update right after the write.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from objectstore.proxy import errors as core_errors
+from objectstore.proxy.models import ObjectInfo, ObjectMetadata, PutResult
+from s3compat import checksums, meta, segments, versioning
+from s3compat.context import S3Context
+from s3compat.errors import S3Error
+
+BUFFER_LIMIT = 256 * 1024
+
+
+async def check_write_conditions(ctx: S3Context) -> None:
+    """If-None-Match: * (create only) and If-Match: <etag> (replace only) on PutObject."""
+    none_match = ctx.headers.get("if-none-match")
+    match = ctx.headers.get("if-match")
+    if none_match is None and match is None:
+        return
+    if none_match is not None and none_match.strip() != "*":
+        raise S3Error("NotImplemented", "If-None-Match on writes supports only '*'")
+    try:
+        info: ObjectInfo | None = await ctx.core.head_object(ctx.account, ctx.bucket_name, ctx.key)
+    except core_errors.NotFound:
+        info = None
+    if none_match is not None and info is not None:
+        raise S3Error("PreconditionFailed", extra={"Condition": "If-None-Match"})
+    if match is not None:
+        if info is None:
+            raise S3Error("NoSuchKey", extra={"Key": ctx.key})
+        if match.strip().strip('"') not in ("*", info.etag):
+            raise S3Error("PreconditionFailed", extra={"Condition": "If-Match"})
+
+
+async def _prefix(body: AsyncIterator[bytes], limit: int) -> tuple[list[bytes], bool]:
+    chunks: list[bytes] = []
+    size = 0
+    while size <= limit:
+        try:
+            chunk = await anext(body)
+        except StopAsyncIteration:
+            return chunks, True
+        chunks.append(chunk)
+        size += len(chunk)
+    return chunks, False
+
+
+async def _chain(first: list[bytes], rest: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    for chunk in first:
+        yield chunk
+    async for chunk in rest:
+        yield chunk
+
+
+def _store_checksum(ctx: S3Context, md: ObjectMetadata) -> None:
+    body = ctx.body
+    assert body is not None
+    if body.checksum_algorithm is not None and body.checksum_value is not None:
+        md.system = {
+            **(md.system or {}),
+            meta.CHECKSUM: f"{body.checksum_algorithm}:{body.checksum_value}",
+        }
+
+
+async def store_body(
+    ctx: S3Context, account: str, container: str, name: str, md: ObjectMetadata
+) -> PutResult:
+    """Stream the verified request body into ``account/container/name``."""
+    body = ctx.body
+    assert body is not None
+    if body.content_md5 is not None:
+        md.etag = body.content_md5
+    it = aiter(body)
+    first, ended = await _prefix(it, BUFFER_LIMIT)
+    _store_checksum(ctx, md)
+    if ended:
+        return await ctx.core.put_object(account, container, name, b"".join(first), md)
+    late = body.checksum_algorithm is not None and body.checksum_value is None
+    result = await ctx.core.put_object(
+        account, container, name, _chain(first, it), md, content_length=body.content_length
+    )
+    if late:
+        _store_checksum(ctx, md)
+        await ctx.core.post_object(account, container, name, md)
+    return result
+
+
+async def put_from_request(ctx: S3Context, md: ObjectMetadata) -> tuple[PutResult, ObjectMetadata]:
+    """PutObject's write: versioning and old segments handled, then the body stored."""
+    current = await versioning.current_if_needed(ctx)
+    md = await versioning.before_put(ctx, md, current)
+    result = await store_body(ctx, ctx.account, ctx.bucket_name, ctx.key, md)
+    await segments.after_overwrite(ctx, current)
+    return result, md
+
+
+def result_headers(ctx: S3Context, md: ObjectMetadata) -> dict[str, str]:
+    """Version id and checksum echoed by a write."""
+    out: dict[str, str] = {}
+    vid = (md.system or {}).get(meta.VERSION_ID)
+    if vid is not None:
+        out["x-amz-version-id"] = vid
+    stored = (md.system or {}).get(meta.CHECKSUM)
+    if stored:
+        algorithm, _, value = stored.partition(":")
+        out[checksums.header_name(algorithm)] = value
+    return out

@@ -1,0 +1,171 @@
+"""A real cluster on loopback for the S3 API: three storage nodes, rings, the
+proxy core, identity and the S3 app, all running in one background thread's
+event loop so that synchronous clients (boto3) can drive it from the tests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from aiohttp import web
+from botocore.config import Config as BotoConfig
+
+from objectstore.client import NodeClient
+from objectstore.node.device import DeviceConfig, make_hasher
+from objectstore.node.server import NodeSettings
+from objectstore.node.server import make_app as make_node_app
+from objectstore.proxy.core import ProxyCore, Rings
+from ring import build_cluster_rings
+from s3compat.app import make_s3_app
+from stratus import config as stratus_config
+from stratus.identity import IdentityStore
+from tests.helpers.net import free_port
+
+PREFIX, SUFFIX = "pre", "suf"
+
+
+@dataclass
+class User:
+    project: str
+    user: str
+    access: str
+    secret: str
+
+
+@dataclass
+class S3Cluster:
+    root: Path
+    nodes: int = 3
+    loop: asyncio.AbstractEventLoop = field(default_factory=asyncio.new_event_loop)
+    port: int = 0
+    runners: list[web.AppRunner] = field(default_factory=list)
+    users: dict[str, User] = field(default_factory=dict)
+    core: Any = None
+    identity: Any = None
+    _thread: threading.Thread | None = None
+    _session: Any = None
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def run(self, coro: Any, timeout: float = 60.0) -> Any:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self._thread.start()
+        self.run(self._start())
+        self.identity = IdentityStore(self.root / "identity")
+        for project, user, role in (
+            ("alpha", "alice", "member"),
+            ("alpha", "reed", "reader"),
+            ("beta", "bob", "member"),
+        ):
+            if project not in {p.name for p in self.identity.list_projects()}:
+                self.identity.create_project(project)
+            self.identity.create_user(project, user, role=role)
+            access, secret = self.identity.create_credential(project, user)
+            self.users[user] = User(project, user, access, secret)
+        self.run(self._start_s3())
+
+    async def _start(self) -> None:
+        ports = [free_port() for _ in range(self.nodes)]
+        ring_dir = self.root / "rings"
+        build_cluster_rings(
+            ring_dir, [("127.0.0.1", p, ["d0"]) for p in ports], part_power=6, replicas=3
+        )
+        for i, port in enumerate(ports):
+            settings = NodeSettings(
+                devices_dir=str(self.root / f"node{i}"),
+                devices=["d0"],
+                hasher=make_hasher(PREFIX, SUFFIX),
+                device=DeviceConfig(inline_threshold=16384, fsync=True),
+                updater_interval=0.2,
+                account_debounce=0.05,
+            )
+            runner = web.AppRunner(make_node_app(settings), access_log=None, shutdown_timeout=2)
+            await runner.setup()
+            await web.TCPSite(runner, "127.0.0.1", port).start()
+            self.runners.append(runner)
+        cfg = stratus_config.Config()
+        cfg.cluster.hash_path_prefix, cfg.cluster.hash_path_suffix = PREFIX, SUFFIX
+        cfg.proxy.node_timeout = 5.0
+        self.config = cfg
+        rings = Rings.load(ring_dir, prefix=PREFIX, suffix=SUFFIX)
+        self._session = NodeClient.make_session()
+        self.core = ProxyCore(cfg, rings, NodeClient(self._session, node_timeout=5.0))
+
+    async def _start_s3(self) -> None:
+        self.port = free_port()
+        runner = web.AppRunner(
+            make_s3_app(self.core, self.identity, self.config), access_log=None, shutdown_timeout=2
+        )
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", self.port).start()
+        self.runners.insert(0, runner)
+
+    async def _stop(self) -> None:
+        for runner in self.runners:
+            await runner.cleanup()
+        if self._session is not None:
+            await self._session.close()
+
+    def stop(self) -> None:
+        try:
+            self.run(self._stop())
+        finally:
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            if self._thread is not None:
+                self._thread.join(10)
+            if self.identity is not None:
+                self.identity.close()
+
+    def client(self, user: str = "alice", **config: Any) -> Any:
+        """A boto3 S3 client with default settings (plus ``config``) acting as ``user``."""
+        u = self.users[user]
+        return boto3.client(
+            "s3",
+            endpoint_url=self.endpoint,
+            aws_access_key_id=u.access,
+            aws_secret_access_key=u.secret,
+            region_name="us-east-1",
+            config=BotoConfig(**config) if config else None,
+        )
+
+
+@pytest.fixture(scope="session")
+def s3_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Cluster]:
+    cluster = S3Cluster(tmp_path_factory.mktemp("s3cluster"))
+    cluster.start()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+_counter = iter(range(1_000_000))
+
+
+@pytest.fixture
+def bucket_name() -> str:
+    """A fresh bucket name per test."""
+    return f"bkt-{next(_counter)}-{threading.get_ident() % 1000}"
+
+
+@pytest.fixture
+def s3(s3_cluster: S3Cluster) -> Any:
+    return s3_cluster.client("alice")
+
+
+@pytest.fixture
+def bucket(s3: Any, bucket_name: str) -> str:
+    s3.create_bucket(Bucket=bucket_name)
+    return bucket_name
