@@ -40,6 +40,9 @@ class Banner:
     seconds: float
     volume_url: str = ""
     iscsi_portal: str = ""
+    s3_url: str = ""
+    s3_access: str = ""
+    s3_secret: str = ""
 
     def lines(self) -> list[str]:
         key = self.key or "(fixed by STRATUS_ADMIN_KEY earlier and not stored; set it again)"
@@ -52,6 +55,17 @@ class Banner:
             f"user           {self.user}",
             f"key            {key}",
             f"try: swift -A {self.auth_url} -U {self.user} -K {shown} stat",
+            *(
+                [
+                    f"S3 API         {self.s3_url}",
+                    f"S3 access key  {self.s3_access}",
+                    f"S3 secret key  {self.s3_secret}",
+                    f"try: AWS_ACCESS_KEY_ID={self.s3_access} AWS_SECRET_ACCESS_KEY=... "
+                    f"aws --endpoint-url {self.s3_url} s3 ls",
+                ]
+                if self.s3_url
+                else []
+            ),
             *([f"volume API     {self.volume_url}/v3/"] if self.volume_url else []),
             *([f"iSCSI target   {self.iscsi_portal}"] if self.iscsi_portal else []),
             *(["try: stratus volume create 1 --name first"] if self.volume_url else []),
@@ -136,6 +150,14 @@ def ensure_admin(cfg: config.Config) -> str | None:
         return store.ensure_admin()
 
 
+def ensure_admin_s3(cfg: config.Config) -> tuple[str, str]:
+    """The admin's S3 (access key, secret); run after :func:`ensure_admin`."""
+    from stratus.identity import IdentityStore
+
+    with IdentityStore(cluster.identity_dir(cfg)) as store:
+        return store.ensure_admin_credential()
+
+
 class Launcher:
     """One machine's whole object cluster: storage nodes plus a proxy, supervised."""
 
@@ -169,6 +191,7 @@ class Launcher:
             # The key hash (scrypt) runs while the children import; the proxy reads
             # the admin user from the shared store only when a client logs in.
             key = await asyncio.to_thread(ensure_admin, cfg)
+            s3_access, s3_secret = await asyncio.to_thread(ensure_admin_s3, cfg)
             await self.supervisor.wait_ready()
         except BaseException:
             await self.supervisor.stop()
@@ -184,6 +207,9 @@ class Launcher:
             seconds=time.monotonic() - t0,
             volume_url=f"http://{_probe_host(cfg.volume.host)}:{cfg.volume.port}",
             iscsi_portal=f"{_probe_host(cfg.iscsi.host)}:{cfg.iscsi.port}",
+            s3_url=f"http://{_probe_host(cfg.s3.host)}:{cfg.s3.port}",
+            s3_access=s3_access,
+            s3_secret=s3_secret,
         )
 
     async def run(self, stop: asyncio.Event) -> None:

@@ -49,15 +49,32 @@ def listen_socket(host: str, port: int) -> socket.socket:
 
 
 async def serve_proxy(cfg: config.Config, stop: asyncio.Event) -> None:
-    """Serve the native Swift API and /auth/v1.0 until ``stop`` is set."""
+    """Serve the native Swift API, /auth/v1.0 and the S3 API until ``stop`` is set."""
     cluster.ensure_cluster_secrets(cfg, create=False)
+    s3_sock = listen_socket(cfg.s3.host, cfg.s3.port)
     sock = listen_socket(cfg.proxy.host, cfg.proxy.port)
     app = build_app(cfg)
     runner = web.AppRunner(app, access_log=None, handle_signals=False)
     await runner.setup()
+    s3_runner = None
     try:
+        # The S3 dialect shares the Swift app's core and identity (one process, one loop).
+        s3_runner = web.AppRunner(s3_app_for(app, cfg), access_log=None, handle_signals=False)
+        await s3_runner.setup()
+        await web.SockSite(s3_runner, s3_sock).start()
         await web.SockSite(runner, sock).start()
         log.info("proxy listening on %s:%d", cfg.proxy.host, cfg.proxy.port)
+        log.info("S3 API listening on %s:%d", cfg.s3.host, cfg.s3.port)
         await stop.wait()
     finally:
+        if s3_runner is not None:
+            await s3_runner.cleanup()
         await runner.cleanup()
+
+
+def s3_app_for(swift_app: web.Application, cfg: config.Config) -> web.Application:
+    """The S3 app over the same proxy core and identity store as ``swift_app``."""
+    from objectstore.proxy.swift.app import CORE, IDENTITY
+    from s3compat.app import make_s3_app
+
+    return make_s3_app(swift_app[CORE], swift_app[IDENTITY], cfg)

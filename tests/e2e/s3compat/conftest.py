@@ -1,0 +1,75 @@
+"""`stratus up` as a subprocess, reached through its S3 API with real clients.
+
+The admin's S3 credential is read from the start-up banner, which is also
+how a person finds it.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+import pytest
+from botocore.config import Config as BotoConfig
+
+from tests.e2e.objectstore.conftest import ADMIN_KEY, ADMIN_USER, StratusUp
+
+_BANNER = re.compile(r"S3 (access|secret) key\s+(\S+)")
+
+
+@dataclass
+class S3Up:
+    server: StratusUp
+    endpoint: str
+    access: str
+    secret: str
+
+    def client(self, **config: Any) -> Any:
+        return boto3.client(
+            "s3",
+            endpoint_url=self.endpoint,
+            aws_access_key_id=self.access,
+            aws_secret_access_key=self.secret,
+            region_name="us-east-1",
+            config=BotoConfig(**config) if config else None,
+        )
+
+    def env(self) -> dict[str, str]:
+        """Environment for the aws CLI and friends."""
+        return {
+            "AWS_ACCESS_KEY_ID": self.access,
+            "AWS_SECRET_ACCESS_KEY": self.secret,
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_CONFIG_FILE": "/dev/null",
+            "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
+        }
+
+    @property
+    def auth(self) -> tuple[str, str, str]:
+        return self.server.auth_url, ADMIN_USER, ADMIN_KEY
+
+
+def _credentials(server: StratusUp, timeout: float = 30.0) -> tuple[str, str]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = dict(_BANNER.findall(server.log_path.read_text(errors="replace")))
+        if "access" in found and "secret" in found:
+            return found["access"], found["secret"]
+        time.sleep(0.1)
+    raise RuntimeError(f"no S3 credential in the banner:\n{server.log()}")
+
+
+@pytest.fixture(scope="session")
+def s3_up(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Up]:
+    server = StratusUp(tmp_path_factory.mktemp("stratus-up-s3") / "data")
+    server.start()
+    try:
+        access, secret = _credentials(server)
+        port = server.other_ports["STRATUS_S3_PORT"]
+        yield S3Up(server, f"http://127.0.0.1:{port}", access, secret)
+    finally:
+        server.stop()
