@@ -50,4 +50,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Run the importable module, not this __main__ copy, so that command modules
+    # raising stratus.cli.main.CommandError are caught by the same class.
+    from stratus.cli import main as _module
+
+    sys.exit(_module.main())
