@@ -11,7 +11,20 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from s3compat import acl, bucket, cors, listing, objects, policy, service, versioning
+from s3compat import (
+    acl,
+    attributes,
+    bucket,
+    copy,
+    cors,
+    delete_many,
+    listing,
+    objects,
+    policy,
+    service,
+    tagging,
+    versioning,
+)
 from s3compat.context import S3Context
 
 Handler = Callable[[S3Context], Awaitable[web.StreamResponse]]
@@ -28,6 +41,15 @@ HANDLERS: dict[str, Handler] = {
     "GetObject": objects.handle_get_object,
     "HeadObject": objects.handle_head_object,
     "DeleteObject": objects.handle_delete_object,
+    "CopyObject": copy.handle_copy_object,
+    "DeleteObjects": delete_many.handle_delete_objects,
+    "GetObjectTagging": tagging.handle_get_object_tagging,
+    "PutObjectTagging": tagging.handle_put_object_tagging,
+    "DeleteObjectTagging": tagging.handle_delete_object_tagging,
+    "GetBucketTagging": tagging.handle_get_bucket_tagging,
+    "PutBucketTagging": tagging.handle_put_bucket_tagging,
+    "DeleteBucketTagging": tagging.handle_delete_bucket_tagging,
+    "GetObjectAttributes": attributes.handle_get_object_attributes,
     "GetBucketVersioning": versioning.handle_get_bucket_versioning,
     "PutBucketVersioning": versioning.handle_put_bucket_versioning,
     "GetBucketAcl": acl.handle_get_bucket_acl,

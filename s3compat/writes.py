@@ -107,7 +107,7 @@ def result_headers(ctx: S3Context, md: ObjectMetadata) -> dict[str, str]:
     """Version id and checksum echoed by a write."""
     out: dict[str, str] = {}
     vid = (md.system or {}).get(meta.VERSION_ID)
-    if vid is not None:
+    if vid is not None and vid != "null":
         out["x-amz-version-id"] = vid
     stored = (md.system or {}).get(meta.CHECKSUM)
     if stored:

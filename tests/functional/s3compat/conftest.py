@@ -6,6 +6,8 @@ event loop so that synchronous clients (boto3) can drive it from the tests.
 from __future__ import annotations
 
 import asyncio
+import ssl
+import subprocess
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -45,6 +47,7 @@ class S3Cluster:
     nodes: int = 3
     loop: asyncio.AbstractEventLoop = field(default_factory=asyncio.new_event_loop)
     port: int = 0
+    tls_port: int = 0
     runners: list[web.AppRunner] = field(default_factory=list)
     users: dict[str, User] = field(default_factory=dict)
     core: Any = None
@@ -55,6 +58,11 @@ class S3Cluster:
     @property
     def endpoint(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def tls_endpoint(self) -> str:
+        """HTTPS (self-signed): where boto3 streams aws-chunked bodies with trailers."""
+        return f"https://127.0.0.1:{self.tls_port}"
 
     def run(self, coro: Any, timeout: float = 60.0) -> Any:
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
@@ -110,7 +118,21 @@ class S3Cluster:
         )
         await runner.setup()
         await web.TCPSite(runner, "127.0.0.1", self.port).start()
+        self.tls_port = free_port()
+        await web.TCPSite(runner, "127.0.0.1", self.tls_port, ssl_context=self._tls()).start()
         self.runners.insert(0, runner)
+
+    def _tls(self) -> ssl.SSLContext:
+        cert, key = self.root / "cert.pem", self.root / "key.pem"
+        subprocess.run(
+            ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+             "-subj", "/CN=127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+            check=True,
+            capture_output=True,
+        )  # fmt: skip
+        ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        ctx.load_cert_chain(cert, key)
+        return ctx
 
     async def _stop(self) -> None:
         for runner in self.runners:
@@ -128,12 +150,13 @@ class S3Cluster:
             if self.identity is not None:
                 self.identity.close()
 
-    def client(self, user: str = "alice", **config: Any) -> Any:
+    def client(self, user: str = "alice", *, tls: bool = False, **config: Any) -> Any:
         """A boto3 S3 client with default settings (plus ``config``) acting as ``user``."""
         u = self.users[user]
         return boto3.client(
             "s3",
-            endpoint_url=self.endpoint,
+            endpoint_url=self.tls_endpoint if tls else self.endpoint,
+            verify=False if tls else None,
             aws_access_key_id=u.access,
             aws_secret_access_key=u.secret,
             region_name="us-east-1",
