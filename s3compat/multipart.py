@@ -1,10 +1,361 @@
-"""Multipart uploads (to come)."""
+"""Multipart uploads: Create, UploadPart, UploadPartCopy, Abort, ListParts, ListMultipartUploads.
+
+Everything lives in the bucket's hidden ``<bucket>+segments`` container:
+
+- the upload record ``u/<escaped key>\\x01\\x01<upload id>``: an empty object
+  whose metadata is what the finished object will carry (content type,
+  x-amz-meta-*, tags, ACL, storage class, checksum algorithm);
+- each part ``p/<upload id>/<part number, 5 digits>``: an ordinary object
+  streamed from the request, with its checksum in its system metadata.
+
+Upload ids are 14 hex digits of the start time and 18 random ones, so one
+key's uploads list in the order they began. Completing (see
+:mod:`s3compat.complete`) writes a manifest that names the parts, which
+then stay where they are as the object's segments; aborting deletes the
+parts and the record, so an aborted upload leaves nothing behind. The
+upload record's lifecycle is the state machine: present = uploading,
+gone = completed or aborted.
+"""
 
 from __future__ import annotations
 
-from s3compat.context import S3Context
+import contextlib
+import logging
+import secrets
+from collections.abc import AsyncIterator
+from typing import Any
+
+from aiohttp import web
+
+from objectstore.proxy import errors as core_errors
+from objectstore.proxy.models import ListParams, ObjectInfo, ObjectMetadata, ObjectRow
+from objectstore.timestamp import Timestamp
+from s3compat import acl, checksums, copy, meta, segments, versioning, writes
+from s3compat.context import S3Context, empty, etag_header, to_datetime, xml_response
+from s3compat.errors import S3Error
+
+log = logging.getLogger("stratus.s3")
+
+MAX_PARTS = 10000
+MAX_PART_SIZE = 5 * 1024**3
+LIST_LIMIT = 1000
+ALGORITHM = "s3-checksum-algorithm"
+CHECKSUM_TYPE = "s3-checksum-type"
+UPLOAD_ID = "s3-upload-id"  # on a completed object: the upload that made it
+MAX_RECORD_NAME = 1024
+DELETE_PAGE = 1000
+MAX_SWEEPS = 10000  # pages of leftovers abort_all deletes before it gives up
+
+
+def new_upload_id() -> str:
+    return f"{Timestamp.now().ticks:014x}{secrets.token_hex(9)}"
+
+
+def check_upload_id(uid: str) -> None:
+    if len(uid) != 32 or any(c not in "0123456789abcdef" for c in uid):
+        raise S3Error("NoSuchUpload", extra={"UploadId": uid})
+
+
+def record_prefix(key: str) -> str:
+    return "u/" + versioning.key_prefix(key)
+
+
+def record_name(key: str, uid: str) -> str:
+    return record_prefix(key) + uid
+
+
+def parse_record(name: str) -> tuple[str, str]:
+    """(key, upload id) of an upload record's name."""
+    body = name[2:]
+    return body[: -32 - len(versioning.SEP)].replace("\x01\x02", "\x01"), body[-32:]
+
+
+def part_name(uid: str, number: int) -> str:
+    return f"p/{uid}/{number:05d}"
+
+
+def part_number(value: str | None) -> int:
+    if value is None or not value.isdigit() or not 1 <= int(value) <= MAX_PARTS:
+        raise S3Error("InvalidArgument", f"Part number must be between 1 and {MAX_PARTS}")
+    return int(value)
+
+
+def _segments(ctx: S3Context) -> str:
+    return segments.container_for(ctx.bucket_name)
+
+
+async def ensure_segments_container(ctx: S3Context) -> None:
+    assert ctx.bucket is not None
+    await ctx.core.put_container(ctx.account, _segments(ctx))
+    if segments.MPU_FLAG not in ctx.bucket.system:
+        await ctx.core.post_container(ctx.account, ctx.bucket_name, system={segments.MPU_FLAG: "1"})
+
+
+async def upload_record(ctx: S3Context, uid: str) -> ObjectInfo:
+    """The record of upload ``uid`` of the request's key (NoSuchUpload)."""
+    check_upload_id(uid)
+    try:
+        return await ctx.core.head_object(ctx.account, _segments(ctx), record_name(ctx.key, uid))
+    except core_errors.NotFound:
+        raise S3Error("NoSuchUpload", extra={"UploadId": uid}) from None
+
+
+async def handle_create_multipart_upload(ctx: S3Context) -> web.StreamResponse:
+    md = meta.metadata_for_put(ctx)
+    system = dict(md.system or {})
+    algorithm = ctx.headers.get("x-amz-checksum-algorithm")
+    if algorithm:
+        algorithm = algorithm.upper()
+        if algorithm not in checksums.ALGORITHMS:
+            raise S3Error("InvalidRequest", f"Unsupported checksum algorithm {algorithm!r}")
+        system[ALGORITHM] = algorithm
+    kind = (ctx.headers.get("x-amz-checksum-type") or "").upper()
+    if kind:
+        if kind not in ("COMPOSITE", "FULL_OBJECT"):
+            raise S3Error("InvalidRequest", "x-amz-checksum-type must be COMPOSITE or FULL_OBJECT")
+        system[CHECKSUM_TYPE] = kind
+    md.system = system
+    uid = new_upload_id()
+    name = record_name(ctx.key, uid)
+    if len(name.encode()) > MAX_RECORD_NAME:
+        raise S3Error("KeyTooLongError", "Keys this long cannot be uploaded in parts")
+    await ensure_segments_container(ctx)
+    await ctx.core.put_object(ctx.account, _segments(ctx), name, b"", md)
+    body = {"Bucket": ctx.bucket_name, "Key": ctx.key, "UploadId": uid}
+    resp = xml_response("InitiateMultipartUploadResult", body)
+    if algorithm:
+        resp.headers["x-amz-checksum-algorithm"] = algorithm
+    return resp
+
+
+async def handle_upload_part(ctx: S3Context) -> web.StreamResponse:
+    number = part_number(ctx.query.get("partNumber"))
+    uid = ctx.query.get("uploadId", "")
+    record = await upload_record(ctx, uid)
+    body = ctx.body
+    assert body is not None
+    if body.content_length is not None and body.content_length > MAX_PART_SIZE:
+        raise S3Error("EntityTooLarge")
+    wanted = record.system.get(ALGORITHM)
+    if wanted and body.checksum_algorithm not in (None, wanted):
+        raise S3Error("InvalidRequest", f"The upload was created using a {wanted} checksum")
+    md = ObjectMetadata(content_type="application/octet-stream", system={})
+    result = await writes.store_body(ctx, ctx.account, _segments(ctx), part_name(uid, number), md)
+    headers = {"ETag": etag_header(result.etag)}
+    headers.update(writes.result_headers(ctx, md))
+    return empty(200, headers)
+
+
+def _copy_range(ctx: S3Context, size: int) -> tuple[int, int] | None:
+    raw = ctx.headers.get("x-amz-copy-source-range")
+    if raw is None:
+        return None
+    from s3compat.objects import parse_range
+
+    spec = parse_range(raw)
+    if spec is None or spec[0] is None or spec[1] is None:
+        raise S3Error("InvalidArgument", "x-amz-copy-source-range must be bytes=first-last")
+    first, last = spec
+    if last >= size:
+        raise S3Error("InvalidRange", extra={"ActualObjectSize": str(size)})
+    return first, last + 1
+
+
+async def handle_upload_part_copy(ctx: S3Context) -> web.StreamResponse:
+    number = part_number(ctx.query.get("partNumber"))
+    uid = ctx.query.get("uploadId", "")
+    await upload_record(ctx, uid)
+    src = await copy.open_source(ctx)
+    size = src.info.size
+    span = _copy_range(ctx, size)
+    length = span[1] - span[0] if span is not None else size
+    if length > MAX_PART_SIZE:
+        raise S3Error("EntityTooLarge")
+    chunks = await copy.source_chunks(ctx, src, span)
+    md = ObjectMetadata(content_type="application/octet-stream", system={})
+    try:
+        result = await ctx.core.put_object(
+            ctx.account, _segments(ctx), part_name(uid, number), chunks, md, content_length=length
+        )
+    finally:
+        await chunks.aclose()
+    resp = xml_response(
+        "CopyPartResult",
+        {"ETag": etag_header(result.etag), "LastModified": to_datetime(result.timestamp)},
+    )
+    if src.raw is not None and meta.VERSION_ID in src.raw.system:
+        resp.headers["x-amz-copy-source-version-id"] = src.raw.system[meta.VERSION_ID]
+    return resp
+
+
+async def part_rows(ctx: S3Context, uid: str, after: int = 0) -> AsyncIterator[ObjectRow]:
+    """The stored parts of an upload in part order, from part ``after + 1``."""
+    prefix = f"p/{uid}/"
+    marker = part_name(uid, after) if after else ""
+    for _ in range(MAX_PARTS // LIST_LIMIT + 1):
+        params = ListParams(limit=LIST_LIMIT, prefix=prefix, marker=marker)
+        try:
+            _info, rows = await ctx.core.list_objects(ctx.account, _segments(ctx), params)
+        except core_errors.ContainerNotFound:
+            return
+        for row in rows:
+            if isinstance(row, ObjectRow):
+                yield row
+        if len(rows) < LIST_LIMIT:
+            return
+        marker = rows[-1].name
+
+
+def row_part_number(row: ObjectRow) -> int:
+    return int(row.name.rsplit("/", 1)[1])
+
+
+async def handle_list_parts(ctx: S3Context) -> web.StreamResponse:
+    uid = ctx.query.get("uploadId", "")
+    record = await upload_record(ctx, uid)
+    marker_raw = ctx.query.get("part-number-marker", "0")
+    limit_raw = ctx.query.get("max-parts", str(LIST_LIMIT))
+    if not marker_raw.isdigit() or not limit_raw.isdigit():
+        raise S3Error("InvalidArgument", "part-number-marker and max-parts must be integers")
+    marker, limit = int(marker_raw), min(int(limit_raw), LIST_LIMIT)
+    parts: list[dict[str, Any]] = []
+    truncated = False
+    async for row in part_rows(ctx, uid, marker):
+        if len(parts) >= limit:
+            truncated = True
+            break
+        parts.append(
+            {
+                "PartNumber": row_part_number(row),
+                "LastModified": to_datetime(row.last_modified),
+                "ETag": etag_header(row.etag),
+                "Size": row.size,
+            }
+        )
+    owner = acl.owner_of(ctx.account)
+    body = {
+        "Bucket": ctx.bucket_name,
+        "Key": ctx.key,
+        "UploadId": uid,
+        "Initiator": owner,
+        "Owner": owner,
+        "StorageClass": record.system.get(meta.STORAGE_CLASS, "STANDARD"),
+        "PartNumberMarker": marker,
+        "NextPartNumberMarker": parts[-1]["PartNumber"] if parts else marker,
+        "MaxParts": limit,
+        "IsTruncated": truncated,
+        "ChecksumAlgorithm": record.system.get(ALGORITHM),
+        "Part": parts,
+    }
+    return xml_response("ListPartsResult", body)
+
+
+async def delete_parts(ctx: S3Context, uid: str, keep: set[int] | None = None) -> None:
+    """Delete an upload's parts (all, or those not in ``keep``)."""
+    doomed = [
+        row.name
+        async for row in part_rows(ctx, uid)
+        if keep is None or row_part_number(row) not in keep
+    ]
+    await segments.delete_names(ctx, ctx.account, _segments(ctx), doomed)
+
+
+async def handle_abort_multipart_upload(ctx: S3Context) -> web.StreamResponse:
+    uid = ctx.query.get("uploadId", "")
+    await upload_record(ctx, uid)
+    await delete_parts(ctx, uid)
+    with contextlib.suppress(core_errors.NotFound):
+        await ctx.core.delete_object(ctx.account, _segments(ctx), record_name(ctx.key, uid))
+    return empty(204)
+
+
+def _int_query(ctx: S3Context, name: str, default: int) -> int:
+    raw = ctx.query.get(name, str(default))
+    if not raw.isdigit():
+        raise S3Error("InvalidArgument", f"{name} must be an integer")
+    return int(raw)
+
+
+async def handle_list_multipart_uploads(ctx: S3Context) -> web.StreamResponse:
+    q = ctx.query
+    prefix, delimiter = q.get("prefix", ""), q.get("delimiter", "")
+    key_marker, uid_marker = q.get("key-marker", ""), q.get("upload-id-marker", "")
+    limit = min(_int_query(ctx, "max-uploads", LIST_LIMIT), LIST_LIMIT)
+    marker = ""
+    if key_marker:
+        marker = record_name(key_marker, uid_marker) if uid_marker else record_prefix(key_marker)
+        marker = marker if uid_marker else marker + "\U0010ffff"
+    uploads: list[dict[str, Any]] = []
+    common: list[str] = []
+    truncated = False
+    owner = acl.owner_of(ctx.account)
+    async for key, uid in _records(ctx, "u/" + versioning.escape(prefix), marker):
+        if len(uploads) + len(common) >= limit:
+            truncated = True
+            break
+        if delimiter and delimiter in key[len(prefix) :]:
+            cut = key.index(delimiter, len(prefix)) + len(delimiter)
+            if not common or common[-1] != key[:cut]:
+                common.append(key[:cut])
+            continue
+        initiated = Timestamp.from_ticks(int(uid[:14], 16))
+        uploads.append(
+            {
+                "Key": key,
+                "UploadId": uid,
+                "Initiator": owner,
+                "Owner": owner,
+                "StorageClass": "STANDARD",
+                "Initiated": to_datetime(initiated),
+            }
+        )
+    last = uploads[-1] if uploads else None
+    body = {
+        "Bucket": ctx.bucket_name,
+        "KeyMarker": key_marker,
+        "UploadIdMarker": uid_marker,
+        "NextKeyMarker": last["Key"] if truncated and last else None,
+        "NextUploadIdMarker": last["UploadId"] if truncated and last else None,
+        "Prefix": prefix,
+        "Delimiter": delimiter or None,
+        "MaxUploads": limit,
+        "IsTruncated": truncated,
+        "Upload": uploads,
+        "CommonPrefixes": [{"Prefix": p} for p in common],
+    }
+    return xml_response("ListMultipartUploadsResult", body)
+
+
+async def _records(ctx: S3Context, prefix: str, marker: str) -> AsyncIterator[tuple[str, str]]:
+    while True:
+        params = ListParams(limit=LIST_LIMIT, prefix=prefix, marker=marker)
+        try:
+            _info, rows = await ctx.core.list_objects(ctx.account, _segments(ctx), params)
+        except core_errors.ContainerNotFound:
+            return
+        for row in rows:
+            if isinstance(row, ObjectRow):
+                yield parse_record(row.name)
+        if len(rows) < LIST_LIMIT:
+            return
+        marker = rows[-1].name
 
 
 async def abort_all(ctx: S3Context) -> None:
-    """Abort every upload in progress in the request's bucket."""
-    return None
+    """Empty the bucket's segments container (the bucket itself is already gone).
+
+    With no object left in the bucket or its versions, every segment there
+    is a part of an unfinished upload or an orphan.
+    """
+    cont = _segments(ctx)
+    for _ in range(MAX_SWEEPS):
+        try:
+            _info, rows = await ctx.core.list_objects(
+                ctx.account, cont, ListParams(limit=DELETE_PAGE)
+            )
+        except core_errors.ContainerNotFound:
+            return
+        names = [r.name for r in rows if isinstance(r, ObjectRow)]
+        if not names:
+            return
+        await segments.delete_names(ctx, ctx.account, cont, names)

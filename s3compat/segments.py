@@ -127,20 +127,29 @@ def segmented_source(
     return BodySource(body.chunks(), body)
 
 
-async def delete_all(ctx: S3Context, account: str, segs: list[manifest.Segment]) -> None:
-    """Delete segments, a few at a time; missing ones are fine."""
+async def delete_names(ctx: S3Context, account: str, container: str, names: list[str]) -> None:
+    """Delete objects, a few at a time; missing ones are fine, failures are logged."""
     sem = asyncio.Semaphore(DELETE_CONCURRENCY)
 
-    async def one(seg: manifest.Segment) -> None:
+    async def one(name: str) -> None:
         async with sem:
             try:
-                await ctx.core.delete_object(account, seg.container, seg.name)
+                await ctx.core.delete_object(account, container, name)
             except core_errors.NotFound:
                 pass
             except core_errors.ProxyError as exc:
-                log.warning("could not delete segment %s/%s: %r", seg.container, seg.name, exc)
+                log.warning("could not delete %s/%s: %r", container, name, exc)
 
-    await asyncio.gather(*(one(s) for s in segs))
+    await asyncio.gather(*(one(n) for n in names))
+
+
+async def delete_all(ctx: S3Context, account: str, segs: list[manifest.Segment]) -> None:
+    """Delete a manifest's segments."""
+    by_container: dict[str, list[str]] = {}
+    for seg in segs:
+        by_container.setdefault(seg.container, []).append(seg.name)
+    for container, names in by_container.items():
+        await delete_names(ctx, account, container, names)
 
 
 async def drop_manifest_segments(ctx: S3Context, account: str, old: ObjectInfo | None) -> None:

@@ -1,0 +1,220 @@
+"""CompleteMultipartUpload: check the parts, write the manifest, tidy up.
+
+The listed parts must be in ascending order (InvalidPartOrder), exist with
+the ETags given (InvalidPart), and all but the last be at least 5 MiB
+(EntityTooSmall). The object's ETag is the MD5 of the parts' binary MD5s
+followed by ``-<count>``. With a checksum algorithm the parts' checksums
+are checked and combined: COMPOSITE (the checksum of the part checksums,
+``-<count>``) or, for CRCs, FULL_OBJECT (the CRC of the whole object,
+combined from the parts' CRCs without reading a byte). The manifest is
+written in the parts' stead (versioning applies as to any write), parts
+left out of the list are deleted, and the upload record goes last: a
+retried Complete of an upload already completed answers as the first did.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import contextlib
+import hashlib
+import itertools
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+from objectstore.proxy import errors as core_errors
+from objectstore.proxy import manifest
+from objectstore.proxy.models import ObjectInfo, ObjectMetadata, ObjectRow
+from s3compat import checksums, meta, multipart, segments, versioning, xmlio
+from s3compat.context import S3Context, etag_header, xml_response
+from s3compat.errors import S3Error
+
+MIN_PART_SIZE = 5 * 1024 * 1024
+HEAD_CONCURRENCY = 16
+_COMBINE = {"CRC32": "combine_crc32", "CRC32C": "combine_crc32c", "CRC64NVME": "combine_crc64nvme"}
+
+
+@dataclass
+class Wanted:
+    number: int
+    etag: str
+    sums: dict[str, str] = field(default_factory=dict)
+
+
+def _parse(root: Any) -> list[Wanted]:
+    out = []
+    for part in root.findall("Part"):
+        number = xmlio.text(part, "PartNumber")
+        etag = xmlio.text(part, "ETag")
+        if number is None or etag is None or not number.strip().isdigit():
+            raise S3Error("MalformedXML", "Each Part needs a PartNumber and an ETag")
+        sums = {
+            a: v
+            for a in checksums.ALGORITHMS
+            if (v := xmlio.text(part, f"Checksum{a}")) is not None
+        }
+        out.append(Wanted(int(number), etag.strip().strip('"'), sums))
+    if not out:
+        raise S3Error("MalformedXML", "The XML you provided did not list any part")
+    if len(out) > multipart.MAX_PARTS:
+        raise S3Error("InvalidArgument", f"At most {multipart.MAX_PARTS} parts")
+    for a, b in itertools.pairwise(out):
+        if b.number <= a.number:
+            raise S3Error("InvalidPartOrder")
+    return out
+
+
+def _invalid_part(w: Wanted) -> S3Error:
+    return S3Error("InvalidPart", extra={"PartNumber": str(w.number), "ETag": w.etag})
+
+
+def _pick_parts(
+    ctx: S3Context, wanted: list[Wanted], stored: dict[int, ObjectRow]
+) -> list[manifest.Segment]:
+    cont = segments.container_for(ctx.bucket_name)
+    segs = []
+    for i, w in enumerate(wanted):
+        row = stored.get(w.number)
+        if row is None or row.etag != w.etag:
+            raise _invalid_part(w)
+        if i < len(wanted) - 1 and row.size < MIN_PART_SIZE:
+            raise S3Error(
+                "EntityTooSmall",
+                extra={
+                    "ProposedSize": str(row.size),
+                    "MinSizeAllowed": str(MIN_PART_SIZE),
+                    "PartNumber": str(w.number),
+                    "ETag": w.etag,
+                },
+            )
+        segs.append(manifest.Segment(cont, row.name, row.size, row.etag))
+    return segs
+
+
+def multipart_etag(segs: list[manifest.Segment]) -> str:
+    digest = hashlib.md5(b"".join(bytes.fromhex(s.etag) for s in segs), usedforsecurity=False)
+    return f"{digest.hexdigest()}-{len(segs)}"
+
+
+async def _part_checksums(ctx: S3Context, segs: list[manifest.Segment]) -> list[str]:
+    """Each part's stored checksum (``ALG:value``; empty when it has none)."""
+    sem = asyncio.Semaphore(HEAD_CONCURRENCY)
+
+    async def one(seg: manifest.Segment) -> str:
+        async with sem:
+            info = await ctx.core.head_object(ctx.account, seg.container, seg.name)
+            return info.system.get(meta.CHECKSUM, "")
+
+    return await asyncio.gather(*(one(s) for s in segs))
+
+
+def _combine(algorithm: str, kind: str, values: list[bytes], segs: list[manifest.Segment]) -> str:
+    if kind == "FULL_OBJECT":
+        if algorithm not in _COMBINE:
+            raise S3Error("InvalidRequest", f"{algorithm} cannot be a FULL_OBJECT checksum")
+        from awscrt import checksums as crt
+
+        combine = getattr(crt, _COMBINE[algorithm])
+        crc = int.from_bytes(values[0], "big")
+        for raw, seg in zip(values[1:], segs[1:], strict=True):
+            crc = combine(crc, int.from_bytes(raw, "big"), seg.size)
+        return checksums.encode(crc.to_bytes(len(values[0]), "big"))
+    return f"{checksums.compute(algorithm, b''.join(values))}-{len(values)}"
+
+
+async def _checksum(
+    ctx: S3Context, record: ObjectInfo, wanted: list[Wanted], segs: list[manifest.Segment]
+) -> str | None:
+    """The object's ``ALG:value`` checksum, parts checked, or None without an algorithm."""
+    algorithm = record.system.get(multipart.ALGORITHM)
+    if algorithm is None and not any(w.sums for w in wanted):
+        return None
+    stored = await _part_checksums(ctx, segs)
+    algorithm = algorithm or stored[0].partition(":")[0] or None
+    if algorithm is None:
+        return None
+    values = []
+    for w, value in zip(wanted, stored, strict=True):
+        alg, _, b64 = value.partition(":")
+        given = w.sums.get(algorithm)
+        if alg != algorithm or (given is not None and given != b64):
+            raise _invalid_part(w)
+        try:
+            values.append(base64.b64decode(b64, validate=True))
+        except (binascii.Error, ValueError):
+            raise _invalid_part(w) from None
+    kind = record.system.get(multipart.CHECKSUM_TYPE, "COMPOSITE")
+    return f"{algorithm}:{_combine(algorithm, kind, values, segs)}"
+
+
+def _result(ctx: S3Context, etag: str, checksum: str | None, vid: str | None) -> web.Response:
+    body: dict[str, Any] = {
+        "Location": f"/{ctx.bucket_name}/{ctx.key}",
+        "Bucket": ctx.bucket_name,
+        "Key": ctx.key,
+        "ETag": etag_header(etag),
+    }
+    if checksum:
+        algorithm, _, value = checksum.partition(":")
+        body[f"Checksum{algorithm}"] = value
+        body["ChecksumType"] = "COMPOSITE" if "-" in value else "FULL_OBJECT"
+    resp = xml_response("CompleteMultipartUploadResult", body)
+    if vid and vid != versioning.NULL:
+        resp.headers["x-amz-version-id"] = vid
+    return resp
+
+
+async def _already_completed(ctx: S3Context, uid: str, err: S3Error) -> web.Response:
+    """A retried Complete: the current object was made by this upload."""
+    cur = await versioning.current(ctx)
+    if cur is None or cur.system.get(multipart.UPLOAD_ID) != uid:
+        raise err
+    info = segments.presented(cur)
+    return _result(ctx, info.etag, cur.system.get(meta.CHECKSUM), cur.system.get(meta.VERSION_ID))
+
+
+async def handle_complete_multipart_upload(ctx: S3Context) -> web.StreamResponse:
+    uid = ctx.query.get("uploadId", "")
+    try:
+        record = await multipart.upload_record(ctx, uid)
+    except S3Error as err:
+        return await _already_completed(ctx, uid, err)
+    wanted = _parse(await ctx.read_xml("CompleteMultipartUpload"))
+    stored = {multipart.row_part_number(r): r async for r in multipart.part_rows(ctx, uid)}
+    segs = _pick_parts(ctx, wanted, stored)
+    etag = multipart_etag(segs)
+    checksum = await _checksum(ctx, record, wanted, segs)
+    system = {
+        k: v
+        for k, v in record.system.items()
+        if k not in (multipart.ALGORITHM, multipart.CHECKSUM_TYPE)
+    }
+    system.update(manifest.system_entries(segs, etag))
+    system[meta.PARTS] = str(len(segs))
+    system[multipart.UPLOAD_ID] = uid
+    if checksum:
+        system[meta.CHECKSUM] = checksum
+    total = sum(s.size for s in segs)
+    md = ObjectMetadata(
+        content_type=segments.manifest_content_type(record.content_type, total, etag),
+        user=record.user,
+        attributes=record.attributes,
+        system=system,
+    )
+    current = await versioning.current_if_needed(ctx)
+    if current is not None and current.system.get(multipart.UPLOAD_ID) == uid:
+        current = None  # a concurrent retry already wrote it: its segments are ours
+    md = await versioning.before_put(ctx, md, current)
+    await ctx.core.put_object(ctx.account, ctx.bucket_name, ctx.key, manifest.encode(segs), md)
+    await segments.after_overwrite(ctx, current)
+    await multipart.delete_parts(ctx, uid, keep={w.number for w in wanted})
+    with contextlib.suppress(core_errors.NotFound):
+        await ctx.core.delete_object(
+            ctx.account,
+            segments.container_for(ctx.bucket_name),
+            multipart.record_name(ctx.key, uid),
+        )
+    return _result(ctx, etag, checksum, (md.system or {}).get(meta.VERSION_ID))
