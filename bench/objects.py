@@ -125,7 +125,9 @@ def objbench(args: list[str], label: str) -> dict[str, Any]:
         return {"failures": [{"error": f"objbench exit {proc.returncode}", "out": proc.stdout}]}
 
 
-def workload_runs(auth: list[str], label: str, quick: bool) -> list[dict[str, Any]]:
+def workload_runs(
+    auth: list[str], label: str, quick: bool, workloads: list[str]
+) -> list[dict[str, Any]]:
     count = "500" if quick else "3000"
     large_total = "128MiB" if quick else "256MiB"
     list_objects = "2000" if quick else "10000"
@@ -133,7 +135,7 @@ def workload_runs(auth: list[str], label: str, quick: bool) -> list[dict[str, An
         objbench(
             [
                 *auth,
-                "--workloads", "small,large,list",
+                "--workloads", ",".join(workloads),
                 "-c", "16", "-n", count,
                 "--large-sizes", "64MiB", "--large-total", large_total,
                 "--large-concurrency", "2",
@@ -141,8 +143,11 @@ def workload_runs(auth: list[str], label: str, quick: bool) -> list[dict[str, An
             ],
             f"{label} c16",
         ),
-        objbench([*auth, "--workloads", "small", "-c", "64", "-n", count], f"{label} c64"),
     ]  # fmt: skip
+    if "small" in workloads:
+        docs.append(
+            objbench([*auth, "--workloads", "small", "-c", "64", "-n", count], f"{label} c64")
+        )
     return docs
 
 
@@ -204,7 +209,7 @@ def ratios(ours: dict[str, Any], theirs: dict[str, Any]) -> dict[str, Any]:
 # ------------------------------------------------------------------ the two systems
 
 
-def bench_stratus(base: Path, quick: bool) -> dict[str, Any]:
+def bench_stratus(base: Path, quick: bool, workloads: list[str]) -> dict[str, Any]:
     data = Path(tempfile.mkdtemp(dir=base, prefix="stratus-bench-"))
     up = StratusUp(data / "data")
     try:
@@ -216,14 +221,18 @@ def bench_stratus(base: Path, quick: bool) -> dict[str, Any]:
             "--auth-url", up.auth_url, "--user", ADMIN_USER, "--key", up.admin_key,
             "--server-pids", str(up.proc.pid),
         ]  # fmt: skip
-        docs = workload_runs(auth, "stratus", quick)
+        docs = workload_runs(auth, "stratus", quick, workloads)
+        summary = summarize(docs)
+        if summary["failures"]:  # say why before the data dir goes
+            summary["launcher_log_tail"] = up.log_tail(40)
+            summary["launcher_exit"] = up.proc.poll()
     finally:
         up.stop()
         shutil.rmtree(data, ignore_errors=True)
-    return {"ready_s": round(ready_s, 2), **summarize(docs), "raw": docs}
+    return {"ready_s": round(ready_s, 2), **summary, "raw": docs}
 
 
-def bench_swift(quick: bool) -> dict[str, Any]:
+def bench_swift(quick: bool, workloads: list[str]) -> dict[str, Any]:
     port = free_port()
     env = {**os.environ, "PROXY_PORT": str(port), "NODES": "3", "REPLICAS": "3", "RESET": "1"}
     subprocess.run(["bash", str(SWIFT_SETUP)], env=env, check=True, stdout=sys.stderr)
@@ -233,7 +242,7 @@ def bench_swift(quick: bool) -> dict[str, Any]:
             "--user", "test:tester", "--key", "testing",
             "--server-pidfile", str(SAIO_ROOT / "run" / "pids"),
         ]  # fmt: skip
-        docs = workload_runs(auth, "swift", quick)
+        docs = workload_runs(auth, "swift", quick, workloads)
     finally:
         subprocess.run(["bash", str(SWIFT_STOP)], env=env, stdout=sys.stderr)
     return {**summarize(docs), "raw": docs}
@@ -244,11 +253,17 @@ def main() -> None:
     ap.add_argument("--with-swift", action="store_true", help="also measure OpenStack Swift")
     ap.add_argument("--quick", action="store_true", help="fewer objects (a smoke run)")
     ap.add_argument("--no-stratus", action="store_true", help="machine limits (and Swift) only")
+    ap.add_argument(
+        "--workloads",
+        default="small,large,list",
+        help="objbench workloads to run (small also runs at concurrency 64)",
+    )
     ap.add_argument("--raw", action="store_true", help="keep objbench's full output in the JSON")
     ap.add_argument("--dir", default="/var/tmp", help="where temp data goes (a real disk)")
     ap.add_argument("--out", help="also write the JSON here")
     args = ap.parse_args()
     base = Path(args.dir)
+    workloads = [w for w in args.workloads.split(",") if w]
     doc: dict[str, Any] = {
         "bench": "objects/1",
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -257,9 +272,9 @@ def main() -> None:
         "machine": machine_limits(base, args.quick),
     }
     if not args.no_stratus:
-        doc["stratus"] = bench_stratus(base, args.quick)
+        doc["stratus"] = bench_stratus(base, args.quick, workloads)
     if args.with_swift:
-        doc["swift"] = bench_swift(args.quick)
+        doc["swift"] = bench_swift(args.quick, workloads)
     if "stratus" in doc and "swift" in doc:
         doc["ratios"] = ratios(doc["stratus"], doc["swift"])
     if not args.raw:
