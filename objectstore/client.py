@@ -25,6 +25,7 @@ import aiohttp
 import msgpack
 from yarl import URL
 
+from objectstore.client_internal import InternalCalls
 from objectstore.node import wire
 from objectstore.node.values import (
     AccountInfo,
@@ -129,8 +130,12 @@ class ObjectStream:
 
 
 # --- the client ---------------------------------------------------------------
-class NodeClient:
-    """Calls storage nodes over one shared keep-alive session."""
+class NodeClient(InternalCalls):
+    """Calls storage nodes over one shared keep-alive session.
+
+    Replication and operator calls (``replicate_hashes``, ``replicate_now``,
+    ``device_partitions``...) come from :class:`objectstore.client_internal.InternalCalls`.
+    """
 
     def __init__(
         self,
@@ -520,8 +525,9 @@ class NodeClient:
         *,
         data: Any = None,
         query: dict[str, str] | None = None,
+        timeout: aiohttp.ClientTimeout | None = None,
     ) -> _Call:
-        return _Call(self, method, node, path, headers, data, query)
+        return _Call(self, method, node, path, headers, data, query, timeout)
 
     async def _send(
         self,
@@ -531,6 +537,7 @@ class NodeClient:
         headers: dict[str, str],
         data: Any = None,
         query: dict[str, str] | None = None,
+        timeout: aiohttp.ClientTimeout | None = None,
     ) -> aiohttp.ClientResponse:
         host = wire.join_host(node.ip, node.port)
         url = URL(f"http://{host}{path}", encoded=True)
@@ -538,7 +545,7 @@ class NodeClient:
             url = url.with_query(query)
         try:
             return await self.session.request(
-                method, url, headers=headers, data=data, timeout=self.timeout
+                method, url, headers=headers, data=data, timeout=timeout or self.timeout
             )
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
             raise NodeUnavailable(host, repr(exc)) from exc

@@ -24,10 +24,12 @@ from objectstore.node.records import (
     ContainerRowRecord,
     ObjectRowRecord,
     merge_metadata,
+    row_digest,
 )
 from objectstore.node.values import AccountRowUpdate, ContainerRowUpdate
 
 CINFO, CROWS, CDIRTY, AINFO, AROWS = "cinfo", "crows", "cdirty", "ainfo", "arows"
+OWNER_LEN = 16  # row keys are owner hash (16 bytes) + name
 _stamp = itertools.count(int.from_bytes(os.urandom(4), "big") << 24)
 
 
@@ -35,7 +37,7 @@ def info_key(part: int, owner: bytes) -> bytes:
     return part.to_bytes(4, "big") + owner
 
 
-def _mark_dirty(txn: WriteTxn, ikey: bytes) -> None:
+def mark_dirty(txn: WriteTxn, ikey: bytes) -> None:
     txn.put(CDIRTY, ikey, next(_stamp).to_bytes(8, "big"))
 
 
@@ -89,7 +91,7 @@ def put_container_op(
         if account_update is not None:
             info.account_update = account_update
         txn.put(CINFO, ikey, info.encode())
-        _mark_dirty(txn, ikey)
+        mark_dirty(txn, ikey)
         return created
 
     return op
@@ -110,7 +112,7 @@ def delete_container_op(
         if account_update is not None:
             info.account_update = account_update
         txn.put(CINFO, ikey, info.encode())
-        _mark_dirty(txn, ikey)
+        mark_dirty(txn, ikey)
 
     return op
 
@@ -159,12 +161,15 @@ def object_rows_op(
                 info.bytes_used += upd.size
             info.stats_timestamp = max(info.stats_timestamp, ticks)
             row = ObjectRowRecord(ticks, upd.size, upd.etag, upd.content_type, upd.deleted)
-            txn.put(CROWS, rkey, row.encode())
+            value = row.encode()
+            name = rkey[OWNER_LEN:]
+            info.rows_digest ^= row_digest(name, old_raw) ^ row_digest(name, value)
+            txn.put(CROWS, rkey, value)
             changed.add(ikey)
             statuses.append(204 if upd.deleted else 201)
         for ikey in changed:
             txn.put(CINFO, ikey, infos[ikey].encode())  # type: ignore[union-attr]
-            _mark_dirty(txn, ikey)
+            mark_dirty(txn, ikey)
         return statuses
 
     return op
@@ -302,7 +307,10 @@ def container_rows_op(
                 info.container_count += 1
                 info.object_count += row.object_count
                 info.bytes_used += row.bytes_used
-            txn.put(AROWS, rkey, row.encode())
+            value = row.encode()
+            name = rkey[OWNER_LEN:]
+            info.rows_digest ^= row_digest(name, old_raw) ^ row_digest(name, value)
+            txn.put(AROWS, rkey, value)
             txn.put(AINFO, ikey, info.encode())
             statuses.append(204 if row.deleted else 201)
         return statuses

@@ -22,7 +22,7 @@ from objectstore.client import ContainerRowUpdate
 from objectstore.node import objects, requests, wire
 from objectstore.node.bodies import BodySink
 from objectstore.node.device import Device
-from objectstore.node.errors import StaleWrite
+from objectstore.node.errors import Missing, StaleWrite
 from objectstore.node.records import FILE, INLINE, ObjectRecord, PendingRecord
 
 if TYPE_CHECKING:
@@ -30,13 +30,15 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 CHUNK = 262144
+#: Whole file bodies up to this size are read and checked before any byte is sent.
+VERIFY_BEFORE_SENDING = 1024 * 1024
 
 
 class ClientGone(Exception):
     """The client went away before sending the whole body (nothing stored)."""
 
 
-async def _receive(req: web.Request, dev: Device, length: int | None) -> BodySink:
+async def receive_body(req: web.Request, dev: Device, length: int | None) -> BodySink:
     sink = dev.new_sink()
     loop = asyncio.get_running_loop()
     if length is not None and length > dev.config.inline_threshold:
@@ -83,7 +85,7 @@ async def handle_put_object(
         return web.Response(status=413, text="object too large")
     dev.check_writable(length or 0)
     key = dev.object_key(part, a, c, o)
-    sink = await _receive(req, dev, length)
+    sink = await receive_body(req, dev, length)
     etag = sink.etag
     if expected is not None and expected.strip('"').lower() != etag:
         sink.abort()
@@ -145,7 +147,8 @@ async def handle_get_object(
 ) -> web.StreamResponse:
     dev.check_readable()
     key = dev.object_key(part, a, c, o)
-    for _attempt in range(3):
+    lost = None
+    while True:
         with dev.read() as txn:
             found = objects.read_object(txn, key, with_body=True)
         rec = found.record
@@ -154,10 +157,11 @@ async def handle_get_object(
             try:
                 fd = os.open(dev.body_path(rec.path), os.O_RDONLY)
             except FileNotFoundError:
-                continue  # a newer version replaced it just now: read the index again
+                if lost == rec.path:  # still the same entry: its body is gone
+                    await _corrupt(state, dev, key, rec)
+                lost = rec.path  # or a newer version replaced it just now: look again
+                continue
         break
-    else:
-        raise RuntimeError("object body kept vanishing")
     headers = requests.object_headers(rec)
     try:
         span = requests.byte_range(req.headers.get("Range"), rec.size)
@@ -174,13 +178,50 @@ async def handle_get_object(
         headers["Content-Range"] = f"bytes {first}-{last}/{rec.size}"
     if fd is None:
         body = found.body or b""
+        if hashlib.md5(body, usedforsecurity=False).hexdigest() != rec.etag:
+            await _corrupt(state, dev, key, rec)
         if span is not None:
             body = body[first : last + 1]
         return web.Response(status=status, body=body, headers=headers)
-    verify = state.verify_hook if span is None else None
-    return await _stream_file(
-        req, fd, first, last - first + 1, status, headers, verify, dev, key, rec
-    )
+    if span is not None:  # a part of a body cannot be checked: Swift does not either
+        return await _stream_file(req, fd, first, last - first + 1, status, headers)
+    if rec.size <= VERIFY_BEFORE_SENDING:
+        data = await asyncio.get_running_loop().run_in_executor(None, _read_all, fd, rec.size)
+        await _verify(state, dev, key, rec, hashlib.md5(data, usedforsecurity=False).hexdigest())
+        return web.Response(status=status, body=data, headers=headers)
+    return await _stream_file(req, fd, 0, rec.size, status, headers, (state, dev, key, rec))
+
+
+class BodyCorrupt(Exception):
+    """A streamed body did not match its ETag: the connection was cut before its end."""
+
+
+async def _corrupt(state: NodeState, dev: Device, key: bytes, rec: ObjectRecord) -> None:
+    """Quarantine this replica and answer 404: the proxy reads another one."""
+    await state.quarantine(dev, key, rec, "get")
+    raise Missing()
+
+
+async def _verify(state: NodeState, dev: Device, key: bytes, rec: ObjectRecord, md5: str) -> None:
+    if state.verify_hook is not None:
+        state.verify_hook(dev, key, rec, md5)
+    if md5 != rec.etag:
+        await _corrupt(state, dev, key, rec)
+
+
+def _read_all(fd: int, size: int) -> bytes:
+    try:
+        parts = []
+        offset = 0
+        while offset < size:
+            chunk = os.pread(fd, min(CHUNK * 4, size - offset), offset)
+            if not chunk:
+                break  # short: the MD5 check fails and the replica is quarantined
+            parts.append(chunk)
+            offset += len(chunk)
+        return b"".join(parts)
+    finally:
+        os.close(fd)
 
 
 async def _stream_file(
@@ -190,32 +231,48 @@ async def _stream_file(
     count: int,
     status: int,
     headers: dict[str, str],
-    verify,  # VerifyHook | None
-    dev: Device,
-    key: bytes,
-    rec: ObjectRecord,
+    check: tuple[NodeState, Device, bytes, ObjectRecord] | None = None,
 ) -> web.StreamResponse:
-    """Send ``count`` bytes of the body file (MD5-checked when a verify hook is set)."""
+    """Send ``count`` bytes of the body file.
+
+    With ``check`` (a whole body), the MD5 is computed on the way and the
+    last chunk is held back until it is known: on a mismatch the replica is
+    quarantined and the connection is cut, so the client sees a short,
+    failed response and never a corrupt body that looks complete.
+    """
     loop = asyncio.get_running_loop()
     resp = web.StreamResponse(status=status, headers=headers)
     resp.content_length = count
-    md5 = hashlib.md5(usedforsecurity=False) if verify is not None else None
+    md5 = hashlib.md5(usedforsecurity=False) if check is not None else None
+    held: bytes | None = None
     try:
         await resp.prepare(req)
         while count > 0:
             chunk = await loop.run_in_executor(None, os.pread, fd, min(CHUNK, count), offset)
             if not chunk:
-                raise OSError(f"{rec.path}: body file shorter than its index entry")
+                if md5 is None:
+                    raise OSError(f"body file shorter than its index entry ({count} missing)")
+                break  # the MD5 check below fails
             if md5 is not None:
                 md5.update(chunk)
-            await resp.write(chunk)
+            if held is not None:
+                await resp.write(held)
+            held = chunk
             offset += len(chunk)
             count -= len(chunk)
-        await resp.write_eof()
     finally:
         os.close(fd)
-    if md5 is not None:
-        verify(dev, key, rec, md5.hexdigest())
+    if check is not None and md5 is not None:
+        state, dev, key, rec = check
+        try:
+            await _verify(state, dev, key, rec, md5.hexdigest())
+        except Missing:
+            if req.transport is not None:
+                req.transport.abort()
+            raise BodyCorrupt(f"{rec.name}: MD5 mismatch, replica quarantined") from None
+    if held is not None:
+        await resp.write(held)
+    await resp.write_eof()
     return resp
 
 

@@ -31,6 +31,8 @@ TABLES = (
     "cdirty",  # part(4) + hash(a, c) -> change counter: stats to report to the account
     "ainfo",  # part(4) + hash(a) -> account info
     "arows",  # hash(a) + container name -> container row
+    "hashes",  # part(4) -> cached suffix hashes of the partition's objects, or a dirty mark
+    "expiry",  # delete_at(8) + object key -> b"": objects the expirer must delete
 )
 
 

@@ -9,6 +9,7 @@ microseconds and needs no thread hop.
 
 from __future__ import annotations
 
+import itertools
 import os
 import time
 from collections.abc import Callable
@@ -21,6 +22,10 @@ from objectstore.node.records import FILE, INLINE, TOMBSTONE, ObjectRecord, Pend
 OBJECTS = "objects"
 INLINE_TABLE = "inline"
 PENDING = "pending"
+HASHES = "hashes"
+EXPIRY = "expiry"
+DIRTY = b"\x00"  # first byte of a hash-cache entry that says "recompute me"
+_marks = itertools.count(int.from_bytes(os.urandom(4), "big") << 24)
 
 
 def object_key(part: int, name_hash: bytes) -> bytes:
@@ -63,7 +68,33 @@ def read_object(txn: ReadTxn, key: bytes, *, with_body: bool) -> Found:
     return Found(rec, body)
 
 
-def _replace(
+def expiry_key(delete_at: int, key: bytes) -> bytes:
+    """Delete-at index key: due time first, so the expirer reads the due ones in order."""
+    return delete_at.to_bytes(8, "big") + key
+
+
+def mark_changed(txn: WriteTxn, key: bytes) -> None:
+    """Every change of a partition's objects spoils its cached suffix hashes.
+
+    The mark is unique, so a hash computed from a snapshot taken before this
+    write can tell, when it comes to be cached, that it is already stale.
+    """
+    txn.put(HASHES, key[:4], DIRTY + next(_marks).to_bytes(8, "big"))
+
+
+def _index(txn: WriteTxn, key: bytes, old: ObjectRecord | None, new: ObjectRecord | None) -> None:
+    """Keep the delete-at index and the hash cache in step with a record change."""
+    old_at = old.delete_at if old is not None and old.kind != TOMBSTONE else None
+    new_at = new.delete_at if new is not None and new.kind != TOMBSTONE else None
+    if old_at != new_at:
+        if old_at is not None:
+            txn.delete(EXPIRY, expiry_key(old_at, key))
+        if new_at is not None:
+            txn.put(EXPIRY, expiry_key(new_at, key), b"")
+    mark_changed(txn, key)
+
+
+def write_record(
     txn: WriteTxn, root: str, key: bytes, old: ObjectRecord | None, new: ObjectRecord
 ) -> None:
     """Write ``new`` over ``old``; the old body goes away after the commit."""
@@ -73,9 +104,25 @@ def _replace(
             txn.delete(INLINE_TABLE, key)
         elif old.kind == FILE and old.path != new.path:
             txn.garbage.append(os.path.join(root, old.path))
+    _index(txn, key, old, new)
 
 
-def _current(txn: WriteTxn, key: bytes) -> ObjectRecord | None:
+def drop_record(
+    txn: WriteTxn, root: str, key: bytes, old: ObjectRecord, *, keep_body: bool = False
+) -> None:
+    """Remove an entry outright (no tombstone): replication may bring it back.
+
+    ``keep_body``: the body file was moved elsewhere (quarantine); leave it.
+    """
+    txn.delete(OBJECTS, key)
+    if old.kind == INLINE:
+        txn.delete(INLINE_TABLE, key)
+    elif old.kind == FILE and old.path and not keep_body:
+        txn.garbage.append(os.path.join(root, old.path))
+    _index(txn, key, old, None)
+
+
+def current_record(txn: WriteTxn, key: bytes) -> ObjectRecord | None:
     raw = txn.get(OBJECTS, key)
     return ObjectRecord.decode(raw) if raw is not None else None
 
@@ -95,10 +142,10 @@ def put_op(
     """
 
     def op(txn: WriteTxn) -> ObjectRecord | None:
-        old = _current(txn, key)
+        old = current_record(txn, key)
         if old is not None and old.timestamp >= record.timestamp:
             raise StaleWrite(old.timestamp)
-        _replace(txn, root, key, old, record)
+        write_record(txn, root, key, old, record)
         if inline is not None:
             txn.put(INLINE_TABLE, key, inline)
         if pending is not None:
@@ -119,10 +166,10 @@ def delete_op(
     writes the tombstone even when nothing was, so that it replicates)."""
 
     def op(txn: WriteTxn) -> bool:
-        old = _current(txn, key)
+        old = current_record(txn, key)
         if old is not None and old.timestamp >= ticks:
             raise StaleWrite(old.timestamp)
-        _replace(txn, root, key, old, ObjectRecord(name, ticks))
+        write_record(txn, root, key, old, ObjectRecord(name, ticks))
         if pending is not None:
             txn.put(PENDING, pending[0], pending[1].encode())
         return old is not None and old.kind != TOMBSTONE and not is_expired(old)
@@ -140,20 +187,22 @@ def post_op(
     """Replace user metadata (and X-Delete-At; content type when given)."""
 
     def op(txn: WriteTxn) -> ObjectRecord:
-        old = _current(txn, key)
+        old = current_record(txn, key)
         if old is None:
             raise Missing()
         if old.kind == TOMBSTONE or is_expired(old):
             raise Missing(old.newest)
         if old.newest >= ticks:
             raise StaleWrite(old.newest)
-        old.metadata = metadata
-        old.meta_timestamp = ticks
-        old.delete_at = delete_at
+        new = ObjectRecord.decode(old.encode())
+        new.metadata = metadata
+        new.meta_timestamp = ticks
+        new.delete_at = delete_at
         if content_type is not None:
-            old.content_type = content_type
-        txn.put(OBJECTS, key, old.encode())
-        return old
+            new.content_type = content_type
+        txn.put(OBJECTS, key, new.encode())
+        _index(txn, key, old, new)
+        return new
 
     return op
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import msgpack
+import xxhash
 
 V1 = b"\x01"
 
@@ -95,6 +96,8 @@ class ContainerInfoRecord:
     metadata: dict[str, list[Any]] = field(default_factory=dict)  # key -> [value, ticks]
     account_update: list[Any] | None = None  # [ip, port, device, part]
     stats_timestamp: int = 0  # newest row change counted in object_count/bytes_used
+    #: XOR of every row's digest (see ``row_digest``): replicas compare it, not rows.
+    rows_digest: int = 0
 
     @property
     def deleted(self) -> bool:
@@ -113,11 +116,13 @@ class ContainerInfoRecord:
                 self.metadata,
                 self.account_update,
                 self.stats_timestamp,
+                self.rows_digest,
             ]
         )
 
     @classmethod
     def decode(cls, value: bytes) -> ContainerInfoRecord:
+        # Records written before rows_digest existed have 10 fields (digest 0).
         return cls(*_unpack(value, "container info"))
 
 
@@ -149,6 +154,8 @@ class AccountInfoRecord:
     object_count: int = 0
     bytes_used: int = 0
     metadata: dict[str, list[Any]] = field(default_factory=dict)
+    #: XOR of every container row's digest (see ``row_digest``).
+    rows_digest: int = 0
 
     @property
     def deleted(self) -> bool:
@@ -165,11 +172,13 @@ class AccountInfoRecord:
                 self.object_count,
                 self.bytes_used,
                 self.metadata,
+                self.rows_digest,
             ]
         )
 
     @classmethod
     def decode(cls, value: bytes) -> AccountInfoRecord:
+        # Records written before rows_digest existed have 8 fields (digest 0).
         return cls(*_unpack(value, "account info"))
 
 
@@ -218,6 +227,18 @@ class PendingRecord:
     @classmethod
     def decode(cls, value: bytes) -> PendingRecord:
         return cls(*_unpack(value, "pending update"))
+
+
+def row_digest(name: bytes, value: bytes | None) -> int:
+    """A listing row's contribution to its owner's ``rows_digest`` (0 for no row).
+
+    XOR-combined, so a row change updates the owner's digest in O(1) and two
+    replicas holding the same rows hold the same digest, whatever the order
+    the rows arrived in.
+    """
+    if value is None:
+        return 0
+    return xxhash.xxh3_64_intdigest(len(name).to_bytes(4, "big") + name + value)
 
 
 def merge_metadata(

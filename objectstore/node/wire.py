@@ -13,7 +13,19 @@ never splits it)::
     /cu/<device>                                        batched container row updates
     /au/<device>                                        batched account row updates
     /healthcheck
-    /stats                                              counters (JSON)
+    /stats                                              counters and worker state (JSON)
+    /metrics                                            Prometheus text exposition
+    /replicate                                          POST: run replication passes now
+    /parts/<device>                                     partitions held, per ring (JSON)
+
+Replication (node to node, msgpack bodies ``[REPL_VERSION, ...]``)::
+
+    GET  /ro/<device>/<part>          suffix hashes of the partition's objects
+    POST /ro/<device>/<part>/list     entries of some suffixes
+    POST /ro/<device>/<part>/push     a batch of entries (tombstones, metadata, small bodies)
+    PUT  /ro/<device>/<part>/body     one entry with its body streamed
+    GET  /rc/<device>/<part>          container digests (``/ra/``: accounts)
+    POST /rc/<device>/<part>/push     a container's info and a page of its rows
 
 User metadata travels msgpack-packed and base64-encoded, split over
 ``X-Backend-Metadata-<n>`` headers so each header line stays well under
@@ -69,6 +81,12 @@ MSGPACK = "application/x-msgpack"
 _META_CHUNK = 6000
 LISTING_VERSION = 1
 BATCH_VERSION = 1
+REPL_VERSION = 1
+#: An object record (versioned store encoding, base64) sent with a replicated body.
+RECORD = "X-Backend-Record"
+#: The 16-byte name hash (hex) of a replicated object.
+OBJECT_KEY = "X-Backend-Object-Key"
+REPL_KINDS = ("ro", "rc", "ra")
 
 
 class InvalidName(ValueError):
@@ -156,6 +174,14 @@ def container_path(device: str, part: int, account: str, container: str) -> str:
 
 def account_path(device: str, part: int, account: str) -> str:
     return f"/a/{quote_segment(device)}/{part}/{quote_segment(account)}"
+
+
+def repl_path(kind: str, device: str, part: int, action: str = "") -> str:
+    """``/ro|rc|ra/<device>/<part>[/<action>]``: the replication endpoints."""
+    if kind not in REPL_KINDS:
+        raise ValueError(f"unknown replication kind {kind!r}")
+    tail = f"/{action}" if action else ""
+    return f"/{kind}/{quote_segment(device)}/{part}{tail}"
 
 
 def parse_part(text: str) -> int:
