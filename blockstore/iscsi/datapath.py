@@ -21,6 +21,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from blockstore.iscsi import pdu as P
+from blockstore.iscsi.eager import start_eagerly
 from blockstore.iscsi.session import Admission
 from blockstore.iscsi.stream import StreamClosed
 from blockstore.scsi import ScsiCommand, ScsiResult, lun_not_supported_result, report_luns_result
@@ -64,7 +65,7 @@ class ScsiTask:
     __slots__ = (
         "admission", "buffer", "bursts", "cdb", "cmd_sn", "edtl", "failure", "finished",
         "immediate", "itt", "lun", "lun_field", "r2t_end", "r2t_next", "r2t_sn", "read",
-        "read_limit", "runner", "unsolicited", "write",
+        "read_limit", "runner", "started", "unsolicited", "write",
     )  # fmt: skip
 
     def __init__(self, pdu: P.Pdu, admission: Admission) -> None:
@@ -87,7 +88,8 @@ class ScsiTask:
         self.r2t_end = 0
         self.r2t_sn = 0
         self.failure: ScsiResult | None = None
-        self.runner: asyncio.Task[None] | None = None
+        self.runner: asyncio.Task[None] | None = None  # only while it waits on something
+        self.started = False
         self.finished = False
 
     def fail(self, result: ScsiResult) -> None:
@@ -173,7 +175,7 @@ class DataPath:
     async def on_data_out(self, pdu: P.Pdu) -> None:
         conn = self.conn
         task = self.tasks.get(pdu.itt)
-        if task is None or task.runner is not None:
+        if task is None or task.started:
             await conn.discard_data(pdu)  # aborted or finished: late data is dropped
             return
         ttt = pdu.f20
@@ -239,7 +241,9 @@ class DataPath:
         self._idle.clear()
 
     def _start(self, task: ScsiTask) -> None:
-        task.runner = self.conn.loop.create_task(self._run(task))
+        """Run the command now; a task carries on only if it has to wait."""
+        task.started = True
+        task.runner = start_eagerly(self.conn.loop, self._run(task))
 
     async def _run(self, task: ScsiTask) -> None:
         try:
