@@ -24,6 +24,7 @@ from objectstore.node.device import DeviceConfig, make_hasher
 from objectstore.node.server import NodeSettings
 from objectstore.node.server import make_app as make_node_app
 from objectstore.proxy.core import ProxyCore, Rings
+from objectstore.proxy.models import ListParams
 from ring import build_cluster_rings
 from s3compat.app import make_s3_app
 from stratus import config as stratus_config
@@ -31,6 +32,7 @@ from stratus.identity import IdentityStore
 from tests.helpers.net import free_port
 
 PREFIX, SUFFIX = "pre", "suf"
+MiB = 1024 * 1024
 
 
 @dataclass
@@ -192,3 +194,25 @@ def s3(s3_cluster: S3Cluster) -> Any:
 def bucket(s3: Any, bucket_name: str) -> str:
     s3.create_bucket(Bucket=bucket_name)
     return bucket_name
+
+
+def segment_names(cluster: S3Cluster, bucket: str) -> list[str]:
+    async def names() -> list[str]:
+        try:
+            _info, rows = await cluster.core.list_objects(
+                "AUTH_alpha", f"{bucket}+segments", ListParams()
+            )
+        except Exception:
+            return []
+        return [r.name for r in rows]
+
+    return cluster.run(names())
+
+
+def upload_parts(s3: Any, bucket: str, key: str, parts: list[bytes]) -> tuple[str, list[dict]]:
+    uid = s3.create_multipart_upload(Bucket=bucket, Key=key)["UploadId"]
+    done = []
+    for n, data in enumerate(parts, start=1):
+        etag = s3.upload_part(Bucket=bucket, Key=key, UploadId=uid, PartNumber=n, Body=data)["ETag"]
+        done.append({"PartNumber": n, "ETag": etag})
+    return uid, done

@@ -11,36 +11,11 @@ import pytest
 from boto3.s3.transfer import TransferConfig
 from botocore.exceptions import ClientError
 
-from objectstore.proxy.models import ListParams
-from tests.functional.s3compat.conftest import S3Cluster
-
-MiB = 1024 * 1024
+from tests.functional.s3compat.conftest import MiB, S3Cluster, segment_names, upload_parts
 
 
 def _code(exc: pytest.ExceptionInfo[ClientError]) -> str:
     return exc.value.response["Error"]["Code"]
-
-
-def _segment_names(cluster: S3Cluster, bucket: str) -> list[str]:
-    async def names() -> list[str]:
-        try:
-            _info, rows = await cluster.core.list_objects(
-                "AUTH_alpha", f"{bucket}+segments", ListParams()
-            )
-        except Exception:
-            return []
-        return [r.name for r in rows]
-
-    return cluster.run(names())
-
-
-def _upload(s3: Any, bucket: str, key: str, parts: list[bytes]) -> tuple[str, list[dict]]:
-    uid = s3.create_multipart_upload(Bucket=bucket, Key=key)["UploadId"]
-    done = []
-    for n, data in enumerate(parts, start=1):
-        etag = s3.upload_part(Bucket=bucket, Key=key, UploadId=uid, PartNumber=n, Body=data)["ETag"]
-        done.append({"PartNumber": n, "ETag": etag})
-    return uid, done
 
 
 def test_transfer_manager_round_trip(s3_cluster: S3Cluster, s3: Any, bucket: str) -> None:
@@ -64,12 +39,12 @@ def test_transfer_manager_round_trip(s3_cluster: S3Cluster, s3: Any, bucket: str
     assert [p["Size"] for p in attrs["ObjectParts"]["Parts"]] == [5 * MiB, 5 * MiB, 2 * MiB + 123]
     # Overwriting (no versioning) deletes the old segments.
     s3.put_object(Bucket=bucket, Key="big.bin", Body=b"small now")
-    assert _segment_names(s3_cluster, bucket) == []
+    assert segment_names(s3_cluster, bucket) == []
 
 
 def test_low_level_errors_and_listings(s3_cluster: S3Cluster, s3: Any, bucket: str) -> None:
     big, tail = b"a" * (5 * MiB), b"tail"
-    uid, parts = _upload(s3, bucket, "k", [big, tail, b"third"])
+    uid, parts = upload_parts(s3, bucket, "k", [big, tail, b"third"])
     listed = s3.list_parts(Bucket=bucket, Key="k", UploadId=uid)
     assert [p["Size"] for p in listed["Parts"]] == [5 * MiB, 4, 5]
     uploads = s3.list_multipart_uploads(Bucket=bucket)["Uploads"]
@@ -98,17 +73,17 @@ def test_low_level_errors_and_listings(s3_cluster: S3Cluster, s3: Any, bucket: s
     md5s = b"".join(hashlib.md5(p).digest() for p in (big, tail))
     assert done["ETag"] == f'"{hashlib.md5(md5s).hexdigest()}-2"'
     assert s3.get_object(Bucket=bucket, Key="k")["Body"].read() == big + tail
-    assert len(_segment_names(s3_cluster, bucket)) == 2  # the unused third part is gone
+    assert len(segment_names(s3_cluster, bucket)) == 2  # the unused third part is gone
     with pytest.raises(ClientError) as exc:
         s3.list_parts(Bucket=bucket, Key="k", UploadId=uid)
     assert _code(exc) == "NoSuchUpload"
 
 
 def test_abort_leaves_nothing(s3_cluster: S3Cluster, s3: Any, bucket: str) -> None:
-    uid, _parts = _upload(s3, bucket, "gone", [b"x" * 1000, b"y"])
-    assert len(_segment_names(s3_cluster, bucket)) == 3  # record + two parts
+    uid, _parts = upload_parts(s3, bucket, "gone", [b"x" * 1000, b"y"])
+    assert len(segment_names(s3_cluster, bucket)) == 3  # record + two parts
     s3.abort_multipart_upload(Bucket=bucket, Key="gone", UploadId=uid)
-    assert _segment_names(s3_cluster, bucket) == []
+    assert segment_names(s3_cluster, bucket) == []
     assert s3.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
     with pytest.raises(ClientError) as exc:
         s3.abort_multipart_upload(Bucket=bucket, Key="gone", UploadId=uid)

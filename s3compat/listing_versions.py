@@ -1,0 +1,244 @@
+"""ListObjectVersions: the bucket's current versions merged with its versions container.
+
+Each key's entries come out newest first: the current object (from the
+bucket, whose version id a HEAD reads) and then the archived versions and
+delete markers (from ``<bucket>+versions``, whose names already sort newest
+first). The first entry of a key is its latest. Delimiter roll-ups are
+computed here on the keys of both sources; paging uses S3's key marker and
+version id marker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+
+from objectstore.proxy import errors as core_errors
+from objectstore.proxy.models import ListParams, ObjectInfo, ObjectRow
+from objectstore.timestamp import Timestamp
+from s3compat import acl, segments, versioning
+from s3compat.context import S3Context, to_datetime, xml_response
+from s3compat.listing import encoder, max_keys
+
+PAGE = 1000
+HEAD_CONCURRENCY = 16
+_TOP = "\U0010ffff"
+
+
+@dataclass
+class Entry:
+    key: str
+    row: ObjectRow
+    current: bool  # from the bucket (its id needs a HEAD)
+    vid: str | None = None
+    info: ObjectInfo | None = None
+    latest: bool = False
+
+    @property
+    def marker(self) -> bool:
+        return not self.current and versioning.is_marker(self.row)
+
+
+async def _rows(
+    ctx: S3Context, container: str, prefix: str, marker: str
+) -> AsyncIterator[ObjectRow]:
+    while True:
+        params = ListParams(limit=PAGE, prefix=prefix, marker=marker)
+        try:
+            _info, rows = await ctx.core.list_objects(ctx.account, container, params)
+        except core_errors.ContainerNotFound:
+            return
+        for row in rows:
+            if isinstance(row, ObjectRow):
+                yield row
+        if len(rows) < PAGE:
+            return
+        marker = rows[-1].name
+
+
+async def _merged(
+    ctx: S3Context, prefix: str, bucket_marker: str, versions_marker: str
+) -> AsyncIterator[Entry]:
+    """Every entry from the markers on, in S3's order (key, then newest first)."""
+    current = aiter(_rows(ctx, ctx.bucket_name, prefix, bucket_marker))
+    archived = aiter(
+        _rows(
+            ctx,
+            versioning.container_for(ctx.bucket_name),
+            versioning.escape(prefix),
+            versions_marker,
+        )
+    )
+    cur = await anext(current, None)
+    old = await anext(archived, None)
+    old_key = versioning.parse_entry(old.name)[0] if old is not None else None
+    while cur is not None or old is not None:
+        if old is None or (cur is not None and cur.name <= old_key):  # type: ignore[operator]
+            assert cur is not None
+            yield Entry(cur.name, cur, True)
+            cur = await anext(current, None)
+        else:
+            key, vid, _ticks = versioning.parse_entry(old.name)
+            yield Entry(key, old, False, vid)
+            old = await anext(archived, None)
+            old_key = versioning.parse_entry(old.name)[0] if old is not None else None
+
+
+async def _current_ids(ctx: S3Context, entries: list[Entry]) -> None:
+    sem = asyncio.Semaphore(HEAD_CONCURRENCY)
+
+    async def one(e: Entry) -> None:
+        async with sem:
+            try:
+                e.info = await ctx.core.head_object(ctx.account, ctx.bucket_name, e.key)
+            except core_errors.NotFound:
+                return
+            e.vid = versioning.version_of(e.info)
+
+    await asyncio.gather(*(one(e) for e in entries if e.current))
+
+
+def _start_markers(key_marker: str, vid_marker: str) -> tuple[str, str]:
+    if not key_marker:
+        return "", ""
+    if vid_marker:
+        return key_marker, versioning.key_prefix(key_marker)
+    return key_marker, versioning.key_prefix(key_marker) + _TOP
+
+
+async def _collect(ctx: S3Context, limit: int) -> tuple[list[Entry | str], bool]:
+    """Up to ``limit`` entries and common prefixes, and whether more follow."""
+    q = ctx.query
+    prefix, delimiter = q.get("prefix", ""), q.get("delimiter", "")
+    key_marker, vid_marker = q.get("key-marker", ""), q.get("version-id-marker", "")
+    bucket_marker, versions_marker = _start_markers(key_marker, vid_marker)
+    skipping = bool(vid_marker)
+    if skipping:
+        try:
+            now = await ctx.core.head_object(ctx.account, ctx.bucket_name, key_marker)
+            skipping = versioning.version_of(now) != vid_marker
+        except core_errors.NotFound:
+            pass
+    out: list[Entry | str] = []
+    stream = _merged(ctx, prefix, bucket_marker, versions_marker)
+    while True:
+        e = await anext(stream, None)
+        if e is None:
+            return out, False
+        if skipping and e.key == key_marker:
+            skipping = e.vid != vid_marker
+            continue
+        skipping = False
+        if delimiter and delimiter in e.key[len(prefix) :]:
+            common = e.key[: e.key.index(delimiter, len(prefix)) + len(delimiter)]
+            if len(out) >= limit:
+                return out, True
+            out.append(common)
+            stream = _merged(
+                ctx, prefix, common + _TOP, versioning.escape(common) + _TOP
+            )  # jump past the whole common prefix
+            continue
+        if len(out) >= limit:
+            return out, True
+        out.append(e)
+
+
+def _latest_and_dedupe(items: list[Entry | str], first_key_seen: str | None) -> list[Entry | str]:
+    kept: list[Entry | str] = []
+    current_vid: dict[str, str | None] = {}
+    last_key = first_key_seen
+    for item in items:
+        if isinstance(item, str):
+            kept.append(item)
+            continue
+        if item.current:
+            current_vid[item.key] = item.vid
+        elif current_vid.get(item.key) == item.vid:
+            continue  # an archive copy left by an interrupted write
+        item.latest = item.key != last_key
+        last_key = item.key
+        kept.append(item)
+    return kept
+
+
+def _version(e: Entry, enc: Any, owner: dict[str, str]) -> tuple[str, dict[str, Any]]:
+    latest = e.latest
+    if e.current and e.info is not None:
+        info = versioning.present(e.info)
+        return "Version", {
+            "Key": enc(e.key),
+            "VersionId": e.vid,
+            "IsLatest": latest,
+            "LastModified": to_datetime(info.last_modified),
+            "ETag": f'"{info.etag}"',
+            "Size": info.size,
+            "StorageClass": "STANDARD",
+            "Owner": owner,
+        }
+    ticks = versioning.parse_entry(e.row.name)[2]
+    when = to_datetime(Timestamp.from_ticks(ticks)) if ticks else to_datetime(e.row.last_modified)
+    if e.marker:
+        return "DeleteMarker", {
+            "Key": enc(e.key),
+            "VersionId": e.vid,
+            "IsLatest": latest,
+            "LastModified": when,
+            "Owner": owner,
+        }
+    _ctype, size, etag = segments.listing_row(e.row.content_type, e.row.size, e.row.etag)
+    return "Version", {
+        "Key": enc(e.key),
+        "VersionId": e.vid,
+        "IsLatest": latest,
+        "LastModified": when,
+        "ETag": f'"{etag}"',
+        "Size": size,
+        "StorageClass": "STANDARD",
+        "Owner": owner,
+    }
+
+
+async def handle_list_object_versions(ctx: S3Context) -> web.StreamResponse:
+    q = ctx.query
+    limit = max_keys(ctx)
+    enc = encoder(ctx)
+    items, truncated = await _collect(ctx, limit)
+    await _current_ids(ctx, [e for e in items if isinstance(e, Entry)])
+    items = [e for e in items if not (isinstance(e, Entry) and e.current and e.info is None)]
+    key_marker = q.get("key-marker")
+    first_seen = key_marker if key_marker and q.get("version-id-marker") else None
+    items = _latest_and_dedupe(items, first_seen)
+    owner = acl.owner_of(ctx.account)
+    versions: list[dict[str, Any]] = []
+    markers: list[dict[str, Any]] = []
+    prefixes: list[dict[str, str]] = []
+    for item in items:
+        if isinstance(item, str):
+            prefixes.append({"Prefix": enc(item)})
+            continue
+        kind, row = _version(item, enc, owner)
+        (versions if kind == "Version" else markers).append(row)
+    last = items[-1] if items else None
+    body: dict[str, Any] = {
+        "Name": ctx.bucket_name,
+        "Prefix": enc(q.get("prefix", "")),
+        "KeyMarker": enc(q.get("key-marker", "")),
+        "VersionIdMarker": q.get("version-id-marker", ""),
+        "NextKeyMarker": None,
+        "NextVersionIdMarker": None,
+        "MaxKeys": limit,
+        "Delimiter": enc(q["delimiter"]) if q.get("delimiter") else None,
+        "IsTruncated": truncated,
+        "EncodingType": q.get("encoding-type"),
+        "Version": versions,
+        "DeleteMarker": markers,
+        "CommonPrefixes": prefixes,
+    }
+    if truncated and last is not None:
+        body["NextKeyMarker"] = enc(last if isinstance(last, str) else last.key)
+        body["NextVersionIdMarker"] = None if isinstance(last, str) else last.vid
+    return xml_response("ListVersionsResult", body)
