@@ -171,7 +171,7 @@ def merge_op(
         info = _merge_info(cur, incoming)
         if cur is None and account_update is not None and isinstance(info, ContainerInfoRecord):
             info.account_update = account_update
-        before = info.encode() if raw is not None else None
+        before = bytes(raw) if raw is not None else None
         changed = 0
         for name, value in new_rows:
             rkey = owner + name
