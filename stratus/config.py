@@ -111,6 +111,54 @@ class ProxySection:
 
 
 @dataclass
+class DurabilitySection:
+    """The storage nodes' background work: replicators, auditor, expirer."""
+
+    replicator_interval: float = _opt(
+        30.0, "Seconds between replication passes (`stratus node replicate` runs one now)."
+    )
+    replicator_concurrency: int = _opt(4, "Partitions a node replicates at the same time.")
+    replicator_bytes_per_second: float = _opt(
+        50e6, "Object body bytes a node pushes to its peers per second at most (0: no limit)."
+    )
+    replicator_items_per_second: float = _opt(
+        5000.0, "Entries (objects, tombstones, rows) a node pushes per second (0: no limit)."
+    )
+    reclaim_age: float = _opt(
+        604800.0,
+        "Seconds a tombstone (or a deleted container) is kept before it is removed; must be "
+        "far longer than any replication pass, or a delete can come back.",
+    )
+    auditor_interval: float = _opt(300.0, "Seconds between auditor passes over every body.")
+    auditor_bytes_per_second: float = _opt(
+        10e6, "Body bytes the auditor reads and checks per second at most (0: no limit)."
+    )
+    auditor_files_per_second: float = _opt(
+        200.0, "Objects the auditor checks per second at most (0: no limit)."
+    )
+    expirer_interval: float = _opt(10.0, "Seconds between expirer passes (X-Delete-At).")
+
+    def validate(self) -> None:
+        for name in ("replicator_interval", "auditor_interval", "expirer_interval"):
+            if not 0.05 <= getattr(self, name) <= 86400:
+                raise ConfigError(f"durability.{name} must be between 0.05 and 86400 seconds")
+        if not 1 <= self.replicator_concurrency <= 256:
+            raise ConfigError("durability.replicator_concurrency must be between 1 and 256")
+        for name in (
+            "replicator_bytes_per_second",
+            "replicator_items_per_second",
+            "auditor_bytes_per_second",
+            "auditor_files_per_second",
+        ):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"durability.{name} must be >= 0 (0: no limit)")
+        if self.reclaim_age < max(60.0, 10 * self.replicator_interval):
+            raise ConfigError(
+                "durability.reclaim_age must be at least 60 s and 10 replicator intervals"
+            )
+
+
+@dataclass
 class IdentitySection:
     """Projects, users, tokens and S3 credentials."""
 
@@ -325,6 +373,7 @@ class Config:
     cluster: ClusterSection = field(default_factory=ClusterSection)
     storage: StorageSection = field(default_factory=StorageSection)
     proxy: ProxySection = field(default_factory=ProxySection)
+    durability: DurabilitySection = field(default_factory=DurabilitySection)
     identity: IdentitySection = field(default_factory=IdentitySection)
     s3: S3Section = field(default_factory=S3Section)
     iscsi: IscsiSection = field(default_factory=IscsiSection)

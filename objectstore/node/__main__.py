@@ -16,7 +16,13 @@ Other flags: ``--inline-threshold BYTES``, ``--no-fsync`` (development
 only: acknowledged writes may be lost on power failure), ``--mount-check``
 (a missing device directory answers 507 instead of being created),
 ``--reserve BYTES`` (507 for writes that would leave less free space),
-``--access-log``, ``--log-level``.
+``--no-workers`` (no background passes), ``--access-log``, ``--log-level``.
+
+With rings (``--ring-dir``, or ``<data>/rings`` from the configuration) the
+node runs its background workers: object, container and account
+replicators, the auditor and the expirer, paced and timed by the
+``[durability]`` section; ``stratus node replicate`` (``POST /replicate``)
+runs a replication pass at once.
 
 SIGTERM or SIGINT stops accepting connections, lets in-flight requests
 finish (their group commits included), then exits 0.
@@ -26,11 +32,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import logging
 import os
 import signal
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 import uvloop
 from aiohttp import web
@@ -59,6 +67,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-fsync", action="store_true", help="do not fsync (development only)")
     p.add_argument("--mount-check", action="store_true", help="507 for missing device directories")
     p.add_argument("--reserve", type=int, default=0, help="bytes to keep free on each device")
+    p.add_argument(
+        "--no-workers",
+        action="store_true",
+        help="no background replicators, auditor or expirer (passes only on POST /replicate)",
+    )
     p.add_argument("--access-log", action="store_true", help="log every request")
     p.add_argument("--log-level", default="INFO")
     return p
@@ -71,6 +84,7 @@ def settings_from_args(args: argparse.Namespace) -> tuple[str, int, NodeSettings
     prefix, suffix = args.hash_prefix, args.hash_suffix
     threshold, fsync = args.inline_threshold, not args.no_fsync
     ring_dir = args.ring_dir
+    background: dict[str, Any] = {}
     if args.config:
         from stratus import config as stratus_config
 
@@ -86,6 +100,7 @@ def settings_from_args(args: argparse.Namespace) -> tuple[str, int, NodeSettings
         threshold = threshold if threshold is not None else cfg.storage.inline_threshold
         fsync = fsync and cfg.storage.fsync
         ring_dir = ring_dir or str(cfg.data_dir / "rings")
+        background = dataclasses.asdict(cfg.durability)
     missing = [
         n for n, v in (("--ip", ip), ("--port", port), ("--devices-dir", devices_dir)) if v is None
     ]
@@ -104,6 +119,10 @@ def settings_from_args(args: argparse.Namespace) -> tuple[str, int, NodeSettings
         ),
         mount_check=args.mount_check,
         ring_dir=ring_dir,
+        ip=ip,
+        port=port,
+        workers=not args.no_workers,
+        **background,
     )
     return ip, port, settings
 

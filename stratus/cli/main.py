@@ -16,7 +16,16 @@ from stratus import __version__
 from stratus.config import ConfigError
 
 # Modules under stratus.cli that each add one group of subcommands.
-GROUPS = ("config_cmd", "up", "identity_cmd", "target_cmd", "node_cmd", "ring_cmd", "volume_cmd")
+GROUPS = (
+    "config_cmd",
+    "up",
+    "identity_cmd",
+    "target_cmd",
+    "node_cmd",
+    "ring_cmd",
+    "volume_cmd",
+    "status_cmd",
+)
 
 
 class CommandError(Exception):

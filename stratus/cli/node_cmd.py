@@ -39,6 +39,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "devices under <data>/nodes/node<N>/ (default 0)",
     )
     node.set_defaults(func=_node)
+    from stratus.cli.status_cmd import add_node_actions
+
+    add_node_actions(node)  # `stratus node replicate --once` (durability)
     proxy = sub.add_parser("proxy", help="run the proxy: Swift API and /auth/v1.0")
     _config_flag(proxy)
     proxy.set_defaults(func=_proxy)
