@@ -21,7 +21,7 @@ from aiohttp import web
 
 from objectstore.proxy.errors import ProxyError
 from s3compat import access, cors, router
-from s3compat.auth import RequestBody, authenticate
+from s3compat.auth import RequestBody, authenticate, wire_target
 from s3compat.context import S3Context, S3Settings, s3_error_from_core
 from s3compat.errors import S3Error, error_xml
 from s3compat.handlers import HANDLERS
@@ -109,7 +109,7 @@ async def _handle(request: web.Request) -> web.StreamResponse:
 
 async def _serve(request: web.Request, rid: str) -> web.StreamResponse:
     state = request.app[STATE]
-    raw_path, _, raw_query = request.raw_path.partition("?")
+    raw_path, raw_query = wire_target(request)
     path = _decode_path(raw_path)
     pairs = _query(raw_query)
     query: dict[str, str] = {}

@@ -41,8 +41,21 @@ class AuthResult:
     sigv4: sigv4.SigV4Auth | None = None
 
 
+def wire_target(request: web.Request) -> tuple[str, str]:
+    """(raw path, raw query) as sent; an absolute-form target (via a proxy) loses its origin."""
+    target = request.raw_path
+    if target.startswith(("http://", "https://")):
+        rest = target.split("://", 1)[1]
+        cut = min((i for i in (rest.find("/"), rest.find("?")) if i >= 0), default=len(rest))
+        target = rest[cut:]
+        if not target.startswith("/"):
+            target = "/" + target
+    raw_path, _, raw_query = target.partition("?")
+    return raw_path, raw_query
+
+
 def signed_request(request: web.Request, query: list[tuple[str, str]]) -> sigv4.SignedRequest:
-    raw_path = request.raw_path.split("?", 1)[0]
+    raw_path = wire_target(request)[0]
     return sigv4.SignedRequest(request.method, raw_path, query, list(request.headers.items()))
 
 

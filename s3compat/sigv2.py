@@ -79,6 +79,30 @@ def _signature(secret: str, sts: str) -> str:
     return base64.b64encode(hmac.new(secret.encode(), sts.encode(), hashlib.sha1).digest()).decode()
 
 
+def _variants(req: SignedRequest, bucket_from_host: str | None) -> list[SignedRequest]:
+    """The request as signed: a bucket-level path may be signed with a trailing slash.
+
+    AWS's canonical resource of a bucket is ``/bucket/``; botocore's V2 signer
+    signs it so even for a path-style ``/bucket`` request.
+    """
+    out = [req]
+    path = req.raw_path
+    if not bucket_from_host and path.count("/") == 1 and len(path) > 1:
+        out.append(SignedRequest(req.method, path + "/", req.query, req.headers))
+    return out
+
+
+def _check(
+    secret: str, req: SignedRequest, date: str, bucket_from_host: str | None, given: str
+) -> tuple[bool, str]:
+    sts = ""
+    for candidate in _variants(req, bucket_from_host):
+        sts = string_to_sign(candidate, date, bucket_from_host)
+        if hmac.compare_digest(_signature(secret, sts), given):
+            return True, sts
+    return False, string_to_sign(req, date, bucket_from_host)
+
+
 def _secret(access: str, secrets: SecretLookup) -> str:
     secret = secrets(access)
     if secret is None:
@@ -119,8 +143,8 @@ def verify_header_auth(
         raise S3Error("RequestTimeTooSkewed", extra={"RequestTime": raw_date})
     # With x-amz-date, it is signed among the x-amz headers and the Date line is empty.
     date_line = "" if "x-amz-date" in headers else headers.get("date", "")
-    sts = string_to_sign(req, date_line, bucket_from_host)
-    if not hmac.compare_digest(_signature(_secret(access, secrets), sts), given):
+    ok, sts = _check(_secret(access, secrets), req, date_line, bucket_from_host, given)
+    if not ok:
         raise _mismatch(access, sts)
     return SigV2Auth(access, False)
 
@@ -151,7 +175,7 @@ def verify_query_auth(
         [(k, v) for k, v in req.query if k not in ("AWSAccessKeyId", "Expires", "Signature")],
         req.headers,
     )
-    sts = string_to_sign(unsigned, expires, bucket_from_host)
-    if not hmac.compare_digest(_signature(_secret(access, secrets), sts), given):
+    ok, sts = _check(_secret(access, secrets), unsigned, expires, bucket_from_host, given)
+    if not ok:
         raise _mismatch(access, sts)
     return SigV2Auth(access, True)

@@ -33,6 +33,7 @@ from tests.helpers.net import free_port
 
 PREFIX, SUFFIX = "pre", "suf"
 MiB = 1024 * 1024
+BASE_DOMAIN = "s3.test"
 
 
 @dataclass
@@ -108,6 +109,7 @@ class S3Cluster:
         cfg = stratus_config.Config()
         cfg.cluster.hash_path_prefix, cfg.cluster.hash_path_suffix = PREFIX, SUFFIX
         cfg.proxy.node_timeout = 5.0
+        cfg.s3.base_domain = BASE_DOMAIN
         self.config = cfg
         rings = Rings.load(ring_dir, prefix=PREFIX, suffix=SUFFIX)
         self._session = NodeClient.make_session()
