@@ -35,6 +35,13 @@ _libc_fallocate = None
 _RWF_NOWAIT = getattr(os, "RWF_NOWAIT", 0)
 PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 _RUSAGE_THREAD = getattr(resource, "RUSAGE_THREAD", resource.RUSAGE_SELF)
+# Buffered writes go to the kernel in pieces of at most this size. The page
+# cache sizes a new folio by the write that creates it, and on ext4 every
+# later write into a folio walks all of its buffer heads: after 1 MiB writes,
+# a 4 KiB overwrite cost 8-24 us of CPU instead of 2-4 (Linux 6.18). Pieces
+# of 128 KiB (the default readahead size) keep small overwrites cheap for
+# ~35 us more per MiB written.
+WRITE_PIECE = 128 * 1024
 
 
 def voluntary_switches() -> int:
@@ -219,15 +226,22 @@ class BackingFile:
         return True
 
     def write(self, data: memoryview, offset: int, *, sync: bool = False) -> None:
-        """Write all of ``data``; ``sync`` makes it durable before returning (FUA)."""
-        self._pwrite_all(self.sync_fd if sync else self.fd, data, offset)
+        """Write all of ``data``; ``sync`` makes it durable before returning (FUA).
+
+        A write-through write stays one O_DSYNC call: pieces would each wait
+        for the disk.
+        """
+        if sync:
+            self._pwrite_all(self.sync_fd, data, offset, len(data))
+        else:
+            self._pwrite_all(self.fd, data, offset)
 
     @staticmethod
-    def _pwrite_all(fd: int, data: memoryview, offset: int) -> None:
+    def _pwrite_all(fd: int, data: memoryview, offset: int, piece: int = WRITE_PIECE) -> None:
         done = 0
         total = len(data)
         while done < total:
-            done += os.pwritev(fd, [data[done:]], offset + done)
+            done += os.pwritev(fd, [data[done : done + piece]], offset + done)
 
     def flush(self) -> None:
         os.fdatasync(self.fd)

@@ -21,7 +21,7 @@ class FakeClock:
 @pytest.fixture
 def backing(tmp_path: Path):
     path = tmp_path / "lun.img"
-    path.write_bytes(bytes(16 * PAGE))
+    path.write_bytes(bytes(max(16 * PAGE, 1 << 20)))
     b = BackingFile(path, read_only=False)
     b.open()
     b.nowait_writes = False  # the plain timed pwrite path, whatever the filesystem
@@ -92,3 +92,15 @@ def test_partial_page_write_needs_the_page_cached(backing: BackingFile) -> None:
     assert content(backing, 4 * PAGE, PAGE) == bytes(PAGE)  # the read brings the page in
     assert backing.write_cached(block, 4 * PAGE + 512) == 512
     assert content(backing, 4 * PAGE + 512, 512) == bytes(block)
+
+
+def test_large_write_goes_down_in_pieces_and_lands_whole(backing: BackingFile) -> None:
+    from blockstore.scsi.backing import WRITE_PIECE
+
+    size = 2 * WRITE_PIECE + 3 * 512  # pieces, and a short last one
+    data = memoryview(bytes((i * 7) & 0xFF for i in range(size)))
+    backing.write(data, 512)
+    assert content(backing, 512, size) == bytes(data)
+    assert content(backing, 0, 512) == bytes(512)
+    backing.write(data[:4096], 8192, sync=True)  # write-through: one O_DSYNC call
+    assert content(backing, 8192, 4096) == bytes(data[:4096])
