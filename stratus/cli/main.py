@@ -24,6 +24,7 @@ GROUPS = (
     "node_cmd",
     "ring_cmd",
     "volume_cmd",
+    "image_cmd",
     "status_cmd",
 )
 

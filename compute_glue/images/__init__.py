@@ -1,0 +1,1 @@
+"""Images: Glance v2 records with their bytes kept as objects in the object store."""

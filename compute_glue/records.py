@@ -1,0 +1,143 @@
+"""Durable records of the compute glue: LMDB, one version byte + a msgpack map per value.
+
+Images, networks and servers each keep their records in their own LMDB
+environment (one per service directory), in named tables. Every write
+transaction is synced before it returns, so a state change is durable
+before the API answers. Values carry a version byte so the format can
+change later with a decoder that still reads the old one; never pickle.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import lmdb
+import msgpack
+
+RECORD_VERSION = 1
+DEFAULT_MAP_SIZE = 1 << 30
+
+
+class RecordError(Exception):
+    """A stored value is corrupt, of an unknown version, or the store is unusable."""
+
+
+def encode(fields: dict[str, Any]) -> bytes:
+    """A versioned value: version byte + msgpack map."""
+    return bytes([RECORD_VERSION]) + msgpack.packb(fields, use_bin_type=True)
+
+
+def decode(raw: bytes, kind: str) -> dict[str, Any]:
+    """Read a value written by :func:`encode` (any version this code knows)."""
+    if not raw:
+        raise RecordError(f"empty {kind} record")
+    if raw[0] != RECORD_VERSION:
+        raise RecordError(f"{kind} record has unknown format version {raw[0]}")
+    try:
+        value = msgpack.unpackb(raw[1:], raw=False)
+    except (ValueError, msgpack.UnpackException) as exc:
+        raise RecordError(f"corrupt {kind} record: {exc}") from None
+    if not isinstance(value, dict):
+        raise RecordError(f"corrupt {kind} record: not a map")
+    return value
+
+
+class Txn:
+    """One LMDB transaction seen as tables of ``key -> dict``."""
+
+    def __init__(self, txn: lmdb.Transaction, dbs: dict[str, Any]) -> None:
+        self._txn = txn
+        self._dbs = dbs
+
+    def get(self, table: str, key: str) -> dict[str, Any] | None:
+        raw = self._txn.get(key.encode(), db=self._dbs[table])
+        return None if raw is None else decode(bytes(raw), table)
+
+    def put(self, table: str, key: str, value: dict[str, Any]) -> None:
+        self._txn.put(key.encode(), encode(value), db=self._dbs[table])
+
+    def delete(self, table: str, key: str) -> bool:
+        return bool(self._txn.delete(key.encode(), db=self._dbs[table]))
+
+    def scan(self, table: str, prefix: str = "") -> list[tuple[str, dict[str, Any]]]:
+        """Every ``(key, value)`` of the table whose key starts with ``prefix``, sorted."""
+        out = []
+        cur = self._txn.cursor(db=self._dbs[table])
+        start = prefix.encode()
+        if cur.set_range(start):
+            for k, v in cur:
+                if not k.startswith(start):
+                    break
+                out.append((k.decode(), decode(bytes(v), table)))
+        return out
+
+
+class RecordStore:
+    """An LMDB environment with named tables; private to its directory (0700/0600)."""
+
+    def __init__(
+        self, path: str | Path, tables: Sequence[str], *, map_size: int = DEFAULT_MAP_SIZE
+    ) -> None:
+        self.path = Path(path)
+        try:
+            self.path.mkdir(mode=0o700, parents=True, exist_ok=True)
+            self._env = lmdb.open(
+                os.fspath(self.path),
+                map_size=map_size,
+                max_dbs=len(tables) + 1,
+                mode=0o600,
+                subdir=True,
+                sync=True,
+                metasync=True,
+                readahead=False,
+            )
+            self._env.reader_check()
+            self._dbs = {t: self._env.open_db(t.encode()) for t in tables}
+        except lmdb.Error as exc:
+            raise RecordError(f"cannot open records in {self.path}: {exc}") from None
+        self._closed = False
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self._env.close()
+
+    @contextmanager
+    def read(self) -> Iterator[Txn]:
+        self._check()
+        with self._env.begin() as txn:
+            yield Txn(txn, self._dbs)
+
+    @contextmanager
+    def write(self) -> Iterator[Txn]:
+        """A write transaction, committed (and synced) when the block ends without error."""
+        self._check()
+        try:
+            with self._env.begin(write=True) as txn:
+                yield Txn(txn, self._dbs)
+        except lmdb.MapFullError:
+            raise RecordError(f"records in {self.path} are full") from None
+
+    def get(self, table: str, key: str) -> dict[str, Any] | None:
+        with self.read() as t:
+            return t.get(table, key)
+
+    def put(self, table: str, key: str, value: dict[str, Any]) -> None:
+        with self.write() as t:
+            t.put(table, key, value)
+
+    def delete(self, table: str, key: str) -> bool:
+        with self.write() as t:
+            return t.delete(table, key)
+
+    def scan(self, table: str, prefix: str = "") -> list[tuple[str, dict[str, Any]]]:
+        with self.read() as t:
+            return t.scan(table, prefix)
+
+    def _check(self) -> None:
+        if self._closed:
+            raise RecordError(f"records in {self.path} are closed")
