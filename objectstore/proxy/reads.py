@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -241,11 +241,24 @@ class ObjectBody:
                 self._pos = end
             yield piece if lo == 0 and hi == len(piece) else piece[lo:hi]
 
+    def _candidates(self) -> Iterator[Any]:
+        """Known holders first, then the partition's other primaries and handoffs: a
+        holder may just have found its copy corrupt (it sets it aside and answers 404)."""
+        ring = self.core.rings.object
+        part = self.located.part
+        seen = set()
+        for dev in itertools.chain(
+            self.located.holders, ring.get_part_nodes(part), self.core.handoffs(ring, part)
+        ):
+            if node_key(dev) not in seen:
+                seen.add(node_key(dev))
+                yield dev
+
     async def _open(self, range_header: str | None) -> nc.ObjectStream:
         """A new GET of the same version on a node that holds it."""
         account, container, name = self.names
         want = self.located.info.timestamp
-        for dev in self.located.holders:
+        for dev in self._candidates():
             try:
                 stream = await self.core.client.get_object(
                     dev, self.located.part, account, container, name, range_header=range_header
