@@ -54,8 +54,11 @@ MARK_NO_CMD = "STRATUS-GUEST: no command"
 MARK_CMD_EXIT = "STRATUS-GUEST: command exit"  # followed by " <status>"
 MARK_POWEROFF = "STRATUS-GUEST: poweroff"
 MARK_MODULE_FAILED = "STRATUS-GUEST: insmod failed"  # followed by " <module>"
+MARK_NET = "STRATUS-GUEST: net"  # followed by " <ifname> <address/prefix>"
 
 CMD_PARAM = "stratus.cmd"
+# ``stratus.net<N>=<mac>,<address>/<prefix>[,<gateway>]``: static addresses for NICs.
+NET_PARAM = "stratus.net"
 # x86's COMMAND_LINE_SIZE is 2048; keep room for console=, quiet, etc.
 MAX_CMD_PARAM = 1800
 
@@ -120,6 +123,34 @@ def build_test_guest(
         archive = _archive(bb, init, [(name, _module_bytes(path)) for name, path in modules])
         _write_atomically(initramfs, gzip.compress(archive, compresslevel=6, mtime=0))
     return GuestImage(kernel=kernel, initramfs=initramfs, kernel_version=version)
+
+
+# /init's static network set-up: every ``stratus.net<N>=`` names a NIC by its MAC.
+NET_SETUP = f"""for w in $(cat /proc/cmdline); do
+    case "$w" in
+    {NET_PARAM}[0-9]*=*)
+        v=${{w#*=}}; mac=${{v%%,*}}; rest=${{v#*,}}; addr=${{rest%%,*}}; gw=${{rest#*,}}
+        [ "$gw" = "$rest" ] && gw=
+        for d in /sys/class/net/*; do
+            [ "$(cat "$d/address")" = "$mac" ] || continue
+            n=${{d##*/}}
+            ip link set "$n" up && ip addr add "$addr" dev "$n" && echo "{MARK_NET} $n $addr"
+            [ -n "$gw" ] && ip route add default via "$gw" dev "$n"
+        done;;
+    esac
+done"""
+
+
+def net_param(index: int, mac: str, address: str, gateway: str | None = None) -> str:
+    """The kernel parameter that gives the NIC with ``mac`` the ``address/prefix``."""
+    if not re.fullmatch(r"[0-9a-f]{2}(:[0-9a-f]{2}){5}", mac):
+        raise GuestImageError(f"invalid MAC address {mac!r}")
+    if not re.fullmatch(r"[0-9.]+/[0-9]{1,2}", address):
+        raise GuestImageError(f"invalid address {address!r}: want a.b.c.d/prefix")
+    if gateway is not None and not re.fullmatch(r"[0-9.]+", gateway):
+        raise GuestImageError(f"invalid gateway {gateway!r}")
+    value = f"{mac},{address}" + (f",{gateway}" if gateway else "")
+    return f"{NET_PARAM}{index}={value}"
 
 
 def kernel_cmdline(script: str | None = None, *, extra: str = "") -> str:
@@ -262,6 +293,8 @@ mount -t devtmpfs devtmpfs /dev
 exec </dev/console >/dev/console 2>&1
 mount -t tmpfs tmpfs /tmp
 {insmods}
+ip link set lo up 2>/dev/null
+{NET_SETUP}
 echo "{MARK_READY}"
 cmd=$(sed -n 's/.*{CMD_PARAM}=\\([^ ]*\\).*/\\1/p' /proc/cmdline)
 if [ -n "$cmd" ]; then

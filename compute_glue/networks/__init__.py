@@ -1,0 +1,1 @@
+"""Networks: Neutron-shaped networks, subnets and ports on Linux bridges and taps."""

@@ -1,0 +1,552 @@
+"""The network manager: records first, then the host, reconciled at start-up.
+
+Each change is written durably, then applied to the host (bridge, gateway
+address, tap) with idempotent calls; if the host refuses, the record is
+rolled back. At start-up :meth:`NetworkManager.start` makes the host match
+the records: missing bridges, addresses and taps are made again, and
+interfaces with this installation's prefix that no record explains are
+removed. Mutations are serialised by one lock; reads are lock-free.
+
+``who`` is the caller (a :class:`stratus.identity.Principal`): records of
+other projects are invisible to it unless it is an operator (admin of the
+``admin`` project).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+import re
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from compute_glue.errors import BadRequest, Conflict, Forbidden, NotFound, Unavailable
+from compute_glue.networks import nat
+from compute_glue.networks.model import (
+    Network,
+    Port,
+    Subnet,
+    allocate,
+    bridge_name,
+    check_mac,
+    check_pools,
+    default_pools,
+    from_record,
+    host_address,
+    parse_cidr,
+    random_mac,
+    tap_name,
+    to_record,
+)
+from compute_glue.networks.netlink import HostNet
+from compute_glue.records import RecordStore, Txn
+
+log = logging.getLogger("compute_glue.networks")
+COMPUTE_OWNER = "compute:stratus"
+
+
+@dataclass
+class NetSettings:
+    prefix: str = "st"
+    nat: bool = False
+
+
+def _text(spec: dict[str, Any], key: str, default: str = "", limit: int = 255) -> str:
+    value = spec.get(key, default)
+    if not isinstance(value, str) or len(value) > limit:
+        raise BadRequest(f"{key} must be a string of at most {limit} characters.",
+                         kind="InvalidInput")  # fmt: skip
+    return value
+
+
+def _flag(spec: dict[str, Any], key: str, default: bool) -> bool:
+    value = spec.get(key, default)
+    if not isinstance(value, bool):
+        raise BadRequest(f"{key} must be a boolean.", kind="InvalidInput")
+    return value
+
+
+def _only(spec: Any, allowed: set[str], what: str) -> dict[str, Any]:
+    if not isinstance(spec, dict):
+        raise BadRequest(f"The {what} must be a JSON object.", kind="InvalidInput")
+    unknown = set(spec) - allowed - {"tenant_id", "project_id"}
+    if unknown:
+        name = sorted(unknown)[0][:64]
+        raise BadRequest(f"Unrecognized attribute(s) '{name}'", kind="HTTPBadRequest")
+    return spec
+
+
+class NetworkManager:
+    """Networks, subnets and ports of one compute host."""
+
+    def __init__(
+        self,
+        path: Path,
+        host: HostNet,
+        settings: NetSettings,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.records = RecordStore(path, ["networks", "subnets", "ports"])
+        self.host = host
+        self.settings = settings
+        self.clock = clock
+        self.lock = asyncio.Lock()
+        prefix = re.escape(settings.prefix)
+        self._ours = re.compile(rf"^{prefix}[bt][0-9a-f]{{10}}$")
+
+    def close(self) -> None:
+        self.records.close()
+
+    # -- lookups ---------------------------------------------------------------------------
+
+    def _load(self, t: Txn, table: str, cls: Any, ident: str, who: Any, kind: str) -> Any:
+        rec = t.get(table, ident) if isinstance(ident, str) and len(ident) <= 64 else None
+        if rec is None or not _visible(rec["project"], who):
+            raise NotFound(f"{kind[:-8] or kind} {str(ident)[:64]} could not be found.", kind=kind)
+        return from_record(cls, rec)
+
+    def get_network(self, who: Any, network_id: str) -> Network:
+        with self.records.read() as t:
+            return self._load(t, "networks", Network, network_id, who, "NetworkNotFound")
+
+    def get_subnet(self, who: Any, subnet_id: str) -> Subnet:
+        with self.records.read() as t:
+            return self._load(t, "subnets", Subnet, subnet_id, who, "SubnetNotFound")
+
+    def get_port(self, who: Any, port_id: str) -> Port:
+        with self.records.read() as t:
+            return self._load(t, "ports", Port, port_id, who, "PortNotFound")
+
+    def subnets_of(self, network_id: str) -> list[Subnet]:
+        return [
+            from_record(Subnet, r)
+            for _, r in self.records.scan("subnets")
+            if r["network_id"] == network_id
+        ]
+
+    def network_view(self, net: Network) -> dict[str, Any]:
+        return net.view([s.id for s in self.subnets_of(net.id)])
+
+    def list_all(self, who: Any, table: str) -> list[Any]:
+        cls = {"networks": Network, "subnets": Subnet, "ports": Port}[table]
+        return [
+            from_record(cls, r) for _, r in self.records.scan(table) if _visible(r["project"], who)
+        ]
+
+    # -- networks ----------------------------------------------------------------------------
+
+    async def create_network(self, who: Any, spec: Any) -> Network:
+        spec = _only(spec, {"name", "description", "admin_state_up", "mtu"}, "network")
+        _writer(who)
+        mtu = spec.get("mtu", 1500)
+        if isinstance(mtu, bool) or not isinstance(mtu, int) or not 68 <= mtu <= 9000:
+            raise BadRequest("mtu must be an integer between 68 and 9000.", kind="InvalidInput")
+        now = self.clock()
+        net_id = str(uuid.uuid4())
+        net = Network(
+            id=net_id,
+            project=_project(who, spec),
+            name=_text(spec, "name"),
+            description=_text(spec, "description"),
+            admin_state_up=_flag(spec, "admin_state_up", True),
+            mtu=mtu,
+            bridge=bridge_name(self.settings.prefix, net_id),
+            created_at=now,
+            updated_at=now,
+        )
+        async with self.lock:
+            self.records.put("networks", net.id, to_record(net))
+            try:
+                await self.host.ensure_bridge(net.bridge, net.mtu)
+            except Exception as exc:
+                self.records.delete("networks", net.id)
+                await self._quietly(self.host.delete(net.bridge))
+                raise Unavailable(f"The host refused the bridge: {exc}") from None
+        log.info("network %s (%s) created on bridge %s", net.id, net.name, net.bridge)
+        return net
+
+    async def update_network(self, who: Any, network_id: str, spec: Any) -> Network:
+        spec = _only(spec, {"name", "description", "admin_state_up"}, "network")
+        _writer(who)
+        async with self.lock, _editing(self.records) as t:
+            net = self._load(t, "networks", Network, network_id, who, "NetworkNotFound")
+            net.name = _text(spec, "name", net.name)
+            net.description = _text(spec, "description", net.description)
+            net.admin_state_up = _flag(spec, "admin_state_up", net.admin_state_up)
+            net.updated_at = self.clock()
+            t.put("networks", net.id, to_record(net))
+        return net
+
+    async def delete_network(self, who: Any, network_id: str) -> None:
+        _writer(who)
+        async with self.lock:
+            net = self.get_network(who, network_id)
+            ports = [p for p in self.list_all(None, "ports") if p.network_id == net.id]
+            if ports:
+                raise Conflict(
+                    f"Unable to complete operation on network {net.id}. There are one or more "
+                    "ports still in use on the network.",
+                    kind="NetworkInUse",
+                )
+            subnets = self.subnets_of(net.id)
+            with self.records.write() as t:
+                for sub in subnets:
+                    t.delete("subnets", sub.id)
+                t.delete("networks", net.id)
+            await self._quietly(self.host.delete(net.bridge))
+            if subnets:
+                await self._apply_nat()
+        log.info("network %s deleted", network_id)
+
+    # -- subnets -----------------------------------------------------------------------------
+
+    async def create_subnet(self, who: Any, spec: Any) -> Subnet:
+        allowed = {"network_id", "cidr", "gateway_ip", "allocation_pools", "name", "description",
+                   "ip_version", "enable_dhcp"}  # fmt: skip
+        spec = _only(spec, allowed, "subnet")
+        _writer(who)
+        if spec.get("ip_version", 4) != 4:
+            raise BadRequest("Only ip_version 4 is supported.", kind="InvalidInput")
+        if spec.get("enable_dhcp", False):
+            raise BadRequest(
+                "DHCP is not offered: guests get their address on the kernel command line.",
+                kind="InvalidInput",
+            )
+        cidr = parse_cidr(spec.get("cidr"))
+        gw_raw = spec.get("gateway_ip", str(cidr.network_address + 1))
+        gateway = None if gw_raw is None else host_address(cidr, gw_raw, "gateway_ip")
+        pools = spec.get("allocation_pools")
+        pools = default_pools(cidr, gateway) if pools is None else check_pools(cidr, pools, gateway)
+        async with self.lock:
+            net = self.get_network(who, _text(spec, "network_id", "", 64))
+            self._check_overlap(cidr)
+            now = self.clock()
+            sub = Subnet(
+                id=str(uuid.uuid4()),
+                network_id=net.id,
+                project=net.project,
+                cidr=str(cidr),
+                gateway_ip=None if gateway is None else str(gateway),
+                allocation_pools=pools,
+                name=_text(spec, "name"),
+                description=_text(spec, "description"),
+                created_at=now,
+                updated_at=now,
+            )
+            self.records.put("subnets", sub.id, to_record(sub))
+            try:
+                if sub.gateway_ip is not None:
+                    await self.host.ensure_address(net.bridge, sub.gateway_ip, cidr.prefixlen)
+                await self._apply_nat()
+            except Exception as exc:
+                self.records.delete("subnets", sub.id)
+                if sub.gateway_ip is not None:
+                    await self._quietly(
+                        self.host.remove_address(net.bridge, sub.gateway_ip, cidr.prefixlen)
+                    )
+                raise Unavailable(f"The host refused the subnet: {exc}") from None
+        log.info("subnet %s %s on network %s", sub.id, sub.cidr, net.id)
+        return sub
+
+    def _check_overlap(self, cidr: ipaddress.IPv4Network) -> None:
+        """Gateways live on this host, so no two subnets (of any project) may overlap."""
+        for _, rec in self.records.scan("subnets"):
+            if ipaddress.IPv4Network(rec["cidr"]).overlaps(cidr):
+                raise Conflict(
+                    f"Requested subnet with cidr {cidr} overlaps with another subnet.",
+                    kind="InvalidInput",
+                )
+
+    async def update_subnet(self, who: Any, subnet_id: str, spec: Any) -> Subnet:
+        spec = _only(spec, {"name", "description"}, "subnet")
+        _writer(who)
+        async with self.lock, _editing(self.records) as t:
+            sub = self._load(t, "subnets", Subnet, subnet_id, who, "SubnetNotFound")
+            sub.name = _text(spec, "name", sub.name)
+            sub.description = _text(spec, "description", sub.description)
+            sub.updated_at = self.clock()
+            t.put("subnets", sub.id, to_record(sub))
+        return sub
+
+    async def delete_subnet(self, who: Any, subnet_id: str) -> None:
+        _writer(who)
+        async with self.lock:
+            sub = self.get_subnet(who, subnet_id)
+            users = [
+                p.id
+                for p in self.list_all(None, "ports")
+                if any(f["subnet_id"] == sub.id for f in p.fixed_ips)
+            ]
+            if users:
+                raise Conflict(
+                    f"Unable to complete operation on subnet {sub.id}: one or more ports have "
+                    "an IP allocation from this subnet.",
+                    kind="SubnetInUse",
+                )
+            net = self.get_network(None, sub.network_id)
+            self.records.delete("subnets", sub.id)
+            if sub.gateway_ip is not None:
+                prefixlen = sub.net.prefixlen
+                await self._quietly(self.host.remove_address(net.bridge, sub.gateway_ip, prefixlen))
+            await self._apply_nat()
+
+    # -- ports -------------------------------------------------------------------------------
+
+    async def create_port(self, who: Any, spec: Any) -> Port:
+        allowed = {"network_id", "name", "mac_address", "fixed_ips", "admin_state_up",
+                   "device_id", "device_owner", "description"}  # fmt: skip
+        spec = _only(spec, allowed, "port")
+        _writer(who)
+        if str(spec.get("device_owner", "")).startswith("compute:"):
+            raise BadRequest("Ports are bound to servers by the compute service.",
+                             kind="InvalidInput")  # fmt: skip
+        async with self.lock:
+            net = self.get_network(who, _text(spec, "network_id", "", 64))
+            port = self._new_port(net, spec)
+            self.records.put("ports", port.id, to_record(port))
+        return port
+
+    def _new_port(self, net: Network, spec: dict[str, Any]) -> Port:
+        ports = [p for p in self.list_all(None, "ports") if p.network_id == net.id]
+        mac = check_mac(spec["mac_address"]) if "mac_address" in spec else random_mac()
+        while "mac_address" not in spec and any(p.mac_address == mac for p in ports):
+            mac = random_mac()
+        if any(p.mac_address == mac for p in ports):
+            raise Conflict(f"Unable to complete operation for network {net.id}. The mac "
+                           f"address {mac} is in use.", kind="MacAddressInUse")  # fmt: skip
+        subnets = self.subnets_of(net.id)
+        used = {f["ip_address"] for p in ports for f in p.fixed_ips}
+        used |= {s.gateway_ip for s in subnets if s.gateway_ip}
+        fixed = self._fixed_ips(spec.get("fixed_ips"), subnets, used)
+        now = self.clock()
+        return Port(
+            id=str(uuid.uuid4()),
+            network_id=net.id,
+            project=net.project,
+            mac_address=mac,
+            fixed_ips=fixed,
+            name=_text(spec, "name"),
+            device_id=_text(spec, "device_id"),
+            device_owner=_text(spec, "device_owner"),
+            admin_state_up=_flag(spec, "admin_state_up", True),
+            created_at=now,
+            updated_at=now,
+        )
+
+    def _fixed_ips(self, wanted: Any, subnets: list[Subnet], used: set[str]) -> list[dict]:
+        if wanted is None:
+            return (
+                [{"subnet_id": subnets[0].id, "ip_address": allocate(subnets[0], used)}]
+                if (subnets)
+                else []
+            )
+        if not isinstance(wanted, list) or len(wanted) > 8:
+            raise BadRequest("fixed_ips must be a list of at most 8 entries.", kind="InvalidInput")
+        out = []
+        for entry in wanted:
+            if not isinstance(entry, dict) or not ({"subnet_id", "ip_address"} & set(entry)):
+                raise BadRequest("Each fixed_ips entry needs subnet_id or ip_address.",
+                                 kind="InvalidInput")  # fmt: skip
+            sub = self._subnet_for(entry, subnets)
+            if "ip_address" in entry:
+                addr = str(host_address(sub.net, entry["ip_address"], "ip_address"))
+                if addr in used:
+                    raise Conflict(f"IP address {addr} already allocated in subnet {sub.id}",
+                                   kind="IpAddressAlreadyAllocated")  # fmt: skip
+            else:
+                addr = allocate(sub, used)
+            used.add(addr)
+            out.append({"subnet_id": sub.id, "ip_address": addr})
+        return out
+
+    @staticmethod
+    def _subnet_for(entry: dict[str, Any], subnets: list[Subnet]) -> Subnet:
+        for sub in subnets:
+            if "subnet_id" in entry:
+                if sub.id == entry["subnet_id"]:
+                    return sub
+            else:
+                try:
+                    if ipaddress.IPv4Address(entry["ip_address"]) in sub.net:
+                        return sub
+                except (ValueError, TypeError):
+                    break
+        raise BadRequest("The fixed IP names no subnet of this network.", kind="InvalidInput")
+
+    async def update_port(self, who: Any, port_id: str, spec: Any) -> Port:
+        spec = _only(spec, {"name", "admin_state_up", "description"}, "port")
+        _writer(who)
+        async with self.lock, _editing(self.records) as t:
+            port = self._load(t, "ports", Port, port_id, who, "PortNotFound")
+            port.name = _text(spec, "name", port.name)
+            port.admin_state_up = _flag(spec, "admin_state_up", port.admin_state_up)
+            port.updated_at = self.clock()
+            t.put("ports", port.id, to_record(port))
+        return port
+
+    async def delete_port(self, who: Any, port_id: str, *, internal: bool = False) -> None:
+        """Delete a port; one bound to a server only from the compute service (``internal``)."""
+        _writer(who)
+        async with self.lock:
+            port = self.get_port(who, port_id)
+            if port.device_owner == COMPUTE_OWNER and not internal:
+                raise Conflict(f"Port {port.id} is in use by server {port.device_id}.",
+                               kind="PortInUse")  # fmt: skip
+            self.records.delete("ports", port.id)
+            if port.tap:
+                await self._quietly(self.host.delete(port.tap))
+
+    # -- the compute side ----------------------------------------------------------------------
+
+    async def allocate_for_server(self, who: Any, server_id: str, request: dict[str, Any]) -> Port:
+        """A port for a server: ``{"port": id}`` (existing) or ``{"uuid": net, "fixed_ip"}``."""
+        async with self.lock:
+            if "port" in request:
+                port = self.get_port(who, str(request["port"]))
+                if port.device_id and port.device_id != server_id:
+                    raise Conflict(f"Port {port.id} is still in use.", kind="PortInUse")
+            else:
+                net = self.get_network(who, str(request.get("uuid", "")))
+                spec: dict[str, Any] = {}
+                if request.get("fixed_ip"):
+                    spec["fixed_ips"] = [{"ip_address": request["fixed_ip"]}]
+                port = self._new_port(net, spec)
+            port.device_id, port.device_owner = server_id, COMPUTE_OWNER
+            port.updated_at = self.clock()
+            self.records.put("ports", port.id, to_record(port))
+            return port
+
+    async def plug(self, port_id: str) -> Port:
+        """Make (or find) the port's tap on its network's bridge."""
+        async with self.lock:
+            port = self.get_port(None, port_id)
+            net = self.get_network(None, port.network_id)
+            port.tap = tap_name(self.settings.prefix, port.id)
+            await self.host.ensure_bridge(net.bridge, net.mtu)
+            await self.host.ensure_tap(port.tap, net.bridge)
+            port.active = True
+            self.records.put("ports", port.id, to_record(port))
+            return port
+
+    async def unplug(self, port_id: str) -> None:
+        """Remove the port's tap (the server stopped); the port keeps its address."""
+        async with self.lock:
+            try:
+                port = self.get_port(None, port_id)
+            except NotFound:
+                return
+            if port.tap:
+                await self._quietly(self.host.delete(port.tap))
+            port.tap, port.active = "", False
+            self.records.put("ports", port.id, to_record(port))
+
+    async def release(self, port_id: str, *, delete: bool) -> None:
+        """The server is gone: delete the port it made, or free one it was given."""
+        await self.unplug(port_id)
+        async with self.lock:
+            try:
+                port = self.get_port(None, port_id)
+            except NotFound:
+                return
+            if delete:
+                self.records.delete("ports", port.id)
+            else:
+                port.device_id = port.device_owner = ""
+                self.records.put("ports", port.id, to_record(port))
+
+    def guest_config(self, port: Port) -> tuple[str, str, str | None] | None:
+        """(mac, address/prefix, gateway) of the port's first fixed IP, for the guest."""
+        if not port.fixed_ips:
+            return None
+        first = port.fixed_ips[0]
+        sub = self.get_subnet(None, first["subnet_id"])
+        return port.mac_address, f"{first['ip_address']}/{sub.net.prefixlen}", sub.gateway_ip
+
+    # -- start-up ------------------------------------------------------------------------------
+
+    async def start(self) -> dict[str, list[str]]:
+        """Make the host match the records; what was made again and what was removed."""
+        report: dict[str, list[str]] = {"made": [], "removed": []}
+        async with self.lock:
+            existing = await self.host.links(self.settings.prefix)
+            wanted: set[str] = set()
+            for net in self.list_all(None, "networks"):
+                wanted.add(net.bridge)
+                if net.bridge not in existing:
+                    report["made"].append(net.bridge)
+                await self.host.ensure_bridge(net.bridge, net.mtu)
+                for sub in self.subnets_of(net.id):
+                    if sub.gateway_ip is not None:
+                        await self.host.ensure_address(
+                            net.bridge, sub.gateway_ip, sub.net.prefixlen
+                        )
+            nets = {n.id: n for n in self.list_all(None, "networks")}
+            for port in self.list_all(None, "ports"):
+                if port.tap and port.network_id in nets:
+                    wanted.add(port.tap)
+                    if port.tap not in existing:
+                        report["made"].append(port.tap)
+                    await self.host.ensure_tap(port.tap, nets[port.network_id].bridge)
+            # Taps before bridges, so a bridge never goes while something hangs on it.
+            for name in sorted(existing, key=lambda n: existing[n]["kind"] == "bridge"):
+                if name not in wanted and self._ours.match(name):
+                    await self.host.delete(name)
+                    report["removed"].append(name)
+            await self._apply_nat()
+        if report["made"] or report["removed"]:
+            log.info("networks reconciled: made %s, removed %s", report["made"], report["removed"])
+        return report
+
+    async def _apply_nat(self) -> None:
+        if not self.settings.nat:
+            return
+        pairs = []
+        nets = {n.id: n for n in self.list_all(None, "networks")}
+        for sub in self.list_all(None, "subnets"):
+            if sub.network_id in nets:
+                pairs.append((sub.cidr, nets[sub.network_id].bridge))
+        await nat.apply(self.settings.prefix, pairs)
+
+    @staticmethod
+    async def _quietly(coro: Any) -> None:
+        try:
+            await coro
+        except Exception as exc:
+            log.warning("host clean-up step failed: %s", exc)
+
+
+def _visible(project: str, who: Any) -> bool:
+    return who is None or who.is_reseller_admin or who.project == project
+
+
+def _writer(who: Any) -> None:
+    if who is not None and not who.can_write:
+        raise Forbidden("Your role may not change networks.", kind="PolicyNotAuthorized")
+
+
+def _project(who: Any, spec: dict[str, Any]) -> str:
+    wanted = spec.get("project_id") or spec.get("tenant_id")
+    if wanted and wanted != who.project:
+        if not who.is_reseller_admin:
+            raise Forbidden("Only an operator may create for another project.",
+                            kind="PolicyNotAuthorized")  # fmt: skip
+        return str(wanted)
+    return who.project
+
+
+class _editing:
+    """``async with self.lock, _editing(records) as t``: one write transaction."""
+
+    def __init__(self, records: RecordStore) -> None:
+        self._cm = records.write()
+
+    async def __aenter__(self) -> Txn:
+        return self._cm.__enter__()
+
+    async def __aexit__(self, *exc: Any) -> None:
+        self._cm.__exit__(*exc)
