@@ -233,7 +233,9 @@ class ProbeCluster:
         return path
 
 
-def write_config(root: Path, *, nodes: int, base_port: int, proxy_port: int) -> Path:
+def write_config(
+    root: Path, *, nodes: int, base_port: int, proxy_port: int, replicator_interval: float = 3600.0
+) -> Path:
     path = root / "stratus.toml"
     path.write_text(
         f"""
@@ -249,13 +251,15 @@ nodes = {nodes}
 devices_per_node = 1
 base_port = {base_port}
 inline_threshold = 16384
+[s3]
+port = {free_port()}
 [proxy]
 port = {proxy_port}
 node_timeout = 3.0
 error_suppression_interval = 5.0
 [durability]
 # The tests run passes when they want them; these only keep the workers quiet.
-replicator_interval = 3600.0
+replicator_interval = {replicator_interval}
 auditor_interval = 3600.0
 expirer_interval = 3600.0
 reclaim_age = 604800.0
@@ -290,11 +294,25 @@ def _port_block(count: int) -> int:
 
 @contextlib.asynccontextmanager
 async def probe_cluster(
-    root: Path, *, nodes: int = 3, ring_nodes: int | None = None
+    root: Path,
+    *,
+    nodes: int = 3,
+    ring_nodes: int | None = None,
+    replicator_interval: float = 3600.0,
 ) -> AsyncIterator[ProbeCluster]:
-    """Start ``nodes`` node processes (rings naming the first ``ring_nodes``) and a proxy."""
+    """Start ``nodes`` node processes (rings naming the first ``ring_nodes``) and a proxy.
+
+    The nodes replicate on their own every ``replicator_interval`` seconds
+    (by default: not during a test, which calls ``replicate()`` instead).
+    """
     base, proxy_port = _port_block(nodes), free_port()
-    cfg_path = write_config(root, nodes=nodes, base_port=base, proxy_port=proxy_port)
+    cfg_path = write_config(
+        root,
+        nodes=nodes,
+        base_port=base,
+        proxy_port=proxy_port,
+        replicator_interval=replicator_interval,
+    )
     cfg = config.load(cfg_path, env={})
     cfg.data.dir = str(cfg.data_dir.resolve())
     count = ring_nodes or nodes
