@@ -237,16 +237,16 @@ class ObjectReplicator(Worker):
         batch: list[tuple[bytes, ObjectRecord, bytes | None, bool]] = []
         size = 0
         for key, rec, meta_only in to_send:
-            if rec.kind == FILE and not meta_only:
-                await self._flush(dev, part, peer, batch, confirmed, stats)
-                batch, size = [], 0
-                await self._push_file(dev, part, peer, key, rec, confirmed, stats)
-                continue
             body = None
             if rec.kind == INLINE and not meta_only:
                 with dev.read() as txn:
                     raw = txn.get(INLINE_TABLE, key)
                 body = bytes(raw) if raw is not None else b""
+            if not meta_only and (rec.kind == FILE or len(body or b"") > BATCH_BYTES // 2):
+                await self._flush(dev, part, peer, batch, confirmed, stats)
+                batch, size = [], 0
+                await self._push_body(dev, part, peer, key, rec, body, confirmed, stats)
+                continue
             batch.append((key, rec, body, meta_only))
             size += len(body or b"") + 512
             if size >= BATCH_BYTES or len(batch) >= BATCH_ITEMS:
@@ -278,23 +278,29 @@ class ObjectReplicator(Worker):
         for (key, rec, _body, _m), status in zip(batch, statuses, strict=True):
             await self._settle(dev, key, rec, status, confirmed, stats)
 
-    async def _push_file(
+    async def _push_body(
         self,
         dev: Device,
         part: int,
         peer: Any,
         key: bytes,
         rec: ObjectRecord,
+        inline: bytes | None,
         confirmed: dict[bytes, merge.Seen],
         stats: PassStats,
     ) -> None:
+        """One entry with its body streamed (a file, or an inline body too big to batch)."""
         await self.items.spend(1)
-        path = dev.body_path(rec.path)
-        if not os.path.exists(path):
-            return  # replaced or quarantined since it was listed: next pass
+        if inline is not None:
+            chunks = self._bytes_chunks(inline)
+        else:
+            path = dev.body_path(rec.path)
+            if not os.path.exists(path):
+                return  # replaced or quarantined since it was listed: next pass
+            chunks = self._file_chunks(path, rec.size)
         try:
             status = await self.state.client.replicate_body(
-                peer, part, key[4:], _wire_record(rec), self._file_chunks(path, rec.size), rec.size
+                peer, part, key[4:], _wire_record(rec), chunks, rec.size
             )
         except nc.NodeClientError as exc:
             self.state.limiter.record_error(peer, repr(exc))
@@ -302,6 +308,12 @@ class ObjectReplicator(Worker):
         if status == merge.STORED:
             stats.pushed_bytes += rec.size
         await self._settle(dev, key, rec, status, confirmed, stats)
+
+    async def _bytes_chunks(self, data: bytes) -> AsyncIterator[bytes]:
+        for start in range(0, len(data), CHUNK):
+            chunk = data[start : start + CHUNK]
+            await self.bytes.spend(len(chunk))
+            yield chunk
 
     async def _file_chunks(self, path: str, size: int) -> AsyncIterator[bytes]:
         loop = asyncio.get_running_loop()

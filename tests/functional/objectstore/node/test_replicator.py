@@ -179,3 +179,26 @@ async def test_old_tombstones_are_reclaimed(ring_cluster) -> None:
         with pytest.raises(NotFound) as err:
             await c.client.head_object(dev, rpart, A, C, "recent")
         assert err.value.timestamp == recent  # young tombstones replicate
+
+
+async def test_a_large_inline_body_is_streamed_not_batched(ring_cluster) -> None:
+    from objectstore.node.device import DeviceConfig
+
+    c = await ring_cluster(device=DeviceConfig(inline_threshold=4 << 20, fsync=True))
+    part, primaries = c.ring().get_nodes(A, C, "fat")
+    body = os.urandom(3 << 20)  # inline here, and larger than a push batch
+    await put(c.client, primaries[0], part, "fat", body)
+    (result,) = await c.run("object", [c.node_of(primaries[0])])
+    assert result["last"]["pushed_bytes"] == 2 * len(body)
+    assert await holders(c, "fat", primaries) == [body] * 3
+
+
+async def test_a_failed_peer_device_is_stood_in_for_by_a_handoff(ring_cluster) -> None:
+    c = await ring_cluster(nodes=4)
+    ring = c.ring()
+    part, primaries = ring.get_nodes(A, C, "spare")
+    c.device_of(primaries[2]).unavailable = "failed: test"
+    await put(c.client, primaries[0], part, "spare", b"keep three copies")
+    await c.run("object", [c.node_of(primaries[0])])
+    handoff = next(d for d in ring.get_more_nodes(part))
+    assert await holders(c, "spare", [primaries[1], handoff]) == [b"keep three copies"] * 2
