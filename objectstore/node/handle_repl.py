@@ -164,8 +164,7 @@ async def _object_list(state: NodeState, req: web.Request, dev: Device, part: in
         or not all(isinstance(s, int) and 0 <= s < MAX_SUFFIXES for s in suffixes)
     ):
         raise wire.InvalidName("bad suffix list")
-    with dev.read() as txn:
-        found = hashes.entries(txn, part, suffixes, state.reclaim_before())
+    found = await hashes.read_entries(dev, part, suffixes, state.reclaim_before())
     return _answer([[k[4:], r.timestamp, r.meta_timestamp, r.kind == TOMBSTONE] for k, r in found])
 
 

@@ -181,6 +181,18 @@ def entries(
     ]
 
 
+async def read_entries(
+    dev: Device, part: int, suffixes: Iterable[int], reclaim_before: int
+) -> list[tuple[bytes, ObjectRecord]]:
+    """:func:`entries` read off the event loop (a partition can be large)."""
+
+    def read() -> list[tuple[bytes, ObjectRecord]]:
+        with dev.read() as txn:
+            return entries(txn, part, suffixes, reclaim_before)
+
+    return await asyncio.get_running_loop().run_in_executor(None, read)
+
+
 def differing(local: dict[int, int], remote: dict[int, int]) -> list[int]:
     """Suffixes whose hash differs, or that only one side has."""
     return sorted(s for s in local.keys() | remote.keys() if local.get(s) != remote.get(s))

@@ -202,13 +202,9 @@ class ObjectReplicator(Worker):
             raise _Failed(repr(exc)) from exc
         stats.suffixes += len(diff)
         wanted = set(diff)
-        with dev.read() as txn:
-            mine = hashes.entries(
-                txn,
-                part,
-                range(hashes.SUFFIXES) if want_all else wanted,
-                self.state.reclaim_before(),
-            )
+        mine = await hashes.read_entries(
+            dev, part, range(hashes.SUFFIXES) if want_all else wanted, self.state.reclaim_before()
+        )
         confirmed: dict[bytes, merge.Seen] = {}
         to_send: list[tuple[bytes, ObjectRecord, bool]] = []
         for key, rec in mine:

@@ -42,6 +42,7 @@ class NodeRings:
         self.devices = set(devices)
         self.reload_interval = reload_interval
         self._rings: dict[str, Ring] = {}
+        self._stamps: dict[str, tuple[int, int, int]] = {}
 
     def ring(self, kind: str) -> Ring | None:
         """The ring for ``o``, ``c`` or ``a``; None while its file is missing or bad."""
@@ -49,6 +50,7 @@ class NodeRings:
         if ring is None:
             path = os.path.join(self.ring_dir, f"{RING_KINDS[kind]}.ring")
             try:
+                self._stamps[kind] = _stamp(path)
                 ring = Ring(path, reload_interval=self.reload_interval)
             except (RingError, OSError) as exc:
                 log.debug("no %s ring yet: %s", RING_KINDS[kind], exc)
@@ -59,9 +61,13 @@ class NodeRings:
     def refresh(self, kind: str) -> Ring | None:
         """The ring, reloaded now if its file changed (start of a pass)."""
         ring = self.ring(kind)
-        if ring is not None:
-            with contextlib.suppress(RingError, OSError):
+        if ring is None:
+            return None
+        with contextlib.suppress(RingError, OSError):
+            stamp = _stamp(ring.path)
+            if self._stamps.get(kind) != stamp:
                 ring.reload()
+                self._stamps[kind] = stamp
         return ring
 
     def is_me(self, dev: Any, device: str) -> bool:
@@ -82,6 +88,11 @@ class NodeRings:
         for dev in ring.get_more_nodes(part):
             if not self.is_me(dev, device):
                 yield dev
+
+
+def _stamp(path: str) -> tuple[int, int, int]:
+    st = os.stat(path)
+    return (st.st_mtime_ns, st.st_size, st.st_ino)
 
 
 def _same_ip(a: str, b: str) -> bool:
