@@ -7,13 +7,17 @@ the payload straight to where the logical unit will read it. Writes go out
 with ``writelines`` (header and data as separate buffers, no joining) and
 respect the transport's flow control. PDUs queued during one turn of the
 event loop leave in one system call: when many commands finish together,
-their responses share a ``sendmsg`` instead of paying one each.
+their responses share a ``sendmsg`` instead of paying one each. What the
+reading task itself queues (answers to commands it ran on its own stack)
+is sent when it has no more input to work on, just before it waits, which
+spares the extra turn of the loop a scheduled flush would cost.
 """
 
 from __future__ import annotations
 
 import asyncio
 import socket
+from asyncio import current_task
 from collections.abc import Awaitable, Callable
 
 _BUFFER = 128 * 1024  # per connection; payloads of writes bypass it
@@ -170,6 +174,8 @@ class PduStream(asyncio.BufferedProtocol):
 
     async def _wait(self) -> None:
         assert self._loop is not None
+        if self._pending:
+            self._flush()  # what the reader queued goes out before it sleeps
         self._waiter = self._loop.create_future()
         try:
             await self._waiter
@@ -210,7 +216,7 @@ class PduStream(asyncio.BufferedProtocol):
             self._pending_bytes += len(buf)
         if self._pending_bytes >= _FLUSH_AT:
             self._flush()
-        elif not self._flush_scheduled:
+        elif not self._flush_scheduled and current_task(self._loop) is not self.task:
             assert self._loop is not None
             self._flush_scheduled = True
             self._loop.call_soon(self._flush)

@@ -80,3 +80,56 @@ async def test_every_drainer_wakes_when_writing_resumes() -> None:
     stream.close()
     with pytest.raises(StreamClosed):
         await asyncio.wait_for(blocked, 5)  # a closed connection releases drainers too
+
+
+async def test_the_readers_own_writes_leave_when_it_waits_for_input() -> None:
+    ours, theirs = socket.socketpair()
+    theirs.setblocking(False)
+    loop = asyncio.get_running_loop()
+    scheduled: list[object] = []
+
+    async def handler(stream: PduStream) -> None:
+        # Echo each 4-byte request, from the reading task itself (as eager commands do).
+        real_call_soon = loop.call_soon
+
+        def spy(callback, *args, **kwargs):  # type: ignore[no-untyped-def]
+            if getattr(callback, "__name__", "") == "_flush":
+                scheduled.append(callback)
+            return real_call_soon(callback, *args, **kwargs)
+
+        loop.call_soon = spy  # type: ignore[method-assign]
+        try:
+            for _ in range(3):
+                request = await stream.read_exactly(4)
+                stream.write([b"re:", request])
+        finally:
+            loop.call_soon = real_call_soon  # type: ignore[method-assign]
+
+    _, stream = await loop.connect_accepted_socket(lambda: PduStream(handler), ours)
+    await loop.sock_sendall(theirs, b"one!two!")  # two requests in one segment
+    got = b""
+    while len(got) < 14:
+        got += await asyncio.wait_for(loop.sock_recv(theirs, 100), 5)
+    assert got == b"re:one!re:two!"  # answered as soon as the reader ran out of input
+    await loop.sock_sendall(theirs, b"end!")
+    await asyncio.wait_for(stream.task, 5)  # type: ignore[arg-type]
+    stream.close()  # the last answer, queued by a reader that no longer reads, leaves on close
+    got = b""
+    while len(got) < 7:
+        got += await asyncio.wait_for(loop.sock_recv(theirs, 100), 5)
+    assert got == b"re:end!"
+    assert scheduled == [], "the reader's writes need no scheduled flush"
+    theirs.close()
+
+
+async def test_writes_from_other_tasks_are_flushed_on_the_next_loop_turn() -> None:
+    stream, peer = await pair()
+    loop = asyncio.get_running_loop()
+
+    async def elsewhere() -> None:
+        stream.write([b"from another task"])
+
+    await asyncio.create_task(elsewhere())
+    got = await asyncio.wait_for(loop.sock_recv(peer, 100), 5)
+    assert got == b"from another task"
+    peer.close()
