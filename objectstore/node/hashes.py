@@ -135,8 +135,10 @@ def finish_op(
                 drop_record(txn, root, key, rec)
         if not unchanged:
             return False
-        value = V1 + msgpack.packb(hashes)
-        txn.put(HASHES, part_prefix(part), value)
+        if not hashes:  # nothing left in the partition: no cache entry either
+            txn.delete(HASHES, part_prefix(part))
+            return True
+        txn.put(HASHES, part_prefix(part), V1 + msgpack.packb(hashes))
         return True
 
     return op
@@ -164,7 +166,8 @@ async def get_hashes(dev: Device, part: int, reclaim_before: int) -> dict[int, i
         None, _compute_snapshot, dev, part, reclaim_before
     )
     assert hashes is not None
-    if reclaim or seen is None or seen[:1] != V1:
+    dirty = seen is not None and seen[:1] != V1
+    if reclaim or dirty or (hashes and seen is None):
         await dev.submit(finish_op(dev.root, part, seen, hashes, reclaim))
     return hashes
 
