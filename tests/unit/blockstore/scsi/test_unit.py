@@ -99,5 +99,8 @@ async def test_cached_reads_and_writes_take_the_inline_path(lu, monkeypatch) -> 
     block = bytes(reversed(range(256))) * 2  # part of that page, now cached
     assert (await run(lu, write10(9, 1), block)).status == 0
     assert bytes((await run(lu, read10(9, 1))).data) == block
+    whole = bytes(range(251)) * (lu.size // 251) + bytes(lu.size % 251)  # 1 MiB, the limit
+    assert (await run(lu, write10(0, lu.blocks), whole)).status == 0
+    assert bytes((await run(lu, read10(0, lu.blocks))).data) == whole
     assert "write" not in pool_calls
     assert "read_into" not in pool_calls
