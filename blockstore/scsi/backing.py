@@ -50,44 +50,56 @@ def voluntary_switches() -> int:
 
 
 class InlineWriteGuard:
-    """Lets buffered writes run on the event loop until one of them blocks.
+    """Lets buffered writes run on the event loop until they start to block.
 
     ext4 refuses RWF_NOWAIT for buffered writes (EOPNOTSUPP), so a write on
     the loop is a plain ``pwrite`` into the page cache: a few microseconds,
     unless the kernel throttles a writer that dirties pages faster than
     writeback cleans them, or the journal makes it wait. Every inline write
-    is timed; one slower than ``slow_ns`` during which the thread slept (a
-    voluntary context switch: on a busy machine most slow writes were merely
-    preempted, and the pool would not help those) sends writes to the pool
-    for ``cooldown_ns``, so a disk under pressure stalls a pool thread, not
-    the loop.
+    is timed. On a busy machine most slow writes were merely preempted (the
+    pool would not help those), so a slow write only puts the guard on
+    watch: the next ``watch`` writes also count the thread's voluntary
+    context switches (a syscall, not paid on the fast path), and one of them
+    that is slow *and* slept in the kernel sends writes to the pool for
+    ``cooldown_ns``, so a disk under pressure stalls a pool thread, not the
+    loop.
     """
 
     def __init__(
         self,
         slow_ns: int = 2_000_000,
         cooldown_ns: int = 1_000_000_000,
+        watch: int = 8,
         clock: Callable[[], int] = time.monotonic_ns,
         switches: Callable[[], int] = voluntary_switches,
     ) -> None:
         self.slow_ns = slow_ns
         self.cooldown_ns = cooldown_ns
+        self.watch = watch
         self.clock = clock
         self.switches = switches
         self.tripped = 0  # how many blocking writes closed the inline path
         self._closed_until = 0
+        self._watching = 0  # writes left to check for sleeping
 
     def allows(self) -> bool:
         return not self._closed_until or self.clock() >= self._closed_until
 
     def begin(self) -> tuple[int, int]:
         """A mark taken just before an inline write, for ``end``."""
-        return self.clock(), self.switches()
+        return self.clock(), self.switches() if self._watching else -1
 
     def end(self, mark: tuple[int, int]) -> None:
         start, switches = mark
-        if self.clock() - start > self.slow_ns and self.switches() > switches:
+        slow = self.clock() - start > self.slow_ns
+        if switches < 0:  # not on watch
+            if slow:
+                self._watching = self.watch
+            return
+        self._watching -= 1
+        if slow and self.switches() > switches:
             self.tripped += 1
+            self._watching = 0
             self._closed_until = self.clock() + self.cooldown_ns
 
 

@@ -36,33 +36,56 @@ def content(b: BackingFile, offset: int, n: int) -> bytes:
 class FakeSwitches:
     def __init__(self) -> None:
         self.count = 0
+        self.calls = 0
 
     def __call__(self) -> int:
+        self.calls += 1
         return self.count
 
 
-def test_guard_closes_after_a_blocking_write_and_reopens_after_the_cooldown() -> None:
-    clock, switches = FakeClock(), FakeSwitches()
-    guard = InlineWriteGuard(slow_ns=2_000, cooldown_ns=10_000, clock=clock, switches=switches)
+def write_taking(
+    guard: InlineWriteGuard, clock: FakeClock, ns: int, sleeps: FakeSwitches, slept: bool
+):
+    mark = guard.begin()
+    clock.now += ns
+    sleeps.count += slept
+    guard.end(mark)
+
+
+def test_guard_closes_when_writes_block_and_reopens_after_the_cooldown() -> None:
+    clock, sleeps = FakeClock(), FakeSwitches()
+    guard = InlineWriteGuard(
+        slow_ns=2_000, cooldown_ns=10_000, watch=2, clock=clock, switches=sleeps
+    )
     assert guard.allows()
-    mark = guard.begin()
-    clock.now += 1_999
-    switches.count += 1
-    guard.end(mark)  # slept, but quickly
+    write_taking(guard, clock, 1_999, sleeps, slept=True)  # slept, but quickly
+    write_taking(guard, clock, 50_000, sleeps, slept=True)  # slow: on watch, no verdict yet
     assert guard.allows() and guard.tripped == 0
-    mark = guard.begin()
-    clock.now += 50_000
-    guard.end(mark)  # slow, but only preempted: the pool would not have helped
+    write_taking(guard, clock, 50_000, sleeps, slept=False)  # slow, only preempted
     assert guard.allows() and guard.tripped == 0
-    mark = guard.begin()
-    clock.now += 2_001
-    switches.count += 1
-    guard.end(mark)  # slow and slept in the kernel: blocked
+    write_taking(guard, clock, 2_001, sleeps, slept=True)  # slow and slept: blocked
     assert not guard.allows() and guard.tripped == 1
     clock.now += 9_999
     assert not guard.allows()
     clock.now += 1
     assert guard.allows()
+
+
+def test_the_watch_ends_after_fast_writes() -> None:
+    clock, sleeps = FakeClock(), FakeSwitches()
+    guard = InlineWriteGuard(slow_ns=2_000, watch=2, clock=clock, switches=sleeps)
+    write_taking(guard, clock, 5_000, sleeps, slept=True)  # on watch
+    write_taking(guard, clock, 10, sleeps, slept=False)
+    write_taking(guard, clock, 10, sleeps, slept=False)  # watch over
+    write_taking(guard, clock, 5_000, sleeps, slept=True)  # unwatched: puts it on watch again
+    assert guard.allows() and guard.tripped == 0
+    calls = sleeps.calls
+    write_taking(guard, clock, 10, sleeps, slept=False)
+    assert sleeps.calls > calls, "on watch, writes count context switches"
+    write_taking(guard, clock, 10, sleeps, slept=False)
+    calls = sleeps.calls
+    write_taking(guard, clock, 10, sleeps, slept=False)
+    assert sleeps.calls == calls, "off watch, the fast path makes no syscall"
 
 
 def test_whole_page_write_is_done_inline(backing: BackingFile) -> None:
@@ -75,6 +98,7 @@ def test_closed_guard_leaves_the_write_to_the_pool(backing: BackingFile) -> None
     always_slept = iter(range(1_000_000)).__next__  # every call: one more sleep
     backing.inline_guard = InlineWriteGuard(slow_ns=-1, clock=FakeClock(), switches=always_slept)
     first = memoryview(b"\x01" * PAGE)
+    assert backing.write_cached(first, 0) == PAGE  # allowed; "slow": on watch
     assert backing.write_cached(first, 0) == PAGE  # allowed, but it "blocked"
     assert backing.inline_guard.tripped == 1
     assert backing.write_cached(memoryview(b"\x02" * PAGE), PAGE) == 0
