@@ -143,3 +143,43 @@ async def test_compare_and_write_refuses_data_out_of_the_wrong_size(lu: LogicalU
     assert sense_of(await run(lu, caw(0, 0), bytes(512 * 512)))[:2] == (0x05, 0x24)
     assert (await run(lu, caw(0, 0))).status == 0
     assert sense_of(await run(lu, caw(0, 129), bytes(129 * 1024)))[:2] == (0x05, 0x24)
+
+
+async def test_write_through_writes_skip_the_page_cache_path(lu: LogicalUnit, monkeypatch) -> None:
+    """FUA and WCE=0 writes go down the O_DSYNC descriptor; SYNCHRONIZE CACHE flushes."""
+    from blockstore.scsi.mode import PAGE_CACHING, WCE
+
+    calls: list[tuple[str, bool]] = []
+    real_cached, real_write, real_flush = (
+        lu.backing.write_cached, lu.backing.write, lu.backing.flush
+    )  # fmt: skip
+
+    def cached(data, offset):  # type: ignore[no-untyped-def]
+        calls.append(("cached", False))
+        return real_cached(data, offset)
+
+    def write(data, offset, *, sync=False):  # type: ignore[no-untyped-def]
+        calls.append(("write", sync))
+        real_write(data, offset, sync=sync)
+
+    def flush() -> None:
+        calls.append(("flush", True))
+        real_flush()
+
+    monkeypatch.setattr(lu.backing, "write_cached", cached)
+    monkeypatch.setattr(lu.backing, "write", write)
+    monkeypatch.setattr(lu.backing, "flush", flush)
+    page = b"\x5a" * 4096
+    assert (await run(lu, write10(8, 8), page)).status == 0  # WCE=1, no FUA: page cache
+    assert calls == [("cached", False)]
+    calls.clear()
+    assert (await run(lu, write10(8, 8, flags=0x08), page)).status == 0  # FUA
+    assert calls == [("write", True)]
+    calls.clear()
+    lu.mode.current[PAGE_CACHING][2] &= ~WCE  # write cache disabled: every write is durable
+    assert (await run(lu, write16(16, 8), page)).status == 0
+    assert calls == [("write", True)]
+    calls.clear()
+    assert (await run(lu, struct.pack(">BBIBHB", 0x35, 0, 0, 0, 0, 0))).status == 0
+    assert calls == [("flush", True)]
+    assert os.pread(lu.backing.fd, 4096, 16 * 512) == page
