@@ -66,7 +66,7 @@ async def open_source(ctx: S3Context) -> Source:
     sub = source_context(ctx, src)
     src.loc = await versioning.location(sub)
     try:
-        src.raw = await ctx.core.head_object(*src.loc)
+        src.raw = await ctx.core.head_object(*src.loc, raw=True)
     except core_errors.NotFound:
         raise await versioning.no_such_key(sub) from None
     if not by_owner and not access_object_read(ctx, src.raw):
@@ -101,7 +101,7 @@ async def source_chunks(
         segs = await segments.load(ctx, *src.loc)
         return segments.segmented_source(ctx, src.loc[0], segs, span)
     ranges = [(span[0], span[1] - 1)] if span is not None and span[1] > span[0] else None
-    info, body = await ctx.core.get_object(*src.loc, ranges)
+    info, body = await ctx.core.get_object(*src.loc, ranges, raw=True)
     if info.timestamp != raw.timestamp:
         body.close()
         raise S3Error("OperationAborted", "The copy source changed during the copy")

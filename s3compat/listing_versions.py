@@ -94,7 +94,7 @@ async def _current_ids(ctx: S3Context, entries: list[Entry]) -> None:
     async def one(e: Entry) -> None:
         async with sem:
             try:
-                e.info = await ctx.core.head_object(ctx.account, ctx.bucket_name, e.key)
+                e.info = await ctx.core.head_object(ctx.account, ctx.bucket_name, e.key, raw=True)
             except core_errors.NotFound:
                 return
             e.vid = versioning.version_of(e.info)
@@ -119,7 +119,7 @@ async def _collect(ctx: S3Context, limit: int) -> tuple[list[Entry | str], bool]
     skipping = bool(vid_marker)
     if skipping:
         try:
-            now = await ctx.core.head_object(ctx.account, ctx.bucket_name, key_marker)
+            now = await ctx.core.head_object(ctx.account, ctx.bucket_name, key_marker, raw=True)
             skipping = versioning.version_of(now) != vid_marker
         except core_errors.NotFound:
             pass

@@ -108,11 +108,13 @@ async def _find(ctx: S3Context, *, body: bool) -> Reading:
     core = ctx.core
     try:
         if body:
-            raw, opened = await core.get_object(*loc, [spec] if spec is not None else None)
+            raw, opened = await core.get_object(
+                *loc, [spec] if spec is not None else None, raw=True
+            )
         else:
-            raw, opened = await core.head_object(*loc), None
+            raw, opened = await core.head_object(*loc, raw=True), None
     except core_errors.RangeNotSatisfiable:
-        raw, opened = await core.head_object(*loc), None
+        raw, opened = await core.head_object(*loc, raw=True), None
         if not segments.is_manifest(raw):
             raise _invalid_range(spec, raw.size) from None  # type: ignore[arg-type]
     except core_errors.NotFound:

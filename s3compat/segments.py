@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import logging
 from collections.abc import AsyncIterator
 
@@ -43,27 +42,12 @@ def is_manifest(info: ObjectInfo) -> bool:
 
 def presented(info: ObjectInfo) -> ObjectInfo:
     """The object as S3 shows it: a manifest's whole size and multipart ETag."""
-    if not is_manifest(info):
-        return info
-    return dataclasses.replace(
-        info,
-        size=manifest.logical_size(info.system, info.size),
-        etag=info.system.get(manifest.ETAG, info.etag),
-        content_type=strip_params(info.content_type),
-    )
+    return manifest.present(info)
 
 
 def strip_params(content_type: str) -> str:
     """Drop the listing parameters a manifest's content type carries."""
-    if ";" not in content_type:
-        return content_type
-    parts = [p for p in content_type.split(";") if not _listing_param(p)]
-    return ";".join(parts)
-
-
-def _listing_param(part: str) -> bool:
-    name = part.strip().partition("=")[0]
-    return name in ("swift_bytes", "s3_etag")
+    return manifest.strip_listing_params(content_type)
 
 
 def manifest_content_type(content_type: str, size: int, etag: str) -> str:
@@ -90,7 +74,7 @@ def part_count(info: ObjectInfo) -> int | None:
 
 async def load(ctx: S3Context, account: str, container: str, name: str) -> list[manifest.Segment]:
     """The segments a manifest object lists (its body, read whole: it is small)."""
-    _info, body = await ctx.core.get_object(account, container, name)
+    _info, body = await ctx.core.get_object(account, container, name, raw=True)
     try:
         return manifest.decode(await body.read())
     finally:
@@ -123,7 +107,7 @@ class BodySource:
 def segmented_source(
     ctx: S3Context, account: str, segs: list[manifest.Segment], span: tuple[int, int] | None
 ) -> BodySource:
-    body = manifest.SegmentedBody(ctx.core, account, segs, span)
+    body = manifest.SegmentedBody(ctx.core, account, segs, [span] if span is not None else None)
     return BodySource(body.chunks(), body)
 
 

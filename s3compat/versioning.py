@@ -112,7 +112,7 @@ def present(info: ObjectInfo) -> ObjectInfo:
 
 async def current(ctx: S3Context) -> ObjectInfo | None:
     try:
-        return await ctx.core.head_object(ctx.account, ctx.bucket_name, ctx.key)
+        return await ctx.core.head_object(ctx.account, ctx.bucket_name, ctx.key, raw=True)
     except core_errors.NotFound:
         return None
 
@@ -129,19 +129,37 @@ async def _ensure_container(ctx: S3Context) -> None:
     await ctx.core.put_container(ctx.account, container_for(ctx.bucket_name))
 
 
+async def copy_stored(
+    ctx: S3Context, src: tuple[str, str, str], dst: tuple[str, str, str], system: dict[str, str]
+) -> None:
+    """Copy an object exactly as stored (a manifest stays a manifest), adding ``system``."""
+    info, body = await ctx.core.get_object(*src, raw=True)
+    try:
+        md = ObjectMetadata(
+            content_type=info.content_type,
+            user=info.user,
+            attributes=info.attributes,
+            delete_at=info.delete_at,
+            etag=info.etag,
+            system={**info.system, **system},
+        )
+        await ctx.core.put_object(*dst, body.chunks(), md, content_length=info.size)
+    finally:
+        body.close()
+
+
 async def archive(ctx: S3Context, info: ObjectInfo) -> None:
     """Copy the current version into the versions container."""
     vid = version_of(info)
     name = entry_name(info.name, vid, info.last_modified.ticks)
     system = {meta.VERSION_ID: vid, MTIME: info.system.get(MTIME) or info.last_modified.normal}
-    md = ObjectMetadata(system=system)
     src = (ctx.account, ctx.bucket_name, info.name)
     dst = (ctx.account, container_for(ctx.bucket_name), name)
     try:
-        await ctx.core.copy_object(src, dst, md)
+        await copy_stored(ctx, src, dst, system)
     except core_errors.ContainerNotFound:
         await _ensure_container(ctx)
-        await ctx.core.copy_object(src, dst, md)
+        await copy_stored(ctx, src, dst, system)
 
 
 async def _put_marker(ctx: S3Context, vid: str) -> None:
@@ -180,7 +198,7 @@ async def find_entry(ctx: S3Context, key: str, vid: str) -> ObjectRow | ObjectIn
     if vid != NULL:
         try:
             return await ctx.core.head_object(
-                ctx.account, container_for(ctx.bucket_name), entry_name(key, vid)
+                ctx.account, container_for(ctx.bucket_name), entry_name(key, vid), raw=True
             )
         except core_errors.NotFound:
             return None
@@ -198,7 +216,7 @@ async def _delete_entry(ctx: S3Context, name: str, *, drop_segments: bool) -> No
     cont = container_for(ctx.bucket_name)
     if drop_segments:
         try:
-            info = await ctx.core.head_object(ctx.account, cont, name)
+            info = await ctx.core.head_object(ctx.account, cont, name, raw=True)
             if segments.is_manifest(info):
                 segs = await segments.load(ctx, ctx.account, cont, name)
                 await segments.delete_all(ctx, ctx.account, segs)
@@ -223,9 +241,7 @@ async def restore_latest(ctx: S3Context) -> None:
         cont = container_for(ctx.bucket_name)
         src = (ctx.account, cont, row.name)
         try:
-            await ctx.core.copy_object(
-                src, (ctx.account, ctx.bucket_name, ctx.key), ObjectMetadata()
-            )
+            await copy_stored(ctx, src, (ctx.account, ctx.bucket_name, ctx.key), {})
         except core_errors.NotFound:
             continue
         await _delete_entry(ctx, row.name, drop_segments=False)
@@ -352,7 +368,7 @@ async def head_for_request(ctx: S3Context) -> ObjectInfo:
     """The raw stored info of the requested version (for metadata updates)."""
     loc = await location(ctx)
     try:
-        return await ctx.core.head_object(*loc)
+        return await ctx.core.head_object(*loc, raw=True)
     except core_errors.NotFound:
         raise await no_such_key(ctx) from None
 

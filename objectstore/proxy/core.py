@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from objectstore import client as nc
-from objectstore.proxy import errors, reads, stored, writes
+from objectstore.proxy import errors, manifest, reads, stored, writes
 from objectstore.proxy.errorlimit import ErrorLimiter
 from objectstore.proxy.models import (
     AccountInfo,
@@ -450,12 +450,16 @@ class ProxyCore:
         return await writes.put_object(self, target, body, content_length, metadata)
 
     async def head_object(
-        self, account: str, container: str, name: str, *, newest: bool = False
+        self, account: str, container: str, name: str, *, newest: bool = False, raw: bool = False
     ) -> ObjectInfo:
-        """The newest version's info (ObjectNotFound when absent, deleted or expired)."""
+        """The newest version's info (ObjectNotFound when absent, deleted or expired).
+
+        A manifest shows the whole segmented object's size and ETag unless ``raw``.
+        """
         check_name("object", name, MAX_OBJECT_NAME)
         loc = await reads.locate(self, account, container, name, body=False, newest=newest)
-        return _object_info(name, loc.info)
+        info = _object_info(name, loc.info)
+        return info if raw else manifest.present(info)
 
     async def get_object(
         self,
@@ -465,17 +469,22 @@ class ProxyCore:
         ranges: list[RangeSpec] | None = None,
         *,
         newest: bool = False,
+        raw: bool = False,
     ) -> tuple[ObjectInfo, reads.ObjectBody]:
         """The newest version and its body (whole, or the satisfiable ``ranges``).
 
         RangeNotSatisfiable when ranges select nothing. Close the body when done.
+        A manifest is read through to its segments unless ``raw``.
         """
         check_name("object", name, MAX_OBJECT_NAME)
         loc = await reads.locate(self, account, container, name, body=True, newest=newest)
         body = reads.ObjectBody(self, (account, container, name), loc, None)
+        info = _object_info(name, loc.info)
+        if not raw and manifest.is_manifest(info.system):
+            return await manifest.open_segmented(self, account, info, body, ranges)  # type: ignore[return-value]
         if ranges is not None:
             body.select(ranges)
-        return _object_info(name, loc.info), body
+        return info, body
 
     async def delete_object(self, account: str, container: str, name: str) -> Timestamp:
         """Write a tombstone on a quorum (ObjectNotFound when there was nothing to delete)."""
@@ -561,7 +570,8 @@ def merge_metadata(src: ObjectInfo, md: ObjectMetadata, *, fresh: bool) -> Objec
     """What a copy stores: the source's metadata updated by the request's."""
     user = {} if fresh else dict(src.user)
     attrs = {} if fresh else dict(src.attributes)
-    system = {} if fresh else dict(src.system)
+    # A copy of a segmented object holds its bytes: it is no manifest itself.
+    system = {} if fresh else {k: v for k, v in src.system.items() if k not in manifest.ENTRIES}
     user.update(md.user)
     attrs.update(md.attributes)
     system.update(md.system or {})
@@ -570,7 +580,7 @@ def merge_metadata(src: ObjectInfo, md: ObjectMetadata, *, fresh: bool) -> Objec
         user={k: v for k, v in user.items() if v != ""},
         attributes={k: v for k, v in attrs.items() if v != ""},
         delete_at=md.delete_at,
-        etag=src.etag,
+        etag=None if manifest.is_manifest(src.system) else src.etag,
         system={k: v for k, v in system.items() if v != ""},
     )
 

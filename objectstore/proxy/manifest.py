@@ -8,18 +8,27 @@ object's size and ETag, so a HEAD needs no second read. Reading a
 manifest's bytes streams the segments one after the other; no segmented
 object is ever held whole in memory.
 
+The core reads through manifests (``get_object`` / ``head_object`` show the
+whole object) unless asked for the manifest itself (``manifest=True``).
+Listings cannot read bodies, so a manifest's content type carries the whole
+size and ETag as parameters (``swift_bytes``, ``s3_etag``) that
+:func:`strip_listing_params` removes for display.
+
 The body is JSON with a format number (``{"format": 1, "segments": [...]}``);
 :func:`decode` refuses formats it does not know.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from objectstore.proxy import errors
+from objectstore.proxy.models import ObjectInfo
+from objectstore.proxy.ranges import RangeSpec, resolve
 
 if TYPE_CHECKING:
     from objectstore.proxy.core import ProxyCore
@@ -28,7 +37,7 @@ FORMAT = 1
 MARK = "manifest"  # system entry: the manifest format number
 SIZE = "manifest-bytes"  # system entry: the whole object's size
 ETAG = "manifest-etag"  # system entry: the whole object's ETag (as the writer defines it)
-CONTENT_TYPE = "application/x-stratus-manifest"
+ENTRIES = (MARK, SIZE, ETAG)
 MAX_SEGMENTS = 10000
 
 
@@ -88,12 +97,15 @@ def offsets(segments: Sequence[Segment]) -> list[tuple[int, int]]:
 
 
 class SegmentedBody:
-    """The bytes of a segmented object, or one range of them, read segment by segment.
+    """The bytes of a segmented object, whole or in ranges, read segment by segment.
 
-    Each segment is read through the core (so replicas, handoffs and error
-    limiting apply) and checked against the size the manifest recorded; a
-    segment that is missing or changed ends the stream with an error rather
-    than with wrong bytes.
+    The same interface as :class:`objectstore.proxy.reads.ObjectBody`:
+    ``size`` (the whole object), ``ranges`` (None, or resolved half-open
+    ranges), :meth:`select`, :meth:`chunks`, :meth:`range_chunks`,
+    :meth:`read`, :meth:`close`. Each segment is read through the core (so
+    replicas, handoffs and error limiting apply) and checked against the size
+    and ETag the manifest recorded; a segment that is missing or changed ends
+    the stream with an error rather than with wrong bytes.
     """
 
     def __init__(
@@ -101,21 +113,31 @@ class SegmentedBody:
         core: ProxyCore,
         account: str,
         segments: Sequence[Segment],
-        span: tuple[int, int] | None = None,
+        ranges: Sequence[tuple[int, int]] | None = None,
     ) -> None:
         self.core = core
         self.account = account
         self.segments = list(segments)
-        total = sum(s.size for s in self.segments)
-        self.span = span if span is not None else (0, total)
-        self._current = None
+        self.size = sum(s.size for s in self.segments)
+        self.ranges = list(ranges) if ranges is not None else None
+        self._current: Any = None
 
-    @property
-    def size(self) -> int:
-        return self.span[1] - self.span[0]
+    def select(self, specs: Sequence[RangeSpec]) -> list[tuple[int, int]]:
+        """Serve only these byte ranges (RangeNotSatisfiable when none is)."""
+        resolved = resolve(specs, self.size)
+        if not resolved:
+            raise errors.RangeNotSatisfiable(self.size)
+        self.ranges = resolved
+        return resolved
 
     async def chunks(self) -> AsyncIterator[bytes]:
-        start, stop = self.span
+        """The whole object, or its only range."""
+        start, stop = self.ranges[0] if self.ranges else (0, self.size)
+        async for chunk in self.range_chunks(start, stop):
+            yield chunk
+
+    async def range_chunks(self, start: int, stop: int) -> AsyncIterator[bytes]:
+        """Bytes ``[start, stop)`` of the whole object."""
         for seg, (lo, hi) in zip(self.segments, offsets(self.segments), strict=True):
             if hi <= start or lo >= stop or seg.size == 0:
                 continue
@@ -123,10 +145,7 @@ class SegmentedBody:
             whole = first == 0 and last == seg.size - 1
             try:
                 info, body = await self.core.get_object(
-                    self.account,
-                    seg.container,
-                    seg.name,
-                    None if whole else [(first, last)],
+                    self.account, seg.container, seg.name, None if whole else [(first, last)]
                 )
             except errors.NotFound:
                 raise errors.ServiceUnavailable(f"segment {seg.name} is missing") from None
@@ -147,3 +166,45 @@ class SegmentedBody:
         if self._current is not None:
             self._current.close()
             self._current = None
+
+
+def present(info: ObjectInfo) -> ObjectInfo:
+    """A manifest's info as the whole object: its size and ETag (other objects unchanged)."""
+    if not is_manifest(info.system):
+        return info
+    return dataclasses.replace(
+        info,
+        size=logical_size(info.system, info.size),
+        etag=info.system.get(ETAG, info.etag),
+        content_type=strip_listing_params(info.content_type),
+    )
+
+
+def strip_listing_params(content_type: str) -> str:
+    """Drop ``swift_bytes`` / ``s3_etag``, which only serve container listings."""
+    if ";" not in content_type:
+        return content_type
+    keep = [
+        p
+        for p in content_type.split(";")
+        if p.strip().partition("=")[0] not in ("swift_bytes", "s3_etag")
+    ]
+    return ";".join(keep)
+
+
+async def open_segmented(
+    core: ProxyCore,
+    account: str,
+    info: ObjectInfo,
+    manifest_body: Any,
+    ranges: Sequence[RangeSpec] | None,
+) -> tuple[ObjectInfo, SegmentedBody]:
+    """Turn an opened manifest into the whole object's info and a body over its segments."""
+    try:
+        segments = decode(await manifest_body.read())
+    finally:
+        manifest_body.close()
+    body = SegmentedBody(core, account, segments)
+    if ranges is not None:
+        body.select(ranges)
+    return present(info), body

@@ -25,6 +25,7 @@ from objectstore.node.server import NodeSettings
 from objectstore.node.server import make_app as make_node_app
 from objectstore.proxy.core import ProxyCore, Rings
 from objectstore.proxy.models import ListParams
+from objectstore.proxy.swift.app import make_app as make_swift_app
 from ring import build_cluster_rings
 from s3compat.app import make_s3_app
 from stratus import config as stratus_config
@@ -42,6 +43,7 @@ class User:
     user: str
     access: str
     secret: str
+    key: str = ""  # for the native API (tempauth)
 
 
 @dataclass
@@ -51,6 +53,7 @@ class S3Cluster:
     loop: asyncio.AbstractEventLoop = field(default_factory=asyncio.new_event_loop)
     port: int = 0
     tls_port: int = 0
+    swift_port: int = 0
     runners: list[web.AppRunner] = field(default_factory=list)
     users: dict[str, User] = field(default_factory=dict)
     core: Any = None
@@ -82,9 +85,9 @@ class S3Cluster:
         ):
             if project not in {p.name for p in self.identity.list_projects()}:
                 self.identity.create_project(project)
-            self.identity.create_user(project, user, role=role)
+            key = self.identity.create_user(project, user, role=role)
             access, secret = self.identity.create_credential(project, user)
-            self.users[user] = User(project, user, access, secret)
+            self.users[user] = User(project, user, access, secret, key)
         self.run(self._start_s3())
 
     async def _start(self) -> None:
@@ -125,6 +128,20 @@ class S3Cluster:
         self.tls_port = free_port()
         await web.TCPSite(runner, "127.0.0.1", self.tls_port, ssl_context=self._tls()).start()
         self.runners.insert(0, runner)
+        self.swift_port = free_port()
+        swift = web.AppRunner(
+            make_swift_app(self.core, self.identity, self.config),
+            access_log=None,
+            shutdown_timeout=2,
+        )
+        await swift.setup()
+        await web.TCPSite(swift, "127.0.0.1", self.swift_port).start()
+        self.runners.insert(0, swift)
+
+    @property
+    def auth_url(self) -> str:
+        """The native API's tempauth endpoint."""
+        return f"http://127.0.0.1:{self.swift_port}/auth/v1.0"
 
     def _tls(self) -> ssl.SSLContext:
         cert, key = self.root / "cert.pem", self.root / "key.pem"

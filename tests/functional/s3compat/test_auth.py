@@ -73,6 +73,7 @@ def test_bad_signature_unknown_key_and_error_body(s3_cluster: S3Cluster, bucket:
 
 def _shift_clock(monkeypatch: pytest.MonkeyPatch, delta: timedelta) -> None:
     """Make boto3 sign as if its clock were off by ``delta`` (plain and CRT signers)."""
+
     def now(*_args: Any, **_kw: Any) -> datetime:
         return datetime.now(UTC) + delta
 
