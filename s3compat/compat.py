@@ -1,0 +1,93 @@
+"""The S3 compatibility matrix, generated from the router's operation table.
+
+``python -m s3compat.compat > docs/s3-compat.md`` writes the page; a unit
+test keeps the page, the router and the handler table in step, so the
+published matrix cannot drift from what the code does.
+"""
+
+from __future__ import annotations
+
+from s3compat.handlers import HANDLERS
+from s3compat.router import all_operations
+
+# What a user should know about an operation beyond "supported".
+NOTES: dict[str, str] = {
+    "CreateBucket": "LocationConstraint must be the configured region; canned ACL and "
+    "x-amz-grant-* headers; BucketAlreadyOwnedByYou / BucketAlreadyExists (names are global "
+    "through a registry).",
+    "DeleteBucket": "BucketNotEmpty while objects or versions remain; unfinished multipart "
+    "uploads are aborted.",
+    "ListObjects": "prefix, delimiter, marker, max-keys (at most 1000), encoding-type=url.",
+    "ListObjectsV2": "continuation-token, start-after, fetch-owner, plus ListObjects' options.",
+    "ListObjectVersions": "key-marker / version-id-marker paging, prefix, delimiter.",
+    "GetBucketVersioning": "Enabled / Suspended; MFA delete is not supported.",
+    "PutBucketVersioning": "Real version ids (sortable by time); delete markers.",
+    "GetBucketAcl": "Canned ACLs and grants to AllUsers, AuthenticatedUsers and canonical "
+    "users (`project` or `project:user`); the same ACL the native API sees as "
+    "X-Container-Read / X-Container-Write.",
+    "PutBucketAcl": "x-amz-acl, x-amz-grant-read / -write / -full-control, or an "
+    "AccessControlPolicy document.",
+    "GetObjectAcl": "Canned ACLs.",
+    "PutObjectAcl": "Canned ACLs (private, public-read, public-read-write, "
+    "authenticated-read, bucket-owner-*).",
+    "PutBucketPolicy": "Allow / Deny with Principal, Action / NotAction, Resource / "
+    "NotResource, and String*, Bool, IpAddress, Null conditions; other condition "
+    "operators are refused (MalformedPolicy). At most 4 KiB.",
+    "PutBucketCors": "Up to 100 rules, at most 4 KiB in all.",
+    "PreflightCorsRequest": "OPTIONS answered from the bucket's CORS rules; matching rules "
+    "also add CORS headers to ordinary responses.",
+    "PutObject": "Content-MD5 (BadDigest), x-amz-checksum-* (CRC32, CRC32C, CRC64NVME, SHA1, "
+    "SHA256; header or aws-chunked trailer), If-None-Match: * and If-Match, storage class "
+    "recorded, x-amz-tagging, x-amz-acl.",
+    "GetObject": "Range (one range), partNumber, If-Match / If-None-Match / "
+    "If-Modified-Since / If-Unmodified-Since, response-* overrides, versionId, "
+    "x-amz-checksum-mode.",
+    "CopyObject": "Metadata and tagging directives COPY / REPLACE, x-amz-copy-source-if-*, "
+    "across buckets; a multipart source is copied as one object.",
+    "DeleteObjects": "Up to 1000 keys, with version ids; Quiet.",
+    "GetObjectAttributes": "ETag, Checksum, ObjectParts, StorageClass, ObjectSize.",
+    "CompleteMultipartUpload": "ETag md5-of-md5s-N; EntityTooSmall under 5 MiB, InvalidPart, "
+    "InvalidPartOrder; COMPOSITE checksums, FULL_OBJECT for CRCs.",
+    "UploadPartCopy": "x-amz-copy-source-range.",
+}
+
+_HEADER = """# S3 compatibility
+
+Stratus serves the S3 REST API on `config.s3` (127.0.0.1:9000 under `stratus up`),
+path-style and virtual-hosted-style (`s3.base_domain`). Requests are signed
+with AWS Signature V4 (Authorization header, presigned query,
+`STREAMING-AWS4-HMAC-SHA256-PAYLOAD`, `STREAMING-UNSIGNED-PAYLOAD-TRAILER`,
+`STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER`, `UNSIGNED-PAYLOAD`) or
+Signature V2 (header and query); anonymous requests are judged by ACLs and
+bucket policies. A project's containers are its buckets, and objects
+written through either API are read through the other, metadata included.
+
+An operation marked *not implemented* answers `501 NotImplemented` naming
+the operation. This page is generated from the router's operation table
+(`python -m s3compat.compat`); a test keeps it in step.
+"""
+
+
+def render() -> str:
+    lines = [
+        _HEADER,
+        "| operation | scope | permission | status | notes |",
+        "|---|---|---|---|---|",
+    ]
+    ops = all_operations()
+    for spec in ops:
+        done = spec.implemented and spec.name in HANDLERS
+        status = "supported" if done else "not implemented"
+        if spec.name == "PreflightCorsRequest":
+            status = "supported"
+        note = NOTES.get(spec.name, "")
+        lines.append(
+            f"| {spec.name} | {spec.scope} | {spec.permission.value} | {status} | {note} |"
+        )
+    supported = sum(1 for s in ops if s.implemented)
+    lines += ["", f"{supported} of {len(ops)} operations supported.", ""]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(render(), end="")
