@@ -241,15 +241,17 @@ class Connection:
 
     async def _full_feature(self) -> None:
         handlers = {op: attrgetter(path)(self) for op, (path, _, _) in FULL_FEATURE.items()}
-        discovery_ok = {op for op, (_, ok, _) in FULL_FEATURE.items() if ok}
+        assert self.session is not None
+        refused: set[int] = set()  # known opcodes a discovery session may not send
+        if self.session.kind is SessionType.DISCOVERY:
+            refused = {op for op, (_, ok, _) in FULL_FEATURE.items() if not ok}
         while not self._closing:
             pdu = await self.read_header(self.params.target_max_recv)
             handler = handlers.get(pdu.opcode)
             if handler is None:
                 await self._on_unsupported(pdu)
                 continue
-            assert self.session is not None
-            if self.session.kind is SessionType.DISCOVERY and pdu.opcode not in discovery_ok:
+            if pdu.opcode in refused:
                 await self.discard_data(pdu)
                 self.reject(pdu, P.RejectReason.PROTOCOL_ERROR)
                 continue

@@ -33,6 +33,8 @@ log = logging.getLogger(__name__)
 
 REPORT_LUNS = 0xA0
 CHECK_CONDITION = 0x02
+_SCSI_RESPONSE, _DATA_IN = int(P.Op.SCSI_RESPONSE), int(P.Op.DATA_IN)  # plain ints: hot path
+_NO_LUN = bytes(8)
 TASK_SET_FULL = 0x28
 MAX_IMMEDIATE_TASKS = 16
 
@@ -72,7 +74,7 @@ class ScsiTask:
         self.itt = pdu.itt
         self.lun_field = pdu.lun
         self.lun = P.decode_lun(pdu.lun)
-        self.cdb = P.extended_cdb(pdu)
+        self.cdb = P.extended_cdb(pdu) if pdu.ahs else pdu.raw[32:48]
         self.edtl = pdu.f20
         self.cmd_sn = pdu.f24
         self.immediate = pdu.immediate
@@ -315,11 +317,12 @@ class DataPath:
             body = len(result.sense).to_bytes(2, "big") + bytes(result.sense)
         exp, mx = conn.windows()
         header = P.pack(
-            P.Op.SCSI_RESPONSE, P.F_FINAL | flags, 0, result.status, len(body), bytes(8),
+            _SCSI_RESPONSE, P.F_FINAL | flags, 0, result.status, len(body), _NO_LUN,
             task.itt, 0, conn.next_stat_sn(), exp, mx, data_pdus + task.r2t_sn, 0, residual,
         )  # fmt: skip
         conn.send(header, body)
-        await conn.drain()
+        if conn.stream.must_drain:
+            await conn.stream.drain()
 
     async def _send_data_in(
         self, task: ScsiTask, view: memoryview, status: int, flags: int, residual: int,
@@ -342,7 +345,7 @@ class DataPath:
                 stat_sn = conn.next_stat_sn()
             exp, mx = conn.windows()
             header = P.pack(
-                P.Op.DATA_IN, pflags, 0, st, n, task.lun_field, task.itt, P.RESERVED_TAG,
+                _DATA_IN, pflags, 0, st, n, task.lun_field, task.itt, P.RESERVED_TAG,
                 stat_sn, exp, mx, data_sn, offset, res,
             )  # fmt: skip
             conn.send(header, view[offset:end])

@@ -36,6 +36,11 @@ def _first_difference(a: memoryview, b: memoryview) -> int:
     return hi
 
 
+_WRITE_AND_VERIFY = frozenset(
+    int(op) for op in (Op.WRITE_AND_VERIFY_10, Op.WRITE_AND_VERIFY_12, Op.WRITE_AND_VERIFY_16)
+)
+
+
 def miscompare(offset: int):
     return check(SenseKey.MISCOMPARE, MISCOMPARE_DURING_VERIFY, info=offset)
 
@@ -69,7 +74,7 @@ async def handle_write(lu: LogicalUnit, cmd: ScsiCommand) -> ScsiResult:
     rw = decode_rw(cmd.cdb)
     lu.check_writable()
     require_zero_protect(rw)
-    verify = cmd.cdb[0] in (Op.WRITE_AND_VERIFY_10, Op.WRITE_AND_VERIFY_12, Op.WRITE_AND_VERIFY_16)
+    verify = cmd.cdb[0] in _WRITE_AND_VERIFY
     if verify and (rw.flags >> 1) & 0x03 >= 2:  # BYTCHK 10b/11b are reserved here
         raise invalid_cdb(1, 2)
     lu.check_range(rw.lba, rw.blocks)
