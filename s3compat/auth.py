@@ -54,9 +54,12 @@ def wire_target(request: web.Request) -> tuple[str, str]:
     return raw_path, raw_query
 
 
-def signed_request(request: web.Request, query: list[tuple[str, str]]) -> sigv4.SignedRequest:
+def signed_request(
+    request: web.Request, query: list[tuple[str, str]], mapped: Mapping[str, str] | None = None
+) -> sigv4.SignedRequest:
     raw_path = wire_target(request)[0]
-    return sigv4.SignedRequest(request.method, raw_path, query, list(request.headers.items()))
+    headers = list(request.headers.items())
+    return sigv4.SignedRequest(request.method, raw_path, query, headers, mapped)
 
 
 class _Secrets:
@@ -88,7 +91,7 @@ def authenticate(
     """Verify the request's signature; anonymous when it carries none."""
     params = dict(query)
     authz = headers.get("authorization", "")
-    req = signed_request(request, query)
+    req = signed_request(request, query, headers)
     secrets = _Secrets(identity)
     if authz:
         if authz.startswith(sigv4.ALGORITHM):

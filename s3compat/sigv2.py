@@ -11,7 +11,7 @@ from email.utils import parsedate_to_datetime
 from urllib.parse import unquote
 
 from s3compat.errors import S3Error
-from s3compat.sigv4 import MAX_SKEW, SecretLookup, SignedRequest, header_map
+from s3compat.sigv4 import MAX_SKEW, SecretLookup, SignedRequest
 
 # Sub-resources and overrides that belong to the canonicalized resource.
 SUBRESOURCES = frozenset(
@@ -62,7 +62,7 @@ def canonical_resource(req: SignedRequest, bucket_from_host: str | None) -> str:
 
 
 def string_to_sign(req: SignedRequest, date_or_expires: str, bucket_from_host: str | None) -> str:
-    headers = header_map(req.headers)
+    headers = req.header_map()
     amz = sorted((k, v) for k, v in headers.items() if k.startswith("x-amz-"))
     lines = [
         req.method,
@@ -125,7 +125,7 @@ def verify_header_auth(
     now: datetime,
     bucket_from_host: str | None = None,
 ) -> SigV2Auth:
-    headers = header_map(req.headers)
+    headers = req.header_map()
     value = headers["authorization"]
     if not value.startswith("AWS ") or ":" not in value:
         raise S3Error("AccessDenied", "Malformed AWS Signature Version 2 authorization")

@@ -14,6 +14,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from urllib.parse import quote
 
 from s3compat.errors import S3Error
@@ -42,6 +43,10 @@ class SignedRequest:
     raw_path: str  # percent-encoded as sent, without the query string
     query: Sequence[tuple[str, str]]  # decoded pairs, in order
     headers: Sequence[tuple[str, str]]  # every header line, names in any case
+    mapped: Mapping[str, str] | None = None  # header_map(headers), when already made
+
+    def header_map(self) -> Mapping[str, str]:
+        return self.mapped if self.mapped is not None else header_map(self.headers)
 
 
 @dataclass(frozen=True)
@@ -74,7 +79,9 @@ class SigV4Auth:
 SecretLookup = Callable[[str], str | None]
 
 
+@lru_cache(maxsize=1024)
 def signing_key(secret: str, scope: Scope) -> bytes:
+    """The day's key for one scope (cached: it changes once a day per credential)."""
     key = ("AWS4" + secret).encode()
     for part in (scope.date, scope.region, scope.service, "aws4_request"):
         key = hmac.new(key, part.encode(), hashlib.sha256).digest()
@@ -171,9 +178,15 @@ def _signed_header_list(value: str) -> list[str]:
     return names
 
 
+_AMZ_DATE_RE = re.compile(r"^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$")
+
+
 def _parse_amz_date(value: str, code: str = "AccessDenied") -> datetime:
+    m = _AMZ_DATE_RE.match(value)  # strptime is slow, and this runs on every request
     try:
-        return datetime.strptime(value, _AMZ_DATE).replace(tzinfo=UTC)
+        if m is None:
+            raise ValueError(value)
+        return datetime(*map(int, m.groups()), tzinfo=UTC)  # type: ignore[misc]
     except ValueError:
         raise S3Error(code, f"Invalid date {value!r}: expected YYYYMMDD'T'HHMMSS'Z'") from None
 
@@ -220,7 +233,7 @@ def verify_header_auth(
     req: SignedRequest, secrets: SecretLookup, *, region: str, now: datetime
 ) -> SigV4Auth:
     """Verify a request signed in its Authorization header."""
-    headers = header_map(req.headers)
+    headers = req.header_map()
     access, scope, signed_headers, signature = parse_authorization(headers["authorization"])
     amz_date = headers.get("x-amz-date")
     if amz_date is None:
@@ -272,7 +285,7 @@ def verify_query_auth(
     if when - now > MAX_SKEW:
         raise S3Error("AccessDenied", "Request is not valid yet")
     _check_scope(scope, amz_date, region, code)
-    headers = header_map(req.headers)
+    headers = req.header_map()
     signed_headers = _signed_header_list(signed)
     payload_hash = params.get("X-Amz-Content-Sha256", UNSIGNED_PAYLOAD)
     secret = _lookup(access, secrets)
