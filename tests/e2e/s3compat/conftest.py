@@ -19,6 +19,7 @@ from botocore.config import Config as BotoConfig
 from tests.e2e.objectstore.conftest import ADMIN_KEY, ADMIN_USER, StratusUp
 
 _BANNER = re.compile(r"S3 (access|secret) key\s+(\S+)")
+BASE_DOMAIN = "s3.e2e.test"
 
 
 @dataclass
@@ -28,14 +29,35 @@ class S3Up:
     access: str
     secret: str
 
-    def client(self, **config: Any) -> Any:
+    @property
+    def port(self) -> int:
+        return int(self.endpoint.rsplit(":", 1)[1])
+
+    def client(
+        self, style: str = "default", access: str | None = None, secret: str | None = None
+    ) -> Any:
+        """boto3 with default settings, or forced path-style, or virtual-hosted-style.
+
+        Virtual-hosted requests name ``<bucket>.<BASE_DOMAIN>``; a proxy setting
+        sends them to the loopback server with that Host.
+        """
+        config = None
+        endpoint = self.endpoint
+        if style == "path":
+            config = BotoConfig(s3={"addressing_style": "path"})
+        elif style == "virtual":
+            endpoint = f"http://{BASE_DOMAIN}:{self.port}"
+            config = BotoConfig(
+                s3={"addressing_style": "virtual"},
+                proxies={"http": f"http://127.0.0.1:{self.port}"},
+            )
         return boto3.client(
             "s3",
-            endpoint_url=self.endpoint,
-            aws_access_key_id=self.access,
-            aws_secret_access_key=self.secret,
+            endpoint_url=endpoint,
+            aws_access_key_id=access or self.access,
+            aws_secret_access_key=secret or self.secret,
             region_name="us-east-1",
-            config=BotoConfig(**config) if config else None,
+            config=config,
         )
 
     def env(self) -> dict[str, str]:
@@ -66,6 +88,7 @@ def _credentials(server: StratusUp, timeout: float = 30.0) -> tuple[str, str]:
 @pytest.fixture(scope="session")
 def s3_up(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Up]:
     server = StratusUp(tmp_path_factory.mktemp("stratus-up-s3") / "data")
+    server.other_ports["STRATUS_S3_BASE_DOMAIN"] = BASE_DOMAIN  # merged into its environment
     server.start()
     try:
         access, secret = _credentials(server)
