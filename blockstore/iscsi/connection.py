@@ -1,9 +1,11 @@
 """One iSCSI connection: PDU framing and digests, the full-feature dispatch loop.
 
 Login (``login.py``) turns a fresh TCP connection into a session; then
-this loop reads one PDU at a time and hands it to its handler. SCSI
-commands run as their own asyncio tasks (``datapath.py``), so many are in
-flight at once and their responses leave in whatever order they finish.
+this loop reads one PDU at a time and hands it to its handler. A SCSI
+command starts at once on this loop's stack (``datapath.py``); one that has
+to wait (disk I/O in the pool, a CmdSN gap) carries on as its own asyncio
+task, so many are in flight at once and their responses leave in whatever
+order they finish.
 StatSN is taken at the moment a status PDU is written, so it always rises
 on the wire. Any malformed PDU ends in a Reject or a closed connection,
 never in an exception that escapes this connection.

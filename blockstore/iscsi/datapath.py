@@ -8,6 +8,10 @@ command's one data-out buffer. Each Data-Out sequence is checked (DataSN,
 offset, bounds); a broken sequence ends the command in CHECK CONDITION
 once its last PDU (F bit) is in, without touching the medium.
 
+Once its data is in, a command runs at once on the reader's stack
+(``eager.start_eagerly``): served from the page cache it answers before the
+next PDU is read, with no task of its own; one that waits becomes a task.
+
 Reads go out as Data-In PDUs of the initiator's MaxRecvDataSegmentLength,
 slices of one memoryview, the status folded into the last one when there is
 no sense data to send.
