@@ -194,8 +194,9 @@ class AccountReporter:
 
     async def run(self) -> None:
         while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.wake.wait(), timeout=self.retry)
+            with contextlib.suppress(TimeoutError):  # not wait_for: on 3.11 it can lose a cancel
+                async with asyncio.timeout(self.retry):
+                    await self.wake.wait()
             self.wake.clear()
             await asyncio.sleep(self.debounce)
             for dev in self.devices:

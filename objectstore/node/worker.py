@@ -134,8 +134,9 @@ class Worker:
     async def run(self) -> None:
         """Loop until :meth:`stop`: a pass every ``interval`` s, or when triggered."""
         while not self._stopping.is_set():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self.interval)
+            with contextlib.suppress(TimeoutError):  # not wait_for: on 3.11 it can lose a cancel
+                async with asyncio.timeout(self.interval):
+                    await self._wake.wait()
             if self._stopping.is_set():
                 break
             self._wake.clear()
