@@ -59,8 +59,9 @@ class NetSettings:
 def _text(spec: dict[str, Any], key: str, default: str = "", limit: int = 255) -> str:
     value = spec.get(key, default)
     if not isinstance(value, str) or len(value) > limit:
-        raise BadRequest(f"{key} must be a string of at most {limit} characters.",
-                         kind="InvalidInput")  # fmt: skip
+        raise BadRequest(
+            f"{key} must be a string of at most {limit} characters.", kind="InvalidInput"
+        )
     return value
 
 
@@ -206,8 +207,16 @@ class NetworkManager:
     # -- subnets -----------------------------------------------------------------------------
 
     async def create_subnet(self, who: Any, spec: Any) -> Subnet:
-        allowed = {"network_id", "cidr", "gateway_ip", "allocation_pools", "name", "description",
-                   "ip_version", "enable_dhcp"}  # fmt: skip
+        allowed = {
+            "network_id",
+            "cidr",
+            "gateway_ip",
+            "allocation_pools",
+            "name",
+            "description",
+            "ip_version",
+            "enable_dhcp",
+        }
         spec = _only(spec, allowed, "subnet")
         _writer(who)
         if spec.get("ip_version", 4) != 4:
@@ -298,13 +307,22 @@ class NetworkManager:
     # -- ports -------------------------------------------------------------------------------
 
     async def create_port(self, who: Any, spec: Any) -> Port:
-        allowed = {"network_id", "name", "mac_address", "fixed_ips", "admin_state_up",
-                   "device_id", "device_owner", "description"}  # fmt: skip
+        allowed = {
+            "network_id",
+            "name",
+            "mac_address",
+            "fixed_ips",
+            "admin_state_up",
+            "device_id",
+            "device_owner",
+            "description",
+        }
         spec = _only(spec, allowed, "port")
         _writer(who)
         if str(spec.get("device_owner", "")).startswith("compute:"):
-            raise BadRequest("Ports are bound to servers by the compute service.",
-                             kind="InvalidInput")  # fmt: skip
+            raise BadRequest(
+                "Ports are bound to servers by the compute service.", kind="InvalidInput"
+            )
         async with self.lock:
             net = self.get_network(who, _text(spec, "network_id", "", 64))
             port = self._new_port(net, spec)
@@ -317,8 +335,11 @@ class NetworkManager:
         while "mac_address" not in spec and any(p.mac_address == mac for p in ports):
             mac = random_mac()
         if any(p.mac_address == mac for p in ports):
-            raise Conflict(f"Unable to complete operation for network {net.id}. The mac "
-                           f"address {mac} is in use.", kind="MacAddressInUse")  # fmt: skip
+            raise Conflict(
+                f"Unable to complete operation for network {net.id}. The mac "
+                f"address {mac} is in use.",
+                kind="MacAddressInUse",
+            )
         subnets = self.subnets_of(net.id)
         used = {f["ip_address"] for p in ports for f in p.fixed_ips}
         used |= {s.gateway_ip for s in subnets if s.gateway_ip}
@@ -350,14 +371,17 @@ class NetworkManager:
         out = []
         for entry in wanted:
             if not isinstance(entry, dict) or not ({"subnet_id", "ip_address"} & set(entry)):
-                raise BadRequest("Each fixed_ips entry needs subnet_id or ip_address.",
-                                 kind="InvalidInput")  # fmt: skip
+                raise BadRequest(
+                    "Each fixed_ips entry needs subnet_id or ip_address.", kind="InvalidInput"
+                )
             sub = self._subnet_for(entry, subnets)
             if "ip_address" in entry:
                 addr = str(host_address(sub.net, entry["ip_address"], "ip_address"))
                 if addr in used:
-                    raise Conflict(f"IP address {addr} already allocated in subnet {sub.id}",
-                                   kind="IpAddressAlreadyAllocated")  # fmt: skip
+                    raise Conflict(
+                        f"IP address {addr} already allocated in subnet {sub.id}",
+                        kind="IpAddressAlreadyAllocated",
+                    )
             else:
                 addr = allocate(sub, used)
             used.add(addr)
@@ -395,8 +419,9 @@ class NetworkManager:
         async with self.lock:
             port = self.get_port(who, port_id)
             if port.device_owner == COMPUTE_OWNER and not internal:
-                raise Conflict(f"Port {port.id} is in use by server {port.device_id}.",
-                               kind="PortInUse")  # fmt: skip
+                raise Conflict(
+                    f"Port {port.id} is in use by server {port.device_id}.", kind="PortInUse"
+                )
             self.records.delete("ports", port.id)
             if port.tap:
                 await self._quietly(self.host.delete(port.tap))
@@ -533,8 +558,9 @@ def _project(who: Any, spec: dict[str, Any]) -> str:
     wanted = spec.get("project_id") or spec.get("tenant_id")
     if wanted and wanted != who.project:
         if not who.is_reseller_admin:
-            raise Forbidden("Only an operator may create for another project.",
-                            kind="PolicyNotAuthorized")  # fmt: skip
+            raise Forbidden(
+                "Only an operator may create for another project.", kind="PolicyNotAuthorized"
+            )
         return str(wanted)
     return who.project
 

@@ -273,28 +273,15 @@ async def _delete(args: argparse.Namespace, c: Any) -> int:
 
 
 async def _guest(args: argparse.Namespace, c: Any) -> int:
-    from compute_glue.guest_image import BASE_CMDLINE, GuestImageError, build_test_guest
+    from compute_glue.guest_image import GuestImageError, build_test_guest
+    from compute_glue.images.testguest import upload_test_guest
 
-    cfg = args.login.cfg
-    cache = args.cache_dir or Path(cfg.data.dir) / "cache" / "guest"
+    cache = args.cache_dir or Path(args.login.cfg.data.dir) / "cache" / "guest"
     try:
         guest = await asyncio.to_thread(build_test_guest, cache)
     except GuestImageError as exc:
         raise CommandError(str(exc)) from None
-    vis = {"visibility": "public"} if args.public else {}
-    kernel = await c.create(name=f"{args.name}-kernel", disk_format="aki",
-                            container_format="aki", **vis)  # fmt: skip
-    await c.upload(kernel["id"], guest.kernel)
-    ramdisk = await c.create(name=f"{args.name}-initramfs", disk_format="ari",
-                             container_format="ari", **vis)  # fmt: skip
-    await c.upload(ramdisk["id"], guest.initramfs)
-    boot = await c.create(
-        name=args.name, disk_format="raw", container_format="bare", kernel_id=kernel["id"],
-        ramdisk_id=ramdisk["id"], os_command_line=BASE_CMDLINE,
-        kernel_version=guest.kernel_version, **vis,
-    )  # fmt: skip
-    await c.upload(boot["id"], b"")  # no root disk: the guest lives in its initramfs
-    boot = await c.get(boot["id"])
-    out = {"image": boot, "kernel": kernel["id"], "ramdisk": ramdisk["id"]}
-    return show(args, out, f"test guest image {boot['id']} ({args.name}), kernel "
-                f"{guest.kernel_version}")  # fmt: skip
+    boot = await upload_test_guest(c, guest, args.name, public=args.public)
+    out = {"image": boot, "kernel": boot["kernel_id"], "ramdisk": boot["ramdisk_id"]}
+    text = f"test guest image {boot['id']} ({args.name}), kernel {guest.kernel_version}"
+    return show(args, out, text)

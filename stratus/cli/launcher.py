@@ -40,6 +40,8 @@ class Banner:
     seconds: float
     volume_url: str = ""
     iscsi_portal: str = ""
+    image_url: str = ""
+    compute_url: str = ""
     s3_url: str = ""
     s3_access: str = ""
     s3_secret: str = ""
@@ -69,6 +71,8 @@ class Banner:
             *([f"volume API     {self.volume_url}/v3/"] if self.volume_url else []),
             *([f"iSCSI target   {self.iscsi_portal}"] if self.iscsi_portal else []),
             *(["try: stratus volume create 1 --name first"] if self.volume_url else []),
+            *([f"image API      {self.image_url}/v2/"] if self.image_url else []),
+            *([f"compute API    {self.compute_url}/v2.1/"] if self.compute_url else []),
             f"up in {self.seconds:.2f}s (Ctrl-C stops)",
         ]
 
@@ -114,6 +118,32 @@ def volume_spec(cfg: config.Config, run_config: Path) -> ChildSpec:
         ready=lambda: http_probe(_probe_host(host), port, "/healthcheck"),
         env=child_env(),
         log_path=cluster.logs_dir(cfg) / "volume.log",
+    )
+
+
+def image_spec(cfg: config.Config, run_config: Path) -> ChildSpec:
+    """The image service (Glance v2 shapes); its bytes go to the proxy."""
+    host, port = cfg.image.host, cfg.image.port
+    argv = [sys.executable, "-m", "stratus.cli.main", "--config", str(run_config)]
+    return ChildSpec(
+        name="image",
+        argv=[*argv, "image", "serve"],
+        ready=lambda: http_probe(_probe_host(host), port, "/healthcheck"),
+        env=child_env(),
+        log_path=cluster.logs_dir(cfg) / "image.log",
+    )
+
+
+def compute_spec(cfg: config.Config, run_config: Path) -> ChildSpec:
+    """The compute service: servers (QEMU) and the network API; VMs outlive a restart of it."""
+    host, port = cfg.compute.host, cfg.compute.port
+    argv = [sys.executable, "-m", "stratus.cli.main", "--config", str(run_config)]
+    return ChildSpec(
+        name="compute",
+        argv=[*argv, "server", "serve"],
+        ready=lambda: http_probe(_probe_host(host), port, "/healthcheck"),
+        env=child_env(),
+        log_path=cluster.logs_dir(cfg) / "compute.log",
     )
 
 
@@ -187,7 +217,8 @@ class Launcher:
         await self.supervisor.start(nodes, wait=False)
         try:
             await self.supervisor.start([proxy_spec(cfg, run_config)], wait=False)
-            await self.supervisor.start([volume_spec(cfg, run_config)], wait=False)
+            others = [volume_spec(cfg, run_config), image_spec(cfg, run_config)]
+            await self.supervisor.start([*others, compute_spec(cfg, run_config)], wait=False)
             # The key hash (scrypt) runs while the children import; the proxy reads
             # the admin user from the shared store only when a client logs in.
             key = await asyncio.to_thread(ensure_admin, cfg)
@@ -210,6 +241,8 @@ class Launcher:
             s3_url=f"http://{_probe_host(cfg.s3.host)}:{cfg.s3.port}",
             s3_access=s3_access,
             s3_secret=s3_secret,
+            image_url=f"http://{_probe_host(cfg.image.host)}:{cfg.image.port}",
+            compute_url=f"http://{_probe_host(cfg.compute.host)}:{cfg.compute.port}",
         )
 
     async def run(self, stop: asyncio.Event) -> None:

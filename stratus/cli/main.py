@@ -26,6 +26,8 @@ GROUPS = (
     "volume_cmd",
     "image_cmd",
     "status_cmd",
+    "server_cmd",
+    "network_cmd",
 )
 
 

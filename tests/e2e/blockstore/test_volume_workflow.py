@@ -10,14 +10,7 @@ snapshot shows the old bytes -> backup -> delete the original -> restore
 
 from __future__ import annotations
 
-import json
-import os
-import signal
 import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,85 +18,12 @@ from typing import Any
 import pytest
 import xxhash
 
-from tests.helpers.net import free_port
+from tests.e2e.cloud import ROOT, STRATUS, Cloud
 from tests.helpers.tools import need_tool
 
-ROOT = Path(__file__).resolve().parents[3]
-STRATUS = str(Path(sys.executable).parent / "stratus")  # the installed console script
-ADMIN_KEY = "e2e-volume-admin-key"
 HOST1 = "iqn.2024-01.org.stratus.e2e:host1"
 HOST2 = "iqn.2024-01.org.stratus.e2e:host2"
 MiB = 1024 * 1024
-
-
-class Cloud:
-    """A `stratus up` on free ports with one storage node, and the CLI pointed at it."""
-
-    def __init__(self, root: Path) -> None:
-        self.data = root / "data"
-        self.log = root / "up.log"
-        self.env = {k: v for k, v in os.environ.items() if not k.startswith("STRATUS_")}
-        self.env.update(
-            STRATUS_DATA=str(self.data),
-            STRATUS_PROXY_PORT=str(free_port()),
-            STRATUS_STORAGE_BASE_PORT=str(free_port()),
-            STRATUS_STORAGE_NODES="1",
-            STRATUS_CLUSTER_REPLICAS="1",
-            STRATUS_CLUSTER_PART_POWER="4",
-            STRATUS_VOLUME_PORT=str(free_port()),
-            STRATUS_ISCSI_PORT=str(free_port()),
-            STRATUS_S3_PORT=str(free_port()),
-            STRATUS_ADMIN_KEY=ADMIN_KEY,
-            ST_KEY=ADMIN_KEY,
-        )
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self, timeout: float = 60) -> None:
-        with self.log.open("ab") as out:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "stratus.cli.main", "up"],
-                cwd=ROOT,
-                env=self.env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-        url = f"http://127.0.0.1:{self.env['STRATUS_VOLUME_PORT']}/healthcheck"
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise AssertionError(f"stratus up exited:\n{self.log.read_text()[-4000:]}")
-            try:
-                with urllib.request.urlopen(url, timeout=2) as resp:
-                    if resp.status == 200:
-                        return
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                time.sleep(0.1)
-        raise AssertionError(f"volume service not ready:\n{self.log.read_text()[-4000:]}")
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-
-    def volume(self, *args: str) -> Any:
-        """Run `stratus volume ARGS --json`; the printed JSON."""
-        out = subprocess.run(
-            [STRATUS, "volume", *args, "--json"],
-            cwd=ROOT,
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        assert out.returncode == 0, f"stratus volume {' '.join(args)}: {out.stderr}"
-        return json.loads(out.stdout)
-
-    def volume_file(self, volume_id: str) -> Path:
-        return self.data / "volumes" / "files" / "volumes" / f"{volume_id}.img"
 
 
 @pytest.fixture

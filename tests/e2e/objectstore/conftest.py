@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import os
+import random
 import signal
 import socket
+import string
 import subprocess
 import sys
 import time
@@ -58,8 +60,15 @@ class StratusUp:
     def __post_init__(self) -> None:
         self.base_port = self.base_port or free_port_block(self.nodes)
         self.other_ports = {
-            f"STRATUS_{name}_PORT": str(free_port()) for name in ("S3", "VOLUME", "ISCSI")
+            f"STRATUS_{name}_PORT": str(free_port())
+            for name in ("S3", "VOLUME", "ISCSI", "IMAGE", "COMPUTE")
         }
+        # Its compute service removes interfaces of its prefix that it has no record of:
+        # a prefix of its own keeps it off every other test's bridges and taps.
+        letters = string.ascii_lowercase + string.digits
+        self.other_ports["STRATUS_NETWORK_IFNAME_PREFIX"] = "y" + "".join(
+            random.choices(letters, k=3)
+        )
 
     @property
     def auth_url(self) -> str:

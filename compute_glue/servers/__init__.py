@@ -1,0 +1,1 @@
+"""Servers: one QEMU process per VM, driven over QMP, with volumes hot-plugged over iSCSI."""

@@ -1,0 +1,260 @@
+"""The compute API: Nova v2.1 shapes for servers, flavors, actions and volume attachments.
+
+Mounted by the compute service under ``/v2.1``. Errors use Nova's form
+``{"<fault>": {"code", "message"}}``. Server actions are parsed into one of
+the implemented operations; Nova actions this compute does not offer get
+501 naming the action, anything else 400.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from compute_glue import httpkit
+from compute_glue.errors import BadRequest, NotFound, NotImplementedOp
+from compute_glue.servers.manager import ServerManager
+from compute_glue.servers.model import FLAVORS
+
+SERVERS: web.AppKey[ServerManager] = web.AppKey("servers", ServerManager)
+FAULTS = {
+    400: "badRequest",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "itemNotFound",
+    405: "badMethod",
+    409: "conflictingRequest",
+    413: "overLimit",
+    415: "badMediaType",
+    500: "computeFault",
+    501: "notImplemented",
+    503: "serviceUnavailable",
+}
+NOVA_ONLY = {
+    "pause",
+    "unpause",
+    "suspend",
+    "resume",
+    "resize",
+    "confirmResize",
+    "revertResize",
+    "createImage",
+    "migrate",
+    "os-migrateLive",
+    "rescue",
+    "unrescue",
+    "shelve",
+    "unshelve",
+    "lock",
+    "unlock",
+    "rebuild",
+    "changePassword",
+    "evacuate",
+    "createBackup",
+    "addFloatingIp",
+    "removeFloatingIp",
+    "os-getVNCConsole",
+    "os-getSerialConsole",
+    "trigger_crash_dump",
+    "restore",
+    "forceDelete",
+}
+
+
+def render_error(status: int, kind: str, message: str) -> web.Response:
+    fault = kind if kind in FAULTS.values() else FAULTS.get(status, "computeFault")
+    return web.json_response({fault: {"code": status, "message": message}}, status=status)
+
+
+def _mgr(request: web.Request) -> ServerManager:
+    return request.app[SERVERS]
+
+
+def _who(request: web.Request) -> Any:
+    return httpkit.principal(request)
+
+
+def _view(request: web.Request, server: Any) -> dict[str, Any]:
+    who = _who(request)
+    return server.view(_mgr(request).addresses(server), who.is_reseller_admin)
+
+
+async def handle_versions(request: web.Request) -> web.Response:
+    base = f"{request.scheme}://{request.host}"
+    doc = {
+        "id": "v2.1",
+        "status": "CURRENT",
+        "version": "2.79",
+        "min_version": "2.1",
+        "links": [{"rel": "self", "href": f"{base}/v2.1/"}],
+    }
+    if request.path.rstrip("/").endswith("v2.1"):
+        return web.json_response({"version": doc})
+    return web.json_response({"versions": [doc]})
+
+
+async def handle_list_flavors(request: web.Request) -> web.Response:
+    detail = request.path.endswith("/detail")
+    flavors = [f.view() if detail else {"id": f.id, "name": f.name} for f in FLAVORS]
+    return web.json_response({"flavors": flavors})
+
+
+async def handle_show_flavor(request: web.Request) -> web.Response:
+    for flavor in FLAVORS:
+        if flavor.id == request.match_info["flavor_id"]:
+            return web.json_response({"flavor": flavor.view()})
+    raise NotFound("Flavor could not be found.", kind="itemNotFound")
+
+
+async def handle_create_server(request: web.Request) -> web.Response:
+    spec = await httpkit.read_json(request, "server")
+    server = await _mgr(request).create(_who(request), spec)
+    body = {
+        "server": {
+            "id": server.id,
+            "links": [{"rel": "self", "href": f"/v2.1/servers/{server.id}"}],
+            "OS-DCF:diskConfig": "MANUAL",
+        }
+    }
+    return web.json_response(body, status=202, headers={"Location": f"/v2.1/servers/{server.id}"})
+
+
+async def handle_list_servers(request: web.Request) -> web.Response:
+    servers = _mgr(request).list(_who(request))
+    for key in ("name", "status"):
+        if key in request.query:
+            wanted = request.query[key]
+            servers = [s for s in servers if getattr(s, key) == wanted]
+    servers.sort(key=lambda s: (s.created_at, s.id), reverse=True)
+    if request.path.endswith("/detail"):
+        shown = [_view(request, s) for s in servers]
+    else:
+        shown = [
+            {
+                "id": s.id,
+                "name": s.name,
+                "links": [{"rel": "self", "href": f"/v2.1/servers/{s.id}"}],
+            }
+            for s in servers
+        ]
+    return web.json_response({"servers": shown})
+
+
+async def handle_show_server(request: web.Request) -> web.Response:
+    server = _mgr(request).get(_who(request), request.match_info["server_id"])
+    return web.json_response({"server": _view(request, server)})
+
+
+async def handle_delete_server(request: web.Request) -> web.Response:
+    await _mgr(request).delete(_who(request), request.match_info["server_id"])
+    return web.Response(status=204)
+
+
+async def handle_action(request: web.Request) -> web.Response:
+    body = await httpkit.read_json(request)
+    if not isinstance(body, dict) or len(body) != 1:
+        raise BadRequest("The action body must name exactly one action.", kind="badRequest")
+    ((action, args),) = body.items()
+    m, who, server_id = _mgr(request), _who(request), request.match_info["server_id"]
+    if action == "os-stop":
+        await m.stop(who, server_id)
+    elif action == "os-start":
+        await m.start_server(who, server_id)
+    elif action == "reboot":
+        kind = args.get("type", "SOFT") if isinstance(args, dict) else None
+        await m.reboot(who, server_id, str(kind).upper())
+    elif action == "os-getConsoleOutput":
+        length = args.get("length") if isinstance(args, dict) else None
+        if length is not None and (
+            isinstance(length, bool) or not isinstance(length, int) or length < -1
+        ):
+            raise BadRequest("length must be an integer.", kind="badRequest")
+        length = None if length == -1 else length
+        return web.json_response({"output": m.console(who, server_id, length)})
+    elif action in NOVA_ONLY:
+        m.get(who, server_id)
+        raise NotImplementedOp(f"Action '{action}' is not implemented by this compute.")
+    else:
+        raise BadRequest(f"There is no such action: {str(action)[:64]}", kind="badRequest")
+    return web.Response(status=202)
+
+
+async def handle_list_attachments(request: web.Request) -> web.Response:
+    server = _mgr(request).get(_who(request), request.match_info["server_id"])
+    shown = [a.view(server.id) for a in server.volumes() if a.state == "attached"]
+    return web.json_response({"volumeAttachments": shown})
+
+
+async def handle_show_attachment(request: web.Request) -> web.Response:
+    server = _mgr(request).get(_who(request), request.match_info["server_id"])
+    att = server.find_volume(request.match_info["volume_id"])
+    if att is None or att.state != "attached":
+        raise NotFound("The volume is not attached to this instance.", kind="itemNotFound")
+    return web.json_response({"volumeAttachment": att.view(server.id)})
+
+
+async def handle_attach(request: web.Request) -> web.Response:
+    spec = await httpkit.read_json(request, "volumeAttachment")
+    server_id = request.match_info["server_id"]
+    att = await _mgr(request).attach_volume(_who(request), server_id, spec.get("volumeId"))
+    return web.json_response({"volumeAttachment": att.view(server_id)})
+
+
+async def handle_detach(request: web.Request) -> web.Response:
+    m = _mgr(request)
+    await m.detach_volume(
+        _who(request), request.match_info["server_id"], request.match_info["volume_id"]
+    )
+    return web.Response(status=202)
+
+
+async def handle_interfaces(request: web.Request) -> web.Response:
+    m = _mgr(request)
+    server = m.get(_who(request), request.match_info["server_id"])
+    out = []
+    for p in server.ports:
+        try:
+            port = m.networks.get_port(None, p["port_id"])
+        except NotFound:
+            continue
+        out.append(
+            {
+                "port_id": port.id,
+                "net_id": port.network_id,
+                "mac_addr": port.mac_address,
+                "fixed_ips": port.fixed_ips,
+                "port_state": port.view()["status"],
+            }
+        )
+    return web.json_response({"interfaceAttachments": out})
+
+
+def make_app(manager: ServerManager, identity: Any) -> web.Application:
+    """The Nova-shaped sub-application (mount it at ``/v2.1``)."""
+    app = web.Application(
+        client_max_size=httpkit.MAX_JSON,
+        middlewares=[
+            httpkit.error_middleware(render_error),
+            httpkit.auth_middleware(lambda path: path.rstrip("/") not in ("", "/v2.1")),
+        ],
+    )
+    app[SERVERS] = manager
+    app[httpkit.IDENTITY] = identity
+    r = app.router
+    r.add_get("/", handle_versions)
+    r.add_get("/flavors", handle_list_flavors)
+    r.add_get("/flavors/detail", handle_list_flavors)
+    r.add_get("/flavors/{flavor_id}", handle_show_flavor)
+    r.add_post("/servers", handle_create_server)
+    r.add_get("/servers", handle_list_servers)
+    r.add_get("/servers/detail", handle_list_servers)
+    r.add_get("/servers/{server_id}", handle_show_server)
+    r.add_delete("/servers/{server_id}", handle_delete_server)
+    r.add_post("/servers/{server_id}/action", handle_action)
+    r.add_get("/servers/{server_id}/os-volume_attachments", handle_list_attachments)
+    r.add_post("/servers/{server_id}/os-volume_attachments", handle_attach)
+    r.add_get("/servers/{server_id}/os-volume_attachments/{volume_id}", handle_show_attachment)
+    r.add_delete("/servers/{server_id}/os-volume_attachments/{volume_id}", handle_detach)
+    r.add_get("/servers/{server_id}/os-interface", handle_interfaces)
+    return app

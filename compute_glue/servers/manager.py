@@ -1,0 +1,578 @@
+"""The server manager: records, QEMU processes and the life cycle of every server.
+
+Create answers at once (BUILD) and a task builds the server: volumes of
+its block device mapping are attached, image files fetched, ports plugged
+(taps on the networks' bridges), and QEMU started; then ACTIVE, or ERROR
+with a fault. Stop, start, reboot and delete run one at a time per server
+(a second action gets 409). QEMU outlives this service: :meth:`start`
+adopts every VM still running, marks the others SHUTOFF, and settles
+attachments a crash left half-done (see :mod:`compute_glue.servers.attach`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+import shutil
+import socket
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from blockstore.client import VolumeClient
+from compute_glue.errors import BadRequest, Conflict, Forbidden, NotFound
+from compute_glue.images.client import ImageClient
+from compute_glue.networks.manager import NetworkManager
+from compute_glue.objects import Tokens
+from compute_glue.records import RecordStore
+from compute_glue.servers import attach, boot, hotplug
+from compute_glue.servers.model import Server, find_flavor
+from compute_glue.servers.process import Disk, VmProcess, VmSpec, qemu_argv
+
+log = logging.getLogger("compute_glue.servers")
+TABLE = "servers"
+MAX_NAME = 255
+CONSOLE_MAX = 1 << 20
+
+
+@dataclass
+class ComputeSettings:
+    image_url: str = "http://127.0.0.1:9292"
+    volume_url: str = "http://127.0.0.1:8776"
+    qemu: str = "qemu-system-x86_64"
+    qemu_img: str = "qemu-img"
+    accel: str = "tcg"
+    machine: str = "pc"
+    shutdown_timeout: float = 10.0
+    detach_timeout: float = 60.0
+    qmp_timeout: float = 30.0
+    initiator_prefix: str = "iqn.2026-11.io.stratus.compute"
+    image_container: str = "stratus-images"
+    host: str = field(default_factory=socket.gethostname)
+
+
+def run_dir(root: Path) -> Path:
+    """Where QMP sockets live: under ``root`` unless that path is too long for AF_UNIX."""
+    wanted = root / "run"
+    if len(str(wanted)) + 48 < 108:
+        return wanted
+    digest = hashlib.sha1(str(root.resolve()).encode()).hexdigest()[:12]
+    return Path(tempfile.gettempdir()) / f"stratus-compute-{digest}"
+
+
+class ServerManager(attach.AttachMixin):
+    """Every server of this compute host."""
+
+    def __init__(
+        self,
+        root: Path,
+        networks: NetworkManager,
+        tokens: Tokens,
+        settings: ComputeSettings,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.root = root
+        self.records = RecordStore(root / "records", [TABLE])
+        self.networks = networks
+        self.tokens = tokens
+        self.settings = settings
+        self.clock = clock
+        self.instances = root / "instances"
+        self.cache = boot.ImageCache(root / "cache")
+        self.run = run_dir(root)
+        self.vms: dict[str, VmProcess] = {}
+        self.locks: dict[str, asyncio.Lock] = {}
+        self.tasks: set[asyncio.Task[Any]] = set()
+        self.session: aiohttp.ClientSession | None = None
+
+    # -- records -----------------------------------------------------------------------------
+
+    def load(self, server_id: str) -> Server:
+        rec = self.records.get(TABLE, server_id) if len(server_id) <= 64 else None
+        if rec is None:
+            raise NotFound(f"Instance {server_id[:64]} could not be found.", kind="itemNotFound")
+        return Server.from_record(rec)
+
+    def get(self, who: Any, server_id: str) -> Server:
+        server = self.load(server_id)
+        if who is not None and server.project != who.project and not who.is_reseller_admin:
+            raise NotFound(f"Instance {server_id[:64]} could not be found.", kind="itemNotFound")
+        return server
+
+    def list(self, who: Any) -> list[Server]:
+        return [
+            s
+            for _, rec in self.records.scan(TABLE)
+            if (s := Server.from_record(rec)).project == who.project or who.is_reseller_admin
+        ]
+
+    def save(self, server: Server) -> Server:
+        server.updated_at = self.clock()
+        self.records.put(TABLE, server.id, server.to_record())
+        return server
+
+    def edit(self, server_id: str, change: Callable[[Server], None]) -> Server:
+        with self.records.write() as t:
+            rec = t.get(TABLE, server_id)
+            if rec is None:
+                raise NotFound(f"Instance {server_id} could not be found.", kind="itemNotFound")
+            server = Server.from_record(rec)
+            change(server)
+            server.updated_at = self.clock()
+            t.put(TABLE, server.id, server.to_record())
+        return server
+
+    def instance_dir(self, server_id: str) -> Path:
+        return self.instances / server_id
+
+    def initiator(self, server_id: str) -> str:
+        return f"{self.settings.initiator_prefix}:{server_id}"
+
+    # -- clients on the owner's behalf ---------------------------------------------------------
+
+    def _session(self) -> aiohttp.ClientSession:
+        if self.session is None:
+            timeout = aiohttp.ClientTimeout(total=None, sock_connect=10, sock_read=300)
+            self.session = aiohttp.ClientSession(timeout=timeout)
+        return self.session
+
+    async def volume_client(self, server: Server) -> VolumeClient:
+        token = await self.tokens.token(server.project, server.user)
+        return VolumeClient(
+            self.settings.volume_url, token, server.project, session=self._session()
+        )
+
+    async def image_client(self, server: Server) -> ImageClient:
+        token = await self.tokens.token(server.project, server.user)
+        return ImageClient(self.settings.image_url, token, session=self._session())
+
+    def spawn_task(self, coro: Any) -> None:
+        task = asyncio.create_task(coro)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    def lock(self, server_id: str) -> asyncio.Lock:
+        return self.locks.setdefault(server_id, asyncio.Lock())
+
+    def busy(self, server: Server, action: str) -> None:
+        if server.task is not None or self.lock(server.id).locked():
+            raise Conflict(
+                f"Cannot '{action}' instance {server.id} while it is in task_state "
+                f"{server.task or 'busy'}",
+                kind="conflictingRequest",
+            )
+
+    # -- create ------------------------------------------------------------------------------
+
+    async def create(self, who: Any, spec: Any) -> Server:
+        """Check the request, allocate ports, record BUILD and start building."""
+        if not who.can_write:
+            raise Forbidden("Your role may not create servers.", kind="forbidden")
+        if not isinstance(spec, dict):
+            raise BadRequest("Invalid input: 'server' must be an object.", kind="badRequest")
+        name = spec.get("name")
+        if not isinstance(name, str) or not 0 < len(name) <= MAX_NAME:
+            raise BadRequest("Invalid input: name must be 1 to 255 characters.", kind="badRequest")
+        flavor = find_flavor(spec.get("flavorRef"))
+        image_id = spec.get("imageRef") or None
+        if image_id is not None and not isinstance(image_id, str):
+            raise BadRequest("Invalid input: imageRef must be an image id.", kind="badRequest")
+        bdms = attach.check_bdms(spec.get("block_device_mapping_v2"))
+        if image_id is None and not any(b.get("boot_index") == 0 for b in bdms):
+            raise BadRequest("Invalid input: give imageRef or a boot volume.", kind="badRequest")
+        metadata = spec.get("metadata", {})
+        if not isinstance(metadata, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) and len(k) <= 255 and len(v) <= 255
+            for k, v in metadata.items()
+        ):
+            raise BadRequest(
+                "Invalid input: metadata must map strings to strings.", kind="badRequest"
+            )
+        now = self.clock()
+        server = Server(
+            id=str(uuid.uuid4()),
+            project=who.project,
+            user=who.user,
+            name=name,
+            flavor={
+                "id": flavor.id,
+                "name": flavor.name,
+                "vcpus": flavor.vcpus,
+                "ram": flavor.ram,
+                "disk": flavor.disk,
+            },
+            image_id=image_id,
+            user_data=boot.check_user_data(spec.get("user_data")),
+            metadata=dict(metadata),
+            block_devices=bdms,
+            created_at=now,
+            updated_at=now,
+        )
+        server.ports = await self._allocate_ports(who, server.id, spec.get("networks", "auto"))
+        self.save(server)
+        log.info("server %s (%s) requested by %s", server.id, name, who.name)
+        self.spawn_task(self._build(server.id))
+        return server
+
+    async def _allocate_ports(self, who: Any, server_id: str, networks: Any) -> list[dict]:
+        if networks in ("none", "auto", None):
+            if networks == "auto":
+                mine = self.networks.list_all(who, "networks")
+                networks = [{"uuid": mine[0].id}] if len(mine) == 1 else []
+            else:
+                networks = []
+        if not isinstance(networks, list) or len(networks) > 8:
+            raise BadRequest(
+                "Invalid input: networks must be a list of at most 8.", kind="badRequest"
+            )
+        ports: list[dict[str, Any]] = []
+        try:
+            for req in networks:
+                if not isinstance(req, dict) or not ({"uuid", "port"} & set(req)):
+                    raise BadRequest("Each network needs 'uuid' or 'port'.", kind="badRequest")
+                port = await self.networks.allocate_for_server(who, server_id, req)
+                ports.append({"port_id": port.id, "created": "port" not in req})
+        except BaseException:
+            for p in ports:
+                await self.networks.release(p["port_id"], delete=p["created"])
+            raise
+        return ports
+
+    async def _build(self, server_id: str) -> None:
+        async with self.lock(server_id):
+            server = self.load(server_id)
+            try:
+                self.edit(server_id, lambda s: setattr(s, "task", "block_device_mapping"))
+                await self.attach_boot_volumes(server)
+                self.edit(server_id, lambda s: setattr(s, "task", "spawning"))
+                server = self.load(server_id)
+                server.boot = await self._prepare_boot(server)
+                self.save(server)
+                await self.launch(self.load(server_id))
+
+                def active(s: Server) -> None:
+                    s.status, s.task, s.launched_at, s.fault = "ACTIVE", None, self.clock(), None
+
+                self.edit(server_id, active)
+                log.info("server %s is ACTIVE (pid %s)", server_id, self.vms[server_id].pid)
+            except Exception as exc:
+                log.warning("server %s failed to build: %s", server_id, exc)
+                vm = self.vms.pop(server_id, None)
+                if vm is not None:
+                    await vm.kill()
+                message = f"Build failed: {exc}"
+                self.edit(server_id, lambda s: self._fail(s, message))
+
+    def _fail(self, server: Server, message: str) -> None:
+        server.status, server.task, server.pid = "ERROR", None, None
+        server.fault = {"code": 500, "message": message[:255], "created": self.clock()}
+
+    async def _prepare_boot(self, server: Server) -> dict[str, Any]:
+        out: dict[str, Any] = {"cmdline": None, "kernel": None, "initrd": None, "disk": None}
+        if server.image_id is None:
+            return out
+        images = await self.image_client(server)
+        image = await images.get(server.image_id)
+        files = await self.cache.boot_files(images, image)
+        out["kernel"] = str(files.kernel) if files.kernel else None
+        out["initrd"] = str(files.initrd) if files.initrd else None
+        out["cmdline"] = files.cmdline
+        if files.disk is not None:
+            disk = self.instance_dir(server.id) / "disk"
+            disk.parent.mkdir(parents=True, exist_ok=True)
+            if not disk.exists():
+                await boot.make_overlay(self.settings.qemu_img, files.disk, files.disk_format, disk)
+            out["disk"] = str(disk)
+        return out
+
+    # -- QEMU ----------------------------------------------------------------------------------
+
+    async def launch(self, server: Server) -> VmProcess:
+        """Plug the ports and start QEMU with the server's disks and NICs."""
+        idir = self.instance_dir(server.id)
+        idir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.run.mkdir(parents=True, exist_ok=True, mode=0o700)
+        nics, guest_nets = [], []
+        for p in server.ports:
+            port = await self.networks.plug(p["port_id"])
+            nics.append((port.tap, port.mac_address))
+            if (cfg := self.networks.guest_config(port)) is not None:
+                guest_nets.append(cfg)
+        spec = VmSpec(
+            server_id=server.id,
+            memory_mb=server.flavor["ram"],
+            vcpus=server.flavor["vcpus"],
+            console=idir / "console.log",
+            qmp=self.run / f"{server.id}.qmp",
+            accel=_accel(self.settings.accel),
+            machine=self.settings.machine,
+            nics=nics,
+        )
+        if server.boot.get("kernel"):
+            spec.kernel = Path(server.boot["kernel"])
+            spec.initrd = Path(server.boot["initrd"]) if server.boot.get("initrd") else None
+            spec.cmdline = boot.kernel_cmdline(server.boot["cmdline"], guest_nets, server.user_data)
+        if server.boot.get("disk"):
+            node = {
+                "driver": "qcow2",
+                "node-name": "root",
+                "file": {"driver": "file", "filename": server.boot["disk"]},
+            }
+            dev = {"driver": "virtio-blk-pci", "id": "rootdisk", "drive": "root", "bootindex": 0}
+            spec.disks.append(Disk(node, dev))
+        secrets: list[Path] = []
+        try:
+            spec.disks += await self.volume_disks(server, idir, secrets)
+            argv = qemu_argv(self.settings.qemu, spec)
+            vm = await VmProcess.spawn(
+                argv, idir / "qemu.log", spec.qmp, timeout=self.settings.qmp_timeout
+            )
+        finally:
+            for path in secrets:  # QEMU has read them once QMP answers
+                path.unlink(missing_ok=True)
+        self.vms[server.id] = vm
+        vm.on_exit(self._exited)
+
+        def running(s: Server) -> None:
+            s.pid, s.pid_ticks, s.qmp = vm.pid, vm.ticks, str(spec.qmp)
+
+        self.edit(server.id, running)
+        return vm
+
+    def _exited(self, vm: VmProcess) -> None:
+        """QEMU ended: a stop or delete in progress handles it; otherwise the VM is SHUTOFF."""
+        server_id = next((k for k, v in self.vms.items() if v is vm), None)
+        if server_id is None:
+            return
+        del self.vms[server_id]
+
+        def shutoff(s: Server) -> None:
+            if s.task is None and s.status == "ACTIVE":
+                s.status, s.pid = "SHUTOFF", None
+                log.info("server %s: QEMU (pid %d) exited; SHUTOFF", s.id, vm.pid)
+
+        with contextlib.suppress(NotFound):
+            self.edit(server_id, shutoff)
+        self.spawn_task(vm.detach())
+
+    async def _halt(self, server_id: str, graceful: bool) -> None:
+        vm = self.vms.get(server_id)
+        if vm is None:
+            return
+        if graceful and vm.qmp is not None:
+            with contextlib.suppress(Exception):
+                await vm.qmp.execute("system_powerdown", timeout=self.settings.qmp_timeout)
+            if await vm.wait(self.settings.shutdown_timeout):
+                return
+            with contextlib.suppress(Exception):
+                await vm.qmp.execute("quit", timeout=self.settings.qmp_timeout)
+            if await vm.wait(10.0):
+                return
+        await vm.kill()
+
+    # -- actions -------------------------------------------------------------------------------
+
+    async def stop(self, who: Any, server_id: str) -> None:
+        server = self.get(who, server_id)
+        self.busy(server, "stop")
+        if server.status != "ACTIVE":
+            raise Conflict(
+                f"Instance {server.id} is {server.status}, not ACTIVE.", kind="conflictingRequest"
+            )
+        self.edit(server_id, lambda s: setattr(s, "task", "powering-off"))
+        self.spawn_task(self._stop(server_id))
+
+    async def _stop(self, server_id: str) -> None:
+        async with self.lock(server_id):
+            await self._halt(server_id, graceful=True)
+            server = self.load(server_id)
+            for p in server.ports:
+                await self.networks.unplug(p["port_id"])
+
+            def stopped(s: Server) -> None:
+                s.status, s.task, s.pid = "SHUTOFF", None, None
+
+            self.edit(server_id, stopped)
+            log.info("server %s stopped", server_id)
+
+    async def start_server(self, who: Any, server_id: str) -> None:
+        server = self.get(who, server_id)
+        self.busy(server, "start")
+        if server.status != "SHUTOFF":
+            raise Conflict(
+                f"Instance {server.id} is {server.status}, not SHUTOFF.", kind="conflictingRequest"
+            )
+        self.edit(server_id, lambda s: setattr(s, "task", "powering-on"))
+        self.spawn_task(self._start(server_id))
+
+    async def _start(self, server_id: str) -> None:
+        async with self.lock(server_id):
+            try:
+                await self.launch(self.load(server_id))
+            except Exception as exc:
+                log.warning("server %s failed to start: %s", server_id, exc)
+                message = f"Start failed: {exc}"[:255]
+
+                def failed(s: Server) -> None:
+                    s.task = None
+                    s.fault = {"code": 500, "message": message, "created": self.clock()}
+
+                self.edit(server_id, failed)
+                return
+
+            def active(s: Server) -> None:
+                s.status, s.task, s.launched_at = "ACTIVE", None, self.clock()
+
+            self.edit(server_id, active)
+
+    async def reboot(self, who: Any, server_id: str, kind: str) -> None:
+        if kind not in ("SOFT", "HARD"):
+            raise BadRequest("Invalid input: reboot type must be SOFT or HARD.", kind="badRequest")
+        server = self.get(who, server_id)
+        self.busy(server, "reboot")
+        vm = self.vms.get(server_id)
+        if server.status != "ACTIVE" or vm is None or vm.qmp is None:
+            raise Conflict(f"Instance {server.id} is not running.", kind="conflictingRequest")
+        async with self.lock(server_id):
+            await vm.qmp.execute("system_reset", timeout=self.settings.qmp_timeout)
+
+    async def delete(self, who: Any, server_id: str) -> None:
+        server = self.get(who, server_id)
+        if not who.can_write:
+            raise Forbidden("Your role may not delete servers.", kind="forbidden")
+        if server.task == "deleting":
+            return
+        self.edit(server_id, lambda s: setattr(s, "task", "deleting"))
+        self.spawn_task(self._delete(server_id))
+
+    async def _delete(self, server_id: str) -> None:
+        async with self.lock(server_id):
+            try:
+                await self._halt(server_id, graceful=False)
+                server = self.load(server_id)
+                await self.detach_all(server)
+                for p in server.ports:
+                    await self.networks.release(p["port_id"], delete=p["created"])
+                shutil.rmtree(self.instance_dir(server_id), ignore_errors=True)
+                self.records.delete(TABLE, server_id)
+                log.info("server %s deleted", server_id)
+            except Exception as exc:
+                log.warning("server %s: delete failed: %s", server_id, exc)
+                with contextlib.suppress(NotFound):
+                    message = f"Delete failed: {exc}"
+                    self.edit(server_id, lambda s: self._fail(s, message))
+        self.locks.pop(server_id, None)
+
+    def console(self, who: Any, server_id: str, length: int | None) -> str:
+        """The tail of the serial console (``length`` lines; all, up to 1 MiB, if None)."""
+        self.get(who, server_id)
+        path = self.instance_dir(server_id) / "console.log"
+        if not path.exists():
+            return ""
+        with path.open("rb") as f:
+            size = f.seek(0, 2)
+            f.seek(max(0, size - CONSOLE_MAX))
+            text = f.read().decode("utf-8", "replace")
+        if length is not None:
+            lines = text.splitlines(keepends=True)
+            text = "".join(lines[-length:]) if length > 0 else ""
+        return text
+
+    def addresses(self, server: Server) -> dict[str, list[dict[str, Any]]]:
+        out: dict[str, list[dict[str, Any]]] = {}
+        for p in server.ports:
+            try:
+                port = self.networks.get_port(None, p["port_id"])
+                net = self.networks.get_network(None, port.network_id)
+            except NotFound:
+                continue
+            for fixed in port.fixed_ips:
+                out.setdefault(net.name or net.id, []).append(
+                    {
+                        "addr": fixed["ip_address"],
+                        "version": 4,
+                        "OS-EXT-IPS:type": "fixed",
+                        "OS-EXT-IPS-MAC:mac_addr": port.mac_address,
+                    }
+                )
+        return out
+
+    # -- service start and stop ------------------------------------------------------------------
+
+    async def start(self) -> dict[str, list[str]]:
+        """Adopt the QEMU processes still running; settle what a crash left half-done."""
+        report: dict[str, list[str]] = {"adopted": [], "shutoff": [], "failed": []}
+        for _, rec in self.records.scan(TABLE):
+            server = Server.from_record(rec)
+            if server.task == "deleting":
+                self.spawn_task(self._delete(server.id))
+                continue
+            vm = None
+            if server.pid is not None and server.pid_ticks is not None:
+                try:
+                    vm = await VmProcess.adopt(
+                        server.pid, server.pid_ticks, server.id, Path(server.qmp)
+                    )
+                except Exception as exc:
+                    log.warning("server %s: QEMU %s not adopted: %s", server.id, server.pid, exc)
+            if vm is not None:
+                self.vms[server.id] = vm
+                vm.on_exit(self._exited)
+                report["adopted"].append(server.id)
+                self.edit(server.id, _adopted)
+            elif server.status == "BUILD":
+                report["failed"].append(server.id)
+                self.edit(server.id, lambda s: self._fail(s, "Build interrupted by a restart"))
+            else:
+                if server.status == "ACTIVE":
+                    report["shutoff"].append(server.id)
+                self.edit(server.id, _not_running)
+            if any(a.state != "attached" for a in server.volumes()):
+                self.spawn_task(self.settle(server.id))
+        log.info("servers: adopted %d, now SHUTOFF %d, failed %d", *map(len, report.values()))
+        return report
+
+    async def close(self) -> None:
+        """Stop serving: tasks end, QEMU processes run on (a new service adopts them)."""
+        for task in list(self.tasks):
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+        for vm in list(self.vms.values()):
+            await vm.detach()
+        self.vms.clear()
+        if self.session is not None:
+            await self.session.close()
+        self.records.close()
+
+
+def _adopted(s: Server) -> None:
+    if s.status in ("BUILD", "SHUTOFF", "ACTIVE"):
+        s.status = "ACTIVE"
+    s.task = None
+
+
+def _not_running(s: Server) -> None:
+    if s.status == "ACTIVE":
+        s.status = "SHUTOFF"
+    s.pid, s.task = None, None
+
+
+def _accel(wanted: str) -> str:
+    if wanted != "auto":
+        return wanted
+    try:
+        with open("/dev/kvm", "rb"):
+            return "kvm"
+    except OSError:
+        return "tcg"
+
+
+__all__ = ["ComputeSettings", "ServerManager", "hotplug"]

@@ -1,0 +1,113 @@
+"""The compute service as one process: the server API (``/v2.1``) and the network API (``/v2.0``).
+
+``running(cfg)`` binds ``compute.host:compute.port`` first, opens the
+records under ``compute.dir`` (default ``<data>/compute``), makes the host's
+bridges and taps match the network records, adopts the QEMU processes a
+previous run left running, and serves until the block ends. QEMU processes
+are not stopped when the service stops: the next start adopts them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from compute_glue.networks import api as network_api
+from compute_glue.networks.manager import NetSettings, NetworkManager
+from compute_glue.networks.netlink import HostNet
+from compute_glue.objects import Tokens
+from compute_glue.runner import base_url, listen, serving
+from compute_glue.servers import api as server_api
+from compute_glue.servers.manager import ComputeSettings, ServerManager
+from stratus.identity import IdentityStore, identity_dir
+
+log = logging.getLogger("compute_glue.service")
+
+
+def compute_dir(cfg: Any) -> Path:
+    return Path(cfg.compute.dir) if cfg.compute.dir else Path(cfg.data.dir) / "compute"
+
+
+def settings_from(cfg: Any) -> ComputeSettings:
+    c = cfg.compute
+    return ComputeSettings(
+        image_url=c.image_url or base_url(cfg.image.host, cfg.image.port),
+        volume_url=c.volume_url or base_url(cfg.volume.host, cfg.volume.port),
+        qemu=c.qemu,
+        accel=c.accel,
+        machine=c.machine,
+        shutdown_timeout=c.shutdown_timeout,
+        detach_timeout=c.detach_timeout,
+        qmp_timeout=c.qmp_timeout,
+        initiator_prefix=c.initiator_prefix,
+        image_container=cfg.image.container,
+    )
+
+
+async def handle_root(request: web.Request) -> web.Response:
+    base = f"{request.scheme}://{request.host}"
+    versions = [
+        {"id": "v2.1", "status": "CURRENT", "links": [{"rel": "self", "href": f"{base}/v2.1/"}]},
+        {"id": "v2.0", "status": "CURRENT", "links": [{"rel": "self", "href": f"{base}/v2.0/"}]},
+    ]
+    return web.json_response({"versions": versions}, status=300)
+
+
+async def handle_healthcheck(request: web.Request) -> web.Response:
+    return web.Response(text="OK")
+
+
+def make_app(servers: ServerManager, networks: NetworkManager, identity: Any) -> web.Application:
+    app = web.Application()
+    app.router.add_get("/", handle_root)
+    app.router.add_get("/healthcheck", handle_healthcheck)
+    app.add_subapp("/v2.1", server_api.make_app(servers, identity))
+    app.add_subapp("/v2.0", network_api.make_app(networks, identity))
+    return app
+
+
+@dataclass
+class ComputeService:
+    servers: ServerManager
+    networks: NetworkManager
+    port: int
+
+
+@contextlib.asynccontextmanager
+async def running(cfg: Any) -> AsyncIterator[ComputeService]:
+    """The compute service, serving; records closed (and QEMU left running) on exit."""
+    sock = listen(cfg.compute.host, cfg.compute.port)
+    identity = IdentityStore(identity_dir(cfg.data.dir))
+    root = compute_dir(cfg)
+    networks = servers = None
+    try:
+        prefix = cfg.network.ifname_prefix
+        networks = NetworkManager(
+            root / "networks", HostNet(), NetSettings(prefix, cfg.network.nat)
+        )
+        await networks.start()
+        servers = ServerManager(root, networks, Tokens(identity), settings_from(cfg))
+        await servers.start()
+        async with serving(make_app(servers, networks, identity), sock) as port:
+            log.info("compute API on %s:%d", cfg.compute.host, port)
+            yield ComputeService(servers, networks, port)
+    finally:
+        if servers is not None:
+            await servers.close()
+        if networks is not None:
+            networks.close()
+        identity.close()
+        sock.close()
+
+
+async def serve(cfg: Any, stop: asyncio.Event) -> None:
+    """Run the compute service until ``stop`` is set."""
+    async with running(cfg):
+        await stop.wait()
