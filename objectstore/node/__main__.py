@@ -136,6 +136,7 @@ async def serve(ip: str, port: int, settings: NodeSettings, *, access_log: bool)
         access_log_format=ACCESS_LOG_FORMAT,
         handle_signals=False,
         shutdown_timeout=30.0,
+        read_bufsize=1024 * 1024,  # large PUT bodies: fewer, larger socket reads per hand-off
     )
     await runner.setup()
     site = web.TCPSite(runner, ip, port, backlog=1024, reuse_address=True)

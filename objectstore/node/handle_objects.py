@@ -10,11 +10,12 @@ container replica, or left durably queued for the updater.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import hashlib
 import logging
 import os
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
@@ -32,6 +33,12 @@ log = logging.getLogger(__name__)
 CHUNK = 262144
 #: Whole file bodies up to this size are read and checked before any byte is sent.
 VERIFY_BEFORE_SENDING = 1024 * 1024
+#: File bodies are written in batches of at least this many bytes per thread hand-off.
+WRITE_BATCH = 1024 * 1024
+#: Streamed file bodies are read, hashed and sent in pieces of this size.
+READ_PIECE = 1024 * 1024
+#: Body writes and reads: a pool of its own, so a done-callback can wait for a write to end.
+_BODY_IO = concurrent.futures.ThreadPoolExecutor(max_workers=8, thread_name_prefix="body-io")
 
 
 class ClientGone(Exception):
@@ -39,32 +46,53 @@ class ClientGone(Exception):
 
 
 async def receive_body(req: web.Request, dev: Device, length: int | None) -> BodySink:
+    """Read a PUT body into a sink; file bodies go to a thread in batches of ``WRITE_BATCH``.
+
+    One batch is written (and hashed) in a thread while the loop reads the
+    next. On failure the sink is aborted only once that thread is done with
+    its file descriptor.
+    """
     sink = dev.new_sink()
-    loop = asyncio.get_running_loop()
     if length is not None and length > dev.config.inline_threshold:
         sink.spill()
-    while True:
-        try:
-            chunk = await req.content.readany()
-        except asyncio.CancelledError:
+    batch: list[bytes] = []
+    batched = 0
+    received = 0
+    writing: concurrent.futures.Future[None] | None = None
+    try:
+        while True:
+            try:
+                chunk = await req.content.readany()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # the connection broke mid-body
+                raise ClientGone(repr(exc)) from exc
+            if chunk:
+                received += len(chunk)
+                if length is not None and received > length:
+                    raise wire.InvalidName("body longer than Content-Length")
+                if not sink.spilled:
+                    sink.write(chunk)  # ENOSPC and friends surface as 507 in dispatch
+                    continue
+                batch.append(chunk)
+                batched += len(chunk)
+                if batched < WRITE_BATCH:
+                    continue
+            if batch:
+                if writing is not None:
+                    await asyncio.wrap_future(writing)
+                writing = _BODY_IO.submit(sink.write_many, batch)
+                batch, batched = [], 0
+            if not chunk:
+                break
+        if writing is not None:
+            await asyncio.wrap_future(writing)
+    except BaseException:
+        if writing is not None and not writing.done():
+            writing.add_done_callback(lambda _f: sink.abort())  # after the thread let go
+        else:
             sink.abort()
-            raise
-        except Exception as exc:  # the connection broke mid-body
-            sink.abort()
-            raise ClientGone(repr(exc)) from exc
-        if not chunk:
-            break
-        try:
-            if sink.spilled:  # file writes (and their MD5) off the loop: they can stall
-                await loop.run_in_executor(None, sink.write, chunk)
-            else:
-                sink.write(chunk)  # ENOSPC and friends surface as 507 in dispatch
-        except BaseException:
-            sink.abort()
-            raise
-        if length is not None and sink.size > length:
-            sink.abort()
-            raise wire.InvalidName("body longer than Content-Length")
+        raise
     if length is not None and sink.size != length:
         sink.abort()
         raise ClientGone(f"body ended after {sink.size} of {length} bytes")
@@ -192,6 +220,14 @@ async def handle_get_object(
     return await _stream_file(req, fd, 0, rec.size, status, headers, (state, dev, key, rec))
 
 
+def _read_piece(fd: int, size: int, offset: int, md5: Any) -> bytes:
+    """One pread, hashed in the same thread hand-off (both release the GIL)."""
+    chunk = os.pread(fd, size, offset)
+    if md5 is not None:
+        md5.update(chunk)
+    return chunk
+
+
 class BodyCorrupt(Exception):
     """A streamed body did not match its ETag: the connection was cut before its end."""
 
@@ -240,28 +276,34 @@ async def _stream_file(
     quarantined and the connection is cut, so the client sees a short,
     failed response and never a corrupt body that looks complete.
     """
-    loop = asyncio.get_running_loop()
     resp = web.StreamResponse(status=status, headers=headers)
     resp.content_length = count
     md5 = hashlib.md5(usedforsecurity=False) if check is not None else None
     held: bytes | None = None
+    reading: concurrent.futures.Future[bytes] | None = None
     try:
         await resp.prepare(req)
-        while count > 0:
-            chunk = await loop.run_in_executor(None, os.pread, fd, min(CHUNK, count), offset)
+        if count > 0:
+            reading = _BODY_IO.submit(_read_piece, fd, min(READ_PIECE, count), offset, md5)
+        while reading is not None:
+            chunk = await asyncio.wrap_future(reading)
+            reading = None
             if not chunk:
                 if md5 is None:
                     raise OSError(f"body file shorter than its index entry ({count} missing)")
                 break  # the MD5 check below fails
-            if md5 is not None:
-                md5.update(chunk)
+            offset += len(chunk)
+            count -= len(chunk)
+            if count > 0:  # read (and hash) the next piece while this one is sent
+                reading = _BODY_IO.submit(_read_piece, fd, min(READ_PIECE, count), offset, md5)
             if held is not None:
                 await resp.write(held)
             held = chunk
-            offset += len(chunk)
-            count -= len(chunk)
     finally:
-        os.close(fd)
+        if reading is not None and not reading.done():
+            reading.add_done_callback(lambda _f: os.close(fd))  # after the thread let go
+        else:
+            os.close(fd)
     if check is not None and md5 is not None:
         state, dev, key, rec = check
         try:

@@ -134,18 +134,22 @@ class ProxyCore:
 
         Returns fn's result, or raises nc.NotFound when every node that
         answered had nothing, or ServiceUnavailable when none answered.
+        Handoffs are asked only when a primary could not answer: when every
+        primary says "not here", that is the answer.
         """
-        answered = False
+        missing = 0
         for dev in read_order(nodes, self.handoffs(ring, part), self.limiter):
             try:
                 return await fn(dev)
             except nc.NotFound:
-                answered = True
+                missing += 1
+                if missing >= len(nodes):
+                    break
             except nc.BadRequest as exc:
                 raise errors.InvalidInput(exc.body) from exc
             except (nc.NodeUnavailable, nc.NodeError) as exc:
                 self.limiter.record_error(dev, repr(exc))
-        if answered:
+        if missing:
             raise nc.NotFound(404)
         raise errors.ServiceUnavailable("no storage node answered")
 

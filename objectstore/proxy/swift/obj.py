@@ -228,6 +228,7 @@ async def handle_put(ctx: Ctx) -> web.StreamResponse:
     if length is not None and length > ctx.core.max_object_size:
         raise SwiftError(413, "Your request is too large.")
     md = _put_metadata(ctx, ctx.obj)
+    await _if_none_match(ctx)
     body: Any = b"" if length == 0 else ctx.request.content.iter_any()
     result = await ctx.core.put_object(
         ctx.account, ctx.container, ctx.obj, body, md, content_length=length
@@ -240,6 +241,21 @@ async def handle_put(ctx: Ctx) -> web.StreamResponse:
             "Content-Type": HTML,
         },
     )
+
+
+async def _if_none_match(ctx: Ctx) -> None:
+    """``If-None-Match: *`` on PUT: 412 when the object exists (no other value is supported)."""
+    value = ctx.headers.get("If-None-Match")
+    if value is None:
+        return
+    if value.strip() != "*":
+        raise SwiftError(400, "Only If-None-Match: * is supported")
+    assert ctx.container is not None and ctx.obj is not None
+    try:
+        await ctx.core.head_object(ctx.account, ctx.container, ctx.obj)
+    except core_errors.ObjectNotFound:
+        return
+    raise SwiftError(412)
 
 
 async def handle_post(ctx: Ctx) -> web.StreamResponse:

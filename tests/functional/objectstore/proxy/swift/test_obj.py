@@ -186,6 +186,12 @@ async def test_conditional_requests(swift: SwiftHTTP, tok: str) -> None:
     assert (await get({"If-None-Match": "*"}, "HEAD")).status == 304
     r = await swift("GET", f"{URL}/c/missing", token=tok, headers={"If-Match": "*"})
     assert r.status == 412
+    star = {"If-None-Match": "*"}
+    assert (await swift("PUT", f"{URL}/c/cond", token=tok, data=b"v2", headers=star)).status == 412
+    assert (await swift("GET", f"{URL}/c/cond", token=tok)).body == b"v1"
+    assert (await swift("PUT", f"{URL}/c/new", token=tok, data=b"n", headers=star)).status == 201
+    r = await swift("PUT", f"{URL}/c/new", token=tok, data=b"n", headers={"If-None-Match": "x"})
+    assert r.status == 400
 
 
 async def test_post_replaces_metadata(swift: SwiftHTTP, tok: str) -> None:
