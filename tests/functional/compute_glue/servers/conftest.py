@@ -100,7 +100,9 @@ class Stack:
         return [t.iqn for t in self.volume_svc.server.targets]
 
     def nova_for(self, project: str, role: str = "member") -> ComputeClient:
-        return self._client(ComputeClient(self.compute_url, self.token(project, role=role)))
+        """A client of a user of its own (``token`` would give ``user`` this role too)."""
+        user = "user" if role == "member" else f"{role}-user"
+        return self._client(ComputeClient(self.compute_url, self.token(project, user, role)))
 
     async def start(self) -> Stack:
         await self._stack.enter_async_context(image_service.running(self.cfg))
