@@ -1,6 +1,6 @@
 """Object store throughput, beside this machine's own limits and (optionally) OpenStack Swift.
 
-    .venv/bin/python bench/objects.py [--with-swift] [--quick] [--out FILE]
+    .venv/bin/python bench/objects.py [--api native|s3|both] [--with-swift] [--quick] [--out FILE]
 
 Prints one JSON document:
 
@@ -10,10 +10,14 @@ Prints one JSON document:
 - ``stratus``: objbench results against a `stratus up` started here in a temp
   dir: 4 KiB PUT/GET ops/s at concurrency 16 and 64, 64 MiB PUT/GET MB/s,
   listing a 10,000-object container, server CPU per operation;
-- ``swift`` (with ``--with-swift``): the same objbench against OpenStack Swift
-  (an all-in-one started by /work/shared/peers/swift/setup.sh), and
-  ``ratios``: Stratus over Swift for throughput, Swift over Stratus for CPU
-  per operation (above 1 is better for Stratus in both).
+- ``stratus_s3`` (with ``--api s3`` or ``both``): the same workloads through
+  the S3 API of the same cluster (objbench signs SigV4 itself), and with
+  ``both`` ``s3_over_native``, so the cost of the S3 dialect shows;
+- ``swift`` / ``swift_s3api`` (with ``--with-swift``): the same objbench against
+  OpenStack Swift (an all-in-one started by /work/shared/peers/swift/setup.sh),
+  through its proxy and its s3api middleware, and ``ratios`` / ``ratios_s3``:
+  Stratus over Swift for throughput, Swift over Stratus for CPU per operation
+  (above 1 is better for Stratus in both).
 
 Both systems are measured one after the other on the same machine by the same
 neutral load generator (objbench.py), never side by side.
@@ -208,44 +212,101 @@ def ratios(ours: dict[str, Any], theirs: dict[str, Any]) -> dict[str, Any]:
 
 # ------------------------------------------------------------------ the two systems
 
+APIS = ("native", "s3")
+ACCESS, SECRET = "STRBENCHACCESSKEY01", "bench-secret-key-0123456789"
 
-def bench_stratus(base: Path, quick: bool, workloads: list[str]) -> dict[str, Any]:
+
+class StratusBenchUp(StratusUp):
+    """`stratus up` with a known admin S3 credential, so one cluster serves both APIs."""
+
+    def env(self) -> dict[str, str]:
+        env = super().env()
+        env.update(STRATUS_ADMIN_ACCESS_KEY=ACCESS, STRATUS_ADMIN_SECRET_KEY=SECRET)
+        return env
+
+    @property
+    def s3_endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.other_ports['STRATUS_S3_PORT']}"
+
+
+def wait_answering(url: str, timeout: float = 30.0) -> None:
+    """Wait until an HTTP server answers at all (an unsigned S3 ListBuckets gets 403)."""
+    import urllib.error
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(url, timeout=2)
+        except urllib.error.HTTPError:
+            return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            time.sleep(0.05)
+            continue
+        return
+    raise RuntimeError(f"{url} not answering")
+
+
+def s3_args(endpoint: str, access: str, secret: str) -> list[str]:
+    # objbench signs S3 requests itself (SigV4, UNSIGNED-PAYLOAD): no boto3 in the client's cost
+    return ["--api", "s3", "--endpoint", endpoint, "--access-key", access, "--secret-key", secret]
+
+
+def bench_stratus(base: Path, quick: bool, workloads: list[str], apis: list[str]) -> dict[str, Any]:
+    """Each API's figures from one cluster, keyed stratus (native) and stratus_s3."""
     data = Path(tempfile.mkdtemp(dir=base, prefix="stratus-bench-"))
-    up = StratusUp(data / "data")
+    up = StratusBenchUp(data / "data")
+    out: dict[str, Any] = {}
     try:
         t0 = time.monotonic()
         up.start()
         ready_s = time.monotonic() - t0
         assert up.proc is not None
-        auth = [
-            "--auth-url", up.auth_url, "--user", ADMIN_USER, "--key", up.admin_key,
-            "--server-pids", str(up.proc.pid),
-        ]  # fmt: skip
-        docs = workload_runs(auth, "stratus", quick, workloads)
-        summary = summarize(docs)
-        if summary["failures"]:  # say why before the data dir goes
-            summary["launcher_log_tail"] = up.log_tail(40)
-            summary["launcher_exit"] = up.proc.poll()
+        pids = ["--server-pids", str(up.proc.pid)]
+        if "native" in apis:
+            auth = ["--auth-url", up.auth_url, "--user", ADMIN_USER, "--key", up.admin_key, *pids]
+            docs = workload_runs(auth, "stratus", quick, workloads)
+            out["stratus"] = {"ready_s": round(ready_s, 2), **summarize(docs), "raw": docs}
+        if "s3" in apis:
+            wait_answering(up.s3_endpoint + "/")
+            auth = [*s3_args(up.s3_endpoint, ACCESS, SECRET), *pids]
+            docs = workload_runs(auth, "stratus-s3", quick, workloads)
+            out["stratus_s3"] = {**summarize(docs), "raw": docs}
+        if any(v["failures"] for v in out.values()):  # say why before the data dir goes
+            out["launcher_log_tail"] = up.log_tail(40)
+            out["launcher_exit"] = up.proc.poll()
     finally:
         up.stop()
         shutil.rmtree(data, ignore_errors=True)
-    return {"ready_s": round(ready_s, 2), **summary, "raw": docs}
+    return out
 
 
-def bench_swift(quick: bool, workloads: list[str]) -> dict[str, Any]:
+def bench_swift(quick: bool, workloads: list[str], apis: list[str]) -> dict[str, Any]:
+    """The same workloads against Swift's proxy (tempauth) and its s3api middleware."""
     port = free_port()
     env = {**os.environ, "PROXY_PORT": str(port), "NODES": "3", "REPLICAS": "3", "RESET": "1"}
     subprocess.run(["bash", str(SWIFT_SETUP)], env=env, check=True, stdout=sys.stderr)
+    pids = ["--server-pidfile", str(SAIO_ROOT / "run" / "pids")]
+    out: dict[str, Any] = {}
     try:
-        auth = [
-            "--auth-url", f"http://127.0.0.1:{port}/auth/v1.0",
-            "--user", "test:tester", "--key", "testing",
-            "--server-pidfile", str(SAIO_ROOT / "run" / "pids"),
-        ]  # fmt: skip
-        docs = workload_runs(auth, "swift", quick, workloads)
+        if "native" in apis:
+            auth = [
+                "--auth-url", f"http://127.0.0.1:{port}/auth/v1.0",
+                "--user", "test:tester", "--key", "testing", *pids,
+            ]  # fmt: skip
+            docs = workload_runs(auth, "swift", quick, workloads)
+            out["swift"] = {**summarize(docs), "raw": docs}
+        if "s3" in apis:
+            auth = [*s3_args(f"http://127.0.0.1:{port}", "test:tester", "testing"), *pids]
+            docs = workload_runs(auth, "swift-s3api", quick, workloads)
+            out["swift_s3api"] = {**summarize(docs), "raw": docs}
     finally:
         subprocess.run(["bash", str(SWIFT_STOP)], env=env, stdout=sys.stderr)
-    return {**summarize(docs), "raw": docs}
+    return out
+
+
+def throughput_only(r: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in r.items() if not k.endswith("swift_over_stratus")}
 
 
 def main() -> None:
@@ -253,6 +314,12 @@ def main() -> None:
     ap.add_argument("--with-swift", action="store_true", help="also measure OpenStack Swift")
     ap.add_argument("--quick", action="store_true", help="fewer objects (a smoke run)")
     ap.add_argument("--no-stratus", action="store_true", help="machine limits (and Swift) only")
+    ap.add_argument(
+        "--api",
+        choices=["native", "s3", "both"],
+        default="native",
+        help="which API the load goes through (both: native then S3 on the same cluster)",
+    )
     ap.add_argument(
         "--workloads",
         default="small,large,list",
@@ -264,21 +331,29 @@ def main() -> None:
     args = ap.parse_args()
     base = Path(args.dir)
     workloads = [w for w in args.workloads.split(",") if w]
+    apis = list(APIS) if args.api == "both" else [args.api]
     doc: dict[str, Any] = {
-        "bench": "objects/1",
+        "bench": "objects/2",
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "cpus": os.cpu_count(),
+        "apis": apis,
         "loadavg_start": [round(x, 2) for x in os.getloadavg()],
         "machine": machine_limits(base, args.quick),
     }
     if not args.no_stratus:
-        doc["stratus"] = bench_stratus(base, args.quick, workloads)
+        doc.update(bench_stratus(base, args.quick, workloads, apis))
     if args.with_swift:
-        doc["swift"] = bench_swift(args.quick, workloads)
+        doc.update(bench_swift(args.quick, workloads, apis))
     if "stratus" in doc and "swift" in doc:
         doc["ratios"] = ratios(doc["stratus"], doc["swift"])
+    if "stratus_s3" in doc and "swift_s3api" in doc:
+        doc["ratios_s3"] = ratios(doc["stratus_s3"], doc["swift_s3api"])
+    if "stratus" in doc and "stratus_s3" in doc:
+        doc["s3_over_native"] = throughput_only(ratios(doc["stratus_s3"], doc["stratus"]))
+    if "swift" in doc and "swift_s3api" in doc:
+        doc["swift_s3api_over_swift"] = throughput_only(ratios(doc["swift_s3api"], doc["swift"]))
     if not args.raw:
-        for key in ("stratus", "swift"):
+        for key in ("stratus", "stratus_s3", "swift", "swift_s3api"):
             if key in doc:
                 doc[key].pop("raw", None)
     doc["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]

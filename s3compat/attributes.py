@@ -42,7 +42,7 @@ async def _parts(ctx: S3Context, loc: tuple[str, str, str]) -> dict[str, Any]:
     page = numbered[:limit]
     truncated = len(numbered) > limit
     return {
-        "TotalPartsCount": len(segs),
+        "PartsCount": len(segs),  # boto3 calls it TotalPartsCount; this is the wire name
         "PartNumberMarker": marker,
         "NextPartNumberMarker": page[-1][0] if page else marker,
         "MaxParts": limit,

@@ -54,7 +54,9 @@ NOTES: dict[str, str] = {
 _HEADER = """# S3 compatibility
 
 Stratus serves the S3 REST API on `config.s3` (127.0.0.1:9000 under `stratus up`),
-path-style and virtual-hosted-style (`s3.base_domain`). Requests are signed
+path-style and virtual-hosted-style (`s3.base_domain`), over HTTP or, with
+`s3.tls_cert` and `s3.tls_key`, HTTPS (boto3 sends its trailing checksums
+only over TLS; over HTTP it puts them in headers). Requests are signed
 with AWS Signature V4 (Authorization header, presigned query,
 `STREAMING-AWS4-HMAC-SHA256-PAYLOAD`, `STREAMING-UNSIGNED-PAYLOAD-TRAILER`,
 `STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER`, `UNSIGNED-PAYLOAD`) or

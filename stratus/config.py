@@ -193,9 +193,25 @@ class S3Section:
     base_domain: str = _opt(
         "", "Domain for virtual-hosted-style buckets (`bucket.<base_domain>`); empty: path only."
     )
+    tls_cert: str = _opt(
+        "",
+        "PEM certificate (chain) file; with `tls_key`, the S3 API serves HTTPS "
+        "(clients such as boto3 send trailing checksums only over TLS). Empty: plain HTTP.",
+    )
+    tls_key: str = _opt("", "PEM private key file for `tls_cert`.")
+
+    @property
+    def scheme(self) -> str:
+        return "https" if self.tls_cert else "http"
 
     def validate(self) -> None:
         _check_port("s3.port", self.port)
+        if bool(self.tls_cert) != bool(self.tls_key):
+            raise ConfigError("s3.tls_cert and s3.tls_key are set together or not at all")
+        for name in ("tls_cert", "tls_key"):
+            path = getattr(self, name)
+            if path and not Path(path).is_file():
+                raise ConfigError(f"s3.{name}: no such file {path!r}")
 
 
 @dataclass

@@ -238,7 +238,7 @@ class Launcher:
             seconds=time.monotonic() - t0,
             volume_url=f"http://{_probe_host(cfg.volume.host)}:{cfg.volume.port}",
             iscsi_portal=f"{_probe_host(cfg.iscsi.host)}:{cfg.iscsi.port}",
-            s3_url=f"http://{_probe_host(cfg.s3.host)}:{cfg.s3.port}",
+            s3_url=f"{cfg.s3.scheme}://{_probe_host(cfg.s3.host)}:{cfg.s3.port}",
             s3_access=s3_access,
             s3_secret=s3_secret,
             image_url=f"http://{_probe_host(cfg.image.host)}:{cfg.image.port}",

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+import ssl
 from pathlib import Path
 
 from aiohttp import web
@@ -61,15 +62,28 @@ async def serve_proxy(cfg: config.Config, stop: asyncio.Event) -> None:
         # The S3 dialect shares the Swift app's core and identity (one process, one loop).
         s3_runner = web.AppRunner(s3_app_for(app, cfg), access_log=None, handle_signals=False)
         await s3_runner.setup()
-        await web.SockSite(s3_runner, s3_sock).start()
+        await web.SockSite(s3_runner, s3_sock, ssl_context=s3_tls(cfg.s3)).start()
         await web.SockSite(runner, sock).start()
         log.info("proxy listening on %s:%d", cfg.proxy.host, cfg.proxy.port)
-        log.info("S3 API listening on %s:%d", cfg.s3.host, cfg.s3.port)
+        log.info("S3 API listening on %s://%s:%d", cfg.s3.scheme, cfg.s3.host, cfg.s3.port)
         await stop.wait()
     finally:
         if s3_runner is not None:
             await s3_runner.cleanup()
         await runner.cleanup()
+
+
+def s3_tls(s3: config.S3Section) -> ssl.SSLContext | None:
+    """The S3 API's server TLS context, or None for plain HTTP."""
+    if not s3.tls_cert:
+        return None
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    try:
+        ctx.load_cert_chain(s3.tls_cert, s3.tls_key)
+    except (OSError, ssl.SSLError) as exc:
+        raise config.ConfigError(f"s3.tls_cert / s3.tls_key cannot be loaded: {exc}") from exc
+    return ctx
 
 
 def s3_app_for(swift_app: web.Application, cfg: config.Config) -> web.Application:

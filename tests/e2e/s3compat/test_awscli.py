@@ -1,4 +1,8 @@
-"""The aws CLI (Debian's awscli, which is aws-cli v1 on botocore) against `stratus up`."""
+"""The aws CLI v2 (Debian 12's awscli package, 2.9) against `stratus up`.
+
+Debian's binary is used by its path: a pip-installed aws-cli v1 earlier on
+PATH (pyenv shims, for one) would otherwise stand in for it unnoticed.
+"""
 
 from __future__ import annotations
 
@@ -11,15 +15,20 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.s3compat.conftest import S3Up
-from tests.helpers.tools import need_tool
+from tests.helpers.tools import missing_tool
 
 MiB = 1024 * 1024
+DEBIAN_AWS = Path("/usr/bin/aws")
 
 
 @pytest.fixture
 def aws(s3_up: S3Up, tmp_path: Path):
-    exe = need_tool("aws", "awscli")
+    if not DEBIAN_AWS.exists():
+        missing_tool("/usr/bin/aws (Debian package awscli, aws-cli v2) is not installed")
+    exe = str(DEBIAN_AWS)
     env = {**os.environ, **s3_up.env(), "HOME": str(tmp_path)}
+    version = subprocess.run([exe, "--version"], env=env, capture_output=True, text=True)
+    assert version.stdout.startswith("aws-cli/2."), version.stdout + version.stderr
 
     def run(*args: str, check: bool = True) -> str:
         proc = subprocess.run(

@@ -88,3 +88,16 @@ def test_identity_options_are_checked() -> None:
     for bad in ("0", "31622401"):
         with pytest.raises(ConfigError, match="token_lifetime"):
             config.load(env={"STRATUS_IDENTITY_TOKEN_LIFETIME": bad})
+
+
+def test_s3_tls_needs_both_files(tmp_path: Path) -> None:
+    cert, key = tmp_path / "c.pem", tmp_path / "k.pem"
+    cert.write_text("x")
+    key.write_text("y")
+    both = config.load(env={"STRATUS_S3_TLS_CERT": str(cert), "STRATUS_S3_TLS_KEY": str(key)})
+    assert both.s3.scheme == "https"
+    assert config.load(env={}).s3.scheme == "http"
+    with pytest.raises(ConfigError, match="set together"):
+        config.load(env={"STRATUS_S3_TLS_CERT": str(cert)})
+    with pytest.raises(ConfigError, match="no such file"):
+        config.load(env={"STRATUS_S3_TLS_CERT": str(cert), "STRATUS_S3_TLS_KEY": "/nope.pem"})
