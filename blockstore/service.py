@@ -25,6 +25,7 @@ from blockstore.backend import FileBackend
 from blockstore.backup.objects import ObjectAccess
 from blockstore.manager import Settings, Store
 from blockstore.manager.manager import Manager
+from stratus.config import parse_hostport
 from stratus.identity import IdentityStore, identity_dir
 
 log = logging.getLogger("blockstore.service")
@@ -75,6 +76,8 @@ async def _driver(cfg: Any) -> tuple[Any, Any]:
     from blockstore.iscsi import TargetServer
 
     server = TargetServer(cfg.iscsi.host, cfg.iscsi.port)
+    for extra in cfg.iscsi.extra_portals:  # same portal group: multipath paths
+        await server.add_portal(*parse_hostport(extra))
     await server.start()
     return UserspaceDriver(server), server
 

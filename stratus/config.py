@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import tomllib
 import types
 import typing
@@ -222,9 +223,19 @@ class IscsiSection:
     port: int = _opt(3260, "Port of the iSCSI target.")
     driver: str = _opt("userspace", "Target driver: `userspace` (built in) or `lio` (rtslib-fb).")
     iqn_prefix: str = _opt("iqn.2026-11.io.stratus", "Prefix of the IQNs given to volume targets.")
+    extra_portals: list[str] = _opt(  # noqa: RUF009 - _opt gives a default_factory for lists
+        [],
+        "More `HOST:PORT` portals in the target's portal group (userspace driver). Attachments "
+        "then name every portal (`target_portals`), so an initiator can use multipath.",
+    )
 
     def validate(self) -> None:
         _check_port("iscsi.port", self.port)
+        for portal in self.extra_portals:
+            try:
+                parse_hostport(portal)
+            except ConfigError as exc:
+                raise ConfigError(f"iscsi.extra_portals: {exc}") from None
         if self.driver not in ("userspace", "lio"):
             raise ConfigError("iscsi.driver must be 'userspace' or 'lio'")
 
@@ -408,6 +419,17 @@ class Config:
             check = getattr(section, "validate", None)
             if check is not None:
                 check()
+
+
+def parse_hostport(text: str) -> tuple[str, int]:
+    """``HOST:PORT`` or ``[V6]:PORT`` as (host, port); ConfigError when it is neither."""
+    m = re.fullmatch(r"\[([0-9a-fA-F:.]+)\]:(\d{1,5})|([^:\[\]\s,]+):(\d{1,5})", text)
+    if m is None:
+        raise ConfigError(f"expected HOST:PORT, not {text[:80]!r}")
+    host = m.group(1) or m.group(3)
+    port = int(m.group(2) or m.group(4))
+    _check_port(text, port)
+    return host, port
 
 
 def _check_port(name: str, port: int) -> None:

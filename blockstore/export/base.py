@@ -10,6 +10,7 @@ absent is not an error.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -97,6 +98,7 @@ class ConnectionInfo:
     auth_username: str | None = None
     auth_password: str | None = field(default=None, repr=False)
     discard: bool = True
+    target_portals: tuple[str, ...] = ()  # every portal of the group (multipath), first first
 
     def to_dict(self) -> dict[str, Any]:
         """The ``initialize_connection`` answer of a Cinder iSCSI driver."""
@@ -107,6 +109,13 @@ class ConnectionInfo:
             "target_lun": self.target_lun,
             "discard": self.discard,
         }
+        if len(self.target_portals) > 1:  # os-brick's multipath keys, one entry per path
+            n = len(self.target_portals)
+            data.update(
+                target_portals=list(self.target_portals),
+                target_iqns=[self.target_iqn] * n,
+                target_luns=[self.target_lun] * n,
+            )
         if self.auth_method:
             data.update(
                 auth_method=self.auth_method,
@@ -116,9 +125,15 @@ class ConnectionInfo:
         return {"driver_volume_type": "iscsi", "data": data}
 
 
-def connection_info(spec: ExportSpec, portal: str, initiator_iqn: str | None = None):
-    """ConnectionInfo for ``spec``, with the CHAP credentials of ``initiator_iqn``
-    (default: the first ACL that has CHAP)."""
+def connection_info(
+    spec: ExportSpec, portals: str | Sequence[str], initiator_iqn: str | None = None
+) -> ConnectionInfo:
+    """ConnectionInfo for ``spec`` through ``portals`` (one, or a group's for multipath),
+    with the CHAP credentials of ``initiator_iqn`` (default: the first ACL that has CHAP)."""
+    listed = (portals,) if isinstance(portals, str) else tuple(portals)
+    if not listed:
+        raise ExportError("an export needs at least one portal")
+    portal = listed[0]
     chosen = None
     for acl in spec.acls:
         if initiator_iqn is not None and acl.initiator_iqn != initiator_iqn:
@@ -127,10 +142,11 @@ def connection_info(spec: ExportSpec, portal: str, initiator_iqn: str | None = N
             chosen = acl
             break
     if chosen is None:
-        return ConnectionInfo(portal, spec.target_iqn, spec.lun)
+        return ConnectionInfo(portal, spec.target_iqn, spec.lun, target_portals=listed)
     return ConnectionInfo(
-        portal, spec.target_iqn, spec.lun, "CHAP", chosen.chap_user, chosen.chap_secret
-    )
+        portal, spec.target_iqn, spec.lun, "CHAP", chosen.chap_user, chosen.chap_secret,
+        target_portals=listed,
+    )  # fmt: skip
 
 
 @runtime_checkable

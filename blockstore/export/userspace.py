@@ -42,11 +42,21 @@ class UserspaceDriver:
 
     @property
     def portal(self) -> str:
-        host = self.advertise or self.server.host
-        if host in ("", "0.0.0.0", "::"):
-            host = "127.0.0.1"
-        shown = f"[{host}]" if ":" in host else host
-        return f"{shown}:{self.server.port}"
+        """The first portal, named by ``advertise`` when given."""
+        return self.portals[0]
+
+    @property
+    def portals(self) -> list[str]:
+        """Every portal initiators may use (one portal group: multipath paths)."""
+        out = []
+        for i, (host, port) in enumerate(self.server.portals):
+            if i == 0 and self.advertise:
+                host = self.advertise
+            if host in ("", "0.0.0.0", "::"):
+                host = "127.0.0.1"
+            shown = f"[{host}]" if ":" in host else host
+            out.append(f"{shown}:{port}")
+        return out
 
     def _lock(self, iqn: str) -> asyncio.Lock:
         return self._locks.setdefault(normalize_name(iqn), asyncio.Lock())
@@ -63,7 +73,7 @@ class UserspaceDriver:
             await self._ensure_unit(target, spec)
             lost = self._ensure_acl(target, spec)
             await self._end_sessions(target, lost)
-        return connection_info(spec, self.portal)
+        return connection_info(spec, self.portals)
 
     async def remove_export(self, target_iqn: str) -> None:
         async with self._lock(target_iqn):

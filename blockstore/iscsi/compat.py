@@ -40,8 +40,10 @@ _DECLARATIVE = {
     "TargetName": "login; required for a normal session",
     "SessionType": "Normal or Discovery",
     "TargetAlias": "declared by the target when set",
-    "TargetPortalGroupTag": "declared in the first login response of a normal session",
-    "TargetAddress": "in SendTargets answers: `<ip>:<port>,<tpgt>`",
+    "TargetPortalGroupTag": "declared in the first login response of a normal session: the "
+    "tag of the portal group the connection came in through",
+    "TargetAddress": "in SendTargets answers: `<ip>:<port>,<tpgt>`, one per listening portal "
+    "of the groups the target is reachable through (portals are added and removed live)",
     "SendTargets": "Text: All (discovery), a name, or empty (own target)",
     "AuthMethod": "CHAP or None (first offered that the ACL allows)",
     "CHAP_A/I/C/N/R": "MD5 (5) only; random 16-byte challenge; one-way and mutual",

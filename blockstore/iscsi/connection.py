@@ -31,6 +31,7 @@ from blockstore.iscsi.stream import PduStream, StreamClosed
 from blockstore.iscsi.tmf import handle_task_management
 
 if TYPE_CHECKING:
+    from blockstore.iscsi.portals import Portal
     from blockstore.iscsi.server import TargetServer
 
 log = logging.getLogger(__name__)
@@ -68,9 +69,10 @@ class ProtocolError(Exception):
 class Connection:
     """The target's side of one TCP connection, from login to close."""
 
-    def __init__(self, server: TargetServer, stream: PduStream) -> None:
+    def __init__(self, server: TargetServer, stream: PduStream, portal: Portal) -> None:
         self.server = server
         self.stream = stream
+        self.portal = portal  # the portal (and so the portal group) it came in through
         self.session: Session | None = None
         self.params = SessionParams()
         self.header_digest = False

@@ -2,7 +2,8 @@
 
 A discovery session asks ``SendTargets=All`` (or one name); a normal
 session may ask ``SendTargets=`` for its own target. The answer lists
-``TargetName`` then one ``TargetAddress=<ip>:<port>,<tpgt>`` per portal.
+``TargetName`` then one ``TargetAddress=<ip>:<port>,<tpgt>`` per listening portal
+of the portal groups the target is reachable through.
 An answer longer than the initiator's MaxRecvDataSegmentLength goes out in
 pieces (C bit), each fetched by an empty request carrying our TTT.
 """
@@ -103,10 +104,11 @@ class TextExchange:
                 return [("SendTargets", REJECT)]
             targets = [own] if value in ("", own.iqn) else []
         out: list[tuple[str, str]] = []
-        addresses = server.portal_addresses(conn.stream.local)
         for target in targets:
-            out.append(("TargetName", target.iqn))
-            out += [("TargetAddress", address) for address in addresses]
+            addresses = server.portal_addresses(conn.stream.local, target)
+            if addresses:  # reachable through no listening portal group: not offered
+                out.append(("TargetName", target.iqn))
+                out += [("TargetAddress", address) for address in addresses]
         return out
 
     def _send_piece(self, pdu: P.Pdu) -> None:

@@ -185,6 +185,9 @@ class Login:
         target = self.server.get_target(target_name)
         if target is None:
             self._refuse(pdu, NOT_FOUND, f"no target {target_name[:100]!r}")
+        if not target.reachable_through(self.conn.portal.tag):
+            self._refuse(pdu, NOT_FOUND, f"target not reachable through portal group "
+                                         f"{self.conn.portal.tag}")  # fmt: skip
         try:
             self.credentials = target.credentials_for(self.initiator_name)
         except AccessDenied:
@@ -196,7 +199,7 @@ class Login:
         if self.declared_tpgt or self.kind is not SessionType.NORMAL:
             return []
         self.declared_tpgt = True
-        out = [("TargetPortalGroupTag", str(self.server.portal_group_tag))]
+        out = [("TargetPortalGroupTag", str(self.conn.portal.tag))]
         if self.target is not None and self.target.alias:
             out.append(("TargetAlias", self.target.alias))
         return out
@@ -275,6 +278,7 @@ class Login:
         session = self.server.open_session(
             isid=pdu.lun[:6], initiator_name=self.initiator_name, target=self.target,
             kind=self.kind, params=params, cmd_sn=self.cmd_sn,
+            portal_group_tag=self.conn.portal.tag,
         )  # fmt: skip
         if session is None:
             self._refuse(pdu, OUT_OF_RESOURCES, "too many sessions")

@@ -8,6 +8,8 @@ This is the API the volume service drives::
     target.add_lun(0, unit)                      # an opened blockstore.scsi.LogicalUnit
     target.set_acl("iqn.1994-05.com.redhat:host", chap_user="u", chap_secret="s" * 12)
     ...
+    await server.add_portal("10.0.0.5", 3260, tag=2)   # listens at once, in portal group 2
+    server.bind_target(target.iqn, {2})          # reachable only through group 2 now
     await server.remove_target(target.iqn)       # asks initiators to log out, then drops them
     await server.stop()
 
@@ -18,13 +20,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
 import itertools
 import logging
+from collections.abc import Iterable
+from functools import partial
 
 from blockstore.iscsi.chap import Credentials
 from blockstore.iscsi.connection import Connection
 from blockstore.iscsi.negotiate import SessionParams, TargetLimits
+from blockstore.iscsi.portals import Portal, check_address, check_tag
 from blockstore.iscsi.session import Session, SessionType
 from blockstore.iscsi.stream import PduStream
 from blockstore.iscsi.target import Target, normalize_name
@@ -35,7 +39,7 @@ MiB = 1024 * 1024
 
 
 class TargetServer:
-    """A userspace iSCSI target (RFC 7143) listening on one portal group."""
+    """A userspace iSCSI target (RFC 7143): portal groups, targets, sessions."""
 
     def __init__(
         self,
@@ -54,8 +58,7 @@ class TargetServer:
         write_budget: int = 128 * MiB,
         discovery_credentials: Credentials | None = None,
     ) -> None:
-        if not 1 <= portal_group_tag <= 65535:
-            raise ValueError("portal group tag must be 1..65535")
+        check_tag(portal_group_tag)
         if not 1 <= queue_depth <= 4096:
             raise ValueError("queue depth must be 1..4096")
         self.portal_group_tag = portal_group_tag
@@ -69,8 +72,8 @@ class TargetServer:
         self.max_write_bytes = max_write_bytes
         self.write_budget = max(write_budget, max_write_bytes)
         self.discovery_credentials = discovery_credentials
-        self._portals: list[tuple[str, int]] = [(host, port)]
-        self._servers: list[asyncio.AbstractServer] = []
+        self._portals: list[Portal] = [Portal(*check_address(host, port), portal_group_tag)]
+        self._running = False
         self._targets: dict[str, Target] = {}
         self._sessions: dict[int, Session] = {}
         self._by_key: dict[tuple[str, bytes, str], Session] = {}
@@ -79,29 +82,50 @@ class TargetServer:
 
     # -- lifecycle --------------------------------------------------------------------
 
-    def add_portal(self, host: str, port: int) -> None:
-        """Listen on one more address (same portal group); call before start()."""
-        if self._servers:
-            raise RuntimeError("add portals before start()")
-        self._portals.append((host, port))
+    async def add_portal(self, host: str, port: int, *, tag: int | None = None) -> Portal:
+        """Listen on one more address, in portal group ``tag`` (default: the first group).
+
+        Before start() the portal is recorded; on a running server it listens at once.
+        """
+        check_address(host, port)
+        tag = self.portal_group_tag if tag is None else check_tag(tag)
+        if port and self._find_portal(host, port) is not None:
+            raise ValueError(f"portal {host}:{port} exists")
+        portal = Portal(host, port, tag)
+        if self._running:
+            await self._listen(portal)
+        self._portals.append(portal)
+        return portal
+
+    async def remove_portal(self, host: str, port: int) -> bool:
+        """Stop listening on a portal and drop the connections that came through it."""
+        portal = self._find_portal(host, port)
+        if portal is None:
+            return False
+        self._portals.remove(portal)
+        await self._close_portal(portal)
+        return True
 
     async def start(self) -> None:
-        loop = asyncio.get_running_loop()
-        bound = []
-        for host, port in self._portals:
-            server = await loop.create_server(
-                lambda: PduStream(self._serve), host, port, reuse_address=True, backlog=128
-            )
-            self._servers.append(server)
-            sock = server.sockets[0].getsockname()
-            bound.append((host, sock[1]))
-        self._portals = bound
-        log.info("iSCSI target listening on %s", ", ".join(f"{h}:{p}" for h, p in bound))
+        self._running = True
+        try:
+            for portal in self._portals:
+                if portal.listener is None:
+                    await self._listen(portal)
+        except BaseException:
+            await self.stop()
+            raise
+        log.info(
+            "iSCSI target listening on %s",
+            ", ".join(f"{p.host}:{p.port} (group {p.tag})" for p in self._portals),
+        )
 
     async def stop(self) -> None:
         """Stop listening and drop every connection."""
-        for server in self._servers:
-            server.close()
+        self._running = False
+        for portal in self._portals:
+            if portal.listener is not None:
+                portal.listener.close()
         conns = list(self._connections)
         for conn in conns:
             conn.shutdown()
@@ -109,11 +133,40 @@ class TargetServer:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(5):
                     await conn.wait_closed()
-        for server in self._servers:
+        for portal in self._portals:
+            if portal.listener is not None:
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(5):
+                        await portal.listener.wait_closed()
+                portal.listener = None
+
+    async def _listen(self, portal: Portal) -> None:
+        loop = asyncio.get_running_loop()
+        serve = partial(self._serve, portal)
+        portal.listener = await loop.create_server(
+            lambda: PduStream(serve), portal.host, portal.port, reuse_address=True, backlog=128
+        )
+        portal.port = portal.listener.sockets[0].getsockname()[1]
+
+    async def _close_portal(self, portal: Portal) -> None:
+        listener, portal.listener = portal.listener, None
+        if listener is not None:
+            listener.close()
+        conns = [c for c in self._connections if c.portal is portal]
+        for conn in conns:
+            conn.shutdown()
+        for conn in conns:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(5):
-                    await server.wait_closed()
-        self._servers.clear()
+                    await conn.wait_closed()
+        if listener is not None:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(5):
+                    await listener.wait_closed()
+        log.info("iSCSI portal %s:%d (group %d) closed", portal.host, portal.port, portal.tag)
+
+    def _find_portal(self, host: str, port: int) -> Portal | None:
+        return next((p for p in self._portals if p.matches(host, port)), None)
 
     async def __aenter__(self) -> TargetServer:
         await self.start()
@@ -124,16 +177,24 @@ class TargetServer:
 
     @property
     def host(self) -> str:
-        return self._portals[0][0]
+        return self._portals[0].host
 
     @property
     def port(self) -> int:
         """The first portal's port (the bound one after start(), even when 0 was asked)."""
-        return self._portals[0][1]
+        return self._portals[0].port
 
     @property
     def portals(self) -> list[tuple[str, int]]:
-        return list(self._portals)
+        return [(p.host, p.port) for p in self._portals]
+
+    @property
+    def portal_groups(self) -> dict[int, list[tuple[str, int]]]:
+        """Each portal group's tag and its portals."""
+        groups: dict[int, list[tuple[str, int]]] = {}
+        for p in self._portals:
+            groups.setdefault(p.tag, []).append((p.host, p.port))
+        return groups
 
     # -- targets ----------------------------------------------------------------------
 
@@ -184,19 +245,29 @@ class TargetServer:
     def visible_targets(self, initiator_name: str) -> list[Target]:
         return [t for t in self._targets.values() if t.visible_to(initiator_name)]
 
-    def portal_addresses(self, local: tuple) -> list[str]:
-        """``TargetAddress`` values; a wildcard portal is named by the connection's address."""
-        out = []
-        for host, port in self._portals:
-            if host in ("", "0.0.0.0", "::") and local:
-                host = local[0]
-            try:
-                is_v6 = ipaddress.ip_address(host).version == 6
-            except ValueError:
-                is_v6 = False
-            shown = f"[{host}]" if is_v6 else host
-            out.append(f"{shown}:{port},{self.portal_group_tag}")
-        return out
+    def bind_target(self, iqn: str, tags: Iterable[int] | None) -> None:
+        """Limit a target to some portal groups (None: all); sessions elsewhere are dropped."""
+        target = self.get_target(iqn)
+        if target is None:
+            raise KeyError(iqn)
+        target.set_portal_groups(tags)
+        for session in list(self._sessions.values()):
+            conn = session.connection
+            if (
+                session.target is target
+                and conn is not None
+                and not target.reachable_through(conn.portal.tag)
+            ):
+                self.session_ended(session)
+                conn.shutdown()
+
+    def portal_addresses(self, local: tuple, target: Target | None = None) -> list[str]:
+        """``TargetAddress`` values of the portals ``target`` is reachable through (or all)."""
+        return [
+            p.target_address(local)
+            for p in self._portals
+            if p.listener is not None and (target is None or target.reachable_through(p.tag))
+        ]
 
     # -- sessions ---------------------------------------------------------------------
 
@@ -209,6 +280,7 @@ class TargetServer:
         kind: SessionType,
         params: SessionParams,
         cmd_sn: int,
+        portal_group_tag: int,
     ) -> Session | None:
         """A new session; an old one with the same initiator, ISID and target is reinstated."""
         key = (initiator_name, isid, target.iqn if target else "")
@@ -226,7 +298,7 @@ class TargetServer:
         session = Session(
             tsih=tsih, isid=isid, initiator_name=initiator_name, target=target, kind=kind,
             params=params, cmd_sn=cmd_sn, depth=self.queue_depth,
-            portal_group_tag=self.portal_group_tag,
+            portal_group_tag=portal_group_tag,
         )  # fmt: skip
         self._sessions[tsih] = session
         if kind is SessionType.NORMAL:
@@ -264,12 +336,12 @@ class TargetServer:
                 return tsih
         return None
 
-    async def _serve(self, stream: PduStream) -> None:
+    async def _serve(self, portal: Portal, stream: PduStream) -> None:
         if len(self._connections) >= self.max_connections:
             log.warning("connection limit reached; refusing %s", stream.peer)
             stream.close()
             return
-        conn = Connection(self, stream)
+        conn = Connection(self, stream, portal)
         self._connections.add(conn)
         try:
             await conn.run()

@@ -9,9 +9,11 @@ LUN table. Idempotent ``ensure_*`` forms make provisioning converge.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from blockstore.iscsi.chap import Credentials
+from blockstore.iscsi.portals import check_tag
 
 if TYPE_CHECKING:
     from blockstore.scsi import LogicalUnit
@@ -73,6 +75,7 @@ class Target:
         self._acl: dict[str, Credentials | None] = {}
         self.allow_any_initiator = False
         self.default_credentials: Credentials | None = None
+        self.portal_groups: frozenset[int] | None = None  # None: every portal group
         self.removed = False
 
     # -- LUNs -----------------------------------------------------------------------
@@ -146,6 +149,19 @@ class Target:
         if self.allow_any_initiator:
             return self.default_credentials
         raise AccessDenied(initiator_name)
+
+    def set_portal_groups(self, tags: Iterable[int] | None) -> None:
+        """Reachable only through these portal groups (None: through all of them)."""
+        if tags is None:
+            self.portal_groups = None
+            return
+        groups = frozenset(check_tag(t) for t in tags)
+        if not groups:
+            raise ValueError("a target needs at least one portal group (None means all)")
+        self.portal_groups = groups
+
+    def reachable_through(self, tag: int) -> bool:
+        return self.portal_groups is None or tag in self.portal_groups
 
     def visible_to(self, initiator_name: str) -> bool:
         """Whether discovery lists this target to ``initiator_name``."""

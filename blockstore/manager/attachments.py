@@ -50,17 +50,20 @@ def check_connector(connector: Any) -> dict[str, Any]:
     return out
 
 
-def portal_of(driver: Any) -> str | None:
-    """``host:port`` initiators are told to use (the driver's own idea of it)."""
+def portals_of(driver: Any) -> tuple[str, ...] | None:
+    """The ``host:port`` portals initiators are told to use (the driver's own idea of them)."""
     if driver is None:
         return None
+    portals = getattr(driver, "portals", None)
+    if isinstance(portals, list | tuple) and portals:
+        return tuple(portals)
     portal = getattr(driver, "portal", None)
     if isinstance(portal, str):
-        return portal
+        return (portal,)
     host, port = getattr(driver, "advertise", None), getattr(driver, "port", None)
     if host is None or port is None:
         return None
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    return (f"[{host}]:{port}" if ":" in host else f"{host}:{port}",)
 
 
 class AttachmentOps(SnapshotOps):
@@ -83,8 +86,8 @@ class AttachmentOps(SnapshotOps):
             qos=self.qos_for(t, vol),
         )
 
-    async def sync_export(self, vol: Volume) -> tuple[ExportSpec | None, str | None]:
-        """Make the target match the records; (spec, portal). Call with ``lock(vol.id)`` held."""
+    async def sync_export(self, vol: Volume) -> tuple[ExportSpec | None, tuple[str, ...] | None]:
+        """Make the target match the records; (spec, portals). Call with ``lock(vol.id)`` held."""
         if self.driver is None:
             raise BackendError("no target driver is configured")
         spec = self.store.read(lambda t: self._fresh_spec(t, vol))
@@ -92,15 +95,17 @@ class AttachmentOps(SnapshotOps):
             await self.driver.remove_export(self.target_iqn(vol.id))
             return None, None
         info = await self.driver.ensure_export(spec)
-        return spec, info.target_portal
+        return spec, info.target_portals or (info.target_portal,)
 
     def _fresh_spec(self, t: Txn, vol: Volume) -> ExportSpec | None:
         cur = t.get(Volume, vol.project, vol.id)
         return None if cur is None else self.export_spec(t, cur)
 
-    def connection_for(self, spec: ExportSpec, portal: str, att: Attachment) -> dict[str, Any]:
+    def connection_for(
+        self, spec: ExportSpec, portals: tuple[str, ...], att: Attachment
+    ) -> dict[str, Any]:
         """os-brick connection info for one attachment (its own CHAP credentials)."""
-        info = connection_info(spec, portal, att.initiator).to_dict()
+        info = connection_info(spec, portals, att.initiator).to_dict()
         info["data"].update(
             access_mode=att.attach_mode,
             volume_id=att.volume_id,
@@ -215,13 +220,13 @@ class AttachmentOps(SnapshotOps):
         att, vol = await self.store.write(txn)
         async with self.lock(vol.id):
             try:
-                spec, portal = await self.sync_export(vol)
+                spec, portals = await self.sync_export(vol)
             except Exception as exc:
                 log.exception("export of volume %s failed", vol.id)
                 raise BackendError(f"exporting volume {vol.id} failed: {exc}") from None
-        if spec is None or portal is None:
+        if spec is None or portals is None:
             raise BackendError(f"volume {vol.id} is not exported (it changed meanwhile)")
-        return att, self.connection_for(spec, portal, att)
+        return att, self.connection_for(spec, portals, att)
 
     async def complete_attachment(
         self,
@@ -332,10 +337,10 @@ class AttachmentOps(SnapshotOps):
             return att, self.export_spec(t, vol)
 
         att, spec = self.store.read(txn)
-        portal = portal_of(self.driver)
-        if spec is None or portal is None or att.status not in EXPORTED:
+        portals = portals_of(self.driver)
+        if spec is None or portals is None or att.status not in EXPORTED:
             return None
-        return self.connection_for(spec, portal, att)
+        return self.connection_for(spec, portals, att)
 
     # -- Cinder's older volume actions -----------------------------------------------
 

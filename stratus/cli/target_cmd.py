@@ -23,7 +23,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     exp.add_argument("file", metavar="FILE", help="backing file (its size is the LUN's size)")
     exp.add_argument("--iqn", help="target name (default: <iscsi.iqn_prefix>:<file name>)")
     exp.add_argument(
-        "--portal", metavar="HOST:PORT", help="listen address (default: iscsi.host:iscsi.port)"
+        "--portal",
+        action="append",
+        metavar="HOST:PORT",
+        help="listen address (repeatable, one portal group: multipath; "
+        "default: iscsi.host:iscsi.port)",
     )
     exp.add_argument("--chap", metavar="USER:SECRET", help="require one-way CHAP")
     exp.add_argument(
@@ -51,14 +55,10 @@ def _compat(args: argparse.Namespace) -> int:
 
 def parse_portal(text: str) -> tuple[str, int]:
     """``HOST:PORT`` or ``[V6]:PORT``."""
-    m = re.fullmatch(r"\[([0-9a-fA-F:.]+)\]:(\d+)|([^:\[\]]+):(\d+)", text)
-    if m is None:
-        raise CommandError(f"portal must be HOST:PORT, not {text!r}")
-    host = m.group(1) or m.group(3)
-    port = int(m.group(2) or m.group(4))
-    if not 0 <= port <= 65535:
-        raise CommandError(f"port out of range: {port}")
-    return host, port
+    try:
+        return config.parse_hostport(text)
+    except config.ConfigError as exc:
+        raise CommandError(f"--portal: {exc}") from None
 
 
 def parse_userpass(text: str | None, what: str) -> tuple[str, str] | tuple[None, None]:
@@ -80,7 +80,7 @@ def _export(args: argparse.Namespace) -> int:
     path = Path(args.file)
     if not path.is_file():
         raise CommandError(f"{path} is not a file")
-    host, port = parse_portal(args.portal) if args.portal else (cfg.iscsi.host, cfg.iscsi.port)
+    portals = [parse_portal(p) for p in args.portal or ()] or [(cfg.iscsi.host, cfg.iscsi.port)]
     user, secret = parse_userpass(args.chap, "--chap")
     muser, msecret = parse_userpass(args.mutual_chap, "--mutual-chap")
     if muser is not None and user is None:
@@ -96,11 +96,12 @@ def _export(args: argparse.Namespace) -> int:
     except ImportError:  # pragma: no cover - uvloop is a dependency
         runner = asyncio.run
     try:
-        runner(_serve(args, path, iqn, host, port, (user, secret, muser, msecret)))
+        runner(_serve(args, path, iqn, portals, (user, secret, muser, msecret)))
     except ValueError as exc:
         raise CommandError(str(exc)) from None
     except OSError as exc:
-        raise CommandError(f"cannot serve {path} on {host}:{port}: {exc}") from None
+        where = ", ".join(f"{h}:{p}" for h, p in portals)
+        raise CommandError(f"cannot serve {path} on {where}: {exc}") from None
     return 0
 
 
@@ -108,8 +109,7 @@ async def _serve(
     args: argparse.Namespace,
     path: Path,
     iqn: str,
-    host: str,
-    port: int,
+    portals: list[tuple[str, int]],
     chap: tuple[str | None, str | None, str | None, str | None],
 ) -> None:
     from blockstore.iscsi import TargetServer
@@ -117,8 +117,10 @@ async def _serve(
 
     unit = LogicalUnit(path, read_only=args.read_only, block_size=args.block_size)
     await unit.open()
-    server = TargetServer(host, port)
+    server = TargetServer(*portals[0])
     try:
+        for host, port in portals[1:]:
+            await server.add_portal(host, port)
         target = server.add_target(iqn)
         target.add_lun(0, unit)
         user, secret, muser, msecret = chap
@@ -133,10 +135,11 @@ async def _serve(
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        shown = f"[{server.host}]" if ":" in server.host else server.host
         auth = f" (CHAP user {user})" if user else ""
         print(f"stratus: serving {os.path.abspath(path)} ({unit.size} bytes) as LUN 0{auth}")
-        print(f"iscsi://{shown}:{server.port}/{target.iqn}/0", flush=True)
+        for host, port in server.portals:
+            shown = f"[{host}]" if ":" in host else host
+            print(f"iscsi://{shown}:{port}/{target.iqn}/0", flush=True)
         await stop.wait()
         print("stratus: stopping", flush=True)
     finally:

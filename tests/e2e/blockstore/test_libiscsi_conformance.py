@@ -1,13 +1,14 @@
 """libiscsi's conformance suite (``iscsi-test-cu``) against ``stratus target export``.
 
 One run of every family (``-t ALL``, destructive and sanitize tests on, a
-second URL to the same LUN for the multipath tests) against the target as
-a separate process on uvloop. The result is counted per suite: a test that
-printed ``[SKIPPED]`` counts as skipped (CUnit calls it passed). The test
-fails when a suite passes fewer tests than the floor recorded in
-``conformance_floor.json``, when a suite fails more tests than recorded
-there, or when any iSCSI.* test fails. Raise the floor as things improve:
-``WRITE_CONFORMANCE_FLOOR=1`` rewrites it from the current run.
+second URL to the same LUN through another portal of the same portal group
+for the multipath tests) against the target as a separate process on
+uvloop. The result is counted per suite: a test that printed ``[SKIPPED]``
+counts as skipped (CUnit calls it passed). The test fails when a suite
+passes fewer tests than the floor recorded in ``conformance_floor.json``,
+when a suite fails more tests than recorded there, or when any iSCSI.*
+test fails. Raise the floor as things improve: ``WRITE_CONFORMANCE_FLOOR=1``
+rewrites it from the current run.
 """
 
 from __future__ import annotations
@@ -98,16 +99,16 @@ def test_parser_counts_skips_and_failures() -> None:
 
 
 @pytest.fixture
-def exported(tmp_path: Path) -> Iterator[str]:
-    """``stratus target export`` of a thin 64 MiB file; yields the LUN's URL."""
+def exported(tmp_path: Path) -> Iterator[tuple[str, str]]:
+    """``stratus target export`` of a thin 64 MiB file on two portals; yields both URLs."""
     need_tool("iscsi-test-cu", "libiscsi-bin")
     backing = tmp_path / "conformance.img"
     with open(backing, "wb") as f:
         f.truncate(SIZE)
-    port = free_port()
+    port, port2 = free_port(), free_port()
     stratus = Path(sys.executable).with_name("stratus")
     argv = [str(stratus), "target", "export", str(backing), "--iqn", IQN,
-            "--portal", f"127.0.0.1:{port}"]  # fmt: skip
+            "--portal", f"127.0.0.1:{port}", "--portal", f"127.0.0.2:{port2}"]  # fmt: skip
     log = (tmp_path / "target.log").open("w+")
     proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, text=True)
     try:
@@ -116,7 +117,7 @@ def exported(tmp_path: Path) -> Iterator[str]:
             assert proc.poll() is None, (tmp_path / "target.log").read_text()
             assert time.monotonic() < deadline, "target did not start"
             time.sleep(0.05)
-        yield f"iscsi://127.0.0.1:{port}/{IQN}/0"
+        yield f"iscsi://127.0.0.1:{port}/{IQN}/0", f"iscsi://127.0.0.2:{port2}/{IQN}/0"
         assert proc.poll() is None, "the target died during the run"
     finally:
         proc.terminate()
@@ -128,8 +129,8 @@ def exported(tmp_path: Path) -> Iterator[str]:
         log.close()
 
 
-def test_conformance_floor(exported: str, tmp_path: Path) -> None:
-    argv = ["iscsi-test-cu", "-d", "-S", "-t", "ALL", exported, exported]
+def test_conformance_floor(exported: tuple[str, str], tmp_path: Path) -> None:
+    argv = ["iscsi-test-cu", "-d", "-S", "-t", "ALL", *exported]
     done = subprocess.run(argv, capture_output=True, text=True, timeout=RUN_TIMEOUT)
     log = done.stdout + done.stderr
     (tmp_path / "iscsi-test-cu.log").write_text(log)

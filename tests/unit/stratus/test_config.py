@@ -101,3 +101,15 @@ def test_s3_tls_needs_both_files(tmp_path: Path) -> None:
         config.load(env={"STRATUS_S3_TLS_CERT": str(cert)})
     with pytest.raises(ConfigError, match="no such file"):
         config.load(env={"STRATUS_S3_TLS_CERT": str(cert), "STRATUS_S3_TLS_KEY": "/nope.pem"})
+
+
+def test_iscsi_extra_portals_are_host_port_pairs() -> None:
+    cfg = config.load(env={"STRATUS_ISCSI_EXTRA_PORTALS": "127.0.0.2:3260,[::1]:3261"})
+    assert cfg.iscsi.extra_portals == ["127.0.0.2:3260", "[::1]:3261"]
+    assert [config.parse_hostport(p) for p in cfg.iscsi.extra_portals] == [
+        ("127.0.0.2", 3260),
+        ("::1", 3261),
+    ]
+    for bad in ("127.0.0.2", "h:70000", "::1:3260", "a b:1"):
+        with pytest.raises(ConfigError, match="extra_portals"):
+            config.load(env={"STRATUS_ISCSI_EXTRA_PORTALS": bad})

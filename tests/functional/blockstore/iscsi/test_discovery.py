@@ -61,7 +61,7 @@ async def test_normal_session_sees_only_its_own_target(server, target) -> None:
 
 async def test_wildcard_portal_is_named_by_the_connection_address() -> None:
     server = TargetServer("0.0.0.0", 0)
-    server.add_portal("::", 0)
+    await server.add_portal("::", 0)
     await server.start()
     try:
         port4, port6 = (p for _, p in server.portals)

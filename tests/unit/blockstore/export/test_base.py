@@ -48,6 +48,19 @@ def test_connection_info_picks_the_initiators_credentials() -> None:
     assert "auth_method" not in data and data["target_portal"] == "p:1"
 
 
+def test_several_portals_give_the_multipath_keys() -> None:
+    spec = ExportSpec("v1", "/v1", "iqn.2010-10.org.stratus:v1", lun=2)
+    data = connection_info(spec, ["10.0.0.1:3260", "10.0.1.1:3260"]).to_dict()["data"]
+    assert data["target_portal"] == "10.0.0.1:3260"
+    assert data["target_portals"] == ["10.0.0.1:3260", "10.0.1.1:3260"]
+    assert data["target_iqns"] == ["iqn.2010-10.org.stratus:v1"] * 2
+    assert data["target_luns"] == [2, 2]
+    single = connection_info(spec, ["10.0.0.1:3260"]).to_dict()["data"]
+    assert "target_portals" not in single
+    with pytest.raises(ExportError):
+        connection_info(spec, [])
+
+
 def test_duplicate_initiators_are_refused() -> None:
     a = Acl("iqn.1993-08.org.debian:01:a")
     with pytest.raises(ExportError):
