@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import io
 import json
 import sys
 from collections.abc import Sequence
 from typing import Any
+
+from rich import box
+from rich.console import Console
+from rich.table import Table
 
 
 def add_json_flag(parser: Any) -> None:
@@ -18,9 +23,14 @@ def emit_json(value: Any) -> None:
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    """A plain aligned text table."""
-    cells = [[str(h) for h in headers]] + [[str(c) for c in row] for row in rows]
-    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in cells]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(line.rstrip() for line in lines)
+    """An aligned text table (rich), plain so that it reads the same in a pipe or a log."""
+    grid = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, header_style=None)
+    for h in headers:
+        grid.add_column(str(h), no_wrap=True, overflow="ignore")
+    for row in rows:
+        grid.add_row(*(str(c) for c in row))
+    out = io.StringIO()
+    # Wide enough never to fold a cell; color and markup off: cells are data, not markup.
+    console = Console(file=out, width=100_000, color_system=None, markup=False, emoji=False)
+    console.print(grid)
+    return "\n".join(line.rstrip() for line in out.getvalue().splitlines() if line.strip())

@@ -22,6 +22,9 @@ from pathlib import Path
 from typing import Any
 
 import uvloop
+from rich.console import Console
+from rich.progress import BarColumn, TaskProgressColumn, TextColumn, TimeElapsedColumn
+from rich.progress import Progress as RichProgress
 
 from stratus import config
 from stratus.cli.main import CommandError
@@ -180,13 +183,25 @@ def _short(value: Any) -> str:
 
 
 class Progress:
-    """A progress bar on stderr (a line per 10% when stderr is not a terminal)."""
+    """Backup / restore progress on stderr: a rich bar on a terminal, a line per 10% in a log."""
 
     def __init__(self, label: str, quiet: bool) -> None:
         self.label = label
         self.quiet = quiet
-        self.tty = sys.stderr.isatty()
         self.shown = -1
+        self.console = Console(stderr=True)
+        self.bar: RichProgress | None = None
+        if not quiet and self.console.is_terminal:
+            self.bar = RichProgress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                TaskProgressColumn(),
+                TextColumn("{task.fields[status]}"),
+                TimeElapsedColumn(),
+                console=self.console,
+            )
+            self.task = self.bar.add_task(label, total=100.0, status="")
+            self.bar.start()
 
     def __call__(self, item: dict[str, Any]) -> None:
         if self.quiet:
@@ -194,18 +209,15 @@ class Progress:
         pct = float(item.get("progress") or 0)
         if item.get("status") == "available":
             pct = 100.0
-        if self.tty:
-            filled = int(pct / 100 * 30)
-            bar = "#" * filled + "." * (30 - filled)
-            sys.stderr.write(f"\r{self.label} [{bar}] {pct:5.1f}% {item.get('status', '')}   ")
-            sys.stderr.flush()
+        if self.bar is not None:
+            self.bar.update(self.task, completed=pct, status=str(item.get("status", "")))
         elif int(pct // 10) > self.shown:
             self.shown = int(pct // 10)
             print(f"{self.label}: {pct:.0f}%", file=sys.stderr, flush=True)
 
     def done(self) -> None:
-        if self.tty and not self.quiet:
-            sys.stderr.write("\n")
+        if self.bar is not None:
+            self.bar.stop()
 
 
 # -- handlers ---------------------------------------------------------------------------
