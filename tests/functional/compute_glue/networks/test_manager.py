@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 
 import aiohttp
@@ -12,6 +11,7 @@ from compute_glue.jsonclient import ApiClientError
 from compute_glue.networks.model import bridge_name, tap_name
 from stratus.identity import Principal
 from tests.functional.compute_glue.networks.conftest import NetRig
+from tests.helpers.tools import need_tool
 
 ALPHA = Principal("alpha", "user", ("member",))
 
@@ -144,9 +144,7 @@ async def test_projects_roles_and_bad_input(nets: NetRig) -> None:
 
 
 async def test_outbound_nat_table_follows_the_subnets(nets: NetRig) -> None:
-    nft = shutil.which("nft")
-    if nft is None:
-        pytest.skip("nft (Debian package nftables) is not installed; NAT is optional")
+    nft = need_tool("nft", "nftables")
     await nets.stop()
     nets.nat = True
     await nets.start()
