@@ -5,8 +5,9 @@
 Prints one JSON document:
 
 - ``machine``: what the disk allows without any object store in the way —
-  large-file write+fsync MB/s, and 4 KiB file create+write+fsync+rename per
-  second (one writer and 16 writers);
+  large-file write+fsync MB/s (the median of three runs: this virtual disk
+  varies), and 4 KiB file create+write+fsync+rename per second (one writer
+  and 16 writers);
 - ``stratus``: objbench results against a `stratus up` started here in a temp
   dir: 4 KiB PUT/GET ops/s at concurrency 16 and 64, 64 MiB PUT/GET MB/s,
   listing a 10,000-object container, server CPU per operation;
@@ -17,7 +18,12 @@ Prints one JSON document:
   OpenStack Swift (an all-in-one started by /work/shared/peers/swift/setup.sh),
   through its proxy and its s3api middleware, and ``ratios`` / ``ratios_s3``:
   Stratus over Swift for throughput, Swift over Stratus for CPU per operation
-  (above 1 is better for Stratus in both).
+  (above 1 is better for Stratus in both);
+- ``vs_machine``: each system's 64 MiB PUT against the disk. Every replica
+  lands on this one disk, so the disk writes ``replicas`` times the client's
+  MB/s; ``fraction_of_disk`` is that over ``large_put_shaped_writes``: the
+  same bytes written the same way (one writer per replica, 64 MiB files,
+  fsync, rename, directory fsync) by plain Python with no server involved.
 
 Both systems are measured one after the other on the same machine by the same
 neutral load generator (objbench.py), never side by side.
@@ -29,6 +35,7 @@ import argparse
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -45,6 +52,7 @@ SWIFT_SETUP = PEERS / "swift" / "setup.sh"
 SWIFT_STOP = PEERS / "swift" / "stop.sh"
 SAIO_ROOT = Path(os.environ.get("SAIO_ROOT", "/srv/swift-saio"))
 MiB = 1 << 20
+REPLICAS = 3  # both clusters here: 3 replicas, every device on the same disk
 
 
 # ------------------------------------------------------------------ machine limits
@@ -65,6 +73,48 @@ def large_write_fsync(directory: Path, total: int = 512 * MiB, chunk: int = 4 * 
     dt = time.perf_counter() - t0
     path.unlink()
     return total / dt / 1e6
+
+
+def replica_writes(
+    directory: Path, *, writers: int = REPLICAS, size: int = 64 * MiB, total: int = 256 * MiB
+) -> float:
+    """MB/s the disk takes for what a large PUT makes it do, with no object store in the way.
+
+    ``writers`` threads (one per replica) each write ``total`` bytes as files of ``size``:
+    1 MiB writes, fsync, rename into place, fsync the directory. The MB/s is of all bytes
+    written, the same count as ``replicas`` x the client's MB/s of a PUT.
+    """
+    buf = os.urandom(MiB)
+    directory.mkdir()
+
+    def writer(w: int) -> None:
+        sub = directory / f"r{w}"
+        sub.mkdir()
+        for i in range(total // size):
+            tmp = sub / f".tmp{i}"
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            try:
+                for _ in range(size // MiB):
+                    os.write(fd, buf)
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            os.rename(tmp, sub / f"obj{i}")
+            dfd = os.open(sub, os.O_RDONLY | os.O_DIRECTORY)
+            try:
+                os.fsync(dfd)
+            finally:
+                os.close(dfd)
+
+    t0 = time.perf_counter()
+    threads = [threading.Thread(target=writer, args=(w,)) for w in range(writers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    dt = time.perf_counter() - t0
+    shutil.rmtree(directory)
+    return writers * (total // size) * size / dt / 1e6
 
 
 def small_files(directory: Path, *, writers: int, seconds: float = 3.0, cap: int = 20000) -> float:
@@ -104,8 +154,16 @@ def machine_limits(base: Path, quick: bool) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(dir=base, prefix="limits-") as d:
         work = Path(d)
         total = (128 if quick else 512) * MiB
+        samples = [round(large_write_fsync(work, total), 1) for _ in range(3)]
+        replica = [
+            round(replica_writes(work / f"rep{i}", total=(64 if quick else 256) * MiB), 1)
+            for i in range(3)
+        ]
         return {
-            "large_write_fsync_MB_per_s": round(large_write_fsync(work, total), 1),
+            "large_write_fsync_MB_per_s": statistics.median(samples),
+            "large_write_fsync_MB_per_s_samples": samples,
+            "large_put_shaped_writes_MB_per_s": statistics.median(replica),
+            "large_put_shaped_writes_MB_per_s_samples": replica,
             "small_file_create_fsync_rename_per_s_1_writer": round(
                 small_files(work / "a", writers=1), 1
             ),
@@ -188,6 +246,21 @@ def summarize(docs: list[dict[str, Any]]) -> dict[str, Any]:
             elif w == "list-fill":
                 out["list_fill_put_ops_per_s"] = r["ops_per_s"]
     out["failures"] = failures
+    return out
+
+
+def vs_machine(doc: dict[str, Any]) -> dict[str, Any]:
+    """Large PUT MB/s as a fraction of what the disk can take (all replicas on one disk)."""
+    disk = doc["machine"]["large_put_shaped_writes_MB_per_s"]
+    out: dict[str, Any] = {"replicas_on_one_disk": REPLICAS, "disk_MB_per_s": disk}
+    for key in ("stratus", "stratus_s3", "swift", "swift_s3api"):
+        put = doc.get(key, {}).get("large_put_64MiB", {}).get("MB_per_s")
+        if put:
+            out[key] = {
+                "large_put_MB_per_s": put,
+                "disk_MB_per_s_written": round(put * REPLICAS, 1),
+                "fraction_of_disk": round(put * REPLICAS / disk, 3),
+            }
     return out
 
 
@@ -352,6 +425,7 @@ def main() -> None:
         doc["s3_over_native"] = throughput_only(ratios(doc["stratus_s3"], doc["stratus"]))
     if "swift" in doc and "swift_s3api" in doc:
         doc["swift_s3api_over_swift"] = throughput_only(ratios(doc["swift_s3api"], doc["swift"]))
+    doc["vs_machine"] = vs_machine(doc)
     if not args.raw:
         for key in ("stratus", "stratus_s3", "swift", "swift_s3api"):
             if key in doc:

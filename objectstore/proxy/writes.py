@@ -4,9 +4,11 @@ Small bodies (up to ``BUFFER_LIMIT``, which covers most objects) are read
 whole first: the MD5 is known before any node is called, a wrong ETag is
 refused without touching a node, and a failed primary's handoff gets the
 same bytes again. Larger bodies go through a feeder that reads the client
-body once, hashes it, and puts each chunk on one bounded queue per node
-(``QUEUE_DEPTH`` chunks), so memory stays bounded and the slowest healthy
-node sets the pace. A node that fails before it took its first chunk is
+body once in batches of about ``FEED_BATCH`` bytes, hashes each batch in a
+worker thread (MD5 releases the GIL, so the loop keeps sending the previous
+batch meanwhile) and puts it on one bounded queue per node (``QUEUE_DEPTH``
+batches), so memory stays bounded and the slowest healthy node sets the
+pace. A node that fails before it took its first chunk is
 replaced by a handoff that takes over its untouched queue; one that fails
 mid-stream is dropped, and the write goes on while a quorum is left.
 
@@ -21,6 +23,7 @@ import hashlib
 import itertools
 import logging
 from collections.abc import AsyncIterable, AsyncIterator, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -37,6 +40,9 @@ log = logging.getLogger(__name__)
 
 BUFFER_LIMIT = 256 * 1024
 QUEUE_DEPTH = 4
+FEED_BATCH = 1024 * 1024
+# MD5 of large uploads, off the event loop (one batch per hand-off; a batch is ~1 ms of work).
+_HASHERS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="put-md5")
 _EOF = object()
 _ABORT = object()
 
@@ -196,6 +202,11 @@ def _summary(errs: list[BaseException | None]) -> str:
     return ", ".join(sorted({type(e).__name__ for e in errs if e is not None}))
 
 
+def _md5_all(md5: Any, pieces: list[bytes]) -> None:
+    for piece in pieces:
+        md5.update(piece)
+
+
 class _Channel:
     """One slot's copy of the body: a bounded queue that the feeder fills."""
 
@@ -234,7 +245,8 @@ class _Channel:
                 return
             if item is _ABORT:
                 raise BodyAborted()
-            yield item
+            for piece in item:  # a batch: the pieces as the client sent them
+                yield piece
 
 
 class _Feeder:
@@ -311,7 +323,7 @@ class _Feeder:
 
     async def _feed(self) -> None:
         try:
-            await self._push(self.prefix)
+            batch, batched = [self.prefix], len(self.prefix)
             while True:
                 try:
                     chunk = await anext(self.rest)
@@ -319,7 +331,13 @@ class _Feeder:
                     break
                 except Exception as exc:
                     raise client_error(exc) from exc
-                await self._push(chunk)
+                if chunk:
+                    batch.append(chunk)
+                    batched += len(chunk)
+                if batched >= FEED_BATCH:
+                    await self._push(batch, batched)
+                    batch, batched = [], 0
+            await self._push(batch, batched)
             check_length(self.size, self.content_length, self.core.max_object_size)
             if self.t.expected_etag is not None and self.t.expected_etag != self.md5.hexdigest():
                 raise errors.EtagMismatch("body does not match the ETag sent")
@@ -331,22 +349,29 @@ class _Feeder:
                 ch.abort()
             raise
 
-    async def _push(self, chunk: bytes) -> None:
-        if not chunk:
+    async def _push(self, batch: list[bytes], size: int) -> None:
+        """Hash one batch (in a thread) while handing it to every live node's queue."""
+        if not size:
             return
-        self.size += len(chunk)
+        self.size += size
         if self.size > self.core.max_object_size:
             raise errors.EntityTooLarge(f"body larger than {self.core.max_object_size} bytes")
         if self.content_length is not None and self.size > self.content_length:
             raise errors.ClientDisconnected("body longer than announced")
-        self.md5.update(chunk)
-        for ch in self.channels:
-            if ch.dead:
-                continue
-            try:
-                await asyncio.wait_for(ch.put(chunk), self.core.node_timeout)
-            except TimeoutError:
-                self._stalled(ch)
+        hashing = asyncio.get_running_loop().run_in_executor(_HASHERS, _md5_all, self.md5, batch)
+        try:
+            for ch in self.channels:
+                if ch.dead:
+                    continue
+                if not ch.queue.full():  # the usual case: no timer needed
+                    ch.queue.put_nowait(batch)
+                    continue
+                try:
+                    await asyncio.wait_for(ch.put(batch), self.core.node_timeout)
+                except TimeoutError:
+                    self._stalled(ch)
+        finally:
+            await hashing  # one batch at a time: MD5 updates stay in order
         if self._live() < self.quorum:
             raise errors.ServiceUnavailable("too few storage nodes left for the upload")
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
+
 import pytest
 
 from objectstore.proxy import errors
@@ -68,6 +71,19 @@ async def test_chunked_unknown_length(make_cluster: ClusterFactory) -> None:
     assert res.size == len(data)
     _info, body = await c.core.get_object(A, "c", "o")
     assert len(await body.read()) == len(data)
+
+
+async def test_odd_chunks_over_several_batches_keep_order_and_md5(
+    make_cluster: ClusterFactory,
+) -> None:
+    c = await make_cluster(proxy=False)
+    await c.core.put_container(A, "c")
+    data = os.urandom(3 * 1024 * 1024 + 12345)  # several feeder batches, a ragged tail
+    res = await c.core.put_object(A, "c", "o", _chunks(data, 7777), ObjectMetadata())
+    assert res.size == len(data)
+    assert res.etag == hashlib.md5(data, usedforsecurity=False).hexdigest()
+    _info, body = await c.core.get_object(A, "c", "o")
+    assert await body.read() == data
 
 
 async def test_short_body_stores_nothing(make_cluster: ClusterFactory) -> None:
