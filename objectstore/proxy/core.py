@@ -12,6 +12,7 @@ existence so that an object PUT costs no extra round trip.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import logging
 import time
@@ -134,17 +135,20 @@ class ProxyCore:
 
         Returns fn's result, or raises nc.NotFound when every node that
         answered had nothing, or ServiceUnavailable when none answered.
-        Handoffs are asked only when a primary could not answer: when every
-        primary says "not here", that is the answer.
+        Once every primary (or its stand-in) has said "not here", the
+        handoffs left are asked all at once, in one more round trip: a
+        database made while every primary was down lives only there until
+        replication moves it home.
         """
         missing = 0
-        for dev in read_order(nodes, self.handoffs(ring, part), self.limiter):
+        order = read_order(nodes, self.handoffs(ring, part), self.limiter)
+        for dev in order:
             try:
                 return await fn(dev)
             except nc.NotFound:
                 missing += 1
                 if missing >= len(nodes):
-                    break
+                    return await self._any_of(list(order), fn)
             except nc.BadRequest as exc:
                 raise errors.InvalidInput(exc.body) from exc
             except (nc.NodeUnavailable, nc.NodeError) as exc:
@@ -152,6 +156,31 @@ class ProxyCore:
         if missing:
             raise nc.NotFound(404)
         raise errors.ServiceUnavailable("no storage node answered")
+
+    async def _any_of(self, devs: list[Any], fn: Any) -> Any:
+        """The first answer of ``devs`` asked at once (nc.NotFound when none has it)."""
+
+        async def one(dev: Any) -> Any:
+            try:
+                return await fn(dev)
+            except (nc.NodeUnavailable, nc.NodeError) as exc:
+                self.limiter.record_error(dev, repr(exc))
+                raise
+
+        tasks = [asyncio.ensure_future(one(dev)) for dev in devs]
+        try:
+            for next_done in asyncio.as_completed(tasks):
+                try:
+                    return await next_done
+                except nc.BadRequest as exc:
+                    raise errors.InvalidInput(exc.body) from exc
+                except (nc.NotFound, nc.NodeUnavailable, nc.NodeError):
+                    continue
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+        raise nc.NotFound(404)
 
     @staticmethod
     def _judge(out: Outcome[Any, Any], missing: type[errors.NotFound]) -> None:

@@ -223,3 +223,20 @@ async def test_containers(make_cluster: ClusterFactory) -> None:
     assert rows == [] and ainfo.container_count == 0
     ainfo = await core.head_account("AUTH_never")
     assert not ainfo.exists
+
+
+async def test_a_container_made_while_its_primaries_were_down_is_found(
+    make_cluster: ClusterFactory,
+) -> None:
+    c = await make_cluster(nodes=6, proxy=False)
+    _part, primaries = c.rings.container.get_nodes(A, "lonely")
+    for dev in primaries:
+        await c.node_of(dev).stop()
+    await c.core.put_container(A, "lonely")  # lands on handoffs only
+    for dev in primaries:
+        await c.node_of(dev).start()
+        c.core.limiter.clear(dev)  # healthy again: primaries are asked first
+    info = await c.core.head_container(A, "lonely")  # every primary says 404 first
+    assert info.name == "lonely"
+    with pytest.raises(errors.ContainerNotFound):
+        await c.core.head_container(A, "never-made")
