@@ -135,7 +135,12 @@ class RequestBody:
         self._reader = reader
         self.error: S3Error | None = None
         self._consumed = False
-        payload = auth.payload_hash if auth is not None else sigv4.UNSIGNED_PAYLOAD
+        if auth is not None:
+            payload = auth.payload_hash
+        else:  # SigV2 or anonymous: a SHA-256 the client sends is still checked, as AWS does
+            payload = headers.get("x-amz-content-sha256") or sigv4.UNSIGNED_PAYLOAD
+            if payload in sigv4.STREAMING_MODES:
+                raise S3Error("InvalidRequest", "aws-chunked uploads need SigV4")
         self._decoder: AwsChunkedDecoder | None = None
         if payload in sigv4.STREAMING_MODES:
             decoded = headers.get("x-amz-decoded-content-length")
@@ -156,6 +161,8 @@ class RequestBody:
         self._checksum_expected = declared[1] if declared else None
         self._checksum = checksums.new(declared[0]) if declared else None
         self.checksum_value: str | None = None  # base64, once the body has been read
+        self._trailer_declared = bool(headers.get("x-amz-trailer"))
+        self.digest_in_base64 = False  # how BadDigest names the Content-MD5 it expected
         self.size = 0
 
     @property
@@ -193,8 +200,16 @@ class RequestBody:
 
     def _finish(self) -> None:
         if self.content_length is not None and self.size != self.content_length:
-            raise S3Error("IncompleteBody")
-        if self._sha256 is not None and self._sha256[1].hexdigest() != self._sha256[0]:
+            raise S3Error(
+                "IncompleteBody",
+                "You did not provide the number of bytes specified by the Content-Length "
+                "HTTP header",
+                extra={
+                    "NumberBytesExpected": str(self.content_length),
+                    "NumberBytesProvided": str(self.size),
+                },
+            )
+        if self._sha256 is not None and self._sha256[1].hexdigest() != self._sha256[0].lower():
             raise S3Error(
                 "XAmzContentSHA256Mismatch",
                 extra={
@@ -203,7 +218,13 @@ class RequestBody:
                 },
             )
         if self._md5 is not None and self._md5.hexdigest() != self.content_md5:
-            raise S3Error("BadDigest")
+            raise S3Error(
+                "BadDigest",
+                extra={
+                    "ExpectedDigest": self._expected_digest(),
+                    "CalculatedDigest": base64.b64encode(self._md5.digest()).decode(),
+                },
+            )
         if self._checksum is not None and self.checksum_algorithm is not None:
             digest = self._checksum.digest()
             expected = self._checksum_expected
@@ -211,9 +232,18 @@ class RequestBody:
                 expected = self._decoder.trailers.get(
                     checksums.header_name(self.checksum_algorithm)
                 )
+                if expected is None and self._trailer_declared:
+                    raise S3Error("MalformedTrailerError")  # x-amz-trailer named it: none came
             if expected is not None:
                 checksums.verify(self.checksum_algorithm, expected, digest)
             self.checksum_value = checksums.encode(digest)
+
+    def _expected_digest(self) -> str:
+        if self.content_md5 is None:
+            return ""
+        if self.digest_in_base64:
+            return base64.b64encode(bytes.fromhex(self.content_md5)).decode()
+        return self.content_md5
 
     async def read_all(self, limit: int) -> bytes:
         """The whole body (small documents); EntityTooLarge past ``limit`` bytes."""

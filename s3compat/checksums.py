@@ -63,33 +63,59 @@ def compute(algorithm: str, data: bytes) -> str:
     return encode(h.digest())
 
 
+# x-amz-checksum-* headers that name no checksum value.
+_NOT_VALUES = frozenset({"x-amz-checksum-algorithm", "x-amz-checksum-type", "x-amz-checksum-mode"})
+
+
 def declared(headers: Mapping[str, str]) -> tuple[str, str | None] | None:
     """Which checksum a request declares: (algorithm, value or None if trailing).
 
     Looks at ``x-amz-checksum-*`` headers, then at ``x-amz-trailer`` (value
-    arrives after the body), then at ``x-amz-sdk-checksum-algorithm``.
+    arrives after the body); ``x-amz-sdk-checksum-algorithm`` must agree with
+    them and is not enough on its own (as AWS answers).
     ``headers`` must have lower-case names.
     """
-    found = [(a, headers[header_name(a)]) for a in ALGORITHMS if header_name(a) in headers]
+    names = {header_name(a): a for a in ALGORITHMS}
+    for name in headers:
+        if name.startswith("x-amz-checksum-") and name not in names and name not in _NOT_VALUES:
+            raise S3Error(
+                "InvalidRequest",
+                "The algorithm type you specified in x-amz-checksum- header is invalid.",
+            )
+    sdk = headers.get("x-amz-sdk-checksum-algorithm")
+    sdk_alg = sdk.upper() if sdk else None
+    if sdk_alg is not None and sdk_alg not in ALGORITHMS:
+        raise S3Error("InvalidRequest", "Value for x-amz-sdk-checksum-algorithm header is invalid.")
+    found = [(a, headers[h]) for h, a in names.items() if h in headers]
     if len(found) > 1:
-        raise S3Error("InvalidRequest", "Expecting a single x-amz-checksum- header")
+        raise S3Error(
+            "InvalidRequest",
+            "Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.",
+        )
+    trailer = headers.get("x-amz-trailer")
     if found:
         algorithm, value = found[0]
-        _check_format(algorithm, value)
-        return algorithm, value
-    trailer = headers.get("x-amz-trailer")
-    if trailer:
-        name = trailer.strip().lower()
-        for a in ALGORITHMS:
-            if header_name(a) == name:
-                return a, None
-        raise S3Error("InvalidRequest", f"Unsupported x-amz-trailer {trailer!r}")
-    sdk = headers.get("x-amz-sdk-checksum-algorithm")
-    if sdk:
-        if sdk.upper() not in ALGORITHMS:
-            raise S3Error("InvalidRequest", f"Unsupported checksum algorithm {sdk!r}")
-        return sdk.upper(), None
-    return None
+        value_or_none: str | None = value
+    elif trailer:
+        algorithm = names.get(trailer.strip().lower(), "")
+        value_or_none = None
+        if not algorithm:
+            raise S3Error(
+                "InvalidRequest", "The value specified in the x-amz-trailer header is not supported"
+            )
+    elif sdk_alg is not None:
+        raise S3Error(
+            "InvalidRequest",
+            "x-amz-sdk-checksum-algorithm specified, but no corresponding x-amz-checksum-* or "
+            "x-amz-trailer headers were found.",
+        )
+    else:
+        return None
+    if sdk_alg is not None and sdk_alg != algorithm:
+        raise S3Error("InvalidRequest", "Value for x-amz-sdk-checksum-algorithm header is invalid.")
+    if value_or_none is not None:
+        _check_format(algorithm, value_or_none)
+    return algorithm, value_or_none
 
 
 def _check_format(algorithm: str, value: str) -> None:

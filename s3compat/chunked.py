@@ -63,14 +63,14 @@ class AwsChunkedDecoder:
         if len(line) > MAX_LINE:
             raise S3Error("IncompleteBody", "aws-chunked line too long")
         if not line.endswith(b"\n"):
-            raise S3Error("IncompleteBody", "The request body ended before the last chunk")
+            raise S3Error("IncompleteBody")  # ended before the last chunk
         return line
 
     async def _exactly(self, n: int) -> bytes:
         try:
             return await self._reader.readexactly(n)
         except Exception:  # IncompleteReadError, or the connection closed
-            raise S3Error("IncompleteBody", "The request body ended inside a chunk") from None
+            raise S3Error("IncompleteBody") from None  # ended inside a chunk
 
     def _check_chunk_signature(self, given: bytes | None, data: bytes) -> None:
         if not self._signed:
@@ -93,7 +93,7 @@ class AwsChunkedDecoder:
             header = await self._line()
             m = _CHUNK_HEADER.match(header)
             if m is None:
-                raise S3Error("IncompleteBody", "Malformed aws-chunked chunk header")
+                raise S3Error("IncompleteBody")  # not a chunk header
             size = int(m.group(1), 16)
             if size > MAX_CHUNK:
                 raise S3Error("InvalidRequest", "aws-chunked chunk too large")
@@ -102,7 +102,7 @@ class AwsChunkedDecoder:
             if size == 0:
                 break
             if await self._exactly(2) != b"\r\n":
-                raise S3Error("IncompleteBody", "Malformed aws-chunked chunk terminator")
+                raise S3Error("IncompleteBody")  # no CRLF after the chunk
             self.received += size
             if self._decoded_length is not None and self.received > self._decoded_length:
                 raise S3Error("IncompleteBody", "More data than x-amz-decoded-content-length")
@@ -122,7 +122,7 @@ class AwsChunkedDecoder:
                 raise S3Error("InvalidRequest", "Too many trailing headers")
             m = _TRAILER.match(line)
             if m is None:
-                raise S3Error("InvalidRequest", "Malformed trailing header")
+                raise S3Error("MalformedTrailerError")
             name = m.group(1).decode().lower()
             if name == "x-amz-trailer-signature":
                 signature = m.group(2).strip()

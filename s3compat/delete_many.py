@@ -59,6 +59,13 @@ async def _delete_one(ctx: S3Context, key: str, vid: str | None) -> dict[str, An
 
 
 async def handle_delete_objects(ctx: S3Context) -> web.StreamResponse:
+    body = ctx.body
+    if body is None or (body.content_md5 is None and body.checksum_algorithm is None):
+        raise S3Error(
+            "InvalidRequest",
+            "Missing required header for this request: Content-MD5 OR x-amz-checksum-*",
+        )
+    body.digest_in_base64 = True  # AWS names this operation's ExpectedDigest in base64
     quiet, items = _parse(await ctx.read_xml("Delete"))
     sem = asyncio.Semaphore(CONCURRENCY)
 

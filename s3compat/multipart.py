@@ -134,6 +134,7 @@ async def handle_upload_part(ctx: S3Context) -> web.StreamResponse:
     record = await upload_record(ctx, uid)
     body = ctx.body
     assert body is not None
+    body.digest_in_base64 = True  # AWS names UploadPart's ExpectedDigest in base64
     if body.content_length is not None and body.content_length > MAX_PART_SIZE:
         raise S3Error("EntityTooLarge")
     wanted = record.system.get(ALGORITHM)

@@ -79,7 +79,9 @@ def _part_number(ctx: S3Context) -> int | None:
     if raw is None:
         return None
     if not raw.isdigit() or not 1 <= int(raw) <= 10000:
-        raise S3Error("InvalidArgument", "Part number must be an integer between 1 and 10000")
+        raise S3Error(
+            "InvalidArgument", "Part number must be an integer between 1 and 10000, inclusive"
+        )
     return int(raw)
 
 

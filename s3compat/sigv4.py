@@ -32,7 +32,7 @@ MAX_SKEW = timedelta(minutes=15)
 MAX_PRESIGN_EXPIRES = 7 * 24 * 3600
 _AMZ_DATE = "%Y%m%dT%H%M%SZ"
 _SPACES = re.compile(r"\s+")
-_HEX64 = re.compile(r"^[0-9a-f]{64}$")
+_HEX64 = re.compile(r"^[0-9a-fA-F]{64}$")  # AWS takes either case
 
 
 @dataclass(frozen=True)
@@ -229,6 +229,18 @@ def _compare(expected: str, given: str, canonical: str, sts: str, access: str) -
         )
 
 
+def check_payload_hash(value: str) -> None:
+    """x-amz-content-sha256 is a payload mode or a SHA-256 hex digest (InvalidArgument)."""
+    if value in STREAMING_MODES or value == UNSIGNED_PAYLOAD or _HEX64.match(value):
+        return
+    modes = ", ".join([UNSIGNED_PAYLOAD, *sorted(STREAMING_MODES)])
+    raise S3Error(
+        "InvalidArgument",
+        f"x-amz-content-sha256 must be {modes} or a valid sha256 value.",
+        extra={"ArgumentName": "x-amz-content-sha256", "ArgumentValue": value[:256]},
+    )
+
+
 def verify_header_auth(
     req: SignedRequest, secrets: SecretLookup, *, region: str, now: datetime
 ) -> SigV4Auth:
@@ -248,10 +260,10 @@ def verify_header_auth(
     _check_scope(scope, amz_date, region, "AuthorizationHeaderMalformed")
     payload_hash = headers.get("x-amz-content-sha256")
     if payload_hash is None:
-        raise S3Error("InvalidRequest", "Missing required header x-amz-content-sha256")
-    declared_mode = payload_hash in STREAMING_MODES or payload_hash == UNSIGNED_PAYLOAD
-    if not declared_mode and not _HEX64.match(payload_hash):
-        raise S3Error("InvalidArgument", "x-amz-content-sha256 must be a SHA-256 hex digest")
+        raise S3Error(
+            "InvalidRequest", "Missing required header for this request: x-amz-content-sha256"
+        )
+    check_payload_hash(payload_hash)
     secret = _lookup(access, secrets)
     key = signing_key(secret, scope)
     canonical = canonical_request(req, signed_headers, payload_hash, headers)
@@ -287,7 +299,11 @@ def verify_query_auth(
     _check_scope(scope, amz_date, region, code)
     headers = req.header_map()
     signed_headers = _signed_header_list(signed)
-    payload_hash = params.get("X-Amz-Content-Sha256", UNSIGNED_PAYLOAD)
+    # A presigned request may still sign its payload hash in the header (botocore, AWS).
+    # Any other value is compared with the body's SHA-256 (XAmzContentSHA256Mismatch).
+    payload_hash = params.get("X-Amz-Content-Sha256") or headers.get("x-amz-content-sha256")
+    if payload_hash is None:
+        payload_hash = UNSIGNED_PAYLOAD
     secret = _lookup(access, secrets)
     key = signing_key(secret, scope)
     canonical = canonical_request(
