@@ -45,6 +45,10 @@ _CTX = web.RequestKey("s3_ctx", S3Context)
 _RID = web.RequestKey("s3_request_id", str)
 
 
+# Uploads whose body must be framed by Content-Length (or chunked transfer encoding).
+_NEEDS_LENGTH = frozenset({"PutObject", "UploadPart"})
+
+
 def make_s3_app(
     core: Any, identity: Any, config: Any, *, settings: S3Settings | None = None
 ) -> web.Application:
@@ -151,6 +155,12 @@ async def _serve(request: web.Request, rid: str) -> web.StreamResponse:
     handler = HANDLERS.get(s3req.op.name)
     if handler is None or not s3req.op.implemented:
         raise S3Error("NotImplemented", f"{s3req.op.name} is not implemented by Stratus")
+    if (
+        s3req.op.name in _NEEDS_LENGTH
+        and request.content_length is None
+        and "transfer-encoding" not in headers
+    ):
+        raise S3Error("MissingContentLength")  # a body without a length cannot be framed
     ctx.body = RequestBody(request.content, headers, auth.sigv4, request.content_length)
     await access.authorize(ctx)
     if "origin" in headers and ctx.bucket is not None:

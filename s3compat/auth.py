@@ -138,16 +138,17 @@ class RequestBody:
         if auth is not None:
             payload = auth.payload_hash
         else:  # SigV2 or anonymous: a SHA-256 the client sends is still checked, as AWS does
+            # (a STREAMING-* value there is no digest: it fails as a mismatch, as on AWS)
             payload = headers.get("x-amz-content-sha256") or sigv4.UNSIGNED_PAYLOAD
-            if payload in sigv4.STREAMING_MODES:
-                raise S3Error("InvalidRequest", "aws-chunked uploads need SigV4")
         self._decoder: AwsChunkedDecoder | None = None
-        if payload in sigv4.STREAMING_MODES:
+        if auth is not None and payload in sigv4.STREAMING_MODES:
             decoded = headers.get("x-amz-decoded-content-length")
             if decoded is None or not decoded.isdigit():
                 raise S3Error("MissingContentLength", "x-amz-decoded-content-length is required")
             self.content_length: int | None = int(decoded)
-            self._decoder = AwsChunkedDecoder(reader, auth, payload, self.content_length)
+            self._decoder = AwsChunkedDecoder(
+                reader, auth, payload, self.content_length, trailer=headers.get("x-amz-trailer")
+            )
             self._sha256 = None
         else:
             self.content_length = content_length
@@ -218,13 +219,7 @@ class RequestBody:
                 },
             )
         if self._md5 is not None and self._md5.hexdigest() != self.content_md5:
-            raise S3Error(
-                "BadDigest",
-                extra={
-                    "ExpectedDigest": self._expected_digest(),
-                    "CalculatedDigest": base64.b64encode(self._md5.digest()).decode(),
-                },
-            )
+            raise self.bad_digest()
         if self._checksum is not None and self.checksum_algorithm is not None:
             digest = self._checksum.digest()
             expected = self._checksum_expected
@@ -237,6 +232,13 @@ class RequestBody:
             if expected is not None:
                 checksums.verify(self.checksum_algorithm, expected, digest)
             self.checksum_value = checksums.encode(digest)
+
+    def bad_digest(self) -> S3Error:
+        """BadDigest for a body that does not match its Content-MD5, with both digests."""
+        extra = {"ExpectedDigest": self._expected_digest()}
+        if self._md5 is not None:
+            extra["CalculatedDigest"] = base64.b64encode(self._md5.digest()).decode()
+        return S3Error("BadDigest", extra=extra)
 
     def _expected_digest(self) -> str:
         if self.content_md5 is None:

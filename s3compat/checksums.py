@@ -124,7 +124,7 @@ def _check_format(algorithm: str, value: str) -> None:
         raw = base64.b64decode(value, validate=True)
     except (binascii.Error, ValueError):
         raw = b""
-    if len(raw) != size:
+    if len(raw) != size or base64.b64encode(raw).decode() != value:  # canonical base64 only
         raise S3Error("InvalidRequest", f"Value for {header_name(algorithm)} header is invalid.")
 
 

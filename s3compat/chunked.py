@@ -41,6 +41,8 @@ class AwsChunkedDecoder:
         auth: sigv4.SigV4Auth | None,
         mode: str,
         decoded_length: int | None,
+        *,
+        trailer: str | None = None,
     ) -> None:
         if mode not in sigv4.STREAMING_MODES:
             raise ValueError(f"not a streaming mode: {mode}")
@@ -53,6 +55,7 @@ class AwsChunkedDecoder:
         self._previous = auth.signature if auth is not None else ""
         self._decoded_length = decoded_length
         self.trailers: dict[str, str] = {}
+        self._declared = trailer.strip().lower() if trailer else None  # x-amz-trailer
         self.received = 0
 
     async def _line(self) -> bytes:
@@ -128,6 +131,8 @@ class AwsChunkedDecoder:
                 signature = m.group(2).strip()
                 continue
             value = m.group(2).decode("latin-1").strip()
+            if self._declared is not None and name != self._declared:
+                raise S3Error("MalformedTrailerError")  # not the trailer x-amz-trailer named
             self.trailers[name] = value
             lines.append(f"{name}:{value}\n".encode())
         if self.trailers and not self._has_trailer:

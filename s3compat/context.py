@@ -157,6 +157,9 @@ def s3_error_from_core(exc: core_errors.ProxyError, ctx: S3Context | None = None
         return cause
     for kind, code in _CORE_ERRORS:
         if isinstance(exc, kind):
+            body = ctx.body if ctx is not None else None
+            if code == "BadDigest" and body is not None and body.content_md5 is not None:
+                return body.bad_digest()
             extra: dict[str, str] = {}
             if code == "NoSuchBucket" and ctx is not None and ctx.s3.bucket:
                 extra["BucketName"] = ctx.s3.bucket

@@ -36,7 +36,11 @@ ERRORS: dict[str, tuple[int, str]] = {
     "InvalidBucketName": (400, "The specified bucket is not valid."),
     "InvalidDigest": (400, "The Content-MD5 you specified was invalid."),
     "InvalidObjectState": (403, "The operation is not valid for the object's state"),
-    "InvalidPart": (400, "One or more of the specified parts could not be found."),
+    "InvalidPart": (
+        400,
+        "One or more of the specified parts could not be found.  The part may not have been "
+        "uploaded, or the specified entity tag may not match the part's entity tag.",
+    ),
     "InvalidPartOrder": (400, "The list of parts was not in ascending order."),
     "InvalidLocationConstraint": (400, "The specified location constraint is not valid."),
     "InvalidPartNumber": (416, "The requested partnumber is not satisfiable"),

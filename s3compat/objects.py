@@ -80,7 +80,9 @@ def _part_number(ctx: S3Context) -> int | None:
         return None
     if not raw.isdigit() or not 1 <= int(raw) <= 10000:
         raise S3Error(
-            "InvalidArgument", "Part number must be an integer between 1 and 10000, inclusive"
+            "InvalidArgument",
+            "Part number must be an integer between 1 and 10000, inclusive",
+            extra={"ArgumentName": "partNumber", "ArgumentValue": raw[:64]},
         )
     return int(raw)
 
