@@ -73,6 +73,11 @@ async def handle_get_bucket_location(ctx: S3Context) -> web.StreamResponse:
     return xml_response("LocationConstraint", shown or {})
 
 
+async def handle_get_object_lock_configuration(ctx: S3Context) -> web.StreamResponse:
+    """No bucket has Object Lock here (PutObjectLockConfiguration is not implemented)."""
+    raise S3Error("ObjectLockConfigurationNotFoundError", extra={"BucketName": ctx.bucket_name})
+
+
 async def _has_entries(ctx: S3Context, container: str) -> bool:
     try:
         _info, rows = await ctx.core.list_objects(ctx.account, container, ListParams(limit=1))

@@ -81,14 +81,14 @@ class AwsChunkedDecoder:
                 raise S3Error("InvalidRequest", "Unsigned payload with a chunk signature")
             return
         if given is None:
-            raise S3Error("IncompleteBody", "Chunk signature missing")
+            raise S3Error("IncompleteBody")  # a signed stream chunk without its signature
         assert self._auth is not None
         sts = sigv4.chunk_string_to_sign(
             self._auth, self._previous, hashlib.sha256(data).hexdigest()
         )
         expected = sigv4.sign(self._auth.signing_key, sts)
         if not hmac.compare_digest(expected.encode(), given):
-            raise S3Error("SignatureDoesNotMatch", "A chunk signature does not match")
+            raise S3Error("SignatureDoesNotMatch")  # a chunk signature
         self._previous = expected
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
@@ -144,4 +144,4 @@ class AwsChunkedDecoder:
             sts = sigv4.trailer_string_to_sign(self._auth, self._previous, b"".join(lines))
             expected = sigv4.sign(self._auth.signing_key, sts)
             if not hmac.compare_digest(expected.encode(), signature):
-                raise S3Error("SignatureDoesNotMatch", "The trailer signature does not match")
+                raise S3Error("SignatureDoesNotMatch")  # the trailer signature

@@ -50,7 +50,7 @@ def _parse(root: Any) -> list[Wanted]:
         number = xmlio.text(part, "PartNumber")
         etag = xmlio.text(part, "ETag")
         if number is None or etag is None or not number.strip().isdigit():
-            raise S3Error("MalformedXML", "Each Part needs a PartNumber and an ETag")
+            raise S3Error("MalformedXML")  # each Part needs a PartNumber and an ETag
         sums = {
             a: v
             for a in checksums.ALGORITHMS

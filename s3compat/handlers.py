@@ -38,6 +38,7 @@ HANDLERS: dict[str, Handler] = {
     "HeadBucket": bucket.handle_head_bucket,
     "DeleteBucket": bucket.handle_delete_bucket,
     "GetBucketLocation": bucket.handle_get_bucket_location,
+    "GetObjectLockConfiguration": bucket.handle_get_object_lock_configuration,
     "ListObjects": listing.handle_list_objects,
     "ListObjectsV2": listing.handle_list_objects_v2,
     "ListObjectVersions": listing_versions.handle_list_object_versions,

@@ -63,7 +63,7 @@ BUCKET_OPS: dict[str, list[tuple[str | None, OperationSpec]]] = {
         ("notification", _op("GetBucketNotificationConfiguration", "bucket", OWN, False)),
         ("replication", _op("GetBucketReplication", "bucket", OWN, False)),
         ("encryption", _op("GetBucketEncryption", "bucket", OWN, False)),
-        ("object-lock", _op("GetObjectLockConfiguration", "bucket", OWN, False)),
+        ("object-lock", _op("GetObjectLockConfiguration", "bucket", OWN)),
         ("ownershipControls", _op("GetBucketOwnershipControls", "bucket", OWN, False)),
         ("publicAccessBlock", _op("GetPublicAccessBlock", "bucket", OWN, False)),
         ("policyStatus", _op("GetBucketPolicyStatus", "bucket", OWN, False)),

@@ -395,7 +395,7 @@ async def handle_put_bucket_versioning(ctx: S3Context) -> web.StreamResponse:
     root = await ctx.read_xml("VersioningConfiguration")
     st = xmlio.text(root, "Status")
     if st not in ("Enabled", "Suspended"):
-        raise S3Error("MalformedXML", "Status must be Enabled or Suspended")
+        raise S3Error("MalformedXML")  # Status must be Enabled or Suspended
     if xmlio.text(root, "MfaDelete") == "Enabled":
         raise S3Error("NotImplemented", "MFA delete is not implemented by Stratus")
     if st == "Enabled":
