@@ -233,6 +233,12 @@ class RequestBody:
                 checksums.verify(self.checksum_algorithm, expected, digest)
             self.checksum_value = checksums.encode(digest)
 
+    def not_a_body_checksum(self) -> None:
+        """The request's x-amz-checksum-* describes something else: do not check the body."""
+        self._checksum = None
+        self._checksum_expected = None
+        self._trailer_declared = False
+
     def bad_digest(self) -> S3Error:
         """BadDigest for a body that does not match its Content-MD5, with both digests."""
         extra = {"ExpectedDigest": self._expected_digest()}

@@ -20,7 +20,9 @@ from s3compat.errors import S3Error
 MAX_CHUNK = 16 * 1024 * 1024
 MAX_LINE = 4096
 MAX_TRAILERS = 16
-_CHUNK_HEADER = re.compile(rb"^([0-9a-fA-F]{1,8})(?:;chunk-signature=([0-9a-f]{64}))?\r\n$")
+_CHUNK_HEADER = re.compile(  # AWS lets blanks sit around ';' and '='
+    rb"^([0-9a-fA-F]{1,8})[ \t]*(?:;[ \t]*chunk-signature[ \t]*=[ \t]*([0-9a-f]{64}))?[ \t]*\r\n$"
+)
 _TRAILER = re.compile(rb"^([A-Za-z0-9-]{1,128}):(.{0,1024})\r\n$")
 
 
@@ -58,13 +60,15 @@ class AwsChunkedDecoder:
         self._declared = trailer.strip().lower() if trailer else None  # x-amz-trailer
         self.received = 0
 
-    async def _line(self) -> bytes:
+    async def _line(self, *, eof_ok: bool = False) -> bytes:
         try:
             line = await self._reader.readline()
         except ValueError:  # line longer than the reader allows
             raise S3Error("IncompleteBody", "aws-chunked line too long") from None
         if len(line) > MAX_LINE:
             raise S3Error("IncompleteBody", "aws-chunked line too long")
+        if not line and eof_ok:
+            return b"\r\n"  # the body ended where a blank line was due: as good as one
         if not line.endswith(b"\n"):
             raise S3Error("IncompleteBody")  # ended before the last chunk
         return line
@@ -118,7 +122,7 @@ class AwsChunkedDecoder:
         lines: list[bytes] = []
         signature: bytes | None = None
         while True:
-            line = await self._line()
+            line = await self._line(eof_ok=True)
             if line == b"\r\n":
                 break
             if len(lines) >= MAX_TRAILERS:

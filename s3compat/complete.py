@@ -182,6 +182,10 @@ async def handle_complete_multipart_upload(ctx: S3Context) -> web.StreamResponse
         record = await multipart.upload_record(ctx, uid)
     except S3Error as err:
         return await _already_completed(ctx, uid, err)
+    if ctx.body is not None:
+        # x-amz-checksum-* here is the object's checksum, not the XML's (as on AWS).
+        ctx.body.not_a_body_checksum()
+        ctx.body.digest_in_base64 = True
     wanted = _parse(await ctx.read_xml("CompleteMultipartUpload"))
     stored = {multipart.row_part_number(r): r async for r in multipart.part_rows(ctx, uid)}
     segs = _pick_parts(ctx, wanted, stored)

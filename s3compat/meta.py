@@ -72,12 +72,15 @@ def user_metadata(headers: Mapping[str, str]) -> dict[str, str]:
 
 
 def content_encoding(headers: Mapping[str, str]) -> str | None:
-    """Content-Encoding without ``aws-chunked`` (a transfer detail, never stored)."""
+    """Content-Encoding without ``aws-chunked`` when the body was aws-chunked (a transfer
+    detail then, never stored); a body sent whole keeps what the client said."""
     value = headers.get("content-encoding")
     if value is None:
         return None
+    if "x-amz-decoded-content-length" not in headers:
+        return value
     kept = [v.strip() for v in value.split(",") if v.strip() and v.strip() != "aws-chunked"]
-    return ",".join(kept) or None
+    return ", ".join(kept) or None
 
 
 def content_attributes(headers: Mapping[str, str]) -> dict[str, str]:

@@ -18,11 +18,22 @@ def test_user_metadata_and_its_limit() -> None:
 
 @pytest.mark.parametrize(
     "value,kept",
-    [("aws-chunked", None), ("aws-chunked,gzip", "gzip"), ("gzip", "gzip"), (None, None)],
+    [
+        ("aws-chunked", None),
+        ("aws-chunked,gzip", "gzip"),
+        ("foo, aws-chunked, bar", "foo, bar"),
+        ("gzip", "gzip"),
+        (None, None),
+    ],
 )
 def test_aws_chunked_is_not_a_content_encoding(value: str | None, kept: str | None) -> None:
-    headers = {} if value is None else {"content-encoding": value}
+    streamed = {"x-amz-decoded-content-length": "5"}
+    headers = streamed if value is None else {**streamed, "content-encoding": value}
     assert meta.content_encoding(headers) == kept
+
+
+def test_a_body_sent_whole_keeps_its_declared_encoding() -> None:
+    assert meta.content_encoding({"content-encoding": "aws-chunked"}) == "aws-chunked"
 
 
 def test_tags_parse_validate_and_round_trip() -> None:
