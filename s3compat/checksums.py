@@ -67,6 +67,13 @@ def compute(algorithm: str, data: bytes) -> str:
 _NOT_VALUES = frozenset({"x-amz-checksum-algorithm", "x-amz-checksum-type", "x-amz-checksum-mode"})
 
 
+def trailer_name(value: str | None) -> str | None:
+    """The header an x-amz-trailer names (AWS forgives blanks and stray commas around it)."""
+    if not value:
+        return None
+    return value.strip(" \t,").lower() or None
+
+
 def declared(headers: Mapping[str, str]) -> tuple[str, str | None] | None:
     """Which checksum a request declares: (algorithm, value or None if trailing).
 
@@ -97,7 +104,7 @@ def declared(headers: Mapping[str, str]) -> tuple[str, str | None] | None:
         algorithm, value = found[0]
         value_or_none: str | None = value
     elif trailer:
-        algorithm = names.get(trailer.strip().lower(), "")
+        algorithm = names.get(trailer_name(trailer) or "", "")
         value_or_none = None
         if not algorithm:
             raise S3Error(

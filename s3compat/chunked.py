@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator
 from typing import Protocol
 
 from s3compat import sigv4
+from s3compat.checksums import trailer_name
 from s3compat.errors import S3Error
 
 MAX_CHUNK = 16 * 1024 * 1024
@@ -57,7 +58,7 @@ class AwsChunkedDecoder:
         self._previous = auth.signature if auth is not None else ""
         self._decoded_length = decoded_length
         self.trailers: dict[str, str] = {}
-        self._declared = trailer.strip().lower() if trailer else None  # x-amz-trailer
+        self._declared = trailer_name(trailer)
         self.received = 0
 
     async def _line(self, *, eof_ok: bool = False) -> bytes:
@@ -112,11 +113,22 @@ class AwsChunkedDecoder:
                 raise S3Error("IncompleteBody")  # no CRLF after the chunk
             self.received += size
             if self._decoded_length is not None and self.received > self._decoded_length:
-                raise S3Error("IncompleteBody", "More data than x-amz-decoded-content-length")
+                raise self._wrong_length()
             yield data
         await self._read_trailers()
         if self._decoded_length is not None and self.received != self._decoded_length:
-            raise S3Error("IncompleteBody", "You did not provide the number of bytes specified")
+            raise self._wrong_length()
+
+    def _wrong_length(self) -> S3Error:
+        """More or fewer bytes than x-amz-decoded-content-length promised."""
+        return S3Error(
+            "IncompleteBody",
+            "You did not provide the number of bytes specified by the Content-Length HTTP header",
+            extra={
+                "NumberBytesExpected": str(self._decoded_length),
+                "NumberBytesProvided": str(self.received),
+            },
+        )
 
     async def _read_trailers(self) -> None:
         lines: list[bytes] = []

@@ -72,8 +72,10 @@ async def test_tampered_or_short_bodies_fail(mutate) -> None:
 
 async def test_decoded_length_is_enforced() -> None:
     dec = AwsChunkedDecoder(_reader(_documented_body()), _auth(), sigv4.STREAMING_SIGNED, 1000)
-    with pytest.raises(S3Error, match="decoded-content-length"):
+    with pytest.raises(S3Error, match="number of bytes") as short:
         await _collect(dec)
+    assert short.value.code == "IncompleteBody"
+    assert short.value.extra["NumberBytesExpected"] == "1000"
 
 
 def _signed_trailer_body(payload: bytes, trailer_value: str) -> bytes:
