@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import http.client
 import socket
 import urllib.error
 import urllib.request
@@ -235,3 +236,33 @@ def test_not_implemented_names_the_operation(s3: Any, bucket: str) -> None:
     assert _code(exc) == "NotImplemented"
     assert exc.value.response["ResponseMetadata"]["HTTPStatusCode"] == 501
     assert "GetBucketLifecycleConfiguration" in exc.value.response["Error"]["Message"]
+
+
+def test_uploads_need_a_length_and_multi_delete_needs_a_digest(
+    s3_cluster: S3Cluster, s3: Any, bucket: str
+) -> None:
+    alice = s3_cluster.users["alice"]
+    host = f"127.0.0.1:{s3_cluster.port}"
+    signed = rawsign.sign("PUT", host, f"/{bucket}/nolength", alice.access, alice.secret)
+    head = f"PUT /{bucket}/nolength HTTP/1.1\r\n" + "".join(
+        f"{k}: {v}\r\n" for k, v in signed.headers.items()
+    )
+    with socket.create_connection(("127.0.0.1", s3_cluster.port), timeout=10) as sock:
+        sock.sendall((head + "\r\n").encode())  # neither Content-Length nor chunked
+        reply = sock.recv(65536)
+    assert reply.startswith(b"HTTP/1.1 411") and b"MissingContentLength" in reply
+    assert not _exists(s3, bucket, "nolength")
+    s3.put_object(Bucket=bucket, Key="keep", Body=b"k")
+    xml = b"<Delete><Object><Key>keep</Key></Object></Delete>"
+    signed = rawsign.sign("POST", host, f"/{bucket}", alice.access, alice.secret,
+                          payload_hash=hashlib.sha256(xml).hexdigest(),
+                          query=[("delete", "")])  # fmt: skip
+    conn = http.client.HTTPConnection("127.0.0.1", s3_cluster.port, timeout=30)
+    try:
+        conn.request("POST", f"/{bucket}?delete=", body=xml, headers=signed.headers)
+        resp = conn.getresponse()
+        status, body = resp.status, resp.read()
+    finally:
+        conn.close()
+    assert status == 400 and b"Content-MD5 OR x-amz-checksum-*" in body
+    assert _exists(s3, bucket, "keep")

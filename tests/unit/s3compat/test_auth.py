@@ -112,3 +112,38 @@ async def test_read_all_is_bounded() -> None:
 )
 def test_wire_target(target: str, expected: tuple[str, str]) -> None:
     assert wire_target(SimpleNamespace(raw_path=target)) == expected  # type: ignore[arg-type]
+
+
+async def test_a_sigv2_body_is_held_to_the_sha256_it_sends() -> None:
+    wrong = hashlib.sha256(b"other").hexdigest()
+    body = RequestBody(Reader(DATA), {"x-amz-content-sha256": wrong}, None, len(DATA))
+    with pytest.raises(S3Error) as exc:
+        await _read(body)
+    assert exc.value.code == "XAmzContentSHA256Mismatch"
+    assert exc.value.extra["ClientComputedContentSHA256"] == wrong
+    upper = hashlib.sha256(DATA).hexdigest().upper()
+    ok = RequestBody(Reader(DATA), {"x-amz-content-sha256": upper}, None, len(DATA))
+    assert await _read(ok) == DATA
+
+
+async def test_bad_digest_and_short_body_say_what_was_expected() -> None:
+    sent = hashlib.md5(b"x").digest()
+    body = RequestBody(Reader(DATA), {"content-md5": _b64(sent)}, None, len(DATA))
+    with pytest.raises(S3Error) as exc:
+        await _read(body)
+    assert exc.value.extra == {
+        "ExpectedDigest": sent.hex(),
+        "CalculatedDigest": _b64(hashlib.md5(DATA).digest()),
+    }
+    part = RequestBody(Reader(DATA), {"content-md5": _b64(sent)}, None, len(DATA))
+    part.digest_in_base64 = True  # UploadPart, DeleteObjects, CompleteMultipartUpload
+    with pytest.raises(S3Error) as exc:
+        await _read(part)
+    assert exc.value.extra["ExpectedDigest"] == _b64(sent)
+    short = RequestBody(Reader(DATA), {}, None, len(DATA) + 5)
+    with pytest.raises(S3Error) as exc:
+        await _read(short)
+    assert exc.value.extra == {
+        "NumberBytesExpected": str(len(DATA) + 5),
+        "NumberBytesProvided": str(len(DATA)),
+    }

@@ -54,3 +54,23 @@ def test_verify() -> None:
     with pytest.raises(S3Error) as exc:
         checksums.verify("SHA1", checksums.compute("SHA1", b"other"), h.digest())
     assert exc.value.code == "BadDigest"
+
+
+def test_declared_refuses_what_aws_refuses() -> None:
+    crc = checksums.compute("CRC32", b"x")
+    cases = {
+        "algorithm type": {"x-amz-checksum-bad": crc},
+        "x-amz-sdk-checksum-algorithm header is invalid": {
+            "x-amz-sdk-checksum-algorithm": "CRC32C",
+            "x-amz-checksum-crc32": crc,
+        },
+        "no corresponding": {"x-amz-sdk-checksum-algorithm": "CRC32"},
+        "x-amz-checksum-crc32 header is invalid": {"x-amz-checksum-crc32": "y/Q5Jh=="},
+        "x-amz-trailer header is not supported": {"x-amz-trailer": "x-amz-checksum-md5"},
+    }
+    for message, headers in cases.items():
+        with pytest.raises(S3Error, match=message) as exc:
+            checksums.declared(headers)
+        assert exc.value.code == "InvalidRequest"
+    assert checksums.declared({"x-amz-trailer": " x-amz-checksum-crc32, "}) == ("CRC32", None)
+    assert checksums.declared({"x-amz-checksum-mode": "ENABLED"}) is None

@@ -166,3 +166,27 @@ def test_presigned_signature_tampering() -> None:
             now=datetime.now(UTC),
         )
     assert exc.value.code == "AuthorizationQueryParametersError"
+
+
+def test_presigned_url_may_sign_its_payload_hash_in_a_header() -> None:
+    req = AWSRequest(
+        method="GET",
+        url="http://127.0.0.1:9000/bucket/k",
+        headers={"x-amz-content-sha256": sigv4.EMPTY_SHA256},
+    )
+    S3SigV4QueryAuth(Credentials(AK, SK), "s3", "us-east-1", expires=60).add_auth(req)
+    signed = _from_botocore(req)
+    assert "x-amz-content-sha256" in dict(signed.query)["X-Amz-SignedHeaders"]
+    auth = sigv4.verify_query_auth(signed, secrets, region="us-east-1", now=datetime.now(UTC))
+    assert auth.presigned and auth.payload_hash == sigv4.EMPTY_SHA256
+
+
+def test_an_invalid_payload_hash_names_the_header() -> None:
+    with pytest.raises(S3Error) as exc:
+        sigv4.check_payload_hash("not-a-digest")
+    assert exc.value.code == "InvalidArgument"
+    assert exc.value.extra == {
+        "ArgumentName": "x-amz-content-sha256",
+        "ArgumentValue": "not-a-digest",
+    }
+    sigv4.check_payload_hash(sigv4.EMPTY_SHA256.upper())  # either case, as AWS takes it
