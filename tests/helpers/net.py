@@ -1,11 +1,53 @@
-"""Loopback ports for servers started by tests."""
+"""Loopback ports for servers started by tests.
+
+Ports come from below the kernel's ephemeral range: a port the kernel hands
+out with ``bind(0)`` can be taken by any outgoing connection between the
+moment a test picks it and the moment its server (often another process)
+binds it, and the suite makes thousands of outgoing connections.
+"""
 
 from __future__ import annotations
 
+import random
 import socket
+
+_LOW, _HIGH = 20000, 32000  # below Linux's default ip_local_port_range (32768-60999)
+
+
+def _ephemeral_floor() -> int:
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
+def _bindable(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        try:
+            s.bind((host, port))
+        except OSError:
+            return False
+    return True
 
 
 def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+    """A port nothing listens on, outside the range outgoing connections use."""
+    high = min(_HIGH, _ephemeral_floor())
+    for _ in range(200):
+        port = random.randrange(_LOW, high)
+        if _bindable(host, port):
+            return port
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:  # crowded: let the kernel pick
         s.bind((host, 0))
         return s.getsockname()[1]
+
+
+def free_port_block(count: int, host: str = "127.0.0.1") -> int:
+    """The first of ``count`` consecutive free ports."""
+    high = min(_HIGH, _ephemeral_floor())
+    for _ in range(200):
+        base = random.randrange(_LOW, high - count)
+        if all(_bindable(host, p) for p in range(base, base + count)):
+            return base
+    raise RuntimeError(f"no block of {count} free ports")

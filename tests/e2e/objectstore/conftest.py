@@ -6,7 +6,6 @@ import contextlib
 import os
 import random
 import signal
-import socket
 import string
 import subprocess
 import sys
@@ -19,30 +18,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers.net import free_port
+from tests.helpers.net import free_port, free_port_block
 
 ROOT = Path(__file__).resolve().parents[3]
 ADMIN_USER = "admin:admin"
 ADMIN_KEY = "e2e-admin-key-0123"
-
-
-def free_port_block(count: int) -> int:
-    """A base port with ``count`` free consecutive ports (the storage nodes' ports)."""
-    for _ in range(50):
-        base = free_port()
-        socks: list[socket.socket] = []
-        try:
-            for port in range(base, base + count):
-                s = socket.socket()
-                socks.append(s)
-                s.bind(("127.0.0.1", port))
-            return base
-        except OSError:
-            continue
-        finally:
-            for s in socks:
-                s.close()
-    raise RuntimeError("no block of free ports")
 
 
 @dataclass

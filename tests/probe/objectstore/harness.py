@@ -31,7 +31,7 @@ from ring import build_cluster_rings, hash_path
 from stratus import config
 from stratus.cli import cluster as layout
 from stratus.identity import IdentityStore
-from tests.helpers.net import free_port
+from tests.helpers.net import free_port, free_port_block
 
 ROOT = Path(__file__).resolve().parents[3]
 KEY = "probe-durability-key-0123"
@@ -272,26 +272,6 @@ auditor_files_per_second = 0.0
     return path
 
 
-def _port_block(count: int) -> int:
-    import socket
-
-    for _ in range(50):
-        base = free_port()
-        socks = []
-        try:
-            for port in range(base, base + count):
-                s = socket.socket()
-                socks.append(s)
-                s.bind(("127.0.0.1", port))
-            return base
-        except OSError:
-            continue
-        finally:
-            for s in socks:
-                s.close()
-    raise RuntimeError("no block of free ports")
-
-
 @contextlib.asynccontextmanager
 async def probe_cluster(
     root: Path,
@@ -305,7 +285,7 @@ async def probe_cluster(
     The nodes replicate on their own every ``replicator_interval`` seconds
     (by default: not during a test, which calls ``replicate()`` instead).
     """
-    base, proxy_port = _port_block(nodes), free_port()
+    base, proxy_port = free_port_block(nodes), free_port()
     cfg_path = write_config(
         root,
         nodes=nodes,

@@ -28,8 +28,7 @@ from objectstore.proxy.core import Rings
 from stratus import config
 from stratus.cli import cluster
 from stratus.identity import IdentityStore
-from tests.e2e.objectstore.conftest import free_port_block
-from tests.helpers.net import free_port
+from tests.helpers.net import free_port, free_port_block
 
 ROOT = Path(__file__).resolve().parents[3]
 KEY = "probe-admin-key-0123"
