@@ -58,6 +58,17 @@ REPLICAS = 3  # both clusters here: 3 replicas, every device on the same disk
 # ------------------------------------------------------------------ machine limits
 
 
+def run_writers(writer: Any, writers: int) -> float:
+    """Run ``writer(0..writers-1)`` on threads at once; the seconds they took together."""
+    t0 = time.perf_counter()
+    threads = [threading.Thread(target=writer, args=(w,)) for w in range(writers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return time.perf_counter() - t0
+
+
 def large_write_fsync(directory: Path, total: int = 512 * MiB, chunk: int = 4 * MiB) -> float:
     """MB/s of one large file written sequentially and fsynced (the disk's streaming limit)."""
     buf = os.urandom(chunk)
@@ -106,13 +117,7 @@ def replica_writes(
             finally:
                 os.close(dfd)
 
-    t0 = time.perf_counter()
-    threads = [threading.Thread(target=writer, args=(w,)) for w in range(writers)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    dt = time.perf_counter() - t0
+    dt = run_writers(writer, writers)
     shutil.rmtree(directory)
     return writers * (total // size) * size / dt / 1e6
 
@@ -140,13 +145,7 @@ def small_files(directory: Path, *, writers: int, seconds: float = 3.0, cap: int
             i += 1
         counts[w] = i
 
-    t0 = time.perf_counter()
-    threads = [threading.Thread(target=writer, args=(w,)) for w in range(writers)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    dt = time.perf_counter() - t0
+    dt = run_writers(writer, writers)
     return sum(counts) / dt
 
 

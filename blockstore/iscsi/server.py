@@ -24,6 +24,7 @@ import itertools
 import logging
 from collections.abc import Iterable
 from functools import partial
+from typing import Any
 
 from blockstore.iscsi.chap import Credentials
 from blockstore.iscsi.connection import Connection
@@ -126,18 +127,10 @@ class TargetServer:
         for portal in self._portals:
             if portal.listener is not None:
                 portal.listener.close()
-        conns = list(self._connections)
-        for conn in conns:
-            conn.shutdown()
-        for conn in conns:
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(5):
-                    await conn.wait_closed()
+        await _drop(list(self._connections))
         for portal in self._portals:
             if portal.listener is not None:
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(5):
-                        await portal.listener.wait_closed()
+                await _within(portal.listener.wait_closed())
                 portal.listener = None
 
     async def _listen(self, portal: Portal) -> None:
@@ -152,17 +145,9 @@ class TargetServer:
         listener, portal.listener = portal.listener, None
         if listener is not None:
             listener.close()
-        conns = [c for c in self._connections if c.portal is portal]
-        for conn in conns:
-            conn.shutdown()
-        for conn in conns:
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(5):
-                    await conn.wait_closed()
+        await _drop([c for c in self._connections if c.portal is portal])
         if listener is not None:
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(5):
-                    await listener.wait_closed()
+            await _within(listener.wait_closed())
         log.info("iSCSI portal %s:%d (group %d) closed", portal.host, portal.port, portal.tag)
 
     def _find_portal(self, host: str, port: int) -> Portal | None:
@@ -347,3 +332,18 @@ class TargetServer:
             await conn.run()
         finally:
             self._connections.discard(conn)
+
+
+async def _within(waiting: Any, seconds: float = 5.0) -> None:
+    """Wait for a close at most ``seconds``: a stuck peer must not hold up a stop."""
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(seconds):
+            await waiting
+
+
+async def _drop(conns: list[Connection]) -> None:
+    """Close connections at once, then wait (bounded) for each to finish."""
+    for conn in conns:
+        conn.shutdown()
+    for conn in conns:
+        await _within(conn.wait_closed())
