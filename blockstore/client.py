@@ -56,9 +56,13 @@ class VolumeClient:
         *,
         session: aiohttp.ClientSession | None = None,
         microversion: str = "3.70",
+        service_token: str | None = None,
     ) -> None:
         self.endpoint = endpoint.rstrip("/")
         self.token = token
+        # Sent as X-Service-Token: the compute service's, so that the attachments it makes
+        # for servers end only through it (a user's detach of one is refused, as in Cinder).
+        self.service_token = service_token
         self.project = project
         self.microversion = microversion
         self._own = session is None
@@ -103,6 +107,8 @@ class VolumeClient:
             "OpenStack-API-Version": f"volume {self.microversion}",
             "Accept": "application/json",
         }
+        if self.service_token:
+            headers["X-Service-Token"] = self.service_token
         data = None
         if body is not None:
             data = json.dumps(body)
@@ -268,6 +274,11 @@ class VolumeClient:
     async def delete_attachment(self, attachment_id: str) -> list[Json]:
         path = f"/attachments/{quote(attachment_id, safe='')}"
         return (await self.request("DELETE", path))["attachments"]
+
+    async def force_detach(self, volume_id: str, attachment_id: str | None = None) -> None:
+        """os-force_detach (admin): end the attachment; a server holding it is updated."""
+        args = {"attachment_id": attachment_id} if attachment_id else {}
+        await self.volume_action(volume_id, "os-force_detach", args)
 
     async def attach(
         self,

@@ -25,6 +25,7 @@ from blockstore.backend import FileBackend
 from blockstore.backup.objects import ObjectAccess
 from blockstore.manager import Settings, Store
 from blockstore.manager.manager import Manager
+from stratus import httpserver
 from stratus.config import parse_hostport
 from stratus.identity import IdentityStore, identity_dir
 
@@ -45,6 +46,14 @@ def backup_url(cfg: Any) -> str:
         return cfg.volume.backup_url
     host = loopback(cfg.proxy.host)
     return f"http://{f'[{host}]' if ':' in host else host}:{cfg.proxy.port}"
+
+
+def compute_url(cfg: Any) -> str:
+    """The compute API told of force-detached server volumes."""
+    if cfg.volume.compute_url:
+        return cfg.volume.compute_url
+    host = loopback(cfg.compute.host)
+    return f"http://{f'[{host}]' if ':' in host else host}:{cfg.compute.port}"
 
 
 @dataclass
@@ -75,7 +84,7 @@ async def _driver(cfg: Any) -> tuple[Any, Any]:
     from blockstore.export.userspace import UserspaceDriver
     from blockstore.iscsi import TargetServer
 
-    server = TargetServer(cfg.iscsi.host, cfg.iscsi.port)
+    server = TargetServer(cfg.iscsi.host, cfg.iscsi.port, discovery_auth=cfg.iscsi.discovery_auth)
     for extra in cfg.iscsi.extra_portals:  # same portal group: multipath paths
         await server.add_portal(*parse_hostport(extra))
     await server.start()
@@ -98,10 +107,9 @@ async def running(cfg: Any) -> AsyncIterator[Service]:
         driver, server = await _driver(cfg)
         manager = Manager(store, backend, driver, Settings.from_config(cfg), objects=objects)
         await manager.start()
-        app = make_app(manager, identity)
-        runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=5)
-        await runner.setup()
-        await web.SockSite(runner, sock).start()
+        app = make_app(manager, identity, compute_url(cfg))
+        limits = httpserver.ServerLimits()
+        runner = await httpserver.start(app, sock, limits, access_log=None, shutdown_timeout=5)
         port = sock.getsockname()[1]
         log.info(
             "volume API on %s:%d, iSCSI target on %s",

@@ -7,8 +7,9 @@ initramfs is a gzip-compressed ``newc`` cpio archive written in Python, and
 its content is cached on disk under a key of everything that goes into it.
 
 The guest's ``/init`` prints markers on the serial console (``MARK_*``), runs
-the base64 script found in ``stratus.cmd=`` and powers the VM off; with QEMU's
-``-no-reboot`` that ends the QEMU process too.
+the base64 script found in the fw_cfg file ``opt/io.stratus/user_data`` (else
+in ``stratus.cmd=`` on the kernel command line) and powers the VM off; with
+QEMU's ``-no-reboot`` that ends the QEMU process too.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 # Bumped whenever the archive layout or /init changes shape.
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 BOOT_DIR = Path("/boot")
 MODULES_ROOT = Path("/lib/modules")
@@ -44,6 +45,7 @@ DEFAULT_MODULES: tuple[str, ...] = (
     "virtio_net",
     "net_failover",
     "failover",
+    "qemu_fw_cfg",  # /sys/firmware/qemu_fw_cfg: the script handed over as firmware config
 )
 # virtio-scsi (-> /dev/sda), for callers that ask for it with extra_modules.
 SCSI_MODULES: tuple[str, ...] = ("virtio_scsi", "sd_mod")
@@ -57,6 +59,9 @@ MARK_MODULE_FAILED = "STRATUS-GUEST: insmod failed"  # followed by " <module>"
 MARK_NET = "STRATUS-GUEST: net"  # followed by " <ifname> <address/prefix>"
 
 CMD_PARAM = "stratus.cmd"
+# The same base64 script as a QEMU fw_cfg file (``-fw_cfg name=...,file=...``): it stays off
+# every command line (the host's ``ps`` and the guest's /proc/cmdline); /init prefers it.
+USER_DATA_FW_CFG = "opt/io.stratus/user_data"
 # ``stratus.net<N>=<mac>,<address>/<prefix>[,<gateway>]``: static addresses for NICs.
 NET_PARAM = "stratus.net"
 # x86's COMMAND_LINE_SIZE is 2048; keep room for console=, quiet, etc.
@@ -296,7 +301,12 @@ mount -t tmpfs tmpfs /tmp
 ip link set lo up 2>/dev/null
 {NET_SETUP}
 echo "{MARK_READY}"
-cmd=$(sed -n 's/.*{CMD_PARAM}=\\([^ ]*\\).*/\\1/p' /proc/cmdline)
+fw=/sys/firmware/qemu_fw_cfg/by_name/{USER_DATA_FW_CFG}/raw
+if [ -r "$fw" ]; then
+    cmd=$(cat "$fw")
+else
+    cmd=$(sed -n 's/.*{CMD_PARAM}=\\([^ ]*\\).*/\\1/p' /proc/cmdline)
+fi
 if [ -n "$cmd" ]; then
     echo "$cmd" | base64 -d > /tmp/cmd.sh
     sh /tmp/cmd.sh

@@ -21,6 +21,7 @@ from objectstore.apiclient import DEFAULT_TIMEOUT, SwiftClient
 
 TOKEN_LIFETIME = 3600.0
 RENEW_BEFORE = 600.0
+SERVICE = ("admin", "")  # cache key of the service token: any admin of project admin
 
 
 class Tokens:
@@ -45,6 +46,29 @@ class Tokens:
             token, principal = await asyncio.to_thread(self._any_writer, project)
         self._cache[key] = (token, principal.expires or time.time() + self.lifetime)
         return token
+
+    async def service_token(self) -> str | None:
+        """The compute service's own token, sent as X-Service-Token to the volume service.
+
+        Cinder honours a service token of a service role; here it is a token of an admin
+        of project ``admin`` (the first one; `stratus up` makes ``admin:admin``). None when
+        there is no such user: attachments are then made, and ended, as the user's alone.
+        """
+        token, expires = self._cache.get(SERVICE, ("", 0.0))
+        if expires - time.time() >= RENEW_BEFORE:
+            return token
+        try:
+            admins = await asyncio.to_thread(self.identity.list_users, SERVICE[0])
+        except Exception:
+            return None
+        for user in sorted(admins, key=lambda u: u.name != "admin"):
+            if user.role == "admin":
+                token, principal = await asyncio.to_thread(
+                    self.identity.issue_token, SERVICE[0], user.name, self.lifetime
+                )
+                self._cache[SERVICE] = (token, principal.expires or time.time() + self.lifetime)
+                return token
+        return None
 
     def _any_writer(self, project: str) -> tuple[str, Any]:
         for user in self.identity.list_users(project):

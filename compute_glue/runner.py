@@ -13,6 +13,8 @@ from typing import Any
 
 from aiohttp import web
 
+from stratus import httpserver
+
 
 def listen(host: str, port: int) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
@@ -39,12 +41,14 @@ def base_url(host: str, port: int) -> str:
 
 
 @contextlib.asynccontextmanager
-async def serving(app: web.Application, sock: socket.socket) -> AsyncIterator[Any]:
-    """Serve ``app`` on ``sock`` until the block ends; yields the bound port."""
-    runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=5)
-    await runner.setup()
+async def serving(
+    app: web.Application, sock: socket.socket, limits: httpserver.ServerLimits | None = None
+) -> AsyncIterator[Any]:
+    """Serve ``app`` on ``sock`` (under ``limits``) until the block ends; yields the bound port."""
+    runner = await httpserver.start(
+        app, sock, limits or httpserver.ServerLimits(), access_log=None, shutdown_timeout=5
+    )
     try:
-        await web.SockSite(runner, sock).start()
         yield sock.getsockname()[1]
     finally:
         await runner.cleanup()

@@ -26,6 +26,7 @@ from compute_glue.objects import Tokens
 from compute_glue.runner import base_url, listen, serving
 from compute_glue.servers import api as server_api
 from compute_glue.servers.manager import ComputeSettings, ServerManager
+from stratus.httpserver import ServerLimits
 from stratus.identity import IdentityStore, identity_dir
 
 log = logging.getLogger("compute_glue.service")
@@ -48,6 +49,7 @@ def settings_from(cfg: Any) -> ComputeSettings:
         qmp_timeout=c.qmp_timeout,
         initiator_prefix=c.initiator_prefix,
         image_container=cfg.image.container,
+        max_virtual_size=cfg.image.max_virtual_size_gb * 1024**3,
     )
 
 
@@ -95,7 +97,8 @@ async def running(cfg: Any) -> AsyncIterator[ComputeService]:
         await networks.start()
         servers = ServerManager(root, networks, Tokens(identity), settings_from(cfg))
         await servers.start()
-        async with serving(make_app(servers, networks, identity), sock) as port:
+        app = make_app(servers, networks, identity)
+        async with serving(app, sock, ServerLimits.from_config(cfg)) as port:
             log.info("compute API on %s:%d", cfg.compute.host, port)
             yield ComputeService(servers, networks, port)
     finally:

@@ -48,7 +48,7 @@ def build_cluster_rings(
     rebalanced, so growing a cluster keeps most data where it is.
     """
     directory = Path(ring_dir)
-    directory.mkdir(parents=True, exist_ok=True)
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
     wanted = _wanted(nodes, zones_per_node)
     if not wanted:
         raise RingBuilderError("a cluster ring needs at least one device")

@@ -198,7 +198,7 @@ def atomic_write(path: str | os.PathLike[str], blob: bytes) -> None:
             fh.write(blob)
             fh.flush()
             os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)
+        os.chmod(tmp, 0o600)  # data files are the service user's alone (stratus.private)
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

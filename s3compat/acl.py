@@ -72,6 +72,18 @@ class Grants:
             auth_read=name == "authenticated-read",
         )
 
+    @property
+    def shares(self) -> bool:
+        """Does this ACL let anyone besides the owning project in?"""
+        return bool(
+            self.public_read
+            or self.public_write
+            or self.auth_read
+            or self.auth_write
+            or self.readers
+            or self.writers
+        )
+
     def swift_acls(self) -> tuple[str, str]:
         """(read-acl, write-acl) in Swift's syntax."""
         read = ([PUBLIC_READ] if self.public_read else []) + (["*:*"] if self.auth_read else [])
@@ -201,8 +213,8 @@ def _canned_name(g: Grants) -> str:
     return "custom"
 
 
-async def requested_grants(ctx: S3Context, owner_id: str, *, body: bool) -> Grants | None:
-    """The ACL a request sets: x-amz-acl, x-amz-grant-* headers, or (PutAcl) an XML body."""
+def header_grants(ctx: S3Context) -> Grants | None:
+    """The ACL a request's headers set (x-amz-acl or x-amz-grant-*), if any."""
     canned = ctx.headers.get("x-amz-acl")
     from_headers = _grants_from_headers(ctx)
     if canned is not None and from_headers is not None:
@@ -211,6 +223,14 @@ async def requested_grants(ctx: S3Context, owner_id: str, *, body: bool) -> Gran
         return Grants.from_canned(canned.strip())
     if from_headers is not None:
         from_headers.canned = _canned_name(from_headers)
+        return from_headers
+    return None
+
+
+async def requested_grants(ctx: S3Context, owner_id: str, *, body: bool) -> Grants | None:
+    """The ACL a request sets: x-amz-acl, x-amz-grant-* headers, or (PutAcl) an XML body."""
+    from_headers = header_grants(ctx)
+    if from_headers is not None:
         return from_headers
     if body:
         return await _grants_from_body(ctx, owner_id)
@@ -261,13 +281,14 @@ async def handle_get_object_acl(ctx: S3Context) -> web.StreamResponse:
 
 
 async def handle_put_object_acl(ctx: S3Context) -> web.StreamResponse:
-    from s3compat import versioning
+    from s3compat import access, versioning
 
     owner = owner_of(ctx.account)
     g = await requested_grants(ctx, owner["ID"], body=True)
     assert g is not None
     if g.canned == "custom":
         raise S3Error("NotImplemented", "Object ACLs other than canned ACLs are not implemented")
+    access.check_acl_change(ctx, g, "s3:PutObjectAcl", ctx.key)
     info = await versioning.head_for_request(ctx)
     system = dict(info.system)
     system[ACL_KEY] = g.canned

@@ -26,11 +26,14 @@ from s3compat.context import S3Context, S3Settings, s3_error_from_core
 from s3compat.errors import S3Error, error_xml
 from s3compat.handlers import HANDLERS
 from s3compat.sigv4 import header_map
+from stratus.authlimit import AuthLimits, FailureLimiter, retry_after_header
 
 log = logging.getLogger("stratus.s3")
 
 Handler = Callable[[S3Context], Awaitable[web.StreamResponse]]
 MAX_QUERY_PAIRS = 64
+# Signature checks that fail for a wrong key or secret: each costs the client address a token.
+AUTH_FAILURES = frozenset({"SignatureDoesNotMatch", "InvalidAccessKeyId"})
 
 
 @dataclass
@@ -38,6 +41,7 @@ class S3State:
     core: Any
     identity: Any
     settings: S3Settings
+    limiter: FailureLimiter
 
 
 STATE = web.AppKey("s3_state", S3State)
@@ -50,16 +54,27 @@ _NEEDS_LENGTH = frozenset({"PutObject", "UploadPart"})
 
 
 def make_s3_app(
-    core: Any, identity: Any, config: Any, *, settings: S3Settings | None = None
+    core: Any,
+    identity: Any,
+    config: Any,
+    *,
+    settings: S3Settings | None = None,
+    limiter: FailureLimiter | None = None,
 ) -> web.Application:
-    """The S3 API over ``core``, with credentials from ``identity`` and ``config.s3``."""
+    """The S3 API over ``core``, with credentials from ``identity`` and ``config.s3``.
+
+    ``limiter`` counts failed signatures per client address (share the Swift
+    app's so both APIs draw on one budget); default: one from ``config``.
+    """
+    if limiter is None:
+        limiter = FailureLimiter(AuthLimits.from_config(config))
     if settings is None:
         settings = S3Settings(region=config.s3.region, base_domain=config.s3.base_domain)
     app = web.Application(
         client_max_size=1024 * 1024,
         handler_args={"auto_decompress": False, "max_field_size": 16384},
     )
-    app[STATE] = S3State(core, identity, settings)
+    app[STATE] = S3State(core, identity, settings, limiter)
     app.router.add_route("*", "/{tail:.*}", _handle)
     app.on_response_prepare.append(_stamp)
     return app
@@ -141,15 +156,23 @@ async def _serve(request: web.Request, rid: str) -> web.StreamResponse:
     request[_CTX] = ctx
     if s3req.op is router.CORS_PREFLIGHT:
         return await cors.handle_preflight(ctx)
-    auth = authenticate(
-        request,
-        pairs,
-        headers,
-        state.identity,
-        region=state.settings.region,
-        now=state.settings.clock(),
-        virtual_bucket=s3req.bucket if s3req.virtual_host else None,
-    )
+    wait = state.limiter.retry_after(request.remote)
+    if wait:  # too many bad signatures from this address: refused unchecked, as AWS throttles
+        raise S3Error("SlowDown", headers={"Retry-After": retry_after_header(wait)})
+    try:
+        auth = authenticate(
+            request,
+            pairs,
+            headers,
+            state.identity,
+            region=state.settings.region,
+            now=state.settings.clock(),
+            virtual_bucket=s3req.bucket if s3req.virtual_host else None,
+        )
+    except S3Error as err:
+        if err.code in AUTH_FAILURES:
+            state.limiter.charge(request.remote)
+        raise
     ctx.principal = auth.principal
     ctx.sigv4 = auth.sigv4
     handler = HANDLERS.get(s3req.op.name)

@@ -9,6 +9,7 @@ from aiohttp import web
 from s3compat import access, meta, segments, versioning
 from s3compat.context import S3Context, http_date, xml_response
 from s3compat.errors import S3Error
+from stratus.digits import ascii_uint
 
 KNOWN = frozenset({"ETag", "Checksum", "ObjectParts", "StorageClass", "ObjectSize"})
 MAX_PARTS = 1000
@@ -29,9 +30,10 @@ def _int_header(ctx: S3Context, name: str, default: int) -> int:
     raw = ctx.headers.get(name)
     if raw is None:
         return default
-    if not raw.isdigit():
+    value = ascii_uint(raw)
+    if value is None:
         raise S3Error("InvalidArgument", f"{name} must be a non-negative integer")
-    return int(raw)
+    return value
 
 
 async def _parts(ctx: S3Context, loc: tuple[str, str, str]) -> dict[str, Any]:

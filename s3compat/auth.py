@@ -26,6 +26,7 @@ from aiohttp import web
 from s3compat import checksums, sigv2, sigv4
 from s3compat.chunked import AwsChunkedDecoder
 from s3compat.errors import S3Error
+from stratus.digits import ascii_uint
 from stratus.identity import NotFound as IdentityNotFound
 from stratus.identity import Principal
 
@@ -143,9 +144,10 @@ class RequestBody:
         self._decoder: AwsChunkedDecoder | None = None
         if auth is not None and payload in sigv4.STREAMING_MODES:
             decoded = headers.get("x-amz-decoded-content-length")
-            if decoded is None or not decoded.isdigit():
+            length = ascii_uint(decoded) if decoded is not None else None
+            if length is None:
                 raise S3Error("MissingContentLength", "x-amz-decoded-content-length is required")
-            self.content_length: int | None = int(decoded)
+            self.content_length: int | None = length
             self._decoder = AwsChunkedDecoder(
                 reader, auth, payload, self.content_length, trailer=headers.get("x-amz-trailer")
             )

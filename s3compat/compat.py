@@ -64,6 +64,24 @@ Signature V2 (header and query); anonymous requests are judged by ACLs and
 bucket policies. A project's containers are its buckets, and objects
 written through either API are read through the other, metadata included.
 
+Every `x-amz-*` header a request carries must be signed (SigV4's
+SignedHeaders; SigV2 signs them all), `x-amz-content-sha256` excepted, as
+on AWS: otherwise `403 AccessDenied` naming them in `HeadersNotSigned`.
+Presigned URLs live at most a week (SigV2's `Expires` included).
+
+Access: in its own buckets a project's `reader` reads, `member` also
+writes, `admin` also manages access: PutBucketAcl, PutBucketPolicy,
+DeleteBucketPolicy, and any ACL that lets someone else in (a canned ACL
+other than private / bucket-owner-* or grants on CreateBucket, PutObject,
+CopyObject, CreateMultipartUpload, PutObjectAcl). Other projects and
+anonymous callers get what ACLs and bucket policies grant, except the
+owner's operations: Get/Put/DeleteBucketPolicy, PutBucketAcl, the bucket's
+CORS, tagging and versioning writes, and DeleteBucket stay with the owning
+project whatever a policy says. ListParts and AbortMultipartUpload need the
+owning project, a policy Allow, write access to the bucket, or to be the
+upload's initiator. A caller who may not list a bucket gets `AccessDenied`
+for a missing key, never `NoSuchKey`.
+
 An operation marked *not implemented* answers `501 NotImplemented` naming
 the operation. This page is generated from the router's operation table
 (`python -m s3compat.compat`); a test keeps it in step.

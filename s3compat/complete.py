@@ -31,6 +31,7 @@ from objectstore.proxy.models import ObjectInfo, ObjectMetadata, ObjectRow
 from s3compat import checksums, meta, multipart, segments, versioning, xmlio
 from s3compat.context import S3Context, etag_header, xml_response
 from s3compat.errors import S3Error
+from stratus.digits import ascii_uint
 
 MIN_PART_SIZE = 5 * 1024 * 1024
 HEAD_CONCURRENCY = 16
@@ -49,14 +50,15 @@ def _parse(root: Any) -> list[Wanted]:
     for part in root.findall("Part"):
         number = xmlio.text(part, "PartNumber")
         etag = xmlio.text(part, "ETag")
-        if number is None or etag is None or not number.strip().isdigit():
+        n = ascii_uint(number.strip()) if number is not None else None
+        if n is None or etag is None:
             raise S3Error("MalformedXML")  # each Part needs a PartNumber and an ETag
         sums = {
             a: v
             for a in checksums.ALGORITHMS
             if (v := xmlio.text(part, f"Checksum{a}")) is not None
         }
-        out.append(Wanted(int(number), etag.strip().strip('"'), sums))
+        out.append(Wanted(n, etag.strip().strip('"'), sums))
     if not out:
         raise S3Error("MalformedXML", "The XML you provided did not list any part")
     if len(out) > multipart.MAX_PARTS:
@@ -194,7 +196,7 @@ async def handle_complete_multipart_upload(ctx: S3Context) -> web.StreamResponse
     system = {
         k: v
         for k, v in record.system.items()
-        if k not in (multipart.ALGORITHM, multipart.CHECKSUM_TYPE)
+        if k not in (multipart.ALGORITHM, multipart.CHECKSUM_TYPE, multipart.INITIATOR)
     }
     system.update(manifest.system_entries(segs, etag))
     system[meta.PARTS] = str(len(segs))

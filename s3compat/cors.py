@@ -19,6 +19,7 @@ from aiohttp import web
 from s3compat import namespace, xmlio
 from s3compat.context import S3Context, empty, xml_response
 from s3compat.errors import S3Error
+from stratus.digits import ascii_uint
 
 CORS_KEY = "s3-cors"
 MAX_STORED = 4096
@@ -137,7 +138,8 @@ def _parse_rule(elem: Any) -> dict[str, Any]:
                 "InvalidRequest", f'AllowedOrigin "{o}" can not have more than one wildcard.'
             )
     max_age = xmlio.text(elem, "MaxAgeSeconds")
-    if max_age is not None and not max_age.strip().isdigit():
+    seconds = ascii_uint(max_age.strip()) if max_age is not None else None
+    if max_age is not None and seconds is None:
         raise S3Error("MalformedXML", "MaxAgeSeconds must be an integer")
     return {
         "id": xmlio.text(elem, "ID"),
@@ -145,7 +147,7 @@ def _parse_rule(elem: Any) -> dict[str, Any]:
         "methods": methods,
         "headers": [(e.text or "").lower() for e in elem.findall("AllowedHeader")],
         "expose": [e.text or "" for e in elem.findall("ExposeHeader")],
-        "max_age": int(max_age) if max_age is not None else None,
+        "max_age": seconds,
     }
 
 

@@ -87,6 +87,7 @@ ERRORS: dict[str, tuple[int, str]] = {
         "the timeout period.",
     ),
     "ServiceUnavailable": (503, "Please reduce your request rate."),
+    "SlowDown": (503, "Please reduce your request rate."),
     "SignatureDoesNotMatch": (
         403,
         "The request signature we calculated does not match the signature you provided.",

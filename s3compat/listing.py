@@ -21,15 +21,17 @@ from objectstore.proxy.models import ListParams, ObjectRow, SubdirRow
 from s3compat import acl, segments
 from s3compat.context import S3Context, to_datetime, xml_response
 from s3compat.errors import S3Error
+from stratus.digits import ascii_uint
 
 MAX_KEYS = 1000
 
 
 def max_keys(ctx: S3Context) -> int:
     raw = ctx.query.get("max-keys", str(MAX_KEYS))
-    if not raw.isdigit():
+    value = ascii_uint(raw)
+    if value is None:
         raise S3Error("InvalidArgument", "Provided max-keys not an integer or within integer range")
-    return min(int(raw), MAX_KEYS)
+    return min(value, MAX_KEYS)
 
 
 def encoder(ctx: S3Context) -> Any:

@@ -30,9 +30,10 @@ from aiohttp import web
 from objectstore.proxy import errors as core_errors
 from objectstore.proxy.models import ListParams, ObjectInfo, ObjectMetadata, ObjectRow
 from objectstore.timestamp import Timestamp
-from s3compat import acl, checksums, copy, meta, segments, versioning, writes
+from s3compat import access, acl, checksums, copy, meta, segments, versioning, writes
 from s3compat.context import S3Context, empty, etag_header, to_datetime, xml_response
 from s3compat.errors import S3Error
+from stratus.digits import ascii_uint
 
 log = logging.getLogger("stratus.s3")
 
@@ -42,6 +43,7 @@ LIST_LIMIT = 1000
 ALGORITHM = "s3-checksum-algorithm"
 CHECKSUM_TYPE = "s3-checksum-type"
 UPLOAD_ID = "s3-upload-id"  # on a completed object: the upload that made it
+INITIATOR = "s3-initiator"  # on an upload record: who began it (project:user)
 MAX_RECORD_NAME = 1024
 DELETE_PAGE = 1000
 MAX_SWEEPS = 10000  # pages of leftovers abort_all deletes before it gives up
@@ -75,9 +77,10 @@ def part_name(uid: str, number: int) -> str:
 
 
 def part_number(value: str | None) -> int:
-    if value is None or not value.isdigit() or not 1 <= int(value) <= MAX_PARTS:
+    number = ascii_uint(value) if value is not None else None
+    if number is None or not 1 <= number <= MAX_PARTS:
         raise S3Error("InvalidArgument", f"Part number must be between 1 and {MAX_PARTS}")
-    return int(value)
+    return number
 
 
 def _segments(ctx: S3Context) -> str:
@@ -114,6 +117,7 @@ async def handle_create_multipart_upload(ctx: S3Context) -> web.StreamResponse:
         if kind not in ("COMPOSITE", "FULL_OBJECT"):
             raise S3Error("InvalidRequest", "x-amz-checksum-type must be COMPOSITE or FULL_OBJECT")
         system[CHECKSUM_TYPE] = kind
+    system[INITIATOR] = access.initiator_of(ctx.principal)
     md.system = system
     uid = new_upload_id()
     name = record_name(ctx.key, uid)
@@ -214,11 +218,13 @@ def row_part_number(row: ObjectRow) -> int:
 async def handle_list_parts(ctx: S3Context) -> web.StreamResponse:
     uid = ctx.query.get("uploadId", "")
     record = await upload_record(ctx, uid)
+    access.check_initiator(ctx, record.system.get(INITIATOR))
     marker_raw = ctx.query.get("part-number-marker", "0")
     limit_raw = ctx.query.get("max-parts", str(LIST_LIMIT))
-    if not marker_raw.isdigit() or not limit_raw.isdigit():
+    marker, limit = ascii_uint(marker_raw), ascii_uint(limit_raw)
+    if marker is None or limit is None:
         raise S3Error("InvalidArgument", "part-number-marker and max-parts must be integers")
-    marker, limit = int(marker_raw), min(int(limit_raw), LIST_LIMIT)
+    limit = min(limit, LIST_LIMIT)
     parts: list[dict[str, Any]] = []
     truncated = False
     async for row in part_rows(ctx, uid, marker):
@@ -263,7 +269,8 @@ async def delete_parts(ctx: S3Context, uid: str, keep: set[int] | None = None) -
 
 async def handle_abort_multipart_upload(ctx: S3Context) -> web.StreamResponse:
     uid = ctx.query.get("uploadId", "")
-    await upload_record(ctx, uid)
+    record = await upload_record(ctx, uid)
+    access.check_initiator(ctx, record.system.get(INITIATOR))
     await delete_parts(ctx, uid)
     with contextlib.suppress(core_errors.NotFound):
         await ctx.core.delete_object(ctx.account, _segments(ctx), record_name(ctx.key, uid))
@@ -271,10 +278,10 @@ async def handle_abort_multipart_upload(ctx: S3Context) -> web.StreamResponse:
 
 
 def _int_query(ctx: S3Context, name: str, default: int) -> int:
-    raw = ctx.query.get(name, str(default))
-    if not raw.isdigit():
+    value = ascii_uint(ctx.query.get(name, str(default)))
+    if value is None:
         raise S3Error("InvalidArgument", f"{name} must be an integer")
-    return int(raw)
+    return value
 
 
 async def handle_list_multipart_uploads(ctx: S3Context) -> web.StreamResponse:

@@ -23,10 +23,11 @@ from objectstore.proxy.models import ObjectInfo, ObjectMetadata, PutResult
 from s3compat import access, conditional, meta, segments, versioning, writes
 from s3compat.context import S3Context, empty, etag_header
 from s3compat.errors import S3Error
+from stratus.digits import ascii_uint
 
 log = logging.getLogger("stratus.s3")
 
-_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+_RANGE = re.compile(r"^bytes=([0-9]{0,64})-([0-9]{0,64})$")  # ASCII: int() takes no more
 
 
 def parse_range(value: str | None) -> tuple[int | None, int | None] | None:
@@ -78,13 +79,14 @@ def _part_number(ctx: S3Context) -> int | None:
     raw = ctx.query.get("partNumber")
     if raw is None:
         return None
-    if not raw.isdigit() or not 1 <= int(raw) <= 10000:
+    number = ascii_uint(raw)
+    if number is None or not 1 <= number <= 10000:
         raise S3Error(
             "InvalidArgument",
             "Part number must be an integer between 1 and 10000, inclusive",
             extra={"ArgumentName": "partNumber", "ArgumentValue": raw[:64]},
         )
-    return int(raw)
+    return number
 
 
 @dataclass

@@ -24,6 +24,7 @@ from objectstore.proxy import manifest
 from objectstore.proxy.models import ObjectInfo
 from s3compat import meta
 from s3compat.context import S3Context
+from stratus.digits import ascii_uint
 
 log = logging.getLogger("stratus.s3")
 
@@ -60,7 +61,7 @@ def listing_row(content_type: str, size: int, etag: str) -> tuple[str, int, str]
         return content_type, size, etag
     for part in content_type.split(";")[1:]:
         name, _, value = part.strip().partition("=")
-        if name == "swift_bytes" and value.isdigit():
+        if name == "swift_bytes" and ascii_uint(value) is not None:
             size = int(value)
         elif name == "s3_etag" and value:
             etag = value
@@ -69,7 +70,7 @@ def listing_row(content_type: str, size: int, etag: str) -> tuple[str, int, str]
 
 def part_count(info: ObjectInfo) -> int | None:
     raw = info.system.get(meta.PARTS)
-    return int(raw) if raw and raw.isdigit() else None
+    return ascii_uint(raw) if raw else None
 
 
 async def load(ctx: S3Context, account: str, container: str, name: str) -> list[manifest.Segment]:

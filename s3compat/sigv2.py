@@ -11,7 +11,8 @@ from email.utils import parsedate_to_datetime
 from urllib.parse import unquote
 
 from s3compat.errors import S3Error
-from s3compat.sigv4 import MAX_SKEW, SecretLookup, SignedRequest
+from s3compat.sigv4 import MAX_PRESIGN_EXPIRES, MAX_SKEW, SecretLookup, SignedRequest
+from stratus.digits import ascii_uint
 
 # Sub-resources and overrides that belong to the canonicalized resource.
 SUBRESOURCES = frozenset(
@@ -98,7 +99,7 @@ def _check(
     sts = ""
     for candidate in _variants(req, bucket_from_host):
         sts = string_to_sign(candidate, date, bucket_from_host)
-        if hmac.compare_digest(_signature(secret, sts), given):
+        if hmac.compare_digest(_signature(secret, sts).encode(), given.encode(errors="replace")):
             return True, sts
     return False, string_to_sign(req, date, bucket_from_host)
 
@@ -165,10 +166,17 @@ def verify_query_auth(
         raise S3Error(
             "AccessDenied", f"Query-string authentication requires {exc.args[0]}"
         ) from None
-    if not expires.isdigit():
+    if ascii_uint(expires) is None:
         raise S3Error("AccessDenied", "Expires must be a number of seconds since the epoch")
     if now.timestamp() > int(expires):
         raise S3Error("AccessDenied", "Request has expired")
+    # As SigV4's X-Amz-Expires: a URL lives a week at most (with the usual clock
+    # allowance), so a leaked one cannot be used for ever.
+    if int(expires) - now.timestamp() > MAX_PRESIGN_EXPIRES + MAX_SKEW.total_seconds():
+        raise S3Error(
+            "AuthorizationQueryParametersError",
+            f"Expires must be less than a week ({MAX_PRESIGN_EXPIRES} seconds) from now",
+        )
     unsigned = SignedRequest(
         req.method,
         req.raw_path,

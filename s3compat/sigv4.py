@@ -18,6 +18,7 @@ from functools import lru_cache
 from urllib.parse import quote
 
 from s3compat.errors import S3Error
+from stratus.digits import ascii_uint
 
 ALGORITHM = "AWS4-HMAC-SHA256"
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
@@ -33,6 +34,9 @@ MAX_PRESIGN_EXPIRES = 7 * 24 * 3600
 _AMZ_DATE = "%Y%m%dT%H%M%SZ"
 _SPACES = re.compile(r"\s+")
 _HEX64 = re.compile(r"^[0-9a-fA-F]{64}$")  # AWS takes either case
+# The one x-amz-* header AWS lets a request carry unsigned: its value is the payload hash,
+# which is itself part of the canonical request, so changing it breaks the signature.
+UNSIGNED_AMZ_EXEMPT = frozenset({"x-amz-content-sha256"})
 
 
 @dataclass(frozen=True)
@@ -216,7 +220,7 @@ def _lookup(access: str, secrets: SecretLookup) -> str:
 
 
 def _compare(expected: str, given: str, canonical: str, sts: str, access: str) -> None:
-    if not hmac.compare_digest(expected, given.lower()):
+    if not hmac.compare_digest(expected.encode(), given.lower().encode(errors="replace")):
         raise S3Error(
             "SignatureDoesNotMatch",
             "The request signature we calculated does not match the signature you provided. "
@@ -239,6 +243,28 @@ def check_payload_hash(value: str) -> None:
         f"x-amz-content-sha256 must be {modes} or a valid sha256 value.",
         extra={"ArgumentName": "x-amz-content-sha256", "ArgumentValue": value[:256]},
     )
+
+
+def check_amz_headers_signed(headers: Mapping[str, str], signed: Sequence[str]) -> None:
+    """Refuse x-amz-* headers the signature does not cover, as AWS does.
+
+    SigV4 only requires ``host`` to be signed, yet x-amz-* headers steer the
+    request (x-amz-copy-source turns a PUT into a copy, x-amz-acl publishes
+    the object): honouring an unsigned one would let whoever holds a signed
+    request or presigned URL add powers the signer never granted.
+    """
+    covered = set(signed)
+    missing = sorted(
+        name
+        for name in headers
+        if name.startswith("x-amz-") and name not in covered and name not in UNSIGNED_AMZ_EXEMPT
+    )
+    if missing:
+        raise S3Error(
+            "AccessDenied",
+            "There were headers present in the request which were not signed",
+            extra={"HeadersNotSigned": ", ".join(missing)},
+        )
 
 
 def verify_header_auth(
@@ -269,6 +295,7 @@ def verify_header_auth(
     canonical = canonical_request(req, signed_headers, payload_hash, headers)
     sts = string_to_sign(amz_date, scope, canonical)
     _compare(sign(key, sts), signature, canonical, sts, access)
+    check_amz_headers_signed(headers, signed_headers)
     return SigV4Auth(access, amz_date, scope, signature.lower(), payload_hash, key, False)
 
 
@@ -289,10 +316,11 @@ def verify_query_auth(
     except KeyError as exc:
         raise S3Error(code, f"Query-string authentication requires {exc.args[0]}") from None
     access, scope = _parse_credential(credential, code)
-    if not expires_raw.isdigit() or not 0 < int(expires_raw) <= MAX_PRESIGN_EXPIRES:
+    expires = ascii_uint(expires_raw)
+    if expires is None or not 0 < expires <= MAX_PRESIGN_EXPIRES:
         raise S3Error(code, "X-Amz-Expires must be between 1 and 604800 seconds")
     when = _parse_amz_date(amz_date, code)
-    if now > when + timedelta(seconds=int(expires_raw)):
+    if now - when > timedelta(seconds=expires):  # (when + expires may pass year 9999)
         raise S3Error("AccessDenied", "Request has expired")
     if when - now > MAX_SKEW:
         raise S3Error("AccessDenied", "Request is not valid yet")
@@ -311,6 +339,7 @@ def verify_query_auth(
     )
     sts = string_to_sign(amz_date, scope, canonical)
     _compare(sign(key, sts), signature, canonical, sts, access)
+    check_amz_headers_signed(headers, signed_headers)
     return SigV4Auth(access, amz_date, scope, signature.lower(), payload_hash, key, True)
 
 

@@ -12,7 +12,7 @@ from typing import Any
 from aiohttp import web
 
 from objectstore.proxy.models import ObjectInfo, ObjectMetadata
-from s3compat import meta, versioning
+from s3compat import access, meta, versioning
 from s3compat.context import S3Context, empty, xml_response
 from s3compat.errors import S3Error
 
@@ -61,6 +61,7 @@ async def _set_object_tags(ctx: S3Context, tags: str | None) -> dict[str, str]:
 
 async def handle_get_object_tagging(ctx: S3Context) -> web.StreamResponse:
     info = await versioning.head_for_request(ctx)
+    access.check_object_acl(ctx, info.system.get(meta.ACL))  # tags: for who may read the object
     resp = xml_response("Tagging", _tag_set(meta.decode_tags(info.system.get(meta.TAGS))))
     resp.headers.update(_version_header(info))
     return resp

@@ -42,7 +42,7 @@ from aiohttp import web
 from objectstore.proxy import errors as core_errors
 from objectstore.proxy.models import ListParams, ObjectInfo, ObjectMetadata, ObjectRow
 from objectstore.timestamp import Timestamp
-from s3compat import meta, namespace, segments, xmlio
+from s3compat import access, meta, namespace, segments, xmlio
 from s3compat.context import S3Context, empty, http_date, xml_response
 from s3compat.errors import S3Error
 
@@ -337,8 +337,12 @@ async def location(ctx: S3Context) -> tuple[str, str, str]:
         return ctx.account, ctx.bucket_name, ctx.key
     entry = await find_entry(ctx, ctx.key, vid) if status(ctx) is not None else None
     if entry is None:
-        raise S3Error("NoSuchVersion", extra={"Key": ctx.key, "VersionId": vid})
+        raise access.hide_missing(
+            ctx, S3Error("NoSuchVersion", extra={"Key": ctx.key, "VersionId": vid})
+        )
     if is_marker(entry):
+        if not access.may_list(ctx):
+            raise access.denied()
         raise S3Error(
             "MethodNotAllowed",
             "The specified method is not allowed against this resource.",
@@ -353,7 +357,13 @@ async def location(ctx: S3Context) -> tuple[str, str, str]:
 
 
 async def no_such_key(ctx: S3Context) -> S3Error:
-    """NoSuchKey, saying so when the latest version is a delete marker."""
+    """NoSuchKey, saying so when the latest version is a delete marker.
+
+    AccessDenied instead for a caller who may not list the bucket: whether a
+    key exists is for those who may list it to know.
+    """
+    if not access.may_list(ctx):
+        return access.denied()
     err = S3Error("NoSuchKey", extra={"Key": ctx.key})
     if status(ctx) is not None and "versionId" not in ctx.query:
         async for row in entries(ctx, ctx.key):

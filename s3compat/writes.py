@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 
 from objectstore.proxy import errors as core_errors
 from objectstore.proxy.models import ObjectInfo, ObjectMetadata, PutResult
-from s3compat import checksums, meta, segments, versioning
+from s3compat import access, checksums, meta, segments, versioning
 from s3compat.context import S3Context
 from s3compat.errors import S3Error
 
@@ -36,7 +36,7 @@ async def check_write_conditions(ctx: S3Context) -> None:
         raise S3Error("PreconditionFailed", extra={"Condition": "If-None-Match"})
     if match is not None:
         if info is None:
-            raise S3Error("NoSuchKey", extra={"Key": ctx.key})
+            raise access.hide_missing(ctx, S3Error("NoSuchKey", extra={"Key": ctx.key}))
         if match.strip().strip('"') not in ("*", info.etag):
             raise S3Error("PreconditionFailed", extra={"Condition": "If-Match"})
 

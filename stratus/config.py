@@ -27,10 +27,12 @@ class ConfigError(ValueError):
     """A configuration value is unknown, mistyped or out of range."""
 
 
-def _opt(default: Any, doc: str) -> Any:
+def _opt(default: Any, doc: str, *, secret: bool = False) -> Any:
+    """One option; a ``secret`` one is never printed by `stratus config show`."""
+    meta = {"doc": doc, "secret": secret}
     if isinstance(default, list):
-        return field(default_factory=lambda: list(default), metadata={"doc": doc})
-    return field(default=default, metadata={"doc": doc})
+        return field(default_factory=lambda: list(default), metadata=meta)
+    return field(default=default, metadata=meta)
 
 
 @dataclass
@@ -52,10 +54,12 @@ class ClusterSection:
         "",
         "Secret salt put before every path hashed for placement. Empty: a random "
         "value is generated once and stored in the data directory.",
+        secret=True,
     )
     hash_path_suffix: str = _opt(
         "",
         "Secret salt put after every path hashed for placement. Empty: generated like the prefix.",
+        secret=True,
     )
     part_power: int = _opt(10, "Rings built by `stratus up` have 2**part_power partitions.")
     replicas: int = _opt(3, "Replicas of every account, container and object.")
@@ -170,8 +174,28 @@ class IdentitySection:
         "that /auth/v1.0 returns (e.g. `https://swift.example.com`); empty: the request's "
         "own scheme and Host header.",
     )
+    failed_auth_burst: int = _opt(
+        10,
+        "Failed authentications (/auth/v1.0 keys, S3 signatures) one client address may make "
+        "in a row before it is refused (Swift: 429, S3: 503 SlowDown) without a check; "
+        "IPv6 addresses count per /64. 0: no limit.",
+    )
+    failed_auth_per_minute: float = _opt(
+        6.0, "Failed authentications a client address earns back per minute, up to the burst."
+    )
+    failed_auth_max_clients: int = _opt(
+        65536,
+        "Client addresses whose failures are remembered at once (bounded memory); the least "
+        "recently failing are forgotten first.",
+    )
 
     def validate(self) -> None:
+        if not 0 <= self.failed_auth_burst <= 100000:
+            raise ConfigError("identity.failed_auth_burst must be between 0 and 100000")
+        if not 0 < self.failed_auth_per_minute <= 1e6:
+            raise ConfigError("identity.failed_auth_per_minute must be > 0")
+        if not 1 <= self.failed_auth_max_clients <= 10_000_000:
+            raise ConfigError("identity.failed_auth_max_clients must be between 1 and 10000000")
         if not 0 < self.token_lifetime <= 366 * 86400:
             raise ConfigError("identity.token_lifetime must be between 1 and 31622400 seconds")
         base = self.storage_url_base
@@ -182,6 +206,33 @@ class IdentitySection:
                     "identity.storage_url_base must be an http(s) URL without a query, "
                     f"not {base!r}"
                 )
+
+
+@dataclass
+class HttpSection:
+    """Limits every HTTP server (proxy, S3, nodes, volume, image, compute) puts on clients."""
+
+    header_timeout: float = _opt(
+        60.0,
+        "Seconds a connection may take to send a request's headers (counted from the "
+        "connection or the end of the previous response; also the idle keep-alive time).",
+    )
+    body_timeout: float = _opt(
+        60.0,
+        "Seconds a request body may go without a byte arriving while the server waits for it; "
+        "the connection is then closed.",
+    )
+    max_connections: int = _opt(
+        1024,
+        "Open client connections per listening service; more are answered 503 and closed.",
+    )
+
+    def validate(self) -> None:
+        for name in ("header_timeout", "body_timeout"):
+            if not 0.05 <= getattr(self, name) <= 86400:
+                raise ConfigError(f"http.{name} must be between 0.05 and 86400 seconds")
+        if not 1 <= self.max_connections <= 1_000_000:
+            raise ConfigError("http.max_connections must be between 1 and 1000000")
 
 
 @dataclass
@@ -228,9 +279,19 @@ class IscsiSection:
         "More `HOST:PORT` portals in the target's portal group (userspace driver). Attachments "
         "then name every portal (`target_portals`), so an initiator can use multipath.",
     )
+    discovery_auth: str = _opt(
+        "chap-if-protected",
+        "SendTargets discovery (userspace driver): `chap-if-protected` lists a target that "
+        "needs CHAP only to a discovery session that logged in with CHAP using that "
+        "initiator's own credentials for it (the attachment's `auth_username` / "
+        "`auth_password`); `chap` refuses discovery sessions without CHAP; `none` lists "
+        "every target by the initiator name the client claims (not recommended).",
+    )
 
     def validate(self) -> None:
         _check_port("iscsi.port", self.port)
+        if self.discovery_auth not in ("chap-if-protected", "chap", "none"):
+            raise ConfigError("iscsi.discovery_auth must be 'chap-if-protected', 'chap' or 'none'")
         for portal in self.extra_portals:
             try:
                 parse_hostport(portal)
@@ -267,6 +328,11 @@ class VolumeSection:
     backup_url: str = _opt(
         "", "Base URL of the object store's native API for backups; empty: the proxy's address."
     )
+    compute_url: str = _opt(
+        "",
+        "Base URL of the compute API, told when an admin force-detaches a server's volume; "
+        "empty: `compute.host:compute.port`.",
+    )
     backup_container: str = _opt("volume_backups", "Container that holds backup chunks.")
     backup_chunk_size: int = _opt(
         4 * 1024 * 1024, "Bytes per backup chunk (a power of two, 64 KiB to 64 MiB)."
@@ -302,6 +368,7 @@ class VolumeSection:
                 raise ConfigError(
                     f"volume.backup_url must be an http(s) URL, not {self.backup_url!r}"
                 )
+        _check_url("volume.compute_url", self.compute_url)
         if not self.backup_container or "/" in self.backup_container:
             raise ConfigError("volume.backup_container must be a container name without '/'")
 
@@ -320,6 +387,11 @@ class ImageSection:
         "stratus-images", "Container (in the owner project's account) that holds image bytes."
     )
     max_size_gb: int = _opt(64, "Largest image (GiB) an upload may store.")
+    max_virtual_size_gb: int = _opt(
+        1024,
+        "Largest virtual (guest-visible) size (GiB) of a disk image: larger ones are refused "
+        "at upload and by the compute service.",
+    )
 
     def validate(self) -> None:
         _check_port("image.port", self.port)
@@ -328,6 +400,8 @@ class ImageSection:
             raise ConfigError("image.container must be a container name without '/'")
         if not 1 <= self.max_size_gb <= 16384:
             raise ConfigError("image.max_size_gb must be between 1 and 16384")
+        if not 1 <= self.max_virtual_size_gb <= 65536:
+            raise ConfigError("image.max_virtual_size_gb must be between 1 and 65536")
 
 
 @dataclass
@@ -402,6 +476,7 @@ class Config:
     proxy: ProxySection = field(default_factory=ProxySection)
     durability: DurabilitySection = field(default_factory=DurabilitySection)
     identity: IdentitySection = field(default_factory=IdentitySection)
+    http: HttpSection = field(default_factory=HttpSection)
     s3: S3Section = field(default_factory=S3Section)
     iscsi: IscsiSection = field(default_factory=IscsiSection)
     volume: VolumeSection = field(default_factory=VolumeSection)
@@ -554,6 +629,47 @@ def load(
     _apply_env(cfg, env)
     cfg.validate()
     return cfg
+
+
+def is_secret(section: str, option: str) -> bool:
+    """Whether ``section.option`` holds a secret (never printed)."""
+    cls = typing.get_type_hints(Config)[section]
+    return any(f.name == option and f.metadata.get("secret") for f in dataclasses.fields(cls))
+
+
+def render_toml(cfg: Config) -> str:
+    """``cfg`` as TOML that ``--config`` reads back to the same values, secrets left out.
+
+    A secret option is written as a comment only (set or empty, never its
+    value), so the output parses and can be kept in a file or shown to others.
+    """
+    import tomli_w
+
+    out = [
+        "# The effective configuration: defaults, the --config file, STRATUS_* variables.",
+        "# Valid TOML for `stratus --config FILE`. Secrets are not shown: each is a comment.",
+        "",
+    ]
+    for f in dataclasses.fields(cfg):
+        section = getattr(cfg, f.name)
+        out.append(f"[{f.name}]")
+        for opt in dataclasses.fields(section):
+            value = getattr(section, opt.name)
+            if opt.metadata.get("secret"):
+                out.append(_secret_comment(cfg, f.name, opt.name, value))
+            else:
+                out.append(tomli_w.dumps({opt.name: value}).rstrip("\n"))
+        out.append("")
+    return "\n".join(out)
+
+
+def _secret_comment(cfg: Config, section: str, option: str, value: Any) -> str:
+    if value:
+        return f"# {option}: a secret, set and not shown"
+    if section == "cluster":
+        where = cfg.data_dir / "cluster.toml"
+        return f"# {option}: a secret, empty: `stratus up` generates it once, into {where}"
+    return f"# {option}: a secret, empty"
 
 
 def render_docs() -> str:

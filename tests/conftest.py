@@ -5,6 +5,18 @@ from __future__ import annotations
 import os
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+# Fuzz tests (test_fuzz_*.py) run a small budget by default; a longer run:
+# `STRATUS_FUZZ_EXAMPLES=100000 scripts/test.sh tests/unit -k fuzz` (see tests/helpers/fuzz.py).
+if os.environ.get("STRATUS_FUZZ_EXAMPLES"):
+    settings.register_profile(
+        "fuzz",
+        max_examples=int(os.environ["STRATUS_FUZZ_EXAMPLES"]),
+        deadline=None,
+        suppress_health_check=list(HealthCheck),
+    )
+    settings.load_profile("fuzz")
 
 
 @pytest.fixture(autouse=True)

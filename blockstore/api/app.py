@@ -10,6 +10,7 @@ are accepted up to :data:`MAX_VERSION`; answers carry the version used.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 import uuid
@@ -18,7 +19,7 @@ from typing import Any
 from aiohttp import web
 
 from blockstore.api import attachments, backups, limits, snapshots, types, volumes
-from blockstore.api.context import CTX, IDENTITY, MANAGER, REQUEST_ID, Ctx, ok
+from blockstore.api.context import COMPUTE_URL, CTX, IDENTITY, MANAGER, REQUEST_ID, Ctx, ok
 from blockstore.api.errors import ApiError, cinder_errors
 from blockstore.manager.core import Caller
 
@@ -90,12 +91,20 @@ async def authenticate(request: web.Request, handler) -> web.StreamResponse:  # 
             "The request you have made requires authentication.",
             {"WWW-Authenticate": 'Keystone uri="/auth/v1.0"'},
         )
+    service = False
+    service_token = request.headers.get("X-Service-Token", "")
+    if service_token:
+        # Cinder honours a service token of a service role; here: of a cloud admin (the
+        # compute service issues one for itself). A bad one is refused, as keystonemiddleware does.
+        svc = request.app[IDENTITY].authenticate_token(service_token)
+        if svc is None:
+            raise ApiError(401, "The service token (X-Service-Token) is not valid.")
+        service = svc.is_reseller_admin
     if m.group(1) != principal.project:
         raise ApiError(403, f"Project {m.group(1)[:64]} in the URL is not the token's project.")
     version = _microversion(request)
-    request[CTX] = Ctx(
-        request, request.app[MANAGER], Caller.from_principal(principal), base_url(request)
-    )
+    caller = dataclasses.replace(Caller.from_principal(principal), service=service)
+    request[CTX] = Ctx(request, request.app[MANAGER], caller, base_url(request))
     resp = await handler(request)
     resp.headers[VERSION_HEADER] = "volume {}.{}".format(*version)
     resp.headers["Vary"] = VERSION_HEADER
@@ -111,13 +120,17 @@ async def request_id(request: web.Request, handler) -> web.StreamResponse:  # ty
     return resp
 
 
-def make_app(manager: Any, identity: Any) -> web.Application:
-    """The aiohttp application; ``manager`` must be started, ``identity`` authenticates."""
+def make_app(manager: Any, identity: Any, compute_url: str | None = None) -> web.Application:
+    """The aiohttp application; ``manager`` must be started, ``identity`` authenticates.
+
+    ``compute_url`` is the compute API told of force-detached server volumes (None: none).
+    """
     app = web.Application(
         client_max_size=CLIENT_MAX_SIZE, middlewares=[request_id, cinder_errors, authenticate]
     )
     app[MANAGER] = manager
     app[IDENTITY] = identity
+    app[COMPUTE_URL] = compute_url or ""
     app.router.add_get("/", handle_versions)
     app.router.add_get("/v3", handle_v3)
     app.router.add_get("/v3/", handle_v3)

@@ -14,6 +14,7 @@ from blockstore.manager.errors import BadRequest
 
 MANAGER: web.AppKey[Any] = web.AppKey("manager", object)
 IDENTITY: web.AppKey[Any] = web.AppKey("identity", object)
+COMPUTE_URL: web.AppKey[str] = web.AppKey("compute_url", str)
 CTX: web.RequestKey[Any] = web.RequestKey("ctx", object)
 
 

@@ -8,8 +8,8 @@ from typing import Any
 
 from aiohttp import web
 
-from blockstore.api import views
-from blockstore.api.context import Ctx, ctx, flag, ok
+from blockstore.api import compute_events, views
+from blockstore.api.context import COMPUTE_URL, Ctx, ctx, flag, ok
 from blockstore.manager.errors import BadRequest, NotFound
 from blockstore.manager.records import Volume, VolumeType
 
@@ -221,6 +221,16 @@ async def _detach(c: Ctx, vid: str, args: Any) -> web.Response:
     return ok(status=202)
 
 
+async def _force_detach(c: Ctx, vid: str, args: Any) -> web.Response:
+    """Admin: end an attachment whoever made it; a server that held it is told (and updated)."""
+    att = await c.manager.force_detach(c.caller, vid, _obj(args).get("attachment_id"))
+    compute_url = c.request.app[COMPUTE_URL]
+    if att.service_owned and att.instance_uuid and compute_url:
+        token = c.request.headers.get("X-Auth-Token", "")
+        await compute_events.volume_detached(compute_url, token, att.instance_uuid, vid)
+    return ok(status=202)
+
+
 async def _readonly(c: Ctx, vid: str, args: Any) -> web.Response:
     await c.manager.set_volume_flag(c.caller, vid, "readonly", _obj(args).get("readonly"))
     return ok(status=202)
@@ -246,6 +256,7 @@ ACTIONS: dict[str, Action] = {
     "os-roll_detaching": _roll_detaching,
     "os-terminate_connection": _terminate,
     "os-detach": _detach,
+    "os-force_detach": _force_detach,
     "os-update_readonly_flag": _readonly,
     "os-set_bootable": _bootable,
     "os-reset_status": _reset_status,

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from blockstore.backend.copy import clone_file
+from stratus.private import private_dir
 
 GiB = 1024**3
 
@@ -40,7 +41,7 @@ class FileBackend:
         self.snapshots = self.root / "snapshots"
         self.tmp = self.root / "tmp"
         for d in (self.volumes, self.snapshots, self.tmp):
-            d.mkdir(parents=True, exist_ok=True)
+            private_dir(d)  # 0700, missing parents too
         self.capacity_bytes = capacity_bytes
         self.last_clone_method = ""
 
@@ -191,7 +192,7 @@ class FileBackend:
     def clean_tmp(self) -> None:
         """Remove every partial file (at start-up, before anything is in flight)."""
         shutil.rmtree(self.tmp, ignore_errors=True)
-        self.tmp.mkdir(parents=True, exist_ok=True)
+        self.tmp.mkdir(mode=0o700, parents=True, exist_ok=True)
 
 
 def _unlink(path: Path) -> None:

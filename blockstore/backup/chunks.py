@@ -29,6 +29,11 @@ CODECS = {"none": RAW, "zlib": ZLIB, "zstd": ZSTD}
 FRAME = struct.Struct(">3sBBI")  # magic, version, codec, raw length
 PREFIX = "chunks/"
 _ZEROS = bytes(4 * 1024 * 1024)
+# Chunk sizes a manifest may name (volume.backup_chunk_size's range): chunks and
+# manifests live in the tenant's own account, so every size read from them is bounded.
+MIN_CHUNK_SIZE = 64 * 1024
+MAX_CHUNK_SIZE = 64 * 1024 * 1024
+MAX_WINDOW = 1 << 24  # zstd window a chunk may ask for (level 1 uses far less)
 
 
 class ChunkError(Exception):
@@ -79,21 +84,41 @@ def encode(data: bytes | memoryview, codec: int) -> bytes:
     return FRAME.pack(MAGIC, VERSION, used, len(data)) + bytes(payload)
 
 
-def decode(body: bytes, expected: bytes | None = None) -> bytes:
-    """The raw bytes of a stored chunk; ChunkError if framing or digest is wrong."""
+def stored_limit(length: int) -> int:
+    """The largest stored body of a chunk of ``length`` raw bytes (``encode`` never
+    stores a payload larger than the raw bytes)."""
+    return FRAME.size + length
+
+
+def _unzstd(payload: memoryview, length: int) -> bytes:
+    """At most ``length + 1`` bytes out, whatever the frame declares (a bomb is refused
+    from its header, before any output is made)."""
+    declared = zstandard.frame_content_size(payload)
+    if declared > length:
+        raise ChunkError(f"chunk declares {declared} bytes, more than its {length}")
+    dctx = zstandard.ZstdDecompressor(max_window_size=MAX_WINDOW)
+    with dctx.stream_reader(payload, read_across_frames=True) as reader:
+        return reader.read(length + 1)
+
+
+def decode(body: bytes, expected: bytes | None = None, *, max_length: int | None = None) -> bytes:
+    """The raw bytes of a stored chunk; ChunkError if framing or digest is wrong, or if it
+    would be longer than ``max_length`` (output is bounded before decompressing)."""
     if len(body) < FRAME.size:
         raise ChunkError("chunk too short")
     magic, version, codec, length = FRAME.unpack_from(body)
     if magic != MAGIC or version != VERSION:
         raise ChunkError(f"not a version-{VERSION} chunk")
+    if length > (MAX_CHUNK_SIZE if max_length is None else max_length):
+        raise ChunkError(f"chunk frame declares {length} bytes, more than a chunk may hold")
     payload = memoryview(body)[FRAME.size :]
     try:
         if codec == RAW:
             data = bytes(payload)
         elif codec == ZLIB:
-            data = zlib.decompress(payload)
+            data = zlib.decompressobj().decompress(payload, length + 1)
         elif codec == ZSTD and zstandard is not None:
-            data = zstandard.ZstdDecompressor().decompress(payload, max_output_size=length)
+            data = _unzstd(payload, length)
         else:
             raise ChunkError(f"unknown chunk codec {codec}")
     except (zlib.error, ValueError) as exc:

@@ -17,7 +17,8 @@ from typing import Any
 
 from blockstore.backend.copy import data_extents
 from blockstore.backup import chunks
-from blockstore.backup.manifest import Manifest
+from blockstore.backup.manifest import Manifest, ManifestError
+from blockstore.backup.objects import TooLarge, read_capped
 from blockstore.scsi.backing import BackingFile
 from objectstore.apiclient import NotFound, SwiftClient
 
@@ -124,9 +125,16 @@ async def backup_file(
     return result
 
 
-async def fetch_chunk(client: SwiftClient, container: str, dig: bytes) -> bytes:
-    body = await client.get_object(container, chunks.object_name(dig))
-    return await asyncio.to_thread(chunks.decode, body, dig)
+async def fetch_chunk(client: SwiftClient, container: str, dig: bytes, length: int) -> bytes:
+    """A chunk's raw bytes, at most ``length`` of them: the read stops at the largest body
+    such a chunk can have and decompression at ``length``, whatever the object holds."""
+    try:
+        body = await read_capped(
+            client, container, chunks.object_name(dig), chunks.stored_limit(length)
+        )
+    except TooLarge as exc:
+        raise chunks.ChunkError(str(exc)) from None
+    return await asyncio.to_thread(chunks.decode, body, dig, max_length=length)
 
 
 async def restore_file(
@@ -136,10 +144,16 @@ async def restore_file(
     path: str,
     *,
     fresh: bool,
+    volume_bytes: int,
     concurrency: int = 4,
     progress: Progress | None = None,
 ) -> None:
-    """Write the manifest's bytes into ``path`` (holes punched unless the file is ``fresh``)."""
+    """Write the manifest's bytes into ``path`` (holes punched unless the file is ``fresh``);
+    a manifest larger than the volume's ``volume_bytes`` is refused before any write."""
+    if not 0 <= manifest.size <= volume_bytes:
+        raise ManifestError(
+            f"the backup holds {manifest.size} bytes, more than the volume's {volume_bytes}"
+        )
     total = len(manifest.chunks)
     done = 0
     backing = BackingFile(path, read_only=False)
@@ -160,7 +174,7 @@ async def restore_file(
                     if not fresh:
                         await asyncio.to_thread(backing.zero, offset, length)
                 else:
-                    data = await fetch_chunk(client, container, dig)
+                    data = await fetch_chunk(client, container, dig, length)
                     if len(data) != length:
                         raise chunks.ChunkError(f"chunk {i} has {len(data)} bytes, not {length}")
                     await asyncio.to_thread(backing.write, memoryview(data), offset)
@@ -195,7 +209,7 @@ async def verify(
         async def run() -> None:
             nonlocal done
             try:
-                await fetch_chunk(client, container, dig)
+                await fetch_chunk(client, container, dig, manifest.chunk_size)
             except NotFound:
                 missing.append(dig.hex())
             except chunks.ChunkError:

@@ -6,12 +6,18 @@ partial file (all-zero blocks are skipped, so the volume stays sparse); a
 qcow2 image (magic ``QFI\\xfb``) is downloaded to a temporary file and
 converted with ``qemu-img convert``. An image larger than the volume fails
 the create.
+
+The object is the tenant's own bytes, never trusted: a qcow2 is checked by
+:func:`stratus.diskimage.inspect_file` (no backing or data file, virtual
+size within the volume) and converted with its backing disabled, so QEMU
+never opens a host file it names; raw data is inspected on the way and a
+volume whose data turns out to be another format (a vmdk descriptor, say)
+fails instead of holding it.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import shutil
 from typing import Any
@@ -21,6 +27,7 @@ from blockstore.backup.ops import BackupOps
 from blockstore.manager.core import GiB
 from blockstore.manager.errors import BackendError, BadRequest
 from blockstore.manager.records import Volume
+from stratus import diskimage
 
 QCOW2_MAGIC = b"QFI\xfb"
 BLOCK = 1024 * 1024
@@ -66,13 +73,20 @@ class ImageOps(BackupOps):
     async def _copy_raw(self, first: bytes, resp: Any, fd: int, limit: int) -> None:
         offset = 0
         pending = first
+        inspector = diskimage.StreamInspector()
         async for block in resp.content.iter_chunked(BLOCK):
             pending += block
             if len(pending) >= BLOCK:
+                inspector.feed(pending)
                 offset = await self._put(fd, pending, offset, limit)
                 pending = b""
         if pending:
+            inspector.feed(pending)
             await self._put(fd, pending, offset, limit)
+        try:
+            inspector.verdict("raw", limit)
+        except diskimage.UnsafeImage as exc:
+            raise BadRequest(f"Image refused: {exc}") from None
 
     async def _put(self, fd: int, data: bytes, offset: int, limit: int) -> int:
         if offset + len(data) > limit:
@@ -91,10 +105,16 @@ class ImageOps(BackupOps):
                 await self.io(f.write, first)
                 async for block in resp.content.iter_chunked(BLOCK):
                     await self.io(f.write, block)
-            info = json.loads(await _run(tool, "info", "--output=json", "-f", "qcow2", str(src)))
-            if int(info.get("virtual-size", 0)) > limit:
+            try:
+                info = await diskimage.inspect_file(src, "qcow2", qemu_img=tool)
+            except diskimage.UnsafeImage as exc:
+                raise BadRequest(f"Image refused: {exc}") from None
+            except diskimage.ImageToolError as exc:
+                raise BackendError(str(exc)) from None
+            if info.virtual_size > limit:
                 raise BadRequest(f"Image is larger than the volume ({limit // GiB}G).")
-            await _run(tool, "convert", "-f", "qcow2", "-O", "raw", str(src), str(dest))
+            opened = diskimage.json_filename(src, "qcow2")  # backing disabled
+            await _run(tool, "convert", "-f", "qcow2", "-O", "raw", opened, str(dest))
         finally:
             src.unlink(missing_ok=True)
 

@@ -14,9 +14,18 @@ from dataclasses import dataclass, field
 
 import msgpack
 
+from blockstore.backup.chunks import MAX_CHUNK_SIZE, MIN_CHUNK_SIZE
+
 MAGIC = b"STBM"
 VERSION = 1
 PREFIX = "manifests/"
+_FIXED = 4096  # the manifest's fields other than its chunk list, with room to spare
+_PER_CHUNK = 18  # a 16-byte digest as msgpack bin 8
+
+
+def max_bytes(size: int) -> int:
+    """The largest manifest a backup of ``size`` bytes can have (reads stop there)."""
+    return _FIXED + _PER_CHUNK * -(-size // MIN_CHUNK_SIZE)
 
 
 class ManifestError(Exception):
@@ -54,7 +63,11 @@ class Manifest:
         return MAGIC + bytes([VERSION]) + msgpack.packb(body, use_bin_type=True)
 
     @classmethod
-    def decode(cls, raw: bytes) -> Manifest:
+    def decode(
+        cls, raw: bytes, *, backup_id: str | None = None, size: int | None = None
+    ) -> Manifest:
+        """Parse and check a manifest; ``backup_id`` and ``size`` are what the records say
+        it must describe (the object is in the tenant's account: it may have been edited)."""
         if raw[:4] != MAGIC or len(raw) < 5:
             raise ManifestError("not a backup manifest")
         if raw[4] != VERSION:
@@ -74,7 +87,13 @@ class Manifest:
             )
         except (ValueError, KeyError, TypeError, msgpack.UnpackException) as exc:
             raise ManifestError(f"corrupt manifest: {exc}") from None
-        if man.chunk_size <= 0 or len(man.chunks) != -(-man.size // man.chunk_size):
+        if backup_id is not None and man.backup_id != backup_id:
+            raise ManifestError("manifest names another backup")
+        if size is not None and man.size != size:
+            raise ManifestError(f"manifest size {man.size} differs from the backup's {size}")
+        if not MIN_CHUNK_SIZE <= man.chunk_size <= MAX_CHUNK_SIZE or man.size < 0:
+            raise ManifestError(f"manifest chunk size {man.chunk_size} is out of range")
+        if len(man.chunks) != -(-man.size // man.chunk_size):
             raise ManifestError("manifest chunk count does not match its size")
         if any(c is not None and (not isinstance(c, bytes) or len(c) != 16) for c in man.chunks):
             raise ManifestError("manifest holds a malformed chunk digest")

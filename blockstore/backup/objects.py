@@ -22,6 +22,27 @@ TOKEN_LIFETIME = 3600.0
 RENEW_BEFORE = 600.0
 
 
+class TooLarge(Exception):
+    """A stored object is larger than what reading it may cost."""
+
+
+async def read_capped(client: SwiftClient, container: str, name: str, limit: int) -> bytes:
+    """An object's body, refused (TooLarge) past ``limit`` bytes without reading further:
+    backups read objects of the tenant's account, which the tenant can overwrite."""
+    async with client.open_object(container, name) as resp:
+        if resp.content_length is not None and resp.content_length > limit:
+            raise TooLarge(f"object {name} has {resp.content_length} bytes, over {limit}")
+        body = bytearray()
+        while len(body) <= limit:
+            more = await resp.content.read(limit + 1 - len(body))
+            if not more:
+                break
+            body += more
+    if len(body) > limit:
+        raise TooLarge(f"object {name} is over {limit} bytes")
+    return bytes(body)
+
+
 class ObjectAccess:
     """``await access.client(project, user)``: a SwiftClient for that project's account."""
 

@@ -22,8 +22,9 @@ from collections.abc import Coroutine
 from typing import Any
 
 from blockstore.backup import chunks, engine
-from blockstore.backup.manifest import Manifest, ManifestError
+from blockstore.backup.manifest import Manifest, ManifestError, max_bytes
 from blockstore.backup.manifest import object_name as manifest_name
+from blockstore.backup.objects import TooLarge, read_capped
 from blockstore.manager import quotas, states, validate
 from blockstore.manager.attachments import AttachmentOps
 from blockstore.manager.core import Caller, GiB
@@ -250,12 +251,16 @@ class BackupOps(AttachmentOps):
         return known
 
     async def load_manifest(self, client: SwiftClient, bk: Backup) -> Manifest | None:
+        size = bk.size * GiB  # the records' size: the object is the tenant's to edit
         try:
-            raw = await client.get_object(bk.container, manifest_name(bk.id))
+            raw = await read_capped(client, bk.container, manifest_name(bk.id), max_bytes(size))
         except ObjectNotFound:
             return None
+        except TooLarge as exc:
+            log.error("manifest of backup %s is too large", bk.id)
+            raise ManifestError(f"manifest of backup {bk.id} is too large: {exc}") from None
         try:
-            return Manifest.decode(raw)
+            return Manifest.decode(raw, backup_id=bk.id, size=size)
         except ManifestError:
             log.error("manifest of backup %s is unreadable", bk.id)
             raise
@@ -395,6 +400,7 @@ class BackupOps(AttachmentOps):
                 man,
                 str(self.backend.volume_path(vol.id)),
                 fresh=fresh,
+                volume_bytes=vol.size * GiB,
                 concurrency=self.settings.backup.concurrency,
                 progress=self._progress(bk),
             )

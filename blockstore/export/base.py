@@ -125,6 +125,17 @@ class ConnectionInfo:
         return {"driver_volume_type": "iscsi", "data": data}
 
 
+AUTH_SECRET_KEYS = (
+    "auth_username", "auth_password", "discovery_auth_username", "discovery_auth_password",
+)  # fmt: skip
+
+
+def without_secrets(info: dict[str, Any]) -> dict[str, Any]:
+    """Connection info fit for a role that may not connect: the CHAP credentials removed."""
+    data = {k: v for k, v in info.get("data", {}).items() if k not in AUTH_SECRET_KEYS}
+    return {**info, "data": data}
+
+
 def connection_info(
     spec: ExportSpec, portals: str | Sequence[str], initiator_iqn: str | None = None
 ) -> ConnectionInfo:

@@ -15,6 +15,8 @@ import hmac
 import secrets
 from dataclasses import dataclass
 
+from stratus.digits import ascii_uint
+
 CHAP_MD5 = 5
 CHALLENGE_LEN = 16
 MAX_BINARY = 1024  # bytes of a decoded CHAP_C / CHAP_R
@@ -67,8 +69,13 @@ def response(identifier: int, secret: str, challenge: bytes) -> bytes:
 class ChapExchange:
     """The target's side of one CHAP exchange: challenge, verify, answer mutual."""
 
-    def __init__(self, credentials: Credentials) -> None:
+    def __init__(
+        self, credentials: Credentials, alternatives: tuple[Credentials, ...] = ()
+    ) -> None:
+        """``alternatives``: other credentials the initiator may prove instead (discovery:
+        one of its own ACL entries); ``credentials`` ends as the one proven."""
         self.credentials = credentials
+        self.alternatives = alternatives
         self.identifier = secrets.randbelow(256)
         self.challenge = secrets.token_bytes(CHALLENGE_LEN)
 
@@ -84,10 +91,14 @@ class ChapExchange:
         name, answer = keys.get("CHAP_N"), keys.get("CHAP_R")
         if name is None or answer is None:
             raise ChapError("CHAP_N and CHAP_R are required")
-        creds = self.credentials
-        expected = response(self.identifier, creds.secret, self.challenge)
-        name_ok = hmac.compare_digest(name.encode(), creds.user.encode())
-        if not (hmac.compare_digest(decode_binary(answer), expected) and name_ok):
+        given = decode_binary(answer)
+        for creds in (self.credentials, *self.alternatives):
+            expected = response(self.identifier, creds.secret, self.challenge)
+            name_ok = hmac.compare_digest(name.encode(), creds.user.encode())
+            if hmac.compare_digest(given, expected) and name_ok:
+                self.credentials = creds
+                break
+        else:
             raise ChapError("CHAP response does not match")
         if "CHAP_I" not in keys and "CHAP_C" not in keys:
             return []
@@ -98,9 +109,9 @@ class ChapExchange:
         if creds.mutual_user is None or creds.mutual_secret is None:
             raise ChapError("initiator asked for mutual CHAP but none is configured")
         ident_text, chal_text = keys.get("CHAP_I"), keys.get("CHAP_C")
-        if ident_text is None or chal_text is None or not ident_text.isdigit():
+        identifier = ascii_uint(ident_text) if ident_text is not None else None
+        if identifier is None or chal_text is None:
             raise ChapError("mutual CHAP needs CHAP_I and CHAP_C")
-        identifier = int(ident_text)
         challenge = decode_binary(chal_text)
         if identifier > 255:
             raise ChapError("CHAP_I out of range")

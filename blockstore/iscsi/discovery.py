@@ -1,7 +1,10 @@
 """Text requests in full feature phase: SendTargets (RFC 7143 section 6.3 and annex C).
 
 A discovery session asks ``SendTargets=All`` (or one name); a normal
-session may ask ``SendTargets=`` for its own target. The answer lists
+session may ask ``SendTargets=`` for its own target. The initiator name is
+only claimed, so a target that needs CHAP is listed only to a discovery
+session that proved that initiator's CHAP credentials for it
+(``iscsi.discovery_auth``, see ``TargetServer.discovered_targets``). The answer lists
 ``TargetName`` then one ``TargetAddress=<ip>:<port>,<tpgt>`` per listening portal
 of the portal groups the target is reachable through.
 An answer longer than the initiator's MaxRecvDataSegmentLength goes out in
@@ -93,11 +96,8 @@ class TextExchange:
         assert session is not None
         server = conn.server
         if session.kind is SessionType.DISCOVERY:
-            if value == "All":
-                targets = server.visible_targets(session.initiator_name)
-            else:
-                targets = [t for t in server.visible_targets(session.initiator_name)
-                           if t.iqn == value.lower()]  # fmt: skip
+            found = server.discovered_targets(session.initiator_name, session.proven)
+            targets = found if value == "All" else [t for t in found if t.iqn == value.lower()]
         else:
             own = session.target
             if value == "All" or own is None:

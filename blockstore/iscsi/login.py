@@ -83,6 +83,8 @@ class Login:
         self.kind = SessionType.NORMAL
         self.target: Target | None = None
         self.credentials: Credentials | None = None
+        self.alternatives: tuple[Credentials, ...] = ()  # discovery: any of these proves too
+        self.optional = False  # discovery: CHAP offered but not required
         self.authenticated = False
         self.chap: ChapExchange | None = None
         self.negotiator = Negotiator(self.server.limits)
@@ -135,7 +137,7 @@ class Login:
             done = self.authenticated
         else:
             if not self.authenticated:
-                if self.credentials is not None:
+                if self.credentials is not None and not self.optional:
                     self._refuse(pdu, AUTH_FAILED, "authentication required")
                 self.authenticated = True
             answers += self._operational(pairs)
@@ -177,7 +179,12 @@ class Login:
             self._refuse(pdu, SESSION_TYPE_UNSUPPORTED, f"session type {session_type}")
         self.kind = SessionType(session_type)
         if self.kind is SessionType.DISCOVERY:
-            self.credentials = self.server.discovery_credentials
+            choices = self.server.discovery_choices(self.initiator_name)
+            if self.server.discovery_auth == "chap" and not choices:
+                self._refuse(pdu, AUTH_FAILED, "discovery needs CHAP; no credentials fit")
+            if choices:
+                self.credentials, self.alternatives = choices[0], choices[1:]
+            self.optional = self.server.discovery_auth != "chap"
             return
         target_name = keys.get("TargetName")
         if not target_name:
@@ -229,7 +236,11 @@ class Login:
             except ChapError as exc:
                 self._refuse(pdu, AUTH_FAILED, str(exc))
             self.authenticated = True
-        elif self.chap is None and not self.authenticated and self.credentials is None:
+        elif (
+            self.chap is None
+            and not self.authenticated
+            and (self.credentials is None or self.optional)
+        ):
             self.authenticated = True  # no AuthMethod offered and none needed
         return answers + self._negotiate([(k, v) for k, v in pairs if k not in _SECURITY_KEYS])
 
@@ -241,8 +252,11 @@ class Login:
                 return "None"
             self._refuse(pdu, AUTH_FAILED, "initiator offers only methods we cannot use")
         if "CHAP" not in choices:
+            if self.optional and "None" in choices:
+                self.authenticated = True  # discovery without CHAP: protected targets unlisted
+                return "None"
             self._refuse(pdu, AUTH_FAILED, "CHAP required")
-        self.chap = ChapExchange(self.credentials)
+        self.chap = ChapExchange(self.credentials, self.alternatives)
         return "CHAP"
 
     def _operational(self, pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
@@ -283,6 +297,7 @@ class Login:
         if session is None:
             self._refuse(pdu, OUT_OF_RESOURCES, "too many sessions")
         session.connection = self.conn
+        session.proven = self.chap.credentials if self.chap is not None else None
         self.conn.session = session
         self._respond(pdu, answers, transit=True, csg=(pdu.flags >> 2) & 3, nsg=FULL_FEATURE,
                       tsih=session.tsih)  # fmt: skip

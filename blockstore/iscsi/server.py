@@ -37,6 +37,7 @@ from blockstore.iscsi.target import Target, normalize_name
 log = logging.getLogger(__name__)
 
 MiB = 1024 * 1024
+DISCOVERY_AUTH = ("chap-if-protected", "chap", "none")  # iscsi.discovery_auth's values
 
 
 class TargetServer:
@@ -58,8 +59,11 @@ class TargetServer:
         max_write_bytes: int = 16 * MiB,
         write_budget: int = 128 * MiB,
         discovery_credentials: Credentials | None = None,
+        discovery_auth: str = "chap-if-protected",
     ) -> None:
         check_tag(portal_group_tag)
+        if discovery_auth not in DISCOVERY_AUTH:
+            raise ValueError(f"discovery_auth must be one of {', '.join(DISCOVERY_AUTH)}")
         if not 1 <= queue_depth <= 4096:
             raise ValueError("queue depth must be 1..4096")
         self.portal_group_tag = portal_group_tag
@@ -72,7 +76,8 @@ class TargetServer:
         self.max_connections = max_connections
         self.max_write_bytes = max_write_bytes
         self.write_budget = max(write_budget, max_write_bytes)
-        self.discovery_credentials = discovery_credentials
+        self.discovery_credentials = discovery_credentials  # sees all; None: none such
+        self.discovery_auth = discovery_auth
         self._portals: list[Portal] = [Portal(*check_address(host, port), portal_group_tag)]
         self._running = False
         self._targets: dict[str, Target] = {}
@@ -229,6 +234,32 @@ class TargetServer:
 
     def visible_targets(self, initiator_name: str) -> list[Target]:
         return [t for t in self._targets.values() if t.visible_to(initiator_name)]
+
+    def discovery_choices(self, initiator_name: str) -> tuple[Credentials, ...]:
+        """CHAP credentials a discovery session of ``initiator_name`` may prove: the
+        cluster's discovery credentials, and the initiator's own for each target."""
+        found = [self.discovery_credentials] if self.discovery_credentials else []
+        for target in self.visible_targets(initiator_name):
+            creds = target.credentials_for(initiator_name)
+            if creds is not None and creds not in found:
+                found.append(creds)
+        return tuple(found)
+
+    def discovered_targets(self, initiator_name: str, proven: Credentials | None) -> list[Target]:
+        """What SendTargets lists to a discovery session that proved ``proven`` (None: no
+        CHAP): with discovery_auth other than ``none``, a CHAP-protected target only when
+        the session proved this initiator's credentials for it (or the discovery ones)."""
+        visible = self.visible_targets(initiator_name)
+        if self.discovery_auth == "none" or (
+            proven is not None and proven == self.discovery_credentials
+        ):
+            return visible
+        return [
+            t for t in visible
+            if not t.chap_protected or (
+                proven is not None and t.credentials_for(initiator_name) == proven
+            )
+        ]  # fmt: skip
 
     def bind_target(self, iqn: str, tags: Iterable[int] | None) -> None:
         """Limit a target to some portal groups (None: all); sessions elsewhere are dropped."""

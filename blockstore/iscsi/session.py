@@ -18,6 +18,7 @@ from blockstore.iscsi.negotiate import SessionParams
 from blockstore.scsi import Nexus
 
 if TYPE_CHECKING:
+    from blockstore.iscsi.chap import Credentials
     from blockstore.iscsi.connection import Connection
     from blockstore.iscsi.target import Target
 
@@ -73,6 +74,7 @@ class Session:
         self._waiting: dict[int, asyncio.Future[None]] = {}
         self.connection: Connection | None = None
         self.ended = False
+        self.proven: Credentials | None = None  # what its login proved with CHAP
         target_name = target.iqn if target is not None else ""
         self.nexus = Nexus(
             initiator_port=f"{initiator_name},i,0x{isid.hex()}",

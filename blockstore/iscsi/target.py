@@ -163,6 +163,13 @@ class Target:
     def reachable_through(self, tag: int) -> bool:
         return self.portal_groups is None or tag in self.portal_groups
 
+    @property
+    def chap_protected(self) -> bool:
+        """Whether any initiator must use CHAP to log in (discovery then wants CHAP too)."""
+        if self.allow_any_initiator and self.default_credentials is not None:
+            return True
+        return any(creds is not None for creds in self._acl.values())
+
     def visible_to(self, initiator_name: str) -> bool:
         """Whether discovery lists this target to ``initiator_name``."""
         try:

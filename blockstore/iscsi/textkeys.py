@@ -42,7 +42,7 @@ def parse_text(data: bytes | bytearray | memoryview) -> list[tuple[str, str]]:
             k, v = key.decode("utf-8"), value.decode("utf-8")
         except UnicodeDecodeError:
             raise TextError("text is not UTF-8") from None
-        if not k or len(k) > MAX_KEY_LEN or not _KEY_RE.match(k):
+        if not k or len(k) > MAX_KEY_LEN or not _KEY_RE.fullmatch(k):  # ($ allows a "\n")
             raise TextError(f"bad key name {k[:MAX_KEY_LEN]!r}")
         if len(value) > MAX_VALUE_LEN:
             raise TextError(f"value of {k} too long")

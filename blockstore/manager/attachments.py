@@ -16,10 +16,16 @@ import logging
 import secrets
 from typing import Any
 
-from blockstore.export.base import Acl, ExportSpec, connection_info, valid_iscsi_name
+from blockstore.export.base import (
+    Acl,
+    ExportSpec,
+    connection_info,
+    valid_iscsi_name,
+    without_secrets,
+)
 from blockstore.manager import states, validate
 from blockstore.manager.core import Caller
-from blockstore.manager.errors import BackendError, BadRequest
+from blockstore.manager.errors import BackendError, BadRequest, Conflict, Forbidden
 from blockstore.manager.listing import matches, paginate, parse_sort
 from blockstore.manager.records import Attachment, Volume, VolumeType, now
 from blockstore.manager.snapshots import SnapshotOps
@@ -175,7 +181,11 @@ class AttachmentOps(SnapshotOps):
             if vol.readonly and mode == "rw":
                 raise BadRequest(f"Invalid attaching mode rw for read-only volume {vol.id}.")
             att = Attachment(
-                project=vol.project, volume_id=vol.id, instance_uuid=instance_uuid, attach_mode=mode
+                project=vol.project,
+                volume_id=vol.id,
+                instance_uuid=instance_uuid,
+                attach_mode=mode,
+                service_owned=caller.service and instance_uuid is not None,
             )
             t.put(att)
             if vol.status == states.AVAILABLE:
@@ -270,13 +280,22 @@ class AttachmentOps(SnapshotOps):
         cur.previous_status = None
         t.put(cur)
 
-    async def delete_attachment(self, caller: Caller, attachment_id: str) -> list[Attachment]:
-        """Detach: the initiator loses access, the record goes; returns the volume's others."""
+    async def delete_attachment(
+        self, caller: Caller, attachment_id: str, *, force: bool = False
+    ) -> list[Attachment]:
+        """Detach: the initiator loses access, the record goes; returns the volume's others.
+
+        An attachment the compute service made for a server ends only through it (or by
+        ``force``, an admin's os-force_detach): ending it here alone would pull the disk
+        from under a running guest while the server still lists the volume.
+        """
         self.must_write(caller)
 
         def begin(t: Txn) -> tuple[Attachment, Volume]:
             att = self.must_get(t, Attachment, caller, attachment_id, "Attachment")
             vol = self.must_get(t, Volume, caller, att.volume_id, "Volume")
+            if not force:
+                self.must_not_be_servers(caller, att)
             if vol.status in (states.EXTENDING, states.DELETING):
                 raise BadRequest(f"Invalid volume {vol.id}: it is {vol.status}.")
             att.status = states.ATT_DETACHING
@@ -299,6 +318,43 @@ class AttachmentOps(SnapshotOps):
         left = await self.store.write(finish)
         log.info("attachment %s of volume %s deleted", att.id, vol.id)
         return left
+
+    @staticmethod
+    def must_not_be_servers(caller: Caller, att: Attachment) -> None:
+        """Refuse ending a server's attachment outside the compute service (Cinder: 409)."""
+        if att.service_owned and not caller.service:
+            raise Conflict(
+                f"Detach volume {att.volume_id} from instance {att.instance_uuid} using the "
+                f"Compute API (stratus server remove-volume {att.instance_uuid} "
+                f"{att.volume_id}); an admin may force-detach it."
+            )
+
+    async def force_detach(
+        self, caller: Caller, volume_id: str, attachment_id: Any = None
+    ) -> Attachment:
+        """os-force_detach (admin): end the attachment whoever made it; returns what it was."""
+        if "admin" not in caller.roles:
+            raise Forbidden(
+                "Policy doesn't allow volume_extension:volume_admin_actions:force_detach."
+            )
+        _vol, atts = self._volume_attachments(caller, volume_id)
+        if attachment_id is None:
+            if len(atts) != 1:
+                raise BadRequest(
+                    f"Invalid volume {volume_id}: give attachment_id ({len(atts)} attachments)."
+                )
+            attachment_id = atts[0].id
+        att = next((a for a in atts if a.id == attachment_id), None)
+        if att is None:
+            raise BadRequest(
+                f"Invalid attachment {str(attachment_id)[:80]} for volume {volume_id}."
+            )
+        await self.delete_attachment(caller, att.id, force=True)
+        log.warning(
+            "attachment %s of volume %s (instance %s) force-detached by %s:%s",
+            att.id, volume_id, att.instance_uuid, caller.project, caller.user,
+        )  # fmt: skip
+        return att
 
     async def _unexport(self, vol: Volume) -> None:
         async with self.lock(vol.id):
@@ -340,7 +396,8 @@ class AttachmentOps(SnapshotOps):
         portals = portals_of(self.driver)
         if spec is None or portals is None or att.status not in EXPORTED:
             return None
-        return self.connection_for(spec, portals, att)
+        info = self.connection_for(spec, portals, att)
+        return info if caller.can_write else without_secrets(info)  # a reader may not connect
 
     # -- Cinder's older volume actions -----------------------------------------------
 
@@ -433,6 +490,7 @@ class AttachmentOps(SnapshotOps):
             vol = self.must_get(t, Volume, caller, volume_id, "Volume")
             for att in self.attachments_of(t, vol):
                 if att.initiator == connector["initiator"]:
+                    self.must_not_be_servers(caller, att)
                     att.status = states.ATT_DETACHING
                     t.put(att)
             return vol

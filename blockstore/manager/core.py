@@ -87,6 +87,9 @@ class Caller:
     project: str
     user: str
     roles: tuple[str, ...] = ("member",)
+    # The request also carried a service token (X-Service-Token of a cloud admin): the
+    # compute service acting for its servers, which alone ends the attachments it made.
+    service: bool = False
 
     @property
     def can_write(self) -> bool:

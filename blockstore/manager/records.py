@@ -129,6 +129,9 @@ class Attachment(Record):
     mountpoint: str | None = None
     host_name: str | None = None
     attached_at: float | None = None
+    # Made by a service request for instance_uuid (a server of the compute service): only
+    # a service request ends it, or an admin's os-force_detach (Cinder's rule, bug 2004555).
+    service_owned: bool = False
 
     @property
     def initiator(self) -> str | None:

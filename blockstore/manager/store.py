@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 import lmdb
 
 from blockstore.manager.errors import BackendError
+from stratus.private import private_dir
 from blockstore.manager.records import (
     KINDS,
     Record,
@@ -71,9 +72,14 @@ class Store:
 
     def __init__(self, path: str | Path, *, map_size: int = DEFAULT_MAP_SIZE) -> None:
         self.path = Path(path)
-        self.path.mkdir(parents=True, exist_ok=True)
+        private_dir(self.path)  # CHAP secrets: owner only (0700, missing parents too)
         self._env = lmdb.open(
-            str(self.path), map_size=map_size, max_dbs=len(KINDS) + 1, sync=True, metasync=True
+            str(self.path),
+            map_size=map_size,
+            max_dbs=len(KINDS) + 1,
+            sync=True,
+            metasync=True,
+            mode=0o600,
         )
         self._dbs = {cls.kind: self._env.open_db(cls.kind.encode()) for cls in KINDS}
         self._dbs["meta"] = self._env.open_db(b"meta")

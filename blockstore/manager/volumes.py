@@ -344,9 +344,18 @@ class VolumeOps(TypeOps):
 
         def txn(t: Txn) -> Volume:
             vol = self.must_get(t, Volume, caller, volume_id, "Volume")
-            if self.attachments_of(t, vol):
+            atts = self.attachments_of(t, vol)
+            servers = sorted({a.instance_uuid or "" for a in atts if a.service_owned})
+            if servers:
                 raise BadRequest(
-                    f"Invalid volume {vol.id}: it is attached or reserved; detach it first."
+                    f"Invalid volume {vol.id}: it is attached to instance {', '.join(servers)}; "
+                    f"detach it with the Compute API first (stratus server remove-volume "
+                    f"{servers[0]} {vol.id})."
+                )
+            if atts:
+                raise BadRequest(
+                    f"Invalid volume {vol.id}: it is attached or reserved; detach it first "
+                    f"(stratus volume detach {vol.id})."
                 )
             states.require("volume", vol.id, vol.status, states.CAN_DELETE)
             snaps = [s for s in t.scan(Snapshot, vol.project) if s.volume_id == vol.id]

@@ -80,7 +80,7 @@ async def handle_create_image(request: web.Request) -> web.Response:
     _check_writer(who)
     spec = await httpkit.read_json(request)
     store = request.app[STORE]
-    img = new_image(spec, who.project, who.user, admin=who.is_admin, now=store.clock())
+    img = new_image(spec, who.project, who.user, admin=who.is_reseller_admin, now=store.clock())
     store.create(img)
     log.info("image %s created by %s", img.id, who.name)
     return web.json_response(img.view(), status=201, headers={"Location": f"/v2/images/{img.id}"})
@@ -119,7 +119,7 @@ async def handle_update_image(request: web.Request) -> web.Response:
 
     def apply(img: Image) -> None:
         for op in ops:
-            _apply_patch(img, op, who.is_admin)
+            _apply_patch(img, op, who.is_reseller_admin)
         check_formats(img)
 
     img = store.update(request.match_info["image_id"], apply)

@@ -6,6 +6,11 @@ MD5 (``checksum``) and SHA-512 (``os_hash_value``) and counting the size,
 then moves it saving -> active with those values. Any failure deletes the
 partial object and puts the image back to queued, so a record never claims
 bytes the store does not hold.
+
+A disk image (``raw``, ``qcow2``) is inspected on the way in
+(:class:`stratus.diskimage.StreamInspector`, as Glance does): data that is
+not its declared ``disk_format``, that names a backing or data file, or whose
+virtual size exceeds the limit is refused with 400 and not kept.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from compute_glue.images.model import HASH_ALGO, Image, ready_for_upload
 from compute_glue.images.store import ImageStore
 from compute_glue.objects import ObjectAccess
 from objectstore.apiclient import SwiftError
+from stratus import diskimage
 
 log = logging.getLogger("compute_glue.images")
 CHUNK = 256 * 1024
@@ -36,12 +42,14 @@ QCOW2_MAGIC = b"QFI\xfb"
 class DataSettings:
     container: str = "stratus-images"
     max_size: int = 64 * 1024**3
+    max_virtual_size: int = 1024 * 1024**3
 
 
 class Hasher:
     """MD5, SHA-512 and a byte count over a stream; the qcow2 header when there is one."""
 
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int, inspect: bool = False) -> None:
+        self.inspector = diskimage.StreamInspector() if inspect else None
         self.md5 = hashlib.md5(usedforsecurity=False)
         self.sha512 = hashlib.sha512()
         self.size = 0
@@ -58,10 +66,12 @@ class Hasher:
             self.head += chunk[: 32 - len(self.head)]
         self.md5.update(chunk)
         self.sha512.update(chunk)
+        if self.inspector is not None:
+            self.inspector.feed(chunk)
 
     def virtual_size(self, disk_format: str | None) -> int | None:
         """The guest-visible size: a qcow2 header's size field, else the byte count."""
-        if self.head[:4] == QCOW2_MAGIC and len(self.head) >= 32:
+        if self.head[:4] == QCOW2_MAGIC and len(self.head) >= 32 and disk_format != "raw":
             return struct.unpack_from(">Q", self.head, 24)[0]
         if disk_format == "qcow2":
             return None
@@ -85,7 +95,7 @@ async def upload(
         i.status = "saving"
 
     store.update(img.id, begin, expect=("queued",))
-    hasher = Hasher(settings.max_size)
+    hasher = Hasher(settings.max_size, inspect=img.disk_format in diskimage.OPENED_FORMATS)
 
     async def hashed() -> AsyncIterator[bytes]:
         async for chunk in body:
@@ -99,6 +109,14 @@ async def upload(
         etag = await swift.put_object(settings.container, img.id, hashed())
         if content_length is not None and hasher.size != content_length:
             raise BadRequest("The body is shorter than its Content-Length.")
+        virtual_size = hasher.virtual_size(img.disk_format)
+        if hasher.inspector is not None:
+            try:
+                checked = hasher.inspector.verdict(str(img.disk_format), settings.max_virtual_size)
+                virtual_size = checked.virtual_size
+            except diskimage.UnsafeImage as exc:
+                log.warning("upload of image %s refused: %s", img.id, exc)
+                raise BadRequest(f"Image {img.id} refused: {exc}") from None
         md5 = hasher.md5.hexdigest()
         if etag and etag != md5:
             raise Unavailable("The object store stored other bytes than were sent.")
@@ -106,7 +124,7 @@ async def upload(
         def finish(i: Image) -> None:
             i.status = "active"
             i.size = hasher.size
-            i.virtual_size = hasher.virtual_size(i.disk_format)
+            i.virtual_size = virtual_size
             i.checksum = md5
             i.os_hash_algo = HASH_ALGO
             i.os_hash_value = hasher.sha512.hexdigest()

@@ -137,11 +137,18 @@ def is_uuid(value: Any) -> bool:
 
 
 def set_attribute(img: Image, key: str, value: Any, *, admin: bool) -> None:
-    """Set one client-settable attribute (core or extra property), or refuse it."""
+    """Set one client-settable attribute (core or extra property), or refuse it.
+
+    ``admin`` is the cloud administrator (admin of the ``admin`` project), who
+    alone may publish an image to every project, as in Glance.
+    """
     if key in READ_ONLY or key == "id":
         raise Forbidden(f"Attribute '{key}' is read-only.")
     if key in RESERVED:
         raise Forbidden(f"Attribute '{key}' is reserved.")
+    if key in ("disk_format", "container_format") and img.status != "queued":
+        # Glance's rule: the data was inspected as what these said at upload.
+        raise Forbidden(f"Attribute '{key}' can be changed only while the image is queued.")
     if key in WRITABLE:
         setattr(img, key, _check_core(key, value, admin))
         return
@@ -176,7 +183,7 @@ def _check_core(key: str, value: Any, admin: bool) -> Any:
         if value not in VISIBILITIES:
             raise BadRequest(f"Invalid visibility {str(value)[:20]!r}: private or public.")
         if value == "public" and not admin:
-            raise Forbidden("Only an admin may make an image public.")
+            raise Forbidden("Only the cloud administrator may make an image public.")
         return value
     if key in ("protected", "os_hidden"):
         if not isinstance(value, bool):

@@ -21,6 +21,7 @@ from compute_glue.images.data import DataSettings
 from compute_glue.images.store import ImageStore
 from compute_glue.objects import ObjectAccess, Tokens
 from compute_glue.runner import base_url, listen, serving
+from stratus.httpserver import ServerLimits
 from stratus.identity import IdentityStore, identity_dir
 
 log = logging.getLogger("compute_glue.images.service")
@@ -49,7 +50,9 @@ async def running(cfg: Any) -> AsyncIterator[ImageService]:
     identity = IdentityStore(identity_dir(cfg.data.dir))
     store = ImageStore(image_dir(cfg) / "records")
     access = ObjectAccess(object_store_url(cfg), Tokens(identity))
-    settings = DataSettings(cfg.image.container, cfg.image.max_size_gb * GiB)
+    settings = DataSettings(
+        cfg.image.container, cfg.image.max_size_gb * GiB, cfg.image.max_virtual_size_gb * GiB
+    )
     try:
         for img in store.reconcile():
             try:
@@ -58,7 +61,7 @@ async def running(cfg: Any) -> AsyncIterator[ImageService]:
             except Exception as exc:
                 log.warning("image %s still pending deletion: %s", img.id, exc)
         app = make_app(store, access, identity, settings)
-        async with serving(app, sock) as port:
+        async with serving(app, sock, ServerLimits()) as port:
             log.info("image API on %s:%d", cfg.image.host, port)
             yield ImageService(store, access, port)
     finally:

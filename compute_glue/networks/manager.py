@@ -163,10 +163,12 @@ class NetworkManager:
         async with self.lock:
             self.records.put("networks", net.id, to_record(net))
             try:
+                await self._apply_nat()  # the new bridge is kept apart before it exists
                 await self.host.ensure_bridge(net.bridge, net.mtu)
             except Exception as exc:
                 self.records.delete("networks", net.id)
                 await self._quietly(self.host.delete(net.bridge))
+                await self._quietly(self._apply_nat())
                 raise Unavailable(f"The host refused the bridge: {exc}") from None
         log.info("network %s (%s) created on bridge %s", net.id, net.name, net.bridge)
         return net
@@ -200,8 +202,7 @@ class NetworkManager:
                     t.delete("subnets", sub.id)
                 t.delete("networks", net.id)
             await self._quietly(self.host.delete(net.bridge))
-            if subnets:
-                await self._apply_nat()
+            await self._apply_nat()
         log.info("network %s deleted", network_id)
 
     # -- subnets -----------------------------------------------------------------------------
@@ -528,14 +529,17 @@ class NetworkManager:
         return report
 
     async def _apply_nat(self) -> None:
-        if not self.settings.nat:
+        """The nftables table: bridges kept apart always, NAT when configured."""
+        nets = {n.id: n for n in self.list_all(None, "networks")}
+        if not nets:
+            await nat.remove(self.settings.prefix)
             return
         pairs = []
-        nets = {n.id: n for n in self.list_all(None, "networks")}
         for sub in self.list_all(None, "subnets"):
             if sub.network_id in nets:
                 pairs.append((sub.cidr, nets[sub.network_id].bridge))
-        await nat.apply(self.settings.prefix, pairs)
+        bridges = sorted(n.bridge for n in nets.values())
+        await nat.apply(self.settings.prefix, bridges, pairs, nat=self.settings.nat)
 
     @staticmethod
     async def _quietly(coro: Any) -> None:

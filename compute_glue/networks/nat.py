@@ -1,10 +1,13 @@
-"""Optional outbound NAT for the networks' subnets, as one nftables table (``nft``).
+"""The networks' nftables table: tenant networks kept apart, and optional outbound NAT.
 
-Off by default (``network.nat``). When on, the table ``ip stratus_<prefix>``
-is replaced atomically with: masquerade for traffic from each subnet that
-leaves by another interface than its bridge, and a forward rule that drops
-traffic routed from one Stratus bridge to another, so private networks stay
-apart even though the host routes for them. IPv4 forwarding is switched on.
+One table, ``inet stratus_<prefix>``, replaced atomically (``nft -f``) whenever
+networks or subnets change. Its forward chain always drops traffic routed
+from one Stratus bridge to another, whatever the host's ``ip_forward`` says
+(another service may turn forwarding on), so private networks of different
+projects never reach each other through the host; traffic within one bridge
+is accepted. With ``network.nat`` on, it also masquerades traffic from each
+subnet that leaves by another interface than its bridge, and IPv4 forwarding
+is switched on.
 """
 
 from __future__ import annotations
@@ -25,32 +28,48 @@ def table_name(prefix: str) -> str:
     return f"stratus_{prefix}"
 
 
-def ruleset(prefix: str, subnets: Sequence[tuple[str, str]]) -> str:
-    """The nft script for ``(cidr, bridge)`` pairs; replaces the table in one transaction."""
+def ruleset(
+    prefix: str,
+    bridges: Sequence[str],
+    subnets: Sequence[tuple[str, str]],
+    *,
+    nat: bool,
+) -> str:
+    """The nft script for the ``bridges`` and ``(cidr, bridge)`` subnets; one transaction.
+
+    Declare-then-delete-then-define replaces the table whether it exists or not
+    (the ``ip`` table of the same name is what earlier versions made).
+    """
     table = table_name(prefix)
     lines = [
         f"table ip {table}",
         f"delete table ip {table}",
-        f"table ip {table} {{",
-        "  chain postrouting {",
-        "    type nat hook postrouting priority srcnat; policy accept;",
-    ]
-    lines += [f'    ip saddr {cidr} oifname != "{bridge}" masquerade' for cidr, bridge in subnets]
-    lines += [
-        "  }",
+        f"table inet {table}",
+        f"delete table inet {table}",
+        f"table inet {table} {{",
         "  chain forward {",
         "    type filter hook forward priority filter; policy accept;",
-        f'    iifname "{prefix}b*" oifname "{prefix}b*" drop',
-        "  }",
-        "}",
     ]
+    # Within one bridge (seen here only when br_netfilter hands bridged frames to IP).
+    lines += [f'    iifname "{b}" oifname "{b}" accept' for b in bridges]
+    lines += [f'    iifname "{prefix}b*" oifname "{prefix}b*" drop', "  }"]
+    if nat:
+        lines += [
+            "  chain postrouting {",
+            "    type nat hook postrouting priority srcnat; policy accept;",
+        ]
+        lines += [
+            f'    ip saddr {cidr} oifname != "{bridge}" masquerade' for cidr, bridge in subnets
+        ]
+        lines.append("  }")
+    lines.append("}")
     return "\n".join(lines) + "\n"
 
 
 async def _nft(script: str) -> None:
     nft = shutil.which("nft")
     if nft is None:
-        raise NatError("network.nat needs nft (Debian package nftables)")
+        raise NatError("networks need nft (Debian package nftables) to keep projects apart")
     proc = await asyncio.create_subprocess_exec(
         nft, "-f", "-", stdin=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
     )
@@ -59,16 +78,21 @@ async def _nft(script: str) -> None:
         raise NatError(f"nft refused the ruleset: {err.decode(errors='replace')[:300]}")
 
 
-async def apply(prefix: str, subnets: Sequence[tuple[str, str]]) -> None:
-    """Make the NAT table say exactly ``subnets``; turn on IPv4 forwarding."""
-    await _nft(ruleset(prefix, subnets))
-    if FORWARDING.exists() and FORWARDING.read_text().strip() != "1":
+async def apply(
+    prefix: str, bridges: Sequence[str], subnets: Sequence[tuple[str, str]], *, nat: bool
+) -> None:
+    """Make the table say exactly this; with ``nat``, turn on IPv4 forwarding."""
+    await _nft(ruleset(prefix, bridges, subnets, nat=nat))
+    if nat and FORWARDING.exists() and FORWARDING.read_text().strip() != "1":
         FORWARDING.write_text("1\n")
 
 
 async def remove(prefix: str) -> None:
-    """Drop the NAT table (no error when it or nft is absent)."""
+    """Drop the table (no error when it or nft is absent)."""
     if shutil.which("nft") is None:
         return
     table = table_name(prefix)
-    await _nft(f"table ip {table}\ndelete table ip {table}\n")
+    await _nft(
+        f"table ip {table}\ndelete table ip {table}\n"
+        f"table inet {table}\ndelete table inet {table}\n"
+    )

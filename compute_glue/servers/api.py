@@ -13,7 +13,7 @@ from typing import Any
 from aiohttp import web
 
 from compute_glue import httpkit
-from compute_glue.errors import BadRequest, NotFound, NotImplementedOp
+from compute_glue.errors import BadRequest, Forbidden, NotFound, NotImplementedOp
 from compute_glue.servers.manager import ServerManager
 from compute_glue.servers.model import FLAVORS
 
@@ -174,6 +174,7 @@ async def handle_action(request: web.Request) -> web.Response:
         return web.json_response({"output": m.console(who, server_id, length)})
     elif action in NOVA_ONLY:
         m.get(who, server_id)
+        m.writer(who, action)
         raise NotImplementedOp(f"Action '{action}' is not implemented by this compute.")
     else:
         raise BadRequest(f"There is no such action: {str(action)[:64]}", kind="badRequest")
@@ -207,6 +208,38 @@ async def handle_detach(request: web.Request) -> web.Response:
         _who(request), request.match_info["server_id"], request.match_info["volume_id"]
     )
     return web.Response(status=202)
+
+
+EVENTS = ("volume-detached",)  # a Stratus event: the volume service force-detached tag
+
+
+async def handle_external_events(request: web.Request) -> web.Response:
+    """Nova's server external events (admin): news of a server's resources from elsewhere."""
+    who = _who(request)
+    if not who.is_admin:
+        raise Forbidden(
+            "Policy doesn't allow os_compute_api:os-server-external-events:create.",
+            kind="forbidden",
+        )
+    body = await httpkit.read_json(request)
+    events = body.get("events") if isinstance(body, dict) else None
+    if not isinstance(events, list) or not events or len(events) > 64:
+        raise BadRequest("events must be a list of 1 to 64 events.", kind="badRequest")
+    out = []
+    for ev in events:
+        if not isinstance(ev, dict) or ev.get("name") not in EVENTS:
+            raise BadRequest(f"Supported events: {', '.join(EVENTS)}.", kind="badRequest")
+        server_id, tag = ev.get("server_uuid"), ev.get("tag")
+        if not isinstance(server_id, str) or not isinstance(tag, str):
+            raise BadRequest("Each event needs server_uuid and tag.", kind="badRequest")
+        try:
+            found = await _mgr(request).volume_detached(who, server_id, tag)
+        except NotFound:
+            found = False
+        out.append({**ev, "status": "completed" if found else "failed",
+                    "code": 200 if found else 404})  # fmt: skip
+    status = 200 if any(e["code"] == 200 for e in out) else 404
+    return web.json_response({"events": out}, status=status)
 
 
 async def handle_interfaces(request: web.Request) -> web.Response:
@@ -257,4 +290,5 @@ def make_app(manager: ServerManager, identity: Any) -> web.Application:
     r.add_get("/servers/{server_id}/os-volume_attachments/{volume_id}", handle_show_attachment)
     r.add_delete("/servers/{server_id}/os-volume_attachments/{volume_id}", handle_detach)
     r.add_get("/servers/{server_id}/os-interface", handle_interfaces)
+    r.add_post("/os-server-external-events", handle_external_events)
     return app

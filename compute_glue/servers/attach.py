@@ -100,6 +100,7 @@ class AttachMixin:
     def edit(self, server_id: str, change: Any) -> Server: ...  # type: ignore[empty-body]
     def lock(self, server_id: str) -> asyncio.Lock: ...  # type: ignore[empty-body]
     def busy(self, server: Server, action: str) -> None: ...
+    def writer(self, who: Any, action: str) -> None: ...
     def initiator(self, server_id: str) -> str: ...  # type: ignore[empty-body]
     async def volume_client(self, server: Server) -> Any: ...
 
@@ -119,6 +120,7 @@ class AttachMixin:
         if not isinstance(volume_id, str) or not 0 < len(volume_id) <= 64:
             raise BadRequest("Invalid input: volumeId must be a volume id.", kind="badRequest")
         server = self.get(who, server_id)
+        self.writer(who, "attach volumes to")
         self.busy(server, "attach_volume")
         async with self.lock(server_id):
             server = self.load(server_id)
@@ -205,6 +207,7 @@ class AttachMixin:
     async def detach_volume(self, who: Any, server_id: str, volume_id: str) -> None:
         """Unplug the volume (waiting for the guest), then end the attachment."""
         server = self.get(who, server_id)
+        self.writer(who, "detach volumes from")
         self.busy(server, "detach_volume")
         async with self.lock(server_id):
             server = self.load(server_id)
@@ -243,6 +246,42 @@ class AttachMixin:
                     kind="computeFault",
                 )
             log.info("server %s: volume %s detached", server_id, volume_id)
+
+    async def volume_detached(self, who: Any, server_id: str, volume_id: str) -> bool:
+        """The volume service ended this server's attachment (an admin's force-detach).
+
+        The export is gone already: the disk leaves QEMU (the guest is asked to release it,
+        and the node goes even if it does not) and the volume leaves the server's list.
+        False if the server did not hold the volume.
+        """
+        self.get(who, server_id)
+        async with self.lock(server_id):
+            att = self.load(server_id).find_volume(volume_id)
+            if att is None:
+                return False
+            vm = self.vms.get(server_id)
+            if vm is not None and vm.alive and vm.qmp is not None:
+                try:
+                    await hotplug.unplug(
+                        vm.qmp,
+                        att,
+                        detach_timeout=self.settings.detach_timeout,
+                        timeout=self.settings.qmp_timeout,
+                    )
+                except (TimeoutError, QmpError) as exc:
+                    log.warning(
+                        "server %s: guest kept force-detached volume %s: %s",
+                        server_id,
+                        volume_id,
+                        exc,
+                    )
+                    with contextlib.suppress(Exception):
+                        await hotplug.drop_backend(vm.qmp, att, self.settings.qmp_timeout)
+                except QmpClosed:
+                    pass  # QEMU ended meanwhile: nothing left to unplug
+            self.edit(server_id, lambda s: s.drop_volume(volume_id))
+            log.warning("server %s: volume %s was force-detached", server_id, volume_id)
+            return True
 
     async def detach_all(self, server: Server) -> None:
         """A deleted server's volumes: attachments end, delete_on_termination volumes go."""

@@ -36,6 +36,7 @@ from compute_glue.records import RecordStore
 from compute_glue.servers import attach, boot, hotplug
 from compute_glue.servers.model import Server, find_flavor
 from compute_glue.servers.process import Disk, VmProcess, VmSpec, qemu_argv
+from stratus import diskimage
 
 log = logging.getLogger("compute_glue.servers")
 TABLE = "servers"
@@ -56,6 +57,7 @@ class ComputeSettings:
     qmp_timeout: float = 30.0
     initiator_prefix: str = "iqn.2026-11.io.stratus.compute"
     image_container: str = "stratus-images"
+    max_virtual_size: int = 1024**4  # image.max_virtual_size_gb
     host: str = field(default_factory=socket.gethostname)
 
 
@@ -86,7 +88,9 @@ class ServerManager(attach.AttachMixin):
         self.settings = settings
         self.clock = clock
         self.instances = root / "instances"
-        self.cache = boot.ImageCache(root / "cache")
+        self.cache = boot.ImageCache(
+            root / "cache", max_virtual_size=settings.max_virtual_size, qemu_img=settings.qemu_img
+        )
         self.run = run_dir(root)
         self.vms: dict[str, VmProcess] = {}
         self.locks: dict[str, asyncio.Lock] = {}
@@ -147,7 +151,11 @@ class ServerManager(attach.AttachMixin):
     async def volume_client(self, server: Server) -> VolumeClient:
         token = await self.tokens.token(server.project, server.user)
         return VolumeClient(
-            self.settings.volume_url, token, server.project, session=self._session()
+            self.settings.volume_url,
+            token,
+            server.project,
+            session=self._session(),
+            service_token=await self.tokens.service_token(),
         )
 
     async def image_client(self, server: Server) -> ImageClient:
@@ -162,6 +170,11 @@ class ServerManager(attach.AttachMixin):
     def lock(self, server_id: str) -> asyncio.Lock:
         return self.locks.setdefault(server_id, asyncio.Lock())
 
+    def writer(self, who: Any, action: str) -> None:
+        """Readers read: every change to a server (actions, volumes) needs member or admin."""
+        if who is not None and not who.can_write:
+            raise Forbidden(f"Your role may not {action} servers.", kind="forbidden")
+
     def busy(self, server: Server, action: str) -> None:
         if server.task is not None or self.lock(server.id).locked():
             raise Conflict(
@@ -174,8 +187,7 @@ class ServerManager(attach.AttachMixin):
 
     async def create(self, who: Any, spec: Any) -> Server:
         """Check the request, allocate ports, record BUILD and start building."""
-        if not who.can_write:
-            raise Forbidden("Your role may not create servers.", kind="forbidden")
+        self.writer(who, "create")
         if not isinstance(spec, dict):
             raise BadRequest("Invalid input: 'server' must be an object.", kind="badRequest")
         name = spec.get("name")
@@ -287,10 +299,13 @@ class ServerManager(attach.AttachMixin):
         out["cmdline"] = files.cmdline
         if files.disk is not None:
             disk = self.instance_dir(server.id) / "disk"
-            disk.parent.mkdir(parents=True, exist_ok=True)
+            _private_dir(disk.parent)
             if not disk.exists():
-                await boot.make_overlay(self.settings.qemu_img, files.disk, files.disk_format, disk)
+                await boot.make_overlay(
+                    self.settings.qemu_img, files.disk, files.disk_format, files.disk_size, disk
+                )
             out["disk"] = str(disk)
+            out["base"], out["base_format"] = str(files.disk), files.disk_format
         return out
 
     # -- QEMU ----------------------------------------------------------------------------------
@@ -298,7 +313,7 @@ class ServerManager(attach.AttachMixin):
     async def launch(self, server: Server) -> VmProcess:
         """Plug the ports and start QEMU with the server's disks and NICs."""
         idir = self.instance_dir(server.id)
-        idir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        _private_dir(idir)
         self.run.mkdir(parents=True, exist_ok=True, mode=0o700)
         nics, guest_nets = [], []
         for p in server.ports:
@@ -319,17 +334,26 @@ class ServerManager(attach.AttachMixin):
         if server.boot.get("kernel"):
             spec.kernel = Path(server.boot["kernel"])
             spec.initrd = Path(server.boot["initrd"]) if server.boot.get("initrd") else None
-            spec.cmdline = boot.kernel_cmdline(server.boot["cmdline"], guest_nets, server.user_data)
+            spec.cmdline = boot.kernel_cmdline(server.boot["cmdline"], guest_nets)
         if server.boot.get("disk"):
-            node = {
+            node: dict[str, Any] = {
                 "driver": "qcow2",
                 "node-name": "root",
                 "file": {"driver": "file", "filename": server.boot["disk"]},
             }
-            dev = {"driver": "virtio-blk-pci", "id": "rootdisk", "drive": "root", "bootindex": 0}
+            if server.boot.get("base"):  # the image, opened with its own backing disabled
+                base = Path(server.boot["base"])
+                node["backing"] = diskimage.blockdev(base, server.boot["base_format"])
+            dev: dict[str, Any] = {"driver": "virtio-blk-pci", "id": "rootdisk", "drive": "root"}
+            if spec.kernel is None:  # -kernel's option ROM holds bootindex 0 itself
+                dev["bootindex"] = 0
             spec.disks.append(Disk(node, dev))
         secrets: list[Path] = []
         try:
+            if server.user_data:
+                name, path = boot.write_user_data(idir, server.user_data)
+                secrets.append(path)
+                spec.fw_cfg.append((name, path))
             spec.disks += await self.volume_disks(server, idir, secrets)
             argv = qemu_argv(self.settings.qemu, spec)
             vm = await VmProcess.spawn(
@@ -363,25 +387,28 @@ class ServerManager(attach.AttachMixin):
             self.edit(server_id, shutoff)
         self.spawn_task(vm.detach())
 
-    async def _halt(self, server_id: str, graceful: bool) -> None:
+    async def _halt(self, server_id: str, graceful: bool) -> str | None:
+        """End QEMU; how: "acpi" (the guest powered off when asked) or "forced" (None: no VM)."""
         vm = self.vms.get(server_id)
         if vm is None:
-            return
+            return None
         if graceful and vm.qmp is not None:
             with contextlib.suppress(Exception):
                 await vm.qmp.execute("system_powerdown", timeout=self.settings.qmp_timeout)
             if await vm.wait(self.settings.shutdown_timeout):
-                return
+                return "acpi"
             with contextlib.suppress(Exception):
                 await vm.qmp.execute("quit", timeout=self.settings.qmp_timeout)
             if await vm.wait(10.0):
-                return
+                return "forced"
         await vm.kill()
+        return "forced"
 
     # -- actions -------------------------------------------------------------------------------
 
     async def stop(self, who: Any, server_id: str) -> None:
         server = self.get(who, server_id)
+        self.writer(who, "stop")
         self.busy(server, "stop")
         if server.status != "ACTIVE":
             raise Conflict(
@@ -392,19 +419,21 @@ class ServerManager(attach.AttachMixin):
 
     async def _stop(self, server_id: str) -> None:
         async with self.lock(server_id):
-            await self._halt(server_id, graceful=True)
+            how = await self._halt(server_id, graceful=True)
             server = self.load(server_id)
             for p in server.ports:
                 await self.networks.unplug(p["port_id"])
 
             def stopped(s: Server) -> None:
                 s.status, s.task, s.pid = "SHUTOFF", None, None
+                s.power_off = how
 
             self.edit(server_id, stopped)
             log.info("server %s stopped", server_id)
 
     async def start_server(self, who: Any, server_id: str) -> None:
         server = self.get(who, server_id)
+        self.writer(who, "start")
         self.busy(server, "start")
         if server.status != "SHUTOFF":
             raise Conflict(
@@ -437,6 +466,7 @@ class ServerManager(attach.AttachMixin):
         if kind not in ("SOFT", "HARD"):
             raise BadRequest("Invalid input: reboot type must be SOFT or HARD.", kind="badRequest")
         server = self.get(who, server_id)
+        self.writer(who, "reboot")
         self.busy(server, "reboot")
         vm = self.vms.get(server_id)
         if server.status != "ACTIVE" or vm is None or vm.qmp is None:
@@ -446,8 +476,7 @@ class ServerManager(attach.AttachMixin):
 
     async def delete(self, who: Any, server_id: str) -> None:
         server = self.get(who, server_id)
-        if not who.can_write:
-            raise Forbidden("Your role may not delete servers.", kind="forbidden")
+        self.writer(who, "delete")
         if server.task == "deleting":
             return
         self.edit(server_id, lambda s: setattr(s, "task", "deleting"))
@@ -563,6 +592,12 @@ def _not_running(s: Server) -> None:
     if s.status == "ACTIVE":
         s.status = "SHUTOFF"
     s.pid, s.task = None, None
+
+
+def _private_dir(path: Path) -> None:
+    """A server's directory: user_data, secrets and its disk are the service's alone."""
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path.chmod(0o700)
 
 
 def _accel(wanted: str) -> str:

@@ -126,6 +126,9 @@ class Server:
     created_at: float = 0.0
     updated_at: float = 0.0
     launched_at: float | None = None
+    # How the last stop ended: "acpi" (the guest powered off) or "forced" (it ignored ACPI
+    # for compute.shutdown_timeout seconds, and QEMU was ended).
+    power_off: str | None = None
 
     def to_record(self) -> dict[str, Any]:
         return asdict(self)
@@ -175,6 +178,7 @@ class Server:
                 for a in self.volumes()
                 if a.state == "attached"
             ],
+            "stratus:power_off": self.power_off,
             "key_name": None,
             "config_drive": "",
             "links": [{"rel": "self", "href": f"/v2.1/servers/{self.id}"}],

@@ -58,6 +58,7 @@ class VmSpec:
     cmdline: str | None = None
     disks: list[Disk] = field(default_factory=list)
     nics: list[tuple[str, str]] = field(default_factory=list)  # (tap, mac)
+    fw_cfg: list[tuple[str, Path]] = field(default_factory=list)  # (name, file)
 
 
 def qemu_argv(qemu: str, spec: VmSpec) -> list[str]:
@@ -79,6 +80,8 @@ def qemu_argv(qemu: str, spec: VmSpec) -> list[str]:
         if spec.initrd is not None:
             argv += ["-initrd", str(spec.initrd)]
         argv += ["-append", spec.cmdline or ""]
+    for name, path in spec.fw_cfg:  # file=, never string=: argv is public
+        argv += ["-fw_cfg", f"name={name},file={str(path).replace(',', ',,')}"]
     for disk in spec.disks:
         if disk.secret_id is not None:
             obj = {"qom-type": "secret", "id": disk.secret_id, "file": str(disk.secret_file)}

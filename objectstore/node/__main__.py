@@ -34,17 +34,16 @@ import argparse
 import asyncio
 import dataclasses
 import logging
-import os
 import signal
 import sys
 from collections.abc import Sequence
 from typing import Any
 
 import uvloop
-from aiohttp import web
 
 from objectstore.node.device import DeviceConfig, make_hasher
 from objectstore.node.server import NodeSettings, make_app
+from stratus import httpserver, private
 
 log = logging.getLogger("objectstore.node")
 ACCESS_LOG_FORMAT = '%a "%r" %s %b %Tf trans=%{X-Trans-Id}i'
@@ -127,20 +126,34 @@ def settings_from_args(args: argparse.Namespace) -> tuple[str, int, NodeSettings
     return ip, port, settings
 
 
-async def serve(ip: str, port: int, settings: NodeSettings, *, access_log: bool) -> None:
+def limits_from_args(args: argparse.Namespace) -> httpserver.ServerLimits:
+    """The ``[http]`` limits of ``--config``, else the defaults."""
+    if not args.config:
+        return httpserver.ServerLimits()
+    from stratus import config as stratus_config
+
+    return httpserver.ServerLimits.from_config(stratus_config.load(args.config))
+
+
+async def serve(
+    ip: str,
+    port: int,
+    settings: NodeSettings,
+    *,
+    access_log: bool,
+    limits: httpserver.ServerLimits | None = None,
+) -> None:
     """Serve until SIGTERM/SIGINT, then drain and close."""
     app = make_app(settings)
-    runner = web.AppRunner(
+    runner = await httpserver.start(
         app,
+        httpserver.listen(ip, port, backlog=1024),
+        limits or httpserver.ServerLimits(),
         access_log=log if access_log else None,
         access_log_format=ACCESS_LOG_FORMAT,
-        handle_signals=False,
         shutdown_timeout=30.0,
         read_bufsize=1024 * 1024,  # large PUT bodies: fewer, larger socket reads per hand-off
     )
-    await runner.setup()
-    site = web.TCPSite(runner, ip, port, backlog=1024, reuse_address=True)
-    await site.start()
     log.info("node listening on %s:%d, devices %s", ip, port, ", ".join(settings.devices))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -160,8 +173,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         stream=sys.stderr,
     )
     ip, port, settings = settings_from_args(args)
-    os.makedirs(settings.devices_dir, exist_ok=True)
-    uvloop.run(serve(ip, port, settings, access_log=args.access_log))
+    try:  # umask 077; the node's files are its user's alone
+        private.service_start(settings.devices_dir)
+    except private.ExposedData as exc:
+        print(f"node: error: {exc}", file=sys.stderr, flush=True)
+        return 1
+    limits = httpserver.ServerLimits()
+    uvloop.run(serve(ip, port, settings, access_log=args.access_log, limits=limits))
     return 0
 
 

@@ -67,7 +67,7 @@ class BodySink:
 
     def _spill(self) -> None:
         tmp_dir = os.path.join(self.root, TMP_DIR)
-        os.makedirs(tmp_dir, exist_ok=True)
+        os.makedirs(tmp_dir, mode=0o700, exist_ok=True)
         self.tmp_path = os.path.join(tmp_dir, f"put-{secrets.token_hex(8)}")
         self._fd = os.open(self.tmp_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         assert self._buf is not None
@@ -106,7 +106,7 @@ class BodySink:
         part_dir = os.path.dirname(final)
         new_dir = not os.path.isdir(part_dir)
         if new_dir:
-            os.makedirs(part_dir, exist_ok=True)
+            os.makedirs(part_dir, mode=0o700, exist_ok=True)
         os.rename(self.tmp_path, final)
         self.tmp_path = None
         if self.fsync:

@@ -2,7 +2,8 @@
 
 A container's info lives under ``part + hash(a, c)`` and its object rows
 under ``hash(a, c) + name``; an account's info under ``part + hash(a)``
-and its container rows under ``hash(a) + name``. Row updates are
+and its container rows under ``hash(a) + name`` (names longer than LMDB's
+key limit allows are spread over a trie of keys: see ``rowkeys``). Row updates are
 idempotent and ordered by timestamp: replaying one, or receiving an older
 one after a newer one, changes nothing. Every change of a container's
 stats marks it in ``cdirty`` (same transaction) for the account reporter,
@@ -26,10 +27,11 @@ from objectstore.node.records import (
     merge_metadata,
     row_digest,
 )
+from objectstore.node.rowkeys import get_row, put_row
 from objectstore.node.values import AccountRowUpdate, ContainerRowUpdate
 
 CINFO, CROWS, CDIRTY, AINFO, AROWS = "cinfo", "crows", "cdirty", "ainfo", "arows"
-OWNER_LEN = 16  # row keys are owner hash (16 bytes) + name
+OWNER_LEN = 16  # rows are addressed by owner hash (16 bytes) + name
 _stamp = itertools.count(int.from_bytes(os.urandom(4), "big") << 24)
 
 
@@ -131,7 +133,7 @@ def post_container_op(
 def object_rows_op(
     items: list[tuple[bytes, bytes, ContainerRowUpdate]],
 ) -> Callable[[WriteTxn], list[int]]:
-    """Apply object rows ``(info key, row key, update)``; a status per row."""
+    """Apply object rows ``(info key, owner + name, update)``; a status per row."""
 
     def op(txn: WriteTxn) -> list[int]:
         statuses = []
@@ -148,7 +150,8 @@ def object_rows_op(
                 statuses.append(404)
                 continue
             ticks = upd.timestamp.ticks
-            old_raw = txn.get(CROWS, rkey)
+            owner, name = rkey[:OWNER_LEN], rkey[OWNER_LEN:]
+            old_raw = get_row(txn, CROWS, owner, name)
             old = ObjectRowRecord.decode(old_raw) if old_raw is not None else None
             if old is not None and old.timestamp >= ticks:
                 statuses.append(202)  # already as new: idempotent
@@ -162,9 +165,8 @@ def object_rows_op(
             info.stats_timestamp = max(info.stats_timestamp, ticks)
             row = ObjectRowRecord(ticks, upd.size, upd.etag, upd.content_type, upd.deleted)
             value = row.encode()
-            name = rkey[OWNER_LEN:]
             info.rows_digest ^= row_digest(name, old_raw) ^ row_digest(name, value)
-            txn.put(CROWS, rkey, value)
+            put_row(txn, CROWS, owner, name, value)
             changed.add(ikey)
             statuses.append(204 if upd.deleted else 201)
         for ikey in changed:
@@ -281,7 +283,7 @@ def _merge_row(old: ContainerRowRecord | None, upd: AccountRowUpdate) -> Contain
 def container_rows_op(
     items: list[tuple[bytes, bytes, AccountRowUpdate]],
 ) -> Callable[[WriteTxn], list[int]]:
-    """Apply container rows ``(account info key, row key, update)``; the account
+    """Apply container rows ``(account info key, owner + name, update)``; the account
     is created on first use (Swift's account auto-create)."""
 
     def op(txn: WriteTxn) -> list[int]:
@@ -293,7 +295,8 @@ def container_rows_op(
                 info = AccountInfoRecord(upd.account, ticks, created_at=ticks)
             else:
                 info = AccountInfoRecord.decode(raw)
-            old_raw = txn.get(AROWS, rkey)
+            owner, name = rkey[:OWNER_LEN], rkey[OWNER_LEN:]
+            old_raw = get_row(txn, AROWS, owner, name)
             old = ContainerRowRecord.decode(old_raw) if old_raw is not None else None
             row = _merge_row(old, upd)
             if row is None:
@@ -308,9 +311,8 @@ def container_rows_op(
                 info.object_count += row.object_count
                 info.bytes_used += row.bytes_used
             value = row.encode()
-            name = rkey[OWNER_LEN:]
             info.rows_digest ^= row_digest(name, old_raw) ^ row_digest(name, value)
-            txn.put(AROWS, rkey, value)
+            put_row(txn, AROWS, owner, name, value)
             txn.put(AINFO, ikey, info.encode())
             statuses.append(204 if row.deleted else 201)
         return statuses

@@ -18,7 +18,7 @@ import msgpack
 import xxhash
 
 from objectstore.node import dbs
-from objectstore.node.dbs import AINFO, AROWS, CINFO, CROWS, OWNER_LEN
+from objectstore.node.dbs import AINFO, AROWS, CINFO, CROWS
 from objectstore.node.kv import ReadTxn, WriteTxn
 from objectstore.node.records import (
     AccountInfoRecord,
@@ -27,6 +27,7 @@ from objectstore.node.records import (
     ObjectRowRecord,
     row_digest,
 )
+from objectstore.node.rowkeys import get_row, put_row, scan_rows
 
 KINDS = {"c": (CINFO, CROWS), "a": (AINFO, AROWS)}
 
@@ -66,12 +67,8 @@ def rows(
     txn: ReadTxn, kind: str, owner: bytes, after: bytes | None
 ) -> Iterator[tuple[bytes, bytes]]:
     """``(name, stored row)`` of one owner, by name, after ``after`` (None: from the start)."""
-    table = KINDS[kind][1]
-    start = owner + after + b"\x00" if after is not None else owner
-    for key, value in txn.scan(table, start):
-        if key[:OWNER_LEN] != owner:
-            return
-        yield bytes(key[OWNER_LEN:]), bytes(value)
+    start = after + b"\x00" if after is not None else None
+    yield from scan_rows(txn, KINDS[kind][1], owner, start)
 
 
 def _merge_meta(cur: dict[str, list[Any]], inc: dict[str, list[Any]]) -> dict[str, list[Any]]:
@@ -174,9 +171,7 @@ def merge_op(
         before = bytes(raw) if raw is not None else None
         changed = 0
         for name, value in new_rows:
-            rkey = owner + name
-            old_raw = txn.get(row_table, rkey)
-            old = bytes(old_raw) if old_raw is not None else None
+            old = get_row(txn, row_table, owner, name)
             if kind == "c":
                 if not _object_row(info, old, value):  # type: ignore[arg-type]
                     continue
@@ -187,7 +182,7 @@ def merge_op(
                     continue
                 stored = merged
             info.rows_digest ^= row_digest(name, old) ^ row_digest(name, stored)
-            txn.put(row_table, rkey, stored)
+            put_row(txn, row_table, owner, name, stored)
             changed += 1
         after = info.encode()
         if after != before:

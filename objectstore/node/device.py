@@ -15,12 +15,13 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import TypeVar
 
-from objectstore.node.bodies import BodySink, clean_tmp
+from objectstore.node.bodies import OBJECTS_DIR, TMP_DIR, BodySink, clean_tmp
 from objectstore.node.dbs import info_key
 from objectstore.node.errors import DeviceUnavailable
 from objectstore.node.groupcommit import GroupCommitter
 from objectstore.node.kv import Engine, LmdbEngine, MemoryEngine, ReadTxn, WriteTxn
 from objectstore.node.objects import object_key
+from stratus import durable
 
 try:
     from ring import hash_path
@@ -66,6 +67,13 @@ class Device:
                 os.path.join(root, "index"), sync=config.fsync, map_size=config.map_size
             )
         )
+        if config.fsync and config.engine != "memory":
+            # The index and body directories exist before the first write is
+            # acknowledged, and their names survive a power cut: a new device's
+            # directory entries are made durable once, here (strict POSIX).
+            for sub in (TMP_DIR, OBJECTS_DIR):
+                os.makedirs(os.path.join(root, sub), mode=0o700, exist_ok=True)
+            durable.sync_entries(os.path.join(root, "index"), levels=2)
         self.committer = GroupCommitter(self.engine, name)
         #: Container updates being delivered inline (the updater leaves them alone).
         self.in_flight: set[bytes] = set()

@@ -36,6 +36,10 @@ TABLES = (
 )
 
 
+#: LMDB's key limit (``mdb_env_get_maxkeysize`` of the default build); the
+#: memory engine enforces it too, so a key scheme that breaks it fails in tests.
+MAX_KEY_SIZE = 511
+
 #: Failures of the engine itself: they spoil the whole transaction, not one op.
 ENGINE_ERRORS: tuple[type[BaseException], ...] = (lmdb.Error, OSError)
 
@@ -111,9 +115,10 @@ class LmdbEngine:
     """One LMDB environment per device; ``sync`` makes every commit durable."""
 
     def __init__(self, path: str, *, sync: bool = True, map_size: int = 1 << 40) -> None:
-        os.makedirs(path, exist_ok=True)
+        os.makedirs(path, mode=0o700, exist_ok=True)  # inline bodies: owner only
         self.env = lmdb.open(
             path,
+            mode=0o600,
             map_size=map_size,
             max_dbs=len(TABLES) + 2,
             max_readers=1024,
@@ -199,6 +204,8 @@ class _MemWrite(_MemRead):
         return _MemRead({table: _Table(merged)}).scan(table, start, reverse)
 
     def put(self, table: str, key: bytes, value: bytes) -> None:
+        if not 0 < len(key) <= MAX_KEY_SIZE:
+            raise lmdb.BadValsizeError("mdb_put: MDB_BAD_VALSIZE (memory engine)")
         self.changes.setdefault(table, {})[bytes(key)] = bytes(value)
 
     def delete(self, table: str, key: bytes) -> None:

@@ -1,4 +1,4 @@
-"""Listings as cursor scans over sorted keys ``<16-byte owner hash><name>``.
+"""Listings as cursor scans over the sorted rows of one owner (see ``rowkeys``).
 
 One algorithm serves container listings (objects) and account listings
 (containers): prefix, marker, end_marker, limit, reverse, delimiter (with
@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from objectstore.node.kv import ReadTxn
+from objectstore.node.rowkeys import after, scan_rows
 
 
 @dataclass(slots=True)
@@ -35,14 +36,6 @@ class ListQuery:
         return ListQuery(prefix, self.marker, self.end_marker, self.limit, "/", self.reverse, "")
 
 
-def _after(b: bytes) -> bytes:
-    """The smallest byte string greater than every string starting with ``b``."""
-    trimmed = b.rstrip(b"\xff")
-    if not trimmed:
-        return b"\xff" * (len(b) + 1)
-    return trimmed[:-1] + bytes([trimmed[-1] + 1])
-
-
 def list_rows(
     txn: ReadTxn,
     table: str,
@@ -61,25 +54,21 @@ def list_rows(
     end = q.end_marker.encode()
     delim = q.delimiter.encode()
     no_subdirs = q.path is not None
-    n = len(owner)
     out: list[Any] = []
     if q.limit <= 0:
         return out
+    start: bytes | None
     if q.reverse:
-        upper = owner + _after(prefix) if prefix else _after(owner)
+        start = after(prefix) if prefix else None
         if marker:
-            upper = min(upper, owner + marker)
-        start = upper
+            start = marker if start is None else min(start, marker)
     else:
-        start = owner + prefix
+        start = prefix
         if marker:
-            start = max(start, owner + marker + b"\x00")
+            start = max(start, marker + b"\x00")
     while True:
         restart = None
-        for key, value in txn.scan(table, start, q.reverse):
-            if key[:n] != owner:
-                return out
-            name = bytes(key[n:])
+        for name, value in scan_rows(txn, table, owner, start, q.reverse):
             if not name.startswith(prefix):
                 return out
             if end and ((name <= end) if q.reverse else (name >= end)):
@@ -95,7 +84,7 @@ def list_rows(
                         out.append(sub.decode())
                         if len(out) >= q.limit:
                             return out
-                    restart = owner + sub if q.reverse else owner + _after(sub)
+                    restart = sub if q.reverse else after(sub)
                     break
             out.append(made)
             if len(out) >= q.limit:

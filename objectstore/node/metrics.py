@@ -118,6 +118,13 @@ class NodeMetrics:
             ["device"],
             registry=r,
         )
+        self.async_dropped = Counter(
+            "stratus_async_dropped",
+            "Container (object rows) and account (container stats) updates dropped because "
+            "the receiving node refused them for good (a 4xx other than 404): logged as errors.",
+            ["update"],
+            registry=r,
+        )
         self.device_failed = Gauge(
             "stratus_device_failed",
             "1 when the device was marked failed (I/O errors) or is unmounted.",

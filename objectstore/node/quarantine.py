@@ -33,7 +33,7 @@ def quarantine_dir(dev: Device) -> str:
 def _set_aside(dev: Device, key: bytes, rec: ObjectRecord, inline: bytes | None, by: str) -> str:
     """Move (or write) the body into the quarantine directory; returns its path ("" if gone)."""
     qdir = quarantine_dir(dev)
-    os.makedirs(qdir, exist_ok=True)
+    os.makedirs(qdir, mode=0o700, exist_ok=True)
     base = f"{key.hex()}.{Timestamp.from_ticks(rec.timestamp).normal}.{secrets.token_hex(4)}"
     dest = os.path.join(qdir, base + ".data")
     if rec.kind == FILE:

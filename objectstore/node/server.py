@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
+import lmdb
 from aiohttp import web
 
 from objectstore import client as client_mod
@@ -97,19 +98,28 @@ class NodeState:
                 if settings.mount_check:
                     self.devices[name] = _unmounted(name, root, settings)
                     continue
-                os.makedirs(root, exist_ok=True)
+                os.makedirs(root, mode=0o700, exist_ok=True)
             self.devices[name] = Device(name, root, settings.hasher, settings.device)
         self.client = client_mod.NodeClient(
             session, conn_timeout=settings.update_conn_timeout, node_timeout=settings.update_timeout
         )
         live = [d for d in self.devices.values() if d.unavailable is None]
+        self.metrics = NodeMetrics()
         self.updater = ContainerUpdater(
-            self.client, live, interval=settings.updater_interval, rate=settings.updater_rate
+            self.client,
+            live,
+            interval=settings.updater_interval,
+            rate=settings.updater_rate,
+            on_drop=self.metrics.async_dropped.labels("container").inc,
         )
-        self.reporter = AccountReporter(self.client, live, debounce=settings.account_debounce)
+        self.reporter = AccountReporter(
+            self.client,
+            live,
+            debounce=settings.account_debounce,
+            on_drop=self.metrics.async_dropped.labels("account").inc,
+        )
         #: Called after a whole-body GET read a file body (the GET checks the MD5 itself).
         self.verify_hook: VerifyHook | None = None
-        self.metrics = NodeMetrics()
         #: Shared by the replicators: a peer that keeps failing is skipped for a while.
         self.limiter = ErrorLimiter(10, 60.0)
         self.rings: NodeRings | None = None
@@ -203,6 +213,8 @@ class NodeState:
             "account_report_requests": self.reporter.sender.requests,
             "quarantined": self.quarantined,
             "async_pending": sum(pending.values()),
+            # Updates refused for good (logged as errors), not retried: should stay 0.
+            "async_dropped": self.updater.dropped + self.reporter.dropped,
             "workers": {w.name: w.status() for w in self.workers},
         }
 
@@ -330,6 +342,9 @@ async def _dispatch(state: NodeState, request: web.Request) -> web.StreamRespons
             "corrupt record %s %s: %s trans=%s", request.method, request.path, exc, _trans(request)
         )
         return _text(500, "corrupt record")
+    except lmdb.BadValsizeError:  # a key over LMDB's limit: no retry can store it
+        log.error("key too long %s %s trans=%s", request.method, request.path, _trans(request))
+        return _text(400, "name too long to store")
     except BodyCorrupt as exc:  # the connection is cut already: the client sees a short body
         log.error("%s trans=%s", exc, _trans(request))
         return _text(500, "corrupt body")

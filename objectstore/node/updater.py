@@ -3,10 +3,13 @@
 - :class:`ContainerUpdater` delivers object rows to container nodes: inline
   for a PUT/DELETE (the answer waits for it), and from the durable
   ``pending`` queue for those that failed (retried every few seconds with
-  per-entry backoff and a bounded rate).
+  per-entry backoff and a bounded rate). An update the container node
+  refuses for good (a 4xx other than 404: it can never be stored) is
+  dropped once, logged as an error and counted, never retried forever.
 - :class:`AccountReporter` reports container stats to account nodes from
   the durable ``cdirty`` marks: debounced, batched per account node, and
-  retried until acknowledged, so account HEADs converge within seconds.
+  retried until acknowledged, so account HEADs converge within seconds
+  (a row the account node refuses for good is dropped and counted too).
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from objectstore.client import (
     TRANS_ID,
@@ -23,6 +26,7 @@ from objectstore.client import (
     ContainerRowUpdate,
     NodeClient,
     NodeClientError,
+    NodeError,
 )
 from objectstore.node import dbs, objects
 from objectstore.node.device import Device
@@ -36,6 +40,19 @@ MIN_AGE = 1.0  # seconds before the updater touches a queued entry
 MAX_404_ATTEMPTS = 100  # a container that never appears: give up after ~1.5 h
 
 
+def is_permanent(status: int) -> bool:
+    """A refusal that no retry can turn into a success (the row itself is bad).
+
+    404 is not: the container may still appear (it has its own bounded
+    retries). 408 and 429 are about timing; 5xx and 507 about the node.
+    """
+    return 400 <= status < 500 and status not in (404, 408, 429)
+
+
+def _status_of(exc: NodeClientError) -> int:
+    return exc.status if isinstance(exc, NodeError) else 0
+
+
 class ContainerUpdater:
     """Object rows to container nodes: inline first, the durable queue after."""
 
@@ -46,6 +63,7 @@ class ContainerUpdater:
         *,
         interval: float = 2.0,
         rate: int = 500,
+        on_drop: Callable[[], None] | None = None,
     ) -> None:
         self.client = client
         self.devices = list(devices)
@@ -53,6 +71,9 @@ class ContainerUpdater:
         self.rate = rate
         self.sender: BatchSender[ContainerRowUpdate] = BatchSender(self._post)
         self.delivered_from_queue = 0
+        #: Updates dropped because the container node refused them for good.
+        self.dropped = 0
+        self.on_drop = on_drop
 
     async def _post(self, target: Target, rows: list[ContainerRowUpdate]) -> list[int]:
         return await self.client.update_container_rows(target, rows)
@@ -65,13 +86,21 @@ class ContainerUpdater:
         try:
             status = await self.sender.send(target, row)
         except NodeClientError as exc:
-            log.warning("container update to %s queued: %s trans=%s", target, exc, TRANS_ID.get())
-            return False
+            status = _status_of(exc)
+            if not is_permanent(status):
+                log.warning(
+                    "container update to %s queued: %s trans=%s", target, exc, TRANS_ID.get()
+                )
+                return False
         finally:
             dev.in_flight.discard(pkey)
         if 200 <= status < 300:
             dev.committer.submit_nowait(objects.remove_pending_op(pkey))
             return True
+        if is_permanent(status):
+            self._dropped(row, status, target)
+            dev.committer.submit_nowait(objects.remove_pending_op(pkey))
+            return False
         log.warning(
             "container update to %s got %d; queued trans=%s", target, status, TRANS_ID.get()
         )
@@ -108,13 +137,17 @@ class ContainerUpdater:
         dev.in_flight.add(pkey)
         try:
             status = await self.sender.send(Target(ip, port, device), row)
-        except NodeClientError:
-            status = 0
+        except NodeClientError as exc:
+            status = _status_of(exc)
         finally:
             dev.in_flight.discard(pkey)
         if 200 <= status < 300:
             await dev.submit(objects.remove_pending_op(pkey))
             return True
+        if is_permanent(status):
+            self._dropped(row, status, Target(ip, port, device))
+            await dev.submit(objects.remove_pending_op(pkey))
+            return False
         rec.attempts += 1
         if status == 404 and rec.attempts >= MAX_404_ATTEMPTS:
             log.error("dropping update for %s/%s/%s: no such container", *rec.row[1:4])
@@ -123,6 +156,19 @@ class ContainerUpdater:
         rec.not_before = time.time() + min(MAX_BACKOFF, 2.0**rec.attempts)
         await dev.submit(objects.reschedule_pending_op(pkey, rec))
         return False
+
+    def _dropped(self, row: ContainerRowUpdate, status: int, target: Target) -> None:
+        self.dropped += 1
+        if self.on_drop is not None:
+            self.on_drop()
+        log.error(
+            "dropping update of %s/%s/%s: %s answered %d, it can never be stored",
+            row.account,
+            row.container,
+            row.obj[:200],
+            target,
+            status,
+        )
 
     async def run(self) -> None:
         while True:
@@ -146,11 +192,15 @@ class AccountReporter:
         *,
         debounce: float = 0.25,
         retry: float = 2.0,
+        on_drop: Callable[[], None] | None = None,
     ) -> None:
         self.client = client
         self.devices = list(devices)
         self.debounce = debounce
         self.retry = retry
+        #: Container rows dropped because the account node refused them for good.
+        self.dropped = 0
+        self.on_drop = on_drop
         self.wake = asyncio.Event()
         self.sender: BatchSender[AccountRowUpdate] = BatchSender(self._post)
         for dev in self.devices:
@@ -180,12 +230,26 @@ class AccountReporter:
                 info.bytes_used,
                 Timestamp.from_ticks(info.stats_timestamp),
             )
-            jobs.append(((ikey, stamp), self.sender.send(Target(ip, port, device), row)))
-        results = await asyncio.gather(*(j for _, j in jobs), return_exceptions=True)
+            jobs.append(((ikey, stamp), row, self.sender.send(Target(ip, port, device), row)))
+        results = await asyncio.gather(*(j for _, _, j in jobs), return_exceptions=True)
         ok = True
-        for (mark, _), result in zip(jobs, results, strict=True):
-            if isinstance(result, int) and 200 <= result < 300:
+        for (mark, row, _), result in zip(jobs, results, strict=True):
+            status = result if isinstance(result, int) else 0
+            if isinstance(result, NodeClientError):
+                status = _status_of(result)
+            if 200 <= status < 300:
                 done.append(mark)
+            elif is_permanent(status):
+                done.append(mark)  # a later change of the container marks it again
+                self.dropped += 1
+                if self.on_drop is not None:
+                    self.on_drop()
+                log.error(
+                    "dropping stats of %s/%s: the account node answered %d",
+                    row.account,
+                    row.container,
+                    status,
+                )
             else:
                 ok = False
         if done:

@@ -57,7 +57,7 @@ def node_address(cfg: config.Config, index: int) -> tuple[str, int]:
 
 def write_private(path: Path, text: str) -> None:
     """Write a file only its owner can read, atomically and durably."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
@@ -155,7 +155,7 @@ def _describe(devices: set[tuple[str, int, str]]) -> str:
 def ensure_node_dirs(cfg: config.Config, index: int) -> list[Path]:
     paths = [node_dir(cfg, index) / dev for dev in device_names(cfg)]
     for p in paths:
-        p.mkdir(parents=True, exist_ok=True)
+        p.mkdir(mode=0o700, parents=True, exist_ok=True)
     return paths
 
 

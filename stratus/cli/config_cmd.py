@@ -26,15 +26,15 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _show(args: argparse.Namespace) -> int:
     cfg = config.load(args.config)
-    as_dict = dataclasses.asdict(cfg)
     if args.json:
+        as_dict = dataclasses.asdict(cfg)
+        for section, values in as_dict.items():
+            for key, value in values.items():
+                if value and config.is_secret(section, key):
+                    values[key] = None  # set, not shown ("" stays: empty)
         emit_json(as_dict)
         return 0
-    for section, values in as_dict.items():
-        print(f"[{section}]")
-        for key, value in values.items():
-            print(f"{key} = {value!r}")
-        print()
+    print(config.render_toml(cfg), end="")
     return 0
 
 

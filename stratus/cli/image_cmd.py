@@ -17,7 +17,6 @@ import argparse
 import asyncio
 import os
 import signal
-import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,9 +25,12 @@ from typing import Any
 import aiohttp
 import uvloop
 
-from stratus import config
+from stratus import config, private
+from stratus.cli import errors as cli_errors
+from stratus.cli import output, resolve
 from stratus.cli.main import CommandError
-from stratus.cli.output import add_json_flag, emit_json, table
+from stratus.cli.output import add_json_flag, table
+from stratus.cli.resolve import is_uuid  # noqa: F401 (re-exported for the other commands)
 
 
 @dataclass
@@ -39,6 +41,7 @@ class Login:
     token: str
     project: str
     session: aiohttp.ClientSession
+    user: str = ""  # PROJECT:USER, named in every error
 
     def url(self, section: str) -> str:
         sec = getattr(self.cfg, section)
@@ -77,12 +80,19 @@ def credentials(args: argparse.Namespace, cfg: config.Config) -> tuple[str, str]
 def run_logged_in(
     args: argparse.Namespace,
     action: Callable[[Login], Awaitable[int]],
-    errors: tuple[type[Exception], ...],
+    errors: tuple[type[Exception], ...] = (),
+    service: str = "",
 ) -> int:
-    """Log in, run ``action``; ``errors`` (API errors with ``.message``) become CommandError."""
+    """Log in, run ``action``; every failure is worded one way (stratus.cli.errors).
+
+    ``service`` is the configuration section of the API the command talks to, named
+    when it cannot be reached; any client's API error (``status`` and ``message``) and
+    the ``errors`` given are worded the same way.
+    """
     cfg = config.load(args.config)
     auth = args.auth_url or f"http://{host_of(cfg.proxy.host)}:{cfg.proxy.port}/auth/v1.0"
     user, key = credentials(args, cfg)
+    reached = {"service": "identity", "url": auth}
 
     async def main() -> int:
         timeout = aiohttp.ClientTimeout(total=None, sock_connect=10, sock_read=300)
@@ -90,41 +100,32 @@ def run_logged_in(
             headers = {"X-Auth-User": user, "X-Auth-Key": key}
             async with session.get(auth, headers=headers) as resp:
                 if resp.status != 200:
-                    raise CommandError(f"login as {user} refused (HTTP {resp.status})")
+                    raise cli_errors.login_refused(user, resp.status)
                 token = resp.headers["X-Auth-Token"]
-            return await action(Login(cfg, token, user.split(":", 1)[0], session))
+            login = Login(cfg, token, user.split(":", 1)[0], session, user)
+            if service:
+                reached.update(
+                    service=service, url=getattr(args, "url", None) or login.url(service)
+                )
+            return await action(login)
 
     try:
         return uvloop.run(main())
-    except errors as exc:
-        raise CommandError(getattr(exc, "message", "") or str(exc)) from None
-    except (aiohttp.ClientError, OSError) as exc:
-        raise CommandError(f"cannot reach the service: {exc}") from None
-    except TimeoutError as exc:
-        raise CommandError(f"timed out: {exc}") from None
+    except CommandError:
+        raise
+    except Exception as exc:
+        worded = cli_errors.translate(exc, user, reached["service"], reached["url"])
+        if worded is None:
+            raise
+        raise worded from None
 
 
 def show(args: argparse.Namespace, value: Any, text: str | None = None) -> int:
-    if args.json:
-        emit_json(value)
-    elif text is not None:
-        print(text)
-    elif isinstance(value, dict):
-        print(table(("FIELD", "VALUE"), sorted((k, short(v)) for k, v in value.items())))
-    return 0
+    return output.show(args, value, text)
 
 
 def short(value: Any) -> str:
-    text = "" if value is None else str(value)
-    return text if len(text) <= 80 else text[:77] + "..."
-
-
-def is_uuid(text: str) -> bool:
-    try:
-        uuid.UUID(text)
-    except ValueError:
-        return False
-    return True
+    return output.cell(value)
 
 
 def parse_properties(items: list[str] | None) -> dict[str, str]:
@@ -201,26 +202,22 @@ def _run(args: argparse.Namespace, handler: Handler) -> int:
         args.login = login
         return await handler(args, client)
 
-    return run_logged_in(args, action, (ImageApiError,))
+    return run_logged_in(args, action, (ImageApiError,), "image")
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from compute_glue.images.service import serve
+    from compute_glue.images.service import image_dir, serve
 
     cfg = config.load(args.config)
+    private.service_start(cfg.data_dir, image_dir(cfg))
     setup_logging()
     uvloop.run(serve_until_signalled(lambda stop: serve(cfg, stop)))
     return 0
 
 
-async def find_image(client: Any, ref: str) -> dict[str, Any]:
+async def find_image(client: Any, ref: str, user: str = "") -> dict[str, Any]:
     """An image by ID or by (unique) name."""
-    if is_uuid(ref):
-        return await client.get(ref)
-    found = await client.list(name=ref)
-    if len(found) != 1:
-        raise CommandError(f"{len(found)} images are named {ref!r}: use the ID")
-    return found[0]
+    return await resolve.image(client, ref, user)
 
 
 def _rows(images: list[dict[str, Any]]) -> str:
@@ -257,17 +254,17 @@ async def _list(args: argparse.Namespace, c: Any) -> int:
 
 
 async def _show(args: argparse.Namespace, c: Any) -> int:
-    return show(args, await find_image(c, args.image))
+    return show(args, await find_image(c, args.image, args.login.user))
 
 
 async def _download(args: argparse.Namespace, c: Any) -> int:
-    img = await find_image(c, args.image)
+    img = await find_image(c, args.image, args.login.user)
     md5 = await c.download(img["id"], args.output)
     return show(args, {"id": img["id"], "path": str(args.output), "checksum": md5})
 
 
 async def _delete(args: argparse.Namespace, c: Any) -> int:
-    img = await find_image(c, args.image)
+    img = await find_image(c, args.image, args.login.user)
     await c.delete(img["id"])
     return show(args, {"id": img["id"], "deleted": True}, f"deleted image {img['id']}")
 

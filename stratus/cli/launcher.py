@@ -18,8 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from stratus import config
-from stratus.cli import cluster
+from stratus import config, private
+from stratus.cli import cluster, hints
 from stratus.cli.supervisor import ChildSpec, Supervisor, http_probe
 
 
@@ -45,10 +45,16 @@ class Banner:
     s3_url: str = ""
     s3_access: str = ""
     s3_secret: str = ""
+    s3_region: str = "us-east-1"
+    # The --config `stratus up` was given, repeated in the `stratus` commands it suggests.
+    config_file: str | None = None
 
     def lines(self) -> list[str]:
+        """The banner; each ``try:`` line runs as printed from this directory (see hints)."""
         key = self.key or "(fixed by STRATUS_ADMIN_KEY earlier and not stored; set it again)"
-        shown = self.key or "$STRATUS_ADMIN_KEY"
+        swift = hints.swift(self.auth_url, self.user, self.key)
+        s3 = self.s3_url and hints.s3(self.s3_url, self.s3_access, self.s3_secret, self.s3_region)
+        stratus = hints.stratus(self.config_file)
         return [
             f"data directory {self.data_dir}",
             f"storage nodes  {', '.join(self.nodes)}",
@@ -56,23 +62,23 @@ class Banner:
             f"auth           {self.auth_url}",
             f"user           {self.user}",
             f"key            {key}",
-            f"try: swift -A {self.auth_url} -U {self.user} -K {shown} stat",
+            *([f"try: {swift}"] if swift else []),
             *(
                 [
-                    f"S3 API         {self.s3_url}",
+                    f"S3 API         {self.s3_url} (region {self.s3_region})",
                     f"S3 access key  {self.s3_access}",
                     f"S3 secret key  {self.s3_secret}",
-                    f"try: AWS_ACCESS_KEY_ID={self.s3_access} AWS_SECRET_ACCESS_KEY=... "
-                    f"aws --endpoint-url {self.s3_url} s3 ls",
+                    *([f"try: {s3}"] if s3 else []),
                 ]
                 if self.s3_url
                 else []
             ),
             *([f"volume API     {self.volume_url}/v3/"] if self.volume_url else []),
             *([f"iSCSI target   {self.iscsi_portal}"] if self.iscsi_portal else []),
-            *(["try: stratus volume create 1 --name first"] if self.volume_url else []),
+            *([f"try: {stratus} volume create 1 --name first"] if self.volume_url else []),
             *([f"image API      {self.image_url}/v2/"] if self.image_url else []),
             *([f"compute API    {self.compute_url}/v2.1/"] if self.compute_url else []),
+            f"try: {stratus} status",
             f"up in {self.seconds:.2f}s (Ctrl-C stops)",
         ]
 
@@ -152,10 +158,19 @@ def _probe_host(host: str) -> str:
     return {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(host, host)
 
 
-def lock_data_dir(cfg: config.Config) -> int:
-    """Hold an exclusive lock on the data dir for the launcher's lifetime."""
-    path = cfg.data_dir / "run" / "up.lock"
-    path.parent.mkdir(parents=True, exist_ok=True)
+def lock_path(cfg: config.Config) -> Path:
+    return cfg.data_dir / "run" / "up.lock"
+
+
+def lock_data_dir(cfg: config.Config, log: Callable[[str], None] | None = None) -> int:
+    """Hold an exclusive lock on the data dir for the launcher's lifetime.
+
+    The file holds the holder's PID while it runs and is emptied by a clean
+    stop (:func:`unlock_data_dir`), so a PID found in it with the lock free
+    is a launcher that crashed: its directory is taken over, and ``log`` says so.
+    """
+    path = lock_path(cfg)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -165,9 +180,25 @@ def lock_data_dir(cfg: config.Config) -> int:
         raise AlreadyRunning(
             f"another `stratus up` (pid {other}) is running on {cfg.data_dir}"
         ) from None
+    stale = os.read(fd, 32).decode(errors="replace").strip()
+    if stale and log is not None:
+        log(
+            f"a previous `stratus up` (pid {stale}) did not stop cleanly; "
+            f"taking over {cfg.data_dir}"
+        )
     os.ftruncate(fd, 0)
-    os.write(fd, f"{os.getpid()}\n".encode())
+    os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
     return fd
+
+
+def unlock_data_dir(fd: int) -> None:
+    """A clean stop: empty the lock file (no PID left behind), then release the lock.
+
+    The file stays: removing it could let two launchers lock two different
+    files of the same name.
+    """
+    os.ftruncate(fd, 0)
+    os.close(fd)
 
 
 def ensure_admin(cfg: config.Config) -> str | None:
@@ -175,7 +206,7 @@ def ensure_admin(cfg: config.Config) -> str | None:
     from stratus.identity import IdentityStore
 
     path = cluster.identity_dir(cfg)
-    path.mkdir(parents=True, exist_ok=True)
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
     with IdentityStore(path) as store:
         return store.ensure_admin()
 
@@ -201,8 +232,8 @@ class Launcher:
     def prepare(self) -> Path:
         """Everything on disk the children need; returns the run config path."""
         cfg = self.cfg
-        cfg.data_dir.mkdir(parents=True, exist_ok=True)
-        self._lock_fd = lock_data_dir(cfg)
+        private.service_start(cfg.data_dir)  # umask 077, refuse a data dir others can read
+        self._lock_fd = lock_data_dir(cfg, self.log)
         cluster.ensure_cluster_secrets(cfg, create=True)
         cluster.ensure_rings(cfg)
         for i in range(cfg.storage.nodes):
@@ -241,6 +272,7 @@ class Launcher:
             s3_url=f"{cfg.s3.scheme}://{_probe_host(cfg.s3.host)}:{cfg.s3.port}",
             s3_access=s3_access,
             s3_secret=s3_secret,
+            s3_region=cfg.s3.region,
             image_url=f"http://{_probe_host(cfg.image.host)}:{cfg.image.port}",
             compute_url=f"http://{_probe_host(cfg.compute.host)}:{cfg.compute.port}",
         )
@@ -255,5 +287,5 @@ class Launcher:
     async def stop(self) -> None:
         await self.supervisor.stop()
         if self._lock_fd is not None:
-            os.close(self._lock_fd)
+            unlock_data_dir(self._lock_fd)
             self._lock_fd = None

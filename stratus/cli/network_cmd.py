@@ -10,7 +10,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from stratus.cli.image_cmd import Login, add_login_args, is_uuid, run_logged_in, show
+from stratus.cli import resolve
+from stratus.cli.image_cmd import Login, add_login_args, run_logged_in, show
 from stratus.cli.main import CommandError
 from stratus.cli.output import table
 
@@ -41,19 +42,16 @@ def _run(args: argparse.Namespace, handler: Any) -> int:
     from compute_glue.networks.client import ApiClientError, NetworkClient
 
     async def action(login: Login) -> int:
+        args.login = login
         url = args.url or login.url("compute")
         return await handler(args, NetworkClient(url, login.token, session=login.session))
 
-    return run_logged_in(args, action, (ApiClientError,))
+    return run_logged_in(args, action, (ApiClientError,), "compute")
 
 
-async def find_network(c: Any, ref: str) -> dict[str, Any]:
-    if is_uuid(ref):
-        return await c.get_network(ref)
-    found = await c.list_networks(name=ref)
-    if len(found) != 1:
-        raise CommandError(f"{len(found)} networks are named {ref!r}: use the ID")
-    return found[0]
+async def find_network(c: Any, ref: str, user: str = "") -> dict[str, Any]:
+    """A network by ID or by (unique) name."""
+    return await resolve.network(c, ref, user)
 
 
 def _pools(items: list[str] | None) -> list[dict[str, str]] | None:
@@ -97,13 +95,13 @@ async def _list(args: argparse.Namespace, c: Any) -> int:
 
 
 async def _show(args: argparse.Namespace, c: Any) -> int:
-    net = await find_network(c, args.network)
+    net = await find_network(c, args.network, args.login.user)
     net["subnets"] = [await c.get_subnet(s) for s in net["subnets"]]
     return show(args, net)
 
 
 async def _delete(args: argparse.Namespace, c: Any) -> int:
-    net = await find_network(c, args.network)
+    net = await find_network(c, args.network, args.login.user)
     for sub in net["subnets"]:
         await c.delete_subnet(sub)
     await c.delete_network(net["id"])
@@ -113,7 +111,7 @@ async def _delete(args: argparse.Namespace, c: Any) -> int:
 async def _ports(args: argparse.Namespace, c: Any) -> int:
     filters = {}
     if args.network:
-        filters["network_id"] = (await find_network(c, args.network))["id"]
+        filters["network_id"] = (await find_network(c, args.network, args.login.user))["id"]
     ports = await c.list_ports(**filters)
     rows = [
         (p["id"], p["network_id"][:8], p["mac_address"],

@@ -23,7 +23,7 @@ import sys
 
 import uvloop
 
-from stratus import config
+from stratus import config, private
 from stratus.cli import cluster
 
 
@@ -67,6 +67,7 @@ def _load(args: argparse.Namespace) -> config.Config:
 
 def _node(args: argparse.Namespace) -> int:
     cfg = _load(args)
+    private.service_start(cfg.data_dir)
     if not 0 <= args.node < 1000:
         raise config.ConfigError("--node must be between 0 and 999")
     cluster.ensure_node_dirs(cfg, args.node)
@@ -83,6 +84,7 @@ def _proxy(args: argparse.Namespace) -> int:
     from stratus.cli.proxy_service import serve_proxy
 
     cfg = _load(args)
+    private.service_start(cfg.data_dir)
     logging.basicConfig(
         level=logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s[%(process)d]: %(message)s",

@@ -16,7 +16,7 @@ from pathlib import Path
 from aiohttp import web
 
 from objectstore.proxy.swift.app import make_app_from_config
-from stratus import config
+from stratus import config, httpserver
 from stratus.cli import cluster
 
 log = logging.getLogger("stratus.proxy")
@@ -55,22 +55,25 @@ async def serve_proxy(cfg: config.Config, stop: asyncio.Event) -> None:
     s3_sock = listen_socket(cfg.s3.host, cfg.s3.port)
     sock = listen_socket(cfg.proxy.host, cfg.proxy.port)
     app = build_app(cfg)
-    runner = web.AppRunner(app, access_log=None, handle_signals=False)
-    await runner.setup()
+    limits = httpserver.ServerLimits.from_config(cfg)
+    runner = None
     s3_runner = None
     try:
+        # Started first: its lifecycle opens the node session the S3 app's core uses too.
+        runner = await httpserver.start(app, sock, limits, access_log=None)
         # The S3 dialect shares the Swift app's core and identity (one process, one loop).
-        s3_runner = web.AppRunner(s3_app_for(app, cfg), access_log=None, handle_signals=False)
-        await s3_runner.setup()
-        await web.SockSite(s3_runner, s3_sock, ssl_context=s3_tls(cfg.s3)).start()
-        await web.SockSite(runner, sock).start()
+        s3_app = s3_app_for(app, cfg)
+        s3_runner = await httpserver.start(
+            s3_app, s3_sock, limits, ssl_context=s3_tls(cfg.s3), access_log=None
+        )
         log.info("proxy listening on %s:%d", cfg.proxy.host, cfg.proxy.port)
         log.info("S3 API listening on %s://%s:%d", cfg.s3.scheme, cfg.s3.host, cfg.s3.port)
         await stop.wait()
     finally:
         if s3_runner is not None:
             await s3_runner.cleanup()
-        await runner.cleanup()
+        if runner is not None:
+            await runner.cleanup()
 
 
 def s3_tls(s3: config.S3Section) -> ssl.SSLContext | None:
@@ -88,7 +91,7 @@ def s3_tls(s3: config.S3Section) -> ssl.SSLContext | None:
 
 def s3_app_for(swift_app: web.Application, cfg: config.Config) -> web.Application:
     """The S3 app over the same proxy core and identity store as ``swift_app``."""
-    from objectstore.proxy.swift.app import CORE, IDENTITY
+    from objectstore.proxy.swift.app import AUTH_LIMITER, CORE, IDENTITY
     from s3compat.app import make_s3_app
 
-    return make_s3_app(swift_app[CORE], swift_app[IDENTITY], cfg)
+    return make_s3_app(swift_app[CORE], swift_app[IDENTITY], cfg, limiter=swift_app[AUTH_LIMITER])

@@ -13,12 +13,12 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-from stratus import config
+from stratus import config, private
+from stratus.cli import resolve
 from stratus.cli.image_cmd import (
     Login,
     add_login_args,
     find_image,
-    is_uuid,
     run_logged_in,
     serve_until_signalled,
     setup_logging,
@@ -26,7 +26,8 @@ from stratus.cli.image_cmd import (
 )
 from stratus.cli.main import CommandError
 from stratus.cli.network_cmd import find_network
-from stratus.cli.output import table
+from stratus.cli.output import plain_text, table
+from stratus.cli.waiting import Waiting
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -47,7 +48,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="network name or ID, with an optional fixed address",
     )
     create.add_argument("--script", type=Path, help="guest script (the test guest runs it)")
-    create.add_argument("--boot-volume", metavar="VOLUME", help="boot from this volume")
+    create.add_argument(
+        "--boot-volume", metavar="VOLUME", help="boot from this volume (ID or name)"
+    )
     create.add_argument("--no-wait", action="store_true", help="do not wait for ACTIVE")
     _action(act, "list", "list servers", _list)
     _action(act, "show", "show a server", _show).add_argument("server")
@@ -65,41 +68,43 @@ def register(sub: argparse._SubParsersAction) -> None:
     console = _action(act, "console", "print the serial console", _console)
     console.add_argument("server")
     console.add_argument("--length", type=int, help="only the last N lines")
+    console.add_argument(
+        "--raw", action="store_true", help="keep terminal escape and control sequences"
+    )
     add = _action(act, "add-volume", "attach a volume to a running server", _add_volume)
-    add.add_argument("server")
-    add.add_argument("volume", help="volume ID")
+    add.add_argument("server", help="ID or name")
+    add.add_argument("volume", help="ID or name")
     rm = _action(act, "remove-volume", "detach a volume from a server", _remove_volume)
-    rm.add_argument("server")
-    rm.add_argument("volume", help="volume ID")
+    rm.add_argument("server", help="ID or name")
+    rm.add_argument("volume", help="ID or name")
 
 
 def _action(act: Any, name: str, text: str, handler: Any) -> argparse.ArgumentParser:
     p = act.add_parser(name, help=text)
     add_login_args(p, "compute")
     p.add_argument("--image-url", help="image API (default: from the configuration)")
+    p.add_argument("--volume-url", help="volume API (default: from the configuration)")
     p.set_defaults(func=lambda args: _run(args, handler))
     return p
 
 
 def _run(args: argparse.Namespace, handler: Any) -> int:
     from compute_glue.images.client import ImageApiError
-    from compute_glue.servers.client import ApiClientError, ComputeClient, ServerStateError
+    from compute_glue.servers.client import ApiClientError, ComputeClient
 
     async def action(login: Login) -> int:
         args.login = login
         url = args.url or login.url("compute")
         return await handler(args, ComputeClient(url, login.token, session=login.session))
 
-    try:
-        return run_logged_in(args, action, (ApiClientError, ImageApiError))
-    except ServerStateError as exc:
-        raise CommandError(str(exc)) from None
+    return run_logged_in(args, action, (ApiClientError, ImageApiError), "compute")
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from compute_glue.service import serve
+    from compute_glue.service import compute_dir, serve
 
     cfg = config.load(args.config)
+    private.service_start(cfg.data_dir, compute_dir(cfg))
     setup_logging()
     # The stdlib loop, not uvloop: pyroute2's asyncio netlink sockets (AF_NETLINK datagram
     # endpoints) are refused by uvloop. No data path runs here: QEMU moves the bytes.
@@ -107,13 +112,23 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
-async def find_server(c: Any, ref: str) -> dict[str, Any]:
-    if is_uuid(ref):
-        return await c.get_server(ref)
-    found = await c.list_servers(name=ref)
-    if len(found) != 1:
-        raise CommandError(f"{len(found)} servers are named {ref!r}: use the ID")
-    return found[0]
+async def find_server(c: Any, ref: str, user: str = "") -> dict[str, Any]:
+    """A server by ID or by (unique) name."""
+    return await resolve.server(c, ref, user)
+
+
+async def _server(args: argparse.Namespace, c: Any) -> dict[str, Any]:
+    return await find_server(c, args.server, args.login.user)
+
+
+async def _volume(args: argparse.Namespace, ref: str) -> dict[str, Any]:
+    """A volume by ID or name, looked up in the volume API as the same user."""
+    from blockstore.client import VolumeClient
+
+    login = args.login
+    url = args.volume_url or login.url("volume")
+    vc = VolumeClient(url, login.token, login.project, session=login.session)
+    return await resolve.volume(vc, ref, login.user)
 
 
 def _images(args: argparse.Namespace) -> Any:
@@ -138,13 +153,14 @@ def _addresses(server: dict[str, Any]) -> str:
 async def _create(args: argparse.Namespace, c: Any) -> int:
     if args.image is None and args.boot_volume is None:
         raise CommandError("give --image or --boot-volume")
-    image_id = (await find_image(_images(args), args.image))["id"] if args.image else None
+    image = await find_image(_images(args), args.image, args.login.user) if args.image else None
     networks: list[dict[str, Any]] | str = "none"
     if args.network:
         networks = []
         for item in args.network:
             ref, _, fixed = item.partition("=")
-            entry = {"uuid": (await find_network(_networks(args, c), ref))["id"]}
+            net = await find_network(_networks(args, c), ref, args.login.user)
+            entry = {"uuid": net["id"]}
             if fixed:
                 entry["fixed_ip"] = fixed
             networks.append(entry)
@@ -154,11 +170,12 @@ async def _create(args: argparse.Namespace, c: Any) -> int:
             {
                 "source_type": "volume",
                 "destination_type": "volume",
-                "uuid": args.boot_volume,
+                "uuid": (await _volume(args, args.boot_volume))["id"],
                 "boot_index": 0,
             }
         ]
     script = args.script.read_text() if args.script else None
+    image_id = image["id"] if image else None
     made = await c.create_server(
         args.name, image_id, args.flavor, networks=networks, script=script, block_devices=bdms
     )
@@ -182,51 +199,98 @@ async def _list(args: argparse.Namespace, c: Any) -> int:
 
 
 async def _show(args: argparse.Namespace, c: Any) -> int:
-    return show(args, await find_server(c, args.server))
+    return show(args, await _server(args, c))
 
 
 async def _simple(args: argparse.Namespace, c: Any) -> int:
-    server = await find_server(c, args.server)
+    server = await _server(args, c)
     verb = args.server_command
     if verb == "delete":
         await c.delete_server(server["id"])
         if not args.no_wait:
             await c.wait_gone(server["id"], timeout=300)
         return show(args, {"id": server["id"], "deleted": True}, f"deleted server {server['id']}")
-    await (c.stop if verb == "stop" else c.start)(server["id"])
+    if verb == "stop":
+        return await _stop(args, c, server)
+    await c.start(server["id"])
     if not args.no_wait:
-        server = await c.wait_server(
-            server["id"], "SHUTOFF" if verb == "stop" else "ACTIVE", timeout=300
+        server = await c.wait_server(server["id"], "ACTIVE", timeout=300)
+    return show(args, server, f"server {_label(server)} started")
+
+
+def _label(server: dict[str, Any]) -> str:
+    return f"{server['name']} ({server['id']})" if server.get("name") else server["id"]
+
+
+async def _stop(args: argparse.Namespace, c: Any, server: dict[str, Any]) -> int:
+    """Stop, saying what it waits for (the guest's ACPI power-off) and then what happened."""
+    await c.stop(server["id"])
+    if args.no_wait:
+        return show(args, server, f"stopping server {_label(server)}")
+    limit = args.login.cfg.compute.shutdown_timeout
+    name = server.get("name") or server["id"]
+    text = f"waiting up to {limit:g} s for {name} to shut down (ACPI)"
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + limit + 120  # the forced power-off and the ports come after
+    with Waiting(text, quiet=args.json) as waiting:
+        while True:
+            server = await c.get_server(server["id"])
+            if server["status"] == "SHUTOFF" and server.get("OS-EXT-STS:task_state") is None:
+                break
+            if server["status"] == "ERROR":
+                fault = (server.get("fault") or {}).get("message", "")
+                raise CommandError(f"server {_label(server)} is ERROR: {fault}".rstrip(": "))
+            if loop.time() > deadline:
+                raise CommandError(
+                    f"server {_label(server)} still {server['status']} after "
+                    f"{waiting.elapsed:.0f} s (as {args.login.user})"
+                )
+            waiting.tick()
+            await asyncio.sleep(0.5)
+    how = server.get("stratus:power_off")
+    if how == "forced":
+        done = (
+            f"server {_label(server)} stopped: the guest did not shut down within {limit:g} s "
+            "(ACPI ignored), so it was powered off by force"
         )
-    return show(args, server, f"server {server['id']} {verb}{'ped' if verb == 'stop' else 'ed'}")
+    elif how == "acpi":
+        done = f"server {_label(server)} stopped: the guest shut down after {waiting.elapsed:.0f} s"
+    else:
+        done = f"server {_label(server)} stopped"
+    return show(args, server, done)
 
 
 async def _reboot(args: argparse.Namespace, c: Any) -> int:
-    server = await find_server(c, args.server)
+    server = await _server(args, c)
     await c.reboot(server["id"], hard=args.hard)
     return show(args, {"id": server["id"], "rebooted": True}, f"rebooted server {server['id']}")
 
 
 async def _console(args: argparse.Namespace, c: Any) -> int:
-    server = await find_server(c, args.server)
+    server = await _server(args, c)
     text = await c.console(server["id"], args.length)
     if args.json:
         return show(args, {"output": text})
+    if not args.raw:
+        text = plain_text(text)  # what the guest wrote may drive the reader's terminal
     print(text, end="" if text.endswith("\n") or not text else "\n")
     return 0
 
 
 async def _add_volume(args: argparse.Namespace, c: Any) -> int:
-    server = await find_server(c, args.server)
-    att = await c.attach_volume(server["id"], args.volume)
-    return show(args, att, f"volume {args.volume} attached to {server['id']} as {att['device']}")
+    server = await _server(args, c)
+    vol = await _volume(args, args.volume)
+    att = await c.attach_volume(server["id"], vol["id"])
+    return show(args, att, f"volume {_label(vol)} attached to {_label(server)} as {att['device']}")
 
 
 async def _remove_volume(args: argparse.Namespace, c: Any) -> int:
-    server = await find_server(c, args.server)
-    await c.detach_volume(server["id"], args.volume)
+    server = await _server(args, c)
+    held = [v["id"] for v in server.get("os-extended-volumes:volumes_attached", [])]
+    vol = {"id": args.volume} if args.volume in held else await _volume(args, args.volume)
+    await c.detach_volume(server["id"], vol["id"])
     return show(
         args,
-        {"server": server["id"], "volume": args.volume, "detached": True},
-        f"volume {args.volume} detached from {server['id']}",
+        {"server": server["id"], "volume": vol["id"], "detached": True},
+        f"volume {_label(vol)} detached from {_label(server)}",
     )

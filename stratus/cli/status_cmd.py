@@ -213,6 +213,7 @@ def _summary(stats: dict[str, Any]) -> dict[str, Any]:
         "handoff_partitions": handoffs,
         "quarantined": stats.get("quarantined", 0),
         "async_pending": stats.get("async_pending", 0),
+        "async_dropped": stats.get("async_dropped", 0),
     }
 
 
@@ -242,9 +243,18 @@ def collect_status(cfg: config.Config, chosen: list[int] | None, timeout: float)
         "replication_lag": None if not lags or None in lags else max(lags),
         "quarantined": sum(n["quarantined"] for n in up),
         "async_pending": sum(n["async_pending"] for n in up),
+        "async_dropped": sum(n["async_dropped"] for n in up),
         "handoff_partitions": sum(n["handoff_partitions"] for n in up),
         "rings": rings,
     }
+
+
+def async_pending_legend(logs: Path) -> str:
+    """What a non-zero "async pending" means and where to look when it stays up."""
+    return (
+        "  async pending: container/account updates queued on storage nodes, retried by the "
+        f"updater; if it does not fall, see {logs}/node*.log for the failing update"
+    )
 
 
 def _fmt_lag(lag: float | None) -> str:
@@ -262,8 +272,11 @@ def _status(args: argparse.Namespace) -> int:
         f"failed devices {report['failed_devices']}, "
         f"replication lag {_fmt_lag(report['replication_lag'])}, "
         f"quarantined {report['quarantined']}, async pending {report['async_pending']}, "
+        f"async dropped {report['async_dropped']}, "
         f"handoff partitions {report['handoff_partitions']}"
     )
+    if report["async_pending"]:
+        print(async_pending_legend(cluster.logs_dir(cfg)))
     rows = []
     for label, n in report["nodes"].items():
         if not n["up"]:

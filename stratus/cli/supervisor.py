@@ -83,7 +83,7 @@ class Child:
         out: int | object = asyncio.subprocess.DEVNULL
         log = None
         if self.spec.log_path is not None:
-            self.spec.log_path.parent.mkdir(parents=True, exist_ok=True)
+            self.spec.log_path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
             log = open(self.spec.log_path, "ab")  # noqa: SIM115 - handed to the child
             out = log
         try:

@@ -39,7 +39,7 @@ def _say(msg: str) -> None:
     print(f"stratus: {msg}", flush=True)
 
 
-async def _serve(cfg: config.Config, exit_after_start: bool) -> None:
+async def _serve(cfg: config.Config, exit_after_start: bool, config_file: str | None) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in STOP_SIGNALS:
@@ -61,6 +61,7 @@ async def _serve(cfg: config.Config, exit_after_start: bool) -> None:
     except BaseException:
         await launcher.stop()
         raise
+    banner.config_file = config_file
     for line in banner.lines():
         _say(line)
     if exit_after_start:
@@ -72,7 +73,7 @@ async def _serve(cfg: config.Config, exit_after_start: bool) -> None:
 def _up(args: argparse.Namespace) -> int:
     cfg = config.load(args.config)
     try:
-        uvloop.run(_serve(cfg, args.exit_after_start))
+        uvloop.run(_serve(cfg, args.exit_after_start, args.config))
     except (ChildFailed, AlreadyRunning, IdentityError) as exc:
         print(f"stratus: error: {exc}", file=sys.stderr, flush=True)
         return 1

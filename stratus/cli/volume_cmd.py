@@ -13,12 +13,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
-import os
 import signal
 import sys
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 from typing import Any
 
 import uvloop
@@ -26,9 +25,11 @@ from rich.console import Console
 from rich.progress import BarColumn, TaskProgressColumn, TextColumn, TimeElapsedColumn
 from rich.progress import Progress as RichProgress
 
-from stratus import config
+from stratus import config, private
+from stratus.cli import resolve
+from stratus.cli.image_cmd import Login, add_login_args, run_logged_in
 from stratus.cli.main import CommandError
-from stratus.cli.output import add_json_flag, emit_json, table
+from stratus.cli.output import emit_json, pairs, show, table
 
 Handler = Callable[[argparse.Namespace, Any], Awaitable[int]]
 
@@ -95,16 +96,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     detach.add_argument("volume")
     detach.add_argument("--attachment", help="which attachment (default: the only one)")
     detach.add_argument("--initiator", metavar="IQN", help="the attachment of this initiator")
+    detach.add_argument(
+        "--force",
+        action="store_true",
+        help="admin: end it even if a server holds it (the server is told and lets it go)",
+    )
 
 
 def _action(act: Any, name: str, text: str, handler: Handler) -> argparse.ArgumentParser:
     p = act.add_parser(name, help=text)
-    p.add_argument("--config", metavar="FILE", default=argparse.SUPPRESS)
-    p.add_argument("--url", help="volume API (default: http://volume.host:volume.port)")
-    p.add_argument("--auth-url", help="auth endpoint (default: the proxy's /auth/v1.0)")
-    p.add_argument("--user", help="PROJECT:USER (default: $ST_USER or admin:admin)")
-    p.add_argument("--key", help="the user's key (default: $ST_KEY, or admin.key for admin)")
-    add_json_flag(p)
+    add_login_args(p, "volume")
     p.set_defaults(func=lambda args: _run(args, handler))
     return p
 
@@ -112,74 +113,79 @@ def _action(act: Any, name: str, text: str, handler: Handler) -> argparse.Argume
 # -- plumbing ---------------------------------------------------------------------------
 
 
-def _host(host: str) -> str:
-    host = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(host, host)
-    return f"[{host}]" if ":" in host else host
-
-
-def _credentials(args: argparse.Namespace, cfg: config.Config) -> tuple[str, str]:
-    user = args.user or os.environ.get("ST_USER") or "admin:admin"
-    key = args.key or os.environ.get("ST_KEY")
-    if key is None and user == "admin:admin":
-        path = Path(cfg.data.dir) / "identity" / "admin.key"
-        if path.exists():
-            key = path.read_text().strip()
-    if not key:
-        raise CommandError(f"no key for {user}: give --key or set ST_KEY")
-    return user, key
-
-
 def _run(args: argparse.Namespace, handler: Handler) -> int:
-    from blockstore.client import VolumeApiError, VolumeClient, VolumeStateError
+    """Log in as every command does (stratus.cli.image_cmd), then talk to the volume API."""
+    from blockstore.client import VolumeApiError, VolumeClient
 
-    cfg = config.load(args.config)
-    url = args.url or f"http://{_host(cfg.volume.host)}:{cfg.volume.port}"
-    auth = args.auth_url or f"http://{_host(cfg.proxy.host)}:{cfg.proxy.port}/auth/v1.0"
-    user, key = _credentials(args, cfg)
+    async def action(login: Login) -> int:
+        args.login = login
+        url = args.url or login.url("volume")
+        return await handler(args, VolumeClient(url, login.token, login.project,
+                                                session=login.session))  # fmt: skip
 
-    async def main() -> int:
-        client = await VolumeClient.login(url, auth, user, key)
-        async with client:
-            return await handler(args, client)
+    return run_logged_in(args, action, (VolumeApiError,), "volume")
 
+
+def _user(args: argparse.Namespace) -> str:
+    return args.login.user
+
+
+async def _vol(args: argparse.Namespace, c: Any, ref: str) -> dict[str, Any]:
+    return await resolve.volume(c, ref, _user(args))
+
+
+def _label(item: dict[str, Any]) -> str:
+    """A resource as people name it: ``name (id)``, or the ID alone when it has no name."""
+    return f"{item['name']} ({item['id']})" if item.get("name") else str(item["id"])
+
+
+async def _server_names(args: argparse.Namespace, ids: set[str]) -> dict[str, str]:
+    """Names of these servers from the compute API, as far as it answers (best effort)."""
+    if not ids:
+        return {}
+    from compute_glue.servers.client import ComputeClient
+
+    login = args.login
+    c = ComputeClient(login.url("compute"), login.token, session=login.session)
     try:
-        return uvloop.run(main())
-    except VolumeApiError as exc:
-        raise CommandError(exc.message or str(exc)) from None
-    except (VolumeStateError, TimeoutError) as exc:
-        raise CommandError(str(exc)) from None
-    except OSError as exc:
-        raise CommandError(f"cannot reach the volume service at {url}: {exc}") from None
+        servers = await asyncio.wait_for(c.list_servers(), 10)
+    except Exception:  # no compute service here: the IDs will do
+        return {}
+    return {s["id"]: s["name"] for s in servers if s["id"] in ids and s.get("name")}
 
 
-def _volume_rows(vols: list[dict[str, Any]]) -> str:
+async def _attached_to(args: argparse.Namespace, c: Any, vols: list[dict[str, Any]]) -> list[str]:
+    """Per volume, what holds it: server names (else IDs), or the initiator's host."""
+    servers = {a["server_id"] for v in vols for a in v.get("attachments", []) if a.get("server_id")}
+    names = await _server_names(args, servers)
+    out = []
+    for v in vols:
+        holders = []
+        for a in v.get("attachments", []):
+            if a.get("server_id"):
+                holders.append(names.get(a["server_id"], a["server_id"]))
+                continue
+            host = a.get("host_name")
+            if not host:
+                with contextlib.suppress(Exception):
+                    connector = (await c.get_attachment(a["attachment_id"])).get("connector")
+                    host = (connector or {}).get("host") or (connector or {}).get("initiator")
+            holders.append(host or a["attachment_id"])
+        out.append(", ".join(holders))
+    return out
+
+
+async def _volume_rows(args: argparse.Namespace, c: Any, vols: list[dict[str, Any]]) -> str:
+    held = await _attached_to(args, c, vols)
     rows = [
-        (
-            v["id"],
-            v.get("name") or "",
-            v["status"],
-            v["size"],
-            v.get("volume_type") or "",
-            ",".join(a["server_id"] or a["attachment_id"] for a in v.get("attachments", [])),
-        )
-        for v in vols
+        (v["id"], v.get("name") or "", v["status"], v["size"], v.get("volume_type") or "", h)
+        for v, h in zip(vols, held, strict=True)
     ]
     return table(("ID", "NAME", "STATUS", "SIZE", "TYPE", "ATTACHED TO"), rows)
 
 
 def _print(args: argparse.Namespace, value: Any, text: str | None = None) -> int:
-    if args.json:
-        emit_json(value)
-    elif text is not None:
-        print(text)
-    elif isinstance(value, dict):
-        print(table(("FIELD", "VALUE"), sorted((k, _short(v)) for k, v in value.items())))
-    return 0
-
-
-def _short(value: Any) -> str:
-    text = str(value)
-    return text if len(text) <= 80 else text[:77] + "..."
+    return show(args, value, text)
 
 
 class Progress:
@@ -224,45 +230,79 @@ class Progress:
 
 
 async def _create(args: argparse.Namespace, c: Any) -> int:
+    user = _user(args)
+    snapshot = (await resolve.snapshot(c, args.snapshot, user))["id"] if args.snapshot else None
+    source = (await _vol(args, c, args.source))["id"] if args.source else None
+    backup = (await resolve.backup(c, args.backup, user))["id"] if args.backup else None
+    vtype = (await resolve.volume_type(c, args.volume_type, user))["name"] if args.volume_type \
+        else None  # fmt: skip
     vol = await c.create_volume(
         args.size,
         name=args.name,
         description=args.description,
-        volume_type=args.volume_type,
-        snapshot_id=args.snapshot,
-        source_volid=args.source,
+        volume_type=vtype,
+        snapshot_id=snapshot,
+        source_volid=source,
         imageRef=args.image,
-        backup_id=args.backup,
+        backup_id=backup,
         multiattach=args.multiattach,
     )
     if not args.no_wait:
         vol = await c.wait_volume(vol["id"])
-    return _print(args, vol, None if args.json else _volume_rows([vol]))
+    return _print(args, vol, None if args.json else await _volume_rows(args, c, [vol]))
 
 
 async def _list(args: argparse.Namespace, c: Any) -> int:
     vols = await c.list_volumes(status=args.status)
-    return _print(args, vols, _volume_rows(vols))
+    return _print(args, vols, None if args.json else await _volume_rows(args, c, vols))
 
 
 async def _show(args: argparse.Namespace, c: Any) -> int:
-    return _print(args, await c.get_volume(args.volume))
+    return _print(args, await _vol(args, c, args.volume))
 
 
 async def _delete(args: argparse.Namespace, c: Any) -> int:
-    await c.delete_volume(args.volume, cascade=args.cascade)
-    await c.wait_volume_gone(args.volume)
-    return _print(args, {"deleted": args.volume}, f"deleted {args.volume}")
+    from blockstore.client import VolumeApiError
+
+    vol = await _vol(args, c, args.volume)
+    try:
+        await c.delete_volume(vol["id"], cascade=args.cascade)
+    except VolumeApiError as exc:
+        if exc.status == 400 and vol.get("attachments"):
+            raise await _in_use(args, c, vol, exc) from None
+        raise
+    await c.wait_volume_gone(vol["id"])
+    return _print(args, {"deleted": vol["id"]}, f"deleted volume {_label(vol)}")
+
+
+async def _in_use(args: argparse.Namespace, c: Any, vol: dict[str, Any], exc: Any) -> CommandError:
+    """Why an attached volume cannot go, and the command that frees it."""
+    ref = args.volume
+    servers = [a["server_id"] for a in vol.get("attachments", []) if a.get("server_id")]
+    if servers and "remove-volume" in exc.message:
+        names = await _server_names(args, set(servers))
+        server = names.get(servers[0], servers[0])
+        return CommandError(
+            f"volume {ref!r} is attached to server {server}: detach it with "
+            f"`stratus server remove-volume {server} {ref}` first (as {_user(args)})"
+        )
+    (held,) = await _attached_to(args, c, [vol])
+    return CommandError(
+        f"volume {ref!r} is attached to {held}: detach it with `stratus volume detach {ref}` "
+        f"first (as {_user(args)})"
+    )
 
 
 async def _extend(args: argparse.Namespace, c: Any) -> int:
-    await c.extend_volume(args.volume, args.size)
-    vol = await c.wait_volume(args.volume, ("available", "in-use"))
-    return _print(args, vol, None if args.json else _volume_rows([vol]))
+    vol = await _vol(args, c, args.volume)
+    await c.extend_volume(vol["id"], args.size)
+    vol = await c.wait_volume(vol["id"], ("available", "in-use"))
+    return _print(args, vol, None if args.json else await _volume_rows(args, c, [vol]))
 
 
 async def _snapshot(args: argparse.Namespace, c: Any) -> int:
-    snap = await c.create_snapshot(args.volume, force=args.force, name=args.name)
+    vol = await _vol(args, c, args.volume)
+    snap = await c.create_snapshot(vol["id"], force=args.force, name=args.name)
     snap = await c.wait_snapshot(snap["id"])
     return _print(args, snap)
 
@@ -274,13 +314,15 @@ async def _snapshots(args: argparse.Namespace, c: Any) -> int:
 
 
 async def _snapshot_delete(args: argparse.Namespace, c: Any) -> int:
-    await c.delete_snapshot(args.snapshot)
-    return _print(args, {"deleted": args.snapshot}, f"deleting {args.snapshot}")
+    snap = await resolve.snapshot(c, args.snapshot, _user(args))
+    await c.delete_snapshot(snap["id"])
+    return _print(args, {"deleted": snap["id"]}, f"deleting snapshot {_label(snap)}")
 
 
 async def _backup(args: argparse.Namespace, c: Any) -> int:
+    vol = await _vol(args, c, args.volume)
     bk = await c.create_backup(
-        args.volume, incremental=args.incremental, force=args.force, name=args.name
+        vol["id"], incremental=args.incremental, force=args.force, name=args.name
     )
     if not args.no_wait:
         bar = Progress("backup", args.json)
@@ -294,11 +336,13 @@ async def _backup(args: argparse.Namespace, c: Any) -> int:
 
 
 async def _restore(args: argparse.Namespace, c: Any) -> int:
-    got = await c.restore_backup(args.backup, volume_id=args.volume, name=args.name)
+    bk = await resolve.backup(c, args.backup, _user(args))
+    target = (await _vol(args, c, args.volume))["id"] if args.volume else None
+    got = await c.restore_backup(bk["id"], volume_id=target, name=args.name)
     if not args.no_wait:
         bar = Progress("restore", args.json)
         try:
-            await c.wait_backup(args.backup, on_poll=bar)
+            await c.wait_backup(bk["id"], on_poll=bar)
         finally:
             bar.done()
         vol = await c.wait_volume(got["volume_id"])
@@ -325,66 +369,89 @@ async def _backups(args: argparse.Namespace, c: Any) -> int:
 
 
 async def _backup_delete(args: argparse.Namespace, c: Any) -> int:
-    await c.delete_backup(args.backup)
-    return _print(args, {"deleted": args.backup}, f"deleting {args.backup}")
+    bk = await resolve.backup(c, args.backup, _user(args))
+    await c.delete_backup(bk["id"])
+    return _print(args, {"deleted": bk["id"]}, f"deleting backup {_label(bk)}")
 
 
 async def _backup_verify(args: argparse.Namespace, c: Any) -> int:
-    await c.verify_backup(args.backup)
-    bk = await c.wait_backup(args.backup)
+    bk = await resolve.backup(c, args.backup, _user(args))
+    await c.verify_backup(bk["id"])
+    bk = await c.wait_backup(bk["id"])
     result = bk.get("verify_result") or {}
-    _print(args, result)
+    text = None
+    if not args.json:
+        text = pairs(
+            [("backup", _label(bk)), ("verified", bk.get("updated_at")), *sorted(result.items())]
+        )
+    _print(args, result, text)
     return 0 if result.get("ok") else 1
 
 
 async def _attach(args: argparse.Namespace, c: Any) -> int:
-    att = await c.attach(args.volume, args.initiator, instance_uuid=args.instance, mode=args.mode)
+    vol = await _vol(args, c, args.volume)
+    att = await c.attach(vol["id"], args.initiator, instance_uuid=args.instance, mode=args.mode)
     info = att["connection_info"]
     if args.json:
         emit_json(info)
         return 0
     d = info["data"]
-    print(f"attachment   {att['id']}")
-    for key in (
-        "target_portal",
-        "target_iqn",
-        "target_lun",
-        "auth_method",
-        "auth_username",
-        "auth_password",
-        "access_mode",
-    ):
-        print(f"{key:<13}{d.get(key)}")
-    user, secret = d.get("auth_username"), d.get("auth_password")
-    print(
-        f"url          iscsi://{user}%{secret}@{d['target_portal']}/{d['target_iqn']}/"
-        f"{d['target_lun']}"
+    keys = ("target_portal", "target_iqn", "target_lun", "auth_method", "auth_username",
+            "auth_password", "access_mode")  # fmt: skip
+    url = (
+        f"iscsi://{d.get('auth_username')}%{d.get('auth_password')}@{d['target_portal']}/"
+        f"{d['target_iqn']}/{d['target_lun']}"
     )
+    print(pairs([("attachment", att["id"]), *((k, d.get(k)) for k in keys), ("url", url)]))
     return 0
 
 
 async def _detach(args: argparse.Namespace, c: Any) -> int:
-    atts = await c.list_attachments(volume_id=args.volume)
+    from blockstore.client import VolumeApiError
+
+    vol = await _vol(args, c, args.volume)
+    atts = await c.list_attachments(volume_id=vol["id"])
     if args.attachment:
         atts = [a for a in atts if a["id"] == args.attachment]
     elif args.initiator:
         atts = [a for a in atts if (a.get("connector") or {}).get("initiator") == args.initiator]
     if len(atts) != 1:
         raise CommandError(
-            f"{len(atts)} matching attachments of {args.volume}: name one with --attachment"
+            f"{len(atts)} matching attachments of volume {args.volume!r} (as {_user(args)}): "
+            "name one with --attachment"
         )
-    await c.delete_attachment(atts[0]["id"])
-    return _print(args, {"detached": atts[0]["id"]}, f"detached {atts[0]['id']}")
+    att = atts[0]
+    if args.force:
+        await c.force_detach(vol["id"], att["id"])
+        server = att.get("instance")
+        note = f" (server {server} was told and let it go)" if server else ""
+        return _print(
+            args, {"detached": att["id"], "forced": True}, f"force-detached {att['id']}{note}"
+        )
+    try:
+        await c.delete_attachment(att["id"])
+    except VolumeApiError as exc:
+        if exc.status == 409 and att.get("instance"):
+            names = await _server_names(args, {att["instance"]})
+            server = names.get(att["instance"], att["instance"])
+            raise CommandError(
+                f"volume {args.volume!r} is attached to server {server} through the compute "
+                f"service: detach it with `stratus server remove-volume {server} {args.volume}` "
+                f"(an admin may force it with --force) (as {_user(args)})"
+            ) from None
+        raise
+    return _print(args, {"detached": att["id"]}, f"detached {att['id']}")
 
 
 # -- the service --------------------------------------------------------------------------
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from blockstore.service import serve
+    from blockstore.service import serve, volume_dir
 
     cfg = config.load(args.config)
     cfg.data.dir = str(cfg.data_dir.resolve())
+    private.service_start(cfg.data_dir, volume_dir(cfg))
     logging.basicConfig(
         level=logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s[%(process)d]: %(message)s",

@@ -18,6 +18,7 @@ from pathlib import Path
 import lmdb
 
 from stratus.identity.errors import IdentityError
+from stratus.private import private_dir
 
 # The environment only grows as far as it is used; this is the ceiling.
 DEFAULT_MAP_SIZE = 1 << 30
@@ -39,7 +40,7 @@ _open: dict[str, _Shared] = {}
 def acquire(path: Path, map_size: int = DEFAULT_MAP_SIZE) -> tuple[str, _Shared]:
     """Open (or share) the environment in directory ``path``; private (0700/0600)."""
     try:
-        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        private_dir(path)  # 0700, missing parents too
     except OSError as exc:
         raise IdentityError(f"cannot create identity store {path}: {exc}") from None
     key = os.path.realpath(path)

@@ -8,11 +8,15 @@ storage URL, exactly as python-swiftclient and the ``swift`` CLI expect:
   (``<scheme>://<host>/v1/AUTH_<project>``) and ``X-Auth-Token-Expires``
   (seconds left), plus a JSON body naming the storage URL;
 - 401 with Swift's HTML body when the user or key is wrong;
-- 400 when the headers are missing or malformed.
+- 400 when the headers are missing or malformed;
+- 429 with ``Retry-After`` when the client's address has failed too often
+  (:mod:`stratus.authlimit`): no key is checked then.
 
 The key check runs scrypt in a worker thread, a few at a time, so a burst of
-logins neither blocks the event loop nor eats all memory. Keys and tokens
-are never logged.
+logins neither blocks the event loop nor eats all memory; each check is paid
+for from the address's failure budget before it runs and refunded when it
+succeeds, so a flood of guesses from one address is cut off after a few
+checks. Keys and tokens are never logged.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
+from stratus.authlimit import AuthLimits, FailureLimiter, retry_after_header
 from stratus.identity.errors import IdentityError
 from stratus.identity.names import parse_user_spec
 from stratus.identity.store import IdentityStore
@@ -42,6 +47,10 @@ _BAD_REQUEST = (
     "since it is either malformed or otherwise incorrect.</p></html>"
 )
 _NOT_ALLOWED = "<html><h1>Method Not Allowed</h1></html>"
+_TOO_MANY = (
+    "<html><h1>Too Many Requests</h1><p>Too many failed authentications from this "
+    "address; try again later.</p></html>"
+)
 
 
 def make_auth_handler(
@@ -50,16 +59,20 @@ def make_auth_handler(
     *,
     storage_url_base: str = "",
     max_concurrent_checks: int = 2,
+    limiter: FailureLimiter | None = None,
 ) -> Handler:
     """The aiohttp handler for GET (and HEAD) /auth/v1.0.
 
     ``storage_url_base`` (e.g. ``https://swift.example.com``) is put before
     ``/v1/AUTH_<project>``; empty means the request's own scheme and Host.
+    ``limiter`` limits failed logins per client address (default: the
+    built-in :class:`AuthLimits`).
     """
     if token_lifetime <= 0:
         raise ValueError("token_lifetime must be > 0")
     base = storage_url_base.rstrip("/")
     checks = asyncio.Semaphore(max_concurrent_checks)
+    failures = limiter if limiter is not None else FailureLimiter(AuthLimits())
 
     async def handle_get_token(request: web.Request) -> web.StreamResponse:
         if request.method not in ("GET", "HEAD"):
@@ -72,11 +85,16 @@ def make_auth_handler(
             project, user = parse_user_spec(spec)
         except IdentityError:
             return _html(400, _BAD_REQUEST)
+        wait = failures.charge(request.remote)
+        if wait:
+            log.info("auth throttled for %s:%s from %s", project, user, request.remote)
+            return _html(429, _TOO_MANY, {"Retry-After": retry_after_header(wait)})
         async with checks:
             result = await asyncio.to_thread(store.login, project, user, key, token_lifetime)
         if result is None:
             log.info("auth refused for %s:%s from %s", project, user, request.remote)
             return _html(401, _UNAUTHORIZED, {"Www-Authenticate": 'Swift realm="unknown"'})
+        failures.refund(request.remote)
         token, principal = result
         url = f"{base or f'{request.scheme}://{request.host}'}/v1/{principal.account}"
         assert principal.expires is not None
@@ -100,10 +118,16 @@ def make_auth_handler(
 
 
 def make_auth_routes(
-    store: IdentityStore, token_lifetime: float, *, storage_url_base: str = ""
+    store: IdentityStore,
+    token_lifetime: float,
+    *,
+    storage_url_base: str = "",
+    limiter: FailureLimiter | None = None,
 ) -> list[web.RouteDef]:
     """GET (and HEAD) on /auth/v1.0 and /auth/v1.0/, ready for ``app.add_routes``."""
-    handler = make_auth_handler(store, token_lifetime, storage_url_base=storage_url_base)
+    handler = make_auth_handler(
+        store, token_lifetime, storage_url_base=storage_url_base, limiter=limiter
+    )
     return [web.get(path, handler) for path in AUTH_PATHS]
 
 

@@ -28,6 +28,7 @@ from objectstore.proxy.core import ProxyCore
 from objectstore.proxy.swift import account, auth, container, info, obj
 from objectstore.proxy.swift.constraints import parse_query, split_path
 from objectstore.proxy.swift.errors import SwiftError, error_response, from_core
+from stratus.authlimit import AuthLimits, FailureLimiter
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +38,8 @@ CORE: web.AppKey[ProxyCore] = web.AppKey("core", ProxyCore)
 IDENTITY: web.AppKey[Any] = web.AppKey("identity", object)
 TOKENS: web.AppKey[auth.TokenCache] = web.AppKey("tokens", auth.TokenCache)
 CONFIG: web.AppKey[Any] = web.AppKey("config", object)
+# Failed authentications per client address; the S3 API in the same process shares it.
+AUTH_LIMITER: web.AppKey[FailureLimiter] = web.AppKey("auth_limiter", FailureLimiter)
 TX: web.RequestKey[str] = web.RequestKey("tx", str)
 
 Handler = Callable[["Ctx"], Awaitable[web.StreamResponse]]
@@ -169,9 +172,12 @@ def make_app(core: ProxyCore, identity: Any, config: Any) -> web.Application:
     app[IDENTITY] = identity
     app[TOKENS] = auth.TokenCache(identity)
     app[CONFIG] = config
+    app[AUTH_LIMITER] = limiter = FailureLimiter(AuthLimits.from_config(config))
     base = getattr(config.identity, "storage_url_base", "")
     app.add_routes(
-        make_auth_routes(identity, config.identity.token_lifetime, storage_url_base=base)
+        make_auth_routes(
+            identity, config.identity.token_lifetime, storage_url_base=base, limiter=limiter
+        )
     )
     app.router.add_route("*", "/info", info.handle_info)
     app.router.add_route("GET", "/healthcheck", handle_healthcheck)

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from urllib.parse import parse_qsl, unquote_to_bytes
 
 from objectstore.proxy.swift.errors import SwiftError
+from stratus.digits import ascii_uint
 
 MAX_FILE_SIZE = 5 * 1024 * 1024 * 1024 + 2
 MAX_META_NAME_LENGTH = 128
@@ -131,10 +132,9 @@ def check_metadata(headers: Mapping[str, str], target: str) -> None:
 
 def listing_limit(params: Mapping[str, str], maximum: int) -> int:
     """``?limit=``: digits only (anything else is ignored), at most ``maximum`` (else 412)."""
-    given = params.get("limit", "")
-    if not given.isdigit():
+    limit = ascii_uint(params.get("limit", ""))
+    if limit is None:
         return maximum
-    limit = int(given)
     if limit > maximum:
         raise SwiftError(412, f"Maximum limit is {maximum}")
     return limit

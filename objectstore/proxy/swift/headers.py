@@ -22,6 +22,7 @@ ATTRIBUTE_HEADERS = {
     name: "-".join(p.capitalize() for p in name.split("-")) for name in CONTENT_ATTRIBUTES
 }
 ACL_HEADERS = (("x-container-read", "read-acl"), ("x-container-write", "write-acl"))
+MAX_DELETE_AT = 9999999999  # Swift clamps X-Delete-At here (normalize_delete_at_timestamp)
 
 
 def title(name: str) -> str:
@@ -103,7 +104,7 @@ def delete_at(headers: Mapping[str, str], now: float | None = None) -> int | Non
             raise SwiftError(400, "Non-integer X-Delete-After") from None
         if seconds < 0:
             raise SwiftError(400, "X-Delete-After in past")
-        return int(now + seconds)
+        return min(int(now) + seconds, MAX_DELETE_AT)  # int + int: a huge value cannot overflow
     if at is not None:
         try:
             when = int(at)
@@ -111,7 +112,7 @@ def delete_at(headers: Mapping[str, str], now: float | None = None) -> int | Non
             raise SwiftError(400, "Non-integer X-Delete-At") from None
         if when <= now:
             raise SwiftError(400, "X-Delete-At in past")
-        return when
+        return min(when, MAX_DELETE_AT)
     return None
 
 

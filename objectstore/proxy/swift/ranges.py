@@ -12,6 +12,7 @@ import os
 from collections.abc import Sequence
 
 from objectstore.proxy.ranges import RangeSpec
+from stratus.digits import ascii_uint
 
 
 def parse_range(header: str | None) -> list[RangeSpec] | None:
@@ -26,10 +27,10 @@ def parse_range(header: str | None) -> list[RangeSpec] | None:
         first, dash, last = item.partition("-")
         if not dash or not (first or last):
             return None
-        if (first and not first.isdigit()) or (last and not last.isdigit()):
+        start = ascii_uint(first) if first else None
+        end = ascii_uint(last) if last else None
+        if (first and start is None) or (last and end is None):
             return None
-        start = int(first) if first else None
-        end = int(last) if last else None
         if start is not None and end is not None and end < start:
             return None
         specs.append((start, end))

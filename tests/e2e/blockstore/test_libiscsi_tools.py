@@ -100,6 +100,21 @@ async def test_chap_right_secret_works_and_wrong_secret_is_refused(served) -> No
     assert code != 0 and "Vendor:" not in out
 
 
+async def test_discovery_without_chap_does_not_list_a_chap_protected_target(served) -> None:
+    """Attack: claim a victim's initiator name in an unauthenticated discovery session."""
+    server, target = served
+    target.allow_any_initiator = False
+    target.set_acl(INITIATOR, chap_user=USER, chap_secret=SECRET)
+    code, out = await run("iscsi-ls", "-i", INITIATOR, url(server, None))
+    assert IQN not in out, out
+    code, out = await run(
+        "iscsi-ls", "-i", INITIATOR, url(server, None, f"{USER}%wrong-secret-99@")
+    )
+    assert IQN not in out, out
+    code, out = await run("iscsi-ls", "-i", INITIATOR, url(server, None, f"{USER}%{SECRET}@"))
+    assert code == 0 and f"Target:{IQN}" in out, out
+
+
 async def test_initiator_name_decides_access(served) -> None:
     server, target = served
     target.allow_any_initiator = False

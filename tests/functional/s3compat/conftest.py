@@ -81,6 +81,7 @@ class S3Cluster:
         for project, user, role in (
             ("alpha", "alice", "member"),
             ("alpha", "reed", "reader"),
+            ("alpha", "ada", "admin"),  # ACLs and bucket policies need the admin role
             ("beta", "bob", "member"),
         ):
             if project not in {p.name for p in self.identity.list_projects()}:
@@ -113,6 +114,9 @@ class S3Cluster:
         cfg.cluster.hash_path_prefix, cfg.cluster.hash_path_suffix = PREFIX, SUFFIX
         cfg.proxy.node_timeout = 5.0
         cfg.s3.base_domain = BASE_DOMAIN
+        # Every test's bad signatures come from 127.0.0.1 into this one session-long app;
+        # the failed-authentication limit has its own tests (tests/functional/stratus/cli).
+        cfg.identity.failed_auth_burst = 0
         self.config = cfg
         rings = Rings.load(ring_dir, prefix=PREFIX, suffix=SUFFIX)
         self._session = NodeClient.make_session()

@@ -61,7 +61,8 @@ def test_canned_bucket_acls_are_swift_acls(s3_cluster: S3Cluster, s3: Any, bucke
     with pytest.raises(ClientError) as exc:
         anon.get_object(Bucket=bucket, Key="k")
     assert _code(exc) == "AccessDenied"
-    s3.put_bucket_acl(Bucket=bucket, ACL="public-read")
+    admin = s3_cluster.client("ada")  # setting ACLs needs the admin role
+    admin.put_bucket_acl(Bucket=bucket, ACL="public-read")
     assert anon.get_object(Bucket=bucket, Key="k")["Body"].read() == b"public?"
     assert [o["Key"] for o in anon.list_objects_v2(Bucket=bucket)["Contents"]] == ["k"]
     grants = s3.get_bucket_acl(Bucket=bucket)["Grants"]
@@ -73,23 +74,24 @@ def test_canned_bucket_acls_are_swift_acls(s3_cluster: S3Cluster, s3: Any, bucke
     with pytest.raises(ClientError) as exc:
         anon.put_object(Bucket=bucket, Key="w", Body=b"no")
     assert _code(exc) == "AccessDenied"
-    s3.put_bucket_acl(Bucket=bucket, ACL="authenticated-read")
+    admin.put_bucket_acl(Bucket=bucket, ACL="authenticated-read")
     assert s3_cluster.client("bob").get_object(Bucket=bucket, Key="k")["Body"].read()
     with pytest.raises(ClientError):
         anon.get_object(Bucket=bucket, Key="k")
-    s3.put_bucket_acl(Bucket=bucket, ACL="private")
+    admin.put_bucket_acl(Bucket=bucket, ACL="private")
     with pytest.raises(ClientError):
         s3_cluster.client("bob").get_object(Bucket=bucket, Key="k")
 
 
 def test_object_acls(s3_cluster: S3Cluster, s3: Any, bucket: str) -> None:
-    s3.put_object(Bucket=bucket, Key="open", Body=b"o", ACL="public-read")
+    admin = s3_cluster.client("ada")  # making objects public needs the admin role
+    admin.put_object(Bucket=bucket, Key="open", Body=b"o", ACL="public-read")
     s3.put_object(Bucket=bucket, Key="closed", Body=b"c")
     anon = _anonymous(s3_cluster)
     assert anon.get_object(Bucket=bucket, Key="open")["Body"].read() == b"o"
     with pytest.raises(ClientError):
         anon.get_object(Bucket=bucket, Key="closed")
-    s3.put_object_acl(Bucket=bucket, Key="closed", ACL="public-read")
+    admin.put_object_acl(Bucket=bucket, Key="closed", ACL="public-read")
     assert anon.get_object(Bucket=bucket, Key="closed")["Body"].read() == b"c"
     grants = s3.get_object_acl(Bucket=bucket, Key="closed")["Grants"]
     assert any(g["Permission"] == "READ" and "URI" in g["Grantee"] for g in grants)
@@ -120,7 +122,8 @@ def test_bucket_policy_allow_and_deny(s3_cluster: S3Cluster, s3: Any, bucket: st
             },
         ],
     }
-    s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(policy))
+    admin = s3_cluster.client("ada")  # bucket policies need the admin role
+    admin.put_bucket_policy(Bucket=bucket, Policy=json.dumps(policy))
     assert json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"]) == policy
     anon = _anonymous(s3_cluster)
     assert anon.get_object(Bucket=bucket, Key="pub/a")["Body"].read() == b"a"
@@ -132,9 +135,9 @@ def test_bucket_policy_allow_and_deny(s3_cluster: S3Cluster, s3: Any, bucket: st
     s3.put_object(Bucket=bucket, Key="open/x", Body=b"fine")
     for bad in ("not json", json.dumps({"Statement": [{"Effect": "Maybe"}]})):
         with pytest.raises(ClientError) as exc:
-            s3.put_bucket_policy(Bucket=bucket, Policy=bad)
+            admin.put_bucket_policy(Bucket=bucket, Policy=bad)
         assert _code(exc) == "MalformedPolicy"
-    s3.delete_bucket_policy(Bucket=bucket)
+    admin.delete_bucket_policy(Bucket=bucket)
     with pytest.raises(ClientError):
         anon.get_object(Bucket=bucket, Key="pub/a")
     s3.put_object(Bucket=bucket, Key="locked/x", Body=b"now allowed")

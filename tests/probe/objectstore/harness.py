@@ -18,7 +18,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,6 +35,7 @@ from tests.helpers.net import free_port, free_port_block
 
 ROOT = Path(__file__).resolve().parents[3]
 KEY = "probe-durability-key-0123"
+S3_ACCESS, S3_SECRET = "probe-access", "probe-secret-0123456789"
 PREFIX, SUFFIX = "probe-prefix", "probe-suffix"
 ACCOUNT = "AUTH_admin"
 WAIT = 60.0  # no single wait in these tests may exceed this
@@ -279,11 +280,14 @@ async def probe_cluster(
     nodes: int = 3,
     ring_nodes: int | None = None,
     replicator_interval: float = 3600.0,
+    before_start: Callable[[config.Config], None] | None = None,
 ) -> AsyncIterator[ProbeCluster]:
     """Start ``nodes`` node processes (rings naming the first ``ring_nodes``) and a proxy.
 
     The nodes replicate on their own every ``replicator_interval`` seconds
     (by default: not during a test, which calls ``replicate()`` instead).
+    ``before_start(cfg)`` runs once the rings and identity exist, before any
+    process starts (the power-loss probes mount their file systems there).
     """
     base, proxy_port = free_port_block(nodes), free_port()
     cfg_path = write_config(
@@ -305,6 +309,9 @@ async def probe_cluster(
     )
     with IdentityStore(layout.identity_dir(cfg)) as store:
         store.ensure_admin(key=KEY)
+        store.ensure_admin_credential(S3_ACCESS, S3_SECRET)
+    if before_start is not None:
+        before_start(cfg)
     stratus = [sys.executable, "-m", "stratus.cli.main", "--config", str(cfg_path)]
     procs = [
         Proc(f"node{i}", [*stratus, "node", "--node", str(i)], root / f"node{i}.log", base + i)

@@ -190,3 +190,20 @@ def test_an_invalid_payload_hash_names_the_header() -> None:
         "ArgumentValue": "not-a-digest",
     }
     sigv4.check_payload_hash(sigv4.EMPTY_SHA256.upper())  # either case, as AWS takes it
+
+
+def test_every_amz_header_must_be_signed() -> None:
+    from s3compat.sigv4 import check_amz_headers_signed
+
+    signed = ["host", "x-amz-date"]
+    check_amz_headers_signed({"host": "h", "x-amz-date": "d", "user-agent": "u"}, signed)
+    # The payload hash is exempt: its value is itself part of the canonical request.
+    check_amz_headers_signed({"host": "h", "x-amz-content-sha256": "UNSIGNED-PAYLOAD"}, signed)
+    # x-amzn-trace-id is not an x-amz- header (SDKs leave it unsigned).
+    check_amz_headers_signed({"host": "h", "x-amzn-trace-id": "Root=1"}, signed)
+    with pytest.raises(S3Error) as exc:
+        check_amz_headers_signed(
+            {"host": "h", "x-amz-copy-source": "/b/k", "x-amz-acl": "public-read"}, signed
+        )
+    assert exc.value.code == "AccessDenied"
+    assert exc.value.extra == {"HeadersNotSigned": "x-amz-acl, x-amz-copy-source"}

@@ -18,7 +18,7 @@ async def test_send_targets_all_lists_what_the_initiator_may_see(server: TargetS
     hidden.set_acl("iqn.2024-01.org.stratus.test:someone-else")
     mine = server.add_target("iqn.2024-01.org.stratus.test:mine")
     mine.set_acl(INITIATOR, chap_user="u", chap_secret="secret-123456")
-    async with session(HOST, server.port, None) as ini:
+    async with session(HOST, server.port, None, chap=("u", "secret-123456")) as ini:
         got = await ini.text([("SendTargets", "All")])
         assert got["TargetName"] == [IQN, mine.iqn]
         assert got["TargetAddress"] == [f"127.0.0.1:{server.port},1"] * 2
@@ -76,7 +76,11 @@ async def test_wildcard_portal_is_named_by_the_connection_address() -> None:
 
 async def test_discovery_can_require_chap(unit) -> None:
     server = TargetServer(
-        HOST, 0, nop_interval=0, discovery_credentials=Credentials("d", "disc-secret")
+        HOST,
+        0,
+        nop_interval=0,
+        discovery_credentials=Credentials("d", "disc-secret"),
+        discovery_auth="chap",
     )
     await server.start()
     try:
@@ -90,3 +94,52 @@ async def test_discovery_can_require_chap(unit) -> None:
             assert (await ini.text([("SendTargets", "All")]))["TargetName"] == [IQN]
     finally:
         await server.stop()
+
+
+# -- attack: discovery lists by the initiator name the client claims ------------------
+
+VICTIM = "iqn.2024-01.org.stratus.test:victim-host"
+SECRET = ("att-victim", "victim-secret-0123")
+
+
+async def test_unauthenticated_discovery_hides_chap_protected_targets(server, target) -> None:
+    """Claiming the victim's initiator name is not enough to learn its targets."""
+    protected = server.add_target("iqn.2024-01.org.stratus.test:volume-victim")
+    protected.set_acl(VICTIM, chap_user=SECRET[0], chap_secret=SECRET[1])
+    async with session(HOST, server.port, None, name=VICTIM) as ini:
+        got = await ini.text([("SendTargets", "All")])
+        assert got["TargetName"] == [IQN]  # the open target only
+        assert await ini.text([("SendTargets", protected.iqn)]) == {}
+    async with session(HOST, server.port, None, name=VICTIM, chap=SECRET) as ini:
+        got = await ini.text([("SendTargets", "All")])
+        assert got["TargetName"] == [IQN, protected.iqn]
+    ini = Initiator(HOST, server.port, name=VICTIM)
+    with pytest.raises(LoginError) as exc:
+        await ini.login(None, chap=(SECRET[0], "wrong-secret-0123"))
+    assert exc.value.status == 0x0201
+    ini.close()
+
+
+async def test_one_attachments_secret_lists_only_its_own_targets(server, target) -> None:
+    first = server.add_target("iqn.2024-01.org.stratus.test:volume-a")
+    first.set_acl(VICTIM, chap_user="att-a", chap_secret="secret-of-a-0123")
+    second = server.add_target("iqn.2024-01.org.stratus.test:volume-b")
+    second.set_acl(VICTIM, chap_user="att-b", chap_secret="secret-of-b-0123")
+    async with session(
+        HOST, server.port, None, name=VICTIM, chap=("att-b", "secret-of-b-0123")
+    ) as ini:
+        got = await ini.text([("SendTargets", "All")])
+        assert got["TargetName"] == [IQN, second.iqn]
+
+
+async def test_discovery_auth_none_keeps_the_old_listing(unit) -> None:
+    server = TargetServer(HOST, 0, nop_interval=0, discovery_auth="none")
+    await server.start()
+    try:
+        server.add_target(IQN).set_acl(VICTIM, chap_user=SECRET[0], chap_secret=SECRET[1])
+        async with session(HOST, server.port, None, name=VICTIM) as ini:
+            assert (await ini.text([("SendTargets", "All")]))["TargetName"] == [IQN]
+    finally:
+        await server.stop()
+    with pytest.raises(ValueError, match="discovery_auth"):
+        TargetServer(HOST, 0, discovery_auth="maybe")

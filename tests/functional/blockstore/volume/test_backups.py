@@ -175,6 +175,7 @@ async def test_restart_resolves_backups_in_flight(backups: Rig) -> None:
         project="alpha",
         user="alice",
         volume_id=vol.id,
+        size=done.size,  # a manifest must match its record's size
         status="deleting",
         container="volume_backups",
     )

@@ -5,12 +5,15 @@ from __future__ import annotations
 import hashlib
 import os
 import struct
+from pathlib import Path
 
 import aiohttp
 import pytest
 
 from compute_glue.images.client import ImageApiError
 from tests.functional.compute_glue.conftest import CONTAINER, ImageRig
+from tests.helpers import badimages
+from tests.helpers.badimages import HostSecret
 
 
 async def test_upload_download_round_trip_with_checksums(images: ImageRig, tmp_path) -> None:
@@ -89,7 +92,19 @@ async def test_projects_are_isolated_and_public_needs_admin(images: ImageRig, tm
         await alice.create(name="pub", disk_format="raw", container_format="bare",
                            visibility="public")  # fmt: skip
     assert err.value.status == 403
-    admin = await images.client("alpha", "root", role="admin")
+    # Attack: an admin of an ordinary project publishes an image to every project.
+    project_admin = await images.client("alpha", "root", role="admin")
+    with pytest.raises(ImageApiError) as err:
+        await project_admin.create(name="pub", disk_format="raw", container_format="bare",
+                                   visibility="public")  # fmt: skip
+    assert err.value.status == 403
+    own = await project_admin.create(name="own", disk_format="raw", container_format="bare")
+    with pytest.raises(ImageApiError) as err:
+        await project_admin.update(own["id"], visibility="public")
+    assert err.value.status == 403
+    assert [i["id"] for i in await bob.list()] == []
+    # The cloud administrator (admin role in the admin project) publishes, as in Glance.
+    admin = await images.client("admin", "admin", role="admin")
     pub = await admin.create(name="pub", disk_format="raw", container_format="bare",
                              visibility="public")  # fmt: skip
     await admin.upload(pub["id"], b"shared bytes")
@@ -184,3 +199,42 @@ async def test_protocol_errors(images: ImageRig) -> None:
     assert err.value.status == 403
     await c.update(img["id"], protected=False)
     await c.delete(img["id"])
+
+
+async def test_images_that_name_host_files_are_refused_at_upload(
+    images: ImageRig, tmp_path: Path
+) -> None:
+    """Attack (CVE-2022-47951 style): image data that makes QEMU read a host file."""
+    secret = HostSecret.make(tmp_path / "host")
+    identity_lmdb = images.cluster.root / "identity" / "data.mdb"
+    assert identity_lmdb.exists()
+    c = await images.client("alpha")
+    swift = await images.swift("alpha")
+    attacks = [
+        ("qcow2", badimages.qcow2_with_backing(tmp_path, secret.path)),
+        (
+            "qcow2",
+            badimages.qcow2_with_backing(tmp_path, identity_lmdb, name="id.qcow2"),
+        ),  # every key hash
+        ("qcow2", badimages.qcow2_with_data_file(tmp_path, secret.path)),
+        ("raw", badimages.vmdk_descriptor(tmp_path, secret.path)),  # vmdk, declared raw
+        ("raw", badimages.plain_qcow2(tmp_path, b"hidden")),  # really qcow2, declared raw
+        ("qcow2", badimages.huge_qcow2(tmp_path, "2T")),  # over max_virtual_size
+    ]
+    images.settings.max_virtual_size = 1024**4
+    for fmt, path in attacks:
+        img = await c.create(name=path.name, disk_format=fmt, container_format="bare")
+        with pytest.raises(ImageApiError) as err:
+            await c.upload(img["id"], path)
+        assert err.value.status == 400, (fmt, path.name)
+        assert (await c.get(img["id"]))["status"] == "queued", path.name
+        assert await swift.head_object(CONTAINER, img["id"]) is None, path.name
+    # Well-formed images of their declared format are taken, with their virtual size.
+    good = await c.create(name="good", disk_format="qcow2", container_format="bare")
+    await c.upload(good["id"], badimages.plain_qcow2(tmp_path, b"fine", "good.qcow2"))
+    got = await c.get(good["id"])
+    assert got["status"] == "active" and got["virtual_size"] == 2 * 1024 * 1024
+    # The format the data was checked as cannot change afterwards (Glance's rule).
+    with pytest.raises(ImageApiError) as err:
+        await c.update(good["id"], disk_format="raw")
+    assert err.value.status == 403

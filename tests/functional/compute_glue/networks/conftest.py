@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
+from compute_glue.networks import nat
 from compute_glue.networks.api import make_app
 from compute_glue.networks.client import NetworkClient
 from compute_glue.networks.manager import NetSettings, NetworkManager
@@ -98,4 +99,5 @@ async def nets(tmp_path: Path) -> AsyncIterator[NetRig]:
         left = await rig.host.links(rig.prefix)
         for name in sorted(left, key=lambda n: left[n]["kind"] == "bridge"):
             await rig.host.delete(name)
+        await nat.remove(rig.prefix)
         identity.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+from pathlib import Path
 
 import aiohttp
 import pytest
@@ -152,10 +153,68 @@ async def test_outbound_nat_table_follows_the_subnets(nets: NetRig) -> None:
     net = await c.create_network("n")
     sub = await c.create_subnet(net["id"], "10.213.11.0/24")
     table = f"stratus_{nets.prefix}"
-    shown = subprocess.run([nft, "list", "table", "ip", table], capture_output=True, text=True)
+    shown = subprocess.run([nft, "list", "table", "inet", table], capture_output=True, text=True)
     assert "10.213.11.0/24" in shown.stdout and "masquerade" in shown.stdout
     await c.delete_subnet(sub["id"])
-    shown = subprocess.run([nft, "list", "table", "ip", table], capture_output=True, text=True)
+    shown = subprocess.run([nft, "list", "table", "inet", table], capture_output=True, text=True)
     assert "10.213.11.0/24" not in shown.stdout
-    await c.delete_network(net["id"])
-    subprocess.run([nft, "delete", "table", "ip", table], check=True)
+    await c.delete_network(net["id"])  # the last network: the table goes with it
+    shown = subprocess.run([nft, "list", "table", "inet", table], capture_output=True, text=True)
+    assert shown.returncode != 0
+
+
+def _sh(*argv: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(list(argv), capture_output=True, text=True, check=check, timeout=30)
+
+
+def _endpoint(ns: str, host_if: str, bridge: str, address: str, gateway: str) -> None:
+    """A namespace with one veth whose other end hangs on ``bridge``: a guest stand-in."""
+    _sh("ip", "netns", "add", ns)
+    _sh("ip", "link", "add", host_if, "type", "veth", "peer", "name", "eth0", "netns", ns)
+    _sh("ip", "link", "set", host_if, "master", bridge, "up")
+    _sh("ip", "-n", ns, "addr", "add", address, "dev", "eth0")
+    _sh("ip", "-n", ns, "link", "set", "eth0", "up")
+    _sh("ip", "-n", ns, "link", "set", "lo", "up")
+    _sh("ip", "-n", ns, "route", "add", "default", "via", gateway)
+
+
+def _ping(ns: str, address: str) -> bool:
+    busybox = need_tool("busybox", "busybox-static")
+    done = _sh("ip", "netns", "exec", ns, busybox, "ping", "-c", "2", "-W", "1", address,
+               check=False)  # fmt: skip
+    return done.returncode == 0
+
+
+async def test_projects_networks_are_apart_even_with_forwarding_on(nets: NetRig) -> None:
+    """Attack: a guest of beta reaches a guest of alpha through the host's routing."""
+    need_tool("nft", "nftables")
+    forwarding = Path("/proc/sys/net/ipv4/ip_forward")
+    was = forwarding.read_text()
+    alpha, beta = await nets.client("alpha"), await nets.client("beta")
+    net_a = await alpha.create_network("a")
+    await alpha.create_subnet(net_a["id"], "10.213.14.0/24")
+    net_b = await beta.create_network("b")
+    await beta.create_subnet(net_b["id"], "10.213.15.0/24")
+    spaces = [f"{nets.prefix}-a1", f"{nets.prefix}-a2", f"{nets.prefix}-b1"]
+    try:
+        forwarding.write_text("1\n")  # as another service on the host may have set it
+        _endpoint(spaces[0], f"{nets.prefix}va1", net_a["stratus:bridge"], "10.213.14.10/24",
+                  "10.213.14.1")  # fmt: skip
+        _endpoint(spaces[1], f"{nets.prefix}va2", net_a["stratus:bridge"], "10.213.14.11/24",
+                  "10.213.14.1")  # fmt: skip
+        _endpoint(spaces[2], f"{nets.prefix}vb1", net_b["stratus:bridge"], "10.213.15.10/24",
+                  "10.213.15.1")  # fmt: skip
+        assert _ping(spaces[0], "10.213.14.11")  # the same network: switched by its bridge
+        assert _ping(spaces[0], "10.213.14.1")  # its own gateway
+        assert not _ping(spaces[0], "10.213.15.10")  # another project's guest: dropped
+        assert not _ping(spaces[2], "10.213.14.10")
+    finally:
+        forwarding.write_text(was)
+        for ns in spaces:
+            _sh("ip", "netns", "del", ns, check=False)
+        for name in (f"{nets.prefix}va1", f"{nets.prefix}va2", f"{nets.prefix}vb1"):
+            _sh("ip", "link", "del", name, check=False)
+    for net, c in ((net_a, alpha), (net_b, beta)):
+        await c.delete_subnet(net["subnets"][0] if net["subnets"] else
+                              (await c.get_network(net["id"]))["subnets"][0])  # fmt: skip
+        await c.delete_network(net["id"])

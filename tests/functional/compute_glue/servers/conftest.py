@@ -30,6 +30,7 @@ from compute_glue.guest_image import GuestImage
 from compute_glue.images import service as image_service
 from compute_glue.images.client import ImageClient
 from compute_glue.images.testguest import upload_test_guest
+from compute_glue.networks import nat
 from compute_glue.networks.client import NetworkClient
 from compute_glue.networks.netlink import HostNet
 from compute_glue.servers.client import ComputeClient
@@ -105,7 +106,9 @@ class Stack:
         return self._client(ComputeClient(self.compute_url, self.token(project, user, role)))
 
     async def start(self) -> Stack:
-        await self._stack.enter_async_context(image_service.running(self.cfg))
+        # The cloud admin `stratus up` makes: the compute service's service token is its.
+        self.cluster.token("admin", "admin", "admin")
+        self.image_svc = await self._stack.enter_async_context(image_service.running(self.cfg))
         self.volume_svc = await self._stack.enter_async_context(volume_service.running(self.cfg))
         await self.start_compute()
         t = self.token()
@@ -152,6 +155,7 @@ class Stack:
         for name in sorted(links, key=lambda n: links[n]["kind"] == "bridge"):
             leftovers.append(f"interface {name}")
             await host.delete(name)
+        await nat.remove(self.cfg.network.ifname_prefix)  # kept while networks exist
         return leftovers
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from objectstore.client import NodeClient, NodeUnavailable
 from objectstore.timestamp import Timestamp
 from tests.functional.objectstore.node.conftest import Dev
+from tests.helpers import slowclient
 from tests.helpers.net import free_port
 
 ROOT = Path(__file__).resolve().parents[4]
@@ -135,5 +136,31 @@ async def test_sigterm_keeps_every_acknowledged_write(tmp_path: Path, client: No
             i = int(name[1:])
             got = await (await client.get_object(dev, 4, "AUTH_m", "c", name)).read()
             assert got == bytes([i % 256]) * (100 + i * 97)
+    finally:
+        assert await _stop(proc) == 0
+
+
+async def test_config_http_limits_cut_off_slow_and_surplus_clients(
+    tmp_path: Path, client: NodeClient
+) -> None:
+    base = free_port()
+    cfg = tmp_path / "stratus.toml"
+    cfg.write_text(
+        f'[data]\ndir = "{tmp_path}"\n[storage]\nbase_port = {base}\n'
+        '[cluster]\nhash_path_prefix = "a"\nhash_path_suffix = "b"\n'
+        "[http]\nheader_timeout = 1.0\nmax_connections = 3\n"
+    )
+    proc = await _spawn(["--config", str(cfg), "--node", "0", "--no-workers"])
+    try:
+        await _ready(client, Dev("127.0.0.1", base, "d0"), proc)
+        closed, after = await slowclient.half_header("127.0.0.1", base, wait=10.0)
+        assert closed and after < 5.0  # slowloris: half a header, then nothing
+        hogs = await slowclient.idle_connections("127.0.0.1", base, 3)
+        try:
+            answer = await slowclient.refused("127.0.0.1", base)
+            assert answer is not None and answer.startswith(b"HTTP/1.1 503")
+        finally:
+            for w in hogs:
+                w.close()
     finally:
         assert await _stop(proc) == 0

@@ -8,12 +8,14 @@ import logging
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
 from aiohttp import web
 from multidict import CIMultiDict
 
+from stratus.authlimit import AuthLimits, FailureLimiter
 from stratus.identity import IdentityStore
 from stratus.identity.tempauth import make_auth_handler
 from tests.helpers.net import free_port
@@ -38,7 +40,7 @@ def store(tmp_path: Path, clock: FakeClock) -> Iterator[IdentityStore]:
 
 
 @asynccontextmanager
-async def serving(store: IdentityStore, **kw: str) -> AsyncIterator[str]:
+async def serving(store: IdentityStore, **kw: Any) -> AsyncIterator[str]:
     """Mount the handler as the proxy does (both paths) and yield the base URL."""
     handler = make_auth_handler(store, LIFETIME, **kw)
     app = web.Application()
@@ -183,3 +185,61 @@ async def test_keys_and_tokens_are_never_logged(
     assert "auth granted to p:amy" in text and "auth refused for p:amy" in text
     for secret in ("amy-key", "guess-key", headers["X-Auth-Token"]):
         assert secret not in text
+
+
+async def test_failed_logins_from_one_address_are_limited(
+    store: IdentityStore, clock: FakeClock
+) -> None:
+    limiter = FailureLimiter(AuthLimits(burst=3, per_minute=6), clock=clock)
+    wrong = {"X-Auth-User": "p:amy", "X-Auth-Key": "guess-key"}
+    right = {"X-Auth-User": "p:amy", "X-Auth-Key": "amy-key"}
+    async with serving(store, limiter=limiter) as url:
+        for _ in range(3):
+            assert (await get(f"{url}/auth/v1.0", wrong))[0] == 401
+        status, headers, body = await get(f"{url}/auth/v1.0", wrong)
+        assert status == 429 and headers["Retry-After"] == "10" and "Too Many" in body
+        # refused before any check: the right key does not get through either, for now
+        status, headers, _ = await get(f"{url}/auth/v1.0", right)
+        assert status == 429 and "X-Auth-Token" not in headers
+        clock.advance(10)  # one failure earned back
+        assert (await get(f"{url}/auth/v1.0", right))[0] == 200  # and refunded: still one left
+        assert (await get(f"{url}/auth/v1.0", wrong))[0] == 401
+        assert (await get(f"{url}/auth/v1.0", wrong))[0] == 429
+
+
+async def test_a_concurrent_flood_gets_only_its_burst_of_key_checks(
+    store: IdentityStore, clock: FakeClock
+) -> None:
+    limiter = FailureLimiter(AuthLimits(burst=4, per_minute=1), clock=clock)
+    wrong = {"X-Auth-User": "p:amy", "X-Auth-Key": "guess-key"}
+    async with serving(store, limiter=limiter) as url:
+        results = await asyncio.gather(*(get(f"{url}/auth/v1.0", wrong) for _ in range(30)))
+    statuses = sorted(status for status, _, _ in results)
+    assert statuses == [401] * 4 + [429] * 26
+
+
+async def test_a_flood_of_failing_key_checks_leaves_the_loop_free(store: IdentityStore) -> None:
+    """scrypt runs in worker threads: other requests are answered while a flood is checked."""
+    handler = make_auth_handler(store, LIFETIME, limiter=FailureLimiter(AuthLimits(burst=0)))
+
+    async def ping(request: web.Request) -> web.Response:
+        return web.Response(text="pong")
+
+    app = web.Application()
+    app.router.add_get("/auth/v1.0", handler)
+    app.router.add_get("/ping", ping)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    url = f"http://127.0.0.1:{port}"
+    wrong = {"X-Auth-User": "p:amy", "X-Auth-Key": "guess-key"}
+    try:
+        flood = [asyncio.create_task(get(f"{url}/auth/v1.0", wrong)) for _ in range(40)]
+        await asyncio.sleep(0.2)  # the flood is being checked, two at a time
+        status, _, body = await get(f"{url}/ping", {})
+        assert status == 200 and body == "pong"
+        assert sum(not t.done() for t in flood) > 10  # answered in the middle of the flood
+        assert {s for s, _, _ in await asyncio.gather(*flood)} == {401}
+    finally:
+        await runner.cleanup()

@@ -47,3 +47,33 @@ def test_names_and_zero_detection() -> None:
     assert chunks.digest_of_name("chunks/zz") is None and chunks.digest_of_name("x") is None
     assert chunks.is_zero(bytes(4096)) and not chunks.is_zero(b"\0" * 4095 + b"\1")
     assert chunks.is_zero(bytes(9 * 1024 * 1024))
+
+
+@pytest.mark.parametrize("codec", [chunks.ZLIB, chunks.ZSTD])
+def test_a_bomb_is_refused_without_decompressing_it(codec: int) -> None:
+    """A tenant can overwrite chunk objects: output is bounded by the expected length,
+    whatever the frame or the compressed stream declares."""
+    import tracemalloc
+    import zlib
+
+    import zstandard
+
+    big = bytes(256 * 1024 * 1024)
+    payload = zstandard.ZstdCompressor().compress(big) if codec == chunks.ZSTD else (
+        zlib.compress(big, 9)
+    )  # fmt: skip
+    del big
+    small = chunks.FRAME.pack(chunks.MAGIC, chunks.VERSION, codec, 4096) + payload
+    huge = chunks.FRAME.pack(chunks.MAGIC, chunks.VERSION, codec, 2**32 - 1) + payload
+    tracemalloc.start()
+    try:
+        with pytest.raises(chunks.ChunkError):
+            chunks.decode(small, max_length=4096)
+        with pytest.raises(chunks.ChunkError, match="declares"):
+            chunks.decode(huge, max_length=1024 * 1024)
+        with pytest.raises(chunks.ChunkError, match="declares"):
+            chunks.decode(huge)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 32 * 1024 * 1024

@@ -1,0 +1,65 @@
+"""Mutation check: take each durability call out of the storage nodes and watch a power cut notice.
+
+Each mutation is a ``sitecustomize`` module put on the node processes'
+``PYTHONPATH`` by this test (a monkeypatch of the test's, never a switch in
+product code). The power-loss probe of ``test_objects`` must then fail; a
+mutation it does not catch would be a durability promise no test keeps.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+from pathlib import Path
+
+import pytest
+
+from tests.probe.power.test_objects import all_hosts_cut
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
+
+MUTATIONS = {
+    # Body files: data written, never fsynced.
+    "file-fsync": """
+import os, stat
+_fsync = os.fsync
+def fsync(fd):
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        _fsync(fd)
+os.fsync = fsync
+""",
+    # Directories: renames and new files never made durable.
+    "dir-fsync": """
+import os, stat
+_fsync = os.fsync
+def fsync(fd):
+    if not stat.S_ISDIR(os.fstat(fd).st_mode):
+        _fsync(fd)
+os.fsync = fsync
+""",
+    # The index: LMDB commits without fdatasync (MDB_NOSYNC | MDB_NOMETASYNC).
+    "lmdb-sync": """
+import lmdb
+_open = lmdb.open
+def open_nosync(path, **kw):
+    kw["sync"] = False
+    kw["metasync"] = False
+    return _open(path, **kw)
+lmdb.open = open_nosync
+""",
+}
+
+
+@pytest.mark.parametrize("mutation", sorted(MUTATIONS))
+async def test_power_cut_catches_a_missing_sync(
+    mutation: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    site = tmp_path / "mutant"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(MUTATIONS[mutation])
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(site), os.environ.get("PYTHONPATH")])))
+    seed = int(os.environ.get("STRATUS_POWER_SEED") or random.randrange(1 << 30))
+    (tmp_path / "cluster").mkdir()
+    problems, report = await all_hosts_cut(tmp_path / "cluster", seed)
+    print(f"{mutation}: {len(problems)} problems; {report}")
+    assert problems, f"the power cut did not notice {mutation} removed: {report}"
