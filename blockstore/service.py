@@ -108,7 +108,7 @@ async def running(cfg: Any) -> AsyncIterator[Service]:
         manager = Manager(store, backend, driver, Settings.from_config(cfg), objects=objects)
         await manager.start()
         app = make_app(manager, identity, compute_url(cfg))
-        limits = httpserver.ServerLimits()
+        limits = httpserver.ServerLimits.from_config(cfg)
         runner = await httpserver.start(app, sock, limits, access_log=None, shutdown_timeout=5)
         port = sock.getsockname()[1]
         log.info(

@@ -20,6 +20,7 @@ import msgpack
 
 RECORD_VERSION = 1
 DEFAULT_MAP_SIZE = 1 << 30
+MAX_KEY = 511  # LMDB's limit: a longer (or empty) key is an error, not a miss
 
 
 class RecordError(Exception):
@@ -46,6 +47,15 @@ def decode(raw: bytes, kind: str) -> dict[str, Any]:
     return value
 
 
+def _lookup_key(key: str) -> bytes | None:
+    """``key`` as stored, or None when no record can have it (empty, too long, not UTF-8)."""
+    try:
+        raw = key.encode()
+    except UnicodeEncodeError:
+        return None
+    return raw if 0 < len(raw) <= MAX_KEY else None
+
+
 class Txn:
     """One LMDB transaction seen as tables of ``key -> dict``."""
 
@@ -54,14 +64,19 @@ class Txn:
         self._dbs = dbs
 
     def get(self, table: str, key: str) -> dict[str, Any] | None:
-        raw = self._txn.get(key.encode(), db=self._dbs[table])
+        """The record, or None; keys no record can have (from a URL or a body) find nothing."""
+        k = _lookup_key(key)
+        if k is None:
+            return None
+        raw = self._txn.get(k, db=self._dbs[table])
         return None if raw is None else decode(bytes(raw), table)
 
     def put(self, table: str, key: str, value: dict[str, Any]) -> None:
         self._txn.put(key.encode(), encode(value), db=self._dbs[table])
 
     def delete(self, table: str, key: str) -> bool:
-        return bool(self._txn.delete(key.encode(), db=self._dbs[table]))
+        k = _lookup_key(key)
+        return k is not None and bool(self._txn.delete(k, db=self._dbs[table]))
 
     def scan(self, table: str, prefix: str = "") -> list[tuple[str, dict[str, Any]]]:
         """Every ``(key, value)`` of the table whose key starts with ``prefix``, sorted."""

@@ -77,7 +77,8 @@ def string_to_sign(req: SignedRequest, date_or_expires: str, bucket_from_host: s
 
 
 def _signature(secret: str, sts: str) -> str:
-    return base64.b64encode(hmac.new(secret.encode(), sts.encode(), hashlib.sha1).digest()).decode()
+    raw = sts.encode("utf-8", "surrogateescape")  # header bytes that were not UTF-8, as received
+    return base64.b64encode(hmac.new(secret.encode(), raw, hashlib.sha1).digest()).decode()
 
 
 def _variants(req: SignedRequest, bucket_from_host: str | None) -> list[SignedRequest]:

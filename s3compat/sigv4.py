@@ -137,7 +137,8 @@ def canonical_request(
 
 
 def string_to_sign(amz_date: str, scope: Scope, canonical: str) -> str:
-    digest = hashlib.sha256(canonical.encode()).hexdigest()
+    # Header bytes that were not UTF-8 arrive as surrogates: hash the bytes as received.
+    digest = hashlib.sha256(canonical.encode("utf-8", "surrogateescape")).hexdigest()
     return f"{ALGORITHM}\n{amz_date}\n{scope}\n{digest}"
 
 

@@ -5,7 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DEB_PACKAGES=(qemu-system-x86 qemu-block-extra qemu-utils libiscsi-bin
-              busybox-static linux-image-amd64 awscli s3cmd tgt nftables)
+              busybox-static linux-image-amd64 awscli s3cmd tgt nftables
+              fuse3)
 
 missing=()
 for p in "${DEB_PACKAGES[@]}"; do

@@ -15,7 +15,8 @@ tokens back carries no state worth keeping). IPv6 clients are counted per
 buy fresh tokens.
 
 Only failures are limited: a client that keeps its keys right is never
-slowed down. Behind a reverse proxy every client has the proxy's address;
+slowed down (unless it has more than ``burst`` logins in flight at once,
+each paid for until it succeeds). Behind a reverse proxy every client has the proxy's address;
 run the limit where clients connect directly.
 """
 
@@ -27,6 +28,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -42,9 +44,9 @@ class AuthLimits:
         return self.burst > 0
 
     @classmethod
-    def from_config(cls, cfg: object) -> AuthLimits:
+    def from_config(cls, cfg: Any) -> AuthLimits:
         """The ``identity.failed_auth_*`` options of a :class:`stratus.config.Config`."""
-        ident = cfg.identity  # type: ignore[attr-defined]
+        ident = cfg.identity
         return cls(
             burst=ident.failed_auth_burst,
             per_minute=ident.failed_auth_per_minute,

@@ -12,6 +12,7 @@ and the fix, ``chmod -R go-rwx PATH``.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
 from pathlib import Path
@@ -43,10 +44,8 @@ def private_dir(path: str | Path) -> Path:
     p = Path(path)
     missing = [d for d in (p, *p.parents) if not d.exists()]
     for d in reversed(missing):
-        try:
+        with contextlib.suppress(FileExistsError):  # made meanwhile by another process
             d.mkdir(mode=DIR_MODE)
-        except FileExistsError:
-            pass
     if not p.is_dir():
         raise NotADirectoryError(f"{p} is not a directory")
     return p

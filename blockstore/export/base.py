@@ -67,6 +67,9 @@ class ExportSpec:
     # QoS limits as (key, value) pairs, keys as Cinder's QoS specs (total_iops_sec,
     # read_bytes_sec, ...); a driver that cannot enforce them ignores them.
     qos: tuple[tuple[str, int], ...] = ()
+    # WCE=1: writes are acknowledged from the page cache and made durable by FUA or
+    # SYNCHRONIZE CACHE; False: every write is written through (O_DSYNC) before GOOD.
+    write_cache: bool = True
 
     def validate(self) -> None:
         if not _VOLUME_ID.match(self.volume_id):

@@ -97,6 +97,8 @@ class ThrottledUnit(LogicalUnit):
     """A LogicalUnit whose reads and writes pass through a :class:`Limiter` first."""
 
     limiter: Limiter | None = None
+    #: The write-cache setting last applied from the export spec (None: never).
+    applied_write_cache: bool | None = None
 
     async def execute(self, cmd: ScsiCommand) -> ScsiResult:
         limiter = self.limiter

@@ -149,6 +149,9 @@ class UserspaceDriver:
             stale = target.remove_lun(other)
             if stale is not None:
                 await stale.close()
+        if unit.applied_write_cache != spec.write_cache:  # an initiator's MODE SELECT stands
+            unit.mode.set_write_cache(spec.write_cache)
+            unit.applied_write_cache = spec.write_cache
         limits = dict(spec.qos)
         if unit.limiter is None or unit.limiter.limits != {k: v for k, v in limits.items() if v}:
             unit.limiter = Limiter(spec.qos)

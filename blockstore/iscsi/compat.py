@@ -44,7 +44,10 @@ _DECLARATIVE = {
     "tag of the portal group the connection came in through",
     "TargetAddress": "in SendTargets answers: `<ip>:<port>,<tpgt>`, one per listening portal "
     "of the groups the target is reachable through (portals are added and removed live)",
-    "SendTargets": "Text: All (discovery), a name, or empty (own target)",
+    "SendTargets": "Text: All (discovery), a name, or empty (own target). A target that "
+    "needs CHAP is listed only to a discovery session that logged in with CHAP, using the "
+    "initiator's own credentials for that target (`iscsi.discovery_auth`: "
+    "`chap-if-protected`, `chap` or `none`)",
     "AuthMethod": "CHAP or None (first offered that the ACL allows)",
     "CHAP_A/I/C/N/R": "MD5 (5) only; random 16-byte challenge; one-way and mutual",
 }

@@ -90,6 +90,7 @@ class AttachmentOps(SnapshotOps):
             read_only=read_only,
             acls=acls,
             qos=self.qos_for(t, vol),
+            write_cache=self.write_cache_for(t, vol),
         )
 
     async def sync_export(self, vol: Volume) -> tuple[ExportSpec | None, tuple[str, ...] | None]:

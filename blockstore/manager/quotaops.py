@@ -9,6 +9,16 @@ from blockstore.manager.core import Caller, ManagerBase
 from blockstore.manager.errors import BadRequest, Forbidden
 from blockstore.manager.records import QuotaSet
 from blockstore.manager.store import Txn
+from stratus.identity import InvalidName
+from stratus.identity.names import check_name
+
+
+def _project(project: str) -> str:
+    """A quota target must be a possible project name: it becomes the record's key."""
+    try:
+        return check_name("project", project)
+    except InvalidName:
+        raise BadRequest(f"Invalid project {project[:64]!r}: not a project name.") from None
 
 
 class QuotaOps(ManagerBase):
@@ -31,6 +41,7 @@ class QuotaOps(ManagerBase):
     async def set_quotas(self, caller: Caller, project: str, values: Any) -> dict[str, int]:
         """Override some limits of ``project`` (admin of project admin only)."""
         self.must_be_cloud_admin(caller)
+        project = _project(project)
         if not isinstance(values, dict):
             raise BadRequest("Invalid input received: quota_set must be an object.")
         clean: dict[str, int] = {}

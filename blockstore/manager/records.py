@@ -186,6 +186,12 @@ class VolumeType(Record):
     def multiattach(self) -> bool:
         return spec_true(self.extra_specs.get("multiattach"))
 
+    @property
+    def write_cache(self) -> bool:
+        """The LUN's volatile write cache (WCE=1) unless ``write_cache`` is ``<is> False``."""
+        value = self.extra_specs.get("write_cache")
+        return value is None or spec_true(value)
+
 
 @dataclass
 class QosSpec(Record):

@@ -38,6 +38,11 @@ def check_extra_specs(specs: Any) -> dict[str, str]:
         spec_true(multi) or multi.strip().lower() in ("<is> false", "false")
     ):
         raise BadRequest("Invalid input received: multiattach must be '<is> True' or '<is> False'.")
+    cache = specs.get("write_cache")
+    if cache is not None and not (
+        spec_true(cache) or cache.strip().lower() in ("<is> false", "false")
+    ):
+        raise BadRequest("Invalid input received: write_cache must be '<is> True' or '<is> False'.")
     return specs
 
 
@@ -278,6 +283,11 @@ class TypeOps(ManagerBase):
             return [vt for vt in t.scan(VolumeType) if vt.qos_specs_id == qos.id]
 
         return self.store.read(txn)
+
+    def write_cache_for(self, t: Txn, volume: Volume) -> bool:
+        """Whether the volume's LUN advertises a volatile write cache (its type decides)."""
+        vt = self.volume_type(t, volume.volume_type_id)
+        return True if vt is None else vt.write_cache
 
     def qos_for(self, t: Txn, volume: Volume) -> tuple[tuple[str, int], ...]:
         vt = self.volume_type(t, volume.volume_type_id)

@@ -68,6 +68,11 @@ class ModePages:
     def wce(self) -> bool:
         return bool(self.current[PAGE_CACHING][2] & WCE)
 
+    def set_write_cache(self, enabled: bool) -> None:
+        """The operator's choice (a volume type's ``write_cache``); MODE SELECT may change it."""
+        page = self.current[PAGE_CACHING]
+        page[2] = (page[2] | WCE) if enabled else (page[2] & ~WCE)
+
     @property
     def d_sense(self) -> bool:
         return bool(self.current[PAGE_CONTROL][2] & D_SENSE)

@@ -61,7 +61,7 @@ async def running(cfg: Any) -> AsyncIterator[ImageService]:
             except Exception as exc:
                 log.warning("image %s still pending deletion: %s", img.id, exc)
         app = make_app(store, access, identity, settings)
-        async with serving(app, sock, ServerLimits()) as port:
+        async with serving(app, sock, ServerLimits.from_config(cfg)) as port:
             log.info("image API on %s:%d", cfg.image.host, port)
             yield ImageService(store, access, port)
     finally:

@@ -144,9 +144,7 @@ class ImageCache:
         return info.virtual_size
 
 
-async def make_overlay(
-    qemu_img: str, base: Path, base_format: str, size: int, dest: Path
-) -> None:
+async def make_overlay(qemu_img: str, base: Path, base_format: str, size: int, dest: Path) -> None:
     """A qcow2 file that reads ``base`` and keeps the server's own writes.
 
     ``-u`` with the inspected size: qemu-img does not open ``base`` at all.

@@ -178,7 +178,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except private.ExposedData as exc:
         print(f"node: error: {exc}", file=sys.stderr, flush=True)
         return 1
-    limits = httpserver.ServerLimits()
+    limits = limits_from_args(args)
     uvloop.run(serve(ip, port, settings, access_log=args.access_log, limits=limits))
     return 0
 

@@ -30,6 +30,11 @@ def quarantine_dir(dev: Device) -> str:
     return os.path.join(dev.root, QUARANTINE_DIR)
 
 
+def _private(path: str, flags: int) -> int:
+    """open()'s opener: a new file only its owner can read (object bodies and names)."""
+    return os.open(path, flags, 0o600)
+
+
 def _set_aside(dev: Device, key: bytes, rec: ObjectRecord, inline: bytes | None, by: str) -> str:
     """Move (or write) the body into the quarantine directory; returns its path ("" if gone)."""
     qdir = quarantine_dir(dev)
@@ -42,10 +47,10 @@ def _set_aside(dev: Device, key: bytes, rec: ObjectRecord, inline: bytes | None,
         except FileNotFoundError:
             dest = ""
     elif rec.kind == INLINE:
-        with open(dest, "wb") as fh:
+        with open(dest, "wb", opener=_private) as fh:
             fh.write(inline or b"")
     note = {"name": rec.name, "etag": rec.etag, "size": rec.size, "by": by, "path": rec.path}
-    with open(os.path.join(qdir, base + ".json"), "w") as fh:
+    with open(os.path.join(qdir, base + ".json"), "w", opener=_private) as fh:
         json.dump(note, fh)
     return dest
 

@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from objectstore.client import NodeClientError, NodeError
+from objectstore.client import NodeClientError
 
 R = TypeVar("R")
 MAX_BATCH = 512
@@ -74,15 +74,6 @@ class BatchSender(Generic[R]):
                 self.requests += 1
                 try:
                     statuses = await self._send(target, [row for row, _ in batch])
-                except NodeError as exc:
-                    if len(batch) > 1 and 400 <= exc.status < 500:
-                        # Refused as a whole: row by row, so one bad row sinks only itself.
-                        await self._one_by_one(target, batch)
-                        continue
-                    for _, fut in batch:
-                        if not fut.done():
-                            fut.set_exception(exc)
-                    continue
                 except (NodeClientError, OSError) as exc:
                     for _, fut in batch:
                         if not fut.done():
@@ -102,23 +93,6 @@ class BatchSender(Generic[R]):
             q.running = False
             if not q.items:
                 self._queues.pop(target, None)
-
-    async def _one_by_one(self, target: Target, batch: list[tuple[R, asyncio.Future[int]]]) -> None:
-        try:
-            for row, fut in batch:
-                self.requests += 1
-                try:
-                    (status,) = await self._send(target, [row])
-                except (NodeClientError, OSError) as exc:
-                    if not fut.done():
-                        fut.set_exception(exc)
-                else:
-                    if not fut.done():
-                        fut.set_result(status)
-        finally:
-            for _, fut in batch:
-                if not fut.done():
-                    fut.set_exception(NodeClientError("cancelled"))
 
     async def close(self) -> None:
         for task in list(self._tasks):

@@ -26,7 +26,6 @@ from objectstore.client import (
     ContainerRowUpdate,
     NodeClient,
     NodeClientError,
-    NodeError,
 )
 from objectstore.node import dbs, objects
 from objectstore.node.device import Device
@@ -41,16 +40,14 @@ MAX_404_ATTEMPTS = 100  # a container that never appears: give up after ~1.5 h
 
 
 def is_permanent(status: int) -> bool:
-    """A refusal that no retry can turn into a success (the row itself is bad).
+    """A row's own status that no retry can turn into a success (the row itself is bad).
 
     404 is not: the container may still appear (it has its own bounded
-    retries). 408 and 429 are about timing; 5xx and 507 about the node.
+    retries). 408 and 429 are about timing; 5xx and 507 about the node. A
+    whole request refused (an error instead of per-row statuses) is not
+    judged either: a node of another version may refuse the batch itself.
     """
     return 400 <= status < 500 and status not in (404, 408, 429)
-
-
-def _status_of(exc: NodeClientError) -> int:
-    return exc.status if isinstance(exc, NodeError) else 0
 
 
 class ContainerUpdater:
@@ -86,12 +83,8 @@ class ContainerUpdater:
         try:
             status = await self.sender.send(target, row)
         except NodeClientError as exc:
-            status = _status_of(exc)
-            if not is_permanent(status):
-                log.warning(
-                    "container update to %s queued: %s trans=%s", target, exc, TRANS_ID.get()
-                )
-                return False
+            log.warning("container update to %s queued: %s trans=%s", target, exc, TRANS_ID.get())
+            return False
         finally:
             dev.in_flight.discard(pkey)
         if 200 <= status < 300:
@@ -137,8 +130,8 @@ class ContainerUpdater:
         dev.in_flight.add(pkey)
         try:
             status = await self.sender.send(Target(ip, port, device), row)
-        except NodeClientError as exc:
-            status = _status_of(exc)
+        except NodeClientError:
+            status = 0
         finally:
             dev.in_flight.discard(pkey)
         if 200 <= status < 300:
@@ -235,8 +228,6 @@ class AccountReporter:
         ok = True
         for (mark, row, _), result in zip(jobs, results, strict=True):
             status = result if isinstance(result, int) else 0
-            if isinstance(result, NodeClientError):
-                status = _status_of(result)
             if 200 <= status < 300:
                 done.append(mark)
             elif is_permanent(status):

@@ -3,7 +3,8 @@
 Servers boot from images (``--image``, by ID or name) on private networks
 (``--network NAME[=FIXED_IP]``), with a guest script (``--script FILE``,
 sent as user_data; the test guest runs it), and get volumes while they run
-(``add-volume``/``remove-volume``). Login as for `stratus image`.
+(``add-volume``/``remove-volume``). Servers, images, networks and volumes
+are named by ID or by (unique) name. Login as for `stratus image`.
 """
 
 from __future__ import annotations

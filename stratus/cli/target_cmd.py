@@ -40,6 +40,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="allow only these initiators (repeatable; default: any initiator)",
     )
     exp.add_argument("--read-only", action="store_true", help="refuse writes")
+    exp.add_argument(
+        "--no-write-cache",
+        action="store_true",
+        help="advertise no volatile write cache (WCE=0): every write is durable before GOOD",
+    )
     exp.add_argument("--block-size", type=int, default=512, help="logical block size (bytes)")
     exp.set_defaults(func=_export)
     compat = tsub.add_parser("compat", help="print docs/iscsi.md (what the target implements)")
@@ -116,6 +121,7 @@ async def _serve(
     from blockstore.scsi import LogicalUnit
 
     unit = LogicalUnit(path, read_only=args.read_only, block_size=args.block_size)
+    unit.mode.set_write_cache(not args.no_write_cache)
     await unit.open()
     server = TargetServer(*portals[0])
     try:

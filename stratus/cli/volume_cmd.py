@@ -7,6 +7,10 @@ Every action talks to the volume API (``--url``, default
 key `stratus up` keeps in ``<data>/identity/admin.key``. ``--json`` prints
 the API's own JSON objects; ``attach`` prints the os-brick connection info
 an initiator needs. Backup and restore show a progress bar until done.
+Volumes, snapshots, backups and types are named by ID or by (unique) name.
+A volume a server holds is detached with `stratus server remove-volume`;
+``detach --force`` (an admin's os-force_detach) ends it anyway, and the
+compute service takes the disk out of the server.
 """
 
 from __future__ import annotations

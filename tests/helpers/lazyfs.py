@@ -114,14 +114,13 @@ class Forgetful:
         self.files.pop(os.fstat(fd).st_ino, None)
 
     def dsync_write(self, fd: int, offset: int, length: int) -> None:
-        """An O_DSYNC write is durable when it returns: forget its pages' old content."""
+        """An O_DSYNC write is durable when it returns, with the rest of the pages it touched."""
         st = os.fstat(fd)
         u = self.files.get(st.st_ino)
         if u is None:
             return
         for page in range(offset // PAGE, (offset + length - 1) // PAGE + 1):
-            if page * PAGE >= offset and (page + 1) * PAGE <= offset + length:
-                u.pages.pop(page, None)
+            u.pages.pop(page, None)  # written back whole, as the kernel syncs pages
         u.durable_size = max(u.durable_size, min(st.st_size, offset + length))
 
     # -- names --
@@ -164,9 +163,8 @@ class Forgetful:
     def rename(self, old: str, new: str) -> None:
         stash = ""
         if os.path.lexists(new):
-            if os.path.isdir(new) and not os.path.islink(new):
-                if os.listdir(new):
-                    raise OSError(errno.ENOTEMPTY, "directory not empty", new)
+            if os.path.isdir(new) and not os.path.islink(new) and os.listdir(new):
+                raise OSError(errno.ENOTEMPTY, "directory not empty", new)
             stash = self._stash(new)
         dirs = (self._dir_ino(old), self._dir_ino(new))
         ino = os.lstat(old).st_ino
@@ -186,7 +184,9 @@ class Forgetful:
             else:
                 keep.append(op)
         # The inode a durable rename put in place exists, wherever it was created.
-        self.ops = [op for op in keep if not (op.kind in ("create", "mkdir") and op.ino in durable_inos)]
+        self.ops = [
+            op for op in keep if not (op.kind in ("create", "mkdir") and op.ino in durable_inos)
+        ]
 
     # -- the power cut --
     def crash(self, torn: bool, seed: int | None) -> dict[str, int]:
@@ -451,7 +451,11 @@ def _control(sock_path: str, mount: str, state: Forgetful) -> None:
             cmd = req.get("cmd")
             if cmd == "stats":
                 with state.lock:
-                    reply = {**state.stats, "dirty_files": len(state.files), "name_ops": len(state.ops)}
+                    reply = {
+                        **state.stats,
+                        "dirty_files": len(state.files),
+                        "name_ops": len(state.ops),
+                    }
                 conn.sendall((json.dumps(reply) + "\n").encode())
                 continue
             state.lock.acquire()  # held until exit: nothing may change after the cut
@@ -483,8 +487,9 @@ class LazyFS:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        self.backing.mkdir(parents=True, exist_ok=True, mode=0o700)
-        self.mount.mkdir(parents=True, exist_ok=True, mode=0o700)
+        for path in (self.backing, self.mount):  # private, parents too (services check)
+            for missing in reversed([p for p in (path, *path.parents) if not p.exists()]):
+                missing.mkdir(mode=0o700, exist_ok=True)
         with contextlib.suppress(FileNotFoundError):
             self.control.unlink()
         root = Path(__file__).resolve().parents[2]

@@ -6,7 +6,10 @@ Policy (documented in the Swift compatibility notes):
   unknown or expired is a 401 whatever the ACLs say.
 - A principal owns its project's account ``AUTH_<project>``: every role may
   read it; ``admin`` and ``member`` may also write (create and delete
-  containers and objects, change metadata and ACLs); ``reader`` may not (403).
+  containers and objects, change metadata); ``reader`` may not (403).
+- Only ``admin`` may set or remove a container's ACLs (``X-Container-Read``,
+  ``X-Container-Write``): an ACL makes data public or shares it with other
+  projects, which is the project's decision, not every writer's (403).
 - The cloud administrator (role ``admin`` in project ``admin``, Swift's
   reseller admin) acts as owner of every account.
 - Anyone else, with a token or without, gets only what the container's ACLs
@@ -14,7 +17,10 @@ Policy (documented in the Swift compatibility notes):
   ``project:user``, ``project:*``...) and for listings (a referrer grant
   needs ``.rlistings`` too); ``X-Container-Write`` for object PUT, POST,
   DELETE and COPY. Container and account operations stay with the owner.
-- Denied: 401 without a principal, 403 with one.
+- Denied: 401 without a principal, 403 with one. A request without read
+  access learns nothing of what exists: it is denied before any object or
+  container is looked up (a container's ACLs are read to decide, but a
+  missing container denies like one that grants nothing).
 """
 
 from __future__ import annotations
@@ -38,8 +44,9 @@ class Access:
     """The outcome of authorization for one request."""
 
     principal: Any | None
-    owner: bool  # acts as the account's owner (sees ACL headers, may manage)
+    owner: bool  # acts as the account's owner (sees ACL headers)
     writer: bool  # may change data in the account
+    admin: bool = False  # may change who else has access (container ACLs)
 
 
 class TokenCache:
@@ -85,9 +92,9 @@ def owner_access(principal: Any | None, account: str) -> Access | None:
     if principal is None or not account.startswith(ACCOUNT_PREFIX):
         return None
     if principal.is_reseller_admin:
-        return Access(principal, True, True)
+        return Access(principal, True, True, True)
     if principal.account == account and principal.can_read:
-        return Access(principal, True, principal.can_write)
+        return Access(principal, True, principal.can_write, principal.is_admin)
     return None
 
 

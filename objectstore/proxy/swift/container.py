@@ -1,7 +1,8 @@
 """Container requests: PUT, DELETE, HEAD, GET (listing), POST; ACLs and metadata.
 
-Only the account's owner creates, changes and deletes containers; a
-container's read ACL can open its listing (``.rlistings`` with a referrer
+Only the account's owner creates, changes and deletes containers, and of
+the owner's roles only ``admin`` sets or removes ACLs (403 for ``member``);
+a container's read ACL can open its listing (``.rlistings`` with a referrer
 grant, or a named user) to others, who then do not see the ACLs themselves.
 """
 
@@ -21,7 +22,13 @@ from objectstore.proxy.swift.constraints import (
     check_metadata,
 )
 from objectstore.proxy.swift.errors import SwiftError, status_response
-from objectstore.proxy.swift.headers import acl_entries, acl_headers, meta_headers, user_metadata
+from objectstore.proxy.swift.headers import (
+    ACL_HEADERS,
+    acl_entries,
+    acl_headers,
+    meta_headers,
+    user_metadata,
+)
 from objectstore.proxy.swift.listing import list_params, listing_response, listing_type
 
 if TYPE_CHECKING:
@@ -81,7 +88,11 @@ async def handle_get(ctx: Ctx, access: auth.Access) -> web.StreamResponse:
     return listing_response("GET", media, rows, ctx.container, "container", headers)
 
 
-def _changes(ctx: Ctx) -> tuple[dict[str, str], dict[str, str]]:
+def _changes(ctx: Ctx, access: auth.Access) -> tuple[dict[str, str], dict[str, str]]:
+    if not access.admin and any(
+        name in ctx.headers or f"x-remove-{name[2:]}" in ctx.headers for name, _key in ACL_HEADERS
+    ):
+        raise SwiftError(403, "Only the project's admin may change container ACLs.")
     check_metadata(ctx.headers, "container")
     return user_metadata(ctx.headers, "container", removals=True), acl_entries(ctx.headers)
 
@@ -89,14 +100,14 @@ def _changes(ctx: Ctx) -> tuple[dict[str, str], dict[str, str]]:
 async def handle_put(ctx: Ctx, access: auth.Access) -> web.StreamResponse:
     """201 when created, 202 when it existed (its metadata is merged)."""
     assert ctx.container is not None
-    user, system = _changes(ctx)
+    user, system = _changes(ctx, access)
     created = await ctx.core.put_container(ctx.account, ctx.container, user=user, system=system)
     return status_response(201 if created else 202)
 
 
 async def handle_post(ctx: Ctx, access: auth.Access) -> web.StreamResponse:
     assert ctx.container is not None
-    user, system = _changes(ctx)
+    user, system = _changes(ctx, access)
     await ctx.core.post_container(ctx.account, ctx.container, user=user, system=system)
     return status_response(204)
 

@@ -90,7 +90,8 @@ class Proc:
         async with aiohttp.ClientSession() as s:
             while time.monotonic() < deadline:
                 if not self.alive:
-                    raise AssertionError(f"{self.name} exited:\n{self.tail()}")
+                    code = self.proc.returncode if self.proc else None
+                    raise AssertionError(f"{self.name} exited (status {code}):\n{self.tail()}")
                 with contextlib.suppress(aiohttp.ClientError, OSError):
                     async with s.get(f"http://127.0.0.1:{self.port}{path}") as r:
                         if r.status == 200:
@@ -299,6 +300,7 @@ async def probe_cluster(
     )
     cfg = config.load(cfg_path, env={})
     cfg.data.dir = str(cfg.data_dir.resolve())
+    cfg.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)  # services refuse open data
     count = ring_nodes or nodes
     build_cluster_rings(
         layout.ring_dir(cfg),
@@ -340,7 +342,7 @@ async def probe_cluster(
 def clear_device(c: ProbeCluster, index: int) -> None:
     """An operator replaced the disk: the device directory comes back empty."""
     shutil.rmtree(c.device_dir(index))
-    c.device_dir(index).mkdir(parents=True)
+    c.device_dir(index).mkdir(mode=0o700, parents=True)  # a node refuses open data dirs
 
 
 def flip_byte(path: Path, at: int) -> None:

@@ -38,7 +38,9 @@ DELETED = -1  # the state of a key whose last operation was a DELETE
 
 def size_of(key: str, version: int) -> int:
     """Small bodies live inline in the index; bigger ones in files of their own."""
-    return 1024 + (version * 977) % 3000 if key.startswith("s") else 20000 + (version * 5077) % 40000
+    return (
+        1024 + (version * 977) % 3000 if key.startswith("s") else 20000 + (version * 5077) % 40000
+    )
 
 
 def body(key: str, version: int) -> bytes:
@@ -101,7 +103,7 @@ class Workload:
                 Metadata={"version": str(version)},
             )
             return True
-        status, text, _ = await self.swift.request("PUT", f"/{CONTAINER}/{key}", data, meta)
+        status, _text, _ = await self.swift.request("PUT", f"/{CONTAINER}/{key}", data, meta)
         return status == 201
 
     async def _delete(self, key: str) -> bool:

@@ -14,6 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers.lazyfs import LazyFS
+from tests.probe.power.cluster import need_fuse
+from tests.probe.power.test_iscsi import power_cuts as iscsi_power_cuts
 from tests.probe.power.test_objects import all_hosts_cut
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
@@ -57,9 +60,48 @@ async def test_power_cut_catches_a_missing_sync(
     site = tmp_path / "mutant"
     site.mkdir()
     (site / "sitecustomize.py").write_text(MUTATIONS[mutation])
-    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(site), os.environ.get("PYTHONPATH")])))
+    monkeypatch.setenv(
+        "PYTHONPATH", os.pathsep.join(filter(None, [str(site), os.environ.get("PYTHONPATH")]))
+    )
     seed = int(os.environ.get("STRATUS_POWER_SEED") or random.randrange(1 << 30))
     (tmp_path / "cluster").mkdir()
     problems, report = await all_hosts_cut(tmp_path / "cluster", seed)
-    print(f"{mutation}: {len(problems)} problems; {report}")
+    print(f"{mutation}: {len(problems)} problems; {report}; first: {problems[:2]}")
+    assert problems, f"the power cut did not notice {mutation} removed: {report}"
+
+
+TARGET_MUTATIONS = {
+    # FUA and write-through writes lose their O_DSYNC descriptor.
+    "o-dsync": """
+import os
+os.O_DSYNC = 0
+os.O_SYNC = 0
+""",
+    # SYNCHRONIZE CACHE flushes nothing.
+    "fdatasync": """
+import os
+os.fdatasync = lambda fd: None
+os.fsync = lambda fd: None
+""",
+}
+
+
+@pytest.mark.parametrize("mutation", sorted(TARGET_MUTATIONS))
+async def test_iscsi_power_cut_catches_a_missing_flush(
+    mutation: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    need_fuse()
+    site = tmp_path / "mutant"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(TARGET_MUTATIONS[mutation])
+    disk = LazyFS(tmp_path / "backing", tmp_path / "mnt", tmp_path / "ctl", tmp_path / "lazyfs.log")
+    disk.start()
+    try:
+        # The image is made by this process, unpatched; only the target runs mutated.
+        monkeypatch.setenv("PYTHONPATH", str(site))
+        seed = int(os.environ.get("STRATUS_POWER_SEED") or random.randrange(1 << 30))
+        problems, report = await iscsi_power_cuts(tmp_path, disk, seed, cuts=3)
+    finally:
+        disk.stop()
+    print(f"{mutation}: {len(problems)} problems; {report}; first: {problems[:2]}")
     assert problems, f"the power cut did not notice {mutation} removed: {report}"

@@ -73,6 +73,8 @@ async def all_hosts_cut(root: Path, seed: int) -> tuple[list[str], str]:
         await w.setup()
         await w.run(seconds=8.0, max_ops=300)
         lost = await pc.cut_all()
+        if pc.failed_starts:
+            return pc.failed_starts, f"seed {seed}: {w.acked} acknowledged, cut {lost}"
         problems = await check_quorum(c, w, quorum=2)
         report = f"seed {seed}: {w.ops} operations, {w.acked} acknowledged, cut {lost}"
         if not problems:

@@ -101,3 +101,33 @@ async def test_qos_limits_hold_back_an_initiators_commands(targeted: Rig) -> Non
             assert (await ini.read16(lba, 1)).status in (0, 2)
         assert (await ini.test_unit_ready()).status in (0, 2)  # not a data command: never held
     assert waits == [0.5, 1.0, 1.5]  # 2 IOPS: the 3rd, 4th and 5th reads wait their turn
+
+
+async def _caching_page_wce(ini) -> bool:  # type: ignore[no-untyped-def]
+    """MODE SENSE(6), caching page, no block descriptors: the WCE bit an initiator sees."""
+    reply = await ini.command(bytes([0x1A, 0x08, 0x08, 0, 255, 0]), read_len=255)
+    page = reply.data[4:]
+    assert page[0] & 0x3F == 0x08
+    return bool(page[2] & 0x04)
+
+
+@pytest.mark.parametrize(("spec", "wce"), [(None, True), ("<is> False", False), ("True", True)])
+async def test_a_types_write_cache_spec_is_what_the_initiator_sees(
+    targeted: Rig, spec: str | None, wce: bool
+) -> None:
+    specs = {} if spec is None else {"write_cache": spec}
+    vt = await targeted.manager.create_type(ADMIN, "cache", extra_specs=specs)
+    vol = await targeted.manager.create_volume(ALICE, size=1, volume_type=vt.id)
+    await targeted.idle()
+    _att, info = await targeted.manager.reserve(ALICE, vol.id, connector={"initiator": HOST})
+    d = info["data"]
+    host, port = d["target_portal"].rsplit(":", 1)
+    async with session(
+        host, int(port), d["target_iqn"], name=HOST, chap=(d["auth_username"], d["auth_password"])
+    ) as ini:
+        assert await _caching_page_wce(ini) is wce
+
+
+async def test_write_cache_spec_is_validated(volumes: Rig) -> None:
+    with pytest.raises(BadRequest, match="write_cache"):
+        await volumes.manager.create_type(ADMIN, "bad", extra_specs={"write_cache": "maybe"})

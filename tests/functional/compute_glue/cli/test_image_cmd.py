@@ -59,4 +59,4 @@ async def test_build_test_guest_uploads_kernel_initramfs_and_boot_record(
     code, _, err = await stratus(images, "delete", "stratus-test-guest")
     assert code == 0, err
     code, _, err = await stratus(images, "show", boot["id"])
-    assert code == 1 and "No image found" in err
+    assert code == 1 and f"image {boot['id']!r} not found in project alpha (as alpha:user)" in err

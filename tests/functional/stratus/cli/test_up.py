@@ -104,10 +104,12 @@ def test_clean_stop_leaves_no_pid_in_the_lock(tmp_path: Path) -> None:
 def test_stale_lock_of_a_crashed_launcher_is_taken_over(tmp_path: Path) -> None:
     data = tmp_path / "data"
     lock = data / "run" / "up.lock"
-    lock.parent.mkdir(parents=True)
+    data.mkdir(mode=0o700)  # private, as `stratus up` makes it
+    lock.parent.mkdir(mode=0o700)
     crashed = subprocess.Popen(["true"])  # a launcher that died holding the file: its PID
     crashed.wait()
     lock.write_text(f"{crashed.pid}\n")
+    subprocess.run(["chmod", "-R", "go-rwx", str(data)], check=True)  # data must be private
     out = subprocess.run(
         [sys.executable, "-m", "stratus.cli.main", "up", "--exit-after-start"],
         cwd=ROOT,

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from objectstore.client import BadRequest, NodeUnavailable
+from objectstore.client import NodeUnavailable
 from objectstore.node.sender import BatchSender, Target
 
 
@@ -38,20 +38,3 @@ async def test_failure_reaches_every_row_of_the_batch() -> None:
     assert all(isinstance(r, NodeUnavailable) for r in results)
     with pytest.raises(NodeUnavailable):  # and the next row tries again
         await sender.send(target, 9)
-
-
-async def test_a_batch_refused_as_a_whole_is_retried_row_by_row() -> None:
-    """One row the receiver can never store (a 400 for the batch) sinks only itself."""
-
-    async def send(target: Target, rows: list[int]) -> list[int]:
-        if 13 in rows:
-            raise BadRequest(400, "name too long to store")
-        return [201] * len(rows)
-
-    sender = BatchSender(send)
-    target = Target("127.0.0.1", 1, "d0")
-    results = await asyncio.gather(
-        *(sender.send(target, i) for i in (1, 13, 2)), return_exceptions=True
-    )
-    assert results[0] == results[2] == 201
-    assert isinstance(results[1], BadRequest)

@@ -32,3 +32,46 @@ def test_progress_in_a_log_is_a_line_per_ten_percent(capsys: pytest.CaptureFixtu
     quiet({"progress": 50})
     quiet.done()
     assert capsys.readouterr().err == ""
+
+
+def test_fields_read_as_text_for_people() -> None:
+    from stratus.cli.output import fields
+
+    text = fields({
+        "links": [{"href": "http://x/v3/p/backups/1", "rel": "self"}],
+        "volumes_links": [],
+        "created": 1765110000,
+        "verified_at": 1765110000.25,
+        "attachments": [{"server_id": "s1", "device": None}],
+        "names": ["a", "b"],
+        "ok": True,
+        "fail_reason": None,
+    })  # fmt: skip
+    rows = dict(line.split(None, 1) if " " in line else (line, "") for line in
+                text.splitlines()[2:])  # fmt: skip
+    assert "links" not in rows and "volumes_links" not in rows
+    assert rows["created"] == rows["verified_at"] == "2025-12-07T12:20:00Z"
+    assert rows["attachments"] == '[{"device": null, "server_id": "s1"}]'
+    assert rows["names"] == "a, b" and rows["ok"] == "yes" and rows["fail_reason"] == ""
+
+
+def test_labels_never_run_into_their_values() -> None:
+    from stratus.cli.output import pairs
+
+    text = pairs([("attachment", "a1"), ("target_portal", "127.0.0.1:3260"), ("lun", 0)])
+    assert text.splitlines() == [
+        "attachment     a1",
+        "target_portal  127.0.0.1:3260",
+        "lun            0",
+    ]
+
+
+def test_plain_text_drops_what_a_terminal_would_interpret() -> None:
+    from stratus.cli.output import plain_text
+
+    raw = (
+        "\x1b[1;31mboot\x1b[0m ok\r\n\x1b]0;owned\x07title\x1b]2;x\x1b\\ gone\n"
+        "10%\r100%\n\x1b[2J\x1b[Hclear\x1b(B\x07\x08\ttab\n"
+    )
+    assert plain_text(raw) == "boot ok\ntitle gone\n100%\nclear\ttab\n"
+    assert plain_text("plain\ntext\n") == "plain\ntext\n"

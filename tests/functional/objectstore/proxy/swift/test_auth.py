@@ -10,7 +10,8 @@ OWNER = "/v1/AUTH_owner"
 
 
 async def _setup(cluster: Cluster, swift: SwiftHTTP, **acls: str) -> str:
-    tok = cluster.token("owner")
+    # ACLs are set by the project's admin; a member makes the container when there are none
+    tok = cluster.token("owner", "boss", role="admin") if acls else cluster.token("owner")
     headers = {f"X-Container-{k.capitalize()}": v for k, v in acls.items()}
     assert (await swift("PUT", f"{OWNER}/c", token=tok, headers=headers)).status == 201
     assert (await swift("PUT", f"{OWNER}/c/o", token=tok, data=b"secret")).status == 201
@@ -141,3 +142,81 @@ async def test_log_lines_carry_the_trans_id(cluster: Cluster, swift: SwiftHTTP, 
     tx = r.headers["X-Trans-Id"]
     lines = [rec.getMessage() for rec in caplog.records if rec.name.startswith("objectstore.proxy")]
     assert lines and all(f"(txn: {tx})" in line for line in lines)
+
+
+ACL_CHANGES = (
+    {"X-Container-Read": ".r:*"},
+    {"X-Container-Read": "other:*"},
+    {"X-Container-Write": "other:*"},
+    {"X-Remove-Container-Read": "x"},
+    {"X-Remove-Container-Write": "x"},
+    {"X-Container-Read": ".bad:x"},  # no hint of validity either: 403 before 400
+)
+
+
+async def test_only_the_project_admin_changes_container_acls(
+    cluster: Cluster, swift: SwiftHTTP
+) -> None:
+    member = cluster.token("owner", "mem", role="member")
+    reader = cluster.token("owner", "rea", role="reader")
+    admin = cluster.token("owner", "boss", role="admin")
+    assert (await swift("PUT", f"{OWNER}/c", token=member)).status == 201
+    for headers in ACL_CHANGES:
+        r = await swift("PUT", f"{OWNER}/c", token=member, headers=headers)
+        assert r.status == 403, headers
+        assert (await swift("POST", f"{OWNER}/c", token=member, headers=headers)).status == 403
+        r = await swift("PUT", f"{OWNER}/made-with-acl", token=member, headers=headers)
+        assert r.status == 403, headers
+        assert (await swift("POST", f"{OWNER}/c", token=reader, headers=headers)).status == 403
+    assert (await swift("HEAD", f"{OWNER}/made-with-acl", token=admin)).status == 404
+    assert "X-Container-Read" not in (await swift("HEAD", f"{OWNER}/c", token=admin)).headers
+    assert (await swift("GET", f"{OWNER}/c/o")).status == 401  # still private
+    # everything else stays the member's: metadata, objects, containers
+    meta = {"X-Container-Meta-Color": "blue"}
+    assert (await swift("POST", f"{OWNER}/c", token=member, headers=meta)).status == 204
+    assert (await swift("PUT", f"{OWNER}/c/o", token=member, data=b"x")).status == 201
+    assert (await swift("GET", f"{OWNER}/c/o", token=member)).body == b"x"
+    assert (await swift("DELETE", f"{OWNER}/c/o", token=member)).status == 204
+    assert (await swift("PUT", f"{OWNER}/c2", token=member, headers=meta)).status == 201
+    assert (await swift("DELETE", f"{OWNER}/c2", token=member)).status == 204
+    # the project admin, and the cloud admin, may share and publish
+    r = await swift("POST", f"{OWNER}/c", token=admin, headers={"X-Container-Read": ".r:*"})
+    assert r.status == 204
+    reseller = cluster.token("admin", "admin", role="admin")
+    r = await swift("POST", f"{OWNER}/c", token=reseller, headers={"X-Remove-Container-Read": "x"})
+    assert r.status == 204
+
+
+async def test_no_existence_leak_without_read_access(cluster: Cluster, swift: SwiftHTTP) -> None:
+    """Whether an object or container exists is not told to who may not read it."""
+    owner = await _setup(cluster, swift, write="other:writer")  # a write-only grant
+    other = cluster.token("other", "bob")
+    writer = cluster.token("other", "writer")
+    paths = (
+        f"{OWNER}/c/o",  # exists
+        f"{OWNER}/c/missing",  # container exists, object does not
+        f"{OWNER}/nocontainer/o",  # neither
+        "/v1/AUTH_noproject/c/o",  # not even the account
+    )
+    for token, denied in ((other, 403), (writer, 403), (None, 401)):
+        for method in ("GET", "HEAD"):
+            for path in paths:
+                r = await swift(method, path, token=token)
+                assert r.status == denied, (token == writer, method, path)
+            for path in (f"{OWNER}/c", f"{OWNER}/nocontainer", "/v1/AUTH_noproject/c"):
+                r = await swift(method, path, token=token)
+                assert r.status == denied, (token == writer, method, path)
+        for method in ("POST", "DELETE"):  # never a 404 that says what is missing
+            for path in (f"{OWNER}/nocontainer/o", f"{OWNER}/nocontainer"):
+                r = await swift(method, path, token=None if token is None else other)
+                assert r.status == (401 if token is None else 403), (method, path)
+    # conditional and copy requests take the same path
+    r = await swift("HEAD", f"{OWNER}/c/missing", token=other, headers={"If-Match": "*"})
+    assert r.status == 403
+    r = await swift("PUT", f"{OWNER}/c/copy", token=writer, headers={"X-Copy-From": "c/missing"})
+    assert r.status == 403  # reading the source needs read access, existing or not
+    r = await swift(
+        "PUT", f"{OWNER}/c/copy", token=writer, headers={"X-Copy-From": "nocontainer/x"}
+    )
+    assert r.status == 403
+    assert (await swift("GET", f"{OWNER}/c/o", token=owner)).body == b"secret"

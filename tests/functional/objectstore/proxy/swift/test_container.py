@@ -72,7 +72,7 @@ async def test_listing(cluster: Cluster, swift: SwiftHTTP) -> None:
 
 
 async def test_metadata_and_acls(cluster: Cluster, swift: SwiftHTTP) -> None:
-    tok = cluster.token("cont")
+    tok = cluster.token("cont", "boss", role="admin")  # ACLs are the project admin's
     r = await swift(
         "PUT",
         f"{URL}/m",
@@ -103,9 +103,10 @@ async def test_bad_input(cluster: Cluster, swift: SwiftHTTP) -> None:
     assert (r.status, r.text) == (400, "Container name length of 257 longer than 256")
     r = await swift("PUT", f"{URL}/c", token=tok, headers={"X-Container-Meta-" + "k" * 129: "v"})
     assert r.status == 400
-    r = await swift("PUT", f"{URL}/c", token=tok, headers={"X-Container-Write": ".r:*"})
+    admin = cluster.token("cont", "boss", role="admin")  # ACLs are the project admin's
+    r = await swift("PUT", f"{URL}/c", token=admin, headers={"X-Container-Write": ".r:*"})
     assert (r.status, r.text) == (400, "Referrers not allowed in write ACL: '.r:*'")
-    r = await swift("PUT", f"{URL}/c", token=tok, headers={"X-Container-Read": ".bad:x"})
+    r = await swift("PUT", f"{URL}/c", token=admin, headers={"X-Container-Read": ".bad:x"})
     assert r.status == 400 and "Unknown designator" in r.text
     assert (await swift("HEAD", f"{URL}/c", token=tok)).status == 404  # nothing was made
     r = await swift("PUT", f"{URL}/c%00x", token=tok, raw=True)
