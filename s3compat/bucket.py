@@ -1,9 +1,9 @@
 """CreateBucket, HeadBucket, DeleteBucket and GetBucketLocation.
 
 A bucket is a container of the caller's account. Hidden companions
-(``<bucket>+versions``, ``<bucket>+segments``) are created when first
-needed and removed with the bucket; ``+`` never appears in a bucket name,
-so they cannot collide with one.
+(``<bucket>+versions``, ``<bucket>+versionkeys``, ``<bucket>+segments``) are
+created when first needed and removed with the bucket; ``+`` never appears
+in a bucket name, so they cannot collide with one.
 """
 
 from __future__ import annotations
@@ -104,6 +104,7 @@ async def handle_delete_bucket(ctx: S3Context) -> web.StreamResponse:
     except core_errors.ContainerNotEmpty:
         raise S3Error("BucketNotEmpty", extra={"BucketName": name}) from None
     await _drop_container(ctx, versioning.container_for(name))
+    await versioning.drop_index(ctx)
     await multipart.abort_all(ctx)
     await _drop_container(ctx, segments.container_for(name))
     await namespace.unregister(ctx.core, name, ctx.account)

@@ -1,8 +1,9 @@
 """DeleteObjects: up to 1000 keys (optionally versions) in one request.
 
 Each key is deleted as DeleteObject would delete it (versioning included),
-a few at a time; each gets its own result, and a failure on one key never
-stops the others. Quiet mode reports errors only.
+a few keys at a time (one key's versions in turn); each gets its own
+result, and a failure on one key never stops the others. Quiet mode
+reports errors only.
 """
 
 from __future__ import annotations
@@ -68,12 +69,21 @@ async def handle_delete_objects(ctx: S3Context) -> web.StreamResponse:
     body.digest_in_base64 = True  # AWS names this operation's ExpectedDigest in base64
     quiet, items = _parse(await ctx.read_xml("Delete"))
     sem = asyncio.Semaphore(CONCURRENCY)
+    by_key: dict[str, list[int]] = {}
+    for i, (key, _vid) in enumerate(items):
+        by_key.setdefault(key, []).append(i)
+    results: list[dict[str, Any]] = [{} for _ in items]
 
-    async def one(key: str, vid: str | None) -> dict[str, Any]:
+    async def one_key(indexes: list[int]) -> None:
+        # One key's versions in turn: deleting the current one restores another,
+        # which must not race the deletion of that other one. Last named first:
+        # a listing names them newest first, so the current one goes last and
+        # its deletion has nothing left to copy back.
         async with sem:
-            return await _delete_one(ctx, key, vid)
+            for i in reversed(indexes):
+                results[i] = await _delete_one(ctx, *items[i])
 
-    results = await asyncio.gather(*(one(k, v) for k, v in items))
+    await asyncio.gather(*(one_key(indexes) for indexes in by_key.values()))
     deleted = [r["Deleted"] for r in results if "Deleted" in r and not quiet]
     errors = [r["Error"] for r in results if "Error" in r]
     return xml_response("DeleteResult", {"Deleted": deleted, "Error": errors})

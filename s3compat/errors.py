@@ -134,4 +134,4 @@ def error_xml(err: S3Error, *, resource: str = "", request_id: str = "") -> byte
     if request_id:
         parts.append(f"<RequestId>{escape(request_id)}</RequestId>")
     parts.append("</Error>")
-    return "".join(parts).encode()
+    return "".join(parts).encode(errors="replace")  # header bytes that were not UTF-8: "?"

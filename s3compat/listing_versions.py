@@ -3,9 +3,14 @@
 Each key's entries come out newest first: the current object (from the
 bucket, whose version id a HEAD reads) and then the archived versions and
 delete markers (from ``<bucket>+versions``, whose names already sort newest
-first). The first entry of a key is its latest. Delimiter roll-ups are
-computed here on the keys of both sources; paging uses S3's key marker and
-version id marker.
+first). The first entry of a key is its latest. Long keys' entries carry a
+digest instead of the key (see ``versioning``), so their keys come in order
+from ``<bucket>+versionkeys`` and each one's entries from a listing of its
+own; three sorted streams are merged. Delimiter roll-ups are computed here
+on the keys of all sources; paging uses S3's key marker and version id
+marker. A marker past the core's 1,024-byte limit (a long key plus a
+suffix) is cut to fit and the few names it then lets through are dropped
+here.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from typing import Any
 from aiohttp import web
 
 from objectstore.proxy import errors as core_errors
+from objectstore.proxy.core import MAX_OBJECT_NAME
 from objectstore.proxy.models import ListParams, ObjectInfo, ObjectRow
 from objectstore.timestamp import Timestamp
 from s3compat import acl, segments, versioning
@@ -43,49 +49,96 @@ class Entry:
         return not self.current and versioning.is_marker(self.row)
 
 
+def _fit(text: str) -> str:
+    """The longest head of ``text`` within the core's name limit."""
+    raw = text.encode("utf-8")
+    if len(raw) <= MAX_OBJECT_NAME:
+        return text
+    return raw[:MAX_OBJECT_NAME].decode("utf-8", errors="ignore")
+
+
 async def _rows(
     ctx: S3Context, container: str, prefix: str, marker: str
 ) -> AsyncIterator[ObjectRow]:
+    """The rows named after ``marker`` (code point order is the nodes' byte order)."""
+    if len(prefix.encode("utf-8")) > MAX_OBJECT_NAME:
+        return  # no name starts with it
+    asked = _fit(marker)
     while True:
-        params = ListParams(limit=PAGE, prefix=prefix, marker=marker)
+        params = ListParams(limit=PAGE, prefix=prefix, marker=asked)
         try:
             _info, rows = await ctx.core.list_objects(ctx.account, container, params)
         except core_errors.ContainerNotFound:
             return
         for row in rows:
-            if isinstance(row, ObjectRow):
+            if isinstance(row, ObjectRow) and row.name > marker:
                 yield row
         if len(rows) < PAGE:
             return
-        marker = rows[-1].name
+        asked = rows[-1].name
 
 
-async def _merged(
-    ctx: S3Context, prefix: str, bucket_marker: str, versions_marker: str
-) -> AsyncIterator[Entry]:
-    """Every entry from the markers on, in S3's order (key, then newest first)."""
-    current = aiter(_rows(ctx, ctx.bucket_name, prefix, bucket_marker))
-    archived = aiter(
-        _rows(
-            ctx,
-            versioning.container_for(ctx.bucket_name),
-            versioning.escape(prefix),
-            versions_marker,
-        )
-    )
-    cur = await anext(current, None)
-    old = await anext(archived, None)
-    old_key = versioning.parse_entry(old.name)[0] if old is not None else None
-    while cur is not None or old is not None:
-        if old is None or (cur is not None and cur.name <= old_key):  # type: ignore[operator]
-            assert cur is not None
-            yield Entry(cur.name, cur, True)
-            cur = await anext(current, None)
-        else:
-            key, vid, _ticks = versioning.parse_entry(old.name)
-            yield Entry(key, old, False, vid)
-            old = await anext(archived, None)
-            old_key = versioning.parse_entry(old.name)[0] if old is not None else None
+@dataclass
+class Start:
+    """Where each source's listing starts (exclusive markers)."""
+
+    bucket: str = ""
+    versions: str = ""
+    index: str = ""
+    first_long: str | None = None  # a long key whose entries come before the index's
+
+
+async def _current(ctx: S3Context, prefix: str, marker: str) -> AsyncIterator[Entry]:
+    async for row in _rows(ctx, ctx.bucket_name, prefix, marker):
+        yield Entry(row.name, row, True)
+
+
+async def _plain(ctx: S3Context, prefix: str, marker: str) -> AsyncIterator[Entry]:
+    """Archived entries of keys that keep the plain name, in key order."""
+    escaped = versioning.escape(prefix)
+    if len(escaped.encode("utf-8")) > versioning.SHORT_MAX:
+        return
+    cont = versioning.container_for(ctx.bucket_name)
+    async for row in _rows(ctx, cont, escaped, max(marker, versioning.LONG_END)):
+        key, vid, _ticks = versioning.parse_entry(row.name)
+        yield Entry(key, row, False, vid)
+
+
+async def _long(ctx: S3Context, prefix: str, start: Start) -> AsyncIterator[Entry]:
+    """Archived entries of long keys: keys from the index, each one's entries newest first."""
+
+    async def keys() -> AsyncIterator[str]:
+        if start.first_long is not None:
+            yield start.first_long
+        async for row in _rows(ctx, versioning.index_for(ctx.bucket_name), prefix, start.index):
+            yield row.name
+
+    async for key in keys():
+        async for row in versioning.entries(ctx, key):
+            yield Entry(key, row, False, versioning.entry_version(row.name)[0])
+
+
+async def _merged(ctx: S3Context, prefix: str, start: Start) -> AsyncIterator[Entry]:
+    """Every entry from the markers on, in S3's order (key, then newest first).
+
+    A key's current object comes before its archived entries; a key's
+    archived entries all come from one stream (plain or long), in its order.
+    """
+    streams = [
+        aiter(_current(ctx, prefix, start.bucket)),
+        aiter(_plain(ctx, prefix, start.versions)),
+        aiter(_long(ctx, prefix, start)),
+    ]
+    heads = [await anext(s, None) for s in streams]
+    while True:
+        live = [(e.key, not e.current, i) for i, e in enumerate(heads) if e is not None]
+        if not live:
+            return
+        i = min(live)[2]
+        head = heads[i]
+        assert head is not None
+        yield head
+        heads[i] = await anext(streams[i], None)
 
 
 async def _current_ids(ctx: S3Context, entries: list[Entry]) -> None:
@@ -102,12 +155,19 @@ async def _current_ids(ctx: S3Context, entries: list[Entry]) -> None:
     await asyncio.gather(*(one(e) for e in entries if e.current))
 
 
-def _start_markers(key_marker: str, vid_marker: str) -> tuple[str, str]:
+def _start_markers(key_marker: str, vid_marker: str) -> Start:
+    """After ``key_marker``, or at its entries when a version id marker follows it."""
     if not key_marker:
-        return "", ""
-    if vid_marker:
-        return key_marker, versioning.key_prefix(key_marker)
-    return key_marker, versioning.key_prefix(key_marker) + _TOP
+        return Start()
+    if not vid_marker:
+        return Start(key_marker, versioning.key_prefix(key_marker) + _TOP, key_marker)
+    first = key_marker if versioning.is_long(key_marker) else None
+    return Start(key_marker, versioning.key_prefix(key_marker), key_marker, first)
+
+
+def _past(common: str) -> Start:
+    """After every key starting with ``common`` (a delimiter roll-up)."""
+    return Start(common + _TOP, versioning.escape(common) + _TOP, common + _TOP)
 
 
 async def _collect(ctx: S3Context, limit: int) -> tuple[list[Entry | str], bool]:
@@ -115,7 +175,7 @@ async def _collect(ctx: S3Context, limit: int) -> tuple[list[Entry | str], bool]
     q = ctx.query
     prefix, delimiter = q.get("prefix", ""), q.get("delimiter", "")
     key_marker, vid_marker = q.get("key-marker", ""), q.get("version-id-marker", "")
-    bucket_marker, versions_marker = _start_markers(key_marker, vid_marker)
+    start = _start_markers(key_marker, vid_marker)
     skipping = bool(vid_marker)
     if skipping:
         try:
@@ -124,7 +184,7 @@ async def _collect(ctx: S3Context, limit: int) -> tuple[list[Entry | str], bool]
         except core_errors.NotFound:
             pass
     out: list[Entry | str] = []
-    stream = _merged(ctx, prefix, bucket_marker, versions_marker)
+    stream = _merged(ctx, prefix, start)
     while True:
         e = await anext(stream, None)
         if e is None:
@@ -138,9 +198,7 @@ async def _collect(ctx: S3Context, limit: int) -> tuple[list[Entry | str], bool]
             if len(out) >= limit:
                 return out, True
             out.append(common)
-            stream = _merged(
-                ctx, prefix, common + _TOP, versioning.escape(common) + _TOP
-            )  # jump past the whole common prefix
+            stream = _merged(ctx, prefix, _past(common))  # jump past the whole common prefix
             continue
         if len(out) >= limit:
             return out, True
@@ -179,7 +237,7 @@ def _version(e: Entry, enc: Any, owner: dict[str, str]) -> tuple[str, dict[str, 
             "StorageClass": "STANDARD",
             "Owner": owner,
         }
-    ticks = versioning.parse_entry(e.row.name)[2]
+    ticks = versioning.entry_version(e.row.name)[1]
     when = to_datetime(Timestamp.from_ticks(ticks)) if ticks else to_datetime(e.row.last_modified)
     if e.marker:
         return "DeleteMarker", {

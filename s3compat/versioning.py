@@ -17,6 +17,23 @@ was off or suspended) is named by its own time with the random part zero.
 Delete markers are empty entries with content type ``MARKER_TYPE``; an
 archived version keeps its original Last-Modified in ``s3-mtime``.
 
+Long keys. A key whose escaped form leaves no room for the 22 characters
+after it within the core's 1,024-byte name limit (a key at S3's own limit,
+or one full of ``\\x01``) is "long": its entries are named::
+
+    "\\x01\\x01" + sha256(key) in hex + "\\x01\\x01" + inverted(version id)
+
+so a key's entries stay contiguous and newest first, whatever its length.
+No escaped key is empty, so these names form one block at the very start
+of the container, apart from every plain name, and plain names are kept
+exactly as before. Digests do not sort like keys, so ListObjectVersions
+takes the order of long keys from ``<bucket>+versionkeys``: one empty
+object per long key with entries, named by the key itself (a key always
+fits: S3 keys are at most 1,024 bytes, and nothing else lives there). A
+writer adds that index object before the entry, and the last entry's
+remover takes it away (and puts it back if an entry appeared meanwhile);
+an index object without entries only costs a listing one empty look.
+
 Writes: PUT with versioning Enabled copies the current version (if any)
 into the versions container, then writes the new one with a fresh id.
 Suspended writes the "null" version (replacing the previous null one).
@@ -34,12 +51,14 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import hashlib
 import secrets
 from collections.abc import AsyncIterator
 
 from aiohttp import web
 
 from objectstore.proxy import errors as core_errors
+from objectstore.proxy.core import MAX_OBJECT_NAME
 from objectstore.proxy.models import ListParams, ObjectInfo, ObjectMetadata, ObjectRow
 from objectstore.timestamp import Timestamp
 from s3compat import access, meta, namespace, segments, xmlio
@@ -48,6 +67,7 @@ from s3compat.errors import S3Error
 
 STATUS = "s3-versioning"
 SUFFIX = "+versions"
+INDEX_SUFFIX = "+versionkeys"
 SEP = "\x01\x01"
 MARKER_TYPE = "application/x-s3-delete-marker"
 MTIME = "s3-mtime"
@@ -56,6 +76,11 @@ _SUFFIX_LEN = 20
 _INVERT = str.maketrans("0123456789abcdef", "fedcba9876543210")
 _HEX = frozenset("0123456789abcdef")
 SCAN_PAGE = 1000
+#: The longest escaped key (in UTF-8 bytes) whose entries keep the plain name.
+SHORT_MAX = MAX_OBJECT_NAME - len(SEP) - _SUFFIX_LEN
+LONG_TAG = SEP  # starts every long key's entry name (no escaped key is empty)
+#: A versions-container marker past every long key's entry (digests are hex).
+LONG_END = LONG_TAG + "\U0010ffff"
 
 
 def status(ctx: S3Context) -> str | None:
@@ -65,6 +90,11 @@ def status(ctx: S3Context) -> str | None:
 
 def container_for(bucket: str) -> str:
     return bucket + SUFFIX
+
+
+def index_for(bucket: str) -> str:
+    """The hidden container naming the long keys that have entries (see above)."""
+    return bucket + INDEX_SUFFIX
 
 
 def new_version_id() -> str:
@@ -80,17 +110,37 @@ def key_prefix(key: str) -> str:
     return escape(key) + SEP
 
 
+def is_long(key: str) -> bool:
+    """Whether ``key``'s entries take the digest name (the plain one would not fit)."""
+    return len(escape(key).encode("utf-8")) > SHORT_MAX
+
+
+def is_long_entry(name: str) -> bool:
+    return name.startswith(LONG_TAG)
+
+
+def entry_prefix(key: str) -> str:
+    """Every entry of ``key`` (and only of ``key``) is named with this prefix."""
+    if is_long(key):
+        return LONG_TAG + hashlib.sha256(key.encode("utf-8")).hexdigest() + SEP
+    return key_prefix(key)
+
+
 def entry_name(key: str, vid: str, ticks: int = 0) -> str:
     suffix = f"{ticks:014x}000000" if vid == NULL else vid
-    return key_prefix(key) + suffix.translate(_INVERT)
+    return entry_prefix(key) + suffix.translate(_INVERT)
+
+
+def entry_version(name: str) -> tuple[str, int]:
+    """(version id, creation ticks) of any versions-container entry."""
+    raw = name[-_SUFFIX_LEN:].translate(_INVERT)
+    return (NULL if raw.endswith("000000") else raw), int(raw[:14], 16)
 
 
 def parse_entry(name: str) -> tuple[str, str, int]:
-    """(key, version id, creation ticks) of a versions-container entry."""
-    raw = name[-_SUFFIX_LEN:].translate(_INVERT)
+    """(key, version id, creation ticks) of a plain-named (not long) entry."""
     key = name[: -_SUFFIX_LEN - len(SEP)].replace("\x01\x02", "\x01")
-    vid = NULL if raw.endswith("000000") else raw
-    return key, vid, int(raw[:14], 16)
+    return key, *entry_version(name)
 
 
 def check_version_id(vid: str) -> None:
@@ -129,6 +179,56 @@ async def _ensure_container(ctx: S3Context) -> None:
     await ctx.core.put_container(ctx.account, container_for(ctx.bucket_name))
 
 
+async def _index(ctx: S3Context, key: str) -> None:
+    """Name a long key in the index before any entry of it is written."""
+    if not is_long(key):
+        return
+    md = ObjectMetadata(content_type="application/x-s3-version-key")
+    cont = index_for(ctx.bucket_name)
+    try:
+        await ctx.core.put_object(ctx.account, cont, key, b"", md)
+    except core_errors.ContainerNotFound:
+        await ctx.core.put_container(ctx.account, cont)
+        await ctx.core.put_object(ctx.account, cont, key, b"", md)
+
+
+async def _has_entries(ctx: S3Context, key: str) -> bool:
+    async for _row in entries(ctx, key):
+        return True
+    return False
+
+
+async def _unindex_if_empty(ctx: S3Context, key: str) -> None:
+    """Drop a long key's index object once its last entry went."""
+    if not is_long(key) or await _has_entries(ctx, key):
+        return
+    with contextlib.suppress(core_errors.NotFound):
+        await ctx.core.delete_object(ctx.account, index_for(ctx.bucket_name), key)
+    if await _has_entries(ctx, key):  # a writer archived meanwhile: keep it listed
+        await _index(ctx, key)
+
+
+async def drop_index(ctx: S3Context) -> None:
+    """Remove the long-key index of a bucket being deleted (its entries are gone)."""
+    cont = index_for(ctx.bucket_name)
+    marker = ""
+    while True:
+        params = ListParams(limit=SCAN_PAGE, marker=marker)
+        try:
+            _info, rows = await ctx.core.list_objects(ctx.account, cont, params)
+        except core_errors.ContainerNotFound:
+            return
+        for row in rows:
+            if isinstance(row, ObjectRow):
+                with contextlib.suppress(core_errors.NotFound):
+                    await ctx.core.delete_object(ctx.account, cont, row.name)
+        if len(rows) < SCAN_PAGE:
+            break
+        marker = rows[-1].name
+    with contextlib.suppress(core_errors.NotFound, core_errors.ContainerNotEmpty):
+        await ctx.core.delete_container(ctx.account, cont)
+
+
 async def copy_stored(
     ctx: S3Context, src: tuple[str, str, str], dst: tuple[str, str, str], system: dict[str, str]
 ) -> None:
@@ -155,6 +255,7 @@ async def archive(ctx: S3Context, info: ObjectInfo) -> None:
     system = {meta.VERSION_ID: vid, MTIME: info.system.get(MTIME) or info.last_modified.normal}
     src = (ctx.account, ctx.bucket_name, info.name)
     dst = (ctx.account, container_for(ctx.bucket_name), name)
+    await _index(ctx, info.name)
     try:
         await copy_stored(ctx, src, dst, system)
     except core_errors.ContainerNotFound:
@@ -167,6 +268,7 @@ async def _put_marker(ctx: S3Context, vid: str) -> None:
     md = ObjectMetadata(content_type=MARKER_TYPE, system={meta.VERSION_ID: vid})
     name = entry_name(ctx.key, vid, ticks)
     cont = container_for(ctx.bucket_name)
+    await _index(ctx, ctx.key)
     try:
         await ctx.core.put_object(ctx.account, cont, name, b"", md)
     except core_errors.ContainerNotFound:
@@ -176,7 +278,7 @@ async def _put_marker(ctx: S3Context, vid: str) -> None:
 
 async def entries(ctx: S3Context, key: str) -> AsyncIterator[ObjectRow]:
     """Every stored entry of ``key``, newest first (bounded pages)."""
-    prefix = key_prefix(key)
+    prefix = entry_prefix(key)
     marker = ""
     cont = container_for(ctx.bucket_name)
     while True:
@@ -203,7 +305,7 @@ async def find_entry(ctx: S3Context, key: str, vid: str) -> ObjectRow | ObjectIn
         except core_errors.NotFound:
             return None
     async for row in entries(ctx, key):
-        if parse_entry(row.name)[1] == NULL:
+        if entry_version(row.name)[0] == NULL:
             return row
     return None
 
@@ -228,7 +330,7 @@ async def _delete_entry(ctx: S3Context, name: str, *, drop_segments: bool) -> No
 
 async def _drop_null_entries(ctx: S3Context) -> None:
     """A new null version (or null marker) replaces every older null entry."""
-    doomed = [row.name async for row in entries(ctx, ctx.key) if parse_entry(row.name)[1] == NULL]
+    doomed = [row.name async for row in entries(ctx, ctx.key) if entry_version(row.name)[0] == NULL]
     for name in doomed:
         await _delete_entry(ctx, name, drop_segments=True)
 
@@ -262,6 +364,7 @@ async def before_put(ctx: S3Context, md: ObjectMetadata, cur: ObjectInfo | None)
             await segments.remember_segments(ctx, cur)
     if st != "Enabled":
         await _drop_null_entries(ctx)
+        await _unindex_if_empty(ctx, ctx.key)
     md.system = {**(md.system or {}), meta.VERSION_ID: vid}
     return md
 
@@ -299,6 +402,12 @@ async def _delete_current(ctx: S3Context) -> None:
 
 
 async def _delete_version(ctx: S3Context, vid: str) -> dict[str, str]:
+    headers = await _delete_version_entry(ctx, vid)
+    await _unindex_if_empty(ctx, ctx.key)
+    return headers
+
+
+async def _delete_version_entry(ctx: S3Context, vid: str) -> dict[str, str]:
     headers = {"x-amz-version-id": vid}
     cur = await current(ctx)
     if cur is not None and version_of(cur) == vid:
@@ -350,7 +459,7 @@ async def location(ctx: S3Context) -> tuple[str, str, str]:
                 "x-amz-delete-marker": "true",
                 "x-amz-version-id": vid,
                 "Allow": "DELETE",
-                "Last-Modified": http_date(parse_entry(_entry_name_of(ctx, entry, vid))[2] / 1e5),
+                "Last-Modified": http_date(entry_version(_entry_name_of(ctx, entry, vid))[1] / 1e5),
             },
         )
     return ctx.account, container_for(ctx.bucket_name), _entry_name_of(ctx, entry, vid)
@@ -369,7 +478,7 @@ async def no_such_key(ctx: S3Context) -> S3Error:
         async for row in entries(ctx, ctx.key):
             if is_marker(row):
                 err.headers["x-amz-delete-marker"] = "true"
-                err.headers["x-amz-version-id"] = parse_entry(row.name)[1]
+                err.headers["x-amz-version-id"] = entry_version(row.name)[0]
             break
     return err
 

@@ -167,7 +167,28 @@ class DurabilitySection:
 class IdentitySection:
     """Projects, users, tokens and S3 credentials."""
 
-    token_lifetime: int = _opt(86400, "Seconds a token issued by /auth/v1.0 stays valid.")
+    token_lifetime: int = _opt(
+        86400, "Seconds a token issued by /auth/v1.0 or the Keystone API stays valid."
+    )
+    host: str = _opt("127.0.0.1", "Address the identity (Keystone v3) API listens on.")
+    port: int = _opt(5000, "Port of the identity (Keystone v3) API (`/v3/auth/tokens`).")
+    public_url: str = _opt(
+        "",
+        "Base URL clients reach the identity API at, put in version documents, links and the "
+        "catalog (e.g. `https://keystone.example.com`); empty: `http://host:port`.",
+    )
+    catalog_host: str = _opt(
+        "",
+        "Host name put in the service catalog's URLs of every service (object-store, volume, "
+        "image, compute, network); empty: each service's listen address (a wildcard one: "
+        "127.0.0.1).",
+    )
+    region: str = _opt("RegionOne", "Region of every endpoint in the service catalog.")
+    network_url: str = _opt(
+        "",
+        "Base URL of the network (Neutron) endpoint in the catalog; empty: the compute "
+        "service's address, which serves `/v2.0/networks`.",
+    )
     storage_url_base: str = _opt(
         "",
         "Scheme, host and optional path put before `/v1/AUTH_<project>` in the X-Storage-Url "
@@ -198,6 +219,13 @@ class IdentitySection:
             raise ConfigError("identity.failed_auth_max_clients must be between 1 and 10000000")
         if not 0 < self.token_lifetime <= 366 * 86400:
             raise ConfigError("identity.token_lifetime must be between 1 and 31622400 seconds")
+        _check_port("identity.port", self.port)
+        _check_url("identity.public_url", self.public_url)
+        _check_url("identity.network_url", self.network_url)
+        if not re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", self.region):
+            raise ConfigError("identity.region must be 1-64 characters of A-Z a-z 0-9 _ . -")
+        if self.catalog_host and not re.fullmatch(r"[A-Za-z0-9.:\[\]-]{1,255}", self.catalog_host):
+            raise ConfigError("identity.catalog_host must be a host name or address")
         base = self.storage_url_base
         if base:
             parts = urlsplit(base)
@@ -467,6 +495,37 @@ class NetworkSection:
 
 
 @dataclass
+class ConsoleSection:
+    """The web console that `stratus up` serves: the cloud seen and driven from a browser."""
+
+    enabled: bool = _opt(True, "Start the web console with `stratus up`.")
+    host: str = _opt("127.0.0.1", "Address the web console listens on.")
+    port: int = _opt(8000, "Port of the web console.")
+    session_lifetime: int = _opt(
+        28800, "Seconds a console login lasts (it ends sooner if the user's key changes)."
+    )
+    tls_cert: str = _opt(
+        "", "PEM certificate (chain) file; with `tls_key`, the console serves HTTPS only."
+    )
+    tls_key: str = _opt("", "PEM private key file for `tls_cert`.")
+
+    @property
+    def scheme(self) -> str:
+        return "https" if self.tls_cert else "http"
+
+    def validate(self) -> None:
+        _check_port("console.port", self.port)
+        if not 60 <= self.session_lifetime <= 7 * 86400:
+            raise ConfigError("console.session_lifetime must be between 60 and 604800 seconds")
+        if bool(self.tls_cert) != bool(self.tls_key):
+            raise ConfigError("console.tls_cert and console.tls_key are set together or not at all")
+        for name in ("tls_cert", "tls_key"):
+            path = getattr(self, name)
+            if path and not Path(path).is_file():
+                raise ConfigError(f"console.{name}: no such file {path!r}")
+
+
+@dataclass
 class Config:
     """The whole configuration: one section per service."""
 
@@ -483,6 +542,7 @@ class Config:
     image: ImageSection = field(default_factory=ImageSection)
     compute: ComputeSection = field(default_factory=ComputeSection)
     network: NetworkSection = field(default_factory=NetworkSection)
+    console: ConsoleSection = field(default_factory=ConsoleSection)
 
     @property
     def data_dir(self) -> Path:

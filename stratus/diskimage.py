@@ -125,12 +125,23 @@ class StreamInspector:
 
 
 def inspect_bytes_of(path: Path, declared: str, max_virtual_size: int | None) -> DiskInfo:
-    """Pass 1 on a file (blocking: run it off the event loop)."""
-    stream = StreamInspector()
-    with path.open("rb") as f:
-        while chunk := f.read(1 << 20):
-            stream.feed(chunk)
-    return stream.verdict(declared, max_virtual_size)
+    """Pass 1 on a file (blocking: run it off the event loop); reads only what it needs."""
+    try:
+        inspector = fi.detect_file_format(str(path))
+    except fi.ImageFormatError as exc:
+        raise UnsafeImage(f"The image data is ambiguous: {exc}") from None
+    if inspector is None:
+        raise UnsafeImage("The image data could not be recognised.")
+    info = _verdict(inspector, declared, max_virtual_size)
+    if info.format == "raw":  # raw: what the guest sees is every byte
+        size = path.stat().st_size
+        if max_virtual_size is not None and size > max_virtual_size:
+            raise UnsafeImage(
+                f"The image's virtual size ({size} bytes) exceeds the limit of "
+                f"{max_virtual_size} bytes."
+            )
+        info = DiskInfo("raw", size)
+    return info
 
 
 async def qemu_img_info(path: Path, fmt: str, qemu_img: str = "qemu-img") -> dict[str, Any]:

@@ -114,10 +114,6 @@ class LimitedSite(web.SockSite):
         self._refused = 0
         self._logged = 0.0
 
-    @property
-    def open_connections(self) -> int:
-        return self._open
-
     async def start(self) -> None:
         await web.BaseSite.start(self)  # registers the site with its runner
         server = self._runner.server
@@ -237,7 +233,7 @@ class _BodyWatch:
         if self._content.is_eof() or transport.is_closing():
             return
         now = self._loop.time()
-        reading = getattr(transport, "is_reading", lambda: True)()
+        reading = cast(asyncio.ReadTransport, transport).is_reading()  # False: paused by us
         if self._content.total_bytes != self._seen or not reading:
             self._seen, self._since = self._content.total_bytes, now
         elif now - self._since >= self._timeout:

@@ -23,6 +23,11 @@ if os.environ.get("STRATUS_FUZZ_EXAMPLES"):
 def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory):
     """Keep a developer's STRATUS_* settings out of the tests."""
     for key in list(os.environ):
-        if key.startswith("STRATUS_") and key != "STRATUS_REQUIRE_TOOLS":
+        # STRATUS_POWER_SEED / _CUTS are the power-loss probes' own knobs (tests/probe/power).
+        if (
+            key.startswith("STRATUS_")
+            and key != "STRATUS_REQUIRE_TOOLS"
+            and not key.startswith("STRATUS_POWER_")
+        ):
             monkeypatch.delenv(key)
     yield

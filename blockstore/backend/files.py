@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from blockstore.backend.copy import clone_file
+from stratus import durable
 from stratus.private import private_dir
 
 GiB = 1024**3
@@ -42,6 +43,9 @@ class FileBackend:
         self.tmp = self.root / "tmp"
         for d in (self.volumes, self.snapshots, self.tmp):
             private_dir(d)  # 0700, missing parents too
+        # A volume's rename into volumes/ is synced there; the directories themselves
+        # must keep their names through a power cut too (strict POSIX).
+        durable.sync_entries(self.root, levels=2)
         self.capacity_bytes = capacity_bytes
         self.last_clone_method = ""
 
@@ -193,6 +197,7 @@ class FileBackend:
         """Remove every partial file (at start-up, before anything is in flight)."""
         shutil.rmtree(self.tmp, ignore_errors=True)
         self.tmp.mkdir(mode=0o700, parents=True, exist_ok=True)
+        durable.fsync_dir(self.root)  # the new tmp/ is there after a power cut
 
 
 def _unlink(path: Path) -> None:

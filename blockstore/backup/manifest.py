@@ -23,9 +23,10 @@ _FIXED = 4096  # the manifest's fields other than its chunk list, with room to s
 _PER_CHUNK = 18  # a 16-byte digest as msgpack bin 8
 
 
-def max_bytes(size: int) -> int:
-    """The largest manifest a backup of ``size`` bytes can have (reads stop there)."""
-    return _FIXED + _PER_CHUNK * -(-size // MIN_CHUNK_SIZE)
+def max_bytes(size: int, chunks: int | None = None) -> int:
+    """The largest manifest a backup of ``size`` bytes (of ``chunks`` chunks, when the
+    records know) can have: reads stop there."""
+    return _FIXED + _PER_CHUNK * (chunks if chunks else -(-size // MIN_CHUNK_SIZE))
 
 
 class ManifestError(Exception):
@@ -64,10 +65,16 @@ class Manifest:
 
     @classmethod
     def decode(
-        cls, raw: bytes, *, backup_id: str | None = None, size: int | None = None
+        cls,
+        raw: bytes,
+        *,
+        backup_id: str | None = None,
+        size: int | None = None,
+        chunks: int | None = None,
     ) -> Manifest:
-        """Parse and check a manifest; ``backup_id`` and ``size`` are what the records say
-        it must describe (the object is in the tenant's account: it may have been edited)."""
+        """Parse and check a manifest; ``backup_id``, ``size`` and ``chunks`` (count) are
+        what the records say it must describe (the object is in the tenant's account: it
+        may have been edited)."""
         if raw[:4] != MAGIC or len(raw) < 5:
             raise ManifestError("not a backup manifest")
         if raw[4] != VERSION:
@@ -93,6 +100,8 @@ class Manifest:
             raise ManifestError(f"manifest size {man.size} differs from the backup's {size}")
         if not MIN_CHUNK_SIZE <= man.chunk_size <= MAX_CHUNK_SIZE or man.size < 0:
             raise ManifestError(f"manifest chunk size {man.chunk_size} is out of range")
+        if chunks is not None and len(man.chunks) != chunks:
+            raise ManifestError(f"manifest lists {len(man.chunks)} chunks, not {chunks}")
         if len(man.chunks) != -(-man.size // man.chunk_size):
             raise ManifestError("manifest chunk count does not match its size")
         if any(c is not None and (not isinstance(c, bytes) or len(c) != 16) for c in man.chunks):

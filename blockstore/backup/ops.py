@@ -251,16 +251,18 @@ class BackupOps(AttachmentOps):
         return known
 
     async def load_manifest(self, client: SwiftClient, bk: Backup) -> Manifest | None:
-        size = bk.size * GiB  # the records' size: the object is the tenant's to edit
+        size = bk.size * GiB  # the records' size and count: the object is the tenant's to edit
+        count = bk.chunk_count or None  # 0: not recorded (a backup still being made)
+        limit = max_bytes(size, count)
         try:
-            raw = await read_capped(client, bk.container, manifest_name(bk.id), max_bytes(size))
+            raw = await read_capped(client, bk.container, manifest_name(bk.id), limit)
         except ObjectNotFound:
             return None
         except TooLarge as exc:
             log.error("manifest of backup %s is too large", bk.id)
             raise ManifestError(f"manifest of backup {bk.id} is too large: {exc}") from None
         try:
-            return Manifest.decode(raw, backup_id=bk.id, size=size)
+            return Manifest.decode(raw, backup_id=bk.id, size=size, chunks=count)
         except ManifestError:
             log.error("manifest of backup %s is unreadable", bk.id)
             raise

@@ -148,7 +148,8 @@ class LioDriver:
                 so = cls(name, dev=spec.path, wwn=serial, readonly=spec.read_only)
             else:
                 size = os.path.getsize(spec.path)
-                so = cls(name, dev=spec.path, size=size, wwn=serial, write_back=False)
+                # write_back: buffered I/O with WCE=1, as the userspace target; False: O_DSYNC.
+                so = cls(name, dev=spec.path, size=size, wwn=serial, write_back=spec.write_cache)
         return so
 
     def _configure_tpg(self, tpg: Any, spec: ExportSpec) -> None:

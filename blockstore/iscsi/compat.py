@@ -59,6 +59,35 @@ def _table(headers: list[str], rows: list[list[str]]) -> list[str]:
     return [*out, ""]
 
 
+_WRITE_CACHE = [
+    "## Write cache and durability",
+    "",
+    "Every LUN advertises a volatile write cache (caching mode page: WCE=1), as a disk",
+    "with its cache on does. What GOOD status means:",
+    "",
+    "| command | durable when GOOD is sent |",
+    "|---|---|",
+    "| WRITE with FUA=1 (and WRITE AND VERIFY, COMPARE AND WRITE) | yes: written through an"
+    " O_DSYNC descriptor |",
+    "| WRITE with FUA=0 | no: in the page cache until a flush; a power cut may lose it"
+    " (and may keep any 4 KiB page of it: writes are not atomic across pages) |",
+    "| SYNCHRONIZE CACHE (10/16) | yes: fdatasync of the backing file; every write"
+    " completed before it is durable |",
+    "| any write while WCE=0 | yes: written through |",
+    "",
+    "Turn the cache off per volume type with the extra spec `write_cache = '<is> False'`",
+    "(`stratus target export --no-write-cache` for a single file); an initiator may also",
+    "clear WCE with MODE SELECT, which holds until the export changes. The LIO driver",
+    "(`blockstore/export/lio.py`) maps the spec onto a new fileio backstore's `write_back`",
+    "(buffered I/O with `emulate_write_cache=1`, or O_DSYNC writes); block-device",
+    "backstores and backstores made before keep the kernel's settings, and the kernel's",
+    "own write path, not this table, decides there. The power-loss probes",
+    "(`tests/probe/power/test_iscsi.py`)",
+    "cut power under FUA, SYNCHRONIZE CACHE and cached writes and check exactly this table.",
+    "",
+]
+
+
 def render() -> str:
     limits = TargetLimits()
     neg = Negotiator(limits)
@@ -115,6 +144,7 @@ def render() -> str:
         "the per-suite floor is `tests/e2e/blockstore/conformance_floor.json`.",
         "",
     ]
+    out += _WRITE_CACHE
     out += ["## Login refusals", ""]
     rows = [[f"0x{status:04x}", why] for status, why in sorted(REFUSALS.items())]
     out += _table(["status", "sent when"], rows)

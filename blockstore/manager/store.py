@@ -19,13 +19,14 @@ from typing import Any, TypeVar
 import lmdb
 
 from blockstore.manager.errors import BackendError
-from stratus.private import private_dir
 from blockstore.manager.records import (
     KINDS,
     Record,
     project_prefix,
     record_key,
 )
+from stratus import durable
+from stratus.private import private_dir
 
 R = TypeVar("R", bound=Record)
 T = TypeVar("T")
@@ -81,6 +82,10 @@ class Store:
             metasync=True,
             mode=0o600,
         )
+        # The records' files, and the directories made above them, exist before the
+        # first write is acknowledged and keep their names through a power cut (strict
+        # POSIX: a new name is durable once its directory is fsynced).
+        durable.sync_entries(self.path, levels=2)
         self._dbs = {cls.kind: self._env.open_db(cls.kind.encode()) for cls in KINDS}
         self._dbs["meta"] = self._env.open_db(b"meta")
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="volume-store")

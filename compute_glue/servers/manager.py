@@ -341,9 +341,8 @@ class ServerManager(attach.AttachMixin):
                 "node-name": "root",
                 "file": {"driver": "file", "filename": server.boot["disk"]},
             }
-            if server.boot.get("base"):  # the image, opened with its own backing disabled
-                base = Path(server.boot["base"])
-                node["backing"] = diskimage.blockdev(base, server.boot["base_format"])
+            base, base_format = await self._checked_base(server)
+            node["backing"] = diskimage.blockdev(base, base_format)  # its own backing disabled
             dev: dict[str, Any] = {"driver": "virtio-blk-pci", "id": "rootdisk", "drive": "root"}
             if spec.kernel is None:  # -kernel's option ROM holds bootindex 0 itself
                 dev["bootindex"] = 0
@@ -370,6 +369,36 @@ class ServerManager(attach.AttachMixin):
 
         self.edit(server.id, running)
         return vm
+
+    async def _checked_base(self, server: Server) -> tuple[Path, str]:
+        """The cached image under the server's overlay, and its format.
+
+        A server built before images were checked has no ``base`` in its record:
+        its overlay names the image, which is checked now (and recorded).
+        """
+        if server.boot.get("base"):
+            return Path(server.boot["base"]), server.boot["base_format"]
+        disk = Path(server.boot["disk"])
+        try:
+            info = await diskimage.qemu_img_info(disk, "qcow2", self.settings.qemu_img)
+        except diskimage.UnsafeImage as exc:
+            raise BadRequest(
+                f"The server's disk cannot be used: {exc}", kind="badRequest"
+            ) from None
+        named = info.get("full-backing-filename") or info.get("backing-filename")
+        base = Path(str(named)) if named else None
+        base_format = str(info.get("backing-filename-format") or "raw")
+        if base is None or base.parent != self.cache.root:
+            raise BadRequest(
+                "The server's disk does not lie over a cached image.", kind="badRequest"
+            )
+        await self.cache.inspect(base, base_format)
+
+        def remember(s: Server) -> None:
+            s.boot["base"], s.boot["base_format"] = str(base), base_format
+
+        self.edit(server.id, remember)
+        return base, base_format
 
     def _exited(self, vm: VmProcess) -> None:
         """QEMU ended: a stop or delete in progress handles it; otherwise the VM is SHUTOFF."""

@@ -70,3 +70,15 @@ def s3(url: str, access: str, secret: str, region: str) -> str | None:
             f"--region={shlex.quote(region)} --host={host} --host-bucket={host}{tls} ls"
         )
     return None
+
+
+def os_cloud(clouds_yaml: str) -> str:
+    """The variables that point openstack / openstacksdk at `stratus up`'s clouds.yaml."""
+    path = shlex.quote(str(Path(clouds_yaml).absolute()))  # absolute: still right after a cd
+    return f"OS_CLOUD=stratus OS_CLIENT_CONFIG_FILE={path}"
+
+
+def openstack(clouds_yaml: str) -> str | None:
+    """`openstack catalog list` as the admin, when python-openstackclient is installed."""
+    cmd = installed("openstack")
+    return f"{os_cloud(clouds_yaml)} {cmd} catalog list" if cmd else None

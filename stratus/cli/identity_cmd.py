@@ -25,6 +25,29 @@ def register(sub: argparse._SubParsersAction) -> None:
     _register_projects(sub)
     _register_users(sub)
     _register_credentials(sub)
+    _register_service(sub)
+
+
+def _register_service(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("identity", help="the identity (Keystone v3) API")
+    act = p.add_subparsers(dest="identity_command", metavar="ACTION", required=True)
+    serve = act.add_parser("serve", help="run the identity service (`stratus up` starts it)")
+    serve.add_argument("--config", metavar="FILE", default=argparse.SUPPRESS)
+    serve.set_defaults(func=_identity_serve)
+
+
+def _identity_serve(args: argparse.Namespace) -> int:
+    import uvloop
+
+    from stratus import private
+    from stratus.cli.image_cmd import serve_until_signalled, setup_logging
+    from stratus.identity.keystone.service import serve
+
+    cfg = config.load(args.config)
+    private.service_start(cfg.data_dir, identity_dir(cfg.data_dir))
+    setup_logging()
+    uvloop.run(serve_until_signalled(lambda stop: serve(cfg, stop)))
+    return 0
 
 
 def _register_projects(sub: argparse._SubParsersAction) -> None:

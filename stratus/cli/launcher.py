@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import fcntl
+import json
 import os
 import sys
 import time
@@ -20,7 +21,7 @@ from pathlib import Path
 
 from stratus import config, private
 from stratus.cli import cluster, hints
-from stratus.cli.supervisor import ChildSpec, Supervisor, http_probe
+from stratus.cli.supervisor import ChildSpec, Supervisor, http_probe, tcp_probe
 
 
 class AlreadyRunning(config.ConfigError):
@@ -42,10 +43,13 @@ class Banner:
     iscsi_portal: str = ""
     image_url: str = ""
     compute_url: str = ""
+    console_url: str = ""
     s3_url: str = ""
     s3_access: str = ""
     s3_secret: str = ""
     s3_region: str = "us-east-1"
+    identity_url: str = ""
+    clouds_yaml: str = ""
     # The --config `stratus up` was given, repeated in the `stratus` commands it suggests.
     config_file: str | None = None
 
@@ -63,6 +67,15 @@ class Banner:
             f"user           {self.user}",
             f"key            {key}",
             *([f"try: {swift}"] if swift else []),
+            *([f"identity API   {self.identity_url}/v3/ (Keystone)"] if self.identity_url else []),
+            *(
+                [
+                    f"OpenStack CLI  export {hints.os_cloud(self.clouds_yaml)}",
+                    *([f"try: {os_try}"] if (os_try := hints.openstack(self.clouds_yaml)) else []),
+                ]
+                if self.clouds_yaml
+                else []
+            ),
             *(
                 [
                     f"S3 API         {self.s3_url} (region {self.s3_region})",
@@ -78,6 +91,7 @@ class Banner:
             *([f"try: {stratus} volume create 1 --name first"] if self.volume_url else []),
             *([f"image API      {self.image_url}/v2/"] if self.image_url else []),
             *([f"compute API    {self.compute_url}/v2.1/"] if self.compute_url else []),
+            *([f"web console    {self.console_url}/"] if self.console_url else []),
             f"try: {stratus} status",
             f"up in {self.seconds:.2f}s (Ctrl-C stops)",
         ]
@@ -150,6 +164,63 @@ def compute_spec(cfg: config.Config, run_config: Path) -> ChildSpec:
         ready=lambda: http_probe(_probe_host(host), port, "/healthcheck"),
         env=child_env(),
         log_path=cluster.logs_dir(cfg) / "compute.log",
+    )
+
+
+def identity_spec(cfg: config.Config, run_config: Path) -> ChildSpec:
+    """The identity service: the Keystone v3 API over the shared identity store."""
+    host, port = cfg.identity.host, cfg.identity.port
+    argv = [sys.executable, "-m", "stratus.cli.main", "--config", str(run_config)]
+    return ChildSpec(
+        name="identity",
+        argv=[*argv, "identity", "serve"],
+        ready=lambda: http_probe(_probe_host(host), port, "/healthcheck"),
+        env=child_env(),
+        log_path=cluster.logs_dir(cfg) / "identity.log",
+    )
+
+
+def write_clouds_yaml(cfg: config.Config, key: str | None) -> Path:
+    """``<data>/clouds.yaml`` (0600) with a ``stratus`` cloud: the admin on the identity API.
+
+    Without a known key (fixed by the environment earlier) the password is
+    left out: the clients then take it from ``OS_PASSWORD``.
+    """
+    from stratus.identity.keystone.catalog import identity_base
+
+    q = json.dumps  # a JSON string is a valid YAML scalar, whatever it holds
+    lines = [
+        "# Written by `stratus up`: the admin of this cloud, for openstack / openstacksdk.",
+        "clouds:",
+        "  stratus:",
+        "    auth:",
+        f"      auth_url: {q(identity_base(cfg) + '/v3')}",
+        f"      username: {q('admin')}",
+        *([f"      password: {q(key)}"] if key else []),
+        f"      project_name: {q('admin')}",
+        f"      user_domain_name: {q('Default')}",
+        f"      project_domain_name: {q('Default')}",
+        f"    region_name: {q(cfg.identity.region)}",
+        "    identity_api_version: 3",
+        "    interface: public",
+    ]
+    path = cfg.data_dir / "clouds.yaml"
+    cluster.write_private(path, "\n".join(lines) + "\n")
+    return path
+
+
+def console_spec(cfg: config.Config, run_config: Path) -> ChildSpec:
+    """The web console (`python -m stratus.console`): pages over the public APIs."""
+    host, port = _probe_host(cfg.console.host), cfg.console.port
+    tls = cfg.console.scheme == "https"
+    return ChildSpec(
+        name="console",
+        argv=[sys.executable, "-m", "stratus.console", "--config", str(run_config)],
+        ready=(lambda: tcp_probe(host, port))
+        if tls
+        else (lambda: http_probe(host, port, "/healthcheck")),
+        env=child_env(),
+        log_path=cluster.logs_dir(cfg) / "console.log",
     )
 
 
@@ -249,11 +320,15 @@ class Launcher:
         try:
             await self.supervisor.start([proxy_spec(cfg, run_config)], wait=False)
             others = [volume_spec(cfg, run_config), image_spec(cfg, run_config)]
+            others.append(identity_spec(cfg, run_config))
             await self.supervisor.start([*others, compute_spec(cfg, run_config)], wait=False)
+            if cfg.console.enabled:
+                await self.supervisor.start([console_spec(cfg, run_config)], wait=False)
             # The key hash (scrypt) runs while the children import; the proxy reads
             # the admin user from the shared store only when a client logs in.
             key = await asyncio.to_thread(ensure_admin, cfg)
             s3_access, s3_secret = await asyncio.to_thread(ensure_admin_s3, cfg)
+            clouds = await asyncio.to_thread(write_clouds_yaml, cfg, key)
             await self.supervisor.wait_ready()
         except BaseException:
             await self.supervisor.stop()
@@ -275,6 +350,8 @@ class Launcher:
             s3_region=cfg.s3.region,
             image_url=f"http://{_probe_host(cfg.image.host)}:{cfg.image.port}",
             compute_url=f"http://{_probe_host(cfg.compute.host)}:{cfg.compute.port}",
+            identity_url=f"http://{_probe_host(cfg.identity.host)}:{cfg.identity.port}",
+            clouds_yaml=str(clouds),
         )
 
     async def run(self, stop: asyncio.Event) -> None:

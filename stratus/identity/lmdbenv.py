@@ -17,6 +17,7 @@ from pathlib import Path
 
 import lmdb
 
+from stratus import durable
 from stratus.identity.errors import IdentityError
 from stratus.private import private_dir
 
@@ -67,8 +68,12 @@ def acquire(path: Path, map_size: int = DEFAULT_MAP_SIZE) -> tuple[str, _Shared]
                 readahead=False,
             )
             env.reader_check()  # free reader slots left by processes that died
+            # The store's files and the directories made above them keep their names
+            # through a power cut (strict POSIX: a new name is durable once its
+            # directory is fsynced); LMDB syncs only the files' contents.
+            durable.sync_entries(key, levels=2)
             dbs = {name.decode(): env.open_db(name) for name in SUBDBS}
-        except lmdb.Error as exc:
+        except (lmdb.Error, OSError) as exc:
             raise IdentityError(f"cannot open identity store {key}: {exc}") from None
         shared = _Shared(env=env, dbs=dbs, pid=os.getpid(), users=1)
         _open[key] = shared

@@ -16,6 +16,18 @@ from stratus.identity.errors import InvalidName
 ROLES = ("admin", "member", "reader")
 """Roles a user holds in its project, strongest first."""
 
+IMPLIED_ROLES: dict[str, tuple[str, ...]] = {"admin": ("member",), "member": ("reader",)}
+"""Keystone's default role implications: a token lists a role and all it implies."""
+
+
+def effective_roles(role: str) -> tuple[str, ...]:
+    """``role`` and every role it implies, transitively (Keystone's token roles)."""
+    out = [role]
+    for r in out:
+        out += [i for i in IMPLIED_ROLES.get(r, ()) if i not in out]
+    return tuple(out)
+
+
 _NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 _ACCESS = re.compile(r"[A-Za-z0-9_.:@+=-]{3,128}")
 # Keys and secrets travel in HTTP headers: printable ASCII, no spaces at the ends.

@@ -87,6 +87,23 @@ class Principal:
 
 
 @dataclass(frozen=True)
+class TokenInfo:
+    """A live token as Keystone describes it: whose, since when, how obtained.
+
+    ``scoped`` is False for an unscoped token (identity only: no service
+    accepts it); ``user_created`` tells a user apart from a later one of the
+    same name.
+    """
+
+    principal: Principal
+    issued: float
+    user_created: float
+    scoped: bool = True
+    methods: tuple[str, ...] = ("password",)
+    audit_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Project:
     name: str
     created: float

@@ -32,7 +32,7 @@ from stratus.identity import admin, keyhash, lmdbenv
 from stratus.identity.credentials import CredentialMixin
 from stratus.identity.errors import AlreadyExists, IdentityError, NotFound
 from stratus.identity.names import check_key, check_name, check_role, random_key
-from stratus.identity.records import Principal, Project, User, decode, encode
+from stratus.identity.records import Principal, Project, TokenInfo, User, decode, encode
 
 TOKEN_PREFIX = "AUTH_tk"
 MAX_TOKEN_LIFETIME = 366 * 86400
@@ -270,8 +270,24 @@ class IdentityStore(CredentialMixin):
 
     # -- tokens -------------------------------------------------------------
 
-    def issue_token(self, project: str, user: str, lifetime: float) -> tuple[str, Principal]:
+    def issue_token(
+        self,
+        project: str,
+        user: str,
+        lifetime: float,
+        *,
+        scoped: bool = True,
+        methods: tuple[str, ...] = ("password",),
+        audit_ids: tuple[str, ...] = (),
+        expires_at: float | None = None,
+    ) -> tuple[str, Principal]:
         """A new token for an existing user, valid ``lifetime`` seconds.
+
+        Keystone's extras: an unscoped token (``scoped=False``) proves who the
+        user is but is refused by :meth:`authenticate_token`, so no service
+        honours it; ``methods`` and ``audit_ids`` are kept for token bodies
+        (a new audit id is put first); ``expires_at`` caps the expiry (a
+        rescoped token never outlives the one it came from).
 
         Also reaps a few expired tokens and caps the user's live tokens, so
         the store stays bounded without a background task.
@@ -284,7 +300,10 @@ class IdentityStore(CredentialMixin):
         digest = _digest(token)
         ukey = _ukey(project, user)
         now = self.clock()
-        expires = now + lifetime
+        expires = now + lifetime if expires_at is None else min(now + lifetime, expires_at)
+        if expires <= now:
+            raise IdentityError("token would be expired already")
+        audit = [secrets.token_urlsafe(16), *audit_ids[:1]]
         with self._write() as txn:
             raw = txn.get(ukey, db=self._dbs["users"])
             if raw is None:
@@ -293,6 +312,10 @@ class IdentityStore(CredentialMixin):
             self._reap(txn, now, REAP_PER_LOGIN)
             self._cap_user_tokens(txn, ukey, MAX_TOKENS_PER_USER - 1)
             rec = {"project": project, "user": user, "expires": expires, "issued": now}
+            if not scoped:
+                rec["scoped"] = False
+            rec["methods"] = list(methods)
+            rec["audit_ids"] = audit
             txn.put(digest, encode(rec), db=self._dbs["tokens"])
             txn.put(_ms(expires) + digest, b"", db=self._dbs["token_expiry"])
             txn.put(ukey + b"\0" + _ms(expires) + digest, b"", db=self._dbs["user_tokens"])
@@ -314,8 +337,16 @@ class IdentityStore(CredentialMixin):
 
         Roles are read from the user now, so a role change applies at once;
         expired tokens are refused here and removed by later logins or
-        :meth:`reap_expired_tokens`.
+        :meth:`reap_expired_tokens`. Unscoped (Keystone) tokens are refused:
+        they grant nothing in any project.
         """
+        info = self.token_info(token)
+        if info is None or not info.scoped:
+            return None
+        return info.principal
+
+    def token_info(self, token: str) -> TokenInfo | None:
+        """Everything about a live token, scoped or not (Keystone's token bodies), or None."""
         if (
             not isinstance(token, str)
             or not token.startswith(TOKEN_PREFIX)
@@ -332,8 +363,15 @@ class IdentityStore(CredentialMixin):
             uraw = txn.get(_ukey(rec["project"], rec["user"]), db=self._dbs["users"])
             if uraw is None:
                 return None
-            role = decode(uraw, "user")["role"]
-        return Principal(rec["project"], rec["user"], (role,), rec["expires"])
+            user = decode(uraw, "user")
+        return TokenInfo(
+            Principal(rec["project"], rec["user"], (user["role"],), rec["expires"]),
+            issued=rec["issued"],
+            user_created=user["created"],
+            scoped=rec.get("scoped", True),
+            methods=tuple(rec.get("methods", ("password",))),
+            audit_ids=tuple(rec.get("audit_ids", ())),
+        )
 
     def revoke_token(self, token: str) -> bool:
         """Forget a token (logout); False if it was not known."""

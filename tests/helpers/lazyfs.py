@@ -436,7 +436,26 @@ def _operations(root: str, state: Forgetful):
             state.rename(full(old), full(new))
             return 0
 
+        def lseek(self, path, offset, whence, fh):
+            # SEEK_DATA / SEEK_HOLE answered by the backing file: without it the kernel
+            # calls a sparse file all data, and hole-keeping copies copy every byte.
+            return os.lseek(fh, offset, whence)
+
     return Ops()
+
+
+def _fuse_class():
+    import mfusepy as fuse
+
+    class FUSE(fuse.FUSE):
+        """mfusepy declares libfuse's lseek callback but has no wrapper for it."""
+
+        def lseek(self, path, offset, whence, fip):
+            fh = fip.contents if self.raw_fi else fip.contents.fh
+            name = None if path is None else path.decode(self.encoding, self.errors)
+            return self.operations.lseek(name, offset, whence, fh)
+
+    return FUSE
 
 
 def _control(sock_path: str, mount: str, state: Forgetful) -> None:
@@ -468,15 +487,13 @@ def _control(sock_path: str, mount: str, state: Forgetful) -> None:
 
 
 def main(argv: list[str]) -> None:
-    import mfusepy as fuse
-
     backing, mount, sock_path = (os.path.abspath(a) for a in argv[:3])
     stash = backing.rstrip("/") + ".lazyfs-stash"
     shutil.rmtree(stash, ignore_errors=True)
     os.makedirs(stash, mode=0o700)
     state = Forgetful(backing, stash)
     threading.Thread(target=_control, args=(sock_path, mount, state), daemon=True).start()
-    fuse.FUSE(_operations(backing, state), mount, foreground=True, nothreads=True)
+    _fuse_class()(_operations(backing, state), mount, foreground=True, nothreads=True)
 
 
 class LazyFS:

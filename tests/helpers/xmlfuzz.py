@@ -81,3 +81,16 @@ def document(
         at = draw(st.integers(0, len(body)))
         body = body[:at] + draw(st.binary(max_size=16)) + body[at:]
     return body
+
+
+CORS_NAMES = ["CORSRule", "AllowedOrigin", "AllowedMethod", "AllowedHeader", "ExposeHeader",
+              "MaxAgeSeconds", "ID"]  # fmt: skip
+# Mostly valid methods and origins, so the fuzzed values behind them are reached.
+CORS_SHAPE = {
+    "CORSRule": {
+        **dict.fromkeys(CORS_NAMES[1:], TEXT),
+        "AllowedOrigin": st.sampled_from(["*", "https://a.example", "*.x.*"]) | TEXT,
+        "AllowedMethod": st.sampled_from(["GET", "PUT", "HEAD"]) | TEXT,
+        "MaxAgeSeconds": NUMBER,
+    }
+}

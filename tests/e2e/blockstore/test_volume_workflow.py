@@ -124,5 +124,5 @@ def test_volume_workflow_through_the_cli_and_libiscsi(cloud: Cloud) -> None:
         text=True,
         timeout=60,
     )
-    assert gone.returncode == 1 and "could not be found" in gone.stderr
+    assert gone.returncode == 1 and f"volume {vol['id']!r} not found in project" in gone.stderr
     assert "Traceback" not in gone.stderr

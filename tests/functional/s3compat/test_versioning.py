@@ -110,3 +110,21 @@ def test_multipart_versions_keep_their_segments(s3_cluster: Any, s3: Any, bucket
     s3.delete_object(Bucket=bucket, Key="mp", VersionId=first)
     assert segment_names(s3_cluster, bucket) == []
     assert s3.get_object(Bucket=bucket, Key="mp")["Body"].read() == b"plain"
+
+
+def test_delete_objects_removes_every_version_of_a_key(s3: Any, bucket: str) -> None:
+    """The usual way to empty a versioned bucket: list the versions, delete them all at once."""
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    for key in ("a", "b"):
+        for n in range(6):
+            s3.put_object(Bucket=bucket, Key=key, Body=str(n).encode())
+    s3.delete_object(Bucket=bucket, Key="b")  # a marker on top
+    rows = _versions(s3, bucket)
+    assert len(rows) == 13
+    answer = s3.delete_objects(
+        Bucket=bucket, Delete={"Objects": [{"Key": r[0], "VersionId": r[1]} for r in rows]}
+    )
+    assert len(answer["Deleted"]) == 13 and not answer.get("Errors")
+    assert _versions(s3, bucket) == []
+    assert s3.list_objects_v2(Bucket=bucket)["KeyCount"] == 0
+    s3.delete_bucket(Bucket=bucket)

@@ -1,4 +1,5 @@
-"""Mutation check: take each durability call out of the storage nodes and watch a power cut notice.
+"""Mutation check: take each durability call out of the storage nodes and the volume
+service, and watch a power cut notice.
 
 Each mutation is a ``sitecustomize`` module put on the node processes'
 ``PYTHONPATH`` by this test (a monkeypatch of the test's, never a switch in
@@ -18,6 +19,7 @@ from tests.helpers.lazyfs import LazyFS
 from tests.probe.power.cluster import need_fuse
 from tests.probe.power.test_iscsi import power_cuts as iscsi_power_cuts
 from tests.probe.power.test_objects import all_hosts_cut
+from tests.probe.power.test_volumes import volume_power_cuts
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
@@ -103,5 +105,65 @@ async def test_iscsi_power_cut_catches_a_missing_flush(
         problems, report = await iscsi_power_cuts(tmp_path, disk, seed, cuts=3)
     finally:
         disk.stop()
+    print(f"{mutation}: {len(problems)} problems; {report}; first: {problems[:2]}")
+    assert problems, f"the power cut did not notice {mutation} removed: {report}"
+
+
+# Only the calls made from the volume service's file backend lose their fsync: the
+# same sitecustomize is on the path of the object cluster the backups go to.
+_FROM_FILES = """
+import os, stat, sys
+_fsync = os.fsync
+_FILES = os.path.join("blockstore", "backend", "files.py")
+def _from_files():
+    frame = sys._getframe(2)
+    for _ in range(4):
+        if frame is None:
+            return False
+        if frame.f_code.co_filename.endswith(_FILES):
+            return True
+        frame = frame.f_back
+    return False
+def fsync(fd):
+    if _from_files() and {test}(os.fstat(fd).st_mode):
+        return
+    _fsync(fd)
+os.fsync = fsync
+"""
+
+VOLUME_MUTATIONS = {
+    # Volume and snapshot files: built, renamed into place, never fsynced.
+    "volume-file-fsync": _FROM_FILES.format(test="stat.S_ISREG"),
+    # The backend's directories: renames into volumes/ and snapshots/, unlinks, and the
+    # directories themselves never made durable.
+    "volume-dir-fsync": _FROM_FILES.format(test="stat.S_ISDIR"),
+    # The volume records (``<volume dir>/records``): LMDB commits without fdatasync.
+    "volume-store-sync": """
+import lmdb, os
+_open = lmdb.open
+def open_maybe_nosync(path, **kw):
+    if os.path.basename(str(path).rstrip("/")) == "records":
+        kw["sync"] = False
+        kw["metasync"] = False
+    return _open(path, **kw)
+lmdb.open = open_maybe_nosync
+""",
+}
+
+
+@pytest.mark.parametrize("mutation", sorted(VOLUME_MUTATIONS))
+async def test_volume_power_cut_catches_a_missing_sync(
+    mutation: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    need_fuse()
+    site = tmp_path / "mutant"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(VOLUME_MUTATIONS[mutation])
+    monkeypatch.setenv(
+        "PYTHONPATH", os.pathsep.join(filter(None, [str(site), os.environ.get("PYTHONPATH")]))
+    )
+    seed = int(os.environ.get("STRATUS_POWER_SEED") or random.randrange(1 << 30))
+    (tmp_path / "volumes").mkdir(mode=0o700)
+    problems, report = await volume_power_cuts(tmp_path / "volumes", seed, cuts=2)
     print(f"{mutation}: {len(problems)} problems; {report}; first: {problems[:2]}")
     assert problems, f"the power cut did not notice {mutation} removed: {report}"

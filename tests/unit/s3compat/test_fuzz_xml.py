@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from s3compat import complete, cors, delete_many, meta, xmlio
 from s3compat.errors import S3Error
 from tests.helpers.fuzz import budget
-from tests.helpers.xmlfuzz import NUMBER, TEXT, document
+from tests.helpers.xmlfuzz import CORS_NAMES, CORS_SHAPE, NUMBER, TEXT, document
 
 
 def answers_with_s3_error(parse: Callable[[], Any]) -> Any:
@@ -65,16 +65,12 @@ def test_fuzz_delete_objects(body: bytes) -> None:
         assert 1 <= len(parsed[1]) <= delete_many.MAX_KEYS
 
 
-CORS = ["CORSRule", "AllowedOrigin", "AllowedMethod", "AllowedHeader", "ExposeHeader",
-        "MaxAgeSeconds", "ID"]  # fmt: skip
-
-
 @budget(150)
 @given(
     document(
         "CORSConfiguration",
-        CORS,
-        {"CORSRule": {**dict.fromkeys(CORS[1:], TEXT), "MaxAgeSeconds": NUMBER}},
+        CORS_NAMES,
+        CORS_SHAPE,
     )
 )
 def test_fuzz_cors_configuration(body: bytes) -> None:

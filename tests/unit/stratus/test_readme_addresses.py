@@ -24,4 +24,13 @@ def test_every_port_in_the_table_is_the_default() -> None:
             assert ports == [expected], service
         seen.add(section)
     # Every service `stratus up` runs has its row.
-    assert seen == {"proxy", "s3", "volume", "iscsi", "image", "compute", "storage"}
+    assert seen == {
+        "identity",
+        "proxy",
+        "s3",
+        "volume",
+        "iscsi",
+        "image",
+        "compute",
+        "storage",
+    }

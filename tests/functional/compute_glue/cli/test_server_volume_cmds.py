@@ -177,11 +177,12 @@ async def test_output_for_people(
     tmp_path: Path,
 ) -> None:
     stratus = Cli(stack, tmp_path)
-    server, _ = await boot_with_volume(stack, stratus)
+    server, vol = await boot_with_volume(stack, stratus)
     # ATTACHED TO: the server's name; the initiator's host for a bare initiator.
     code, out, err = await stratus("volume", "create", "1", "--name", "bare")
     assert code == 0, err
-    code, out, err = await stratus("volume", "attach", "bare", "--initiator", HOST)
+    bare = (await stack.volumes.list_volumes(name="bare"))[0]["id"]
+    code, out, err = await stratus("volume", "attach", bare, "--initiator", HOST)
     assert code == 0, err
     labels = dict(line.split(None, 1) for line in out.splitlines())
     assert labels["target_portal"] == f"127.0.0.1:{stack.cfg.iscsi.port}", out
@@ -191,12 +192,12 @@ async def test_output_for_people(
     rows = {line.split()[1]: line.split()[-1] for line in out.splitlines()[2:]}
     assert rows == {"data": "vm1", "bare": HOST}, out
     # Fields read as text: no links, no Python reprs, times in ISO 8601.
-    code, out, err = await stratus("volume", "show", "data")
+    code, out, err = await stratus("volume", "show", vol["id"])
     assert code == 0, err
     shown = dict(line.split(None, 1) for line in out.splitlines()[2:] if " " in line.strip())
     assert "links" not in shown and "{'" not in out and "None" not in out, out
     assert shown["attachments"].startswith('[{"attached_at": "'), out  # JSON, not a repr
-    code, out, err = await stratus("volume", "show", "data", "--json")
+    code, out, err = await stratus("volume", "show", vol["id"], "--json")
     assert json.loads(out)["links"]  # --json stays exactly the API's object
     # The console without the guest's escape sequences, unless asked for raw.
     code, out, err = await stratus("server", "console", "vm1")
@@ -204,7 +205,7 @@ async def test_output_for_people(
     assert "T:RED done" in out
     code, out, err = await stratus("server", "console", "vm1", "--raw")
     assert "\x1b[1;31mT:RED" in out
-    code, out, err = await stratus("volume", "detach", "bare")
+    code, out, err = await stratus("volume", "detach", bare)
     assert code == 0, err
     await cleanup(stack, server)
 

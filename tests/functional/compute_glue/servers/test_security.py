@@ -92,6 +92,30 @@ async def test_images_naming_host_files_do_not_boot(stack: Stack) -> None:
     stack.clients.append(swift)
     container = stack.cfg.image.container
 
+    script = 'echo "T:DISK $(head -c 64 /dev/vda)"\nwhile true; do sleep 1; done\n'
+    # 0. A well-formed disk image boots: the guest reads it through the server's overlay,
+    # the image being the overlay's backing node with its own backing switched off.
+    good = await stack.images.create(
+        name="good-disk", disk_format="qcow2", container_format="bare",
+        kernel_id=guest["kernel_id"], ramdisk_id=guest["ramdisk_id"],
+        os_command_line=BASE_CMDLINE,
+    )  # fmt: skip
+    await stack.images.upload(good["id"], badimages.plain_qcow2(work, b"harmless", "g.qcow2"))
+    ok = await stack.nova.create_server("good", good["id"], "m1.tiny", script=script,
+                                        networks="none")  # fmt: skip
+    await stack.nova.wait_server(ok["id"], "ACTIVE")
+    assert "T:DISK harmless" in await console_line(stack.nova, ok["id"], "T:DISK")
+    # A server recorded before its image was checked: checked (and recorded) at its next start.
+    await stack.nova.stop(ok["id"])
+    await stack.nova.wait_server(ok["id"], "SHUTOFF")
+    stack.compute.servers.edit(ok["id"], lambda s: s.boot.pop("base"))
+    await stack.nova.start(ok["id"])
+    await stack.nova.wait_server(ok["id"], "ACTIVE")
+    assert "T:DISK harmless" in await console_line(stack.nova, ok["id"], "T:DISK", after=1)
+    assert stack.compute.servers.load(ok["id"]).boot["base_format"] == "qcow2"
+    await stack.nova.delete_server(ok["id"])
+    await stack.nova.wait_gone(ok["id"])
+
     # 1. A disk image whose bytes were replaced after upload (or stored before uploads were
     # checked): the compute service checks again before qemu-img or QEMU opens it.
     img = await stack.images.create(
@@ -107,7 +131,6 @@ async def test_images_naming_host_files_do_not_boot(stack: Stack) -> None:
         i.size, i.checksum = len(evil), hashlib.md5(evil).hexdigest()
 
     stack.image_svc.store.update(img["id"], legacy)
-    script = 'echo "T:DISK $(head -c 64 /dev/vda)"\nwhile true; do sleep 1; done\n'
     made = await stack.nova.create_server("evil", img["id"], "m1.tiny", script=script,
                                           networks="none")  # fmt: skip
     server = await settled(stack.nova, made["id"])

@@ -51,6 +51,9 @@ def test_a_manifest_must_fit_its_backup() -> None:
         Manifest.decode(raw, backup_id="b2", size=man.size)
     with pytest.raises(ManifestError, match="differs"):
         Manifest.decode(raw, backup_id="b1", size=man.size - 1)
+    assert Manifest.decode(raw, chunks=3) == man and len(raw) <= max_bytes(man.size, 3)
+    with pytest.raises(ManifestError, match="lists 3 chunks, not 2"):
+        Manifest.decode(raw, chunks=2)
     body = msgpack.unpackb(raw[5:])
     for chunk_size in (0, -1, 4, 1 << 40):
         body["chunk_size"] = chunk_size

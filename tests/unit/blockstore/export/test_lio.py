@@ -54,8 +54,10 @@ async def test_export_maps_the_spec_onto_lio_objects(lio, backing, tmp_path) -> 
     driver, state = lio
     info = await driver.ensure_export(spec(backing, CHAP_A))
     so = state.storage["stratus-vol1"]
+    # write_back: the LUN keeps a write cache (WCE=1, FUA and SYNCHRONIZE CACHE durable),
+    # as the userspace target does by default.
     assert (so.kind, so.udev_path, so.size, so.write_back) == ("fileio", str(backing), 64 << 20,
-                                                                False)  # fmt: skip
+                                                                True)  # fmt: skip
     target = state.targets[TARGET]
     (tpg,) = target.tpgs
     assert tpg.tag == 1 and tpg.enable
@@ -220,3 +222,11 @@ async def test_every_call_fits_the_real_rtslib_signatures(backing, tmp_path) -> 
     for name, args, kwargs in calls:
         real = getattr(rtslib_fb, name)
         inspect.signature(real).bind(*args, **kwargs)  # raises TypeError on a mismatch
+
+
+async def test_a_spec_without_write_cache_makes_a_write_through_backstore(lio, backing) -> None:
+    driver, state = lio
+    plain = spec(backing, CHAP_A)
+    no_cache = ExportSpec(**{**plain.__dict__, "write_cache": False})
+    await driver.ensure_export(no_cache)
+    assert state.storage["stratus-vol1"].write_back is False

@@ -23,7 +23,9 @@ ACL_ITEMS = [".r:*", ".r:-*", ".r:.example.com", ".r:*.example.com", ".referrer:
              ".r:", ".r:-", ".r:.", ".bogus:x", "alpha:bob", "*:*", "AUTH_alpha", "alpha:*",
              ":", "::", " , ", "."]  # fmt: skip
 # Header values as aiohttp hands them over: undecodable bytes become lone surrogates.
-TEXT = st.text(alphabet=st.characters(codec="utf-8") | st.sampled_from("\udcff\udc80"), max_size=30)
+TEXT = st.lists(st.characters(codec="utf-8") | st.sampled_from("\udcff\udc80"), max_size=30).map(
+    "".join
+)
 
 
 def swift_error_or_ok(call: Callable[[], Any]) -> Any:
@@ -75,7 +77,7 @@ def test_fuzz_container_acls(read: str, write: str, remove: bool) -> None:
                 "Content-Type",
             ]
         )
-        | TEXT,  # fmt: skip
+        | TEXT,
         st.sampled_from(["", "v", "v" * 257, "v" * 8193]) | TEXT,
         max_size=12,
     )

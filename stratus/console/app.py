@@ -1,0 +1,216 @@
+"""The console's aiohttp application: login, logout, static files, and the sections.
+
+``make_app(cfg)`` builds it; :func:`serve` runs it until told to stop
+(`python -m stratus.console`, started by `stratus up`). Every page answers
+with a strict Content-Security-Policy (scripts and styles from the console
+itself only, no inline script), ``no-store`` caching, and no framing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import logging
+import ssl
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from aiohttp import web
+
+from stratus import config, httpserver
+from stratus.authlimit import AuthLimits, FailureLimiter
+from stratus.identity import IdentityStore, identity_dir
+
+from . import auth
+from .services import SERVICES, Endpoints, ServiceError, Services
+from .sessions import SessionStore
+from .templating import ENV, NAV, make_env, render
+
+log = logging.getLogger("stratus.console")
+
+STATIC = Path(__file__).parent / "static"
+# Modules under stratus.console.views, each with setup(app): its routes and nav entries.
+SECTIONS = ("objects",)
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+    "connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'; "
+    "object-src 'none'"
+)
+# Uploads stream through; this only bounds what aiohttp itself would buffer (forms).
+CLIENT_MAX_SIZE = 1024 * 1024
+
+
+def _loopback(host: str) -> str:
+    return {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(host, host)
+
+
+def endpoints_from_config(cfg: config.Config) -> Endpoints:
+    proxy_host = _loopback(cfg.proxy.host)
+    s3_host = _loopback(cfg.s3.host)
+    wrap = lambda h: f"[{h}]" if ":" in h else h  # noqa: E731
+    return Endpoints(
+        proxy=f"http://{wrap(proxy_host)}:{cfg.proxy.port}",
+        s3=f"{cfg.s3.scheme}://{wrap(s3_host)}:{cfg.s3.port}",
+        s3_region=cfg.s3.region,
+    )
+
+
+@web.middleware
+async def _headers(request: web.Request, handler: auth.Handler) -> web.StreamResponse:
+    """Security headers on every answer; API errors and refusals as pages, never a 500."""
+    try:
+        resp = await handler(request)
+    except auth.Forbidden as exc:
+        resp = _error_page(request, 403, exc.reason_text)
+    except ServiceError as exc:
+        resp = _error_page(request, exc.status if exc.status >= 400 else 502, exc.message)
+    except web.HTTPException as exc:
+        if exc.status < 400 or exc.status == 401:
+            raise
+        resp = _error_page(request, exc.status, exc.text or exc.reason)
+    resp.headers.setdefault("Content-Security-Policy", CSP)
+    resp.headers.setdefault("X-Content-Type-Options", "nosniff")
+    resp.headers.setdefault("Referrer-Policy", "no-referrer")
+    resp.headers.setdefault("X-Frame-Options", "DENY")
+    if not request.path.startswith("/static/"):
+        resp.headers.setdefault("Cache-Control", "no-store")
+    return resp
+
+
+def _error_page(request: web.Request, status: int, message: str) -> web.Response:
+    if request.headers.get("HX-Request") or request.headers.get(auth.CSRF_HEADER):
+        return web.Response(status=status, text=message)
+    return render(request, "error.html", status=status, status_code=status, message=message)
+
+
+async def _healthcheck(request: web.Request) -> web.Response:
+    return web.Response(text="OK")
+
+
+async def _root(request: web.Request) -> web.StreamResponse:
+    raise web.HTTPSeeOther("/objects")
+
+
+def _safe_next(value: str) -> str:
+    """Only a path of this site (no scheme, no host, no //): never an open redirect."""
+    parts = urlsplit(value)
+    if parts.scheme or parts.netloc or not value.startswith("/") or value.startswith("//"):
+        return "/objects"
+    if "\\" in value:
+        return "/objects"
+    return value
+
+
+async def _login_form(request: web.Request) -> web.StreamResponse:
+    if auth.current_viewer(request) is not None:
+        raise web.HTTPSeeOther(_safe_next(request.query.get("next", "/objects")))
+    return _login_page(request, "")
+
+
+def _login_page(
+    request: web.Request, error: str, status: int = 200, headers: dict[str, str] | None = None
+) -> web.Response:
+    token = auth.login_csrf(request)
+    resp = render(
+        request,
+        "login.html",
+        status=status,
+        headers=headers,
+        error=error,
+        login_csrf=token,
+        next=_safe_next(request.query.get("next", "/objects")),
+    )
+    resp.set_cookie(
+        auth.LOGIN_COOKIE,
+        token,
+        httponly=True,
+        samesite="Strict",
+        secure=request.app[auth.SETTINGS].scheme == "https",
+        path="/login",
+    )
+    return resp
+
+
+async def _login(request: web.Request) -> web.StreamResponse:
+    form = await request.post()
+    sent = str(form.get(auth.CSRF_FIELD, ""))
+    cookie = request.cookies.get(auth.LOGIN_COOKIE, "")
+    if not (auth.same_origin(request) and cookie and sent == cookie):
+        return _login_page(request, "The form expired: please try again.", 403)
+    name = str(form.get("name", "")).strip()
+    secret = str(form.get("secret", ""))
+    try:
+        session = await auth.log_in(request, name, secret)
+    except auth.LoginFailed as exc:
+        log.info("console login refused for %r from %s", name[:64], request.remote)
+        status = 429 if exc.retry_after else 401
+        return _login_page(request, str(exc), status, auth.login_retry_header(exc))
+    log.info("console login of %s", session.name)
+    resp = web.HTTPSeeOther(_safe_next(str(form.get("next", "/objects"))))
+    auth.set_session_cookie(request, resp, session)
+    resp.del_cookie(auth.LOGIN_COOKIE, path="/login")
+    raise resp
+
+
+@auth.page("reader")
+async def _logout(request: web.Request) -> web.StreamResponse:
+    auth.log_out(request, auth.viewer(request).session)
+    resp = web.HTTPSeeOther("/login")
+    resp.del_cookie(auth.COOKIE, path="/")
+    raise resp
+
+
+def make_app(cfg: config.Config, identity: IdentityStore | None = None) -> web.Application:
+    """The console for ``cfg`` (its identity store opened here unless given)."""
+    app = web.Application(middlewares=[_headers], client_max_size=CLIENT_MAX_SIZE)
+    store = identity or IdentityStore(identity_dir(cfg.data_dir))
+    app[auth.IDENTITY] = store
+    app[auth.SESSIONS] = SessionStore()
+    app[auth.LIMITER] = FailureLimiter(AuthLimits.from_config(cfg))
+    app[auth.SETTINGS] = cfg.console
+    app[SERVICES] = Services(endpoints_from_config(cfg))
+    app[ENV] = make_env()
+    app[NAV] = []
+    app.router.add_get("/healthcheck", _healthcheck)
+    app.router.add_get("/", _root)
+    app.router.add_get("/login", _login_form)
+    app.router.add_post("/login", _login)
+    app.router.add_post("/logout", _logout)
+    app.router.add_static("/static/", STATIC, show_index=False, follow_symlinks=False)
+    for name in SECTIONS:
+        importlib.import_module(f"stratus.console.views.{name}").setup(app)
+
+    async def close(app: web.Application) -> None:
+        await app[SERVICES].close()
+        if identity is None:
+            store.close()
+
+    app.on_cleanup.append(close)
+    return app
+
+
+def tls_context(section: config.ConsoleSection) -> ssl.SSLContext | None:
+    if not section.tls_cert:
+        return None
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ctx.load_cert_chain(section.tls_cert, section.tls_key)
+    return ctx
+
+
+async def serve(cfg: config.Config, stop: asyncio.Event) -> None:
+    """Serve the console until ``stop`` is set."""
+    sock = httpserver.listen(cfg.console.host, cfg.console.port)
+    runner = await httpserver.start(
+        make_app(cfg),
+        sock,
+        httpserver.ServerLimits.from_config(cfg),
+        ssl_context=tls_context(cfg.console),
+        access_log=None,
+    )
+    log.info(
+        "console listening on %s://%s:%d", cfg.console.scheme, cfg.console.host, cfg.console.port
+    )
+    try:
+        await stop.wait()
+    finally:
+        await runner.cleanup()

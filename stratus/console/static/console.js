@@ -1,0 +1,203 @@
+// Stratus console: small progressive enhancements. Every page works without this file,
+// except uploads, which need a browser to send the files.
+"use strict";
+(function () {
+  const csrf = document.body.dataset.csrf || "";
+
+  // Forms that change something ask first.
+  document.addEventListener("submit", function (ev) {
+    const form = ev.target;
+    const question = form.dataset && form.dataset.confirm;
+    if (question && !window.confirm(question)) ev.preventDefault();
+  }, true);
+
+  // Select every shown object.
+  const all = document.getElementById("pick-all");
+  if (all) all.addEventListener("change", function () {
+    document.querySelectorAll('#rows input[type=checkbox][name=name]').forEach(function (box) {
+      box.checked = all.checked;
+    });
+  });
+
+  // Sort the rows already shown by a column (the server pages by name).
+  document.querySelectorAll("table.sortable button.sort").forEach(function (button, idx) {
+    button.addEventListener("click", function () {
+      const table = button.closest("table");
+      const body = table.tBodies[0];
+      const offset = table.querySelector("th.pick") ? 1 : 0;
+      const col = idx + offset;
+      const dir = button.dataset.dir === "asc" ? "desc" : "asc";
+      table.querySelectorAll("button.sort").forEach(function (b) {
+        delete b.dataset.dir;
+        b.closest("th").removeAttribute("aria-sort");
+      });
+      button.dataset.dir = dir;
+      button.closest("th").setAttribute("aria-sort", dir === "asc" ? "ascending" : "descending");
+      const rows = Array.from(body.rows).filter(function (r) { return !r.classList.contains("more"); });
+      const more = body.querySelector("tr.more");
+      const key = function (row) {
+        const cell = row.cells[col];
+        const v = cell ? cell.dataset.value || "" : "";
+        return button.dataset.col === "size" ? Number(v) : v;
+      };
+      rows.sort(function (a, b) {
+        const x = key(a), y = key(b);
+        const c = x < y ? -1 : x > y ? 1 : 0;
+        return dir === "asc" ? c : -c;
+      });
+      rows.forEach(function (r) { body.appendChild(r); });
+      if (more) body.appendChild(more);
+    });
+  });
+
+  // Copy a share link.
+  document.addEventListener("click", function (ev) {
+    const id = ev.target.dataset && ev.target.dataset.copy;
+    if (!id) return;
+    const input = document.getElementById(id);
+    input.select();
+    if (navigator.clipboard) navigator.clipboard.writeText(input.value);
+    ev.target.textContent = "Copied";
+  });
+
+  // Uploads: one PUT per file, streamed by the console to the object store,
+  // with a progress bar each; three at a time.
+  const zone = document.querySelector("section.upload");
+  if (!zone) return;
+  const uploadUrl = zone.dataset.uploadUrl;
+  const prefix = zone.dataset.prefix || "";
+  const list = document.getElementById("uploads");
+  const queue = [];
+  let running = 0;
+
+  function human(n) {
+    const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let i = 0;
+    while (n >= 1024 && i < units.length - 1) { n /= 1024; i++; }
+    return (i ? n.toFixed(1) : n) + " " + units[i];
+  }
+
+  function add(file, path) {
+    const li = document.createElement("li");
+    const label = document.createElement("span");
+    label.className = "name";
+    label.textContent = path;
+    const bar = document.createElement("progress");
+    bar.max = 100;
+    bar.value = 0;
+    bar.setAttribute("aria-label", "Upload of " + path);
+    const state = document.createElement("span");
+    state.className = "state";
+    state.textContent = "waiting · " + human(file.size);
+    li.append(label, bar, state);
+    list.appendChild(li);
+    queue.push({ file: file, path: path, bar: bar, state: state, li: li });
+    pump();
+  }
+
+  function pump() {
+    while (running < 3 && queue.length) {
+      running++;
+      send(queue.shift());
+    }
+  }
+
+  function send(job) {
+    const xhr = new XMLHttpRequest();
+    xhr.open("PUT", uploadUrl + "?path=" + encodeURIComponent(prefix + job.path));
+    xhr.setRequestHeader("X-CSRF-Token", csrf);
+    xhr.setRequestHeader("Content-Type", job.file.type || "application/octet-stream");
+    xhr.upload.addEventListener("progress", function (ev) {
+      if (!ev.lengthComputable) return;
+      job.bar.value = Math.floor((ev.loaded / ev.total) * 99);
+      job.state.textContent = human(ev.loaded) + " of " + human(ev.total);
+    });
+    xhr.addEventListener("load", function () {
+      if (xhr.status >= 200 && xhr.status < 300) {
+        job.bar.value = 100;
+        job.state.textContent = "done · " + human(job.file.size);
+        job.li.classList.add("done");
+      } else {
+        job.li.classList.add("failed");
+        job.state.textContent = "failed: " + (xhr.responseText || xhr.status).toString().slice(0, 120);
+      }
+      finished();
+    });
+    xhr.addEventListener("error", function () {
+      job.li.classList.add("failed");
+      job.state.textContent = "failed: connection lost";
+      finished();
+    });
+    xhr.send(job.file);
+  }
+
+  function finished() {
+    running--;
+    pump();
+    if (running === 0 && queue.length === 0) refresh();
+  }
+
+  // Redraw the listing (the rows only) once every upload has ended.
+  function refresh() {
+    fetch(window.location.href, { headers: { "HX-Request": "true" }, credentials: "same-origin" })
+      .then(function (resp) { return resp.ok ? resp.text() : null; })
+      .then(function (html) {
+        if (html === null) return;
+        const rows = document.getElementById("rows");
+        rows.innerHTML = html;
+        if (window.htmx) window.htmx.process(rows);
+        list.dataset.state = "idle";
+      });
+  }
+
+  function fromInput(input) {
+    Array.from(input.files).forEach(function (f) {
+      add(f, f.webkitRelativePath || f.name);
+    });
+    input.value = "";
+  }
+  document.getElementById("file-input").addEventListener("change", function (ev) { fromInput(ev.target); });
+  document.getElementById("folder-input").addEventListener("change", function (ev) { fromInput(ev.target); });
+
+  function walk(entry, path) {
+    if (entry.isFile) {
+      entry.file(function (f) { add(f, path + f.name); });
+    } else if (entry.isDirectory) {
+      const reader = entry.createReader();
+      const more = function () {
+        reader.readEntries(function (entries) {
+          if (!entries.length) return;
+          entries.forEach(function (e) { walk(e, path + entry.name + "/"); });
+          more();
+        });
+      };
+      more();
+    }
+  }
+
+  const drop = document.getElementById("drop");
+  ["dragenter", "dragover"].forEach(function (name) {
+    drop.addEventListener(name, function (ev) { ev.preventDefault(); drop.classList.add("over"); });
+  });
+  ["dragleave", "drop"].forEach(function (name) {
+    drop.addEventListener(name, function () { drop.classList.remove("over"); });
+  });
+  drop.addEventListener("drop", function (ev) {
+    ev.preventDefault();
+    const items = ev.dataTransfer.items;
+    if (items && items.length && items[0].webkitGetAsEntry) {
+      Array.from(items).forEach(function (item) {
+        const entry = item.webkitGetAsEntry();
+        if (entry) walk(entry, "");
+      });
+    } else {
+      Array.from(ev.dataTransfer.files).forEach(function (f) { add(f, f.name); });
+    }
+  });
+  drop.addEventListener("keydown", function (ev) {
+    if (ev.key === "Enter" || ev.key === " ") {
+      ev.preventDefault();
+      document.getElementById("file-input").click();
+    }
+  });
+})();

@@ -1,0 +1,166 @@
+"""The unmodified OpenStack clients against `stratus up`: `openstack` and openstacksdk.
+
+They log in on the identity (Keystone v3) API with the clouds.yaml `stratus up`
+writes, find every service in the catalog, and use the same token on them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import stat
+import subprocess
+import sys
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.e2e.cloud import ADMIN_KEY, ROOT, Cloud
+
+OPENSTACK = str(Path(sys.executable).parent / "openstack")
+
+
+@pytest.fixture(scope="module")
+def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cloud]:
+    up = Cloud(tmp_path_factory.mktemp("openstack"))
+    up.start()
+    try:
+        yield up
+    finally:
+        up.stop()
+
+
+def _os_env(cloud: Cloud) -> dict[str, str]:
+    env = {k: v for k, v in cloud.env.items() if not k.startswith("OS_")}
+    env.update(OS_CLOUD="stratus", OS_CLIENT_CONFIG_FILE=str(cloud.data / "clouds.yaml"))
+    return env
+
+
+def openstack(
+    cloud: Cloud, *args: str, check: bool = True, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    out = subprocess.run(
+        [OPENSTACK, *args],
+        cwd=ROOT,
+        env=env or _os_env(cloud),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    if check:
+        assert out.returncode == 0, f"openstack {' '.join(args)}:\n{out.stdout}\n{out.stderr}"
+    return out
+
+
+def openstack_json(cloud: Cloud, *args: str) -> Any:
+    return json.loads(openstack(cloud, *args, "-f", "json").stdout)
+
+
+def test_up_writes_a_private_clouds_yaml_and_prints_the_exports(cloud: Cloud) -> None:
+    path = cloud.data / "clouds.yaml"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    text = path.read_text()
+    assert f'password: "{ADMIN_KEY}"' in text and "identity_api_version: 3" in text
+    port = cloud.env["STRATUS_IDENTITY_PORT"]
+    assert f'auth_url: "http://127.0.0.1:{port}/v3"' in text
+    log = cloud.log.read_text()
+    assert f"export OS_CLOUD=stratus OS_CLIENT_CONFIG_FILE={path}" in log
+    assert re.search(rf"identity API\s+http://127.0.0.1:{port}/v3/", log)
+
+
+def test_token_catalog_projects_users_assignments(cloud: Cloud) -> None:
+    token = openstack_json(cloud, "token", "issue")
+    assert token["project_id"] == "admin" and token["id"].startswith("AUTH_tk")
+    catalog = openstack_json(cloud, "catalog", "list")
+    types = {c["Type"] for c in catalog}
+    assert {"identity", "object-store", "volumev3", "block-storage", "image", "compute"} <= types
+    swift = next(c for c in catalog if c["Type"] == "object-store")
+    port = cloud.env["STRATUS_PROXY_PORT"]
+    assert f"http://127.0.0.1:{port}/v1/AUTH_admin" in json.dumps(swift["Endpoints"])
+    assert {p["Name"] for p in openstack_json(cloud, "project", "list")} == {"admin"}
+    assert {u["Name"] for u in openstack_json(cloud, "user", "list")} == {"admin"}
+    rows = openstack_json(cloud, "role", "assignment", "list", "--names")
+    assert [(r["Role"], r["User"], r["Project"]) for r in rows] == [
+        ("admin", "admin@Default", "admin@Default")
+    ]
+    # Identity writes through the CLI land in the same store `stratus user` uses.
+    openstack(cloud, "project", "create", "demo")
+    openstack(cloud, "user", "create", "--project", "demo", "--password", "demo-pw", "dora")
+    openstack(cloud, "role", "add", "--project", "demo", "--user", "dora", "member")
+    users = {(u["project"], u["user"], u["role"]) for u in cloud.cli("user", "list")}
+    assert ("demo", "dora", "member") in users
+
+
+def test_objects_through_the_catalog(cloud: Cloud, tmp_path: Path) -> None:
+    openstack(cloud, "container", "create", "osc")
+    assert "osc" in {c["Name"] for c in openstack_json(cloud, "container", "list")}
+    src = tmp_path / "hello.txt"
+    src.write_bytes(b"hello from openstack\n")
+    openstack(cloud, "object", "create", "osc", str(src), "--name", "hello.txt")
+    names = {o["Name"] for o in openstack_json(cloud, "object", "list", "osc")}
+    assert names == {"hello.txt"}
+    dst = tmp_path / "back.txt"
+    openstack(cloud, "object", "save", "osc", "hello.txt", "--file", str(dst))
+    assert dst.read_bytes() == src.read_bytes()
+    openstack(cloud, "object", "delete", "osc", "hello.txt")
+    assert openstack_json(cloud, "object", "list", "osc") == []
+
+
+def test_one_token_works_on_every_service(cloud: Cloud) -> None:
+    token = openstack_json(cloud, "token", "issue")["id"]
+
+    def status(url: str) -> int:
+        req = urllib.request.Request(url, headers={"X-Auth-Token": token})
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            return resp.status
+
+    e = cloud.env
+    assert status(f"http://127.0.0.1:{e['STRATUS_PROXY_PORT']}/v1/AUTH_admin") in (200, 204)
+    assert status(f"http://127.0.0.1:{e['STRATUS_VOLUME_PORT']}/v3/admin/volumes") == 200
+    assert status(f"http://127.0.0.1:{e['STRATUS_IMAGE_PORT']}/v2/images") == 200
+    assert status(f"http://127.0.0.1:{e['STRATUS_COMPUTE_PORT']}/v2.1/servers") == 200
+
+
+def test_wrong_password_fails_with_401(cloud: Cloud) -> None:
+    env = {k: v for k, v in cloud.env.items() if not k.startswith("OS_")}
+    env.update(
+        OS_AUTH_URL=f"http://127.0.0.1:{cloud.env['STRATUS_IDENTITY_PORT']}/v3",
+        OS_USERNAME="admin",
+        OS_PASSWORD="not-the-key",
+        OS_PROJECT_NAME="admin",
+        OS_USER_DOMAIN_NAME="Default",
+        OS_PROJECT_DOMAIN_NAME="Default",
+        OS_IDENTITY_API_VERSION="3",
+    )
+    out = openstack(cloud, "token", "issue", check=False, env=env)
+    assert out.returncode != 0
+    assert "401" in out.stderr, out.stderr
+
+
+def test_openstacksdk_connects_with_the_cloud(cloud: Cloud) -> None:
+    script = (
+        "import openstack\n"
+        "conn = openstack.connect(cloud='stratus')\n"
+        "conn.object_store.create_container('sdk')\n"
+        "print(sorted(c.name for c in conn.object_store.containers()))\n"
+        "print(sorted(p.name for p in conn.identity.projects()))\n"
+    )
+    env = _os_env(cloud)
+    del env["OS_CLOUD"]
+    out = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        env={**env, "PYTHONWARNINGS": "ignore"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stderr
+    containers, projects = out.stdout.splitlines()[-2:]
+    assert "'sdk'" in containers
+    assert "'admin'" in projects
+    assert os.environ.get("OS_CLOUD") is None or True
