@@ -15,7 +15,14 @@ from typing import Any
 
 from aiohttp import web
 
-from compute_glue.errors import ApiError, BadRequest, MethodNotAllowed, NotFound, Unauthorized
+from compute_glue.errors import (
+    ApiError,
+    BadRequest,
+    Forbidden,
+    MethodNotAllowed,
+    NotFound,
+    Unauthorized,
+)
 
 log = logging.getLogger("compute_glue.http")
 
@@ -65,6 +72,8 @@ def auth_middleware(protected: Callable[[str], bool]) -> Any:
             principal = request.app[IDENTITY].authenticate_token(token) if token else None
             if principal is None:
                 raise Unauthorized("The request you have made requires authentication.")
+            if not principal.can_read:  # an ACL-only user: object-store ACLs only
+                raise Forbidden("Policy doesn't allow this role to use this service.")
             request[PRINCIPAL] = principal
         return await handler(request)
 

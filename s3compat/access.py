@@ -102,7 +102,9 @@ def facts(ctx: S3Context) -> policy.RequestFacts:
 
 
 def is_owner(ctx: S3Context, bucket: Bucket) -> bool:
-    return ctx.principal is not None and ctx.principal.account == bucket.account
+    """A user of the owning project with a project role (an ACL-only user is not one)."""
+    p = ctx.principal
+    return p is not None and p.account == bucket.account and p.can_read
 
 
 def role_grants(principal: Any, right: Right) -> bool:

@@ -19,7 +19,8 @@ NOTES: dict[str, str] = {
     "uploads are aborted.",
     "ListObjects": "prefix, delimiter, marker, max-keys (at most 1000), encoding-type=url.",
     "ListObjectsV2": "continuation-token, start-after, fetch-owner, plus ListObjects' options.",
-    "ListObjectVersions": "key-marker / version-id-marker paging, prefix, delimiter.",
+    "ListObjectVersions": "key-marker / version-id-marker paging, prefix, delimiter; keys up "
+    "to 1,024 bytes. A page's XML lists its versions, then its delete markers.",
     "GetBucketVersioning": "Enabled / Suspended; MFA delete is not supported.",
     "PutBucketVersioning": "Real version ids (sortable by time); delete markers.",
     "GetBucketAcl": "Canned ACLs and grants to AllUsers, AuthenticatedUsers and canonical "

@@ -108,7 +108,7 @@ async def _long(ctx: S3Context, prefix: str, start: Start) -> AsyncIterator[Entr
     """Archived entries of long keys: keys from the index, each one's entries newest first."""
 
     async def keys() -> AsyncIterator[str]:
-        if start.first_long is not None:
+        if start.first_long is not None and start.first_long.startswith(prefix):
             yield start.first_long
         async for row in _rows(ctx, versioning.index_for(ctx.bucket_name), prefix, start.index):
             yield row.name
@@ -195,9 +195,10 @@ async def _collect(ctx: S3Context, limit: int) -> tuple[list[Entry | str], bool]
         skipping = False
         if delimiter and delimiter in e.key[len(prefix) :]:
             common = e.key[: e.key.index(delimiter, len(prefix)) + len(delimiter)]
-            if len(out) >= limit:
-                return out, True
-            out.append(common)
+            if common > key_marker:  # else a page before this one showed it (S3 does the same)
+                if len(out) >= limit:
+                    return out, True
+                out.append(common)
             stream = _merged(ctx, prefix, _past(common))  # jump past the whole common prefix
             continue
         if len(out) >= limit:

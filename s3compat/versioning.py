@@ -200,8 +200,8 @@ async def _has_entries(ctx: S3Context, key: str) -> bool:
 
 async def _unindex_if_empty(ctx: S3Context, key: str) -> None:
     """Drop a long key's index object once its last entry went."""
-    if not is_long(key) or await _has_entries(ctx, key):
-        return
+    if not is_long(key) or status(ctx) is None or await _has_entries(ctx, key):
+        return  # (a bucket never versioned has no entries)
     with contextlib.suppress(core_errors.NotFound):
         await ctx.core.delete_object(ctx.account, index_for(ctx.bucket_name), key)
     if await _has_entries(ctx, key):  # a writer archived meanwhile: keep it listed

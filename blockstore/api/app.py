@@ -104,6 +104,8 @@ async def authenticate(request: web.Request, handler) -> web.StreamResponse:  # 
         raise ApiError(403, f"Project {m.group(1)[:64]} in the URL is not the token's project.")
     version = _microversion(request)
     caller = dataclasses.replace(Caller.from_principal(principal), service=service)
+    if not caller.can_read:
+        raise ApiError(403, "Policy doesn't allow this role to use the volume service.")
     request[CTX] = Ctx(request, request.app[MANAGER], caller, base_url(request))
     resp = await handler(request)
     resp.headers[VERSION_HEADER] = "volume {}.{}".format(*version)

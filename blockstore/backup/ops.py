@@ -167,10 +167,12 @@ class BackupOps(AttachmentOps):
                 await client.put_object(bk.container, manifest_name(bk.id), man.encode())
         except Exception as exc:
             log.exception("backup %s failed", bk.id)
+            await self._drop_temp_snapshot(snap_id)
             await self._end_backup(bk, None, reason=str(exc))
             if uploaded:
                 self.spawn(self._collect(bk, uploaded), f"clean failed backup {bk.id}")
         else:
+            await self._drop_temp_snapshot(snap_id)
             await self._end_backup(bk, result)
             log.info(
                 "backup %s: %d chunks, %d uploaded (%d bytes)",
@@ -180,8 +182,13 @@ class BackupOps(AttachmentOps):
                 result.stored_bytes,
             )
         finally:
-            if snap_id is not None:
-                await self.io(self.backend.delete_snapshot, snap_id)
+            await self._drop_temp_snapshot(snap_id)  # cancelled: gone all the same
+
+    async def _drop_temp_snapshot(self, snap_id: str | None) -> None:
+        """Before the backup leaves creating: a power cut in between leaves a creating
+        backup, whose reconcile removes the file; after it, nothing would (an orphan)."""
+        if snap_id is not None:
+            await self.io(self.backend.delete_snapshot, snap_id)
 
     async def _end_backup(
         self, bk: Backup, result: engine.BackupResult | None, *, reason: str | None = None

@@ -23,6 +23,7 @@ from blockstore.manager.quotas import CapacityRules
 from blockstore.manager.records import Attachment, Record, Volume, VolumeType
 from blockstore.manager.store import Store, Txn
 from blockstore.manager.validate import lookup_id
+from stratus.identity.names import PROJECT_ROLES
 
 log = logging.getLogger("blockstore.manager")
 T = TypeVar("T")
@@ -94,6 +95,11 @@ class Caller:
     @property
     def can_write(self) -> bool:
         return "admin" in self.roles or "member" in self.roles
+
+    @property
+    def can_read(self) -> bool:
+        """An ACL-only user (role ``acl-only``) has no rights in the volume service."""
+        return any(role in PROJECT_ROLES for role in self.roles)
 
     @property
     def is_cloud_admin(self) -> bool:

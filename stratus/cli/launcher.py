@@ -352,6 +352,11 @@ class Launcher:
             compute_url=f"http://{_probe_host(cfg.compute.host)}:{cfg.compute.port}",
             identity_url=f"http://{_probe_host(cfg.identity.host)}:{cfg.identity.port}",
             clouds_yaml=str(clouds),
+            console_url=(
+                f"{cfg.console.scheme}://{_probe_host(cfg.console.host)}:{cfg.console.port}"
+                if cfg.console.enabled
+                else ""
+            ),
         )
 
     async def run(self, stop: asyncio.Event) -> None:

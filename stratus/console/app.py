@@ -70,7 +70,8 @@ async def _headers(request: web.Request, handler: auth.Handler) -> web.StreamRes
         resp = _error_page(request, exc.status, exc.text or exc.reason)
     resp.headers.setdefault("Content-Security-Policy", CSP)
     resp.headers.setdefault("X-Content-Type-Options", "nosniff")
-    resp.headers.setdefault("Referrer-Policy", "no-referrer")
+    # Not no-referrer: with it browsers send ``Origin: null`` on the console's own forms.
+    resp.headers.setdefault("Referrer-Policy", "same-origin")
     resp.headers.setdefault("X-Frame-Options", "DENY")
     if not request.path.startswith("/static/"):
         resp.headers.setdefault("Cache-Control", "no-store")

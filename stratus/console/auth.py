@@ -134,7 +134,9 @@ def current_viewer(request: web.Request) -> Viewer | None:
 
 
 def same_origin(request: web.Request) -> bool:
-    """False when the browser says the request comes from another site."""
+    """False when the browser says the request comes from another site (or an opaque origin)."""
+    if request.headers.get("Sec-Fetch-Site", "same-origin") not in ("same-origin", "none"):
+        return False
     origin = request.headers.get("Origin")
     if origin is None or origin == "null":
         return origin is None

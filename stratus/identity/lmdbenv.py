@@ -55,6 +55,7 @@ def acquire(path: Path, map_size: int = DEFAULT_MAP_SIZE) -> tuple[str, _Shared]
                 )
             shared.users += 1
             return key, shared
+        env = None
         try:
             env = lmdb.open(
                 key,
@@ -74,6 +75,8 @@ def acquire(path: Path, map_size: int = DEFAULT_MAP_SIZE) -> tuple[str, _Shared]
             durable.sync_entries(key, levels=2)
             dbs = {name.decode(): env.open_db(name) for name in SUBDBS}
         except (lmdb.Error, OSError) as exc:
+            if env is not None:
+                env.close()
             raise IdentityError(f"cannot open identity store {key}: {exc}") from None
         shared = _Shared(env=env, dbs=dbs, pid=os.getpid(), users=1)
         _open[key] = shared

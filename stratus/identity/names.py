@@ -13,8 +13,19 @@ import string
 
 from stratus.identity.errors import InvalidName
 
-ROLES = ("admin", "member", "reader")
-"""Roles a user holds in its project, strongest first."""
+ROLES = ("admin", "member", "reader", "acl-only")
+"""Roles a user holds in its project, strongest first.
+
+``admin``, ``member`` and ``reader`` keep Keystone's meaning (reader reads the
+whole project). ``acl-only`` is Swift's ACL-only user (tempauth's non-admin
+user, a Keystone user without an operator role): it has no rights of its
+own in the project, only what container ACLs, bucket ACLs and bucket
+policies grant its ``project:user``; block storage, images and compute
+refuse it.
+"""
+
+PROJECT_ROLES = ("admin", "member", "reader")
+"""The roles that give rights in the project by themselves."""
 
 IMPLIED_ROLES: dict[str, tuple[str, ...]] = {"admin": ("member",), "member": ("reader",)}
 """Keystone's default role implications: a token lists a role and all it implies."""

@@ -12,6 +12,7 @@ from typing import Any
 import msgpack
 
 from stratus.identity.errors import IdentityError
+from stratus.identity.names import PROJECT_ROLES
 
 RECORD_VERSION = 1
 ACCOUNT_PREFIX = "AUTH_"
@@ -73,8 +74,8 @@ class Principal:
 
     @property
     def can_read(self) -> bool:
-        """May read its project's account (every role may)."""
-        return bool(self.roles)
+        """May read its project (admin, member, reader; not an ACL-only user)."""
+        return any(role in PROJECT_ROLES for role in self.roles)
 
     @property
     def is_reseller_admin(self) -> bool:

@@ -40,6 +40,7 @@ class Cloud:
             STRATUS_S3_PORT=str(free_port()),
             STRATUS_IMAGE_PORT=str(free_port()),
             STRATUS_COMPUTE_PORT=str(free_port()),
+            STRATUS_CONSOLE_PORT=str(free_port()),
             STRATUS_IDENTITY_PORT=str(free_port()),
             # Its compute service removes unrecorded interfaces of its prefix: its own prefix.
             STRATUS_NETWORK_IFNAME_PREFIX="x" + secrets.token_hex(2)[:3],
@@ -59,7 +60,7 @@ class Cloud:
             )
         waiting = [
             f"http://127.0.0.1:{self.env[f'STRATUS_{name}_PORT']}/healthcheck"
-            for name in ("VOLUME", "IMAGE", "COMPUTE", "IDENTITY")
+            for name in ("VOLUME", "IMAGE", "COMPUTE", "IDENTITY", "CONSOLE")
         ]
         deadline = time.monotonic() + timeout
         while waiting and time.monotonic() < deadline:

@@ -221,10 +221,8 @@ def _previewable(ctype: str, size: int) -> str:
 
 
 async def _object_page(
-    request: web.Request, share_url: str = "", status: int = 200
+    request: web.Request, name: str, obj: str, share_url: str = ""
 ) -> web.Response:
-    name = _container(request)
-    obj = _object_name(request.query.get("path"))
     client = swift(request)
     headers = await client.head_object(name, obj)
     ctype = headers.get("Content-Type", "application/octet-stream")
@@ -243,11 +241,10 @@ async def _object_page(
     return render(
         request,
         "objects/object.html",
-        status=status,
         container=name,
         obj=obj,
         folder=folder,
-        headers=headers,
+        props=headers,
         ctype=ctype,
         size=size,
         meta=_user_meta(headers),
@@ -264,7 +261,7 @@ async def _object_page(
 
 @page("reader")
 async def show_object(request: web.Request) -> web.StreamResponse:
-    return await _object_page(request)
+    return await _object_page(request, _container(request), _object_name(request.query.get("path")))
 
 
 @page("reader")
@@ -357,10 +354,10 @@ async def share(request: web.Request) -> web.StreamResponse:
     if pair is None:
         who.session.flash(
             "Share links are signed with your S3 credential and you have none: ask an "
-            f"administrator (`stratus identity credential create {who.principal.name}`).",
+            f"administrator (`stratus credentials create --user {who.principal.name}`).",
             "error",
         )
-        return await _object_page(request)
+        return await _object_page(request, name, obj)
     services = request.app[SERVICES]
     url = presign_get(
         services.endpoints.s3,
@@ -375,7 +372,7 @@ async def share(request: web.Request) -> web.StreamResponse:
         return web.Response(
             text=fragment(request, "objects/_share.html", share_url=url), content_type="text/html"
         )
-    return await _object_page(request, share_url=url)
+    return await _object_page(request, name, obj, share_url=url)
 
 
 def setup(app: web.Application) -> None:

@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from stratus.authlimit import AuthLimits, FailureLimiter
-from stratus.identity.keystone import auth, resources
+from stratus.identity.keystone import auth, ec2, resources
 from stratus.identity.keystone.catalog import Catalog
 from stratus.identity.keystone.context import SERVICE, Service, reply, service
 from stratus.identity.keystone.errors import KeystoneError, response
@@ -104,6 +104,7 @@ def make_app(
             web.get("/healthcheck", healthcheck),
             *auth.ROUTES,
             *resources.ROUTES,
+            *ec2.ROUTES,
         ]
     )
     return app

@@ -82,6 +82,7 @@ class S3Cluster:
             ("alpha", "alice", "member"),
             ("alpha", "reed", "reader"),
             ("alpha", "ada", "admin"),  # ACLs and bucket policies need the admin role
+            ("alpha", "carol", "acl-only"),  # only what ACLs and policies grant
             ("beta", "bob", "member"),
         ):
             if project not in {p.name for p in self.identity.list_projects()}:

@@ -191,3 +191,37 @@ def test_cors(s3_cluster: S3Cluster, s3: Any, bucket: str) -> None:
     with pytest.raises(ClientError) as exc:
         s3.get_bucket_cors(Bucket=bucket)
     assert _code(exc) == "NoSuchCORSConfiguration"
+
+
+def test_an_acl_only_user_gets_only_what_policies_and_acls_grant(
+    s3_cluster: S3Cluster, s3: Any, bucket: str
+) -> None:
+    """Role ``acl-only``: nothing of its own project's buckets until a policy or ACL names it."""
+    s3.put_object(Bucket=bucket, Key="doc", Body=b"d")
+    carol = s3_cluster.client("carol")
+    for call in (
+        lambda: carol.list_objects_v2(Bucket=bucket),
+        lambda: carol.get_object(Bucket=bucket, Key="doc"),
+        lambda: carol.put_object(Bucket=bucket, Key="x", Body=b"x"),
+        lambda: carol.create_bucket(Bucket=bucket + "-carol"),
+        carol.list_buckets,
+    ):
+        with pytest.raises(ClientError) as exc:
+            call()
+        assert _code(exc) == "AccessDenied"
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": "arn:aws:iam::alpha:user/carol"},
+                "Action": "s3:GetObject",
+                "Resource": f"arn:aws:s3:::{bucket}/*",
+            }
+        ],
+    }
+    s3_cluster.client("ada").put_bucket_policy(Bucket=bucket, Policy=json.dumps(policy))
+    assert carol.get_object(Bucket=bucket, Key="doc")["Body"].read() == b"d"
+    with pytest.raises(ClientError) as exc:
+        carol.put_object(Bucket=bucket, Key="x", Body=b"x")
+    assert _code(exc) == "AccessDenied"

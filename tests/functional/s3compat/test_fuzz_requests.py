@@ -114,7 +114,7 @@ def s3_answer(status: int, reply: bytes, what: Any) -> None:
         assert reply.startswith(b"<?xml") and b"<Code>" in reply, reply[:200]
 
 
-@budget(80)
+@budget(50)
 @given(data=st.data(), which=st.integers(0, len(BODIES) - 1))
 def test_fuzz_xml_bodies(
     s3_cluster: S3Cluster, fuzz_bucket: dict[str, str], data: st.DataObject, which: int
@@ -127,7 +127,7 @@ def test_fuzz_xml_bodies(
     s3_answer(status, reply, (method, path, query, body[:300]))
 
 
-@budget(60)
+@budget(40)
 @given(
     which=st.integers(0, len(QUERIES) - 1),
     n=st.sampled_from(NUMBERS) | st.integers(-5, 2**70).map(str),

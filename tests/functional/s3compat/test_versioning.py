@@ -128,3 +128,21 @@ def test_delete_objects_removes_every_version_of_a_key(s3: Any, bucket: str) -> 
     assert _versions(s3, bucket) == []
     assert s3.list_objects_v2(Bucket=bucket)["KeyCount"] == 0
     s3.delete_bucket(Bucket=bucket)
+
+
+def test_listing_versions_pages_through_common_prefixes(s3: Any, bucket: str) -> None:
+    """A page that ends on a common prefix: the next one starts after everything under it."""
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    for key in ("a/1", "a/2", "b", "c/1"):
+        s3.put_object(Bucket=bucket, Key=key, Body=b"x")
+    seen = []
+    pages = s3.get_paginator("list_object_versions").paginate(
+        Bucket=bucket, Delimiter="/", PaginationConfig={"PageSize": 1}
+    )
+    for page in pages:
+        seen += [v["Key"] for v in page.get("Versions", [])]
+        seen += [p["Prefix"] for p in page.get("CommonPrefixes", [])]
+    assert seen == ["a/", "b", "c/"]
+    after = s3.list_object_versions(Bucket=bucket, Delimiter="/", KeyMarker="a/1")
+    assert [v["Key"] for v in after["Versions"]] == ["b"]
+    assert [p["Prefix"] for p in after["CommonPrefixes"]] == ["c/"]

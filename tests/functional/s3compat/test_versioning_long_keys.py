@@ -15,6 +15,10 @@ from xml.etree import ElementTree
 import pytest
 from botocore.exceptions import ClientError
 
+from objectstore.proxy.errors import ContainerNotFound
+from objectstore.proxy.models import ListParams
+from tests.functional.s3compat.conftest import S3Cluster
+
 K = "k" * 1000
 LONG = K + "/" + "v" * 23  # 1,024 bytes
 LONG_22 = K + "/" + "v" * 22  # 1,023 bytes
@@ -118,6 +122,21 @@ def test_long_keys_keep_every_version_in_order(s3: Any, bucket: str) -> None:
     after = _listed(s3, bucket, KeyMarker=LONG_22)
     assert after == [r for r in expected if r[0].encode() > LONG_22.encode()]
     assert _paged(s3, bucket, Prefix="€") == [r for r in expected if r[0].startswith("€")]
+    mid = {"KeyMarker": LONG, "VersionIdMarker": ids[LONG][1]}  # within a long key's versions
+    assert _listed(s3, bucket, Prefix=K, **mid) == [(LONG, ids[LONG][0], False, False)] + [
+        r for r in expected if r[0] == K + "0"
+    ]
+    assert _listed(s3, bucket, Prefix="€", **mid) == [r for r in expected if r[0][0] == "€"]
+    # One row or common prefix per page, rolled up at "/" (two long keys in K + "/").
+    seen: list[Row | str] = []
+    pages = s3.get_paginator("list_object_versions").paginate(
+        Bucket=bucket, Delimiter="/", PaginationConfig={"PageSize": 1}
+    )
+    for page in pages:
+        seen += _rows(page) + [p["Prefix"] for p in page.get("CommonPrefixes", [])]
+    assert seen == [r for r in expected if r[0] == K] + [K + "/"] + [
+        r for r in expected if r[0] > K and not r[0].startswith(K + "/")
+    ]
     # The middle version of a long key, by id: the others stay, in order.
     s3.delete_object(Bucket=bucket, Key=EURO, VersionId=ids[EURO][1])
     ids[EURO].pop(1)
@@ -125,12 +144,31 @@ def test_long_keys_keep_every_version_in_order(s3: Any, bucket: str) -> None:
     assert _paged(s3, bucket) == expected
 
 
-def test_long_keys_take_delete_markers_and_empty_out(s3: Any, bucket: str) -> None:
+def _names(cluster: S3Cluster, container: str) -> list[str] | None:
+    """The object names in one of the bucket's hidden containers (None: no container)."""
+
+    async def names() -> list[str] | None:
+        try:
+            _info, rows = await cluster.core.list_objects("AUTH_alpha", container, ListParams())
+        except ContainerNotFound:
+            return None
+        return [r.name for r in rows]
+
+    return cluster.run(names())
+
+
+def test_long_keys_take_delete_markers_and_empty_out(
+    s3: Any, bucket: str, s3_cluster: S3Cluster
+) -> None:
     _enable(s3, bucket)
     ids = {
         k: [s3.put_object(Bucket=bucket, Key=k, Body=b"x")["VersionId"] for _ in range(3)]
         for k in ALL
     }
+    indexed = [k for k in ALL if len(k.encode()) > 1002]
+    assert _names(s3_cluster, bucket + "+versionkeys") == indexed
+    archived = _names(s3_cluster, bucket + "+versions") or []
+    assert all(len(n.encode()) <= 1024 for n in archived) and len(archived) == 2 * len(ALL)
     markers = {}
     for key in (LONG, EURO, K):
         answer = s3.delete_object(Bucket=bucket, Key=key)
@@ -170,6 +208,29 @@ def test_long_keys_take_delete_markers_and_empty_out(s3: Any, bucket: str) -> No
     assert len(answer["Deleted"]) == len(rest) and not answer.get("Errors")
     assert _listed(s3, bucket) == []
     assert s3.list_objects_v2(Bucket=bucket)["KeyCount"] == 0
+    assert _names(s3_cluster, bucket + "+versionkeys") == []  # the last entry took its key
+    s3.delete_bucket(Bucket=bucket)
+    assert _names(s3_cluster, bucket + "+versionkeys") is None
+
+
+def test_keys_full_of_escaped_characters(s3: Any, bucket: str, s3_cluster: S3Cluster) -> None:
+    """\\x01 doubles in the plain names: such keys go long well before 1,024 bytes."""
+    keys = ["\x01" * 1024, "\x01" * 600, "\x01" * 500 + "a", "\x01" * 1000 + "b"]
+    for key in keys:
+        s3.put_object(Bucket=bucket, Key=key, Body=b"x")  # the "null" version
+    ids = {k: ["null"] for k in keys}
+    _enable(s3, bucket)
+    for key in keys:
+        ids[key] += [s3.put_object(Bucket=bucket, Key=key, Body=b"y")["VersionId"]]
+    ordered = sorted(keys, key=str.encode)
+    expected = [(k, v, i == 0, False) for k in ordered for i, v in enumerate(reversed(ids[k]))]
+    assert expected[1][1] == "null"
+    assert _paged(s3, bucket) == expected
+    assert _listed(s3, bucket, KeyMarker="\x01" * 1024) == expected[4:]
+    assert len(_names(s3_cluster, bucket + "+versionkeys") or []) == 3  # \x01 * 500 + "a" fits
+    for key, vid, _latest, _marker in expected:
+        s3.delete_object(Bucket=bucket, Key=key, VersionId=vid)
+    assert _listed(s3, bucket) == []
     s3.delete_bucket(Bucket=bucket)
 
 

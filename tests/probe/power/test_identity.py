@@ -146,12 +146,13 @@ async def _worker(path: Path, seed: int, prefix: str, seconds: float) -> list[di
     return lines
 
 
-async def test_identity_changes_survive_power_cuts(tmp_path: Path, disk: LazyFS) -> None:
-    seed = int(os.environ.get("STRATUS_POWER_SEED") or random.randrange(1 << 30))
-    cuts = int(os.environ.get("STRATUS_POWER_CUTS", "3"))
+async def identity_power_cuts(
+    root: Path, disk: LazyFS, seed: int, cuts: int
+) -> tuple[list[str], str]:
+    """CLI changes, then ``cuts`` power cuts under a changing store; problems and a report."""
     rng = random.Random(seed)
     data = disk.mount / "data"
-    cfg = tmp_path / "stratus.toml"
+    cfg = root / "stratus.toml"
     cfg.write_text(f'[data]\ndir = "{data}"\n')
     exp, problems, lost = Expected(), [], []
     _cli(cfg, "project", "create", "cli")
@@ -164,7 +165,7 @@ async def test_identity_changes_survive_power_cuts(tmp_path: Path, disk: LazyFS)
         if n:  # the first cut comes right after the CLI's changes
             prefix = f"c{n}"
             for line in await _worker(data / "identity", rng.randrange(1 << 30), prefix,
-                                      rng.uniform(0.5, 2.0)):  # fmt: skip
+                                      rng.uniform(1.0, 3.0)):  # fmt: skip
                 exp.apply(line, f"{prefix}p")
         lost.append(disk.crash(torn=rng.random() < 0.5, seed=rng.randrange(1 << 30)))
         disk.start()
@@ -174,5 +175,12 @@ async def test_identity_changes_survive_power_cuts(tmp_path: Path, disk: LazyFS)
         if problems:
             break
     report = f"seed {seed}: {len(lost)} cuts {lost}, {exp.acked} acknowledged changes"
+    return problems, report
+
+
+async def test_identity_changes_survive_power_cuts(tmp_path: Path, disk: LazyFS) -> None:
+    seed = int(os.environ.get("STRATUS_POWER_SEED") or random.randrange(1 << 30))
+    cuts = int(os.environ.get("STRATUS_POWER_CUTS", "3"))
+    problems, report = await identity_power_cuts(tmp_path, disk, seed, cuts)
     print(report)
     assert not problems, f"{report}\n" + "\n".join(problems[:20])

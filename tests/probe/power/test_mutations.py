@@ -17,6 +17,7 @@ import pytest
 
 from tests.helpers.lazyfs import LazyFS
 from tests.probe.power.cluster import need_fuse
+from tests.probe.power.test_identity import identity_power_cuts
 from tests.probe.power.test_iscsi import power_cuts as iscsi_power_cuts
 from tests.probe.power.test_objects import all_hosts_cut
 from tests.probe.power.test_volumes import volume_power_cuts
@@ -164,6 +165,29 @@ async def test_volume_power_cut_catches_a_missing_sync(
     )
     seed = int(os.environ.get("STRATUS_POWER_SEED") or random.randrange(1 << 30))
     (tmp_path / "volumes").mkdir(mode=0o700)
-    problems, report = await volume_power_cuts(tmp_path / "volumes", seed, cuts=2)
+    problems, report, _ = await volume_power_cuts(tmp_path / "volumes", seed, cuts=2)
     print(f"{mutation}: {len(problems)} problems; {report}; first: {problems[:2]}")
     assert problems, f"the power cut did not notice {mutation} removed: {report}"
+
+
+@pytest.mark.parametrize("cuts", [2])
+async def test_identity_power_cut_catches_a_missing_sync(
+    cuts: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The identity store's LMDB commits without fdatasync: acknowledged users go missing."""
+    need_fuse()
+    site = tmp_path / "mutant"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(
+        VOLUME_MUTATIONS["volume-store-sync"].replace('"records"', '"identity"')
+    )
+    disk = LazyFS(tmp_path / "backing", tmp_path / "mnt", tmp_path / "ctl", tmp_path / "lazyfs.log")
+    disk.start()
+    try:
+        monkeypatch.setenv("PYTHONPATH", str(site))  # the CLI and the worker; not this process
+        seed = int(os.environ.get("STRATUS_POWER_SEED") or random.randrange(1 << 30))
+        problems, report = await identity_power_cuts(tmp_path, disk, seed, cuts)
+    finally:
+        disk.stop()
+    print(f"identity-lmdb-sync: {len(problems)} problems; {report}; first: {problems[:2]}")
+    assert problems, f"the power cut did not notice identity-lmdb-sync removed: {report}"

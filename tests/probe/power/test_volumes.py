@@ -30,8 +30,9 @@ def _seed() -> int:
     return int(os.environ.get("STRATUS_POWER_SEED") or random.randrange(1 << 30))
 
 
-async def volume_power_cuts(root: Path, seed: int, cuts: int) -> tuple[list[str], str]:
-    """Load, cut, restart, check; ``cuts`` times. The problems found, and a report."""
+async def volume_power_cuts(root: Path, seed: int, cuts: int) -> tuple[list[str], str, int]:
+    """Load, cut, restart, check; ``cuts`` times. The problems found, a report, and how
+    many operations the client saw complete."""
     rng = random.Random(seed)
     model = Model(random.Random(rng.randrange(1 << 30)))
     problems: list[str] = []
@@ -55,14 +56,15 @@ async def volume_power_cuts(root: Path, seed: int, cuts: int) -> tuple[list[str]
                     break
         report = (
             f"seed {seed}: {len(host.cuts)} cuts {host.cuts}, {model.ops} operations, "
-            f"{model.acked} acknowledged"
+            f"{model.acked} acknowledged, iSCSI logins after restarts {model.logins}"
         )
-    return problems, report
+    return problems, report, model.acked
 
 
 async def test_volume_service_power_cuts_keep_what_was_acknowledged(tmp_path: Path) -> None:
     seed = _seed()
     cuts = int(os.environ.get("STRATUS_POWER_CUTS", "3"))
-    problems, report = await volume_power_cuts(tmp_path, seed, cuts)
+    problems, report, acked = await volume_power_cuts(tmp_path, seed, cuts)
     print(report)
     assert not problems, f"{report}\n" + "\n".join(problems[:20])
+    assert acked >= 10 * cuts, f"too little was acknowledged to test anything: {report}"

@@ -63,6 +63,7 @@ class Model:
     acked: int = 0
     ops: int = 0
     serial: int = 0
+    logins: dict[str, int] = field(default_factory=lambda: {"let in": 0, "refused": 0})
 
     def add(self, r: Res) -> Res:
         self.res[r.id] = r
@@ -115,8 +116,9 @@ class Workload:
         live = len([r for r in m.res.values() if r.kind == "volume" and r.acked != GONE])
         choices: list[tuple[float, Any]] = [(3.0 if live < 6 else 0.5, self.create)]
         if vols:
+            deletes = 2.0 if live > 4 else 0.7
             choices += [(2.0, self.snapshot), (1.5, self.clone), (2.0, self.attach),
-                        (1.0, self.backup), (2.0 if live > 4 else 0.7, self.delete_volume)]  # fmt: skip
+                        (1.0, self.backup), (deletes, self.delete_volume)]  # fmt: skip
         if snaps:
             choices += [(1.5, self.clone_snapshot), (1.0, self.delete_snapshot)]
         if atts:
@@ -378,7 +380,9 @@ async def check(host: VolumeHost, model: Model, state: dict[str, dict[str, Any]]
     return problems
 
 
-def _file_problems(host: VolumeHost, kind: str, ident: str, size_gb: int, model: Model) -> list[str]:
+def _file_problems(
+    host: VolumeHost, kind: str, ident: str, size_gb: int, model: Model
+) -> list[str]:
     path = host.files(kind) / f"{ident}.img"
     try:
         size = path.stat().st_size
@@ -413,8 +417,9 @@ async def _export_problems(
                                    chap=(user, secret)) as ini:  # fmt: skip
                     await ini.test_unit_ready()
             logged_in = True
-        except (LoginError, OSError, AssertionError, asyncio.TimeoutError):
+        except (TimeoutError, LoginError, OSError, AssertionError):
             logged_in = False
+        model.logins["let in" if logged_in else "refused"] += 1
         if logged_in and not should:
             problems.append(f"{initiator} still reaches {target}: an export without attachment")
         if should and not logged_in:

@@ -88,7 +88,7 @@ def bodies(draw: st.DrawFn) -> tuple[bytes, str, int | None, str | None]:
     return body, mode, length, declared
 
 
-@budget(300)
+@budget(150)
 @given(case=bodies())
 def test_fuzz_aws_chunked(case: tuple[bytes, str, int | None, str | None]) -> None:
     asyncio.run(decode(*case))

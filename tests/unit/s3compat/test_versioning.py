@@ -40,3 +40,38 @@ def test_entries_list_newest_first_and_keys_stay_apart() -> None:
     for k in keys:
         others = [n for n in named if versioning.parse_entry(n)[0] != k]
         assert not any(n.startswith(versioning.key_prefix(k)) for n in others)
+
+
+def test_plain_entry_names_are_unchanged() -> None:
+    """Archives written before long keys had their own names stay readable."""
+    assert versioning.entry_name("photos/cat.jpg", "0000000000000a000001") == (
+        "photos/cat.jpg\x01\x01fffffffffffff5fffffe"
+    )
+    null = versioning.entry_name("a\x01b", versioning.NULL, 0x10)
+    assert null == "a\x01\x02b\x01\x01ffffffffffffefffffff"
+
+
+@pytest.mark.parametrize(
+    "key", ["k" * 1003, "k" * 1000 + "/" + "v" * 23, "€" * 341 + "x", "\x01" * 1024, "\x01" * 502]
+)
+def test_long_keys_get_fixed_length_names(key: str) -> None:
+    assert versioning.is_long(key)
+    vid = versioning.new_version_id()
+    name = versioning.entry_name(key, vid)
+    assert len(name.encode()) <= 1024
+    assert versioning.is_long_entry(name) and name < versioning.LONG_END
+    assert name.startswith(versioning.entry_prefix(key))
+    assert versioning.entry_version(name) == (vid, int(vid[:14], 16))
+    null = versioning.entry_name(key, versioning.NULL, 123456)
+    assert versioning.entry_version(null) == (versioning.NULL, 123456)
+    assert not null.startswith(versioning.entry_prefix(key + "x"))
+
+
+def test_the_longest_plain_name_fills_the_limit() -> None:
+    vid = versioning.new_version_id()
+    assert not versioning.is_long("k" * 1002)
+    assert len(versioning.entry_name("k" * 1002, vid).encode()) == 1024
+    assert versioning.is_long("k" * 1003) and versioning.is_long("\x01" * 502)
+    assert not versioning.is_long("\x01" * 501)
+    plain = min(versioning.entry_name(k, vid) for k in ("\x01", "\x02", " ", "k" * 1002))
+    assert plain > versioning.LONG_END  # long names form one block before every plain one

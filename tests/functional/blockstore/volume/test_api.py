@@ -194,6 +194,16 @@ async def test_types_and_qos_need_the_cloud_admin(api: Api) -> None:
     assert (await alice.quotas())["volumes"] == 3
 
 
+async def test_an_acl_only_user_has_no_volume_rights(api: Api) -> None:
+    """Role ``acl-only`` (Swift's ACL-only user) reads nothing in the volume service."""
+    await api.client("alpha").create_volume(1)
+    carol = api.client("alpha", "carol", "acl-only")
+    for call in (carol.list_volumes, lambda: carol.create_volume(1)):
+        with pytest.raises(VolumeApiError) as err:
+            await call()
+        assert err.value.status == 403
+
+
 async def test_readers_cannot_write(api: Api) -> None:
     reader = api.client("alpha", "rita", "reader")
     with pytest.raises(VolumeApiError) as err:

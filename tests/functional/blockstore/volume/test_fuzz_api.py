@@ -57,7 +57,7 @@ def fill(value: Any, vol: str) -> Any:
     return json.loads(text)
 
 
-@budget(60)
+@budget(30)
 @given(which=st.integers(0, len(REQUESTS) - 1), data=st.data(), admin=st.booleans())
 async def test_fuzz_volume_api_bodies(
     api: Api, which: int, data: st.DataObject, admin: bool

@@ -120,6 +120,16 @@ async def test_projects_are_isolated_and_public_needs_admin(images: ImageRig, tm
     assert err.value.status == 403
 
 
+async def test_an_acl_only_user_has_no_image_rights(images: ImageRig) -> None:
+    """Role ``acl-only``: the image (and compute) services refuse it, reads included."""
+    carol = await images.client("alpha", "carol", role="acl-only")
+    for call in (carol.list, lambda: carol.create(name="c", disk_format="raw",
+                                                  container_format="bare")):  # fmt: skip
+        with pytest.raises(ImageApiError) as err:
+            await call()
+        assert err.value.status == 403
+
+
 async def test_list_filters_paging_and_tags(images: ImageRig) -> None:
     c = await images.client("alpha")
     made = []

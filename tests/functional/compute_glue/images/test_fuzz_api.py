@@ -43,7 +43,7 @@ def glance_error(status: int, reply: bytes) -> None:
         assert json.loads(reply)["code"].startswith(str(status))
 
 
-@budget(60)
+@budget(25)
 @given(data=st.data(), patch=st.booleans(), admin=st.booleans())
 async def test_fuzz_image_api_bodies(
     images: ImageRig, data: st.DataObject, patch: bool, admin: bool

@@ -105,7 +105,7 @@ async def setup_ids(rig: Compute, token: str) -> None:
     rig.ids["server"] = json.loads(body)["server"]["id"]
 
 
-@budget(40)
+@budget(25)
 @given(which=st.integers(0, len(REQUESTS) - 1), data=st.data(), admin=st.booleans())
 async def test_fuzz_compute_api_bodies(
     compute: Compute, which: int, data: st.DataObject, admin: bool

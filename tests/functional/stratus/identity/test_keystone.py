@@ -18,6 +18,7 @@ from stratus.authlimit import AuthLimits, FailureLimiter
 from stratus.identity import IdentityStore
 from stratus.identity.keystone import Catalog, make_app
 from stratus.identity.keystone.shapes import id_of
+from stratus.identity.names import ROLES
 from tests.helpers.net import free_port
 
 LIFETIME = 3600
@@ -181,7 +182,7 @@ async def test_login_by_user_id_and_project_id(base: str, store: IdentityStore) 
             "scope": {"project": {"id": "p"}},
         }
     }
-    status, headers, resp = await call("POST", f"{base}/v3/auth/tokens", body)
+    status, _, resp = await call("POST", f"{base}/v3/auth/tokens", body)
     assert status == 201
     assert resp["token"]["user"]["id"] == uid
     assert resp["token"]["project"]["id"] == "p"
@@ -393,7 +394,9 @@ async def test_projects_policy_and_writes(base: str, store: IdentityStore) -> No
     assert store.get_project("new").name == "new"
     status, _, body = await call("POST", f"{base}/v3/projects", new, auth(admin))
     assert status == 409 and body["error"]["title"] == "Conflict"
-    status, _, _ = await call("POST", f"{base}/v3/projects", {"project": {"name": "a b"}}, auth(admin))
+    status, _, _ = await call(
+        "POST", f"{base}/v3/projects", {"project": {"name": "a b"}}, auth(admin)
+    )
     assert status == 400
     status, _, _ = await call("DELETE", f"{base}/v3/projects/q", headers=auth(admin))
     assert status == 409  # it has users
@@ -422,7 +425,8 @@ async def test_users_policy_and_writes(base: str, store: IdentityStore) -> None:
     assert status == 403
     status, _, body = await call("GET", f"{base}/v3/users/{bob_id}/projects", headers=auth(bob))
     assert status == 200 and [p["id"] for p in body["projects"]] == ["p"]
-    # Create: needs a project; starts with the weakest role; logs in at once.
+    # Create: needs a project; starts with the weakest role (none of its own, as a new
+    # Keystone user has); logs in at once.
     new = {"user": {"name": "cat", "password": "cat-key", "domain_id": "default"}}
     status, _, _ = await call("POST", f"{base}/v3/users", new, auth(admin))
     assert status == 400
@@ -432,7 +436,7 @@ async def test_users_policy_and_writes(base: str, store: IdentityStore) -> None:
     status, _, body = await call("POST", f"{base}/v3/users", new, auth(admin))
     assert status == 201 and body["user"]["default_project_id"] == "p"
     cat_id = body["user"]["id"]
-    assert store.get_user("p", "cat").role == "reader"
+    assert store.get_user("p", "cat").role == ROLES[-1]
     cat, _ = await login(base, "cat", "cat-key", "p")
     status, _, _ = await call("POST", f"{base}/v3/users", new, auth(admin))
     assert status == 409
@@ -463,7 +467,7 @@ async def test_roles_and_assignments(base: str, store: IdentityStore) -> None:
     rob, t = await login(base, "rob", "rob-key", "p")
     rob_id = t["user"]["id"]
     status, _, body = await call("GET", f"{base}/v3/roles", headers=auth(rob))
-    assert status == 200 and [r["name"] for r in body["roles"]] == ["admin", "member", "reader"]
+    assert status == 200 and [r["name"] for r in body["roles"]] == list(ROLES)
     status, _, body = await call("GET", f"{base}/v3/roles/member", headers=auth(rob))
     assert status == 200 and body["role"]["id"] == "member"
     status, _, _ = await call("POST", f"{base}/v3/roles", {"role": {"name": "x"}}, auth(admin))
@@ -542,3 +546,31 @@ async def test_unknown_paths_and_methods_answer_keystone_errors(base: str) -> No
     assert "Allow" in headers
     status, _, body = await call("GET", f"{base}/v3/users")
     assert status == 401 and body["error"]["title"] == "Unauthorized"
+
+
+async def test_ec2_credentials_are_the_s3_credentials(base: str, store: IdentityStore) -> None:
+    admin, _ = await login(base, "admin", ADMIN_KEY, "admin")
+    bob, t = await login(base, "bob", "bob-key", "p")
+    rob, _ = await login(base, "rob", "rob-key", "p")
+    url = f"{base}/v3/users/{t['user']['id']}/credentials/OS-EC2"
+    status, _, body = await call("POST", url, {"tenant_id": "p"}, auth(bob))
+    assert status == 201
+    cred = body["credential"]
+    assert cred["tenant_id"] == "p" and cred["user_id"] == t["user"]["id"]
+    secret, principal = store.lookup_credential(cred["access"])
+    assert secret == cred["secret"] and (principal.project, principal.user) == ("p", "bob")
+    status, _, _ = await call("POST", url, {"tenant_id": "q"}, auth(bob))
+    assert status == 403
+    status, _, _ = await call("POST", url, {"tenant_id": "p"}, auth(rob))  # someone else's
+    assert status == 403
+    status, _, body = await call("GET", url, headers=auth(bob))
+    assert status == 200 and [c["access"] for c in body["credentials"]] == [cred["access"]]
+    status, _, body = await call("GET", f"{url}/{cred['access']}", headers=auth(admin))
+    assert status == 200 and body["credential"]["secret"] == cred["secret"]
+    status, _, _ = await call("DELETE", f"{url}/{cred['access']}", headers=auth(rob))
+    assert status == 403
+    status, _, _ = await call("DELETE", f"{url}/{cred['access']}", headers=auth(bob))
+    assert status == 204
+    assert store.list_credentials("p", "bob") == []
+    status, _, _ = await call("GET", f"{url}/{cred['access']}", headers=auth(bob))
+    assert status == 404

@@ -78,7 +78,7 @@ def login_text(draw: st.DrawFn) -> bytes:
     return raw
 
 
-@budget(300)
+@budget(120)
 @given(raw=login_text())
 def test_fuzz_login_text_and_negotiation(raw: bytes) -> None:
     try:
@@ -102,7 +102,7 @@ CHAP_VALUES = ["0x" + "ab" * 16, "0X0", "0x", "0xzz", "0b" + "q" * 24, "0bAAAA",
                "0x" + "00" * (MAX_BINARY + 1), "", *NUMBERS]  # fmt: skip
 
 
-@budget(300)
+@budget(100)
 @given(
     keys=st.dictionaries(
         st.sampled_from(["CHAP_N", "CHAP_R", "CHAP_I", "CHAP_C", "CHAP_A"]),

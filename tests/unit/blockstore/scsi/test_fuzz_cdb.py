@@ -81,7 +81,7 @@ async def run_all(path: Path, cmds: list[ScsiCommand]) -> None:
         await unit.close()
 
 
-@budget(300)
+@budget(120)
 @given(cmds=commands())
 def test_fuzz_cdbs(backing: Path, cmds: list[ScsiCommand]) -> None:
     tracemalloc.start()

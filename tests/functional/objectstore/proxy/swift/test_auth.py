@@ -220,3 +220,31 @@ async def test_no_existence_leak_without_read_access(cluster: Cluster, swift: Sw
     )
     assert r.status == 403
     assert (await swift("GET", f"{OWNER}/c/o", token=owner)).body == b"secret"
+
+
+async def test_an_acl_only_user_gets_exactly_what_container_acls_grant(
+    cluster: Cluster, swift: SwiftHTTP
+) -> None:
+    """Swift's ACL-only user (tempauth's non-admin, keystoneauth's non-operator): role
+    ``acl-only`` reads nothing of its own project unless an ACL names it."""
+    boss = cluster.token("owner", "boss", role="admin")
+    carol = cluster.token("owner", "carol", role="acl-only")
+    for name, headers in (
+        ("shared", {"X-Container-Read": "owner:carol"}),
+        ("dropbox", {"X-Container-Write": "owner:carol"}),  # write-only: no read
+        ("closed", {}),
+    ):
+        assert (await swift("PUT", f"{OWNER}/{name}", token=boss, headers=headers)).status == 201
+        assert (await swift("PUT", f"{OWNER}/{name}/o", token=boss, data=b"s")).status == 201
+    assert (await swift("GET", OWNER, token=carol)).status == 403
+    assert (await swift("HEAD", OWNER, token=carol)).status == 403
+    assert (await swift("PUT", f"{OWNER}/mine", token=carol)).status == 403
+    assert (await swift("GET", f"{OWNER}/closed/o", token=carol)).status == 403
+    assert (await swift("GET", f"{OWNER}/closed", token=carol)).status == 403
+    assert (await swift("GET", f"{OWNER}/shared/o", token=carol)).body == b"s"
+    assert (await swift("PUT", f"{OWNER}/shared/x", token=carol, data=b"x")).status == 403
+    assert (await swift("PUT", f"{OWNER}/dropbox/x", token=carol, data=b"x")).status == 201
+    assert (await swift("GET", f"{OWNER}/dropbox/x", token=carol)).status == 403
+    assert (await swift("GET", f"{OWNER}/dropbox", token=carol)).status == 403
+    assert (await swift("DELETE", f"{OWNER}/dropbox/x", token=carol)).status == 204
+    assert (await swift("POST", f"{OWNER}/shared", token=carol)).status == 403

@@ -46,7 +46,7 @@ class Who:
     project, user, account = "alpha", "bob", "AUTH_alpha"
 
 
-@budget(300)
+@budget(100)
 @given(read=acl_values(), write=acl_values(), remove=st.booleans())
 def test_fuzz_container_acls(read: str, write: str, remove: bool) -> None:
     sent = {"x-container-read": read, "x-container-write": write}
@@ -65,7 +65,7 @@ def test_fuzz_container_acls(read: str, write: str, remove: bool) -> None:
             assert not acl.referrers
 
 
-@budget(200)
+@budget(80)
 @given(
     sent=st.dictionaries(
         st.sampled_from(

@@ -1,0 +1,134 @@
+#!/usr/bin/env python3
+"""Coverage-guided fuzzing (atheris / libFuzzer) of the parsers facing the network.
+
+Optional, for long runs; the test suite never needs it (its fuzz tests use
+hypothesis). Each target feeds the raw input to one parser and lets through
+only that protocol's own error; anything else is a crash libFuzzer reports
+with the input that caused it (saved as ``crash-<sha1>``).
+
+    .venv/bin/pip install atheris
+    .venv/bin/python scripts/fuzz_atheris.py TARGET [libFuzzer options, e.g. -runs=1000000]
+
+Targets: s3-xml, sigv4, aws-chunked, swift-acl, ranges, iscsi-text, iscsi-bhs, chap.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import atheris  # noqa: E402
+
+with atheris.instrument_imports():
+    from blockstore.iscsi import pdu as P
+    from blockstore.iscsi.chap import ChapError, decode_binary
+    from blockstore.iscsi.negotiate import Negotiator, TargetLimits
+    from blockstore.iscsi.textkeys import TextError, parse_text
+    from objectstore.proxy.swift import headers as swift_headers
+    from objectstore.proxy.swift import ranges as swift_ranges
+    from objectstore.proxy.swift.errors import SwiftError
+    from s3compat import complete, cors, delete_many, objects, sigv4, xmlio
+    from s3compat.chunked import AwsChunkedDecoder
+    from s3compat.errors import S3Error
+
+
+def s3_xml(data: bytes) -> None:
+    for root, parse in (
+        ("CompleteMultipartUpload", complete._parse),
+        ("Delete", delete_many._parse),
+        ("CORSConfiguration", lambda r: [cors._parse_rule(e) for e in r.findall("CORSRule")]),
+    ):
+        try:
+            parse(xmlio.parse_xml(data, root))
+        except S3Error:
+            pass
+
+
+def s3_sigv4(data: bytes) -> None:
+    text = data.decode("utf-8", "surrogateescape")
+    try:
+        sigv4.parse_authorization(text)
+    except S3Error:
+        pass
+    objects.parse_range(text)
+
+
+def aws_chunked(data: bytes) -> None:
+    async def run() -> None:
+        from aiohttp import StreamReader
+        from aiohttp.base_protocol import BaseProtocol
+
+        loop = asyncio.get_running_loop()
+        reader = StreamReader(BaseProtocol(loop), 2**16, loop=loop)
+        reader.feed_data(data)
+        reader.feed_eof()
+        mode = sigv4.STREAMING_UNSIGNED_TRAILER
+        try:
+            async for _ in AwsChunkedDecoder(reader, None, mode, None):
+                pass
+        except S3Error:
+            pass
+
+    asyncio.run(run())
+
+
+def swift_acl(data: bytes) -> None:
+    text = data.decode("utf-8", "surrogateescape")
+    try:
+        swift_headers.acl_entries({"x-container-read": text, "x-container-write": text})
+        swift_headers.delete_at({"X-Delete-After": text})
+    except SwiftError:
+        pass
+
+
+def ranges(data: bytes) -> None:
+    swift_ranges.parse_range(data.decode("utf-8", "surrogateescape"))
+
+
+def iscsi_text(data: bytes) -> None:
+    try:
+        pairs = parse_text(data)
+    except TextError:
+        return
+    negotiator = Negotiator(TargetLimits())
+    for key, value in pairs:
+        negotiator.answer(key, value)
+    negotiator.finish()
+
+
+def iscsi_bhs(data: bytes) -> None:
+    if len(data) < P.BHS_LEN:
+        return
+    pdu = P.Pdu(data[: P.BHS_LEN])
+    pdu.ahs = data[P.BHS_LEN :]
+    P.extended_cdb(pdu)
+    P.bidi_read_length(pdu)
+
+
+def chap(data: bytes) -> None:
+    try:
+        decode_binary(data.decode("utf-8", "surrogateescape"))
+    except ChapError:
+        pass
+
+
+TARGETS: dict[str, Callable[[bytes], None]] = {
+    "s3-xml": s3_xml, "sigv4": s3_sigv4, "aws-chunked": aws_chunked, "swift-acl": swift_acl,
+    "ranges": ranges, "iscsi-text": iscsi_text, "iscsi-bhs": iscsi_bhs, "chap": chap,
+}  # fmt: skip
+
+
+def main() -> None:
+    if len(sys.argv) < 2 or sys.argv[1] not in TARGETS:
+        sys.exit(f"usage: {sys.argv[0]} {{{','.join(TARGETS)}}} [libFuzzer options]")
+    target = TARGETS[sys.argv[1]]
+    atheris.Setup([sys.argv[0], *sys.argv[2:]], target)
+    atheris.Fuzz()
+
+
+if __name__ == "__main__":
+    main()

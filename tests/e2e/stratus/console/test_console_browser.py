@@ -1,0 +1,158 @@
+"""The web console in a real browser (Debian's chromium, driven by Playwright) against `stratus up`.
+
+One walk through what a person does: log in, create a container, upload a
+20 MiB file and watch its progress bar reach 100%, see it listed, download
+it, share it and fetch the link with no login; then a reader, who sees no
+delete button and whose forged delete is refused; a CSRF-less change refused;
+logout. Screenshots of each main page go to ``$STRATUS_ARTIFACTS`` (or the
+test's tmp dir). Playwright never downloads a browser here: it launches
+/usr/bin/chromium.
+"""
+
+from __future__ import annotations
+
+import os
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.cloud import ADMIN_KEY
+from tests.e2e.stratus.console.conftest import READER, READER_KEY
+from tests.helpers.tools import missing_tool
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+BIG = 20 * 1024 * 1024
+CONTAINER = "browser-files"
+
+pytestmark = pytest.mark.timeout(180)
+
+
+@pytest.fixture
+def artifacts(tmp_path: Path) -> Path:
+    where = Path(os.environ.get("STRATUS_ARTIFACTS") or tmp_path) / "console"
+    where.mkdir(parents=True, exist_ok=True)
+    return where
+
+
+@pytest.fixture
+def browser() -> Iterator[object]:
+    if not Path(CHROMIUM).exists():
+        missing_tool("chromium (Debian packages chromium, chromium-driver) is not installed")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+def _log_in(page: object, base: str, name: str, key: str, shot: Path | None = None) -> None:
+    page.goto(base + "/")  # type: ignore[attr-defined]
+    page.wait_for_url("**/login**")  # type: ignore[attr-defined]
+    page.fill("#name", name)  # type: ignore[attr-defined]
+    page.fill("#secret", key)  # type: ignore[attr-defined]
+    if shot is not None:
+        page.screenshot(path=str(shot))  # type: ignore[attr-defined]
+    page.get_by_role("button", name="Log in").click()  # type: ignore[attr-defined]
+    page.wait_for_url("**/objects")  # type: ignore[attr-defined]
+
+
+def test_a_person_uses_the_console(
+    browser: object, console_url: str, artifacts: Path, tmp_path: Path
+) -> None:
+    big = tmp_path / "big.bin"
+    data = os.urandom(BIG)
+    big.write_bytes(data)
+    ctx = browser.new_context(  # type: ignore[attr-defined]
+        accept_downloads=True, viewport={"width": 1280, "height": 860}
+    )
+    ctx.set_default_timeout(20_000)
+    page = ctx.new_page()
+
+    # Log in; create a container.
+    _log_in(page, console_url, "admin:admin", ADMIN_KEY, artifacts / "login.png")
+    page.fill("#new-container", CONTAINER)
+    page.get_by_role("button", name="Create").click()
+    page.wait_for_url(f"**/objects/c/{CONTAINER}")
+
+    # Upload 20 MiB through the file input; its progress bar reaches 100%.
+    page.set_input_files("#file-input", str(big))
+    page.wait_for_selector("#uploads li.done", timeout=60_000)
+    assert page.eval_on_selector("#uploads progress", "p => p.value") == 100
+    assert not page.query_selector("#uploads li.failed")
+    # Listed (the rows are redrawn once the uploads end).
+    link = page.wait_for_selector("#rows a:text-is('big.bin')")
+    page.screenshot(path=str(artifacts / "container.png"), full_page=True)
+    page.goto(console_url + "/objects")
+    assert "20.0 MiB" in page.inner_text("main")
+    page.screenshot(path=str(artifacts / "containers.png"), full_page=True)
+
+    # Download: the same bytes.
+    page.go_back()
+    link = page.wait_for_selector("#rows a:text-is('big.bin')")
+    link.click()
+    page.wait_for_url("**/object?path=big.bin")
+    with page.expect_download() as download:
+        page.click("#download")
+    assert Path(download.value.path()).read_bytes() == data
+
+    # Share for a day; the link works without any login.
+    page.select_option("#expires", "86400")
+    page.click("#make-share")
+    url = page.wait_for_selector("#share-url").input_value()
+    assert "X-Amz-Signature=" in url and "X-Amz-Expires=86400" in url
+    page.screenshot(path=str(artifacts / "object.png"), full_page=True)
+    with urllib.request.urlopen(url, timeout=30) as resp:
+        assert resp.read() == data
+
+    # A change without the CSRF token is refused, and nothing changes.
+    forged = ctx.request.post(
+        f"{console_url}/objects/c/{CONTAINER}/delete", form={"name": "big.bin"}
+    )
+    assert forged.status == 403
+
+    # A reader: no delete or upload controls, and a forged delete gets 403.
+    reader_ctx = browser.new_context(viewport={"width": 1280, "height": 860})  # type: ignore[attr-defined]
+    reader_ctx.set_default_timeout(20_000)
+    reader = reader_ctx.new_page()
+    _log_in(reader, console_url, READER, READER_KEY)
+    reader.goto(f"{console_url}/objects/c/{CONTAINER}")
+    reader.wait_for_selector("#rows a:text-is('big.bin')")
+    for absent in (
+        "#bulk",
+        "#delete-selected",
+        "section.upload",
+        "form[action$='/delete-container']",
+    ):
+        assert reader.query_selector(absent) is None, absent
+    reader.screenshot(path=str(artifacts / "container-reader.png"), full_page=True)
+    reader.click("#rows a:text-is('big.bin')")
+    reader.wait_for_url("**/object?path=big.bin")
+    assert reader.get_by_role("button", name="Delete").count() == 0
+    csrf = reader.get_attribute("body", "data-csrf")
+    refused = reader_ctx.request.post(
+        f"{console_url}/objects/c/{CONTAINER}/delete", form={"name": "big.bin", "csrf": csrf}
+    )
+    assert refused.status == 403
+    reader_ctx.close()
+
+    # Still there; then log out, and the console asks for a login again.
+    page.goto(f"{console_url}/objects/c/{CONTAINER}")
+    page.wait_for_selector("#rows a:text-is('big.bin')")
+    page.get_by_role("button", name="Log out").click()
+    page.wait_for_url("**/login")
+    page.goto(console_url + "/objects")
+    page.wait_for_url(lambda url: "/login?next=" in url)
+    ctx.close()

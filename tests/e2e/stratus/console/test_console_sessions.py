@@ -1,0 +1,171 @@
+"""The console's logins, sessions, CSRF and roles, driven over plain HTTP against `stratus up`.
+
+What a browser's network layer sends, or a script forging requests: every
+refusal here is the server's, whatever the pages show.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+import pytest
+
+from tests.e2e.cloud import ADMIN_KEY, Cloud
+from tests.e2e.stratus.console.conftest import READER, READER_KEY, stratus
+from tests.helpers.webform import Answer, WebClient
+
+pytestmark = pytest.mark.timeout(180)
+
+
+def login(base: str, name: str, secret: str) -> tuple[WebClient, Answer]:
+    web = WebClient(base)
+    form = web.get("/login")
+    assert form.status == 200
+    answer = web.post(
+        "/login", form={"name": name, "secret": secret, "csrf": form.hidden("csrf"), "next": "/"}
+    )
+    return web, answer
+
+
+def logged_in(base: str, name: str, secret: str) -> tuple[WebClient, str]:
+    """A client logged in as ``name``, and its CSRF token."""
+    web, answer = login(base, name, secret)
+    assert answer.status == 303, answer.text[:500]
+    page = web.get("/objects")
+    assert page.status == 200
+    return web, page.hidden("csrf")
+
+
+def new_user(cloud: Cloud, role: str = "member") -> tuple[str, str]:
+    name = f"admin:u{secrets.token_hex(4)}"
+    key = secrets.token_urlsafe(24)
+    cloud.cli("user", "create", name, "--role", role, "--key", key)
+    return name, key
+
+
+def test_the_session_cookie_is_httponly_and_samesite(console_url: str) -> None:
+    web, answer = login(console_url, "admin:admin", ADMIN_KEY)
+    assert answer.status == 303 and answer.location == "/"
+    cookie = answer.headers.get_all("Set-Cookie")
+    session = next(c for c in cookie if c.startswith("stratus_console="))
+    assert "HttpOnly" in session and "SameSite=Strict" in session and "Path=/" in session
+    page = web.get("/objects")
+    assert ADMIN_KEY not in page.text
+    assert "script-src 'self'" in page.headers["Content-Security-Policy"]
+    assert page.headers["Cache-Control"] == "no-store"
+
+
+def test_a_wrong_key_is_refused(console_url: str) -> None:
+    web, answer = login(console_url, "admin:admin", "not-the-key")
+    assert answer.status == 401
+    assert web.cookie("stratus_console") is None
+    assert web.get("/objects").status == 303
+
+
+def test_login_needs_the_form_token(console_url: str) -> None:
+    """Login CSRF: a cross-site form cannot log the victim's browser into another account."""
+    web = WebClient(console_url)
+    answer = web.post("/login", form={"name": "admin:admin", "secret": ADMIN_KEY})
+    assert answer.status == 403
+    assert web.cookie("stratus_console") is None
+
+
+def test_login_redirects_only_inside_the_console(console_url: str) -> None:
+    web = WebClient(console_url)
+    form = web.get("/login")
+    answer = web.post(
+        "/login",
+        form={
+            "name": "admin:admin",
+            "secret": ADMIN_KEY,
+            "csrf": form.hidden("csrf"),
+            "next": "//evil.example/",
+        },
+    )
+    assert answer.status == 303 and answer.location == "/objects"
+
+
+def test_a_session_ends_when_the_users_key_changes(cloud: Cloud, console_url: str) -> None:
+    name, key = new_user(cloud)
+    web, _ = logged_in(console_url, name, key)
+    stratus(cloud, "user", "set-key", name)
+    answer = web.get("/objects")
+    assert answer.status == 303 and answer.location.startswith("/login")
+
+
+def test_a_session_ends_when_the_user_is_deleted(cloud: Cloud, console_url: str) -> None:
+    name, key = new_user(cloud)
+    web, csrf = logged_in(console_url, name, key)
+    stratus(cloud, "user", "delete", name)
+    assert web.get("/objects").status == 303
+    assert web.post("/objects", form={"name": "ghost", "csrf": csrf}).status == 401
+
+
+def test_an_s3_key_logs_in_and_its_deletion_ends_the_session(
+    cloud: Cloud, console_url: str
+) -> None:
+    name, _ = new_user(cloud)
+    cred = cloud.cli("credentials", "create", "--user", name)
+    access, secret = cred["access"], cred["secret"]
+    web, _ = logged_in(console_url, access, secret)
+    assert name in web.get("/objects").text
+    assert login(console_url, access, secret[:-1] + "x")[1].status == 401
+    stratus(cloud, "credentials", "delete", access)
+    assert web.get("/objects").status == 303
+
+
+def test_changes_need_the_csrf_token(console_url: str) -> None:
+    web, csrf = logged_in(console_url, "admin:admin", ADMIN_KEY)
+    assert web.post("/objects", form={"name": "csrf-less"}).status == 403
+    assert web.post("/objects", form={"name": "csrf-less", "csrf": "x" * 43}).status == 403
+    cross = web.post(
+        "/objects",
+        form={"name": "csrf-less", "csrf": csrf},
+        headers={"Origin": "http://evil.example"},
+    )
+    assert cross.status == 403
+    upload = web.request("PUT", "/objects/c/csrf-less/upload?path=a", data=b"x")
+    assert upload.status == 403
+    names = web.get("/objects").text
+    assert "csrf-less" not in names
+    assert web.post("/objects", form={"name": "csrf-ok", "csrf": csrf}).status == 303
+
+
+def test_a_reader_sees_no_changes_and_the_server_refuses_them(console_url: str) -> None:
+    admin, admin_csrf = logged_in(console_url, "admin:admin", ADMIN_KEY)
+    assert admin.post("/objects", form={"name": "ro", "csrf": admin_csrf}).status == 303
+    put = admin.request(
+        "PUT",
+        "/objects/c/ro/upload?path=keep.txt",
+        data=b"keep",
+        headers={"X-CSRF-Token": admin_csrf},
+    )
+    assert put.status == 200
+    reader, csrf = logged_in(console_url, READER, READER_KEY)
+    page = reader.get("/objects/c/ro")
+    assert page.status == 200 and "keep.txt" in page.text
+    for control in ("Delete selected", "Delete container", "Make public", "Choose files"):
+        assert control not in page.text
+    assert "Save metadata" not in reader.get("/objects/c/ro/object?path=keep.txt").text
+    # Forged with the reader's own valid CSRF token: the role decides.
+    assert (
+        reader.post("/objects/c/ro/delete", form={"name": "keep.txt", "csrf": csrf}).status == 403
+    )
+    assert reader.post("/objects", form={"name": "nope", "csrf": csrf}).status == 403
+    assert (
+        reader.request(
+            "PUT", "/objects/c/ro/upload?path=x", data=b"x", headers={"X-CSRF-Token": csrf}
+        ).status
+        == 403
+    )
+    assert reader.get("/objects/c/ro/download?path=keep.txt").body == b"keep"
+
+
+def test_logout_ends_the_session_and_its_token(console_url: str) -> None:
+    web, csrf = logged_in(console_url, "admin:admin", ADMIN_KEY)
+    sid = web.cookie("stratus_console")
+    assert web.post("/logout", form={"csrf": csrf}).status == 303
+    assert web.cookie("stratus_console") is None
+    # The old cookie, replayed (as if copied before the logout), opens nothing.
+    replay = WebClient(console_url).get("/objects", headers={"Cookie": f"stratus_console={sid}"})
+    assert replay.status == 303 and replay.location.startswith("/login")
