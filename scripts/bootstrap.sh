@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 DEB_PACKAGES=(qemu-system-x86 qemu-block-extra qemu-utils libiscsi-bin
               busybox-static linux-image-amd64 awscli s3cmd tgt nftables
-              fuse3)
+              fuse3 chromium chromium-driver)
 
 missing=()
 for p in "${DEB_PACKAGES[@]}"; do

@@ -27,6 +27,7 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.Temp
         if (
             key.startswith("STRATUS_")
             and key != "STRATUS_REQUIRE_TOOLS"
+            and key != "STRATUS_ARTIFACTS"  # where browser tests put their screenshots
             and not key.startswith("STRATUS_POWER_")
         ):
             monkeypatch.delenv(key)

@@ -4,7 +4,9 @@ hashed keys, expiring tokens and S3 credentials, kept in LMDB under
 
 Servers call :meth:`IdentityStore.authenticate_token` (Swift tokens) and
 :meth:`IdentityStore.lookup_credential` (S3); ``stratus.identity.tempauth``
-serves GET /auth/v1.0; the launcher calls :meth:`IdentityStore.ensure_admin`.
+serves GET /auth/v1.0 and ``stratus.identity.keystone`` the Keystone v3 API
+(its tokens are the same tokens); the launcher calls
+:meth:`IdentityStore.ensure_admin`.
 """
 
 from __future__ import annotations

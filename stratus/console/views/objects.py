@@ -16,8 +16,9 @@ from aiohttp import web
 
 from stratus.identity.errors import NotFound
 
-from ..auth import IDENTITY, Viewer, page, viewer
+from ..auth import IDENTITY, Forbidden, Viewer, page, viewer
 from ..presign import presign_get
+from ..s3client import S3Client
 from ..services import ACL_PUBLIC, SERVICES, ServiceError, SwiftClient
 from ..templating import NavEntry, add_nav, fragment, query, render
 
@@ -154,6 +155,7 @@ async def browse(request: web.Request) -> web.StreamResponse:
         )
     info = await client.container(name)
     read_acl = info.get("X-Container-Read", "")
+    extras = await _s3_extras(request, name, None)
     return render(
         request,
         "objects/container.html",
@@ -162,6 +164,8 @@ async def browse(request: web.Request) -> web.StreamResponse:
         count=int(info.get("X-Container-Object-Count", 0)),
         bytes_used=int(info.get("X-Container-Bytes-Used", 0)),
         page_sizes=PAGE_SIZES,
+        versioning=extras["versioning"],
+        has_s3=extras["s3"],
         **ctx,
     )
 
@@ -178,10 +182,28 @@ async def upload(request: web.Request) -> web.StreamResponse:
     if length is None:
         raise web.HTTPLengthRequired(text="uploads need a Content-Length")
     ctype = request.headers.get("Content-Type") or "application/octet-stream"
-    etag = await swift(request).put_object(
-        name, obj, request.content.iter_chunked(1 << 20), length, ctype
-    )
+    body = request.content.iter_chunked(1 << 20)
+    versioned = await _versioned(request, name)
+    if versioned is not None:
+        await versioned.put_object(name, obj, body, length, ctype)
+        return web.json_response({"name": obj, "bytes": length, "versioned": True})
+    etag = await swift(request).put_object(name, obj, body, length, ctype)
     return web.json_response({"name": obj, "bytes": length, "etag": etag.strip('"')})
+
+
+async def _versioned(request: web.Request, name: str) -> S3Client | None:
+    """The S3 client when ``name`` keeps versions: writes and deletes must go through S3.
+
+    The native API does not keep versions; through it an upload would replace
+    the current version and a delete would remove it, unkept.
+    """
+    client = s3(request)
+    if client is None:
+        return None
+    try:
+        return client if await client.versioning(name) else None
+    except ServiceError:
+        return None
 
 
 @page("member")
@@ -189,7 +211,7 @@ async def delete_objects(request: web.Request) -> web.StreamResponse:
     name = _container(request)
     form = await request.post()
     names = [n for n in form.getall("name", []) if isinstance(n, str) and n]
-    client = swift(request)
+    client: SwiftClient | S3Client = await _versioned(request, name) or swift(request)
     gone, failed = 0, []
     for obj in names[:1000]:
         try:
@@ -238,6 +260,7 @@ async def _object_page(
     info = await client.container(name)
     public = ACL_PUBLIC.split(",")[0] in info.get("X-Container-Read", "").split(",")
     folder = obj.rsplit("/", 1)[0] + "/" if "/" in obj else ""
+    extras = await _s3_extras(request, name, obj)
     return render(
         request,
         "objects/object.html",
@@ -256,6 +279,7 @@ async def _object_page(
         expiry_choices=EXPIRY_CHOICES,
         url=_container_url,
         quote=quote,
+        **extras,
     )
 
 
@@ -309,12 +333,12 @@ async def set_metadata(request: web.Request) -> web.StreamResponse:
                 f"Metadata key {k[:40]!r}: letters, digits, '-' and '_' only (value up to 256).",
                 "error",
             )
-            raise web.HTTPSeeOther(_container_url(name) + "/object" + query(path=obj))
+            raise web.HTTPSeeOther(_object_url(name, obj))
         meta[k] = v
     ctype = str(form.get("content_type", "")).strip() or "application/octet-stream"
     await swift(request).set_metadata(name, obj, dict(list(meta.items())[:MAX_META]), ctype)
     viewer(request).session.flash("Metadata saved.")
-    raise web.HTTPSeeOther(_container_url(name) + "/object" + query(path=obj))
+    raise web.HTTPSeeOther(_object_url(name, obj))
 
 
 def _share_secret(request: web.Request, who: Viewer) -> tuple[str, str] | None:
@@ -335,6 +359,86 @@ def _share_secret(request: web.Request, who: Viewer) -> tuple[str, str] | None:
             continue
         return access, secret
     return None
+
+
+def s3(request: web.Request) -> S3Client | None:
+    """The S3 API as the viewer (versions, tags), if the viewer has an S3 credential."""
+    pair = _share_secret(request, viewer(request))
+    return None if pair is None else S3Client(request.app[SERVICES], *pair)
+
+
+async def _s3_extras(request: web.Request, name: str, obj: str | None) -> dict[str, Any]:
+    """Versioning status, and the object's versions and tags, when S3 can tell them."""
+    client = s3(request)
+    out: dict[str, Any] = {"s3": client is not None, "versioning": "", "versions": [], "tags": []}
+    if client is None:
+        return out
+    try:
+        out["versioning"] = await client.versioning(name)
+        if obj is not None:
+            out["tags"] = await client.tags(name, obj)
+            if out["versioning"]:
+                out["versions"] = await client.versions(name, obj)
+    except ServiceError as exc:
+        if exc.status in (401, 403):
+            return out
+        raise
+    return out
+
+
+def _object_url(name: str, obj: str) -> str:
+    return _container_url(name) + "/object" + query(path=obj)
+
+
+@page("member")
+async def set_versioning(request: web.Request) -> web.StreamResponse:
+    name = _container(request)
+    form = await request.post()
+    client = s3(request)
+    if client is None:
+        raise Forbidden("versioning is set through S3, and you have no S3 credential")
+    enabled = form.get("enabled") == "1"
+    await client.set_versioning(name, enabled)
+    viewer(request).session.flash(f"Versioning {'on' if enabled else 'suspended'} for {name}.")
+    raise web.HTTPSeeOther(_container_url(name))
+
+
+@page("member")
+async def restore_version(request: web.Request) -> web.StreamResponse:
+    name = _container(request)
+    form = await request.post()
+    obj = _object_name(form.get("path"))
+    version = str(form.get("version", ""))
+    client = s3(request)
+    if client is None or not version or len(version) > 256:
+        raise web.HTTPBadRequest(text="no such version")
+    await client.restore(name, obj, version)
+    viewer(request).session.flash("That version is the current one again.")
+    raise web.HTTPSeeOther(_object_url(name, obj))
+
+
+@page("member")
+async def set_tags(request: web.Request) -> web.StreamResponse:
+    name = _container(request)
+    form = await request.post()
+    obj = _object_name(form.get("path"))
+    client = s3(request)
+    if client is None:
+        raise Forbidden("tags are kept through S3, and you have no S3 credential")
+    pairs = [
+        (str(k).strip(), str(v).strip())
+        for k, v in zip(form.getall("tag_key", []), form.getall("tag_value", []), strict=False)
+        if str(k).strip()
+    ]
+    try:
+        await client.set_tags(name, obj, pairs[:10])
+    except ServiceError as exc:
+        if exc.status != 400:
+            raise
+        viewer(request).session.flash(f"Tags refused: {exc.message}", "error")
+    else:
+        viewer(request).session.flash("Tags saved.")
+    raise web.HTTPSeeOther(_object_url(name, obj))
 
 
 @page("reader")
@@ -390,3 +494,6 @@ def setup(app: web.Application) -> None:
     r.add_get("/objects/c/{container}/download", download)
     r.add_post("/objects/c/{container}/meta", set_metadata)
     r.add_post("/objects/c/{container}/share", share)
+    r.add_post("/objects/c/{container}/versioning", set_versioning)
+    r.add_post("/objects/c/{container}/restore", restore_version)
+    r.add_post("/objects/c/{container}/tags", set_tags)

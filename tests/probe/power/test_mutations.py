@@ -170,9 +170,8 @@ async def test_volume_power_cut_catches_a_missing_sync(
     assert problems, f"the power cut did not notice {mutation} removed: {report}"
 
 
-@pytest.mark.parametrize("cuts", [2])
 async def test_identity_power_cut_catches_a_missing_sync(
-    cuts: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The identity store's LMDB commits without fdatasync: acknowledged users go missing."""
     need_fuse()
@@ -186,7 +185,7 @@ async def test_identity_power_cut_catches_a_missing_sync(
     try:
         monkeypatch.setenv("PYTHONPATH", str(site))  # the CLI and the worker; not this process
         seed = int(os.environ.get("STRATUS_POWER_SEED") or random.randrange(1 << 30))
-        problems, report = await identity_power_cuts(tmp_path, disk, seed, cuts)
+        problems, report = await identity_power_cuts(tmp_path, disk, seed, cuts=2)
     finally:
         disk.stop()
     print(f"identity-lmdb-sync: {len(problems)} problems; {report}; first: {problems[:2]}")

@@ -1,8 +1,8 @@
 """A volume workload that remembers what the client saw completed, and the checks after a cut.
 
-Workers drive the real HTTP API: create, snapshot, clone (from a snapshot
-or a volume), attach (reserve + export + complete), detach, backup, and
-delete of each. An operation is *acknowledged* once the client saw its
+Workers drive the real HTTP API: create, extend, snapshot, clone (from a
+snapshot or a volume), attach (reserve + export + complete), detach,
+backup, and delete of each. An operation is *acknowledged* once the client saw its
 final status (available, in-use, attached, gone); a power cut may undo only
 what was not. Right after a volume is seen available the test writes a few
 blocks into its file and fsyncs them, so snapshots and clones have bytes to
@@ -50,6 +50,7 @@ class Res:
     content: dict[int, bytes] | None = field(default_factory=dict)  # None: not known
     volume_id: str = ""
     creds: tuple[str, str, str, str] | None = None  # attachment: target, initiator, user, secret
+    size: int = 0  # volume: GiB the client saw it have (0: not known)
 
     def must_live(self) -> bool:
         return not self.pending and self.acked not in (None, GONE, "error")
@@ -118,7 +119,8 @@ class Workload:
         if vols:
             deletes = 2.0 if live > 4 else 0.7
             choices += [(2.0, self.snapshot), (1.5, self.clone), (2.0, self.attach),
-                        (1.0, self.backup), (deletes, self.delete_volume)]  # fmt: skip
+                        (1.0, self.backup), (0.7, self.extend),
+                        (deletes, self.delete_volume)]  # fmt: skip
         if snaps:
             choices += [(1.5, self.clone_snapshot), (1.0, self.delete_snapshot)]
         if atts:
@@ -154,11 +156,24 @@ class Workload:
 
     async def create(self, rng: random.Random) -> None:
         vol = await self.c.create_volume(1, name="power")
-        r = self.m.add(Res("volume", vol["id"]))
+        r = self.m.add(Res("volume", vol["id"], size=vol["size"]))
         async with self.m.lock(r.id):
             await self.c.wait_volume(r.id, "available", timeout=WAIT)
             self.m.ack(r, "available")
             await self._fill(r, rng)
+
+    async def extend(self, rng: random.Random) -> None:
+        v = rng.choice(self.m.of("volume", "available"))
+        async with self.m.lock(v.id):
+            if v.acked != "available" or v.pending:
+                return
+            v.pending = True
+            size = (await self.c.get_volume(v.id))["size"]
+            await self.c.extend_volume(v.id, size + 1)
+            got = await self.c.wait_volume(v.id, "available", timeout=WAIT)
+            if got["size"] == size + 1:
+                v.size = size + 1
+                self.m.ack(v, "available")
 
     async def snapshot(self, rng: random.Random) -> None:
         v = rng.choice(self.m.of("volume", "available"))
@@ -172,7 +187,7 @@ class Workload:
 
     async def _clone_of(self, source: Res, **fields: Any) -> None:
         vol = await self.c.create_volume(None, **fields)
-        r = self.m.add(Res("volume", vol["id"], content=_copy(source.content)))
+        r = self.m.add(Res("volume", vol["id"], content=_copy(source.content), size=vol["size"]))
         async with self.m.lock(r.id):
             await self.c.wait_volume(r.id, "available", timeout=WAIT)
             self.m.ack(r, "available")
@@ -377,6 +392,8 @@ async def check(host: VolumeHost, model: Model, state: dict[str, dict[str, Any]]
             problems.append(f"{r.kind} {r.id} was seen {r.acked}; it is now {got['status']}")
         elif r.must_live() and r.kind == "attachment" and got is None:
             problems.append(f"attachment {r.id} was seen attached; it is gone")
+        elif r.must_live() and r.size and got is not None and got["size"] != r.size:
+            problems.append(f"volume {r.id} was seen at {r.size} GiB; it is now {got['size']}")
     return problems
 
 
@@ -436,6 +453,7 @@ def adopt(model: Model, state: dict[str, dict[str, Any]]) -> None:
     for r in model.res.values():
         got = state.get(r.id)
         r.acked = GONE if got is None else got["status"]
+        r.size = got.get("size", 0) if got is not None and r.kind == "volume" else 0
         r.pending = False
     for r in list(model.res.values()):
         if r.acked == GONE:

@@ -33,4 +33,5 @@ def test_every_port_in_the_table_is_the_default() -> None:
         "image",
         "compute",
         "storage",
+        "console",
     }

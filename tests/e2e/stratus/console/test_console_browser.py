@@ -124,7 +124,10 @@ def test_a_person_uses_the_console(
     assert forged.status == 403
 
     # A reader: no delete or upload controls, and a forged delete gets 403.
-    reader_ctx = browser.new_context(viewport={"width": 1280, "height": 860})  # type: ignore[attr-defined]
+    # The reader prefers dark: the same pages in the dark palette.
+    reader_ctx = browser.new_context(  # type: ignore[attr-defined]
+        viewport={"width": 1280, "height": 860}, color_scheme="dark"
+    )
     reader_ctx.set_default_timeout(20_000)
     reader = reader_ctx.new_page()
     _log_in(reader, console_url, READER, READER_KEY)

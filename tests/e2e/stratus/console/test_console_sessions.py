@@ -6,6 +6,7 @@ refusal here is the server's, whatever the pages show.
 
 from __future__ import annotations
 
+import re
 import secrets
 
 import pytest
@@ -169,3 +170,34 @@ def test_logout_ends_the_session_and_its_token(console_url: str) -> None:
     # The old cookie, replayed (as if copied before the logout), opens nothing.
     replay = WebClient(console_url).get("/objects", headers={"Cookie": f"stratus_console={sid}"})
     assert replay.status == 303 and replay.location.startswith("/login")
+
+
+def test_versions_restore_and_tags(console_url: str) -> None:
+    """The S3-only features, through the admin's own S3 credential."""
+    web, csrf = logged_in(console_url, "admin:admin", ADMIN_KEY)
+    assert web.post("/objects", form={"name": "kept", "csrf": csrf}).status == 303
+    assert "Keep versions" in web.get("/objects/c/kept").text
+    on = web.post("/objects/c/kept/versioning", form={"enabled": "1", "csrf": csrf})
+    assert on.status == 303
+    assert "versioning on" in web.get("/objects/c/kept").text
+    for body in (b"first", b"second"):
+        put = web.request(
+            "PUT", "/objects/c/kept/upload?path=doc.txt", data=body, headers={"X-CSRF-Token": csrf}
+        )
+        assert put.status == 200
+    page = web.get("/objects/c/kept/object?path=doc.txt").text
+    versions = re.findall(r'name="version" value="([^"]+)"', page)
+    assert len(versions) == 1, "one older version, restorable; the current one is not"
+    restored = web.post(
+        "/objects/c/kept/restore", form={"path": "doc.txt", "version": versions[0], "csrf": csrf}
+    )
+    assert restored.status == 303
+    assert web.get("/objects/c/kept/download?path=doc.txt").body == b"first"
+    tagged = web.post(
+        "/objects/c/kept/tags",
+        form={"path": "doc.txt", "tag_key": ["team", ""], "tag_value": ["blue", ""], "csrf": csrf},
+    )
+    assert tagged.status == 303
+    page = web.get("/objects/c/kept/object?path=doc.txt").text
+    assert 'name="tag_key" value="team"' in page and 'value="blue"' in page
+    assert "Tags saved." in page

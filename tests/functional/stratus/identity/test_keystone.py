@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -574,3 +575,28 @@ async def test_ec2_credentials_are_the_s3_credentials(base: str, store: Identity
     assert store.list_credentials("p", "bob") == []
     status, _, _ = await call("GET", f"{url}/{cred['access']}", headers=auth(bob))
     assert status == 404
+
+
+@pytest.mark.parametrize("suffix", ["", "/v3"])
+async def test_keystoneauth_discovers_and_logs_in(base: str, suffix: str) -> None:
+    """keystoneauth1's generic plugin: version discovery from / or /v3, then a v3 login."""
+    from keystoneauth1 import session as ks_session
+    from keystoneauth1.identity import generic
+
+    def log_in() -> tuple[str, str, str]:
+        plugin = generic.Password(
+            auth_url=base + suffix,
+            username="amy",
+            password="amy-key",
+            project_name="p",
+            user_domain_name="Default",
+            project_domain_name="Default",
+        )
+        sess = ks_session.Session(auth=plugin)
+        ref = plugin.get_access(sess)
+        url = sess.get_endpoint(service_type="object-store", interface="public")
+        return ref.auth_token, ref.project_id, url
+
+    token, project, url = await asyncio.to_thread(log_in)
+    assert token.startswith("AUTH_tk") and project == "p"
+    assert url == "http://127.0.0.1:8080/v1/AUTH_p"
