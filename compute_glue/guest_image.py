@@ -6,10 +6,14 @@ the kernel command line. Nothing here needs a cpio binary or root: the
 initramfs is a gzip-compressed ``newc`` cpio archive written in Python, and
 its content is cached on disk under a key of everything that goes into it.
 
-The guest's ``/init`` prints markers on the serial console (``MARK_*``), runs
-the base64 script found in the fw_cfg file ``opt/io.stratus/user_data`` (else
-in ``stratus.cmd=`` on the kernel command line) and powers the VM off; with
-QEMU's ``-no-reboot`` that ends the QEMU process too.
+The guest's ``/init`` prints markers on the serial console (``MARK_*``),
+configures its NICs (static ``stratus.net<N>=`` addresses from the kernel
+command line, else DHCP with busybox ``udhcpc``, as cloud images do), runs
+its user data: fetched from the metadata service
+(``http://169.254.169.254/openstack/latest/user_data``) when a NIC got a DHCP
+lease, else the base64 script in the fw_cfg file ``opt/io.stratus/user_data``,
+else ``stratus.cmd=`` on the kernel command line; then it powers the VM off;
+with QEMU's ``-no-reboot`` that ends the QEMU process too.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 # Bumped whenever the archive layout or /init changes shape.
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 
 BOOT_DIR = Path("/boot")
 MODULES_ROOT = Path("/lib/modules")
@@ -57,6 +61,9 @@ MARK_CMD_EXIT = "STRATUS-GUEST: command exit"  # followed by " <status>"
 MARK_POWEROFF = "STRATUS-GUEST: poweroff"
 MARK_MODULE_FAILED = "STRATUS-GUEST: insmod failed"  # followed by " <module>"
 MARK_NET = "STRATUS-GUEST: net"  # followed by " <ifname> <address/prefix>"
+MARK_DHCP = "STRATUS-GUEST: dhcp"  # followed by " <ifname> <address/prefix>": a lease
+MARK_METADATA = "STRATUS-GUEST: user_data from metadata"
+METADATA_USER_DATA = "http://169.254.169.254/openstack/latest/user_data"
 
 CMD_PARAM = "stratus.cmd"
 # The same base64 script as a QEMU fw_cfg file (``-fw_cfg name=...,file=...``): it stays off
@@ -143,6 +150,32 @@ NET_SETUP = f"""for w in $(cat /proc/cmdline); do
             [ -n "$gw" ] && ip route add default via "$gw" dev "$n"
         done;;
     esac
+done"""
+
+
+# busybox udhcpc's script: applies a lease the way cloud images' DHCP clients do.
+UDHCPC_SCRIPT = f"""#!/bin/sh
+case "$1" in
+deconfig)
+    ip addr flush dev "$interface"; ip link set "$interface" up;;
+bound|renew)
+    ip addr flush dev "$interface"
+    ip addr add "$ip/$mask" dev "$interface"
+    [ -n "$mtu" ] && ip link set "$interface" mtu "$mtu"
+    for r in $router; do ip route add default via "$r" dev "$interface"; break; done
+    echo "{MARK_NET} $interface $ip/$mask"
+    echo "{MARK_DHCP} $interface $ip/$mask"
+    touch /tmp/dhcp-bound;;
+esac
+"""
+
+# NICs the kernel command line did not configure ask DHCP (a few tries: TCG is slow).
+DHCP_SETUP = """for d in /sys/class/net/*; do
+    n=${d##*/}
+    [ "$n" = lo ] && continue
+    ip addr show dev "$n" | grep -q 'inet ' && continue
+    ip link set "$n" up
+    udhcpc -i "$n" -s /etc/udhcpc.script -q -n -t 8 -T 2
 done"""
 
 
@@ -300,15 +333,27 @@ mount -t tmpfs tmpfs /tmp
 {insmods}
 ip link set lo up 2>/dev/null
 {NET_SETUP}
+{DHCP_SETUP}
 echo "{MARK_READY}"
 fw=/sys/firmware/qemu_fw_cfg/by_name/{USER_DATA_FW_CFG}/raw
-if [ -r "$fw" ]; then
+cmd=
+if [ -e /tmp/dhcp-bound ]; then
+    for i in 1 2 3 4 5; do
+        if wget -q -T 10 -O /tmp/cmd.sh {METADATA_USER_DATA}; then
+            echo "{MARK_METADATA}"; cmd=metadata; break
+        fi
+        sleep 1
+    done
+fi
+if [ -n "$cmd" ]; then
+    :
+elif [ -r "$fw" ]; then
     cmd=$(cat "$fw")
 else
     cmd=$(sed -n 's/.*{CMD_PARAM}=\\([^ ]*\\).*/\\1/p' /proc/cmdline)
 fi
 if [ -n "$cmd" ]; then
-    echo "$cmd" | base64 -d > /tmp/cmd.sh
+    [ "$cmd" = metadata ] || echo "$cmd" | base64 -d > /tmp/cmd.sh
     sh /tmp/cmd.sh
     echo "{MARK_CMD_EXIT} $?"
 else
@@ -383,6 +428,7 @@ def _archive(busybox: bytes, init: str, modules: Sequence[tuple[str, bytes]]) ->
     cpio.file("bin/busybox", busybox, 0o755)
     cpio.symlink("bin/sh", "busybox")
     cpio.file("init", init.encode(), 0o755)
+    cpio.file("etc/udhcpc.script", UDHCPC_SCRIPT.encode(), 0o755)
     for name, data in modules:
         cpio.file(f"lib/modules/{name}.ko", data)
     return cpio.finish()

@@ -19,7 +19,11 @@ from typing import Any
 
 from aiohttp import web
 
+from compute_glue.errors import NotFound
 from compute_glue.networks import api as network_api
+from compute_glue.networks import endpoint as network_endpoint
+from compute_glue.networks import metadata
+from compute_glue.networks.dhcp import Dhcp
 from compute_glue.networks.manager import NetSettings, NetworkManager
 from compute_glue.networks.netlink import HostNet
 from compute_glue.objects import Tokens
@@ -54,12 +58,13 @@ def settings_from(cfg: Any) -> ComputeSettings:
 
 
 async def handle_root(request: web.Request) -> web.Response:
+    """Nova's root document (200, as Nova answers), plus the network API's v2.0 served here."""
     base = f"{request.scheme}://{request.host}"
     versions = [
-        {"id": "v2.1", "status": "CURRENT", "links": [{"rel": "self", "href": f"{base}/v2.1/"}]},
+        server_api.version_doc(request),
         {"id": "v2.0", "status": "CURRENT", "links": [{"rel": "self", "href": f"{base}/v2.0/"}]},
     ]
-    return web.json_response({"versions": versions}, status=300)
+    return web.json_response({"versions": versions})
 
 
 async def handle_healthcheck(request: web.Request) -> web.Response:
@@ -70,6 +75,7 @@ def make_app(servers: ServerManager, networks: NetworkManager, identity: Any) ->
     app = web.Application()
     app.router.add_get("/", handle_root)
     app.router.add_get("/healthcheck", handle_healthcheck)
+    app.router.add_get("/v2.1", server_api.handle_versions)  # the subapp sees only "/v2.1/..."
     app.add_subapp("/v2.1", server_api.make_app(servers, identity))
     app.add_subapp("/v2.0", network_api.make_app(networks, identity))
     return app
@@ -86,20 +92,31 @@ class ComputeService:
 async def running(cfg: Any) -> AsyncIterator[ComputeService]:
     """The compute service, serving; records closed (and QEMU left running) on exit."""
     sock = listen(cfg.compute.host, cfg.compute.port)
+    net_sock = listen(cfg.network.host, cfg.network.port)
+    # Guests reach it through the gateway addresses (redirected from 169.254.169.254:80).
+    meta_sock = listen("0.0.0.0", cfg.network.metadata_port)
     identity = IdentityStore(identity_dir(cfg.data.dir))
     root = compute_dir(cfg)
     networks = servers = None
     try:
         prefix = cfg.network.ifname_prefix
-        networks = NetworkManager(
-            root / "networks", HostNet(), NetSettings(prefix, cfg.network.nat)
-        )
+        settings = NetSettings(prefix, cfg.network.nat, meta_sock.getsockname()[1])
+        dhcp = Dhcp(root / "dhcp", cfg.network.dnsmasq)
+        networks = NetworkManager(root / "networks", HostNet(), settings, dhcp=dhcp)
         await networks.start()
         servers = ServerManager(root, networks, Tokens(identity), settings_from(cfg))
         await servers.start()
         app = make_app(servers, networks, identity)
-        async with serving(app, sock, ServerLimits.from_config(cfg)) as port:
+        limits = ServerLimits.from_config(cfg)
+        net_app = network_endpoint.make_app(networks, identity)
+        meta_app = metadata.make_app(networks, _instances(servers))
+        async with (
+            serving(app, sock, limits) as port,
+            serving(net_app, net_sock, limits) as net_port,
+            serving(meta_app, meta_sock, limits),
+        ):
             log.info("compute API on %s:%d", cfg.compute.host, port)
+            log.info("network API on %s:%d", cfg.network.host, net_port)
             yield ComputeService(servers, networks, port)
     finally:
         if servers is not None:
@@ -108,6 +125,29 @@ async def running(cfg: Any) -> AsyncIterator[ComputeService]:
             networks.close()
         identity.close()
         sock.close()
+        net_sock.close()
+        meta_sock.close()
+
+
+def _instances(servers: ServerManager) -> metadata.Lookup:
+    """The metadata service's view of a server, by id."""
+
+    def lookup(server_id: str) -> metadata.Instance | None:
+        try:
+            s = servers.load(server_id)
+        except NotFound:
+            return None
+        return metadata.Instance(
+            id=s.id,
+            name=s.name,
+            project=s.project,
+            flavor=s.flavor.get("name", ""),
+            image_id=s.image_id or "",
+            user_data=s.user_data,
+            metadata=dict(s.metadata),
+        )
+
+    return lookup
 
 
 async def serve(cfg: Any, stop: asyncio.Event) -> None:

@@ -15,13 +15,12 @@ Targets: s3-xml, sigv4, aws-chunked, swift-acl, ranges, iscsi-text, iscsi-bhs, c
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-import contextlib
 
 import atheris
 

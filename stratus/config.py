@@ -186,8 +186,8 @@ class IdentitySection:
     region: str = _opt("RegionOne", "Region of every endpoint in the service catalog.")
     network_url: str = _opt(
         "",
-        "Base URL of the network (Neutron) endpoint in the catalog; empty: the compute "
-        "service's address, which serves `/v2.0/networks`.",
+        "Base URL of the network (Neutron) endpoint in the catalog; empty: "
+        "`network.host:network.port`.",
     )
     storage_url_base: str = _opt(
         "",
@@ -486,6 +486,18 @@ class NetworkSection:
     )
     nat: bool = _opt(
         False, "Masquerade traffic from the networks' subnets to the outside (needs `nft`)."
+    )
+    host: str = _opt("127.0.0.1", "Address the network (Neutron v2.0) API listens on.")
+    port: int = _opt(
+        9696, "Port of the network (Neutron v2.0) API (`/v2.0/networks`), served by compute."
+    )
+    metadata_port: int = _opt(
+        0,
+        "Host port of the metadata service guests reach at 169.254.169.254:80 (redirected to "
+        "it on each subnet's gateway address); 0: any free port.",
+    )
+    dnsmasq: str = _opt(
+        "dnsmasq", "The dnsmasq binary that serves DHCP on subnets with `enable_dhcp`."
     )
 
     def validate(self) -> None:

@@ -34,6 +34,7 @@ log = logging.getLogger("compute_glue.images.api")
 STORE: web.AppKey[ImageStore] = web.AppKey("store", ImageStore)
 ACCESS: web.AppKey[ObjectAccess] = web.AppKey("access", ObjectAccess)
 SETTINGS: web.AppKey[DataSettings] = web.AppKey("settings", DataSettings)
+MAX_MINOR = 9  # Glance v2.9: the image API this service's shapes follow
 PATCH_TYPES = ("application/openstack-images-v2.1-json-patch",
                "application/openstack-images-v2.0-json-patch")  # fmt: skip
 
@@ -55,9 +56,14 @@ def _check_writer(who: Any) -> None:
 
 
 async def handle_versions(request: web.Request) -> web.Response:
-    base = f"{request.scheme}://{request.host}"
-    doc = {"id": "v2.9", "status": "CURRENT", "links": [{"rel": "self", "href": f"{base}/v2/"}]}
-    return web.json_response({"versions": [doc]}, status=300 if request.path == "/" else 200)
+    """Glance's list: the current minor version first, then every older v2 minor it still serves."""
+    links = [{"rel": "self", "href": f"{request.scheme}://{request.host}/v2/"}]
+    docs = [
+        {"id": f"v2.{minor}", "status": "CURRENT" if minor == MAX_MINOR else "SUPPORTED",
+         "links": links}
+        for minor in range(MAX_MINOR, -1, -1)
+    ]  # fmt: skip
+    return web.json_response({"versions": docs}, status=300 if request.path == "/" else 200)
 
 
 async def handle_healthcheck(request: web.Request) -> web.Response:

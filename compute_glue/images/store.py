@@ -18,7 +18,8 @@ from compute_glue.records import RecordStore
 
 TABLE = "images"
 SORT_KEYS = ("created_at", "updated_at", "name", "size", "status", "id", "disk_format")
-CORE_FILTERS = ("name", "status", "visibility", "owner", "disk_format", "container_format",
+IN_FILTERS = ("id", "name", "status", "container_format", "disk_format")
+CORE_FILTERS = ("id", "name", "status", "visibility", "owner", "disk_format", "container_format",
                 "protected", "os_hidden")  # fmt: skip
 PAGING = ("limit", "marker", "sort_key", "sort_dir", "sort", "size_min", "size_max", "tag")
 
@@ -126,9 +127,13 @@ def _filters(query: dict[str, Any]) -> dict[str, Any]:
         if key in PAGING:
             continue
         if key in ("protected", "os_hidden"):
-            if value not in ("true", "false"):
+            flag = str(value).lower()  # Glance reads booleans leniently: openstacksdk sends True
+            if flag not in ("true", "false"):
                 raise BadRequest(f"{key} must be true or false.")
-            out[key] = value == "true"
+            out[key] = flag == "true"
+        elif key in IN_FILTERS and isinstance(value, str) and value.startswith("in:"):
+            # Glance's "in:" operator (openstacksdk names a page of servers' images this way).
+            out[key] = frozenset(v.strip().strip('"') for v in value[3:].split(","))
         else:
             out[key] = value
     for key in ("size_min", "size_max"):
@@ -157,7 +162,10 @@ def _matches(img: Image, who: Any, wanted: dict[str, Any], tags: list[str], q: A
         if key in ("visibility", "size_min", "size_max"):
             continue
         have = getattr(img, key) if key in CORE_FILTERS else img.properties.get(key)
-        if have != value:
+        if isinstance(value, frozenset):
+            if have not in value:
+                return False
+        elif have != value:
             return False
     size = img.size or 0
     if "size_min" in wanted and (img.size is None or size < wanted["size_min"]):

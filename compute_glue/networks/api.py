@@ -13,7 +13,8 @@ from typing import Any
 from aiohttp import web
 
 from compute_glue import httpkit
-from compute_glue.errors import BadRequest
+from compute_glue.errors import BadRequest, NotFound
+from compute_glue.networks import secgroups
 from compute_glue.networks.manager import NetworkManager
 
 NETWORKS: web.AppKey[NetworkManager] = web.AppKey("networks", NetworkManager)
@@ -148,6 +149,91 @@ async def handle_delete_port(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
+# What this API implements, by Neutron's extension aliases (clients test for some of them).
+EXTENSIONS = (
+    ("binding", "Port Binding", "Expose port bindings of a virtual port to external application"),
+    ("external-net", "Neutron external network", "Adds external network attribute to network"),
+    ("net-mtu", "Network MTU", "Provides MTU attribute for a network resource."),
+    ("pagination", "Pagination support", "Extension that indicates that pagination is enabled."),
+    ("port-security", "Port Security", "Provides port security"),
+    ("project-id", "project_id field enabled", "project_id is enabled."),
+    ("security-group", "security-group", "The security groups extension."),
+    ("standard-attr-description", "standard-attr-description", "Descriptions of resources"),
+    ("standard-attr-timestamp", "Resource timestamps", "created_at and updated_at"),
+)  # fmt: skip
+
+
+def _extension(alias: str, name: str, description: str) -> dict[str, Any]:
+    return {
+        "alias": alias,
+        "name": name,
+        "description": description,
+        "updated": "2013-01-01T10:00:00-00:00",
+        "links": [],
+    }
+
+
+async def handle_index(request: web.Request) -> web.Response:
+    """``GET /v2.0/``: the collections, as Neutron lists them."""
+    _who(request)
+    base = f"{request.scheme}://{request.host}/v2.0"
+    resources = [
+        {"name": name, "collection": plural, "links": [{"rel": "self", "href": f"{base}/{plural}"}]}
+        for name, plural in (("network", "networks"), ("subnet", "subnets"), ("port", "ports"))
+    ]
+    return httpkit.json_response({"resources": resources})
+
+
+async def handle_list_extensions(request: web.Request) -> web.Response:
+    _who(request)
+    return httpkit.json_response({"extensions": [_extension(*e) for e in EXTENSIONS]})
+
+
+async def handle_show_extension(request: web.Request) -> web.Response:
+    _who(request)
+    alias = request.match_info["alias"]
+    for ext in EXTENSIONS:
+        if ext[0] == alias:
+            return httpkit.json_response({"extension": _extension(*ext)})
+    raise NotFound(f"Extension with alias {alias[:64]} does not exist", kind="HTTPNotFound")
+
+
+def _groups(request: web.Request) -> list[dict[str, Any]]:
+    who = _who(request)
+    projects = {who.project}
+    if who.is_reseller_admin:
+        projects |= {n.project for n in _mgr(request).list_all(who, "networks")}
+    return [secgroups.default_group(p) for p in sorted(projects)]
+
+
+async def handle_list_groups(request: web.Request) -> web.Response:
+    return _listing(request, "security_groups", _groups(request))
+
+
+async def handle_show_group(request: web.Request) -> web.Response:
+    ident = request.match_info["id"]
+    for group in _groups(request):
+        if group["id"] == ident:
+            return httpkit.json_response({"security_group": group})
+    raise NotFound(f"Security group {ident[:64]} does not exist", kind="SecurityGroupNotFound")
+
+
+async def handle_list_rules(request: web.Request) -> web.Response:
+    rules = [r for g in _groups(request) for r in g["security_group_rules"]]
+    return _listing(request, "security_group_rules", rules)
+
+
+async def handle_show_rule(request: web.Request) -> web.Response:
+    ident = request.match_info["id"]
+    for group in _groups(request):
+        for rule in group["security_group_rules"]:
+            if rule["id"] == ident:
+                return httpkit.json_response({"security_group_rule": rule})
+    raise NotFound(
+        f"Security group rule {ident[:64]} does not exist", kind="SecurityGroupRuleNotFound"
+    )
+
+
 def make_app(manager: NetworkManager, identity: Any) -> web.Application:
     """The Neutron-shaped sub-application (mount it at ``/v2.0``)."""
     app = web.Application(
@@ -160,6 +246,13 @@ def make_app(manager: NetworkManager, identity: Any) -> web.Application:
     app[NETWORKS] = manager
     app[httpkit.IDENTITY] = identity
     r = app.router
+    r.add_get("/", handle_index)
+    r.add_get("/extensions", handle_list_extensions)
+    r.add_get("/extensions/{alias}", handle_show_extension)
+    r.add_get("/security-groups", handle_list_groups)
+    r.add_get("/security-groups/{id}", handle_show_group)
+    r.add_get("/security-group-rules", handle_list_rules)
+    r.add_get("/security-group-rules/{id}", handle_show_rule)
     for plural, handlers in (
         ("networks", (handle_list_networks, handle_create_network, handle_show_network,
                       handle_update_network, handle_delete_network)),

@@ -27,6 +27,7 @@ from typing import Any
 
 from compute_glue.errors import BadRequest, Conflict, Forbidden, NotFound, Unavailable
 from compute_glue.networks import nat
+from compute_glue.networks.dhcp import Dhcp, DhcpHost, DhcpSubnet
 from compute_glue.networks.model import (
     Network,
     Port,
@@ -54,6 +55,7 @@ COMPUTE_OWNER = "compute:stratus"
 class NetSettings:
     prefix: str = "st"
     nat: bool = False
+    metadata_port: int = 0  # where 169.254.169.254:80 is redirected on each gateway; 0: nowhere
 
 
 def _text(spec: dict[str, Any], key: str, default: str = "", limit: int = 255) -> str:
@@ -91,10 +93,12 @@ class NetworkManager:
         host: HostNet,
         settings: NetSettings,
         clock: Callable[[], float] = time.time,
+        dhcp: Dhcp | None = None,
     ) -> None:
         self.records = RecordStore(path, ["networks", "subnets", "ports"])
         self.host = host
         self.settings = settings
+        self.dhcp = dhcp
         self.clock = clock
         self.lock = asyncio.Lock()
         prefix = re.escape(settings.prefix)
@@ -203,6 +207,7 @@ class NetworkManager:
                 t.delete("networks", net.id)
             await self._quietly(self.host.delete(net.bridge))
             await self._apply_nat()
+            await self._apply_dhcp(net.id)
         log.info("network %s deleted", network_id)
 
     # -- subnets -----------------------------------------------------------------------------
@@ -222,11 +227,7 @@ class NetworkManager:
         _writer(who)
         if spec.get("ip_version", 4) != 4:
             raise BadRequest("Only ip_version 4 is supported.", kind="InvalidInput")
-        if spec.get("enable_dhcp", False):
-            raise BadRequest(
-                "DHCP is not offered: guests get their address on the kernel command line.",
-                kind="InvalidInput",
-            )
+        enable_dhcp = _flag(spec, "enable_dhcp", True)
         cidr = parse_cidr(spec.get("cidr"))
         gw_raw = spec.get("gateway_ip", str(cidr.network_address + 1))
         gateway = None if gw_raw is None else host_address(cidr, gw_raw, "gateway_ip")
@@ -245,6 +246,7 @@ class NetworkManager:
                 allocation_pools=pools,
                 name=_text(spec, "name"),
                 description=_text(spec, "description"),
+                enable_dhcp=enable_dhcp,
                 created_at=now,
                 updated_at=now,
             )
@@ -253,8 +255,10 @@ class NetworkManager:
                 if sub.gateway_ip is not None:
                     await self.host.ensure_address(net.bridge, sub.gateway_ip, cidr.prefixlen)
                 await self._apply_nat()
+                await self._apply_dhcp(net.id)
             except Exception as exc:
                 self.records.delete("subnets", sub.id)
+                await self._quietly(self._apply_dhcp(net.id))
                 if sub.gateway_ip is not None:
                     await self._quietly(
                         self.host.remove_address(net.bridge, sub.gateway_ip, cidr.prefixlen)
@@ -304,6 +308,7 @@ class NetworkManager:
                 prefixlen = sub.net.prefixlen
                 await self._quietly(self.host.remove_address(net.bridge, sub.gateway_ip, prefixlen))
             await self._apply_nat()
+            await self._quietly(self._apply_dhcp(net.id))
 
     # -- ports -------------------------------------------------------------------------------
 
@@ -328,6 +333,7 @@ class NetworkManager:
             net = self.get_network(who, _text(spec, "network_id", "", 64))
             port = self._new_port(net, spec)
             self.records.put("ports", port.id, to_record(port))
+            await self._quietly(self._apply_dhcp(net.id))
         return port
 
     def _new_port(self, net: Network, spec: dict[str, Any]) -> Port:
@@ -426,6 +432,7 @@ class NetworkManager:
             self.records.delete("ports", port.id)
             if port.tap:
                 await self._quietly(self.host.delete(port.tap))
+            await self._quietly(self._apply_dhcp(port.network_id))
 
     # -- the compute side ----------------------------------------------------------------------
 
@@ -445,6 +452,7 @@ class NetworkManager:
             port.device_id, port.device_owner = server_id, COMPUTE_OWNER
             port.updated_at = self.clock()
             self.records.put("ports", port.id, to_record(port))
+            await self._quietly(self._apply_dhcp(port.network_id))
             return port
 
     async def plug(self, port_id: str) -> Port:
@@ -481,6 +489,7 @@ class NetworkManager:
                 return
             if delete:
                 self.records.delete("ports", port.id)
+                await self._quietly(self._apply_dhcp(port.network_id))
             else:
                 port.device_id = port.device_owner = ""
                 self.records.put("ports", port.id, to_record(port))
@@ -491,6 +500,8 @@ class NetworkManager:
             return None
         first = port.fixed_ips[0]
         sub = self.get_subnet(None, first["subnet_id"])
+        if sub.enable_dhcp and self.dhcp is not None:
+            return None  # the guest asks the network's dnsmasq
         return port.mac_address, f"{first['ip_address']}/{sub.net.prefixlen}", sub.gateway_ip
 
     # -- start-up ------------------------------------------------------------------------------
@@ -524,6 +535,8 @@ class NetworkManager:
                     await self.host.delete(name)
                     report["removed"].append(name)
             await self._apply_nat()
+            for net_id in set(nets) | set(self.dhcp.networks() if self.dhcp else []):
+                await self._quietly(self._apply_dhcp(net_id))
         if report["made"] or report["removed"]:
             log.info("networks reconciled: made %s, removed %s", report["made"], report["removed"])
         return report
@@ -539,7 +552,59 @@ class NetworkManager:
             if sub.network_id in nets:
                 pairs.append((sub.cidr, nets[sub.network_id].bridge))
         bridges = sorted(n.bridge for n in nets.values())
-        await nat.apply(self.settings.prefix, bridges, pairs, nat=self.settings.nat)
+        metadata = []
+        if self.settings.metadata_port:
+            for sub in self.list_all(None, "subnets"):
+                if sub.network_id in nets and sub.gateway_ip is not None:
+                    metadata.append((nets[sub.network_id].bridge, sub.cidr, sub.gateway_ip))
+        await nat.apply(
+            self.settings.prefix,
+            bridges,
+            pairs,
+            nat=self.settings.nat,
+            metadata=metadata,
+            metadata_port=self.settings.metadata_port,
+        )
+
+    async def _apply_dhcp(self, network_id: str) -> None:
+        """The network's dnsmasq: its DHCP subnets and every port's fixed IPs (or stopped)."""
+        if self.dhcp is None:
+            return
+        try:
+            net = self.get_network(None, network_id)
+        except NotFound:
+            await self.dhcp.stop(network_id)
+            return
+        subnets = [
+            DhcpSubnet(s.id, s.cidr, s.gateway_ip, net.mtu)
+            for s in self.subnets_of(net.id)
+            if s.enable_dhcp and s.gateway_ip is not None
+        ]
+        dhcp_ids = {s.id for s in subnets}
+        hosts = [
+            DhcpHost(p.mac_address, f["ip_address"])
+            for p in self.list_all(None, "ports")
+            if p.network_id == net.id
+            for f in p.fixed_ips
+            if f["subnet_id"] in dhcp_ids
+        ]
+        await self.dhcp.sync(net.id, net.bridge, subnets, hosts)
+
+    def port_by_address(self, gateway: str, address: str) -> Port | None:
+        """The port holding ``address`` on the subnet whose gateway is ``gateway``.
+
+        How the metadata service knows who asks: the request came in on that
+        subnet's bridge (redirected to its gateway address) from that address.
+        """
+        for sub in self.list_all(None, "subnets"):
+            if sub.gateway_ip != gateway:
+                continue
+            for port in self.list_all(None, "ports"):
+                if port.network_id == sub.network_id and any(
+                    f["subnet_id"] == sub.id and f["ip_address"] == address for f in port.fixed_ips
+                ):
+                    return port
+        return None
 
     @staticmethod
     async def _quietly(coro: Any) -> None:

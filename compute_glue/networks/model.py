@@ -13,6 +13,7 @@ import itertools
 import re
 import secrets
 import time
+import uuid
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -82,6 +83,14 @@ class Network:
             "router:external": False,
             "mtu": self.mtu,
             "subnets": subnet_ids,
+            "port_security_enabled": True,
+            "availability_zones": [],
+            "availability_zone_hints": [],
+            "ipv4_address_scope": None,
+            "ipv6_address_scope": None,
+            "is_default": False,
+            "tags": [],
+            "revision_number": 0,
             "stratus:bridge": self.bridge,
             "created_at": iso(self.created_at),
             "updated_at": iso(self.updated_at),
@@ -98,6 +107,8 @@ class Subnet:
     allocation_pools: list[dict[str, str]] = field(default_factory=list)
     name: str = ""
     description: str = ""
+    # Records from before DHCP existed have none: their guests keep kernel-command-line addresses.
+    enable_dhcp: bool = False
     created_at: float = 0.0
     updated_at: float = 0.0
 
@@ -117,9 +128,15 @@ class Subnet:
             "cidr": self.cidr,
             "gateway_ip": self.gateway_ip,
             "allocation_pools": [dict(p) for p in self.allocation_pools],
-            "enable_dhcp": False,
+            "enable_dhcp": self.enable_dhcp,
             "dns_nameservers": [],
             "host_routes": [],
+            "subnetpool_id": None,
+            "ipv6_address_mode": None,
+            "ipv6_ra_mode": None,
+            "service_types": [],
+            "tags": [],
+            "revision_number": 0,
             "created_at": iso(self.created_at),
             "updated_at": iso(self.updated_at),
         }
@@ -156,9 +173,27 @@ class Port:
             "status": "ACTIVE" if self.active else "DOWN",
             "binding:vif_type": "tap" if self.tap else "unbound",
             "binding:vif_details": {"tap": self.tap} if self.tap else {},
+            "binding:vnic_type": "normal",
+            "binding:host_id": "",
+            "binding:profile": {},
+            "security_groups": [default_group_id(self.project)],
+            "port_security_enabled": True,
+            "allowed_address_pairs": [],
+            "extra_dhcp_opts": [],
+            "description": "",
+            "tags": [],
+            "revision_number": 0,
             "created_at": iso(self.created_at),
             "updated_at": iso(self.updated_at),
         }
+
+
+def default_group_id(project: str) -> str:
+    """The id of a project's ``default`` security group: stable, derived from the project."""
+    return str(uuid.uuid5(_GROUPS, project))
+
+
+_GROUPS = uuid.UUID("5f0c3c52-8d0f-4c1e-9a55-2f0e4d7b6a10")
 
 
 def to_record(obj: Any) -> dict[str, Any]:

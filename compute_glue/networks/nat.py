@@ -7,7 +7,10 @@ from one Stratus bridge to another, whatever the host's ``ip_forward`` says
 projects never reach each other through the host; traffic within one bridge
 is accepted. With ``network.nat`` on, it also masquerades traffic from each
 subnet that leaves by another interface than its bridge, and IPv4 forwarding
-is switched on.
+is switched on. Guests' requests to the metadata address (169.254.169.254:80)
+are redirected to the metadata service on their subnet's gateway address, as
+Neutron's router redirects them to its metadata proxy; only from the
+subnet's own bridge and addresses.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 FORWARDING = Path("/proc/sys/net/ipv4/ip_forward")
+METADATA_ADDRESS = "169.254.169.254"
 
 
 class NatError(RuntimeError):
@@ -34,8 +38,13 @@ def ruleset(
     subnets: Sequence[tuple[str, str]],
     *,
     nat: bool,
+    metadata: Sequence[tuple[str, str, str]] = (),
+    metadata_port: int = 0,
 ) -> str:
     """The nft script for the ``bridges`` and ``(cidr, bridge)`` subnets; one transaction.
+
+    ``metadata``: ``(bridge, cidr, gateway)`` of each subnet whose guests reach the
+    metadata service, at ``gateway:metadata_port``.
 
     Declare-then-delete-then-define replaces the table whether it exists or not
     (the ``ip`` table of the same name is what earlier versions made).
@@ -53,6 +62,17 @@ def ruleset(
     # Within one bridge (seen here only when br_netfilter hands bridged frames to IP).
     lines += [f'    iifname "{b}" oifname "{b}" accept' for b in bridges]
     lines += [f'    iifname "{prefix}b*" oifname "{prefix}b*" drop', "  }"]
+    if metadata and metadata_port:
+        lines += [
+            "  chain prerouting {",
+            "    type nat hook prerouting priority dstnat; policy accept;",
+        ]
+        lines += [
+            f'    iifname "{bridge}" ip saddr {cidr} ip daddr {METADATA_ADDRESS} tcp dport 80 '
+            f"dnat ip to {gateway}:{metadata_port}"
+            for bridge, cidr, gateway in metadata
+        ]
+        lines.append("  }")
     if nat:
         lines += [
             "  chain postrouting {",
@@ -79,10 +99,19 @@ async def _nft(script: str) -> None:
 
 
 async def apply(
-    prefix: str, bridges: Sequence[str], subnets: Sequence[tuple[str, str]], *, nat: bool
+    prefix: str,
+    bridges: Sequence[str],
+    subnets: Sequence[tuple[str, str]],
+    *,
+    nat: bool,
+    metadata: Sequence[tuple[str, str, str]] = (),
+    metadata_port: int = 0,
 ) -> None:
     """Make the table say exactly this; with ``nat``, turn on IPv4 forwarding."""
-    await _nft(ruleset(prefix, bridges, subnets, nat=nat))
+    script = ruleset(
+        prefix, bridges, subnets, nat=nat, metadata=metadata, metadata_port=metadata_port
+    )
+    await _nft(script)
     if nat and FORWARDING.exists() and FORWARDING.read_text().strip() != "1":
         FORWARDING.write_text("1\n")
 

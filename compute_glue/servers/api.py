@@ -14,6 +14,7 @@ from aiohttp import web
 
 from compute_glue import httpkit
 from compute_glue.errors import BadRequest, Forbidden, NotFound, NotImplementedOp
+from compute_glue.servers import hostinfo, microversion
 from compute_glue.servers.manager import ServerManager
 from compute_glue.servers.model import FLAVORS
 
@@ -59,6 +60,11 @@ NOVA_ONLY = {
     "trigger_crash_dump",
     "restore",
     "forceDelete",
+    "addSecurityGroup",
+    "removeSecurityGroup",
+    "os-resetState",
+    "injectNetworkInfo",
+    "resetNetwork",
 }
 
 
@@ -75,35 +81,59 @@ def _who(request: web.Request) -> Any:
     return httpkit.principal(request)
 
 
+def _version(request: web.Request) -> tuple[int, int]:
+    return request.get(microversion.VERSION, microversion.MIN)
+
+
 def _view(request: web.Request, server: Any) -> dict[str, Any]:
     who = _who(request)
-    return server.view(_mgr(request).addresses(server), who.is_reseller_admin)
+    return server.view(_mgr(request).addresses(server), who.is_reseller_admin, _version(request))
+
+
+def _project_servers(request: web.Request, project: str) -> list[Any]:
+    return [s for s in _mgr(request).list(_who(request)) if s.project == project]
+
+
+def version_doc(request: web.Request) -> dict[str, Any]:
+    """Nova's v2.1 version document, with the microversions this compute serves."""
+    return {
+        "id": "v2.1",
+        "status": "CURRENT",
+        "version": microversion.text(microversion.MAX),
+        "min_version": microversion.text(microversion.MIN),
+        "updated": "2013-07-23T11:33:21Z",
+        "links": [{"rel": "self", "href": f"{request.scheme}://{request.host}/v2.1/"}],
+        "media-types": [
+            {"base": "application/json",
+             "type": "application/vnd.openstack.compute+json;version=2.1"}
+        ],
+    }  # fmt: skip
 
 
 async def handle_versions(request: web.Request) -> web.Response:
-    base = f"{request.scheme}://{request.host}"
-    doc = {
-        "id": "v2.1",
-        "status": "CURRENT",
-        "version": "2.79",
-        "min_version": "2.1",
-        "links": [{"rel": "self", "href": f"{base}/v2.1/"}],
-    }
+    """``GET /v2.1/`` (one version) and ``GET /v2.1/versions`` style lists (all of them)."""
     if request.path.rstrip("/").endswith("v2.1"):
-        return web.json_response({"version": doc})
-    return web.json_response({"versions": [doc]})
+        return web.json_response({"version": version_doc(request)})
+    return web.json_response({"versions": [version_doc(request)]})
 
 
 async def handle_list_flavors(request: web.Request) -> web.Response:
     detail = request.path.endswith("/detail")
-    flavors = [f.view() if detail else {"id": f.id, "name": f.name} for f in FLAVORS]
+    version = _version(request)
+    flavors = [
+        f.view(version)
+        if detail
+        else {"id": f.id, "name": f.name, "links": f.view()["links"]}
+        | ({"description": None} if version >= (2, 55) else {})
+        for f in FLAVORS
+    ]
     return web.json_response({"flavors": flavors})
 
 
 async def handle_show_flavor(request: web.Request) -> web.Response:
     for flavor in FLAVORS:
         if flavor.id == request.match_info["flavor_id"]:
-            return web.json_response({"flavor": flavor.view()})
+            return web.json_response({"flavor": flavor.view(_version(request))})
     raise NotFound("Flavor could not be found.", kind="itemNotFound")
 
 
@@ -198,7 +228,12 @@ async def handle_show_attachment(request: web.Request) -> web.Response:
 async def handle_attach(request: web.Request) -> web.Response:
     spec = await httpkit.read_json(request, "volumeAttachment")
     server_id = request.match_info["server_id"]
-    att = await _mgr(request).attach_volume(_who(request), server_id, spec.get("volumeId"))
+    delete = spec.get("delete_on_termination", False)
+    if "delete_on_termination" in spec and not microversion.at_least(request, 2, 79):
+        raise BadRequest(
+            "delete_on_termination needs microversion 2.79 or later.", kind="badRequest"
+        )
+    att = await _mgr(request).attach_volume(_who(request), server_id, spec.get("volumeId"), delete)
     return web.json_response({"volumeAttachment": att.view(server_id)})
 
 
@@ -268,7 +303,9 @@ def make_app(manager: ServerManager, identity: Any) -> web.Application:
     app = web.Application(
         client_max_size=httpkit.MAX_JSON,
         middlewares=[
+            microversion.stamping(),
             httpkit.error_middleware(render_error),
+            microversion.middleware(),
             httpkit.auth_middleware(lambda path: path.rstrip("/") not in ("", "/v2.1")),
         ],
     )
@@ -291,4 +328,5 @@ def make_app(manager: ServerManager, identity: Any) -> web.Application:
     r.add_delete("/servers/{server_id}/os-volume_attachments/{volume_id}", handle_detach)
     r.add_get("/servers/{server_id}/os-interface", handle_interfaces)
     r.add_post("/os-server-external-events", handle_external_events)
+    hostinfo.add_routes(app, _project_servers)
     return app

@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import re
 import string
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,47 @@ from compute_glue.servers.qmp import QmpClosed, QmpError
 
 log = logging.getLogger("compute_glue.servers.attach")
 MAX_VOLUMES = 16
+
+
+def image_boot(image_id: str | None, value: Any) -> tuple[str | None, Any]:
+    """Split off the mapping that says "boot the image on a local disk" (what imageRef means).
+
+    The ``openstack`` CLI sends it with every ``--image`` boot; it names the
+    same image as ``imageRef``, or stands in for it. The rest is returned as is.
+    """
+    if not isinstance(value, list):
+        return image_id, value
+    rest = []
+    for bdm in value:
+        if (
+            isinstance(bdm, dict)
+            and bdm.get("source_type") == "image"
+            and bdm.get("destination_type") == "local"
+        ):
+            if _boot_index(bdm.get("boot_index")) != 0 or not isinstance(bdm.get("uuid"), str):
+                raise BadRequest(
+                    "An image on a local disk must be the boot device (boot_index 0).",
+                    kind="badRequest",
+                )
+            if image_id is not None and bdm["uuid"] != image_id:
+                raise BadRequest(
+                    "The boot image mapping names another image than imageRef.", kind="badRequest"
+                )
+            image_id = bdm["uuid"]
+        else:
+            rest.append(bdm)
+    return image_id, rest
+
+
+def _boot_index(raw: Any) -> int | None:
+    """Nova's boot_index: an integer or its digits; negative (or none) means "not bootable"."""
+    if raw is None:
+        return None
+    if isinstance(raw, str) and re.fullmatch(r"-?\d{1,3}", raw):
+        raw = int(raw)
+    if isinstance(raw, bool) or not isinstance(raw, int):
+        raise BadRequest("boot_index must be an integer.", kind="badRequest")
+    return raw if raw >= 0 else None
 
 
 def check_bdms(value: Any) -> list[dict[str, Any]]:
@@ -52,9 +94,7 @@ def check_bdms(value: Any) -> list[dict[str, Any]]:
             )
         if not isinstance(bdm.get("uuid"), str):
             raise BadRequest("Each block device mapping needs a uuid.", kind="badRequest")
-        boot_index = bdm.get("boot_index")
-        if boot_index is not None and (not isinstance(boot_index, int) or boot_index < 0):
-            raise BadRequest("boot_index must be a non-negative integer.", kind="badRequest")
+        boot_index = _boot_index(bdm.get("boot_index"))
         size = bdm.get("volume_size")
         if source == "image" and (not isinstance(size, int) or size <= 0):
             raise BadRequest("A volume made from an image needs volume_size.", kind="badRequest")
@@ -115,10 +155,14 @@ class AttachMixin:
 
     # -- attach ----------------------------------------------------------------------------
 
-    async def attach_volume(self, who: Any, server_id: str, volume_id: Any) -> Attachment:
+    async def attach_volume(
+        self, who: Any, server_id: str, volume_id: Any, delete_on_termination: Any = False
+    ) -> Attachment:
         """Attach a volume to a running server (hot-plug); undone entirely on failure."""
         if not isinstance(volume_id, str) or not 0 < len(volume_id) <= 64:
             raise BadRequest("Invalid input: volumeId must be a volume id.", kind="badRequest")
+        if not isinstance(delete_on_termination, bool):
+            raise BadRequest("delete_on_termination must be a boolean.", kind="badRequest")
         server = self.get(who, server_id)
         self.writer(who, "attach volumes to")
         self.busy(server, "attach_volume")
@@ -137,9 +181,11 @@ class AttachMixin:
                 )
             if len(server.attachments) >= MAX_VOLUMES:
                 raise Conflict("The server has the most volumes it may have.", kind="forbidden")
-            return await self._attach_running(server, vm, volume_id)
+            return await self._attach_running(server, vm, volume_id, delete_on_termination)
 
-    async def _attach_running(self, server: Server, vm: Any, volume_id: str) -> Attachment:
+    async def _attach_running(
+        self, server: Server, vm: Any, volume_id: str, delete_on_termination: bool = False
+    ) -> Attachment:
         vc = await self.volume_client(server)
         try:
             made = await vc.create_attachment(
@@ -147,7 +193,12 @@ class AttachMixin:
             )
         except VolumeApiError as exc:
             raise _volume_error(exc) from None
-        att = Attachment(volume_id, made["id"], device=_device_name(server))
+        att = Attachment(
+            volume_id,
+            made["id"],
+            device=_device_name(server),
+            delete_on_termination=delete_on_termination,
+        )
         self.edit(server.id, lambda s: s.put_volume(att))  # durable before QEMU is touched
         try:
             await hotplug.plug(

@@ -34,7 +34,7 @@ from compute_glue.networks.manager import NetworkManager
 from compute_glue.objects import Tokens
 from compute_glue.records import RecordStore
 from compute_glue.servers import attach, boot, hotplug
-from compute_glue.servers.model import Server, find_flavor
+from compute_glue.servers.model import AVAILABILITY_ZONE, Server, find_flavor
 from compute_glue.servers.process import Disk, VmProcess, VmSpec, qemu_argv
 from stratus import diskimage
 
@@ -197,7 +197,9 @@ class ServerManager(attach.AttachMixin):
         image_id = spec.get("imageRef") or None
         if image_id is not None and not isinstance(image_id, str):
             raise BadRequest("Invalid input: imageRef must be an image id.", kind="badRequest")
-        bdms = attach.check_bdms(spec.get("block_device_mapping_v2"))
+        image_id, raw_bdms = attach.image_boot(image_id, spec.get("block_device_mapping_v2"))
+        bdms = attach.check_bdms(raw_bdms)
+        _check_unsupported(spec)
         if image_id is None and not any(b.get("boot_index") == 0 for b in bdms):
             raise BadRequest("Invalid input: give imageRef or a boot volume.", kind="badRequest")
         metadata = spec.get("metadata", {})
@@ -609,6 +611,32 @@ class ServerManager(attach.AttachMixin):
         if self.session is not None:
             await self.session.close()
         self.records.close()
+
+
+def _check_unsupported(spec: dict[str, Any]) -> None:
+    """Refuse, by name, the parts of Nova's create this compute does not do (never ignore them)."""
+    if spec.get("key_name") is not None:
+        raise BadRequest(
+            "Key pairs are not supported by this compute: put the public key in the user data.",
+            kind="badRequest",
+        )
+    if spec.get("security_groups"):
+        raise BadRequest(
+            "Security groups are not supported by this compute: every port passes all traffic.",
+            kind="badRequest",
+        )
+    zone = spec.get("availability_zone")
+    if zone is not None and zone != AVAILABILITY_ZONE:
+        raise BadRequest(
+            f"The requested availability zone is not available: only {AVAILABILITY_ZONE!r}.",
+            kind="badRequest",
+        )
+    for key in ("min_count", "max_count"):
+        count = spec.get(key, 1)
+        if count not in (1, "1") or isinstance(count, bool):
+            raise BadRequest(f"Invalid input: {key} must be 1 here.", kind="badRequest")
+    if spec.get("personality"):
+        raise BadRequest("Personality files are not supported: use user_data.", kind="badRequest")
 
 
 def _adopted(s: Server) -> None:

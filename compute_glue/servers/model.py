@@ -21,6 +21,7 @@ from compute_glue.errors import BadRequest
 STATUSES = ("BUILD", "ACTIVE", "SHUTOFF", "ERROR")
 VM_STATE = {"BUILD": "building", "ACTIVE": "active", "SHUTOFF": "stopped", "ERROR": "error"}
 POWER_STATE = {"ACTIVE": 1, "SHUTOFF": 4}  # Nova: 1 running, 4 shutdown, 0 no state
+AVAILABILITY_ZONE = "nova"  # one compute host, in Nova's default zone
 
 
 @dataclass(frozen=True)
@@ -31,8 +32,8 @@ class Flavor:
     ram: int  # MiB
     disk: int  # GiB
 
-    def view(self) -> dict[str, Any]:
-        return {
+    def view(self, version: tuple[int, int] = (2, 1)) -> dict[str, Any]:
+        out: dict[str, Any] = {
             "id": self.id,
             "name": self.name,
             "vcpus": self.vcpus,
@@ -40,9 +41,16 @@ class Flavor:
             "disk": self.disk,
             "swap": "",
             "OS-FLV-EXT-DATA:ephemeral": 0,
+            "OS-FLV-DISABLED:disabled": False,
+            "rxtx_factor": 1.0,
             "os-flavor-access:is_public": True,
             "links": [{"rel": "self", "href": f"/v2.1/flavors/{self.id}"}],
         }
+        if version >= (2, 55):
+            out["description"] = None
+        if version >= (2, 61):
+            out["extra_specs"] = {}
+        return out
 
 
 FLAVORS = (
@@ -151,7 +159,28 @@ class Server:
     def drop_volume(self, volume_id: str) -> None:
         self.attachments = [a for a in self.attachments if a["volume_id"] != volume_id]
 
-    def view(self, addresses: dict[str, list[dict[str, Any]]], admin: bool) -> dict[str, Any]:
+    def flavor_view(self, version: tuple[int, int]) -> dict[str, Any]:
+        """Before 2.47 a reference to the flavor; from 2.47 a copy of what it was at create."""
+        if version < (2, 47):
+            fid = self.flavor.get("id", "")
+            return {"id": fid, "links": [{"rel": "bookmark", "href": f"/flavors/{fid}"}]}
+        return {
+            "original_name": self.flavor["name"],
+            "vcpus": self.flavor["vcpus"],
+            "ram": self.flavor["ram"],
+            "disk": self.flavor["disk"],
+            "ephemeral": 0,
+            "swap": 0,
+            "extra_specs": {},
+        }
+
+    def view(
+        self,
+        addresses: dict[str, list[dict[str, Any]]],
+        admin: bool,
+        version: tuple[int, int] = (2, 1),
+    ) -> dict[str, Any]:
+        """Nova's server, with the fields the request's microversion adds."""
         out: dict[str, Any] = {
             "id": self.id,
             "name": self.name,
@@ -159,13 +188,15 @@ class Server:
             "tenant_id": self.project,
             "user_id": self.user,
             "image": {"id": self.image_id} if self.image_id else "",
-            "flavor": {
-                "original_name": self.flavor["name"],
-                "vcpus": self.flavor["vcpus"],
-                "ram": self.flavor["ram"],
-                "disk": self.flavor["disk"],
-            },
+            "flavor": self.flavor_view(version),
             "addresses": addresses,
+            "hostId": "",
+            "accessIPv4": "",
+            "accessIPv6": "",
+            "progress": 100 if self.status == "ACTIVE" else 0,
+            "OS-DCF:diskConfig": "MANUAL",
+            "OS-EXT-AZ:availability_zone": AVAILABILITY_ZONE,
+            "OS-SRV-USG:terminated_at": None,
             "metadata": dict(self.metadata),
             "created": iso(self.created_at),
             "updated": iso(self.updated_at),
@@ -183,8 +214,21 @@ class Server:
             "config_drive": "",
             "links": [{"rel": "self", "href": f"/v2.1/servers/{self.id}"}],
         }
+        if version >= (2, 9):
+            out["locked"] = False
+        if version >= (2, 19):
+            out["description"] = None
+        if version >= (2, 26):
+            out["tags"] = []
+        if version >= (2, 63):
+            out["trusted_image_certificates"] = None
+        if version >= (2, 73):
+            out["locked_reason"] = None
         if self.fault is not None and self.status == "ERROR":
-            out["fault"] = dict(self.fault)
+            fault = dict(self.fault)
+            if isinstance(fault.get("created"), int | float):
+                fault["created"] = iso(fault["created"])
+            out["fault"] = fault
         if admin:
             out["OS-EXT-SRV-ATTR:instance_name"] = f"stratus-{self.id}"
             out["stratus:pid"] = self.pid

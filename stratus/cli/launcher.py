@@ -43,6 +43,7 @@ class Banner:
     iscsi_portal: str = ""
     image_url: str = ""
     compute_url: str = ""
+    network_url: str = ""
     console_url: str = ""
     s3_url: str = ""
     s3_access: str = ""
@@ -91,6 +92,7 @@ class Banner:
             *([f"try: {stratus} volume create 1 --name first"] if self.volume_url else []),
             *([f"image API      {self.image_url}/v2/"] if self.image_url else []),
             *([f"compute API    {self.compute_url}/v2.1/"] if self.compute_url else []),
+            *([f"network API    {self.network_url}/v2.0/"] if self.network_url else []),
             *([f"web console    {self.console_url}/"] if self.console_url else []),
             f"try: {stratus} status",
             f"up in {self.seconds:.2f}s (Ctrl-C stops)",
@@ -156,14 +158,21 @@ def image_spec(cfg: config.Config, run_config: Path) -> ChildSpec:
 
 def compute_spec(cfg: config.Config, run_config: Path) -> ChildSpec:
     """The compute service: servers (QEMU) and the network API; VMs outlive a restart of it."""
-    host, port = cfg.compute.host, cfg.compute.port
     argv = [sys.executable, "-m", "stratus.cli.main", "--config", str(run_config)]
     return ChildSpec(
         name="compute",
         argv=[*argv, "server", "serve"],
-        ready=lambda: http_probe(_probe_host(host), port, "/healthcheck"),
+        ready=lambda: _both_ready(cfg),
         env=child_env(),
         log_path=cluster.logs_dir(cfg) / "compute.log",
+    )
+
+
+async def _both_ready(cfg: config.Config) -> bool:
+    """The compute API and the network endpoint it also serves both answer."""
+    c, n = cfg.compute, cfg.network
+    return await http_probe(_probe_host(c.host), c.port, "/healthcheck") and await http_probe(
+        _probe_host(n.host), n.port, "/healthcheck"
     )
 
 
@@ -350,6 +359,7 @@ class Launcher:
             s3_region=cfg.s3.region,
             image_url=f"http://{_probe_host(cfg.image.host)}:{cfg.image.port}",
             compute_url=f"http://{_probe_host(cfg.compute.host)}:{cfg.compute.port}",
+            network_url=f"http://{_probe_host(cfg.network.host)}:{cfg.network.port}",
             identity_url=f"http://{_probe_host(cfg.identity.host)}:{cfg.identity.port}",
             clouds_yaml=str(clouds),
             console_url=(

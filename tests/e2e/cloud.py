@@ -40,6 +40,7 @@ class Cloud:
             STRATUS_S3_PORT=str(free_port()),
             STRATUS_IMAGE_PORT=str(free_port()),
             STRATUS_COMPUTE_PORT=str(free_port()),
+            STRATUS_NETWORK_PORT=str(free_port()),
             STRATUS_CONSOLE_PORT=str(free_port()),
             STRATUS_IDENTITY_PORT=str(free_port()),
             # Its compute service removes unrecorded interfaces of its prefix: its own prefix.

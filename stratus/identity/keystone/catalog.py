@@ -53,7 +53,7 @@ class Catalog:
             image=_base(cfg.image.host, cfg.image.port, h),
             compute=_base(cfg.compute.host, cfg.compute.port, h),
             network=cfg.identity.network_url.rstrip("/")
-            or _base(cfg.compute.host, cfg.compute.port, h),
+            or _base(cfg.network.host, cfg.network.port, h),
             region=cfg.identity.region,
         )
 

@@ -151,9 +151,22 @@ def test_a_person_uses_the_console(
     assert refused.status == 403
     reader_ctx.close()
 
-    # Still there; then log out, and the console asks for a login again.
+    # Still there. A folder of 52 objects, 50 a page: "Load 50 more" (htmx) appends the rest.
     page.goto(f"{console_url}/objects/c/{CONTAINER}")
     page.wait_for_selector("#rows a:text-is('big.bin')")
+    token = page.get_attribute("body", "data-csrf")
+    for i in range(52):
+        put = ctx.request.put(
+            f"{console_url}/objects/c/{CONTAINER}/upload?path=notes/{i:02d}.txt",
+            data=b"note",
+            headers={"X-CSRF-Token": token},
+        )
+        assert put.ok
+    page.goto(f"{console_url}/objects/c/{CONTAINER}?prefix=notes/&limit=50")
+    assert page.locator("#rows a[href*='/object?']").count() == 50
+    page.get_by_role("link", name="Load 50 more").click()
+    page.wait_for_selector("#rows a:text-is('51.txt')")
+    assert page.locator("#rows a[href*='/object?']").count() == 52
     page.get_by_role("button", name="Log out").click()
     page.wait_for_url("**/login")
     page.goto(console_url + "/objects")

@@ -201,3 +201,27 @@ def test_versions_restore_and_tags(console_url: str) -> None:
     page = web.get("/objects/c/kept/object?path=doc.txt").text
     assert 'name="tag_key" value="team"' in page and 'value="blue"' in page
     assert "Tags saved." in page
+
+
+def test_folders_and_pages(console_url: str) -> None:
+    """Folders by prefix + delimiter; pages of `limit` rows; "load more" gets the next rows."""
+    web, csrf = logged_in(console_url, "admin:admin", ADMIN_KEY)
+    assert web.post("/objects", form={"name": "paged", "csrf": csrf}).status == 303
+    names = ["top.txt"] + [f"many/{i:03d}.txt" for i in range(55)]
+    for name in names:
+        put = web.request(
+            "PUT", f"/objects/c/paged/upload?path={name}", data=b"x", headers={"X-CSRF-Token": csrf}
+        )
+        assert put.status == 200
+    root = web.get("/objects/c/paged").text
+    assert "prefix=many%2F" in root and "top.txt" in root and "many/000.txt" not in root
+    first = web.get("/objects/c/paged?prefix=many/&limit=50").text
+    assert "000.txt" in first and "049.txt" in first and "050.txt" not in first
+    more = re.search(r'hx-get="([^"]+)"', first)
+    assert more, "a load-more link"
+    rest = web.get(more.group(1).replace("&amp;", "&"), headers={"HX-Request": "true"}).text
+    assert "<html" not in rest, "only the rows"
+    assert "050.txt" in rest and "054.txt" in rest and "049.txt" not in rest
+    assert "hx-get" not in rest, "no more pages"
+    backwards = web.get("/objects/c/paged?prefix=many/&limit=50&order=desc").text
+    assert backwards.index("054.txt") < backwards.index("053.txt")

@@ -61,6 +61,7 @@ def stack_config(root: Path, proxy_url: str, prefix: str) -> Config:
     cfg.data.dir = str(root)
     cfg.image.port, cfg.volume.port = free_port(), free_port()
     cfg.iscsi.port, cfg.compute.port = free_port(), free_port()
+    cfg.network.port = free_port()
     cfg.image.object_store_url = proxy_url
     cfg.volume.backup_url = proxy_url
     cfg.network.ifname_prefix = prefix

@@ -30,6 +30,10 @@ def test_proxy_port_in_use_fails_cleanly_and_stops_the_nodes(tmp_path: Path) -> 
         STRATUS_VOLUME_PORT=str(free_port()),
         STRATUS_ISCSI_PORT=str(free_port()),
         STRATUS_IDENTITY_PORT=str(free_port()),
+        STRATUS_CONSOLE_PORT=str(free_port()),
+        STRATUS_S3_PORT=str(free_port()),
+        STRATUS_IMAGE_PORT=str(free_port()),
+        STRATUS_COMPUTE_PORT=str(free_port()),
     )
     try:
         out = subprocess.run(
@@ -65,7 +69,16 @@ def _up_env(data: Path) -> dict[str, str]:
         STRATUS_NETWORK_IFNAME_PREFIX="z" + secrets.token_hex(2)[:3],
         **{
             f"STRATUS_{name}_PORT": str(free_port())
-            for name in ("PROXY", "S3", "VOLUME", "ISCSI", "IMAGE", "COMPUTE", "IDENTITY")
+            for name in (
+                "PROXY",
+                "S3",
+                "VOLUME",
+                "ISCSI",
+                "IMAGE",
+                "COMPUTE",
+                "IDENTITY",
+                "CONSOLE",
+            )
         },
     )
     return env
