@@ -55,7 +55,7 @@ class VolumeClient:
         project: str,
         *,
         session: aiohttp.ClientSession | None = None,
-        microversion: str = "3.70",
+        microversion: str = "3.66",
         service_token: str | None = None,
     ) -> None:
         self.endpoint = endpoint.rstrip("/")
@@ -218,7 +218,10 @@ class VolumeClient:
     # -- snapshots -------------------------------------------------------------------
 
     async def create_snapshot(self, volume_id: str, *, force: bool = False, **fields: Any) -> Json:
-        body = {"volume_id": volume_id, "force": force, **fields}
+        # From 3.66 an in-use volume needs no force, and "force": false is refused.
+        body: dict[str, Any] = {"volume_id": volume_id, **fields}
+        if force:
+            body["force"] = True
         return (await self.request("POST", "/snapshots", {"snapshot": body}))["snapshot"]
 
     async def get_snapshot(self, snapshot_id: str) -> Json:

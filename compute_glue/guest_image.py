@@ -175,7 +175,7 @@ DHCP_SETUP = """for d in /sys/class/net/*; do
     [ "$n" = lo ] && continue
     ip addr show dev "$n" | grep -q 'inet ' && continue
     ip link set "$n" up
-    udhcpc -i "$n" -s /etc/udhcpc.script -q -n -t 8 -T 2
+    udhcpc -i "$n" -s /etc/udhcpc.script -q -n -t 8 -T 2 -O mtu
 done"""
 
 
@@ -339,7 +339,7 @@ fw=/sys/firmware/qemu_fw_cfg/by_name/{USER_DATA_FW_CFG}/raw
 cmd=
 if [ -e /tmp/dhcp-bound ]; then
     for i in 1 2 3 4 5; do
-        if wget -q -T 10 -O /tmp/cmd.sh {METADATA_USER_DATA}; then
+        if wget -q -O /tmp/cmd.sh {METADATA_USER_DATA}; then
             echo "{MARK_METADATA}"; cmd=metadata; break
         fi
         sleep 1

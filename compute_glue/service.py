@@ -23,7 +23,7 @@ from compute_glue.errors import NotFound
 from compute_glue.networks import api as network_api
 from compute_glue.networks import endpoint as network_endpoint
 from compute_glue.networks import metadata
-from compute_glue.networks.dhcp import Dhcp
+from compute_glue.networks.dhcp import Dhcp, dhcp_dir
 from compute_glue.networks.manager import NetSettings, NetworkManager
 from compute_glue.networks.netlink import HostNet
 from compute_glue.objects import Tokens
@@ -62,8 +62,9 @@ async def handle_root(request: web.Request) -> web.Response:
     base = f"{request.scheme}://{request.host}"
     versions = [
         server_api.version_doc(request),
-        {"id": "v2.0", "status": "CURRENT", "links": [{"rel": "self", "href": f"{base}/v2.0/"}]},
-    ]
+        {"id": "v2.0", "status": "SUPPORTED", "version": "", "min_version": "",
+         "links": [{"rel": "self", "href": f"{base}/v2.0/"}]},
+    ]  # fmt: skip
     return web.json_response({"versions": versions})
 
 
@@ -75,7 +76,7 @@ def make_app(servers: ServerManager, networks: NetworkManager, identity: Any) ->
     app = web.Application()
     app.router.add_get("/", handle_root)
     app.router.add_get("/healthcheck", handle_healthcheck)
-    app.router.add_get("/v2.1", server_api.handle_versions)  # the subapp sees only "/v2.1/..."
+    pass  # the subapp sees only "/v2.1/..."
     app.add_subapp("/v2.1", server_api.make_app(servers, identity))
     app.add_subapp("/v2.0", network_api.make_app(networks, identity))
     return app
@@ -101,7 +102,7 @@ async def running(cfg: Any) -> AsyncIterator[ComputeService]:
     try:
         prefix = cfg.network.ifname_prefix
         settings = NetSettings(prefix, cfg.network.nat, meta_sock.getsockname()[1])
-        dhcp = Dhcp(root / "dhcp", cfg.network.dnsmasq)
+        dhcp = Dhcp(dhcp_dir(prefix), cfg.network.dnsmasq)
         networks = NetworkManager(root / "networks", HostNet(), settings, dhcp=dhcp)
         await networks.start()
         servers = ServerManager(root, networks, Tokens(identity), settings_from(cfg))

@@ -167,7 +167,7 @@ def verify_query_auth(
         raise S3Error(
             "AccessDenied", f"Query-string authentication requires {exc.args[0]}"
         ) from None
-    if not expires.isdigit():
+    if ascii_uint(expires) is None:
         raise S3Error("AccessDenied", "Expires must be a number of seconds since the epoch")
     if now.timestamp() > int(expires):
         raise S3Error("AccessDenied", "Request has expired")

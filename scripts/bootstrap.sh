@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DEB_PACKAGES=(qemu-system-x86 qemu-block-extra qemu-utils libiscsi-bin
-              busybox-static linux-image-amd64 awscli s3cmd tgt nftables
+              busybox-static linux-image-amd64 awscli s3cmd tgt nftables dnsmasq-base
               fuse3 chromium chromium-driver)
 
 missing=()

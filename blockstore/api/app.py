@@ -18,7 +18,7 @@ from typing import Any
 
 from aiohttp import web
 
-from blockstore.api import attachments, backups, limits, snapshots, types, volumes
+from blockstore.api import attachments, backups, limits, services, snapshots, types, volumes
 from blockstore.api.context import COMPUTE_URL, CTX, IDENTITY, MANAGER, REQUEST_ID, Ctx, ok
 from blockstore.api.errors import ApiError, cinder_errors
 from blockstore.manager.core import Caller
@@ -26,7 +26,11 @@ from blockstore.manager.core import Caller
 log = logging.getLogger("blockstore.api")
 CLIENT_MAX_SIZE = 1024 * 1024
 MIN_VERSION = (3, 0)
-MAX_VERSION = (3, 70)
+# 3.66 and no further: 3.67 makes the project id in URLs optional and 3.68 adds re-imaging,
+# neither of which this service does; every change up to 3.66 that touches what it serves
+# is honoured (3.27/3.44/3.54 attachments, 3.42 in-use extend, 3.64/3.65 fields, 3.66
+# snapshots of in-use volumes without force).
+MAX_VERSION = (3, 66)
 VERSION_HEADER = "OpenStack-API-Version"
 _VERSION = re.compile(r"^volume\s+(\d+)\.(\d+)$|^volume\s+latest$", re.IGNORECASE)
 _PROJECT_PATH = re.compile(r"^/v3/([^/]+)(/|$)")
@@ -106,7 +110,7 @@ async def authenticate(request: web.Request, handler) -> web.StreamResponse:  # 
     caller = dataclasses.replace(Caller.from_principal(principal), service=service)
     if not caller.can_read:
         raise ApiError(403, "Policy doesn't allow this role to use the volume service.")
-    request[CTX] = Ctx(request, request.app[MANAGER], caller, base_url(request))
+    request[CTX] = Ctx(request, request.app[MANAGER], caller, base_url(request), version)
     resp = await handler(request)
     resp.headers[VERSION_HEADER] = "volume {}.{}".format(*version)
     resp.headers["Vary"] = VERSION_HEADER
@@ -137,6 +141,6 @@ def make_app(manager: Any, identity: Any, compute_url: str | None = None) -> web
     app.router.add_get("/v3", handle_v3)
     app.router.add_get("/v3/", handle_v3)
     app.router.add_get("/healthcheck", handle_healthcheck)
-    for family in (volumes, snapshots, attachments, backups, types, limits):
+    for family in (volumes, snapshots, attachments, backups, types, limits, services):
         family.add_routes(app.router, "/v3/{project_id}")
     return app

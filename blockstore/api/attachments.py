@@ -22,7 +22,9 @@ async def handle_create_attachment(request: web.Request) -> web.Response:
         spec.get("volume_uuid"),
         instance_uuid=spec.get("instance_uuid"),
         mode=spec.get("mode"),
-        connector=spec.get("connector"),
+        # An empty connector (what `openstack volume attachment create` sends without
+        # --connect) means none, as in Cinder: the attachment is only reserved.
+        connector=spec.get("connector") or None,
     )
     return ok({"attachment": views.attachment_view(att, info)})
 

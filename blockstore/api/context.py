@@ -26,6 +26,11 @@ class Ctx:
     manager: Any
     caller: Caller
     base: str
+    # The microversion the request asked for (``OpenStack-API-Version: volume 3.x``).
+    version: tuple[int, int] = (3, 0)
+
+    def at_least(self, major: int, minor: int) -> bool:
+        return self.version >= (major, minor)
 
     @property
     def project(self) -> str:

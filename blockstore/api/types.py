@@ -101,6 +101,14 @@ async def handle_update_qos(request: web.Request) -> web.Response:
     return ok({"qos_specs": qos.specs})
 
 
+async def handle_unset_qos_keys(request: web.Request) -> web.Response:
+    """``{"keys": [...]}``: what ``openstack volume qos unset --property`` sends."""
+    c = ctx(request)
+    keys = await c.body("keys")
+    await c.manager.unset_qos_keys(c.caller, c.param("qos_id"), keys)
+    return ok(status=202)
+
+
 async def handle_delete_qos(request: web.Request) -> web.Response:
     c = ctx(request)
     await c.manager.delete_qos(c.caller, c.param("qos_id"), force=flag(c.query.get("force")))
@@ -145,6 +153,7 @@ def add_routes(router: web.UrlDispatcher, prefix: str) -> None:
     router.add_get(f"{q}/{{qos_id}}", handle_show_qos)
     router.add_put(f"{q}/{{qos_id}}", handle_update_qos)
     router.add_delete(f"{q}/{{qos_id}}", handle_delete_qos)
+    router.add_put(f"{q}/{{qos_id}}/delete_keys", handle_unset_qos_keys)
     router.add_get(f"{q}/{{qos_id}}/associate", handle_associate_qos)
     router.add_get(f"{q}/{{qos_id}}/disassociate", handle_associate_qos)
     router.add_get(f"{q}/{{qos_id}}/associations", handle_qos_associations)

@@ -58,7 +58,7 @@ def volume_detail(
         "snapshot_id": vol.snapshot_id,
         "source_volid": vol.source_volid,
         "backup_id": vol.backup_id,
-        "metadata": vol.metadata,
+        "metadata": visible_metadata(vol),
         "user_id": vol.user,
         "os-vol-tenant-attr:tenant_id": vol.project,
         "replication_status": "disabled",
@@ -68,7 +68,17 @@ def volume_detail(
         "shared_targets": False,
         "attachments": [volume_attachment(a) for a in atts if a.status == "attached"],
         "fail_reason": vol.fail_reason,
+        "encryption_key_id": None,  # 3.64
+        "consumes_quota": True,  # 3.65
     }
+
+
+def visible_metadata(vol: Volume) -> dict[str, str]:
+    """The user's metadata plus the read-only flag, which Cinder (an admin metadata key
+    it makes visible) shows there, so ``volume set --read-only`` can be seen."""
+    if not vol.readonly:
+        return vol.metadata
+    return {**vol.metadata, "readonly": "True"}
 
 
 def volume_attachment(att: Attachment) -> dict[str, Any]:
@@ -112,6 +122,8 @@ def snapshot_view(base: str, snap: Snapshot) -> dict[str, Any]:
         "user_id": snap.user,
         "os-extended-snapshot-attributes:project_id": snap.project,
         "os-extended-snapshot-attributes:progress": "100%" if snap.status == "available" else "0%",
+        "group_snapshot_id": None,
+        "consumes_quota": True,  # 3.65
         "links": links(base, snap.project, "snapshots", snap.id),
     }
 

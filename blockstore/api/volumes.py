@@ -24,6 +24,8 @@ def detail(c: Ctx, vol: Volume) -> dict[str, Any]:
 
 def list_filters(query: dict[str, str]) -> dict[str, Any]:
     filters: dict[str, Any] = {k: query.get(k) for k in ("name", "status")}
+    if flag(query.get("all_tenants")):
+        filters["project"] = query.get("project_id")
     if "metadata" in query:
         try:
             meta = json.loads(query["metadata"])
@@ -46,6 +48,7 @@ async def _list(request: web.Request, with_detail: bool) -> web.Response:
         sort=q.get("sort"),
         sort_key=q.get("sort_key"),
         sort_dir=q.get("sort_dir"),
+        all_projects=flag(q.get("all_tenants")),
     )
     shown = [detail(c, v) if with_detail else views.volume_summary(c.base, v) for v in items]
     out: dict[str, Any] = {"volumes": shown}
@@ -108,7 +111,8 @@ async def handle_update_volume(request: web.Request) -> web.Response:
 async def handle_delete_volume(request: web.Request) -> web.Response:
     c = ctx(request)
     cascade = flag(c.query.get("cascade"))
-    await c.manager.delete_volume(c.caller, c.param("volume_id"), cascade=cascade)
+    force = flag(c.query.get("force"))
+    await c.manager.delete_volume(c.caller, c.param("volume_id"), cascade=cascade, force=force)
     return ok(status=202)
 
 
@@ -170,6 +174,11 @@ def _obj(args: Any) -> dict[str, Any]:
 
 
 async def _extend(c: Ctx, vid: str, args: Any) -> web.Response:
+    """An in-use volume grows only from microversion 3.42 on, as in Cinder."""
+    if not c.at_least(3, 42) and c.manager.get_volume(c.caller, vid).status == "in-use":
+        raise BadRequest(
+            f"Invalid volume {vid}: extending an in-use volume needs microversion 3.42 or later."
+        )
     await c.manager.extend_volume(c.caller, vid, _obj(args).get("new_size"))
     return ok(status=202)
 
@@ -241,6 +250,11 @@ async def _bootable(c: Ctx, vid: str, args: Any) -> web.Response:
     return ok(status=200)
 
 
+async def _force_delete(c: Ctx, vid: str, args: Any) -> web.Response:
+    await c.manager.delete_volume(c.caller, vid, force=True)
+    return ok(status=202)
+
+
 async def _reset_status(c: Ctx, vid: str, args: Any) -> web.Response:
     await c.manager.reset_status(c.caller, vid, _obj(args).get("status"))
     return ok(status=202)
@@ -260,6 +274,7 @@ ACTIONS: dict[str, Action] = {
     "os-update_readonly_flag": _readonly,
     "os-set_bootable": _bootable,
     "os-reset_status": _reset_status,
+    "os-force_delete": _force_delete,
 }
 
 

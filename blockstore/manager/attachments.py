@@ -161,8 +161,9 @@ class AttachmentOps(SnapshotOps):
             raise BadRequest("Invalid input received: an attachment needs a volume_uuid.")
         if instance_uuid is not None:
             instance_uuid = validate.text(instance_uuid, "instance_uuid")
-        mode = mode or "rw"
-        if mode not in ("rw", "ro"):
+        if mode in (None, "", "null"):
+            mode = None  # Cinder 3.54: honour the volume's read-only flag
+        elif mode not in ("rw", "ro"):
             raise BadRequest(
                 f"Invalid input received: mode must be rw or ro, not {str(mode)[:8]!r}."
             )
@@ -185,7 +186,7 @@ class AttachmentOps(SnapshotOps):
                 project=vol.project,
                 volume_id=vol.id,
                 instance_uuid=instance_uuid,
-                attach_mode=mode,
+                attach_mode=mode or ("ro" if vol.readonly else "rw"),
                 service_owned=caller.service and instance_uuid is not None,
             )
             t.put(att)

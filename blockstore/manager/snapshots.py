@@ -14,7 +14,7 @@ from typing import Any
 
 from blockstore.manager import quotas, states, validate
 from blockstore.manager.core import Caller
-from blockstore.manager.errors import BadRequest
+from blockstore.manager.errors import BadRequest, NotFound
 from blockstore.manager.listing import matches, paginate, parse_sort
 from blockstore.manager.records import Snapshot, Volume
 from blockstore.manager.store import Txn
@@ -139,6 +139,35 @@ class SnapshotOps(VolumeOps):
             return snap
 
         return await self.store.write(txn)
+
+    async def set_snapshot_metadata(
+        self, caller: Caller, snapshot_id: str, items: Any, *, replace: bool = False
+    ) -> dict[str, str]:
+        """Cinder's snapshot metadata: POST merges, PUT replaces (``openstack volume
+        snapshot set/unset --property``)."""
+        self.must_write(caller)
+        items = validate.metadata(items)
+
+        def txn(t: Txn) -> dict[str, str]:
+            snap = self.must_get(t, Snapshot, caller, snapshot_id, "Snapshot")
+            snap.metadata = dict(items) if replace else {**snap.metadata, **items}
+            validate.metadata(snap.metadata)
+            t.put(snap)
+            return snap.metadata
+
+        return await self.store.write(txn)
+
+    async def delete_snapshot_metadata(self, caller: Caller, snapshot_id: str, key: str) -> None:
+        self.must_write(caller)
+
+        def txn(t: Txn) -> None:
+            snap = self.must_get(t, Snapshot, caller, snapshot_id, "Snapshot")
+            if key not in snap.metadata:
+                raise NotFound(f"Snapshot {snapshot_id} has no metadata with key {key[:80]}.")
+            del snap.metadata[key]
+            t.put(snap)
+
+        await self.store.write(txn)
 
     async def delete_snapshot(self, caller: Caller, snapshot_id: str) -> None:
         self.must_write(caller)

@@ -29,6 +29,8 @@ VOLUME_TRANSIENT = frozenset(
 )
 # Where each volume operation may start.
 CAN_DELETE = frozenset({AVAILABLE, ERROR, ERROR_DELETING, ERROR_EXTENDING, ERROR_RESTORING})
+# A forced delete (admin): also stuck or half-attached states, never one a task is working in.
+CAN_FORCE_DELETE = CAN_DELETE | frozenset({ATTACHING, IN_USE, DETACHING, ERROR})
 CAN_EXTEND = frozenset({AVAILABLE, IN_USE})
 CAN_ATTACH = frozenset({AVAILABLE})
 CAN_ATTACH_MULTI = frozenset({AVAILABLE, ATTACHING, IN_USE})

@@ -240,6 +240,25 @@ class TypeOps(ManagerBase):
         self.refresh_exports(qos_id=qos.id)
         return qos
 
+    async def unset_qos_keys(self, caller: Caller, ref: str, keys: Any) -> QosSpec:
+        """Cinder's ``PUT /qos-specs/{id}/delete_keys``: every key must exist (else 404)."""
+        self.must_be_cloud_admin(caller)
+        if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
+            raise BadRequest("Invalid input received: 'keys' must be a list of strings.")
+
+        def txn(t: Txn) -> QosSpec:
+            qos = self._qos(t, ref)
+            missing = [k for k in keys if k not in qos.specs]
+            if missing:
+                raise NotFound(f"QoS spec {missing[0][:80]} is not found in QoS Specs {qos.id}.")
+            qos.specs = {k: v for k, v in qos.specs.items() if k not in keys}
+            t.put(qos)
+            return qos
+
+        qos = await self.store.write(txn)
+        self.refresh_exports(qos_id=qos.id)
+        return qos
+
     async def delete_qos(self, caller: Caller, ref: str, *, force: bool = False) -> None:
         self.must_be_cloud_admin(caller)
 

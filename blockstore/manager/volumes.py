@@ -18,7 +18,7 @@ from blockstore.manager import quotas, states, validate
 from blockstore.manager.core import Caller, GiB
 from blockstore.manager.errors import BadRequest, Conflict, NotFound
 from blockstore.manager.listing import matches, paginate, parse_sort
-from blockstore.manager.records import Attachment, Backup, Snapshot, Volume
+from blockstore.manager.records import Attachment, Backup, Snapshot, Volume, VolumeType
 from blockstore.manager.store import Txn
 from blockstore.manager.types import TypeOps
 
@@ -65,6 +65,9 @@ class VolumeOps(TypeOps):
 
         def txn(t: Txn) -> Volume:
             vtype = self.resolve_type(t, caller, volume_type)
+            if volume_type is None:
+                # As Cinder: a copy of a volume (or of its snapshot) keeps the source's type.
+                vtype = self._source_type(t, caller, snapshot_id, source_volid) or vtype
             vol = Volume(
                 project=caller.project,
                 user=caller.user,
@@ -107,6 +110,18 @@ class VolumeOps(TypeOps):
         log.info("volume %s (%dG) creating for %s", vol.id, vol.size, caller.project)
         self.spawn(self._finish_create(vol), f"create volume {vol.id}")
         return vol
+
+    def _source_type(
+        self, t: Txn, caller: Caller, snapshot_id: Any, source_volid: Any
+    ) -> VolumeType | None:
+        volume_id = str(source_volid) if source_volid is not None else None
+        if snapshot_id is not None and validate.lookup_id(str(snapshot_id)):
+            snap = t.get(Snapshot, caller.project, str(snapshot_id))
+            volume_id = snap.volume_id if snap else None
+        if volume_id is None or not validate.lookup_id(volume_id):
+            return None
+        src = t.get(Volume, caller.project, volume_id)
+        return self.volume_type(t, src.volume_type_id) if src else None
 
     def _source_bootable(self, t: Txn, caller: Caller, volume_id: str) -> bool:
         src = t.get(Volume, caller.project, volume_id)
@@ -189,10 +204,14 @@ class VolumeOps(TypeOps):
         sort: str | None = None,
         sort_key: str | None = None,
         sort_dir: str | None = None,
+        all_projects: bool = False,
     ) -> tuple[list[Volume], bool]:
+        """``all_projects`` (Cinder's ``all_tenants``) counts for cloud admins only; for
+        anyone else it is ignored, as in Cinder."""
         order = parse_sort(sort, sort_key, sort_dir)
         wanted = {k: v for k, v in (filters or {}).items() if v is not None}
-        items = [v for v in self.store.scan(Volume, caller.project) if matches(v, wanted)]
+        scope = None if all_projects and caller.is_cloud_admin else caller.project
+        items = [v for v in self.store.scan(Volume, scope) if matches(v, wanted)]
         return paginate(items, marker=marker, limit=validate.limit(limit), sort=order)
 
     # -- update --------------------------------------------------------------------
@@ -338,9 +357,15 @@ class VolumeOps(TypeOps):
 
     # -- delete --------------------------------------------------------------------
 
-    async def delete_volume(self, caller: Caller, volume_id: str, *, cascade: Any = False) -> None:
+    async def delete_volume(
+        self, caller: Caller, volume_id: str, *, cascade: Any = False, force: bool = False
+    ) -> None:
+        """``force`` (cloud admins, as Cinder's policy): any state but one a task of ours is
+        working in; attached volumes are refused either way, as in Cinder."""
         self.must_write(caller)
         cascade = validate.boolean(cascade, "cascade")
+        if force:
+            self.must_be_cloud_admin(caller)
 
         def txn(t: Txn) -> Volume:
             vol = self.must_get(t, Volume, caller, volume_id, "Volume")
@@ -357,7 +382,8 @@ class VolumeOps(TypeOps):
                     f"Invalid volume {vol.id}: it is attached or reserved; detach it first "
                     f"(stratus volume detach {vol.id})."
                 )
-            states.require("volume", vol.id, vol.status, states.CAN_DELETE)
+            allowed = states.CAN_FORCE_DELETE if force else states.CAN_DELETE
+            states.require("volume", vol.id, vol.status, allowed)
             snaps = [s for s in t.scan(Snapshot, vol.project) if s.volume_id == vol.id]
             if snaps and not cascade:
                 raise BadRequest(

@@ -5,8 +5,10 @@ the bridge's address dnsmasq answers from) gets a dnsmasq bound to its
 bridge only, in ``static`` mode: it answers only the MACs of its hosts file,
 each with its port's fixed IP, so a guest always gets its port's address
 and an unknown MAC gets nothing. DNS is off (``--port=0``). The files live
-in ``<dir>/<network id>/``; a change rewrites them and sends SIGHUP (dnsmasq
-rereads the hosts and options files). dnsmasq daemonizes and outlives the
+in ``/run/stratus-<prefix>/dhcp/<network id>/`` (readable by the unprivileged
+user dnsmasq becomes once it has its sockets, unlike the data directory); a
+change rewrites them and sends SIGHUP (dnsmasq rereads the hosts and options
+files). dnsmasq daemonizes and outlives the
 compute service, like the VMs; the next start finds it by its PID file.
 """
 
@@ -25,6 +27,12 @@ from pathlib import Path
 
 log = logging.getLogger("compute_glue.networks.dhcp")
 LEASE = "86400s"
+RUN = Path("/run")
+
+
+def dhcp_dir(prefix: str) -> Path:
+    """Where the dnsmasq files of the installation with interface ``prefix`` live."""
+    return RUN / f"stratus-{prefix}" / "dhcp"
 
 
 class DhcpError(RuntimeError):
@@ -68,7 +76,8 @@ class Dhcp:
             return
         d = self._dir(network_id)
         d.mkdir(parents=True, exist_ok=True)
-        os.chmod(d, 0o755)  # dnsmasq rereads the files after dropping root
+        for p in (d, d.parent, d.parent.parent):  # dnsmasq rereads the files as nobody
+            os.chmod(p, 0o755)
         _write(d / "host", "".join(_host_line(h) for h in hosts))
         _write(d / "opts", "".join(_opts_lines(s) for s in subnets))
         args = _argv(self.binary, d, bridge, subnets)

@@ -462,9 +462,10 @@ class NetworkManager:
             net = self.get_network(None, port.network_id)
             port.tap = tap_name(self.settings.prefix, port.id)
             await self.host.ensure_bridge(net.bridge, net.mtu)
-            await self.host.ensure_tap(port.tap, net.bridge)
             port.active = True
             self.records.put("ports", port.id, to_record(port))
+            await self._apply_nat()  # its port security before the tap exists
+            await self.host.ensure_tap(port.tap, net.bridge)
             return port
 
     async def unplug(self, port_id: str) -> None:
@@ -478,6 +479,7 @@ class NetworkManager:
                 await self._quietly(self.host.delete(port.tap))
             port.tap, port.active = "", False
             self.records.put("ports", port.id, to_record(port))
+            await self._quietly(self._apply_nat())
 
     async def release(self, port_id: str, *, delete: bool) -> None:
         """The server is gone: delete the port it made, or free one it was given."""
@@ -564,6 +566,11 @@ class NetworkManager:
             nat=self.settings.nat,
             metadata=metadata,
             metadata_port=self.settings.metadata_port,
+            ports=[
+                (p.tap, p.mac_address, [f["ip_address"] for f in p.fixed_ips])
+                for p in self.list_all(None, "ports")
+                if p.tap and p.network_id in nets
+            ],
         )
 
     async def _apply_dhcp(self, network_id: str) -> None:

@@ -10,7 +10,11 @@ subnet that leaves by another interface than its bridge, and IPv4 forwarding
 is switched on. Guests' requests to the metadata address (169.254.169.254:80)
 are redirected to the metadata service on their subnet's gateway address, as
 Neutron's router redirects them to its metadata proxy; only from the
-subnet's own bridge and addresses.
+subnet's own bridge and addresses. A second table, ``bridge stratus_<prefix>``,
+is Neutron's port security: a frame from a server's tap must carry its
+port's MAC, and its IPv4 and ARP packets one of the port's fixed IPs (or
+0.0.0.0, DHCP's), so a guest cannot pass for another (the metadata service
+and DHCP know guests by address and MAC).
 """
 
 from __future__ import annotations
@@ -40,11 +44,13 @@ def ruleset(
     nat: bool,
     metadata: Sequence[tuple[str, str, str]] = (),
     metadata_port: int = 0,
+    ports: Sequence[tuple[str, str, Sequence[str]]] = (),
 ) -> str:
     """The nft script for the ``bridges`` and ``(cidr, bridge)`` subnets; one transaction.
 
     ``metadata``: ``(bridge, cidr, gateway)`` of each subnet whose guests reach the
-    metadata service, at ``gateway:metadata_port``.
+    metadata service, at ``gateway:metadata_port``. ``ports``: ``(tap, mac, fixed IPs)`` of
+    each plugged port.
 
     Declare-then-delete-then-define replaces the table whether it exists or not
     (the ``ip`` table of the same name is what earlier versions made).
@@ -83,6 +89,21 @@ def ruleset(
         ]
         lines.append("  }")
     lines.append("}")
+    lines += [f"table bridge {table}", f"delete table bridge {table}"]
+    if ports:
+        lines += [
+            f"table bridge {table} {{",
+            "  chain prerouting {",
+            "    type filter hook prerouting priority filter; policy accept;",
+        ]
+        for tap, mac, ips in ports:
+            allowed = ", ".join([*ips, "0.0.0.0"])
+            lines += [
+                f'    iifname "{tap}" ether saddr != {mac} drop',
+                f'    iifname "{tap}" ether type ip ip saddr != {{ {allowed} }} drop',
+                f'    iifname "{tap}" ether type arp arp saddr ip != {{ {allowed} }} drop',
+            ]
+        lines += ["  }", "}"]
     return "\n".join(lines) + "\n"
 
 
@@ -106,10 +127,17 @@ async def apply(
     nat: bool,
     metadata: Sequence[tuple[str, str, str]] = (),
     metadata_port: int = 0,
+    ports: Sequence[tuple[str, str, Sequence[str]]] = (),
 ) -> None:
-    """Make the table say exactly this; with ``nat``, turn on IPv4 forwarding."""
+    """Make the tables say exactly this; with ``nat``, turn on IPv4 forwarding."""
     script = ruleset(
-        prefix, bridges, subnets, nat=nat, metadata=metadata, metadata_port=metadata_port
+        prefix,
+        bridges,
+        subnets,
+        nat=nat,
+        metadata=metadata,
+        metadata_port=metadata_port,
+        ports=ports,
     )
     await _nft(script)
     if nat and FORWARDING.exists() and FORWARDING.read_text().strip() != "1":
@@ -124,4 +152,5 @@ async def remove(prefix: str) -> None:
     await _nft(
         f"table ip {table}\ndelete table ip {table}\n"
         f"table inet {table}\ndelete table inet {table}\n"
+        f"table bridge {table}\ndelete table bridge {table}\n"
     )

@@ -137,6 +137,16 @@ async def handle_show_flavor(request: web.Request) -> web.Response:
     raise NotFound("Flavor could not be found.", kind="itemNotFound")
 
 
+async def handle_flavor_extra_specs(request: web.Request) -> web.Response:
+    """Flavors here carry no extra specs: an empty set, and no key is found."""
+    await handle_show_flavor(request)  # 404 for a flavor that does not exist
+    key = request.match_info.get("key")
+    if key is not None:
+        raise NotFound(f"Flavor {request.match_info['flavor_id']} has no extra specs with "
+                       f"key {key[:64]}.", kind="itemNotFound")  # fmt: skip
+    return web.json_response({"extra_specs": {}})
+
+
 async def handle_create_server(request: web.Request) -> web.Response:
     spec = await httpkit.read_json(request, "server")
     server = await _mgr(request).create(_who(request), spec)
@@ -151,7 +161,16 @@ async def handle_create_server(request: web.Request) -> web.Response:
 
 
 async def handle_list_servers(request: web.Request) -> web.Response:
-    servers = _mgr(request).list(_who(request))
+    who = _who(request)
+    servers = _mgr(request).list(who)
+    # Nova: everyone, the admin too, lists their own project unless the admin asks for
+    # all_tenants (or names a project_id); a non-admin's all_tenants changes nothing.
+    wide = who.is_reseller_admin and _flag(request.query.get("all_tenants"))
+    project = request.query.get("project_id") or request.query.get("tenant_id")
+    if who.is_reseller_admin and project:
+        servers = [s for s in servers if s.project == project]
+    elif not wide:
+        servers = [s for s in servers if s.project == who.project]
     for key in ("name", "status"):
         if key in request.query:
             wanted = request.query[key]
@@ -169,6 +188,11 @@ async def handle_list_servers(request: web.Request) -> web.Response:
             for s in servers
         ]
     return web.json_response({"servers": shown})
+
+
+def _flag(raw: str | None) -> bool:
+    """A query flag as Nova reads it: present and not a "false" word."""
+    return raw is not None and raw.lower() not in ("0", "false", "off", "no")
 
 
 async def handle_show_server(request: web.Request) -> web.Response:
@@ -316,6 +340,8 @@ def make_app(manager: ServerManager, identity: Any) -> web.Application:
     r.add_get("/flavors", handle_list_flavors)
     r.add_get("/flavors/detail", handle_list_flavors)
     r.add_get("/flavors/{flavor_id}", handle_show_flavor)
+    r.add_get("/flavors/{flavor_id}/os-extra_specs", handle_flavor_extra_specs)
+    r.add_get("/flavors/{flavor_id}/os-extra_specs/{key}", handle_flavor_extra_specs)
     r.add_post("/servers", handle_create_server)
     r.add_get("/servers", handle_list_servers)
     r.add_get("/servers/detail", handle_list_servers)

@@ -65,6 +65,19 @@ def image_boot(image_id: str | None, value: Any) -> tuple[str | None, Any]:
     return image_id, rest
 
 
+TRUE_WORDS = ("true", "1", "on", "yes")
+FALSE_WORDS = ("false", "0", "off", "no")
+
+
+def _boolean(raw: Any, name: str) -> bool:
+    """Nova's boolean parameter: a JSON boolean or one of its words ("false" is False)."""
+    if isinstance(raw, bool):
+        return raw
+    if isinstance(raw, str) and raw.lower() in TRUE_WORDS + FALSE_WORDS:
+        return raw.lower() in TRUE_WORDS
+    raise BadRequest(f"Invalid input: {name} must be a boolean.", kind="badRequest")
+
+
 def _boot_index(raw: Any) -> int | None:
     """Nova's boot_index: an integer or its digits; negative (or none) means "not bootable"."""
     if raw is None:
@@ -104,7 +117,9 @@ def check_bdms(value: Any) -> list[dict[str, Any]]:
                 "uuid": bdm["uuid"],
                 "boot_index": boot_index,
                 "volume_size": size,
-                "delete_on_termination": bool(bdm.get("delete_on_termination", source == "image")),
+                "delete_on_termination": _boolean(
+                    bdm.get("delete_on_termination", source == "image"), "delete_on_termination"
+                ),
             }
         )
     return out
@@ -161,8 +176,7 @@ class AttachMixin:
         """Attach a volume to a running server (hot-plug); undone entirely on failure."""
         if not isinstance(volume_id, str) or not 0 < len(volume_id) <= 64:
             raise BadRequest("Invalid input: volumeId must be a volume id.", kind="badRequest")
-        if not isinstance(delete_on_termination, bool):
-            raise BadRequest("delete_on_termination must be a boolean.", kind="badRequest")
+        delete_on_termination = _boolean(delete_on_termination, "delete_on_termination")
         server = self.get(who, server_id)
         self.writer(who, "attach volumes to")
         self.busy(server, "attach_volume")

@@ -157,6 +157,54 @@ class S3Client:
         headers = {"Content-Length": str(length), "Content-Type": content_type}
         await self._call("PUT", bucket, key, headers=headers, stream=body)
 
+    async def start_multipart(self, bucket: str, key: str, content_type: str) -> str:
+        """A new multipart upload of ``key``; its upload id."""
+        data = await self._call(
+            "POST", bucket, key, {"uploads": ""}, headers={"Content-Type": content_type}
+        )
+        return _text(ElementTree.fromstring(data), "UploadId")
+
+    async def list_parts(self, bucket: str, key: str, upload_id: str) -> list[tuple[int, int, str]]:
+        """(part number, size, ETag) of the parts uploaded so far (up to 1,000)."""
+        params = {"uploadId": upload_id, "max-parts": "1000"}
+        root = ElementTree.fromstring(await self._call("GET", bucket, key, params))
+        return [
+            (int(_text(p, "PartNumber")), int(_text(p, "Size")), _text(p, "ETag"))
+            for p in root.iter()
+            if p.tag.rsplit("}", 1)[-1] == "Part"
+        ]
+
+    async def upload_part(
+        self,
+        bucket: str,
+        key: str,
+        upload_id: str,
+        number: int,
+        body: AsyncIterator[bytes],
+        length: int,
+    ) -> str:
+        """Stream one part in; its ETag."""
+        params = {"uploadId": upload_id, "partNumber": str(number)}
+        got, _ = await self._send(
+            "PUT", bucket, key, params, headers={"Content-Length": str(length)}, stream=body
+        )
+        return got.get("ETag", "")
+
+    async def complete_multipart(
+        self, bucket: str, key: str, upload_id: str, parts: list[tuple[int, str]]
+    ) -> None:
+        items = "".join(
+            f"<Part><PartNumber>{n}</PartNumber><ETag>{escape(etag)}</ETag></Part>"
+            for n, etag in parts
+        )
+        body = f'<CompleteMultipartUpload xmlns="{NS}">{items}</CompleteMultipartUpload>'.encode()
+        data = await self._call(
+            "POST", bucket, key, {"uploadId": upload_id}, headers=_md5(body), body=body
+        )
+        root = ElementTree.fromstring(data)  # an error can come with a 200 (as in AWS)
+        if root.tag.rsplit("}", 1)[-1] == "Error":
+            raise ServiceError(500, _text(root, "Message") or "the upload did not complete")
+
     async def delete_object(self, bucket: str, key: str) -> None:
         """Delete through S3: in a versioned bucket, a delete marker (the data stays)."""
         await self._call("DELETE", bucket, key)

@@ -65,6 +65,9 @@
   const zone = document.querySelector("section.upload");
   if (!zone) return;
   const uploadUrl = zone.dataset.uploadUrl;
+  const multipartUrl = zone.dataset.multipart ? zone.dataset.multipartUrl : "";
+  const PART_SIZE = 8 * 1024 * 1024;
+  const SEGMENTED_OVER = 16 * 1024 * 1024;
   const prefix = zone.dataset.prefix || "";
   const list = document.getElementById("uploads");
   const queue = [];
@@ -102,7 +105,23 @@
     }
   }
 
+  function done(job) {
+    job.bar.value = 100;
+    job.state.textContent = "done · " + human(job.file.size);
+    job.li.classList.add("done");
+  }
+
+  function fail(job, text) {
+    job.li.classList.add("failed");
+    job.state.textContent = "failed: " + String(text).slice(0, 120);
+  }
+
   function send(job) {
+    if (multipartUrl && job.file.size > SEGMENTED_OVER) {
+      sendParts(job).then(function () { done(job); }, function (err) { fail(job, err.message || err); })
+        .then(finished);
+      return;
+    }
     const xhr = new XMLHttpRequest();
     xhr.open("PUT", uploadUrl + "?path=" + encodeURIComponent(prefix + job.path));
     xhr.setRequestHeader("X-CSRF-Token", csrf);
@@ -113,22 +132,75 @@
       job.state.textContent = human(ev.loaded) + " of " + human(ev.total);
     });
     xhr.addEventListener("load", function () {
-      if (xhr.status >= 200 && xhr.status < 300) {
-        job.bar.value = 100;
-        job.state.textContent = "done · " + human(job.file.size);
-        job.li.classList.add("done");
-      } else {
-        job.li.classList.add("failed");
-        job.state.textContent = "failed: " + (xhr.responseText || xhr.status).toString().slice(0, 120);
-      }
+      if (xhr.status >= 200 && xhr.status < 300) done(job);
+      else fail(job, xhr.responseText || xhr.status);
       finished();
     });
     xhr.addEventListener("error", function () {
-      job.li.classList.add("failed");
-      job.state.textContent = "failed: connection lost";
+      fail(job, "connection lost");
       finished();
     });
     xhr.send(job.file);
+  }
+
+  // Large files go up in parts (S3 multipart, through the console). The upload id is kept
+  // in localStorage: choosing the same file again after a reload sends only missing parts.
+  function call(method, url, body, onProgress) {
+    return new Promise(function (resolve, reject) {
+      const xhr = new XMLHttpRequest();
+      xhr.open(method, url);
+      xhr.setRequestHeader("X-CSRF-Token", csrf);
+      if (onProgress) xhr.upload.addEventListener("progress", onProgress);
+      xhr.addEventListener("load", function () {
+        if (xhr.status >= 200 && xhr.status < 300) resolve(JSON.parse(xhr.responseText || "{}"));
+        else reject(new Error(xhr.responseText || String(xhr.status)));
+      });
+      xhr.addEventListener("error", function () { reject(new Error("connection lost")); });
+      xhr.send(body === undefined ? null : body);
+    });
+  }
+
+  async function sendParts(job) {
+    const file = job.file;
+    const name = prefix + job.path;
+    const q = "?path=" + encodeURIComponent(name);
+    const memo = "stratus-upload:" + multipartUrl + ":" + name + ":" + file.size + ":" + file.lastModified;
+    const count = Math.ceil(file.size / PART_SIZE);
+    let uploadId = localStorage.getItem(memo);
+    const have = {};
+    if (uploadId) {
+      try {
+        const known = await call("GET", multipartUrl + "/parts" + q + "&upload_id=" + encodeURIComponent(uploadId));
+        known.parts.forEach(function (p) {
+          const expected = p.n < count ? PART_SIZE : file.size - PART_SIZE * (count - 1);
+          if (p.size === expected) have[p.n] = true;
+        });
+      } catch (e) {
+        uploadId = null;
+      }
+    }
+    if (!uploadId) {
+      const started = await call("POST", multipartUrl + "/start" + q + "&type=" + encodeURIComponent(file.type || ""));
+      uploadId = started.upload_id;
+      localStorage.setItem(memo, uploadId);
+    }
+    const idq = q + "&upload_id=" + encodeURIComponent(uploadId);
+    let sent = 0;
+    for (let n = 1; n <= count; n++) {
+      const start = (n - 1) * PART_SIZE;
+      const part = file.slice(start, Math.min(file.size, start + PART_SIZE));
+      if (have[n]) {
+        sent += part.size;
+        continue;
+      }
+      await call("PUT", multipartUrl + "/part" + idq + "&n=" + n, part, function (ev) {
+        job.bar.value = Math.floor(((sent + ev.loaded) / file.size) * 99);
+        job.state.textContent = human(sent + ev.loaded) + " of " + human(file.size) + " · part " + n + "/" + count;
+      });
+      sent += part.size;
+    }
+    await call("POST", multipartUrl + "/complete" + idq);
+    localStorage.removeItem(memo);
   }
 
   function finished() {
@@ -137,16 +209,20 @@
     if (running === 0 && queue.length === 0) refresh();
   }
 
-  // Redraw the listing (the rows only) once every upload has ended.
+  // Redraw the listing and the container's counts once every upload has ended.
   function refresh() {
-    fetch(window.location.href, { headers: { "HX-Request": "true" }, credentials: "same-origin" })
+    fetch(window.location.href, { credentials: "same-origin" })
       .then(function (resp) { return resp.ok ? resp.text() : null; })
       .then(function (html) {
         if (html === null) return;
+        const fresh = new DOMParser().parseFromString(html, "text/html");
+        [["#rows", "#rows"], [".head .summary", ".head .summary"]].forEach(function (pair) {
+          const now = document.querySelector(pair[0]);
+          const next = fresh.querySelector(pair[1]);
+          if (now && next) now.innerHTML = next.innerHTML;
+        });
         const rows = document.getElementById("rows");
-        rows.innerHTML = html;
         if (window.htmx) window.htmx.process(rows);
-        list.dataset.state = "idle";
       });
   }
 

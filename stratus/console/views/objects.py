@@ -19,7 +19,7 @@ from stratus.identity.errors import NotFound
 from ..auth import IDENTITY, Forbidden, Viewer, page, viewer
 from ..presign import presign_get
 from ..s3client import S3Client
-from ..services import ACL_PUBLIC, SERVICES, ServiceError, SwiftClient
+from ..services import ACL_PUBLIC, SERVICES, ContainerRow, ServiceError, SwiftClient
 from ..templating import NavEntry, add_nav, fragment, query, render
 
 PAGE_SIZES = (50, 100, 200, 500, 1000)
@@ -59,14 +59,37 @@ def _container_url(container: str, **params: Any) -> str:
 # -- containers ---------------------------------------------------------------------------
 
 
+# Where the S3 API keeps the parts of a bucket's multipart objects (s3compat.segments).
+SEGMENTS_SUFFIX = "+segments"
+
+
+def fold_segments(rows: list[ContainerRow]) -> list[ContainerRow]:
+    """Each ``<name>+segments`` container counted in ``<name>``'s bytes, not listed alone.
+
+    A multipart object is a small manifest in its container and its parts in the
+    segments container: people think of one object of the whole size.
+    """
+    names = {r.name for r in rows}
+    extra: dict[str, int] = {}
+    for r in rows:
+        if r.name.endswith(SEGMENTS_SUFFIX) and r.name[: -len(SEGMENTS_SUFFIX)] in names:
+            extra[r.name[: -len(SEGMENTS_SUFFIX)]] = r.bytes
+    return [
+        ContainerRow(r.name, r.count, r.bytes + extra.get(r.name, 0))
+        for r in rows
+        if not (r.name.endswith(SEGMENTS_SUFFIX) and r.name[: -len(SEGMENTS_SUFFIX)] in names)
+    ]
+
+
 @page("reader")
 async def containers(request: web.Request) -> web.StreamResponse:
     headers, rows = await swift(request).account()
+    shown = fold_segments(rows)
     return render(
         request,
         "objects/containers.html",
-        containers=rows,
-        total_count=int(headers.get("X-Account-Object-Count", 0)),
+        containers=shown,
+        total_count=sum(r.count for r in shown),
         total_bytes=int(headers.get("X-Account-Bytes-Used", 0)),
         url=_container_url,
     )
@@ -156,13 +179,20 @@ async def browse(request: web.Request) -> web.StreamResponse:
     info = await client.container(name)
     read_acl = info.get("X-Container-Read", "")
     extras = await _s3_extras(request, name, None)
+    parts_bytes = 0
+    if not name.endswith(SEGMENTS_SUFFIX):
+        try:
+            parts = await client.container(name + SEGMENTS_SUFFIX)
+            parts_bytes = int(parts.get("X-Container-Bytes-Used", 0))
+        except ServiceError:
+            parts_bytes = 0
     return render(
         request,
         "objects/container.html",
         crumbs=_crumbs(args["prefix"]),
         public=ACL_PUBLIC.split(",")[0] in read_acl.split(","),
         count=int(info.get("X-Container-Object-Count", 0)),
-        bytes_used=int(info.get("X-Container-Bytes-Used", 0)),
+        bytes_used=int(info.get("X-Container-Bytes-Used", 0)) + parts_bytes,
         page_sizes=PAGE_SIZES,
         versioning=extras["versioning"],
         has_s3=extras["s3"],
@@ -191,6 +221,63 @@ async def upload(request: web.Request) -> web.StreamResponse:
     return web.json_response({"name": obj, "bytes": length, "etag": etag.strip('"')})
 
 
+# -- segmented (multipart) uploads: large files in parts, resumable after a reload -------
+
+
+def _multipart(request: web.Request) -> tuple[str, str, str, S3Client]:
+    """(container, object, upload id, S3 client) of a multipart request."""
+    name = _container(request)
+    obj = _object_name(request.query.get("path"))
+    upload_id = request.query.get("upload_id", "")
+    client = s3(request)
+    if client is None:
+        raise Forbidden("large uploads go through S3, and you have no S3 credential")
+    if len(upload_id) > 256:
+        raise web.HTTPBadRequest(text="not an upload id")
+    return name, obj, upload_id, client
+
+
+@page("member")
+async def multipart_start(request: web.Request) -> web.StreamResponse:
+    name, obj, _, client = _multipart(request)
+    ctype = request.query.get("type") or "application/octet-stream"
+    upload_id = await client.start_multipart(name, obj, ctype)
+    return web.json_response({"upload_id": upload_id})
+
+
+@page("member")
+async def multipart_parts(request: web.Request) -> web.StreamResponse:
+    """The parts already stored: what a resumed upload skips."""
+    name, obj, upload_id, client = _multipart(request)
+    parts = await client.list_parts(name, obj, upload_id)
+    return web.json_response(
+        {"parts": [{"n": n, "size": size, "etag": etag} for n, size, etag in parts]}
+    )
+
+
+@page("member")
+async def multipart_part(request: web.Request) -> web.StreamResponse:
+    name, obj, upload_id, client = _multipart(request)
+    try:
+        number = int(request.query.get("n", ""))
+    except ValueError:
+        number = 0
+    length = request.content_length
+    if not 1 <= number <= 10_000 or length is None:
+        raise web.HTTPBadRequest(text="a part needs a number (1-10000) and a Content-Length")
+    body = request.content.iter_chunked(1 << 20)
+    etag = await client.upload_part(name, obj, upload_id, number, body, length)
+    return web.json_response({"n": number, "etag": etag})
+
+
+@page("member")
+async def multipart_complete(request: web.Request) -> web.StreamResponse:
+    name, obj, upload_id, client = _multipart(request)
+    parts = await client.list_parts(name, obj, upload_id)
+    await client.complete_multipart(name, obj, upload_id, [(n, etag) for n, _, etag in parts])
+    return web.json_response({"name": obj, "bytes": sum(size for _, size, _ in parts)})
+
+
 async def _versioned(request: web.Request, name: str) -> S3Client | None:
     """The S3 client when ``name`` keeps versions: writes and deletes must go through S3.
 
@@ -211,11 +298,11 @@ async def delete_objects(request: web.Request) -> web.StreamResponse:
     name = _container(request)
     form = await request.post()
     names = [n for n in form.getall("name", []) if isinstance(n, str) and n]
-    client: SwiftClient | S3Client = await _versioned(request, name) or swift(request)
+    native, signed = swift(request), s3(request)
     gone, failed = 0, []
     for obj in names[:1000]:
         try:
-            await client.delete_object(name, _object_name(obj))
+            await _delete_one(native, signed, name, _object_name(obj))
             gone += 1
         except ServiceError as exc:
             if exc.status in (401, 403):
@@ -226,6 +313,20 @@ async def delete_objects(request: web.Request) -> web.StreamResponse:
     if failed:
         session.flash(f"Could not delete: {', '.join(failed[:10])}", "error")
     raise web.HTTPSeeOther(_container_url(name, prefix=str(form.get("prefix", ""))))
+
+
+async def _delete_one(native: SwiftClient, signed: S3Client | None, name: str, obj: str) -> None:
+    """Delete through S3 when the user can: it also removes a multipart object's parts,
+    and in a versioned container leaves a delete marker instead of losing the data.
+    A container S3 cannot name (400) is deleted from through the native API."""
+    if signed is not None:
+        try:
+            await signed.delete_object(name, obj)
+            return
+        except ServiceError as exc:
+            if exc.status != 400:
+                raise
+    await native.delete_object(name, obj)
 
 
 def _user_meta(headers: dict[str, str]) -> dict[str, str]:
@@ -380,9 +481,10 @@ async def _s3_extras(request: web.Request, name: str, obj: str | None) -> dict[s
             if out["versioning"]:
                 out["versions"] = await client.versions(name, obj)
     except ServiceError as exc:
-        if exc.status in (401, 403):
-            return out
-        raise
+        if exc.status in (400, 404):  # a container name S3 does not accept: no S3 features
+            out["s3"] = False
+        elif exc.status not in (401, 403):
+            raise
     return out
 
 
@@ -497,3 +599,7 @@ def setup(app: web.Application) -> None:
     r.add_post("/objects/c/{container}/versioning", set_versioning)
     r.add_post("/objects/c/{container}/restore", restore_version)
     r.add_post("/objects/c/{container}/tags", set_tags)
+    r.add_post("/objects/c/{container}/multipart/start", multipart_start)
+    r.add_get("/objects/c/{container}/multipart/parts", multipart_parts)
+    r.add_put("/objects/c/{container}/multipart/part", multipart_part)
+    r.add_post("/objects/c/{container}/multipart/complete", multipart_complete)

@@ -157,7 +157,7 @@ BODY_HEADERS = ["x-amz-decoded-content-length", "content-md5", "x-amz-checksum-c
                 "x-amz-trailer", "x-amz-content-sha256"]  # fmt: skip
 
 
-@budget(100)
+@budget(200)
 @given(
     headers=st.dictionaries(
         st.sampled_from(BODY_HEADERS),

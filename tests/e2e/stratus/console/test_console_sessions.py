@@ -6,6 +6,8 @@ refusal here is the server's, whatever the pages show.
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import secrets
 
@@ -225,3 +227,33 @@ def test_folders_and_pages(console_url: str) -> None:
     assert "hx-get" not in rest, "no more pages"
     backwards = web.get("/objects/c/paged?prefix=many/&limit=50&order=desc").text
     assert backwards.index("054.txt") < backwards.index("053.txt")
+
+
+def test_a_segmented_upload_resumes_from_the_parts_it_has(console_url: str) -> None:
+    """Start, send part 1, "reload" (ask which parts are stored), send the rest, complete."""
+    web, csrf = logged_in(console_url, "admin:admin", ADMIN_KEY)
+    assert web.post("/objects", form={"name": "parts", "csrf": csrf}).status == 303
+    first, last = os.urandom(5 * 1024 * 1024), os.urandom(1000)
+    base = "/objects/c/parts/multipart"
+    hdr = {"X-CSRF-Token": csrf}
+    started = web.post(f"{base}/start?path=big/file.bin", headers=hdr)
+    assert started.status == 200
+    q = f"?path=big/file.bin&upload_id={json.loads(started.body)['upload_id']}"
+    assert web.request("PUT", f"{base}/part{q}&n=1", data=first, headers=hdr).status == 200
+    known = json.loads(web.get(f"{base}/parts{q}").body)["parts"]
+    assert [(p["n"], p["size"]) for p in known] == [(1, len(first))]
+    assert web.request("PUT", f"{base}/part{q}&n=2", data=last, headers=hdr).status == 200
+    assert web.post(f"{base}/complete{q}", headers=hdr).status == 200
+    assert web.get("/objects/c/parts/download?path=big/file.bin").body == first + last
+    listed = web.get("/objects").text
+    assert "parts+segments" not in listed, "the parts count in their container"
+    assert "5.0 MiB" in listed
+    # Deleting the object deletes its parts too.
+    gone = web.post("/objects/c/parts/delete", form={"name": "big/file.bin", "csrf": csrf})
+    assert gone.status == 303
+    assert "0 objects" in web.get("/objects/c/parts%2Bsegments").text
+    # Without the CSRF token, or as a reader, no part goes in.
+    assert web.post(f"{base}/start?path=x").status == 403
+    reader, rcsrf = logged_in(console_url, READER, READER_KEY)
+    refused = reader.post(f"{base}/start?path=x", headers={"X-CSRF-Token": rcsrf})
+    assert refused.status == 403

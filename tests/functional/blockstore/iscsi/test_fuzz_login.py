@@ -35,6 +35,10 @@ KEYS = ["MaxRecvDataSegmentLength", "MaxBurstLength", "FirstBurstLength", "Heade
         "DataDigest", "ErrorRecoveryLevel", "InitialR2T", "ImmediateData", "MaxConnections",
         "DefaultTime2Wait", "TaskReporting", "TargetAddress", "X-com.example.Vendor",
         "CHAP_A", "CHAP_I", "CHAP_C", "CHAP_N", "CHAP_R", "AuthMethod"]  # fmt: skip
+# Security keys out of turn end a login early: offered now and then, so most logins go on.
+MOSTLY_OPERATIONAL = st.integers(0, 4).flatmap(
+    lambda i: st.sampled_from(KEYS) if i == 0 else st.sampled_from(KEYS[:13])
+)
 VALUES = st.sampled_from([*NUMBERS, "Yes", "No", "CRC32C", "None", "CHAP", "CHAP,None", "5",
                           "0x" + "ab" * 16, "0bq83v", ""]) | st.text(max_size=12)  # fmt: skip
 
@@ -82,7 +86,7 @@ def first_request(draw: st.DrawFn) -> list[tuple[str, str]]:
             del keys[broken]
         else:
             keys[broken] = draw(st.sampled_from(ODD[broken]) | st.text(max_size=20))
-    return [*keys.items(), *draw(st.lists(st.tuples(st.sampled_from(KEYS), VALUES), max_size=6))]
+    return [*keys.items(), *draw(st.lists(st.tuples(MOSTLY_OPERATIONAL, VALUES), max_size=6))]
 
 
 async def exchange(
@@ -102,16 +106,16 @@ async def exchange(
     return None if reply.f36 >> 16 else dict(parse_text(reply.data))
 
 
-@budget(100)
+@budget(150)
 @given(
     first=first_request(),
     flags=st.sampled_from([P.F_TRANSIT | 1] * 4 + [0, P.F_TRANSIT | 3, 0x40, 0xFF]),
-    answer_right=st.sampled_from([True, True, True, False]),
+    answer_right=st.sampled_from([True] * 5 + [False]),
     mutual=st.tuples(
         st.sampled_from(["1", "²", "9" * 300, "256", ""]),
         st.sampled_from(["0x" + "cd" * 16, "0x", "0b", "0xzz"]),
     ),
-    extra=st.lists(st.tuples(st.sampled_from(KEYS), VALUES), max_size=3),
+    extra=st.lists(st.tuples(MOSTLY_OPERATIONAL, VALUES), max_size=3),
 )
 async def test_fuzz_login(
     server: TargetServer,

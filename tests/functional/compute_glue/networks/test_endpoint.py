@@ -22,6 +22,7 @@ import pytest
 
 from compute_glue import service as compute_service
 from compute_glue.networks import nat
+from compute_glue.networks.dhcp import dhcp_dir
 from compute_glue.networks.netlink import HostNet
 from stratus.config import Config
 from stratus.identity import AlreadyExists, IdentityStore, identity_dir
@@ -77,9 +78,10 @@ async def neutron(tmp_path: Path) -> AsyncIterator[Neutron]:
             for name in sorted(left, key=lambda k: left[k]["kind"] == "bridge"):
                 await host.delete(name)
             await nat.remove(cfg.network.ifname_prefix)
-            for pid_file in (tmp_path / "compute" / "dhcp").glob("*/pid"):
+            for pid_file in dhcp_dir(cfg.network.ifname_prefix).glob("*/pid"):
                 with contextlib.suppress(Exception):
                     subprocess.run(["kill", pid_file.read_text().strip()], check=False)
+            shutil.rmtree(dhcp_dir(cfg.network.ifname_prefix).parent, ignore_errors=True)
 
 
 def neutron_error(body: Any, kind: str) -> None:
@@ -190,6 +192,7 @@ def _ns(name: str, *argv: str, timeout: float = 60) -> subprocess.CompletedProce
     )
 
 
+MD = "http://169.254.169.254"
 UDHCPC_SCRIPT = """#!/bin/sh
 [ "$1" = bound ] && echo "LEASE $ip/$mask router=$router mtu=$mtu"
 exit 0
@@ -216,7 +219,10 @@ async def test_dhcp_gives_each_port_its_address(neutron: Neutron, tmp_path: Path
     script.write_text(UDHCPC_SCRIPT)
     script.chmod(0o755)
 
-    ns, host_end = f"{neutron.cfg.network.ifname_prefix}ns", f"{neutron.cfg.network.ifname_prefix}v0"
+    ns, host_end = (
+        f"{neutron.cfg.network.ifname_prefix}ns",
+        f"{neutron.cfg.network.ifname_prefix}v0",
+    )
     subprocess.run(["ip", "netns", "add", ns], check=True)
     try:
         subprocess.run(
@@ -228,13 +234,19 @@ async def test_dhcp_gives_each_port_its_address(neutron: Neutron, tmp_path: Path
         _ns(ns, "ip", "link", "set", "g0", "address", mac, "up")
 
         def ask() -> str:
-            out = _ns(ns, busybox, "udhcpc", "-i", "g0", "-q", "-n", "-t", "5", "-T", "1",
-                      "-s", str(script))  # fmt: skip
+            argv = ["udhcpc", "-i", "g0", "-q", "-n", "-t", "5", "-T", "1", "-O", "mtu"]
+            out = _ns(ns, busybox, *argv, "-s", str(script))
             return out.stdout + out.stderr
 
         got = await asyncio.to_thread(ask)
         assert "LEASE 10.217.4.77/24 router=10.217.4.1 mtu=1400" in got, got
 
+        # The metadata address leads to the metadata service, which knows no server here.
+        _ns(ns, "ip", "addr", "add", "10.217.4.77/24", "dev", "g0")
+        _ns(ns, "ip", "route", "add", "default", "via", "10.217.4.1")
+        out = _ns(ns, busybox, "wget", "-q", "-O", "-", f"{MD}/latest/meta-data/instance-id")
+        assert out.returncode != 0 and "404" in out.stderr, out
+        _ns(ns, "ip", "addr", "flush", "dev", "g0")
         # A MAC no port has gets nothing (static mode); the port's MAC gets nothing once
         # its port is gone.
         _ns(ns, "ip", "link", "set", "g0", "address", "fa:16:3e:00:00:99")

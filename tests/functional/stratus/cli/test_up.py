@@ -34,6 +34,7 @@ def test_proxy_port_in_use_fails_cleanly_and_stops_the_nodes(tmp_path: Path) -> 
         STRATUS_S3_PORT=str(free_port()),
         STRATUS_IMAGE_PORT=str(free_port()),
         STRATUS_COMPUTE_PORT=str(free_port()),
+        STRATUS_NETWORK_PORT=str(free_port()),
     )
     try:
         out = subprocess.run(

@@ -159,7 +159,7 @@ async def test_catalog_lists_every_service_for_the_project(base: str) -> None:
         "block-storage": {"http://127.0.0.1:8776/v3/p"},
         "image": {"http://127.0.0.1:9292"},
         "compute": {"http://127.0.0.1:8774/v2.1"},
-        "network": {"http://127.0.0.1:8774"},
+        "network": {"http://127.0.0.1:9696"},
     }
     for entry in t["catalog"]:
         assert re.fullmatch(r"[0-9a-f]{32}", entry["id"]) and entry["name"]

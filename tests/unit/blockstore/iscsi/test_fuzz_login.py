@@ -27,7 +27,8 @@ KEYS = ["HeaderDigest", "DataDigest", "MaxRecvDataSegmentLength", "MaxBurstLengt
         "FirstBurstLength", "MaxOutstandingR2T", "DefaultTime2Wait", "DefaultTime2Retain",
         "MaxConnections", "ErrorRecoveryLevel", "iSCSIProtocolLevel", "InitialR2T",
         "ImmediateData", "DataPDUInOrder", "DataSequenceInOrder", "InitiatorAlias", "IFMarker",
-        "OFMarkInt", "TaskReporting", "TargetAddress", "X-Vendor", "SendTargets", "ImmediateData\n"]  # fmt: skip
+        "OFMarkInt", "TaskReporting", "TargetAddress", "X-Vendor", "SendTargets",
+        "ImmediateData\n"]  # fmt: skip
 VALUES = st.sampled_from([*NUMBERS, "Yes", "No", "CRC32C", "None", "CRC32C,None", "RFC3720"])
 
 

@@ -48,6 +48,10 @@ def test_console_script_runs(tmp_path: Path) -> None:
         "STRATUS_CLUSTER_PART_POWER": "4",
         "STRATUS_VOLUME_PORT": str(free_port()),
         "STRATUS_ISCSI_PORT": str(free_port()),
+        **{
+            f"STRATUS_{name}_PORT": str(free_port())
+            for name in ("S3", "IMAGE", "COMPUTE", "IDENTITY", "CONSOLE")
+        },
         "PATH": "/usr/bin:/bin",
     }
     out = subprocess.run(
