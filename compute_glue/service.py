@@ -76,7 +76,7 @@ def make_app(servers: ServerManager, networks: NetworkManager, identity: Any) ->
     app = web.Application()
     app.router.add_get("/", handle_root)
     app.router.add_get("/healthcheck", handle_healthcheck)
-    pass  # the subapp sees only "/v2.1/..."
+    app.router.add_get("/v2.1", server_api.handle_versions)  # the subapp sees only "/v2.1/..."
     app.add_subapp("/v2.1", server_api.make_app(servers, identity))
     app.add_subapp("/v2.0", network_api.make_app(networks, identity))
     return app

@@ -1,4 +1,4 @@
-"""Backups: create (full or incremental), list, show, delete, restore, verify."""
+"""Backups: create (full or incremental), list, show, update, delete, restore, verify."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 from aiohttp import web
 
 from blockstore.api import views
-from blockstore.api.context import Ctx, ctx, ok
+from blockstore.api.context import Ctx, ctx, flag, ok
 from blockstore.manager.errors import BadRequest
 from blockstore.manager.records import Backup
 
@@ -20,6 +20,8 @@ async def _list(request: web.Request, with_detail: bool) -> web.Response:
     c = ctx(request)
     q = c.query
     filters = {k: q.get(k) for k in ("name", "status", "volume_id")}
+    if flag(q.get("all_tenants")):
+        filters["project"] = q.get("project_id")
     items, more = c.manager.list_backups(
         c.caller,
         filters=filters,
@@ -28,6 +30,7 @@ async def _list(request: web.Request, with_detail: bool) -> web.Response:
         sort=q.get("sort"),
         sort_key=q.get("sort_key"),
         sort_dir=q.get("sort_dir"),
+        all_projects=flag(q.get("all_tenants")),
     )
     shown = [detail(c, b) if with_detail else views.backup_summary(c.base, b) for b in items]
     out: dict[str, Any] = {"backups": shown}
@@ -65,6 +68,15 @@ async def handle_create_backup(request: web.Request) -> web.Response:
 async def handle_show_backup(request: web.Request) -> web.Response:
     c = ctx(request)
     return ok({"backup": detail(c, c.manager.get_backup(c.caller, c.param("backup_id")))})
+
+
+async def handle_update_backup(request: web.Request) -> web.Response:
+    c = ctx(request)
+    changes = await c.body("backup")
+    if not isinstance(changes, dict):
+        raise BadRequest("Invalid input received: 'backup' must be an object.")
+    bk = await c.manager.update_backup(c.caller, c.param("backup_id"), changes)
+    return ok({"backup": detail(c, bk)})
 
 
 async def handle_delete_backup(request: web.Request) -> web.Response:
@@ -107,6 +119,7 @@ def add_routes(router: web.UrlDispatcher, prefix: str) -> None:
     router.add_get(f"{b}/detail", handle_list_backups_detail)
     router.add_post(b, handle_create_backup)
     router.add_get(f"{b}/{{backup_id}}", handle_show_backup)
+    router.add_put(f"{b}/{{backup_id}}", handle_update_backup)
     router.add_delete(f"{b}/{{backup_id}}", handle_delete_backup)
     router.add_post(f"{b}/{{backup_id}}/restore", handle_restore_backup)
     router.add_post(f"{b}/{{backup_id}}/action", handle_backup_action)

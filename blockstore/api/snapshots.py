@@ -15,6 +15,8 @@ async def _list(request: web.Request) -> web.Response:
     c = ctx(request)
     q = c.query
     filters = {k: q.get(k) for k in ("name", "status", "volume_id")}
+    if flag(q.get("all_tenants")):
+        filters["project"] = q.get("project_id")
     items, more = c.manager.list_snapshots(
         c.caller,
         filters=filters,
@@ -23,6 +25,7 @@ async def _list(request: web.Request) -> web.Response:
         sort=q.get("sort"),
         sort_key=q.get("sort_key"),
         sort_dir=q.get("sort_dir"),
+        all_projects=flag(q.get("all_tenants")),
     )
     out: dict[str, Any] = {"snapshots": [views.snapshot_view(c.base, s) for s in items]}
     if more:

@@ -497,11 +497,40 @@ class BackupOps(AttachmentOps):
         sort: str | None = None,
         sort_key: str | None = None,
         sort_dir: str | None = None,
+        all_projects: bool = False,
     ) -> tuple[list[Backup], bool]:
         order = parse_sort(sort, sort_key, sort_dir)
         wanted = {k: v for k, v in (filters or {}).items() if v is not None}
-        items = [b for b in self.store.scan(Backup, caller.project) if matches(b, wanted)]
+        scope = None if all_projects and caller.is_cloud_admin else caller.project
+        items = [b for b in self.store.scan(Backup, scope) if matches(b, wanted)]
         return paginate(items, marker=marker, limit=validate.limit(limit), sort=order)
+
+    async def update_backup(
+        self, caller: Caller, backup_id: str, changes: dict[str, Any]
+    ) -> Backup:
+        """Cinder 3.9 (name, description) and 3.43 (metadata): ``volume backup set``."""
+        self.must_write(caller)
+        clean: dict[str, Any] = {}
+        for key, value in changes.items():
+            if key == "name":
+                clean["name"] = validate.text(value, "name")
+            elif key == "description":
+                clean["description"] = validate.text(value, "description", validate.MAX_DESCRIPTION)
+            elif key == "metadata":
+                clean["metadata"] = validate.metadata(value)
+        if not clean:
+            raise BadRequest(
+                "Invalid input received: nothing to update (name, description, metadata)."
+            )
+
+        def txn(t: Txn) -> Backup:
+            bk = self.must_get(t, Backup, caller, backup_id, "Backup")
+            for key, value in clean.items():
+                setattr(bk, key, value)
+            t.put(bk)
+            return bk
+
+        return await self.store.write(txn)
 
     async def reset_backup_status(self, caller: Caller, backup_id: str, status: Any) -> None:
         self.must_be_cloud_admin(caller)

@@ -108,10 +108,12 @@ class SnapshotOps(VolumeOps):
         sort: str | None = None,
         sort_key: str | None = None,
         sort_dir: str | None = None,
+        all_projects: bool = False,
     ) -> tuple[list[Snapshot], bool]:
         order = parse_sort(sort, sort_key, sort_dir)
         wanted = {k: v for k, v in (filters or {}).items() if v is not None}
-        items = [s for s in self.store.scan(Snapshot, caller.project) if matches(s, wanted)]
+        scope = None if all_projects and caller.is_cloud_admin else caller.project
+        items = [s for s in self.store.scan(Snapshot, scope) if matches(s, wanted)]
         return paginate(items, marker=marker, limit=validate.limit(limit), sort=order)
 
     async def update_snapshot(

@@ -130,6 +130,24 @@ class Dhcp:
         return [p.name for p in self.root.iterdir() if p.is_dir()]
 
 
+def stop_all(prefix: str) -> list[int]:
+    """End every dnsmasq of the installation with ``prefix`` and remove its files.
+
+    For tear-down (tests, uninstall): the service itself stops a network's
+    dnsmasq when the network goes. Returns the PIDs it signalled.
+    """
+    d = Dhcp(dhcp_dir(prefix))
+    ended = []
+    for network_id in d.networks():
+        pid = d.pid(network_id)
+        if pid is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+                ended.append(pid)
+    shutil.rmtree(d.root.parent, ignore_errors=True)
+    return ended
+
+
 def _argv(binary: str, d: Path, bridge: str, subnets: Sequence[DhcpSubnet]) -> list[str]:
     argv = [
         binary,

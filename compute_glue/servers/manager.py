@@ -31,6 +31,7 @@ from blockstore.client import VolumeClient
 from compute_glue.errors import BadRequest, Conflict, Forbidden, NotFound
 from compute_glue.images.client import ImageClient
 from compute_glue.networks.manager import NetworkManager
+from compute_glue.networks.model import default_group_id
 from compute_glue.objects import Tokens
 from compute_glue.records import RecordStore
 from compute_glue.servers import attach, boot, hotplug
@@ -199,7 +200,7 @@ class ServerManager(attach.AttachMixin):
             raise BadRequest("Invalid input: imageRef must be an image id.", kind="badRequest")
         image_id, raw_bdms = attach.image_boot(image_id, spec.get("block_device_mapping_v2"))
         bdms = attach.check_bdms(raw_bdms)
-        _check_unsupported(spec)
+        _check_unsupported(spec, who.project)
         if image_id is None and not any(b.get("boot_index") == 0 for b in bdms):
             raise BadRequest("Invalid input: give imageRef or a boot volume.", kind="badRequest")
         metadata = spec.get("metadata", {})
@@ -613,16 +614,20 @@ class ServerManager(attach.AttachMixin):
         self.records.close()
 
 
-def _check_unsupported(spec: dict[str, Any]) -> None:
+def _check_unsupported(spec: dict[str, Any], project: str) -> None:
     """Refuse, by name, the parts of Nova's create this compute does not do (never ignore them)."""
     if spec.get("key_name") is not None:
         raise BadRequest(
             "Key pairs are not supported by this compute: put the public key in the user data.",
             kind="badRequest",
         )
-    if spec.get("security_groups"):
+    groups = spec.get("security_groups") or []
+    default = ("default", default_group_id(project))
+    if not isinstance(groups, list) or not all(
+        isinstance(g, dict) and g.get("name") in default for g in groups
+    ):
         raise BadRequest(
-            "Security groups are not supported by this compute: every port passes all traffic.",
+            "Only the 'default' security group exists here (a network is open within itself).",
             kind="badRequest",
         )
     zone = spec.get("availability_zone")

@@ -197,6 +197,7 @@ class Server:
             "OS-DCF:diskConfig": "MANUAL",
             "OS-EXT-AZ:availability_zone": AVAILABILITY_ZONE,
             "OS-SRV-USG:terminated_at": None,
+            **({"security_groups": [{"name": "default"}]} if self.ports else {}),
             "metadata": dict(self.metadata),
             "created": iso(self.created_at),
             "updated": iso(self.updated_at),

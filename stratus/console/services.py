@@ -122,6 +122,23 @@ class Listing:
     next_marker: str | None  # where the next page starts, None at the end
 
 
+def listing_size(size: int, content_type: str) -> tuple[int, str]:
+    """A listing row's real size and content type.
+
+    A segmented (multipart) object is listed as its small manifest, the whole
+    size riding in the content type's ``swift_bytes`` parameter (as in Swift).
+    """
+    base, *params = content_type.split(";")
+    keep = []
+    for param in params:
+        key, _, value = param.strip().partition("=")
+        if key == "swift_bytes" and value.isdigit():
+            size = int(value)
+        elif key != "s3_etag":
+            keep.append(param)
+    return size, ";".join([base, *keep])
+
+
 class SwiftClient:
     """The native API as one user: containers and objects of its project's account."""
 
@@ -197,9 +214,8 @@ class SwiftClient:
             if "subdir" in r:
                 rows.append(ObjectRow(r["subdir"], 0, "", "", is_folder=True))
             else:
-                rows.append(
-                    ObjectRow(r["name"], int(r["bytes"]), r["content_type"], r["last_modified"])
-                )
+                size, ctype = listing_size(int(r["bytes"]), r["content_type"])
+                rows.append(ObjectRow(r["name"], size, ctype, r["last_modified"]))
         last = rows[-1].name if rows else None
         return Listing(rows, last if more else None)
 

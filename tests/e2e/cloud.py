@@ -14,6 +14,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from compute_glue.networks import dhcp
 from tests.helpers.net import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -84,6 +85,8 @@ class Cloud:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+        # Like its VMs, the networks' dnsmasq processes outlive `stratus up`.
+        dhcp.stop_all(self.env["STRATUS_NETWORK_IFNAME_PREFIX"])
 
     def cli(self, *args: str, timeout: float = 300) -> Any:
         """Run `stratus ARGS --json` as the admin; the printed JSON."""

@@ -236,14 +236,16 @@ def test_volume_lifecycle(osc: Osc, admin: connection.Connection) -> None:
     assert [(r["Name"], r["Status"], r["Volume"]) for r in rows] == [
         ("osc-b1", "available", clone["id"])  # JSON output shows the id (a table, the name)
     ]
-    assert js(osc, "volume", "backup", "show", "osc-b1")["size"] == 3
-    restored = js(osc, "volume", "backup", "restore", "osc-b1", "osc-restored")
+    osc("volume", "backup", "set", "--name", "osc-b2", "--description", "bd2", "osc-b1")
+    shown = js(osc, "volume", "backup", "show", "osc-b2")
+    assert (shown["size"], shown["description"]) == (3, "bd2")
+    restored = js(osc, "volume", "backup", "restore", "osc-b2", "osc-restored")
     assert restored["volume_name"] == "osc-restored"
     wait_status(admin, "volume", restored["volume_id"], "available")
     wait_status(admin, "backup", bk["id"], "available")
-    refused = osc("volume", "backup", "restore", "osc-b1", "osc-restored", check=False)
+    refused = osc("volume", "backup", "restore", "osc-b2", "osc-restored", check=False)
     assert refused.returncode != 0 and "--force" in refused.stderr
-    osc("volume", "backup", "delete", "osc-b1")
+    osc("volume", "backup", "delete", "osc-b2")
 
     # Delete: a volume with snapshots needs --cascade; --force (admin) takes a stuck one.
     refused = osc("volume", "delete", "osc-v1b", check=False)
@@ -342,7 +344,7 @@ def test_other_projects_readers_and_bad_input(
     as_dora = _runner(_token_env(cloud, dora.auth_token, "osc-demo"))
     out = as_dora("volume", "show", mine.id, check=False)
     assert out.returncode != 0
-    assert re.search(rf"No [Vv]olume (found for|with a name or ID of '?){mine.id}", out.stderr)
+    assert re.search(rf"No [Vv]olume (found for |with a name or ID of '?){mine.id}", out.stderr)
     with pytest.raises(exceptions.NotFoundException):
         dora.block_storage.get_volume(mine.id)
     with pytest.raises(exceptions.NotFoundException):

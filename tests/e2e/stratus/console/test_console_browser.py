@@ -96,7 +96,8 @@ def test_a_person_uses_the_console(
     assert not page.query_selector("#uploads li.failed")
     # Listed (the rows are redrawn once the uploads end).
     link = page.wait_for_selector("#rows a:text-is('big.bin')")
-    page.wait_for_selector(".head .summary:has-text('1 object ·')")
+    page.wait_for_selector(".head .summary:has-text('1 object · 20.0 MiB')")
+    assert page.inner_text("#rows td.num") == "20.0 MiB", "a multipart object's whole size"
     page.screenshot(path=str(artifacts / "container.png"), full_page=True)
     page.goto(console_url + "/objects")
     assert "20.0 MiB" in page.inner_text("main")

@@ -21,8 +21,7 @@ import aiohttp
 import pytest
 
 from compute_glue import service as compute_service
-from compute_glue.networks import nat
-from compute_glue.networks.dhcp import dhcp_dir
+from compute_glue.networks import dhcp, nat
 from compute_glue.networks.netlink import HostNet
 from stratus.config import Config
 from stratus.identity import AlreadyExists, IdentityStore, identity_dir
@@ -78,10 +77,7 @@ async def neutron(tmp_path: Path) -> AsyncIterator[Neutron]:
             for name in sorted(left, key=lambda k: left[k]["kind"] == "bridge"):
                 await host.delete(name)
             await nat.remove(cfg.network.ifname_prefix)
-            for pid_file in dhcp_dir(cfg.network.ifname_prefix).glob("*/pid"):
-                with contextlib.suppress(Exception):
-                    subprocess.run(["kill", pid_file.read_text().strip()], check=False)
-            shutil.rmtree(dhcp_dir(cfg.network.ifname_prefix).parent, ignore_errors=True)
+            dhcp.stop_all(cfg.network.ifname_prefix)
 
 
 def neutron_error(body: Any, kind: str) -> None:
@@ -244,7 +240,8 @@ async def test_dhcp_gives_each_port_its_address(neutron: Neutron, tmp_path: Path
         # The metadata address leads to the metadata service, which knows no server here.
         _ns(ns, "ip", "addr", "add", "10.217.4.77/24", "dev", "g0")
         _ns(ns, "ip", "route", "add", "default", "via", "10.217.4.1")
-        out = _ns(ns, busybox, "wget", "-q", "-O", "-", f"{MD}/latest/meta-data/instance-id")
+        wget = [busybox, "wget", "-q", "-O", "-", f"{MD}/latest/meta-data/instance-id"]
+        out = await asyncio.to_thread(_ns, ns, *wget)  # the service runs on this loop
         assert out.returncode != 0 and "404" in out.stderr, out
         _ns(ns, "ip", "addr", "flush", "dev", "g0")
         # A MAC no port has gets nothing (static mode); the port's MAC gets nothing once
@@ -258,8 +255,8 @@ async def test_dhcp_gives_each_port_its_address(neutron: Neutron, tmp_path: Path
     finally:
         subprocess.run(["ip", "link", "del", host_end], check=False)
         subprocess.run(["ip", "netns", "del", ns], check=False)
-    dhcp = neutron.service.networks.dhcp
-    assert dhcp.pid(net["id"]) is not None
+    server = neutron.service.networks.dhcp
+    assert server.pid(net["id"]) is not None
     status, _ = await neutron.call("DELETE", f"/v2.0/networks/{net['id']}")
     assert status == 204
-    assert dhcp.pid(net["id"]) is None and dhcp.networks() == []
+    assert server.pid(net["id"]) is None and server.networks() == []

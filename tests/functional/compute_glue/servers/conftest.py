@@ -30,7 +30,7 @@ from compute_glue.guest_image import GuestImage
 from compute_glue.images import service as image_service
 from compute_glue.images.client import ImageClient
 from compute_glue.images.testguest import upload_test_guest
-from compute_glue.networks import nat
+from compute_glue.networks import dhcp, nat
 from compute_glue.networks.client import NetworkClient
 from compute_glue.networks.netlink import HostNet
 from compute_glue.servers.client import ComputeClient
@@ -157,6 +157,7 @@ class Stack:
             leftovers.append(f"interface {name}")
             await host.delete(name)
         await nat.remove(self.cfg.network.ifname_prefix)  # kept while networks exist
+        dhcp.stop_all(self.cfg.network.ifname_prefix)  # dnsmasq outlives the service too
         return leftovers
 
 

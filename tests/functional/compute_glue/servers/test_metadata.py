@@ -32,7 +32,7 @@ echo "T:EC2 $(wget -q -O - --header "$h1" {md}/latest/meta-data/instance-id) \
 $(wget -q -O - {md}/latest/meta-data/local-ipv4)"
 echo "T:HOST $(wget -q -O - {md}/latest/meta-data/hostname)"
 wget -q -O /tmp/nd {md}/openstack/latest/network_data.json && grep -q ipv4_dhcp /tmp/nd \
-    && echo "T:NETDATA $(sed -n 's/.*"ethernet_mac_address": "\([^"]*\)".*/\1/p' /tmp/nd)"
+    && echo "T:NETDATA $(sed -n 's/.*"ethernet_mac_address": "\\([^"]*\\)".*/\\1/p' /tmp/nd)"
 if [ "{other_ip}" != none ]; then
     ip addr add {other_ip}/32 dev eth0
     arping -U -c 2 -s {other_ip} -I eth0 {gateway} >/dev/null 2>&1

@@ -77,6 +77,7 @@ def _up_env(data: Path) -> dict[str, str]:
                 "ISCSI",
                 "IMAGE",
                 "COMPUTE",
+                "NETWORK",
                 "IDENTITY",
                 "CONSOLE",
             )

@@ -50,7 +50,7 @@ def test_console_script_runs(tmp_path: Path) -> None:
         "STRATUS_ISCSI_PORT": str(free_port()),
         **{
             f"STRATUS_{name}_PORT": str(free_port())
-            for name in ("S3", "IMAGE", "COMPUTE", "IDENTITY", "CONSOLE")
+            for name in ("S3", "IMAGE", "COMPUTE", "NETWORK", "IDENTITY", "CONSOLE")
         },
         "PATH": "/usr/bin:/bin",
     }

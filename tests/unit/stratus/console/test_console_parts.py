@@ -8,6 +8,7 @@ import pytest
 
 from stratus.console.app import _safe_next
 from stratus.console.presign import presign_get, sign_request
+from stratus.console.services import listing_size
 from stratus.console.sessions import SessionStore
 from stratus.console.templating import human_bytes, query
 from stratus.console.views.objects import _crumbs
@@ -91,3 +92,11 @@ def test_page_helpers() -> None:
     assert query(prefix="a/", marker="", limit=100) == "?prefix=a%2F&limit=100"
     assert _crumbs("a/b/") == [("a", "a/"), ("b", "a/b/")]
     assert _crumbs("") == []
+
+
+def test_a_segmented_objects_listing_row_shows_its_whole_size() -> None:
+    assert listing_size(364, "application/zip;swift_bytes=20971520;s3_etag=ab-3") == (
+        20971520,
+        "application/zip",
+    )
+    assert listing_size(5, "text/plain; charset=utf-8") == (5, "text/plain; charset=utf-8")
