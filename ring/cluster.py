@@ -48,7 +48,8 @@ def build_cluster_rings(
     rebalanced, so growing a cluster keeps most data where it is.
     """
     directory = Path(ring_dir)
-    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    for missing in reversed([d for d in (directory, *directory.parents) if not d.exists()]):
+        missing.mkdir(mode=0o700, exist_ok=True)  # parents too: data stays the service user's
     wanted = _wanted(nodes, zones_per_node)
     if not wanted:
         raise RingBuilderError("a cluster ring needs at least one device")

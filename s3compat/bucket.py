@@ -1,7 +1,8 @@
 """CreateBucket, HeadBucket, DeleteBucket and GetBucketLocation.
 
 A bucket is a container of the caller's account. Hidden companions
-(``<bucket>+versions``, ``<bucket>+versionkeys``, ``<bucket>+segments``) are
+(``<bucket>+versions``, ``<bucket>+versionkeys``, ``<bucket>+segments``,
+``<bucket>+uploadkeys``) are
 created when first needed and removed with the bucket; ``+`` never appears
 in a bucket name, so they cannot collide with one.
 """

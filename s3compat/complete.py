@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
-import contextlib
 import hashlib
 import itertools
 from dataclasses import dataclass, field
@@ -25,7 +24,6 @@ from typing import Any
 
 from aiohttp import web
 
-from objectstore.proxy import errors as core_errors
 from objectstore.proxy import manifest
 from objectstore.proxy.models import ObjectInfo, ObjectMetadata, ObjectRow
 from s3compat import checksums, meta, multipart, segments, versioning, xmlio
@@ -217,10 +215,5 @@ async def handle_complete_multipart_upload(ctx: S3Context) -> web.StreamResponse
     await ctx.core.put_object(ctx.account, ctx.bucket_name, ctx.key, manifest.encode(segs), md)
     await segments.after_overwrite(ctx, current)
     await multipart.delete_parts(ctx, uid, keep={w.number for w in wanted})
-    with contextlib.suppress(core_errors.NotFound):
-        await ctx.core.delete_object(
-            ctx.account,
-            segments.container_for(ctx.bucket_name),
-            multipart.record_name(ctx.key, uid),
-        )
+    await multipart.drop_record(ctx, uid)
     return _result(ctx, etag, checksum, (md.system or {}).get(meta.VERSION_ID))

@@ -4,7 +4,8 @@ Everything lives in the bucket's hidden ``<bucket>+segments`` container:
 
 - the upload record ``u/<escaped key>\\x01\\x01<upload id>``: an empty object
   whose metadata is what the finished object will carry (content type,
-  x-amz-meta-*, tags, ACL, storage class, checksum algorithm);
+  x-amz-meta-*, tags, ACL, storage class, checksum algorithm); a key too
+  long for that name gets a digest name instead (see :mod:`s3compat.upload_keys`);
 - each part ``p/<upload id>/<part number, 5 digits>``: an ordinary object
   streamed from the request, with its checksum in its system metadata.
 
@@ -30,7 +31,7 @@ from aiohttp import web
 from objectstore.proxy import errors as core_errors
 from objectstore.proxy.models import ListParams, ObjectInfo, ObjectMetadata, ObjectRow
 from objectstore.timestamp import Timestamp
-from s3compat import access, acl, checksums, copy, meta, segments, versioning, writes
+from s3compat import access, acl, checksums, copy, meta, segments, upload_keys, writes
 from s3compat.context import S3Context, empty, etag_header, to_datetime, xml_response
 from s3compat.errors import S3Error
 from stratus.digits import ascii_uint
@@ -44,7 +45,6 @@ ALGORITHM = "s3-checksum-algorithm"
 CHECKSUM_TYPE = "s3-checksum-type"
 UPLOAD_ID = "s3-upload-id"  # on a completed object: the upload that made it
 INITIATOR = "s3-initiator"  # on an upload record: who began it (project:user)
-MAX_RECORD_NAME = 1024
 DELETE_PAGE = 1000
 MAX_SWEEPS = 10000  # pages of leftovers abort_all deletes before it gives up
 
@@ -58,18 +58,9 @@ def check_upload_id(uid: str) -> None:
         raise S3Error("NoSuchUpload", extra={"UploadId": uid})
 
 
-def record_prefix(key: str) -> str:
-    return "u/" + versioning.key_prefix(key)
-
-
-def record_name(key: str, uid: str) -> str:
-    return record_prefix(key) + uid
-
-
-def parse_record(name: str) -> tuple[str, str]:
-    """(key, upload id) of an upload record's name."""
-    body = name[2:]
-    return body[: -32 - len(versioning.SEP)].replace("\x01\x02", "\x01"), body[-32:]
+record_prefix = upload_keys.record_prefix
+record_name = upload_keys.record_name
+parse_record = upload_keys.parse_record
 
 
 def part_name(uid: str, number: int) -> str:
@@ -120,11 +111,10 @@ async def handle_create_multipart_upload(ctx: S3Context) -> web.StreamResponse:
     system[INITIATOR] = access.initiator_of(ctx.principal)
     md.system = system
     uid = new_upload_id()
-    name = record_name(ctx.key, uid)
-    if len(name.encode()) > MAX_RECORD_NAME:
-        raise S3Error("KeyTooLongError", "Keys this long cannot be uploaded in parts")
     await ensure_segments_container(ctx)
-    await ctx.core.put_object(ctx.account, _segments(ctx), name, b"", md)
+    await upload_keys.add(ctx, ctx.key)
+    await ctx.core.put_object(ctx.account, _segments(ctx), record_name(ctx.key, uid), b"", md)
+    await upload_keys.add(ctx, ctx.key)  # again, in case a remover took it meanwhile
     body = {"Bucket": ctx.bucket_name, "Key": ctx.key, "UploadId": uid}
     resp = xml_response("InitiateMultipartUploadResult", body)
     if algorithm:
@@ -272,9 +262,15 @@ async def handle_abort_multipart_upload(ctx: S3Context) -> web.StreamResponse:
     record = await upload_record(ctx, uid)
     access.check_initiator(ctx, record.system.get(INITIATOR))
     await delete_parts(ctx, uid)
+    await drop_record(ctx, uid)
+    return empty(204)
+
+
+async def drop_record(ctx: S3Context, uid: str) -> None:
+    """End upload ``uid`` of the request's key: its record goes (and a long key's index entry)."""
     with contextlib.suppress(core_errors.NotFound):
         await ctx.core.delete_object(ctx.account, _segments(ctx), record_name(ctx.key, uid))
-    return empty(204)
+    await upload_keys.forget_if_unused(ctx, ctx.key)
 
 
 def _int_query(ctx: S3Context, name: str, default: int) -> int:
@@ -289,23 +285,26 @@ async def handle_list_multipart_uploads(ctx: S3Context) -> web.StreamResponse:
     prefix, delimiter = q.get("prefix", ""), q.get("delimiter", "")
     key_marker, uid_marker = q.get("key-marker", ""), q.get("upload-id-marker", "")
     limit = min(_int_query(ctx, "max-uploads", LIST_LIMIT), LIST_LIMIT)
-    marker = ""
-    if key_marker:
-        marker = record_name(key_marker, uid_marker) if uid_marker else record_prefix(key_marker)
-        marker = marker if uid_marker else marker + "\U0010ffff"
     uploads: list[dict[str, Any]] = []
     common: list[str] = []
     truncated = False
+    next_key: str | None = None
+    next_uid: str | None = None
     owner = acl.owner_of(ctx.account)
-    async for key, uid in _records(ctx, "u/" + versioning.escape(prefix), marker):
+    async for key, uid in upload_keys.uploads(ctx, prefix, key_marker, uid_marker):
+        if delimiter and delimiter in key[len(prefix) :]:
+            rolled = key[: key.index(delimiter, len(prefix)) + len(delimiter)]
+            if (common and common[-1] == rolled) or rolled <= key_marker:
+                continue  # shown already (on this page or an earlier one, as S3 does)
+            if len(uploads) + len(common) >= limit:
+                truncated = True
+                break
+            common.append(rolled)
+            next_key, next_uid = rolled, None
+            continue
         if len(uploads) + len(common) >= limit:
             truncated = True
             break
-        if delimiter and delimiter in key[len(prefix) :]:
-            cut = key.index(delimiter, len(prefix)) + len(delimiter)
-            if not common or common[-1] != key[:cut]:
-                common.append(key[:cut])
-            continue
         initiated = Timestamp.from_ticks(int(uid[:14], 16))
         uploads.append(
             {
@@ -317,13 +316,13 @@ async def handle_list_multipart_uploads(ctx: S3Context) -> web.StreamResponse:
                 "Initiated": to_datetime(initiated),
             }
         )
-    last = uploads[-1] if uploads else None
+        next_key, next_uid = key, uid
     body = {
         "Bucket": ctx.bucket_name,
         "KeyMarker": key_marker,
         "UploadIdMarker": uid_marker,
-        "NextKeyMarker": last["Key"] if truncated and last else None,
-        "NextUploadIdMarker": last["UploadId"] if truncated and last else None,
+        "NextKeyMarker": next_key if truncated else None,
+        "NextUploadIdMarker": next_uid if truncated else None,
         "Prefix": prefix,
         "Delimiter": delimiter or None,
         "MaxUploads": limit,
@@ -334,27 +333,13 @@ async def handle_list_multipart_uploads(ctx: S3Context) -> web.StreamResponse:
     return xml_response("ListMultipartUploadsResult", body)
 
 
-async def _records(ctx: S3Context, prefix: str, marker: str) -> AsyncIterator[tuple[str, str]]:
-    while True:
-        params = ListParams(limit=LIST_LIMIT, prefix=prefix, marker=marker)
-        try:
-            _info, rows = await ctx.core.list_objects(ctx.account, _segments(ctx), params)
-        except core_errors.ContainerNotFound:
-            return
-        for row in rows:
-            if isinstance(row, ObjectRow):
-                yield parse_record(row.name)
-        if len(rows) < LIST_LIMIT:
-            return
-        marker = rows[-1].name
-
-
 async def abort_all(ctx: S3Context) -> None:
     """Empty the bucket's segments container (the bucket itself is already gone).
 
     With no object left in the bucket or its versions, every segment there
     is a part of an unfinished upload or an orphan.
     """
+    await upload_keys.drop_index(ctx)
     cont = _segments(ctx)
     for _ in range(MAX_SWEEPS):
         try:

@@ -250,6 +250,12 @@ async def _bootable(c: Ctx, vid: str, args: Any) -> web.Response:
     return ok(status=200)
 
 
+async def _retype(c: Ctx, vid: str, args: Any) -> web.Response:
+    a = _obj(args)
+    await c.manager.retype_volume(c.caller, vid, a.get("new_type"), a.get("migration_policy"))
+    return ok(status=202)
+
+
 async def _force_delete(c: Ctx, vid: str, args: Any) -> web.Response:
     await c.manager.delete_volume(c.caller, vid, force=True)
     return ok(status=202)
@@ -275,6 +281,7 @@ ACTIONS: dict[str, Action] = {
     "os-set_bootable": _bootable,
     "os-reset_status": _reset_status,
     "os-force_delete": _force_delete,
+    "os-retype": _retype,
 }
 
 

@@ -73,20 +73,15 @@ def middleware() -> Any:
 
     @web.middleware
     async def negotiate(request: web.Request, handler: Any) -> web.StreamResponse:
-        try:
-            version = parse(request)
-        except ApiError:
-            version = MIN
-            raise
-        finally:
-            request[VERSION] = version
+        request[VERSION] = MIN  # an unusable version is refused in the base version
+        request[VERSION] = parse(request)
         return await handler(request)
 
     return negotiate
 
 
 def stamp(request: web.Request, resp: web.StreamResponse) -> None:
-    """Nova's version headers on a response (called by the error middleware's wrapper)."""
+    """Nova's version headers on a response: the version it was answered in."""
     if resp.prepared:
         return
     version = request.get(VERSION, MIN)

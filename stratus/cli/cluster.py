@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from stratus import config
+from stratus.private import private_dir
 
 SECRETS_FILE = "cluster.toml"
 RING_NAMES = ("account", "container", "object")
@@ -57,7 +58,7 @@ def node_address(cfg: config.Config, index: int) -> tuple[str, int]:
 
 def write_private(path: Path, text: str) -> None:
     """Write a file only its owner can read, atomically and durably."""
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    private_dir(path.parent)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
@@ -155,7 +156,7 @@ def _describe(devices: set[tuple[str, int, str]]) -> str:
 def ensure_node_dirs(cfg: config.Config, index: int) -> list[Path]:
     paths = [node_dir(cfg, index) / dev for dev in device_names(cfg)]
     for p in paths:
-        p.mkdir(mode=0o700, parents=True, exist_ok=True)
+        private_dir(p)
     return paths
 
 

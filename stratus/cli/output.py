@@ -46,8 +46,9 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     return "\n".join(line.rstrip() for line in out.getvalue().splitlines() if line.strip())
 
 
-# Keys whose numbers are Unix times (seconds); printed as ISO 8601 for people.
-_TIME_KEY = re.compile(r"(^|_)(at|time|timestamp|expires|created|updated|checked)$")
+# Keys whose numbers are Unix times (seconds); printed as ISO 8601 for people. (Not
+# "checked": backup-verify's count of chunks checked.)
+_TIME_KEY = re.compile(r"(^|_)(at|time|timestamp|expires|created|updated)$")
 MAX_CELL = 120
 
 

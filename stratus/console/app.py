@@ -22,6 +22,7 @@ from stratus.authlimit import AuthLimits, FailureLimiter
 from stratus.identity import IdentityStore, identity_dir
 
 from . import auth
+from .cloudapi import CONFIG
 from .services import SERVICES, Endpoints, ServiceError, Services
 from .sessions import SessionStore
 from .templating import ENV, NAV, make_env, render
@@ -30,7 +31,7 @@ log = logging.getLogger("stratus.console")
 
 STATIC = Path(__file__).parent / "static"
 # Modules under stratus.console.views, each with setup(app): its routes and nav entries.
-SECTIONS = ("objects",)
+SECTIONS = ("objects", "volumes", "compute", "cluster")
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
     "connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'; "
@@ -52,6 +53,14 @@ def endpoints_from_config(cfg: config.Config) -> Endpoints:
         proxy=f"http://{wrap(proxy_host)}:{cfg.proxy.port}",
         s3=f"{cfg.s3.scheme}://{wrap(s3_host)}:{cfg.s3.port}",
         s3_region=cfg.s3.region,
+        volume=f"http://{wrap(_loopback(cfg.volume.host))}:{cfg.volume.port}",
+        compute=f"http://{wrap(_loopback(cfg.compute.host))}:{cfg.compute.port}",
+        image=f"http://{wrap(_loopback(cfg.image.host))}:{cfg.image.port}",
+        network=f"http://{wrap(_loopback(cfg.network.host))}:{cfg.network.port}",
+        nodes=tuple(
+            f"http://{wrap(_loopback(cfg.storage.host))}:{cfg.storage.base_port + i}"
+            for i in range(cfg.storage.nodes)
+        ),
     )
 
 
@@ -170,6 +179,7 @@ def make_app(cfg: config.Config, identity: IdentityStore | None = None) -> web.A
     app[auth.LIMITER] = FailureLimiter(AuthLimits.from_config(cfg))
     app[auth.SETTINGS] = cfg.console
     app[SERVICES] = Services(endpoints_from_config(cfg))
+    app[CONFIG] = cfg
     app[ENV] = make_env()
     app[NAV] = []
     app.router.add_get("/healthcheck", _healthcheck)

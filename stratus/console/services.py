@@ -39,6 +39,11 @@ class Endpoints:
     proxy: str  # http://host:port of the native (Swift) API
     s3: str  # http(s)://host:port of the S3 API (share links point there)
     s3_region: str
+    volume: str = ""  # http://host:port of the volume (Cinder v3) API
+    compute: str = ""  # http://host:port of the compute (Nova v2.1) API
+    image: str = ""  # http://host:port of the image (Glance v2) API
+    network: str = ""  # http://host:port of the network (Neutron v2.0) API
+    nodes: tuple[str, ...] = ()  # http://host:port of each local storage node (cluster health)
 
 
 class Services:

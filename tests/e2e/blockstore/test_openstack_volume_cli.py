@@ -160,16 +160,24 @@ def test_version_documents_and_microversion_negotiation(
 # -- the CLI, as the admin ----------------------------------------------------------------
 
 
-def test_types_and_qos(osc: Osc) -> None:
-    vt = js(osc, "volume", "type", "create", "--description", "fast disks",
-            "--property", "k1=v1", "osc-fast")  # fmt: skip
-    assert vt["properties"] == {"k1": "v1"} and vt["is_public"] is True
+@pytest.fixture(scope="module")
+def fast_type(osc: Osc) -> dict[str, Any]:
+    """The type the volume tests use, made by `openstack volume type create`."""
+    return js(osc, "volume", "type", "create", "--description", "fast disks",
+              "--property", "k1=v1", "osc-fast")  # fmt: skip
+
+
+def test_types_and_qos(osc: Osc, fast_type: dict[str, Any]) -> None:
+    assert fast_type["properties"] == {"k1": "v1"} and fast_type["is_public"] is True
     osc("volume", "type", "set", "--description", "d2", "--property", "k2=v2", "osc-fast")
     osc("volume", "type", "unset", "--property", "k1", "osc-fast")
     shown = js(osc, "volume", "type", "show", "osc-fast")
     assert (shown["description"], shown["properties"]) == ("d2", {"k2": "v2"})
+    osc("volume", "type", "create", "osc-tmp")
     listed = js(osc, "volume", "type", "list", "--long")
-    assert {"__DEFAULT__", "osc-fast"} <= {t["Name"] for t in listed}
+    assert {"__DEFAULT__", "osc-fast", "osc-tmp"} <= {t["Name"] for t in listed}
+    osc("volume", "type", "delete", "osc-tmp")
+    assert "osc-tmp" not in {t["Name"] for t in js(osc, "volume", "type", "list")}
 
     qos = js(osc, "volume", "qos", "create", "--consumer", "back-end", "--property",
              "read_iops_sec=100", "--property", "write_iops_sec=50", "osc-q")  # fmt: skip
@@ -187,7 +195,9 @@ def test_types_and_qos(osc: Osc) -> None:
     assert js(osc, "volume", "qos", "list") == []
 
 
-def test_volume_lifecycle(osc: Osc, admin: connection.Connection) -> None:
+def test_volume_lifecycle(
+    osc: Osc, admin: connection.Connection, fast_type: dict[str, Any]
+) -> None:
     vol = js(osc, "volume", "create", "--size", "1", "--type", "osc-fast",
              "--description", "first", "--property", "a=b", "osc-v1")  # fmt: skip
     assert (vol["size"], vol["type"], vol["properties"]) == (1, "osc-fast", {"a": "b"})
@@ -227,6 +237,8 @@ def test_volume_lifecycle(osc: Osc, admin: connection.Connection) -> None:
         done = wait_status(admin, "volume", made["id"], "available")
         assert done.volume_type == "osc-fast"
     assert clone["size"] == 3 and from_snap["size"] == 2
+    osc("volume", "set", "--type", "__DEFAULT__", from_snap["id"])  # os-retype, in place
+    assert admin.block_storage.get_volume(from_snap["id"]).volume_type == "__DEFAULT__"
 
     # Backups: create, list, show, restore (to a new and, with --force, an existing volume).
     bk = js(osc, "volume", "backup", "create", "--name", "osc-b1", "--description", "bd",
@@ -257,7 +269,6 @@ def test_volume_lifecycle(osc: Osc, admin: connection.Connection) -> None:
     osc("volume", "delete", "--force", clone["id"], from_snap["id"], restored["volume_id"])
     for ident in (vol["id"], clone["id"], from_snap["id"], restored["volume_id"]):
         wait_gone(admin, ident)
-    osc("volume", "type", "delete", "osc-fast")
 
 
 def test_attachments(osc: Osc, admin: connection.Connection) -> None:

@@ -202,6 +202,7 @@ def test_openstack_cli_boots_a_server_from_its_own_image(cloud: Cloud, tmp_path:
     script.write_text(GUEST_SCRIPT)
     server = osj(cloud, "server", "create", "--image", "os-guest", "--flavor", "m1.small",
                  "--nic", f"net-id={net['id']}", "--user-data", str(script),
+                 "--security-group", "default",
                  "--block-device-mapping", f"vdb={vol['id']}:volume::false",
                  "--wait", "os-vm")  # fmt: skip
     assert server["status"] == "ACTIVE"

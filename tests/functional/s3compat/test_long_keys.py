@@ -84,3 +84,25 @@ def test_continuation_tokens_page_exactly_through_long_keys_sharing_a_prefix(
     for page in paginator.paginate(Bucket=bucket, Delimiter="/", Prefix=head, MaxKeys=7):
         prefixes += [p["Prefix"] for p in page.get("CommonPrefixes", [])]
     assert prefixes == [f"{head}{i:03d}/" for i in range(30)]
+
+
+def test_tags_of_keys_at_the_limit(s3: Any, bucket: str) -> None:
+    """Tags of 1,024-byte keys (ASCII and multi-byte UTF-8) are stored and read back."""
+    for key in (ASCII_MAX, EURO_MAX):
+        s3.put_object(Bucket=bucket, Key=key, Body=b"abc")
+        tags = [{"Key": "k", "Value": key[:5]}]
+        s3.put_object_tagging(Bucket=bucket, Key=key, Tagging={"TagSet": tags})
+        assert s3.get_object_tagging(Bucket=bucket, Key=key)["TagSet"] == tags
+        assert s3.get_object(Bucket=bucket, Key=key)["TagCount"] == 1
+
+
+def test_multipart_uploads_of_keys_at_the_limit(s3: Any, bucket: str) -> None:
+    for key in (ASCII_MAX, EURO_MAX):
+        uid = s3.create_multipart_upload(Bucket=bucket, Key=key)["UploadId"]
+        part = s3.upload_part(Bucket=bucket, Key=key, UploadId=uid, PartNumber=1, Body=b"p")
+        assert [u["Key"] for u in s3.list_multipart_uploads(Bucket=bucket)["Uploads"]] == [key]
+        parts = s3.list_parts(Bucket=bucket, Key=key, UploadId=uid)["Parts"]
+        assert [p["PartNumber"] for p in parts] == [1]
+        done = {"Parts": [{"PartNumber": 1, "ETag": part["ETag"]}]}
+        s3.complete_multipart_upload(Bucket=bucket, Key=key, UploadId=uid, MultipartUpload=done)
+        assert s3.get_object(Bucket=bucket, Key=key)["Body"].read() == b"p"

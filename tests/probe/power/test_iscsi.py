@@ -145,6 +145,21 @@ async def _load(
                 if kind > 0.85:
                     assert (await ini.command(SYNC_CACHE10)).status == GOOD
                     blocks.flushed()
+        # Last, a batch that only SYNCHRONIZE CACHE makes durable.
+        for _ in range(8):
+            n = rng.choice((8, 16, 64))
+            lba = rng.randrange(0, BLOCKS - n)
+            data = _pattern(rng, n)
+            assert (await ini.command(_write16(lba, n, fua=False), data_out=data)).status == GOOD
+            blocks.wrote(lba, data, durable=not write_cache)
+        assert (await ini.command(SYNC_CACHE10)).status == GOOD
+        blocks.flushed()
+        for _ in range(4):  # and FUA writes nothing flushes after them
+            n = rng.choice((8, 16))
+            lba = rng.randrange(0, BLOCKS - n)
+            data = _pattern(rng, n)
+            assert (await ini.command(_write16(lba, n, fua=True), data_out=data)).status == GOOD
+            blocks.wrote(lba, data, durable=True)
 
 
 async def power_cuts(

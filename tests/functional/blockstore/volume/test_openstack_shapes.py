@@ -243,3 +243,27 @@ async def test_backup_update_and_all_tenants(backups) -> None:  # type: ignore[n
         await backups.idle()
     finally:
         await served.close()
+
+
+async def test_retype_in_place(api: Api) -> None:
+    """os-retype (`openstack volume set --type`): in place, or refused with Cinder's 400."""
+    alice, bob, root = api.client("alpha", "alice"), api.client("beta", "bob"), admin(api)
+    await root.request("POST", "/types", {"volume_type": {"name": "silver"}})
+    thick = {"name": "thick", "extra_specs": {"provisioning:type": "thick"}}
+    await root.request("POST", "/types", {"volume_type": thick})
+    vol = await alice.wait_volume((await alice.create_volume(1))["id"])
+    retype = {"new_type": "silver", "migration_policy": "never"}
+    await alice.volume_action(vol["id"], "os-retype", retype)
+    assert (await alice.get_volume(vol["id"]))["volume_type"] == "silver"
+    for args, status in (
+        ({"new_type": "silver"}, 400),  # already that type
+        ({"new_type": "thick", "migration_policy": "on-demand"}, 400),  # needs a migration
+        ({"new_type": "no-such"}, 404),
+        ({"new_type": "silver", "migration_policy": "sometimes"}, 400),
+    ):
+        with pytest.raises(VolumeApiError) as err:
+            await alice.volume_action(vol["id"], "os-retype", args)
+        assert err.value.status == status, args
+    with pytest.raises(VolumeApiError) as err:
+        await bob.volume_action(vol["id"], "os-retype", {"new_type": "__DEFAULT__"})
+    assert err.value.status == 404

@@ -8,7 +8,7 @@ import time
 
 import aiohttp
 
-from objectstore.client import ContainerRowUpdate
+from objectstore.client import AccountRowUpdate, ContainerRowUpdate
 from objectstore.node import objects
 from objectstore.node.records import PendingRecord
 from objectstore.timestamp import Timestamp
@@ -43,6 +43,24 @@ async def test_long_rows_replicate_to_every_replica(ring_cluster) -> None:
         assert [r.name for r in page] == expected[6:9]
     digests = [await c.client.db_digests(d, "c", part) for d in primaries]
     assert digests[0] == digests[1] == digests[2]
+
+
+async def test_account_rows_of_containers_at_the_limit_replicate(ring_cluster) -> None:
+    """Container names up to 256 bytes (multi-byte too) reach every account replica."""
+    c = await ring_cluster()
+    part, primaries = c.ring("account").get_nodes(A)
+    ts = Timestamp.now()
+    names = ["€" * 85 + "c", "c" * 256, "c" * 255]
+    assert all(len(n.encode()) <= 256 for n in names)
+    rows = [AccountRowUpdate(part, A, n, ts, None, 2, 20, ts) for n in names]
+    assert await c.client.update_account_rows(primaries[0], rows) == [201] * len(names)
+    await c.replicate()
+    for dev in primaries:
+        listing = await c.client.list_containers(dev, part, A)
+        assert [(r.name, r.object_count) for r in listing] == [
+            (n, 2) for n in sorted(names, key=str.encode)
+        ]
+        assert listing.info.container_count == len(names)
 
 
 async def test_an_update_that_can_never_be_stored_is_dropped_once(

@@ -64,6 +64,11 @@ def test_labels_never_run_into_their_values() -> None:
         "target_portal  127.0.0.1:3260",
         "lun            0",
     ]
+    # backup-verify prints the verify result's "at" (a Unix time) this way: as ISO 8601.
+    assert pairs([("checked", 3), ("at", 1765110000.5)]).splitlines() == [
+        "checked  3",
+        "at       2025-12-07T12:20:00Z",
+    ]
 
 
 def test_plain_text_drops_what_a_terminal_would_interpret() -> None:

@@ -92,6 +92,7 @@ def test_catalog_urls_follow_the_configuration() -> None:
     urls = {t: u for t, _, u in Catalog.from_config(cfg).services("demo")}
     assert urls["compute"] == "http://cloud.example:8774/v2.1"
     assert urls["image"] == "http://cloud.example:9292"
+    assert urls["network"] == "http://cloud.example:9696"  # network.port, not compute's
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,123 @@
+"""Cluster health (cloud admins only): nodes, devices, replication, and the last hour's charts.
+
+The same facts as ``stratus status``, read the same way: each storage
+node's ``/healthcheck`` and ``/stats`` over HTTP (the console imports no
+objectstore code). Fill levels come from ``statvfs`` of the device
+directories of the nodes this machine runs (sizes only; no file is opened).
+Charts are drawn server-side as inline SVG from the console's own sampling
+of the nodes' ``/metrics`` (:mod:`..clustermetrics`). Ring versions need the
+ring files, which only ``ring`` reads (an import arrow the console does not
+have), so this page does not show them; ``stratus status`` does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+from ..auth import Forbidden, page, viewer
+from ..charts import line_chart
+from ..cloudapi import CONFIG
+from ..clustermetrics import SAMPLER, Sampler
+from ..services import SERVICES
+from ..templating import NavEntry, add_nav, render
+
+REPLICATORS = ("object-replicator", "container-replicator", "account-replicator")
+NODE_TIMEOUT = aiohttp.ClientTimeout(total=3)
+
+
+def summary(stats: dict[str, Any]) -> dict[str, Any]:
+    """One node's /stats as `stratus status` sums it up."""
+    workers = stats.get("workers", {}) or {}
+    lags = [w.get("lag") for n, w in workers.items() if n in REPLICATORS and isinstance(w, dict)]
+    devices = stats.get("devices", {}) or {}
+    return {
+        "up": True,
+        "devices": devices,
+        "failed_devices": {n: d["unavailable"] for n, d in devices.items() if "unavailable" in d},
+        "replication_lag": None if not lags or None in lags else max(lags),
+        "quarantined": stats.get("quarantined", 0),
+        "async_pending": stats.get("async_pending", 0),
+        "async_dropped": stats.get("async_dropped", 0),
+    }
+
+
+async def node_health(http: aiohttp.ClientSession, url: str) -> dict[str, Any]:
+    try:
+        async with http.get(f"{url}/healthcheck", timeout=NODE_TIMEOUT) as resp:
+            if resp.status != 200:
+                return {"up": False, "error": f"healthcheck answered {resp.status}"}
+        async with http.get(f"{url}/stats", timeout=NODE_TIMEOUT) as resp:
+            if resp.status != 200:
+                return {"up": False, "error": f"stats answered {resp.status}"}
+            return summary(await resp.json())
+    except (TimeoutError, aiohttp.ClientError, ValueError) as exc:
+        return {"up": False, "error": type(exc).__name__}
+
+
+def fill_levels(data_dir: Path, index: int, devices: list[str]) -> dict[str, dict[str, float]]:
+    """Used and total bytes of the filesystem under each local device directory."""
+    out = {}
+    for dev in devices:
+        path = data_dir / "nodes" / f"node{index}" / dev
+        try:
+            st = os.statvfs(path)
+        except OSError:
+            continue
+        total = st.f_blocks * st.f_frsize
+        used = total - st.f_bavail * st.f_frsize
+        out[dev] = {"used": used, "total": total, "pct": 100.0 * used / total if total else 0.0}
+    return out
+
+
+@page("admin")
+async def cluster_page(request: web.Request) -> web.StreamResponse:
+    if not viewer(request).principal.is_reseller_admin:
+        raise Forbidden("only the cloud's admins (admins of project admin) see the cluster")
+    urls = request.app[SERVICES].endpoints.nodes
+    http = request.app[SERVICES].http
+    health = await asyncio.gather(*(node_health(http, u) for u in urls))
+    cfg = request.app.get(CONFIG)
+    nodes = []
+    for i, (url, h) in enumerate(zip(urls, health, strict=True)):
+        devs = sorted(h.get("devices", {})) if h["up"] else []
+        fill = await asyncio.to_thread(fill_levels, cfg.data_dir, i, devs) if cfg else {}
+        nodes.append({"url": url.split("://", 1)[-1], "health": h, "fill": fill, "devs": devs})
+    up = [n["health"] for n in nodes if n["health"]["up"]]
+    lags = [h["replication_lag"] for h in up]
+    totals = {
+        "nodes_up": len(up),
+        "nodes_total": len(nodes),
+        "failed_devices": sum(len(h["failed_devices"]) for h in up),
+        "replication_lag": None if not lags or None in lags else max(lags),
+        "quarantined": sum(h["quarantined"] for h in up),
+        "async_pending": sum(h["async_pending"] for h in up),
+        "async_dropped": sum(h["async_dropped"] for h in up),
+    }
+    series = request.app[SAMPLER].series()
+    charts = [
+        line_chart("Requests", "req/s", series["rate"]),
+        line_chart("Mean latency", "ms", series["latency"]),
+        line_chart("Bytes moved by replication and auditing", "B/s", series["bytes"]),
+    ]
+    return render(request, "cluster/health.html", nodes=nodes, totals=totals, charts=charts)
+
+
+def setup(app: web.Application) -> None:
+    app[SAMPLER] = Sampler(app[SERVICES].endpoints.nodes)
+
+    async def start(app: web.Application) -> None:
+        app[SAMPLER].start()
+
+    async def stop(app: web.Application) -> None:
+        await app[SAMPLER].stop()
+
+    app.on_startup.append(start)
+    app.on_cleanup.append(stop)
+    app.router.add_get("/cluster", cluster_page)
+    add_nav(app, NavEntry("Cluster", "/cluster", role="admin"))

@@ -1,0 +1,75 @@
+"""The cluster page's numbers: a node's /metrics text summed, rates between samples, the axis."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+
+from stratus.console.charts import line_chart, nice_top
+from stratus.console.clustermetrics import Point, Sample, Sampler, totals
+from stratus.console.views.volumes import qemu_io_line
+
+
+def _metrics(requests: int, seconds: float, pushed: int) -> str:
+    """What a node's /metrics says, made by the same library the nodes use."""
+    r = CollectorRegistry()
+    c = Counter("stratus_node_requests", "", ["method", "kind", "status"], registry=r)
+    c.labels("GET", "o", "200").inc(requests - 1)
+    c.labels("PUT", "o", "201").inc(1)
+    h = Histogram("stratus_node_request_seconds", "", ["method", "kind"], registry=r)
+    for _ in range(requests):
+        h.labels("GET", "o").observe(seconds / requests)
+    Counter("stratus_replication_pushed_bytes", "", ["worker"], registry=r).labels("o").inc(pushed)
+    return generate_latest(r).decode()
+
+
+def test_totals_sum_every_label() -> None:
+    req, secs, count, moved = totals(_metrics(10, 0.5, 4096))
+    assert req == 10 and count == 10 and moved == 4096
+    assert abs(secs - 0.5) < 1e-9
+
+
+def test_series_are_rates_between_samples_and_skip_restarts() -> None:
+    s = Sampler(("http://n",), keep=5)
+    for sample in (
+        Sample(100.0, 10, 0.1, 10, 0, 1),
+        Sample(110.0, 60, 0.6, 60, 1000, 1),
+        Sample(120.0, 5, 0.01, 5, 0, 1),  # the node restarted: its counters began again
+        Sample(130.0, 25, 0.21, 25, 500, 1),
+    ):
+        s.samples.append(sample)
+    series = s.series()
+    assert [p.value for p in series["rate"]] == [5.0, 2.0]
+    assert [round(p.value, 6) for p in series["latency"]] == [10.0, 10.0]
+    assert [p.value for p in series["bytes"]] == [100.0, 50.0]
+
+
+def test_the_ring_buffer_is_bounded() -> None:
+    s = Sampler(("http://n",), keep=3)
+    for i in range(10):
+        s.samples.append(Sample(float(i), i, 0, i, 0, 1))
+    assert len(s.samples) == 3
+
+
+def test_the_chart_scales_into_its_box() -> None:
+    assert [nice_top(v) for v in (0, 0.3, 1, 3, 7, 12, 450)] == [1, 0.5, 1, 5, 10, 20, 500]
+    chart = line_chart("r", "req/s", [Point(1000.0, 2.0), Point(4000.0, 5.0)], now=4000.0)
+    assert chart.top == 5
+    (x1, y1), (x2, y2) = chart.points
+    assert x1 < x2 == chart.right_x and y2 == chart.top_y and y1 > y2
+    old = line_chart("r", "req/s", [Point(0.0, 1.0)], now=5000.0)
+    assert old.points == []  # older than the hour shown
+
+
+def test_the_qemu_io_line_has_the_readme_shape() -> None:
+    data = {
+        "target_portal": "127.0.0.1:3260",
+        "target_iqn": "iqn.x:vol",
+        "target_lun": 0,
+        "auth_username": "u",
+        "auth_password": "p",
+    }
+    line = qemu_io_line(data, "iqn.2024-01.org.example:host1")
+    assert line.startswith(
+        "qemu-io --image-opts driver=iscsi,transport=tcp,portal=127.0.0.1:3260,"
+        "target=iqn.x:vol,lun=0,user=u,password=p,initiator-name=iqn.2024-01.org.example:host1"
+    )
