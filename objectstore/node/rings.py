@@ -58,6 +58,14 @@ class NodeRings:
             self._rings[kind] = ring
         return ring
 
+    def versions(self) -> dict[str, int | None]:
+        """The version of each ring this node serves with (None: no readable ring file)."""
+        out: dict[str, int | None] = {}
+        for kind, name in RING_KINDS.items():
+            ring = self.ring(kind)
+            out[name] = None if ring is None else ring.ring_version
+        return out
+
     def refresh(self, kind: str) -> Ring | None:
         """The ring, reloaded now if its file changed (start of a pass)."""
         ring = self.ring(kind)

@@ -216,6 +216,8 @@ class NodeState:
             # Updates refused for good (logged as errors), not retried: should stay 0.
             "async_dropped": self.updater.dropped + self.reporter.dropped,
             "workers": {w.name: w.status() for w in self.workers},
+            # The ring versions this node serves with: a host left on an old ring shows here.
+            "rings": self.rings.versions() if self.rings is not None else {},
         }
 
     def refresh_gauges(self) -> None:

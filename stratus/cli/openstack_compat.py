@@ -81,7 +81,26 @@ def tidy(calls: Iterator[Call] | list[Call]) -> list[Call]:
 def identity_calls() -> list[Call]:
     from stratus.identity.keystone.app import make_app
 
-    return tidy(walk(make_app(None, None, token_lifetime=3600)))  # type: ignore[arg-type]
+    return tidy(walk(make_app(None, None, token_lifetime=3600)))
+
+
+# The Swift handlers serve several methods each; what each method of each level means.
+_SWIFT_WHAT = {
+    ("account", "GET"): "list containers",
+    ("account", "HEAD"): "account metadata and usage",
+    ("account", "POST"): "set account metadata",
+    ("container", "PUT"): "create container",
+    ("container", "GET"): "list objects",
+    ("container", "HEAD"): "container metadata and usage",
+    ("container", "POST"): "set container metadata and ACLs",
+    ("container", "DELETE"): "delete container",
+    ("object", "PUT"): "upload object",
+    ("object", "GET"): "download object",
+    ("object", "HEAD"): "object metadata",
+    ("object", "POST"): "set object metadata",
+    ("object", "COPY"): "copy object",
+    ("object", "DELETE"): "delete object",
+}
 
 
 def object_store_calls() -> list[Call]:
@@ -90,7 +109,7 @@ def object_store_calls() -> list[Call]:
     from objectstore.proxy.swift.app import make_app
     from stratus.config import Config
 
-    calls = [c for c in walk(make_app(None, None, Config())) if c.path != "/{tail}"]  # type: ignore[arg-type]
+    calls = tidy(c for c in walk(make_app(None, None, Config())) if c.path != "/{tail}")
     for path, table in (
         ("/v1/{account}", account.HANDLERS),
         ("/v1/{account}/{container}", container.HANDLERS),
@@ -98,8 +117,9 @@ def object_store_calls() -> list[Call]:
     ):
         level = path.rsplit("{", 1)[1].rstrip("}")
         for method, handler in sorted(table.items()):
-            calls.append(Call(method, path, f"{level}: {_what(handler)}"))
-    return tidy(calls)
+            what = _SWIFT_WHAT.get((level, method), f"{level}: {_what(handler)}")
+            calls.append(Call(method, path, what))  # HEAD included: it is a call of its own
+    return calls
 
 
 def block_storage_calls() -> list[Call]:
@@ -111,20 +131,20 @@ def block_storage_calls() -> list[Call]:
 def compute_calls() -> list[Call]:
     from compute_glue.service import make_app
 
-    app = make_app(None, None, None)  # type: ignore[arg-type]
+    app = make_app(None, None, None)
     return tidy(c for c in walk(app) if not c.path.startswith("/v2.0"))  # /v2.0: the network API
 
 
 def image_calls() -> list[Call]:
     from compute_glue.images.api import make_app
 
-    return tidy(walk(make_app(None, None, None, None)))  # type: ignore[arg-type]
+    return tidy(walk(make_app(None, None, None, None)))
 
 
 def network_calls() -> list[Call]:
     from compute_glue.networks.endpoint import make_app
 
-    return tidy(walk(make_app(None, None)))  # type: ignore[arg-type]
+    return tidy(walk(make_app(None, None)))
 
 
 def action_notes() -> dict[tuple[str, str], str]:
@@ -209,13 +229,32 @@ both clients.
 """
 
 
+def versions() -> dict[str, str]:
+    """The API versions each versioned service announces, from its own constants."""
+    from blockstore.api.app import MAX_VERSION, MIN_VERSION
+    from compute_glue.images.api import MAX_MINOR
+    from compute_glue.servers import microversion
+
+    def dotted(v: tuple[int, int]) -> str:
+        return f"{v[0]}.{v[1]}"
+
+    return {
+        "block-storage, volumev3": f"Microversions {dotted(MIN_VERSION)} to "
+        f"{dotted(MAX_VERSION)} (`OpenStack-API-Version: volume X.Y`).",
+        "compute": f"Microversions {dotted(microversion.MIN)} to {dotted(microversion.MAX)}.",
+        "image": f"API versions 2.0 to 2.{MAX_MINOR}.",
+    }
+
+
 def render() -> str:
     """The whole Markdown page."""
     notes = action_notes()
+    announced = versions()
     parts = [_HEADER]
     for svc in SERVICES:
         parts.append(f"\n## {svc.title}\n")
-        parts.append(f"\nCatalog type `{svc.catalog_type}`; {svc.endpoint}. {svc.intro}\n")
+        intro = " ".join(x for x in (svc.intro, announced.get(svc.catalog_type, "")) if x)
+        parts.append(f"\nCatalog type `{svc.catalog_type}`; {svc.endpoint}. {intro}\n")
         parts.append("\n| Method | Path | Call |\n|---|---|---|\n")
         for c in svc.calls():
             method = "any" if c.method == "*" else c.method

@@ -5,9 +5,9 @@ node's ``/healthcheck`` and ``/stats`` over HTTP (the console imports no
 objectstore code). Fill levels come from ``statvfs`` of the device
 directories of the nodes this machine runs (sizes only; no file is opened).
 Charts are drawn server-side as inline SVG from the console's own sampling
-of the nodes' ``/metrics`` (:mod:`..clustermetrics`). Ring versions need the
-ring files, which only ``ring`` reads (an import arrow the console does not
-have), so this page does not show them; ``stratus status`` does.
+of the nodes' ``/metrics`` (:mod:`..clustermetrics`). Ring versions are the
+ones each node reports serving with in its ``/stats``, so a host left on an
+old ring shows as such.
 """
 
 from __future__ import annotations
@@ -44,6 +44,7 @@ def summary(stats: dict[str, Any]) -> dict[str, Any]:
         "quarantined": stats.get("quarantined", 0),
         "async_pending": stats.get("async_pending", 0),
         "async_dropped": stats.get("async_dropped", 0),
+        "rings": stats.get("rings", {}) or {},  # the versions the node serves with
     }
 
 

@@ -12,6 +12,8 @@ import asyncio
 import json
 from pathlib import Path
 
+from ring.ringfile import read_ring_file
+from stratus.cli import cluster as layout
 from tests.probe.objectstore.consistency import Checker
 from tests.probe.objectstore.harness import md5, probe_cluster
 
@@ -45,6 +47,14 @@ async def test_add_a_node_and_rebalance_under_load(tmp_path: Path) -> None:
         print(json.dumps({"rebalance_load": report}))
         assert report["failed"] == 0 and report["lost"] == 0 and report["stale"] == 0, report
         assert await c.misplaced() == []
+        # Every node reports serving with the rebalanced rings (what `stratus status`
+        # and the console show per host).
+        wanted = {
+            name: read_ring_file(layout.ring_dir(c.cfg) / f"{name}.ring").ring_version
+            for name in ("object", "container", "account")
+        }
+        for dev in c.node_devices():
+            assert (await c.client.node_stats(dev))["rings"] == wanted
         new_node = c.node_devices()[3]
         held = await c.client.device_partitions(new_node)
         assert held["object"] and held["container"] is not None

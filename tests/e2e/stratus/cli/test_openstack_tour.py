@@ -4,11 +4,11 @@ One `stratus up`, the clouds.yaml it writes, and the everyday path of a user:
 a token and the catalog; the test guest uploaded as images; a network with a
 DHCP subnet; a volume; ONE server (TCG) whose user data, fetched from the
 metadata service, writes a marker onto the volume once it is attached; the
-volume detached, snapshotted, backed up and cloned from the snapshot (the
-marker is on both); an object stored and read back; everything deleted. And
-the refusals: a wrong password (401), another project's volume (404), a
-reader creating a volume (403). The second test makes one of each resource
-kind through openstacksdk (no VM).
+volume detached, snapshotted, backed up, cloned from the snapshot and
+restored from the backup (the marker is on each); an object stored and read
+back; everything deleted. And the refusals: a wrong password (401), another
+project's volume (404), a reader creating a volume (403). The second test
+makes one of each resource kind through openstacksdk (no VM).
 """
 
 from __future__ import annotations
@@ -143,8 +143,8 @@ def test_the_openstack_cli_tour(cloud: Cloud, tmp_path: Path) -> None:
     guest = guest_image(tmp_path / "guest")
     kernel = osj(cloud, "image", "create", "--file", str(guest.kernel), "--disk-format", "aki",
                  "--container-format", "aki", "tour-kernel")  # fmt: skip
-    ramdisk = osj(cloud, "image", "create", "--file", str(guest.initramfs),
-                  "--disk-format", "ari", "--container-format", "ari", "tour-initramfs")  # fmt: skip
+    ramdisk = osj(cloud, "image", "create", "--file", str(guest.initramfs), "--disk-format",
+                  "ari", "--container-format", "ari", "tour-initramfs")  # fmt: skip
     empty = tmp_path / "empty.raw"
     empty.write_bytes(b"")
     image = osj(cloud, "image", "create", "--file", str(empty), "--disk-format", "raw",
@@ -157,7 +157,7 @@ def test_the_openstack_cli_tour(cloud: Cloud, tmp_path: Path) -> None:
     net = osj(cloud, "network", "create", "tour-net")
     sub = osj(cloud, "subnet", "create", "--network", "tour-net",
               "--subnet-range", "10.231.12.0/24", "tour-sub")  # fmt: skip
-    assert sub["enable_dhcp"] is True
+    assert net["status"] == "ACTIVE" and sub["enable_dhcp"] is True
 
     # A volume, and one server whose user data writes the marker onto it.
     vol = osj(cloud, "volume", "create", "--size", "1", "tour-vol")
@@ -165,9 +165,15 @@ def test_the_openstack_cli_tour(cloud: Cloud, tmp_path: Path) -> None:
     script = tmp_path / "user-data.sh"
     script.write_text(GUEST_SCRIPT)
     server = osj(cloud, "server", "create", "--image", "tour-guest", "--flavor", "m1.small",
-                 "--nic", f"net-id={net['id']}", "--user-data", str(script),
+                 "--network", "tour-net", "--user-data", str(script),
                  "--wait", "tour-vm")  # fmt: skip
     assert server["status"] == "ACTIVE"
+    rows = osj(cloud, "server", "list")
+    assert [(r["Name"], r["Status"], r["Image"]) for r in rows] == [
+        ("tour-vm", "ACTIVE", "tour-guest")
+    ]
+    address = osj(cloud, "server", "show", "tour-vm")["addresses"]["tour-net"][0]
+    assert address.startswith("10.231.12."), address
     console_line(cloud, "tour-vm", "T:UP")
     console_line(cloud, "tour-vm", MARK_METADATA)  # the script came from the metadata service
     openstack(cloud, "server", "add", "volume", "tour-vm", "tour-vol")
@@ -185,6 +191,9 @@ def test_the_openstack_cli_tour(cloud: Cloud, tmp_path: Path) -> None:
     clone = osj(cloud, "volume", "create", "--snapshot", "tour-snap", "tour-clone")
     wait_for(cloud, ["volume"], clone["id"], "available")
     assert cloud.volume_file(clone["id"]).read_bytes()[: len(MARKER)] == MARKER
+    restored = osj(cloud, "volume", "backup", "restore", "tour-backup", "tour-restored")
+    wait_for(cloud, ["volume"], restored["volume_id"], "available")
+    assert cloud.volume_file(restored["volume_id"]).read_bytes()[: len(MARKER)] == MARKER
 
     # An object: stored and read back.
     openstack(cloud, "container", "create", "tour-photos")
@@ -216,8 +225,9 @@ def test_the_openstack_cli_tour(cloud: Cloud, tmp_path: Path) -> None:
     assert osj(cloud, "server", "list") == [] and qemu_pids(cloud.data) == []
     openstack(cloud, "object", "delete", "tour-photos", "cat.jpg")
     openstack(cloud, "container", "delete", "tour-photos")
+    wait_for(cloud, ["volume", "backup"], backup["id"], "available")
     openstack(cloud, "volume", "backup", "delete", "tour-backup")
-    openstack(cloud, "volume", "delete", "tour-clone")
+    openstack(cloud, "volume", "delete", "tour-clone", "tour-restored")
     openstack(cloud, "volume", "snapshot", "delete", "tour-snap")
     deadline = time.monotonic() + 60
     while osj(cloud, "volume", "snapshot", "list") and time.monotonic() < deadline:
@@ -300,4 +310,6 @@ def test_the_openstacksdk_tour(cloud: Cloud) -> None:
     assert (seen["snapshots"], seen["backups"]) == (["sdk-snap"], ["sdk-backup"])
     assert seen["object"] == "sdk object"
     assert seen["servers"] == [] and "m1.small" in seen["flavors"]
-    assert seen["left"] == {"images": [], "networks": [], "volumes": [], "containers": []}
+    left = seen["left"]
+    assert (left["images"], left["networks"], left["volumes"]) == ([], [], [])
+    assert "sdk-bucket" not in left["containers"]  # the services' own containers stay
