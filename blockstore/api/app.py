@@ -18,7 +18,16 @@ from typing import Any
 
 from aiohttp import web
 
-from blockstore.api import attachments, backups, limits, services, snapshots, types, volumes
+from blockstore.api import (
+    attachments,
+    backups,
+    iscsi_sessions,
+    limits,
+    services,
+    snapshots,
+    types,
+    volumes,
+)
 from blockstore.api.context import COMPUTE_URL, CTX, IDENTITY, MANAGER, REQUEST_ID, Ctx, ok
 from blockstore.api.errors import ApiError, cinder_errors
 from blockstore.manager.core import Caller
@@ -141,6 +150,15 @@ def make_app(manager: Any, identity: Any, compute_url: str | None = None) -> web
     app.router.add_get("/v3", handle_v3)
     app.router.add_get("/v3/", handle_v3)
     app.router.add_get("/healthcheck", handle_healthcheck)
-    for family in (volumes, snapshots, attachments, backups, types, limits, services):
+    for family in (
+        volumes,
+        snapshots,
+        attachments,
+        backups,
+        types,
+        limits,
+        services,
+        iscsi_sessions,
+    ):
         family.add_routes(app.router, "/v3/{project_id}")
     return app

@@ -128,6 +128,19 @@ class ConnectionInfo:
         return {"driver_volume_type": "iscsi", "data": data}
 
 
+@dataclass(frozen=True)
+class ExportSession:
+    """One live iSCSI session on an export, as a cloud admin sees it (no credentials)."""
+
+    target_iqn: str
+    initiator: str  # the initiator's iSCSI name
+    portal: str  # "host:port" of the connection's local end (the portal it came in through)
+    peer: str  # "host:port" of the initiator's end
+    isid: str  # hex
+    tsih: int
+    connected_at: float  # epoch seconds of the login
+
+
 AUTH_SECRET_KEYS = (
     "auth_username", "auth_password", "discovery_auth_username", "discovery_auth_password",
 )  # fmt: skip

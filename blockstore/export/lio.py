@@ -22,7 +22,13 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-from blockstore.export.base import ConnectionInfo, ExportError, ExportSpec, connection_info
+from blockstore.export.base import (
+    ConnectionInfo,
+    ExportError,
+    ExportSession,
+    ExportSpec,
+    connection_info,
+)
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +116,11 @@ class LioDriver:
 
     async def list_exports(self) -> list[str]:
         return await self._run(self._list)
+
+    async def sessions(self) -> list[ExportSession]:
+        """Always empty: the kernel's sessions are not read from configfs (yet); the
+        volume API's os-iscsi-sessions lists none for LIO exports."""
+        return []
 
     # -- the blocking work ---------------------------------------------------
 

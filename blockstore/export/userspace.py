@@ -19,9 +19,16 @@ import logging
 import os
 from collections.abc import AsyncIterator
 
-from blockstore.export.base import ConnectionInfo, ExportError, ExportSpec, connection_info
+from blockstore.export.base import (
+    ConnectionInfo,
+    ExportError,
+    ExportSession,
+    ExportSpec,
+    connection_info,
+)
 from blockstore.export.qos import Limiter, ThrottledUnit
 from blockstore.iscsi import Target, TargetServer, normalize_name
+from blockstore.iscsi.session import SessionType
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +98,26 @@ class UserspaceDriver:
         return sorted(t.iqn for t in self.server.targets)
 
     # -- extras the volume manager uses when present -------------------------------------
+
+    async def sessions(self) -> list[ExportSession]:
+        """The live normal sessions on this driver's targets (discovery sessions are not)."""
+        out = []
+        for s in self.server.sessions:
+            conn = s.connection
+            if s.kind is not SessionType.NORMAL or s.target is None or conn is None or s.ended:
+                continue
+            out.append(
+                ExportSession(
+                    s.target.iqn,
+                    s.initiator_name,
+                    _address(conn.stream.local),
+                    conn.stream.peer,
+                    s.isid.hex(),
+                    s.tsih,
+                    s.opened_at,
+                )
+            )
+        return out
 
     async def extend_export(self, target_iqn: str) -> None:
         """The volume's file grew: LUNs re-read their size and raise a unit attention."""
@@ -187,3 +214,11 @@ class UserspaceDriver:
         await asyncio.gather(*(c.request_logout(grace) for c in conns))
         if conns:
             log.info("ended %d session(s) on %s", len(conns), target.iqn)
+
+
+def _address(sockname: tuple) -> str:
+    """``host:port`` (``[v6]:port``) of a socket address, "?" when unknown."""
+    if len(sockname) < 2:
+        return "?"
+    host = str(sockname[0])
+    return f"[{host}]:{sockname[1]}" if ":" in host else f"{host}:{sockname[1]}"

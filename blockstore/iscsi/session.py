@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import time
 from typing import TYPE_CHECKING
 
 from blockstore.iscsi.negotiate import SessionParams
@@ -75,6 +76,7 @@ class Session:
         self.connection: Connection | None = None
         self.ended = False
         self.proven: Credentials | None = None  # what its login proved with CHAP
+        self.opened_at = time.time()  # wall clock: shown to cloud admins (os-iscsi-sessions)
         target_name = target.iqn if target is not None else ""
         self.nexus = Nexus(
             initiator_port=f"{initiator_name},i,0x{isid.hex()}",

@@ -401,6 +401,32 @@ class AttachmentOps(SnapshotOps):
         info = self.connection_for(spec, portals, att)
         return info if caller.can_write else without_secrets(info)  # a reader may not connect
 
+    async def iscsi_sessions(self, caller: Caller) -> list[dict[str, Any]]:
+        """The live iSCSI sessions on volume targets (cloud admin only): a Stratus
+        extension for the console's cluster page; a driver without ``sessions`` lists none."""
+        self.must_be_cloud_admin(caller)
+        listed = getattr(self.driver, "sessions", None)
+        found = await listed() if listed is not None else []
+        prefix = f"{self.settings.iqn_prefix}:volume-"
+        out = []
+        for s in found:
+            if not s.target_iqn.startswith(prefix):
+                continue
+            out.append(
+                {
+                    "volume_id": s.target_iqn[len(prefix) :],
+                    "target_iqn": s.target_iqn,
+                    "initiator": s.initiator,
+                    "portal": s.portal,
+                    "peer": s.peer,
+                    "isid": s.isid,
+                    "tsih": s.tsih,
+                    "session_id": f"{s.isid}:{s.tsih:04x}",
+                    "connected_at": s.connected_at,
+                }
+            )
+        return sorted(out, key=lambda d: (d["volume_id"], d["initiator"], d["session_id"]))
+
     # -- Cinder's older volume actions -----------------------------------------------
 
     def _volume_attachments(

@@ -14,7 +14,7 @@ from aiohttp import web
 
 from compute_glue import httpkit
 from compute_glue.errors import BadRequest, NotFound
-from compute_glue.networks import secgroups
+from compute_glue.networks import quotas, secgroups
 from compute_glue.networks.manager import NetworkManager
 
 NETWORKS: web.AppKey[NetworkManager] = web.AppKey("networks", NetworkManager)
@@ -267,4 +267,5 @@ def make_app(manager: NetworkManager, identity: Any) -> web.Application:
         r.add_get(f"/{plural}/{{id}}", show)
         r.add_put(f"/{plural}/{{id}}", update)
         r.add_delete(f"/{plural}/{{id}}", delete)
+    quotas.add_routes(app, manager)
     return app

@@ -14,7 +14,7 @@ from aiohttp import web
 
 from compute_glue import httpkit
 from compute_glue.errors import BadRequest, Forbidden, NotFound, NotImplementedOp
-from compute_glue.servers import hostinfo, microversion
+from compute_glue.servers import hostinfo, microversion, quotas
 from compute_glue.servers.manager import ServerManager
 from compute_glue.servers.model import FLAVORS
 
@@ -355,4 +355,5 @@ def make_app(manager: ServerManager, identity: Any) -> web.Application:
     r.add_get("/servers/{server_id}/os-interface", handle_interfaces)
     r.add_post("/os-server-external-events", handle_external_events)
     hostinfo.add_routes(app, _project_servers)
+    quotas.add_routes(app, _project_servers)
     return app

@@ -157,6 +157,8 @@ def action_notes() -> dict[tuple[str, str], str]:
         + ", ".join(f"`{name}`" for name in ACTIONS),
         ("POST", "/v3/{project_id}/backups/{backup_id}/action"): "backup action: "
         "`os-verify`, `os-reset_status`",
+        ("GET", "/v3/{project_id}/os-iscsi-sessions"): "live iSCSI sessions per volume "
+        "(a Stratus extension; cloud admin only)",
         ("POST", "/v2.1/servers/{server_id}/action"): "server action: `os-stop`, `os-start`, "
         "`reboot`, `os-getConsoleOutput`; answered 501: "
         + ", ".join(f"`{name}`" for name in sorted(NOVA_ONLY)),
@@ -193,7 +195,8 @@ SERVICES = (
         "compute",
         "`compute.port` (8774), `/v2.1`",
         "Servers (QEMU) with images, flavors, networks, user data and volumes; console "
-        "output; power actions. Key pairs are refused.",
+        "output; power actions; limits and quota sets (unlimited, read-only). Key pairs are "
+        "refused.",
         compute_calls,
     ),
     ServiceDoc(
@@ -208,7 +211,7 @@ SERVICES = (
         "network",
         "`network.port` (9696), `/v2.0`",
         "Networks (a bridge each), subnets with DHCP and the metadata service, ports, and the "
-        "default security group.",
+        "default security group; quotas (unlimited, read-only, with real usage).",
         network_calls,
     ),
 )

@@ -7,7 +7,9 @@ directories of the nodes this machine runs (sizes only; no file is opened).
 Charts are drawn server-side as inline SVG from the console's own sampling
 of the nodes' ``/metrics`` (:mod:`..clustermetrics`). Ring versions are the
 ones each node reports serving with in its ``/stats``, so a host left on an
-old ring shows as such.
+old ring shows as such. The iSCSI sessions per volume come from the volume
+API's ``os-iscsi-sessions`` (a Stratus extension for cloud admins), called with
+the admin's own token.
 """
 
 from __future__ import annotations
@@ -22,13 +24,14 @@ from aiohttp import web
 
 from ..auth import Forbidden, page, viewer
 from ..charts import line_chart
-from ..cloudapi import CONFIG
+from ..cloudapi import CONFIG, volume_api
 from ..clustermetrics import SAMPLER, Sampler
-from ..services import SERVICES
+from ..services import SERVICES, ServiceError
 from ..templating import NavEntry, add_nav, render
 
 REPLICATORS = ("object-replicator", "container-replicator", "account-replicator")
 NODE_TIMEOUT = aiohttp.ClientTimeout(total=3)
+SESSION_FIELDS = ("initiator", "peer", "portal", "session_id", "connected_at")
 
 
 def summary(stats: dict[str, Any]) -> dict[str, Any]:
@@ -76,6 +79,31 @@ def fill_levels(data_dir: Path, index: int, devices: list[str]) -> dict[str, dic
     return out
 
 
+def group_sessions(answer: Any) -> list[dict[str, Any]]:
+    """``os-iscsi-sessions``'s answer per volume: its session count and initiators."""
+    found = answer.get("sessions") if isinstance(answer, dict) else None
+    groups: dict[str, dict[str, Any]] = {}
+    for s in found if isinstance(found, list) else []:
+        if not isinstance(s, dict) or not isinstance(s.get("volume_id"), str):
+            continue
+        g = groups.setdefault(s["volume_id"], {"volume_id": s["volume_id"], "sessions": []})
+        g["sessions"].append({k: str(s.get(k) or "?") for k in SESSION_FIELDS})
+    for g in groups.values():
+        g["count"] = len(g["sessions"])
+        g["initiators"] = sorted({s["initiator"] for s in g["sessions"]})
+    return [groups[k] for k in sorted(groups)]
+
+
+async def iscsi_sessions(request: web.Request) -> tuple[list[dict[str, Any]], str | None]:
+    """The sessions grouped per volume, or why they cannot be shown now."""
+    if not request.app[SERVICES].endpoints.volume:
+        return [], "no volume service is configured"
+    try:
+        return group_sessions(await volume_api(request, "GET", "/os-iscsi-sessions")), None
+    except ServiceError as exc:
+        return [], exc.message
+
+
 @page("admin")
 async def cluster_page(request: web.Request) -> web.StreamResponse:
     if not viewer(request).principal.is_reseller_admin:
@@ -106,7 +134,16 @@ async def cluster_page(request: web.Request) -> web.StreamResponse:
         line_chart("Mean latency", "ms", series["latency"]),
         line_chart("Bytes moved by replication and auditing", "B/s", series["bytes"]),
     ]
-    return render(request, "cluster/health.html", nodes=nodes, totals=totals, charts=charts)
+    volumes, sessions_error = await iscsi_sessions(request)
+    return render(
+        request,
+        "cluster/health.html",
+        nodes=nodes,
+        totals=totals,
+        charts=charts,
+        volumes=volumes,
+        sessions_error=sessions_error,
+    )
 
 
 def setup(app: web.Application) -> None:

@@ -41,7 +41,16 @@ class StratusUp:
         self.base_port = self.base_port or free_port_block(self.nodes)
         self.other_ports = {
             f"STRATUS_{name}_PORT": str(free_port())
-            for name in ("S3", "VOLUME", "ISCSI", "IMAGE", "COMPUTE", "CONSOLE")
+            for name in (
+                "S3",
+                "VOLUME",
+                "ISCSI",
+                "IMAGE",
+                "COMPUTE",
+                "NETWORK",
+                "IDENTITY",
+                "CONSOLE",
+            )
         }
         # Its compute service removes interfaces of its prefix that it has no record of:
         # a prefix of its own keeps it off every other test's bridges and taps.

@@ -198,3 +198,16 @@ def test_ec2_credentials_sign_s3_requests(cloud: Cloud) -> None:
     assert cred["access"] not in {
         c["Access"] for c in openstack_json(cloud, "ec2", "credentials", "list")
     }
+
+
+def test_quota_show_says_compute_and_network_are_unlimited(cloud: Cloud) -> None:
+    """`openstack quota show` asks compute, volume and network; none of them 404s."""
+    limits = {row["Resource"]: row["Limit"] for row in openstack_json(cloud, "quota", "show")}
+    assert limits["instances"] == limits["cores"] == limits["networks"] == limits["ports"] == -1
+    assert "volumes" in limits
+    usage = {r["Resource"]: r for r in openstack_json(cloud, "quota", "show", "--usage")}
+    assert usage["instances"]["Limit"] == -1 and usage["instances"]["In Use"] == 0
+    assert usage["security_groups"]["In Use"] == 1 and usage["networks"]["Limit"] == -1
+    assert openstack_json(cloud, "quota", "list", "--compute") == []
+    refused = openstack(cloud, "quota", "set", "--instances", "5", "admin", check=False)
+    assert refused.returncode != 0 and "not enforced" in refused.stderr, refused.stderr

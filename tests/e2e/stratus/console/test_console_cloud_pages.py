@@ -165,6 +165,8 @@ def test_the_cluster_page_is_for_the_cloud_admin(cloud: Cloud, console_url: str)
     page = _wait_text(web, "/cluster", r'data-points="[1-9]', 40)
     assert "nodes up 1/1" in page
     assert page.count("<svg") == 3 and "<polyline" in page
+    # The volume service lists its iSCSI sessions to the cloud admin (none, or a table).
+    assert 'id="iscsi-sessions"' in page and "did not list them" not in page
     reader, _ = logged_in(console_url, READER, READER_KEY)
     assert reader.get("/cluster").status == 403
     assert 'href="/cluster"' not in reader.get("/volumes").text

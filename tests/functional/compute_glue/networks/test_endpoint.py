@@ -260,3 +260,41 @@ async def test_dhcp_gives_each_port_its_address(neutron: Neutron, tmp_path: Path
     status, _ = await neutron.call("DELETE", f"/v2.0/networks/{net['id']}")
     assert status == 204
     assert server.pid(net["id"]) is None and server.networks() == []
+
+
+async def test_quotas_are_unlimited_with_real_usage_and_read_only(neutron: Neutron) -> None:
+    status, body = await neutron.call("POST", "/v2.0/networks", body={"network": {"name": "q"}})
+    net = body["network"]["id"]
+    spec = {"subnet": {"network_id": net, "cidr": "10.77.0.0/24", "ip_version": 4}}
+    assert (await neutron.call("POST", "/v2.0/subnets", body=spec))[0] == 201
+    assert (await neutron.call("POST", "/v2.0/ports", body={"port": {"network_id": net}}))[0] == 201
+    status, body = await neutron.call("GET", "/v2.0/quotas/alpha")
+    assert status == 200
+    assert body["quota"] == dict.fromkeys(
+        ("network", "subnet", "port", "router", "floatingip", "security_group",
+         "security_group_rule"), -1)  # fmt: skip
+    status, body = await neutron.call("GET", "/v2.0/quotas/alpha/details.json")
+    quota = body["quota"]
+    assert status == 200 and quota["network"] == {"used": 1, "limit": -1, "reserved": 0}
+    assert (quota["subnet"]["used"], quota["router"]["used"]) == (1, 0)
+    assert quota["port"]["used"] >= 1  # the subnet's DHCP port may count too
+    _, body = await neutron.call("GET", "/v2.0/quotas/beta/details", "beta")
+    assert body["quota"]["network"]["used"] == 0
+    status, body = await neutron.call("GET", "/v2.0/quotas/beta/default")
+    assert status == 200 and body["quota"]["port"] == -1
+    status, body = await neutron.call("GET", "/v2.0/quotas/beta")
+    assert status == 403
+    neutron_error(body, "PolicyNotAuthorized")
+    status, body = await neutron.call("PUT", "/v2.0/quotas/alpha", body={"quota": {"port": 5}})
+    assert status == 403
+    with contextlib.suppress(AlreadyExists):
+        neutron.identity.create_project("admin")
+    with contextlib.suppress(AlreadyExists):
+        neutron.identity.create_user("admin", "boss", role="admin")
+    admin = {"X-Auth-Token": neutron.identity.issue_token("admin", "boss", 3600)[0]}
+    url = f"{neutron.url}/v2.0/quotas/alpha"
+    async with neutron.session.put(url, json={"quota": {"port": 5}}, headers=admin) as resp:
+        assert resp.status == 400
+        neutron_error(await resp.json(), "HTTPBadRequest")
+    async with neutron.session.get(url + "/details", headers=admin) as resp:
+        assert (await resp.json())["quota"]["network"]["used"] == 1

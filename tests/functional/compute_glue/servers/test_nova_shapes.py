@@ -231,3 +231,37 @@ async def test_the_admin_lists_its_own_project_unless_all_tenants(nova: Nova) ->
     # A member's all_tenants changes nothing.
     _, other, _ = await nova.call("GET", "/v2.1/servers?all_tenants=1", token=nova.token("beta"))
     assert other["servers"] == []
+
+
+async def test_quota_sets_are_unlimited_with_real_usage_and_read_only(nova: Nova) -> None:
+    for flavor in ("1", "3"):
+        assert (await nova.create({"flavorRef": flavor}))[0] == 202
+    assert (await nova.create({}, token=nova.token("beta")))[0] == 202
+    status, body, _ = await nova.call("GET", "/v2.1/os-quota-sets/alpha", version="2.56")
+    quota = body["quota_set"]
+    assert status == 200 and quota.pop("id") == "alpha"
+    assert set(quota.values()) == {-1}
+    assert {"instances", "cores", "ram", "key_pairs", "injected_files"} <= set(quota)
+    assert "security_groups" not in quota  # gone since 2.36
+    _, body, _ = await nova.call("GET", "/v2.1/os-quota-sets/alpha", version="2.79")
+    assert "injected_files" not in body["quota_set"]  # gone since 2.57
+    _, body, _ = await nova.call("GET", "/v2.1/os-quota-sets/alpha/detail", version="2.56")
+    detail = body["quota_set"]
+    assert detail["instances"] == {"in_use": 2, "limit": -1, "reserved": 0}
+    assert (detail["cores"]["in_use"], detail["ram"]["in_use"]) == (3, 256 + 1024)
+    assert detail["key_pairs"] == {"in_use": 0, "limit": -1, "reserved": 0}
+    status, body, _ = await nova.call("GET", "/v2.1/os-quota-sets/beta/defaults")
+    assert status == 200 and body["quota_set"]["instances"] == -1
+    # Nova's policy: another project's quotas are the admin's business.
+    for path in ("/v2.1/os-quota-sets/beta", "/v2.1/os-quota-sets/beta/detail"):
+        status, body, _ = await nova.call("GET", path)
+        assert status == 403 and "os-quota-sets:show" in body["forbidden"]["message"]
+    admin = nova.token("admin", "admin")
+    _, body, _ = await nova.call("GET", "/v2.1/os-quota-sets/beta/detail", token=admin)
+    assert body["quota_set"]["instances"]["in_use"] == 1
+    # Nothing to set: a member is refused by policy, the admin told why.
+    change = {"quota_set": {"instances": 5}}
+    status, body, _ = await nova.call("PUT", "/v2.1/os-quota-sets/alpha", change)
+    assert status == 403 and "os-quota-sets:update" in body["forbidden"]["message"]
+    status, body, _ = await nova.call("PUT", "/v2.1/os-quota-sets/alpha", change, token=admin)
+    assert status == 400 and "not enforced" in body["badRequest"]["message"]

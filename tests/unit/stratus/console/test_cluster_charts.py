@@ -1,4 +1,5 @@
-"""The cluster page's numbers: a node's /metrics text summed, rates between samples, the axis."""
+"""The cluster page's numbers: a node's /metrics text summed, rates between samples, the axis;
+the iSCSI sessions table."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, generate_la
 
 from stratus.console.charts import line_chart, nice_top
 from stratus.console.clustermetrics import Point, Sample, Sampler, totals
+from stratus.console.templating import make_env
+from stratus.console.views.cluster import group_sessions
 from stratus.console.views.volumes import qemu_io_line
 
 
@@ -73,3 +76,28 @@ def test_the_qemu_io_line_has_the_readme_shape() -> None:
         "qemu-io --image-opts driver=iscsi,transport=tcp,portal=127.0.0.1:3260,"
         "target=iqn.x:vol,lun=0,user=u,password=p,initiator-name=iqn.2024-01.org.example:host1"
     )
+
+
+def test_the_iscsi_sessions_render_per_volume() -> None:
+    """What os-iscsi-sessions answers, grouped per volume and drawn as the cluster page does."""
+    answer = {
+        "sessions": [
+            {"volume_id": "v-2", "initiator": "iqn.2024-01.test:b", "peer": "10.0.0.9:5000",
+             "portal": "10.0.0.1:3260", "session_id": "80aa:0002", "connected_at": "t"},
+            {"volume_id": "v-1", "initiator": "iqn.2024-01.test:a", "peer": "10.0.0.8:5000",
+             "portal": "10.0.0.1:3260", "session_id": "80aa:0001", "connected_at": "t"},
+            {"volume_id": "v-2", "initiator": "iqn.2024-01.test:<c>", "peer": "10.0.0.7:5000"},
+            {"initiator": "no volume: skipped"},
+        ]
+    }  # fmt: skip
+    volumes = group_sessions(answer)
+    assert [(v["volume_id"], v["count"]) for v in volumes] == [("v-1", 1), ("v-2", 2)]
+    assert volumes[1]["initiators"] == ["iqn.2024-01.test:<c>", "iqn.2024-01.test:b"]
+    template = make_env().get_template("cluster/_sessions.html")
+    html = template.render(volumes=volumes, sessions_error=None)
+    assert 'id="iscsi-sessions"' in html and "<table" in html
+    assert "iqn.2024-01.test:&lt;c&gt;, iqn.2024-01.test:b" in html
+    assert "10.0.0.9:5000 → 10.0.0.1:3260" in html and "session 80aa:0002" in html
+    empty = template.render(volumes=group_sessions({"sessions": []}), sessions_error=None)
+    assert "<table" not in empty and ">none</p>" in empty
+    assert "did not list them: denied" in template.render(volumes=[], sessions_error="denied")
