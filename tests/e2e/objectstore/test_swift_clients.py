@@ -162,8 +162,8 @@ def test_restart_keeps_data(stratus_up: StratusUp, conn: Connection) -> None:
     conn.put_object("durable", "kept.bin", body)
     conn.put_object("durable", "small.txt", b"tiny")
     children = stratus_up.children()
-    # The nodes, the proxy, and the volume, image and compute services.
-    assert len(children) == stratus_up.nodes + 4
+    # The nodes, the proxy, and the volume, image, compute, identity and console services.
+    assert len(children) == stratus_up.nodes + 6
     assert stratus_up.stop(sig=signal.SIGINT) == 0  # Ctrl-C
     for pid in children:  # stopped and reaped, not orphaned
         assert not Path(f"/proc/{pid}").exists()
