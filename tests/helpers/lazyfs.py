@@ -524,6 +524,8 @@ class LazyFS:
         deadline = time.monotonic() + 20
         while not (os.path.ismount(self.mount) and self.control.exists()):
             if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.proc.kill()
+                self._reap()  # never leave a daemon or a mount behind
                 raise AssertionError(f"lazyfs did not mount:\n{self.log.read_text()[-2000:]}")
             time.sleep(0.02)
 
