@@ -51,6 +51,10 @@ async def test_soak_with_a_node_restarted_every_20s(tmp_path: Path) -> None:
             await load
         await c.replicate()
         await checker.final_check()
+        # The nodes replicate on their own every 5 s too: a pass of theirs that was running
+        # across the last restart can leave one partition for the next pass (seen once in
+        # ten runs on a loaded machine), so the replica check below follows a second pass.
+        await c.replicate()
         report = {**checker.report.to_dict(), "restarts": restarts, "seconds": SOAK_SECONDS}
         print(json.dumps({"soak": report}))
         assert report["lost"] == 0 and report["stale"] == 0, report
