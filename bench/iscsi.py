@@ -5,7 +5,7 @@ Every figure goes through a real initiator: ``qemu-img bench`` (QEMU's
 libiscsi block driver, the same code a VM's disk uses) against
 
 - ``stratus``: ``stratus target export FILE`` run as a subprocess (LUN 0),
-- ``tgtd``: the peer, started by ``/work/shared/peers/tgt/tgt-up.sh`` (LUN 1),
+- ``tgtd``: the peer, started by ``../shared/peers/tgt/tgt-up.sh`` (LUN 1),
 - ``raw``: the backing file itself, opened with O_DIRECT (``-t none``),
 
 all on the same preallocated file, one after the other. Prints one JSON
@@ -44,7 +44,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-PEERS = Path(os.environ.get("STRATUS_PEERS", "/work/shared/peers"))
+# The peers (Swift, tgtd) live beside the repository, in ../shared/peers; optional.
+PEERS = Path(
+    os.environ.get("STRATUS_PEERS", Path(__file__).resolve().parents[1].parent / "shared" / "peers")
+)
 IQN_STRATUS = "iqn.2024-01.org.stratus.bench:vol0"
 IQN_TGT = "iqn.2024-01.org.stratus.peer:tgt0"
 INITIATOR = "iqn.2024-01.org.stratus.bench:initiator"

@@ -15,7 +15,7 @@ Prints one JSON document:
   the S3 API of the same cluster (objbench signs SigV4 itself), and with
   ``both`` ``s3_over_native``, so the cost of the S3 dialect shows;
 - ``swift`` / ``swift_s3api`` (with ``--with-swift``): the same objbench against
-  OpenStack Swift (an all-in-one started by /work/shared/peers/swift/setup.sh),
+  OpenStack Swift (an all-in-one started by ../shared/peers/swift/setup.sh),
   through its proxy and its s3api middleware, and ``ratios`` / ``ratios_s3``:
   Stratus over Swift for throughput, Swift over Stratus for CPU per operation
   (above 1 is better for Stratus in both);
@@ -46,7 +46,10 @@ from typing import Any
 
 from _launch import ADMIN_USER, StratusUp, emit, free_port
 
-PEERS = Path(os.environ.get("STRATUS_PEERS", "/work/shared/peers"))
+# The peers (Swift, tgtd) live beside the repository, in ../shared/peers; optional.
+PEERS = Path(
+    os.environ.get("STRATUS_PEERS", Path(__file__).resolve().parents[1].parent / "shared" / "peers")
+)
 OBJBENCH = PEERS / "swift" / "objbench.py"
 SWIFT_SETUP = PEERS / "swift" / "setup.sh"
 SWIFT_STOP = PEERS / "swift" / "stop.sh"

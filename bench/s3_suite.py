@@ -33,7 +33,10 @@ from typing import Any
 
 from _launch import ROOT, StratusUp, emit, free_port
 
-PEERS = Path(os.environ.get("STRATUS_PEERS", "/work/shared/peers"))
+# The peers (Swift, tgtd) live beside the repository, in ../shared/peers; optional.
+PEERS = Path(
+    os.environ.get("STRATUS_PEERS", Path(__file__).resolve().parents[1].parent / "shared" / "peers")
+)
 SWIFT_SETUP = PEERS / "swift" / "setup.sh"
 SWIFT_STOP = PEERS / "swift" / "stop.sh"
 USERS = [("test", "tester", "admin", "testing"), ("test2", "tester2", "admin", "testing2"),

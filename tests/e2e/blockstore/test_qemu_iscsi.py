@@ -8,7 +8,7 @@ login, nothing written), and hot-plug/unplug over QMP the way compute attaches
 volumes. One VM boot per test.
 
 ``VMTEST_TARGET=tgtd`` runs the same tests against the peer target (tgtd, via
-/work/shared/peers/tgt) to check the tests themselves.
+../shared/peers/tgt) to check the tests themselves.
 """
 
 from __future__ import annotations
@@ -34,7 +34,8 @@ from tests.helpers.tools import missing_tool, need_tool
 pytestmark = pytest.mark.slow
 
 TARGET = os.environ.get("VMTEST_TARGET", "stratus")
-PEERS = Path("/work/shared/peers/tgt")
+# Optional: the tgtd peer beside the repository, in ../shared/peers/tgt.
+PEERS = Path(__file__).resolve().parents[3].parent / "shared" / "peers" / "tgt"
 INITIATOR = "iqn.2024-01.org.stratus.test:vm"
 LUN_SIZE = 64 * 1024 * 1024
 BS = 4096
@@ -136,7 +137,7 @@ def stratus_lun(workdir: Path, chap: tuple[str, str] | None) -> Iterator[Lun]:
 def tgtd_lun(workdir: Path, chap: tuple[str, str] | None) -> Iterator[Lun]:
     need_tool("tgtd", "tgt")
     if os.geteuid() != 0 or not (PEERS / "tgt-up.sh").exists():
-        missing_tool("tgtd peer needs root and /work/shared/peers/tgt")
+        missing_tool("tgtd peer needs root and ../shared/peers/tgt")
     backing = workdir / "lun.img"
     with backing.open("wb") as f:
         f.truncate(LUN_SIZE)
