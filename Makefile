@@ -1,5 +1,5 @@
-# The two commands of README.md. Both bootstrap .venv (and, as root, the
-# Debian packages) before they run.
+# The two commands of README.md, and the benchmarks. Each bootstraps .venv
+# (and, as root, the Debian packages) before it runs.
 .PHONY: up test lint bench bootstrap
 
 bootstrap:
@@ -13,3 +13,8 @@ test: bootstrap
 
 lint: bootstrap
 	@.venv/bin/ruff check . && .venv/bin/ruff format --check .
+
+# Quick benchmarks of Stratus beside the machine's own limits; PEERS=1 also installs
+# OpenStack Swift (PyPI) and tgt (Debian) and compares; FULL=1 the full-size runs.
+bench: bootstrap
+	@PEERS=$(PEERS) FULL=$(FULL) bench/run.sh

@@ -134,14 +134,14 @@ class StratusUp:
         return ""
 
 
-def request(method: str, url: str, token: str, body: bytes | None = None) -> int:
+def request(method: str, url: str, token: str, body: bytes | None = None) -> tuple[int, bytes]:
+    """(status, response body) of one request with a token."""
     req = urllib.request.Request(url, data=body, method=method, headers={"X-Auth-Token": token})
     try:
         with urllib.request.urlopen(req, timeout=10) as resp:
-            resp.read()
-            return resp.status
+            return resp.status, resp.read()
     except urllib.error.HTTPError as exc:
-        return exc.code
+        return exc.code, b""
 
 
 def emit(doc: dict, out: str | None) -> None:

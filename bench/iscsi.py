@@ -5,13 +5,20 @@ Every figure goes through a real initiator: ``qemu-img bench`` (QEMU's
 libiscsi block driver, the same code a VM's disk uses) against
 
 - ``stratus``: ``stratus target export FILE`` run as a subprocess (LUN 0),
-- ``tgtd``: the peer, started by ``../shared/peers/tgt/tgt-up.sh`` (LUN 1),
+- ``tgtd``: the peer (bench/peers/tgt.sh, Debian ``tgt``, LUN 1) offering the
+  same iSCSI session parameters as Stratus's target (256 KiB data segments,
+  1 MiB bursts, ImmediateData=Yes, InitialR2T=No, 8 outstanding R2Ts: read
+  from ``blockstore.iscsi.negotiate.TargetLimits``),
+- ``tgtd_default``: the same tgtd left at its own defaults (8 KiB segments,
+  InitialR2T=Yes, one R2T, 256 KiB bursts),
 - ``raw``: the backing file itself, opened with O_DIRECT (``-t none``),
 
 all on the same preallocated file, one after the other. Prints one JSON
 document with 4 KiB "random" read/write IOPS at queue depth 1 and 32, 1 MiB
-sequential read/write MB/s, the CPU seconds the server spent, and the
-stratus/tgtd ratios.
+sequential read/write MB/s, writes with a flush every 16 MiB (the same for
+every target), the CPU seconds the server spent, and the ratios of targets
+that use the same I/O mode (the iSCSI targets go through the page cache, raw
+does not: no ratio over raw).
 
 ``qemu-img bench`` only strides: request i goes to ``offset + i*step`` modulo
 the image size. The 4 KiB tests use a step of an odd number of blocks near
@@ -21,8 +28,12 @@ random one.
 
 Each test first runs a short calibration and then sizes its request count to
 a time budget (``--seconds``), so a slow target cannot make the run endless.
+``--uncached`` drops the backing file's cached pages before every test, so
+reads come from the disk; ``--big-lun`` makes the LUN twice the memory the
+page cache could use (MemAvailable) and fills it with data first.
 
-Usage: .venv/bin/python bench/iscsi.py [--quick] [--size 1G] [--only stratus,tgtd,raw]
+Usage: .venv/bin/python bench/iscsi.py [--quick] [--size 1G] [--uncached] [--big-lun]
+                                       [--only stratus,tgtd,tgtd_default,raw]
 """
 
 from __future__ import annotations
@@ -44,14 +55,16 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-# The peers (Swift, tgtd) live beside the repository, in ../shared/peers; optional.
-PEERS = Path(
-    os.environ.get("STRATUS_PEERS", Path(__file__).resolve().parents[1].parent / "shared" / "peers")
-)
+from _peers import CACHE, TGT_SH, key_values
+
+from blockstore.iscsi.negotiate import TargetLimits
+
 IQN_STRATUS = "iqn.2024-01.org.stratus.bench:vol0"
 IQN_TGT = "iqn.2024-01.org.stratus.peer:tgt0"
 INITIATOR = "iqn.2024-01.org.stratus.bench:initiator"
-TARGETS = ("stratus", "tgtd", "raw")
+TARGETS = ("stratus", "tgtd", "tgtd_default", "raw")
+IO_MODE = {"stratus": "page cache", "tgtd": "page cache", "tgtd_default": "page cache",
+           "raw": "O_DIRECT"}  # fmt: skip
 KiB, MiB = 1024, 1024 * 1024
 MAX_OPS = {4 * KiB: 2_000_000, MiB: 32_768}  # hard caps behind the time budget
 
@@ -64,13 +77,19 @@ class Test:
     depth: int
     scattered: bool
     unit: str  # "iops" or "mb_s"
+    flush_every: int = 0  # requests between flushes (qemu-img bench --flush-interval)
 
 
+FLUSH_BYTES = 16 * MiB
 # Writes first, so that the reads find written (allocated) blocks.
 TESTS = (
     Test("seq_write_1m_mb_s", True, MiB, 8, False, "mb_s"),
+    Test("seq_write_1m_flush16m_mb_s", True, MiB, 8, False, "mb_s", FLUSH_BYTES // MiB),
     Test("rand_write_4k_qd1_iops", True, 4 * KiB, 1, True, "iops"),
     Test("rand_write_4k_qd32_iops", True, 4 * KiB, 32, True, "iops"),
+    Test(
+        "rand_write_4k_qd32_flush16m_iops", True, 4 * KiB, 32, True, "iops", FLUSH_BYTES // KiB // 4
+    ),
     Test("seq_read_1m_mb_s", False, MiB, 8, False, "mb_s"),
     Test("rand_read_4k_qd1_iops", False, 4 * KiB, 1, True, "iops"),
     Test("rand_read_4k_qd32_iops", False, 4 * KiB, 32, True, "iops"),
@@ -165,6 +184,8 @@ def run_qemu_img(
         argv += ["-S", str(scatter_step(size, test.size))]
     if test.write:
         argv += ["-w", "--pattern=165"]
+    if test.flush_every:
+        argv += [f"--flush-interval={test.flush_every}"]
     argv += target.image_args
     cpu0 = proc_cpu_seconds(target.server_pid)
     ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -186,7 +207,7 @@ def run_qemu_img(
 def measure(target: Target, test: Test, size: int, seconds: float) -> dict:
     """Calibrate, then run ``test`` for about ``seconds``; return its figures."""
     timeout = max(30.0, seconds * 10)
-    calib = 128 if test.size == MiB else 1024
+    calib = max(128 if test.size == MiB else 1024, 2 * test.flush_every)
     t_calib, _, _ = run_qemu_img(target, test, calib, size, timeout)
     count = int(min(max(seconds * calib / t_calib, calib), MAX_OPS[test.size]))
     elapsed, server, client = run_qemu_img(target, test, count, size, timeout)
@@ -216,28 +237,49 @@ def iscsi_args(port: int, iqn: str, lun: int) -> list[str]:
     return ["--image-opts", opts]
 
 
+def session_params(tuned: bool) -> str:
+    """tgt.sh's PARAMS: Stratus's target's offers (tuned), or nothing (tgtd's defaults)."""
+    if not tuned:
+        return ""
+    lim = TargetLimits()
+    yes_no = {True: "Yes", False: "No"}
+    return " ".join(
+        f"{k}={v}"
+        for k, v in (
+            ("MaxRecvDataSegmentLength", lim.max_recv_data_segment_length),
+            # Stratus sends Data-In as large as the initiator accepts; tgtd caps them at this
+            ("MaxXmitDataSegmentLength", lim.max_recv_data_segment_length),
+            ("MaxBurstLength", lim.max_burst_length),
+            ("FirstBurstLength", lim.first_burst_length),
+            ("MaxOutstandingR2T", lim.max_outstanding_r2t),
+            ("InitialR2T", yes_no[lim.initial_r2t]),
+            ("ImmediateData", yes_no[lim.immediate_data]),
+        )
+    )
+
+
 @contextlib.contextmanager
-def tgtd_target(path: Path, workdir: Path) -> Iterator[Target]:
-    up, down = PEERS / "tgt" / "tgt-up.sh", PEERS / "tgt" / "tgt-down.sh"
-    if not up.exists() or shutil.which("tgtd") is None:
-        raise BenchError(f"tgtd or {up} is missing (Debian package tgt)")
+def tgtd_target(path: Path, workdir: Path, *, tuned: bool) -> Iterator[Target]:
+    if not TGT_SH.exists():
+        raise BenchError(f"{TGT_SH} is missing")
     port = free_port()
-    ctrl = next(c for c in range(7100, 7300) if not Path(f"/var/run/tgtd/socket.{c}").exists())
     env = dict(
-        os.environ, PORT=str(port), CTRL=str(ctrl), IQN=IQN_TGT, BACKING=str(path),
-        STATE=str(workdir / "tgt"), BSTYPE="rdwr",
+        os.environ, PORT=str(port), IQN=IQN_TGT, BACKING=str(path), BSTYPE="rdwr",
+        STATE=str(workdir / f"tgt-{port}"), STRATUS_BENCH_CACHE=str(CACHE),
+        PARAMS=session_params(tuned),
     )  # fmt: skip
     try:
         done = subprocess.run(
-            ["bash", str(up)], env=env, capture_output=True, text=True, timeout=60
+            ["bash", str(TGT_SH), "up"], env=env, capture_output=True, text=True, timeout=600
         )
         if done.returncode != 0:
-            raise BenchError(f"tgt-up.sh failed: {done.stderr.strip()[-800:]}")
-        pid = int((workdir / "tgt" / "tgtd.pid").read_text())
+            raise BenchError(f"tgt.sh up failed: {done.stderr.strip()[-800:]}")
+        pid = int(key_values(done.stdout)["TGT_PID"])
         wait_port(port, None)
-        yield Target("tgtd", iscsi_args(port, IQN_TGT, 1), server_pid=pid)
+        name = "tgtd" if tuned else "tgtd_default"
+        yield Target(name, iscsi_args(port, IQN_TGT, 1), server_pid=pid)
     finally:
-        subprocess.run(["bash", str(down)], env=env, capture_output=True, timeout=60)
+        subprocess.run(["bash", str(TGT_SH), "down"], env=env, capture_output=True, timeout=60)
 
 
 def stratus_command() -> list[str]:
@@ -276,16 +318,46 @@ def stratus_target(path: Path, workdir: Path) -> Iterator[Target]:
         log.close()
 
 
-def make_backing(path: Path, size: int) -> None:
-    """A fully allocated file: every target then reads and writes real extents."""
+def make_backing(path: Path, size: int, fill: bool) -> None:
+    """A fully allocated file: every target then reads and writes real extents.
+
+    ``fill`` writes data over all of it (fsynced), so reads anywhere read the disk.
+    """
     with path.open("wb") as f:
         os.posix_fallocate(f.fileno(), 0, size)
+        if fill:
+            chunk = os.urandom(4 * MiB)
+            t0 = time.monotonic()
+            for _ in range(size // len(chunk)):
+                f.write(chunk)
+            f.flush()
+            os.fsync(f.fileno())
+            print(f"  filled {size >> 30} GiB in {time.monotonic() - t0:.0f} s", file=sys.stderr)
+
+
+def drop_cached(path: Path) -> None:
+    """Write the backing file's dirty pages out and evict its cached ones (this file only)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fdatasync(fd)
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+    finally:
+        os.close(fd)
+
+
+def page_cache_bytes() -> int:
+    """MemAvailable: about what the page cache could grow to."""
+    for line in Path("/proc/meminfo").read_text().splitlines():
+        if line.startswith("MemAvailable:"):
+            return int(line.split()[1]) * KiB
+    raise BenchError("no MemAvailable in /proc/meminfo")
 
 
 def bench_target(name: str, path: Path, workdir: Path, args: argparse.Namespace) -> dict:
     starters = {
         "raw": lambda: raw_target(path),
-        "tgtd": lambda: tgtd_target(path, workdir),
+        "tgtd": lambda: tgtd_target(path, workdir, tuned=True),
+        "tgtd_default": lambda: tgtd_target(path, workdir, tuned=False),
         "stratus": lambda: stratus_target(path, workdir),
     }
     results: dict = {}
@@ -294,6 +366,8 @@ def bench_target(name: str, path: Path, workdir: Path, args: argparse.Namespace)
             for test in TESTS:
                 if not target.alive():
                     raise BenchError(f"the {name} server process died")
+                if args.uncached:
+                    drop_cached(path)
                 try:
                     results[test.name] = measure(target, test, args.size, args.seconds)
                     shown = results[test.name]["value"]
@@ -308,6 +382,7 @@ def bench_target(name: str, path: Path, workdir: Path, args: argparse.Namespace)
 
 
 def ratios(a: dict, b: dict) -> dict:
+    """a over b per test; only call it for targets with the same I/O mode."""
     return {
         t.name: round(a[t.name]["value"] / b[t.name]["value"], 3)
         for t in TESTS
@@ -324,6 +399,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--seconds", type=float, help="time budget per test (default 3, quick 0.5)")
     parser.add_argument("--dir", type=Path, help="work directory (default: a fresh temp dir)")
+    parser.add_argument(
+        "--uncached", action="store_true", help="evict the LUN file's cached pages before each test"
+    )
+    parser.add_argument(
+        "--big-lun",
+        action="store_true",
+        help="LUN of twice MemAvailable (at least --size), filled with data first",
+    )
     args = parser.parse_args(argv)
     only = [t.strip() for t in args.only.split(",") if t.strip()]
     if bad := [t for t in only if t not in TARGETS]:
@@ -335,28 +418,34 @@ def main(argv: list[str] | None = None) -> int:
     # SIGTERM must unwind through the finally blocks that stop tgtd and Stratus.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
+    if args.big_lun:
+        args.size = max(args.size, -(-2 * page_cache_bytes() // (1 << 30)) << 30)
     workdir = Path(tempfile.mkdtemp(prefix="stratus-bench-iscsi-", dir=args.dir))
     report: dict = {
-        "bench": "iscsi",
+        "bench": "iscsi/2",
         "initiator": "qemu-img bench (QEMU libiscsi driver), cache=none",
         "size_bytes": args.size,
+        "filled": args.big_lun,
+        "uncached_before_each_test": args.uncached,
         "seconds_per_test": args.seconds,
+        "flush": f"the *_flush16m tests flush every {FLUSH_BYTES >> 20} MiB, on every target",
         "random_4k": "full-cycle scrambled stride (qemu-img bench -S), not true random",
+        "io_mode": {name: IO_MODE[name] for name in only},
+        "tgtd_session_params": {"tgtd": session_params(True), "tgtd_default": "tgtd defaults"},
         "targets": {},
     }
     try:
         backing = workdir / "lun.img"
-        make_backing(backing, args.size)
+        make_backing(backing, args.size, fill=args.big_lun)
         for name in only:
             print(f"bench: {name}", file=sys.stderr)
             report["targets"][name] = bench_target(name, backing, workdir, args)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     res = report["targets"]
-    if "stratus" in res and "tgtd" in res:
-        report["ratio_stratus_over_tgtd"] = ratios(res["stratus"], res["tgtd"])
-    if "stratus" in res and "raw" in res:
-        report["ratio_stratus_over_raw"] = ratios(res["stratus"], res["raw"])
+    for other in res:  # a ratio only between targets with the same I/O mode
+        if "stratus" in res and other != "stratus" and IO_MODE[other] == IO_MODE["stratus"]:
+            report[f"ratio_stratus_over_{other}"] = ratios(res["stratus"], res[other])
     print(json.dumps(report, indent=2))
     failed = any("error" in r or any("error" in v for v in r.values()) for r in res.values())
     return 1 if failed else 0

@@ -1,6 +1,6 @@
 """Object store throughput, beside this machine's own limits and (optionally) OpenStack Swift.
 
-    .venv/bin/python bench/objects.py [--api native|s3|both] [--with-swift] [--quick] [--out FILE]
+    .venv/bin/python bench/objects.py [--api native|s3|both] [--with-swift] [--pairs N] [--quick]
 
 Prints one JSON document:
 
@@ -8,25 +8,27 @@ Prints one JSON document:
   large-file write+fsync MB/s (the median of three runs: this virtual disk
   varies), and 4 KiB file create+write+fsync+rename per second (one writer
   and 16 writers);
-- ``stratus``: objbench results against a `stratus up` started here in a temp
+- ``stratus``: bench/loadgen.py against a `stratus up` started here in a temp
   dir: 4 KiB PUT/GET ops/s at concurrency 16 and 64, 64 MiB PUT/GET MB/s,
   listing a 10,000-object container, server CPU per operation;
 - ``stratus_s3`` (with ``--api s3`` or ``both``): the same workloads through
-  the S3 API of the same cluster (objbench signs SigV4 itself), and with
+  the S3 API of the same cluster (loadgen signs SigV4 itself), and with
   ``both`` ``s3_over_native``, so the cost of the S3 dialect shows;
-- ``swift`` / ``swift_s3api`` (with ``--with-swift``): the same objbench against
-  OpenStack Swift (an all-in-one started by ../shared/peers/swift/setup.sh),
-  through its proxy and its s3api middleware, and ``ratios`` / ``ratios_s3``:
-  Stratus over Swift for throughput, Swift over Stratus for CPU per operation
-  (above 1 is better for Stratus in both);
+- ``swift`` / ``swift_s3api`` (with ``--with-swift``): the same loadgen against
+  OpenStack Swift (an all-in-one started by bench/peers/swift.sh: 3 nodes,
+  3 replicas, per-request logging off, background daemons on), through its
+  proxy and its s3api middleware, and ``ratios`` / ``ratios_s3``: Stratus over
+  Swift for throughput, Swift over Stratus for CPU per operation (above 1 is
+  better for Stratus in both), from the medians;
 - ``vs_machine``: each system's 64 MiB PUT against the disk. Every replica
   lands on this one disk, so the disk writes ``replicas`` times the client's
   MB/s; ``fraction_of_disk`` is that over ``large_put_shaped_writes``: the
   same bytes written the same way (one writer per replica, 64 MiB files,
   fsync, rename, directory fsync) by plain Python with no server involved.
 
-Both systems are measured one after the other on the same machine by the same
-neutral load generator (objbench.py), never side by side.
+Each system runs ``--pairs`` times (default 3), alternating A B A B (Stratus,
+then Swift), each run on a freshly started cluster and never side by side;
+every figure is reported as its median with min, max and all runs.
 """
 
 from __future__ import annotations
@@ -44,16 +46,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from _launch import ADMIN_USER, StratusUp, emit, free_port
+from _launch import ADMIN_USER, StratusUp, emit
+from _peers import BENCH, SwiftPeer
 
-# The peers (Swift, tgtd) live beside the repository, in ../shared/peers; optional.
-PEERS = Path(
-    os.environ.get("STRATUS_PEERS", Path(__file__).resolve().parents[1].parent / "shared" / "peers")
-)
-OBJBENCH = PEERS / "swift" / "objbench.py"
-SWIFT_SETUP = PEERS / "swift" / "setup.sh"
-SWIFT_STOP = PEERS / "swift" / "stop.sh"
-SAIO_ROOT = Path(os.environ.get("SAIO_ROOT", "/srv/swift-saio"))
+LOADGEN = BENCH / "loadgen.py"
 MiB = 1 << 20
 REPLICAS = 3  # both clusters here: 3 replicas, every device on the same disk
 
@@ -176,17 +172,17 @@ def machine_limits(base: Path, quick: bool) -> dict[str, Any]:
         }
 
 
-# ------------------------------------------------------------------ objbench runs
+# ------------------------------------------------------------------ loadgen runs
 
 
-def objbench(args: list[str], label: str) -> dict[str, Any]:
-    cmd = [sys.executable, str(OBJBENCH), "--label", label, *args]
-    print(f"# objbench {label}: {' '.join(args)}", file=sys.stderr)
+def loadgen(args: list[str], label: str) -> dict[str, Any]:
+    cmd = [sys.executable, str(LOADGEN), "--label", label, *args]
+    print(f"# loadgen {label}: {' '.join(args)}", file=sys.stderr)
     proc = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, timeout=3600)
     try:
         return json.loads(proc.stdout)
     except json.JSONDecodeError:
-        return {"failures": [{"error": f"objbench exit {proc.returncode}", "out": proc.stdout}]}
+        return {"failures": [{"error": f"loadgen exit {proc.returncode}", "out": proc.stdout}]}
 
 
 def workload_runs(
@@ -196,7 +192,7 @@ def workload_runs(
     large_total = "128MiB" if quick else "256MiB"
     list_objects = "2000" if quick else "10000"
     docs = [
-        objbench(
+        loadgen(
             [
                 *auth,
                 "--workloads", ",".join(workloads),
@@ -210,7 +206,7 @@ def workload_runs(
     ]  # fmt: skip
     if "small" in workloads:
         docs.append(
-            objbench([*auth, "--workloads", "small", "-c", "64", "-n", count], f"{label} c64")
+            loadgen([*auth, "--workloads", "small", "-c", "64", "-n", count], f"{label} c64")
         )
     return docs
 
@@ -251,12 +247,50 @@ def summarize(docs: list[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
+def spread(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Per figure and metric over repeated runs: median, min, max and every run's value."""
+    out: dict[str, Any] = {"runs": len(runs), "failures": [f for r in runs for f in r["failures"]]}
+    for key in dict.fromkeys(k for r in runs for k in r):
+        values = [r[key] for r in runs if isinstance(r.get(key), dict | int | float)]
+        if not values or key == "failures":
+            continue
+        if not isinstance(values[0], dict):
+            out[key] = stats([v for v in values if isinstance(v, int | float)])
+            continue
+        out[key] = {}
+        for metric in dict.fromkeys(m for v in values for m in v):
+            nums = [v[metric] for v in values if isinstance(v.get(metric), int | float)]
+            if nums:
+                out[key][metric] = stats(nums)
+    return out
+
+
+def stats(values: list[float]) -> dict[str, Any]:
+    return {
+        "median": round(statistics.median(values), 3),
+        "min": min(values),
+        "max": max(values),
+        "all": values,
+    }
+
+
+def medians(agg: dict[str, Any]) -> dict[str, Any]:
+    """The medians of a ``spread``, shaped like one run's summary."""
+    out: dict[str, Any] = {}
+    for key, value in agg.items():
+        if isinstance(value, dict) and "median" in value:
+            out[key] = value["median"]
+        elif isinstance(value, dict):
+            out[key] = {m: v["median"] for m, v in value.items()}
+    return out
+
+
 def vs_machine(doc: dict[str, Any]) -> dict[str, Any]:
-    """Large PUT MB/s as a fraction of what the disk can take (all replicas on one disk)."""
+    """Large PUT MB/s (median) as a fraction of what the disk can take (replicas on one disk)."""
     disk = doc["machine"]["large_put_shaped_writes_MB_per_s"]
     out: dict[str, Any] = {"replicas_on_one_disk": REPLICAS, "disk_MB_per_s": disk}
-    for key in ("stratus", "stratus_s3", "swift", "swift_s3api"):
-        put = doc.get(key, {}).get("large_put_64MiB", {}).get("MB_per_s")
+    for key in SYSTEMS:
+        put = medians(doc.get(key, {})).get("large_put_64MiB", {}).get("MB_per_s")
         if put:
             out[key] = {
                 "large_put_MB_per_s": put,
@@ -267,7 +301,8 @@ def vs_machine(doc: dict[str, Any]) -> dict[str, Any]:
 
 
 def ratios(ours: dict[str, Any], theirs: dict[str, Any]) -> dict[str, Any]:
-    """Throughput: Stratus / Swift. CPU per op and listing time: Swift / Stratus."""
+    """Throughput: Stratus / Swift. CPU per op and listing time: Swift / Stratus (medians)."""
+    ours, theirs = medians(ours), medians(theirs)
     out: dict[str, Any] = {}
     for key, mine in ours.items():
         other = theirs.get(key)
@@ -288,6 +323,7 @@ def ratios(ours: dict[str, Any], theirs: dict[str, Any]) -> dict[str, Any]:
 # ------------------------------------------------------------------ the two systems
 
 APIS = ("native", "s3")
+SYSTEMS = ("stratus", "stratus_s3", "swift", "swift_s3api")
 ACCESS, SECRET = "STRBENCHACCESSKEY01", "bench-secret-key-0123456789"
 
 
@@ -323,12 +359,12 @@ def wait_answering(url: str, timeout: float = 30.0) -> None:
 
 
 def s3_args(endpoint: str, access: str, secret: str) -> list[str]:
-    # objbench signs S3 requests itself (SigV4, UNSIGNED-PAYLOAD): no boto3 in the client's cost
+    # loadgen signs S3 requests itself (SigV4, UNSIGNED-PAYLOAD): no SDK in the client's cost
     return ["--api", "s3", "--endpoint", endpoint, "--access-key", access, "--secret-key", secret]
 
 
 def bench_stratus(base: Path, quick: bool, workloads: list[str], apis: list[str]) -> dict[str, Any]:
-    """Each API's figures from one cluster, keyed stratus (native) and stratus_s3."""
+    """One run of each API on one fresh cluster, keyed stratus (native) and stratus_s3."""
     data = Path(tempfile.mkdtemp(dir=base, prefix="stratus-bench-"))
     up = StratusBenchUp(data / "data")
     out: dict[str, Any] = {}
@@ -348,8 +384,7 @@ def bench_stratus(base: Path, quick: bool, workloads: list[str], apis: list[str]
             docs = workload_runs(auth, "stratus-s3", quick, workloads)
             out["stratus_s3"] = {**summarize(docs), "raw": docs}
         if any(v["failures"] for v in out.values()):  # say why before the data dir goes
-            out["launcher_log_tail"] = up.log_tail(40)
-            out["launcher_exit"] = up.proc.poll()
+            next(iter(out.values()))["failures"].append({"launcher_log_tail": up.log_tail(40)})
     finally:
         up.stop()
         shutil.rmtree(data, ignore_errors=True)
@@ -357,26 +392,22 @@ def bench_stratus(base: Path, quick: bool, workloads: list[str], apis: list[str]
 
 
 def bench_swift(quick: bool, workloads: list[str], apis: list[str]) -> dict[str, Any]:
-    """The same workloads against Swift's proxy (tempauth) and its s3api middleware."""
-    port = free_port()
-    env = {**os.environ, "PROXY_PORT": str(port), "NODES": "3", "REPLICAS": "3", "RESET": "1"}
-    subprocess.run(["bash", str(SWIFT_SETUP)], env=env, check=True, stdout=sys.stderr)
-    pids = ["--server-pidfile", str(SAIO_ROOT / "run" / "pids")]
+    """The same workloads against a fresh Swift: its proxy (tempauth) and its s3api."""
     out: dict[str, Any] = {}
-    try:
+    with SwiftPeer(nodes=3, replicas=REPLICAS) as swift:
+        pids = ["--server-pidfile", swift.pidfile]
         if "native" in apis:
             auth = [
-                "--auth-url", f"http://127.0.0.1:{port}/auth/v1.0",
-                "--user", "test:tester", "--key", "testing", *pids,
+                "--auth-url", swift.info["SWIFT_AUTH_URL"],
+                "--user", swift.info["SWIFT_USER"], "--key", swift.info["SWIFT_KEY"], *pids,
             ]  # fmt: skip
             docs = workload_runs(auth, "swift", quick, workloads)
             out["swift"] = {**summarize(docs), "raw": docs}
         if "s3" in apis:
-            auth = [*s3_args(f"http://127.0.0.1:{port}", "test:tester", "testing"), *pids]
-            docs = workload_runs(auth, "swift-s3api", quick, workloads)
+            info = swift.info
+            s3 = s3_args(info["S3_ENDPOINT"], info["S3_ACCESS_KEY"], info["S3_SECRET_KEY"])
+            docs = workload_runs([*s3, *pids], "swift-s3api", quick, workloads)
             out["swift_s3api"] = {**summarize(docs), "raw": docs}
-    finally:
-        subprocess.run(["bash", str(SWIFT_STOP)], env=env, stdout=sys.stderr)
     return out
 
 
@@ -387,6 +418,7 @@ def throughput_only(r: dict[str, Any]) -> dict[str, Any]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--with-swift", action="store_true", help="also measure OpenStack Swift")
+    ap.add_argument("--pairs", type=int, default=3, help="A B runs of each system (default 3)")
     ap.add_argument("--quick", action="store_true", help="fewer objects (a smoke run)")
     ap.add_argument("--no-stratus", action="store_true", help="machine limits (and Swift) only")
     ap.add_argument(
@@ -398,9 +430,9 @@ def main() -> None:
     ap.add_argument(
         "--workloads",
         default="small,large,list",
-        help="objbench workloads to run (small also runs at concurrency 64)",
+        help="loadgen workloads to run (small also runs at concurrency 64)",
     )
-    ap.add_argument("--raw", action="store_true", help="keep objbench's full output in the JSON")
+    ap.add_argument("--raw", action="store_true", help="keep loadgen's full output in the JSON")
     ap.add_argument("--dir", default="/var/tmp", help="where temp data goes (a real disk)")
     ap.add_argument("--out", help="also write the JSON here")
     args = ap.parse_args()
@@ -408,17 +440,31 @@ def main() -> None:
     workloads = [w for w in args.workloads.split(",") if w]
     apis = list(APIS) if args.api == "both" else [args.api]
     doc: dict[str, Any] = {
-        "bench": "objects/2",
+        "bench": "objects/3",
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "cpus": os.cpu_count(),
         "apis": apis,
+        "pairs": args.pairs,
+        "order": "A B A B: each system on a fresh cluster per run, never side by side",
         "loadavg_start": [round(x, 2) for x in os.getloadavg()],
         "machine": machine_limits(base, args.quick),
     }
-    if not args.no_stratus:
-        doc.update(bench_stratus(base, args.quick, workloads, apis))
-    if args.with_swift:
-        doc.update(bench_swift(args.quick, workloads, apis))
+    runs: dict[str, list[dict[str, Any]]] = {}
+    for pair in range(args.pairs):
+        print(f"# pair {pair + 1} of {args.pairs}", file=sys.stderr)
+        got: dict[str, Any] = {}
+        if not args.no_stratus:
+            got.update(bench_stratus(base, args.quick, workloads, apis))
+        if args.with_swift:
+            got.update(bench_swift(args.quick, workloads, apis))
+        for key, summary in got.items():
+            if not args.raw:
+                summary.pop("raw", None)
+            runs.setdefault(key, []).append(summary)
+    for key, per_run in runs.items():
+        doc[key] = spread(per_run)
+        if args.raw:
+            doc[key]["raw"] = [r.get("raw") for r in per_run]
     if "stratus" in doc and "swift" in doc:
         doc["ratios"] = ratios(doc["stratus"], doc["swift"])
     if "stratus_s3" in doc and "swift_s3api" in doc:
@@ -428,10 +474,6 @@ def main() -> None:
     if "swift" in doc and "swift_s3api" in doc:
         doc["swift_s3api_over_swift"] = throughput_only(ratios(doc["swift_s3api"], doc["swift"]))
     doc["vs_machine"] = vs_machine(doc)
-    if not args.raw:
-        for key in ("stratus", "stratus_s3", "swift", "swift_s3api"):
-            if key in doc:
-                doc[key].pop("raw", None)
     doc["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
     emit(doc, args.out)
 

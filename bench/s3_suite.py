@@ -5,8 +5,9 @@
 A conformance measurement, not a Stratus test: the suite is Swift's (written
 to run against AWS too, so it asserts AWS's status codes, error codes and
 messages), fetched as the ``swift`` sdist from PyPI into ``--cache``. It
-runs in the Swift peer's venv (``../shared/peers/swift/setup.sh`` makes it;
-the suite imports ``swift.common``), with pytest added when missing.
+runs in the Swift peer's venv (``bench/peers/swift.sh install`` makes it, outside
+the repository; the suite imports ``swift.common``), with pytest and boto3
+added when missing.
 
 Stratus: a `stratus up` in a temp dir, with the suite's three users made by
 the CLI (``test:tester`` admin, ``test2:tester2`` admin, ``test:tester3``
@@ -31,14 +32,9 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from _launch import ROOT, StratusUp, emit, free_port
+from _launch import ROOT, StratusUp, emit
+from _peers import CACHE, SWIFT_PYTHON, SWIFT_SH, SwiftPeer
 
-# The peers (Swift, tgtd) live beside the repository, in ../shared/peers; optional.
-PEERS = Path(
-    os.environ.get("STRATUS_PEERS", Path(__file__).resolve().parents[1].parent / "shared" / "peers")
-)
-SWIFT_SETUP = PEERS / "swift" / "setup.sh"
-SWIFT_STOP = PEERS / "swift" / "stop.sh"
 USERS = [("test", "tester", "admin", "testing"), ("test2", "tester2", "admin", "testing2"),
          ("test", "tester3", "member", "testing3")]  # fmt: skip
 
@@ -60,11 +56,12 @@ def fetch_suite(version: str, cache: Path) -> Path:
 
 
 def suite_python(python: Path) -> Path:
+    """The Swift venv's python (installed by swift.sh when missing), with pytest and boto3."""
     if not python.exists():
-        raise SystemExit(f"{python} is missing: run {SWIFT_SETUP} once (it makes the Swift venv)")
+        subprocess.run(["bash", str(SWIFT_SH), "install"], check=True, stdout=sys.stderr)
     probe = subprocess.run([str(python), "-c", "import pytest, boto3, swift"], capture_output=True)
     if probe.returncode != 0:
-        subprocess.run([str(python), "-m", "pip", "install", "-q", "pytest"], check=True)
+        subprocess.run([str(python), "-m", "pip", "install", "-q", "pytest", "boto3"], check=True)
     return python
 
 
@@ -140,22 +137,17 @@ def on_stratus(python: Path, tree: Path, work: Path) -> dict[str, Any]:
 
 
 def on_swift(python: Path, tree: Path, work: Path) -> dict[str, Any]:
-    port = free_port()
-    env = {**os.environ, "PROXY_PORT": str(port), "NODES": "3", "REPLICAS": "3", "RESET": "1"}
-    subprocess.run(["bash", str(SWIFT_SETUP)], env=env, check=True, stdout=sys.stderr)
-    try:
+    with SwiftPeer(nodes=3, replicas=3) as swift:
         keys = [(f"{p}:{u}", k) for p, u, _role, k in USERS]
-        return run_suite(python, tree, s3_conf(f"http://127.0.0.1:{port}", keys), "swift", work)
-    finally:
-        subprocess.run(["bash", str(SWIFT_STOP)], env=env, stdout=sys.stderr)
+        return run_suite(python, tree, s3_conf(swift.info["S3_ENDPOINT"], keys), "swift", work)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--with-swift", action="store_true", help="also run it against Swift's s3api")
     ap.add_argument("--swift-version", default="2.38.3", help="the swift sdist the suite is from")
-    ap.add_argument("--python", default="/tmp/swift-venv/bin/python", help="the suite's python")
-    ap.add_argument("--cache", default="/var/tmp/stratus-s3-suite", help="where the sdist goes")
+    ap.add_argument("--python", default=str(SWIFT_PYTHON), help="the suite's python")
+    ap.add_argument("--cache", default=str(CACHE / "s3-suite"), help="where the sdist goes")
     ap.add_argument("--out", help="also write the JSON here")
     args = ap.parse_args()
     python = suite_python(Path(args.python))
@@ -165,7 +157,7 @@ def main() -> None:
         "suite": f"swift {args.swift_version} test/s3api (boto3)",
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
-    with tempfile.TemporaryDirectory(dir="/var/tmp", prefix="s3-suite-") as d:
+    with tempfile.TemporaryDirectory(prefix="s3-suite-") as d:
         work = Path(d)
         doc["stratus"] = on_stratus(python, tree, work)
         if args.with_swift:

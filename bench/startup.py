@@ -3,12 +3,15 @@
     .venv/bin/python bench/startup.py [--repeats N] [--out FILE]
 
 "Successful PUT" means: /auth/v1.0 issued a token, a container PUT and an
-object PUT both answered 2xx. The target is under 5 seconds.
+object PUT both answered 2xx, and a GET of the object returned the same
+bytes: the clock stops only once the object reads back. The target is under
+5 seconds.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import statistics
 import tempfile
@@ -19,21 +22,27 @@ from _launch import StratusUp, emit, request
 
 
 def first_put(up: StratusUp, timeout: float = 60.0) -> float:
-    """Spawn `stratus up` and return the seconds until a PUT succeeded."""
+    """Spawn `stratus up`; the seconds until a PUT object reads back with the same bytes."""
+    body = b"first object " + os.urandom(16).hex().encode()
     t0 = up.spawn()
     deadline = t0 + timeout
+    stored = False
     while time.monotonic() < deadline:
         if up.proc is not None and up.proc.poll() is not None:
             raise RuntimeError(f"stratus up exited: {up.log_tail()}")
         got = up.auth()
         if got is not None:
             url, token = got
-            if request("PUT", f"{url}/startup", token) // 100 == 2 and (
-                request("PUT", f"{url}/startup/first", token, b"hello") // 100 == 2
-            ):
+            obj = f"{url}/startup/first"
+            if not stored:
+                stored = (
+                    request("PUT", f"{url}/startup", token)[0] // 100 == 2
+                    and request("PUT", obj, token, body)[0] // 100 == 2
+                )
+            if stored and request("GET", obj, token) == (200, body):
                 return time.monotonic() - t0
         time.sleep(0.01)
-    raise RuntimeError(f"no successful PUT in {timeout}s: {up.log_tail()}")
+    raise RuntimeError(f"no PUT read back in {timeout}s: {up.log_tail()}")
 
 
 def main() -> None:
@@ -55,7 +64,8 @@ def main() -> None:
         finally:
             shutil.rmtree(base, ignore_errors=True)
     doc = {
-        "bench": "startup/1",
+        "bench": "startup/2",
+        "first_put": "container PUT, object PUT, then a GET returning the same bytes",
         "target_s": 5.0,
         "cold_first_put_s": {
             "median": round(statistics.median(cold), 3),

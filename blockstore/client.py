@@ -24,16 +24,17 @@ from urllib.parse import quote
 
 import aiohttp
 
+from stratus.http.client import HttpError, JsonClient
+
 TIMEOUT = aiohttp.ClientTimeout(total=120, sock_connect=10)
 ERROR_STATES = ("error", "error_deleting", "error_extending", "error_restoring")
 
 
-class VolumeApiError(Exception):
+class VolumeApiError(HttpError):
     """The volume API refused a request."""
 
     def __init__(self, status: int, fault: str, message: str) -> None:
-        super().__init__(f"{message} (HTTP {status} {fault})")
-        self.status = status
+        super().__init__(f"{message} (HTTP {status} {fault})", status)
         self.fault = fault
         self.message = message
 
@@ -46,7 +47,11 @@ Json = dict[str, Any]
 
 
 class VolumeClient:
-    """One project's view of the volume API, with a token from identity."""
+    """One project's view of the volume API, with a token from identity.
+
+    Over the shared :class:`~stratus.http.client.JsonClient`: this adds the
+    project's path, the microversion and the service token.
+    """
 
     def __init__(
         self,
@@ -58,15 +63,17 @@ class VolumeClient:
         microversion: str = "3.66",
         service_token: str | None = None,
     ) -> None:
-        self.endpoint = endpoint.rstrip("/")
-        self.token = token
+        self._http = JsonClient(endpoint, token, session=session, timeout=TIMEOUT, errors=_error)
+        self.endpoint = self._http.base_url
         # Sent as X-Service-Token: the compute service's, so that the attachments it makes
         # for servers end only through it (a user's detach of one is refused, as in Cinder).
         self.service_token = service_token
         self.project = project
         self.microversion = microversion
-        self._own = session is None
-        self._session = session or aiohttp.ClientSession(timeout=TIMEOUT)
+
+    @property
+    def token(self) -> str:
+        return self._http.token or ""
 
     @classmethod
     async def login(cls, endpoint: str, auth_url: str, user: str, key: str) -> VolumeClient:
@@ -82,12 +89,11 @@ class VolumeClient:
             await session.close()
             raise
         client = cls(endpoint, token, user.split(":", 1)[0], session=session)
-        client._own = True
+        client._http.owns_session = True
         return client
 
     async def close(self) -> None:
-        if self._own:
-            await self._session.close()
+        await self._http.close()
 
     async def __aenter__(self) -> VolumeClient:
         return self
@@ -101,26 +107,11 @@ class VolumeClient:
         self, method: str, path: str, body: Any = None, params: dict[str, Any] | None = None
     ) -> Any:
         """One call to ``/v3/<project><path>``; the decoded JSON answer (None if empty)."""
-        url = f"{self.endpoint}/v3/{quote(self.project, safe='')}{path}"
-        headers = {
-            "X-Auth-Token": self.token,
-            "OpenStack-API-Version": f"volume {self.microversion}",
-            "Accept": "application/json",
-        }
+        headers = {"OpenStack-API-Version": f"volume {self.microversion}"}
         if self.service_token:
             headers["X-Service-Token"] = self.service_token
-        data = None
-        if body is not None:
-            data = json.dumps(body)
-            headers["Content-Type"] = "application/json"
-        clean = {k: str(v) for k, v in (params or {}).items() if v is not None}
-        async with self._session.request(
-            method, url, data=data, headers=headers, params=clean
-        ) as resp:
-            raw = await resp.read()
-            if resp.status >= 400:
-                raise _error(resp.status, raw)
-            return json.loads(raw) if raw else None
+        path = f"/v3/{quote(self.project, safe='')}{path}"
+        return await self._http.request(method, path, body, params, headers)
 
     async def _pages(self, path: str, key: str, params: dict[str, Any]) -> list[Json]:
         out: list[Json] = []
@@ -377,10 +368,10 @@ class VolumeClient:
         return (await self.request("PUT", path, {"quota_set": limits}))["quota_set"]
 
 
-def _error(status: int, raw: bytes) -> VolumeApiError:
+def _error(resp: aiohttp.ClientResponse, raw: bytes) -> VolumeApiError:
     try:
         body = json.loads(raw)
         ((fault, detail),) = body.items()
-        return VolumeApiError(status, fault, str(detail.get("message", "")))
+        return VolumeApiError(resp.status, fault, str(detail.get("message", "")))
     except (ValueError, AttributeError, TypeError):
-        return VolumeApiError(status, "error", raw.decode("utf-8", "replace")[:300])
+        return VolumeApiError(resp.status, "error", raw.decode("utf-8", "replace")[:300])

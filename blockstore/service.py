@@ -12,71 +12,60 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
+from blockstore import metrics as volume_metrics
 from blockstore.api import make_app
 from blockstore.backend import FileBackend
 from blockstore.backup.objects import ObjectAccess
+from blockstore.export.base import ExportDriver
 from blockstore.manager import Settings, Store
-from blockstore.manager.manager import Manager
-from stratus import httpserver
-from stratus.config import parse_hostport
+from blockstore.services import VolumeServices
+from stratus.config import Config, parse_hostport
+from stratus.http import server as httpserver
 from stratus.identity import IdentityStore, identity_dir
+from stratus.metrics import METRICS
+
+if TYPE_CHECKING:
+    from blockstore.iscsi import TargetServer
 
 log = logging.getLogger("blockstore.service")
 GiB = 1024**3
 
 
-def volume_dir(cfg: Any) -> Path:
+def volume_dir(cfg: Config) -> Path:
     return Path(cfg.volume.dir) if cfg.volume.dir else Path(cfg.data.dir) / "volumes"
 
 
-def loopback(host: str) -> str:
-    return {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(host, host)
-
-
-def backup_url(cfg: Any) -> str:
+def backup_url(cfg: Config) -> str:
     if cfg.volume.backup_url:
         return cfg.volume.backup_url
-    host = loopback(cfg.proxy.host)
-    return f"http://{f'[{host}]' if ':' in host else host}:{cfg.proxy.port}"
+    return httpserver.base_url(cfg.proxy.host, cfg.proxy.port)
 
 
-def compute_url(cfg: Any) -> str:
+def compute_url(cfg: Config) -> str:
     """The compute API told of force-detached server volumes."""
     if cfg.volume.compute_url:
         return cfg.volume.compute_url
-    host = loopback(cfg.compute.host)
-    return f"http://{f'[{host}]' if ':' in host else host}:{cfg.compute.port}"
+    return httpserver.base_url(cfg.compute.host, cfg.compute.port)
 
 
 @dataclass
 class Service:
     """Everything one volume service process holds (for tests: ``async with running(cfg)``)."""
 
-    manager: Manager
+    manager: VolumeServices
     app: web.Application
-    server: Any  # TargetServer or None (LIO)
+    server: TargetServer | None  # None: LIO
     port: int
 
 
-def listen(host: str, port: int) -> socket.socket:
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
-    sock.listen(256)
-    sock.setblocking(False)
-    return sock
-
-
-async def _driver(cfg: Any) -> tuple[Any, Any]:
+async def _driver(cfg: Config) -> tuple[ExportDriver, TargetServer | None]:
     if cfg.iscsi.driver == "lio":
         from blockstore.export.lio import LioDriver
 
@@ -92,22 +81,24 @@ async def _driver(cfg: Any) -> tuple[Any, Any]:
 
 
 @contextlib.asynccontextmanager
-async def running(cfg: Any) -> AsyncIterator[Service]:
+async def running(cfg: Config) -> AsyncIterator[Service]:
     """The whole service, started; stopped (target, API, records) on exit."""
     root = volume_dir(cfg)
-    sock = listen(cfg.volume.host, cfg.volume.port)
+    sock = httpserver.listen(cfg.volume.host, cfg.volume.port)
     identity = IdentityStore(identity_dir(cfg.data.dir))
     store = Store(root / "records")
     backend = FileBackend(root / "files", capacity_bytes=cfg.volume.capacity_gb * GiB)
     objects = ObjectAccess(backup_url(cfg), identity)
-    driver, server = None, None
+    driver: ExportDriver | None = None
+    server: TargetServer | None = None
     runner = None
     manager = None
     try:
         driver, server = await _driver(cfg)
-        manager = Manager(store, backend, driver, Settings.from_config(cfg), objects=objects)
+        manager = VolumeServices(store, backend, driver, Settings.from_config(cfg), objects=objects)
         await manager.start()
         app = make_app(manager, identity, compute_url(cfg))
+        volume_metrics.register(app[METRICS], store, server)
         limits = httpserver.ServerLimits.from_config(cfg)
         runner = await httpserver.start(app, sock, limits, access_log=None, shutdown_timeout=5)
         port = sock.getsockname()[1]
@@ -115,7 +106,7 @@ async def running(cfg: Any) -> AsyncIterator[Service]:
             "volume API on %s:%d, iSCSI target on %s",
             cfg.volume.host,
             port,
-            getattr(driver, "portal", cfg.iscsi.port),
+            ", ".join(driver.portals),
         )
         yield Service(manager, app, server, port)
     finally:
@@ -123,9 +114,8 @@ async def running(cfg: Any) -> AsyncIterator[Service]:
             await runner.cleanup()
         if manager is not None:
             await manager.close()
-        close = getattr(driver, "close", None)
-        if close is not None:
-            await close()
+        if driver is not None:
+            await driver.close()
         if server is not None:
             await server.stop()
         await objects.close()
@@ -134,7 +124,7 @@ async def running(cfg: Any) -> AsyncIterator[Service]:
         sock.close()
 
 
-async def serve(cfg: Any, stop: asyncio.Event) -> None:
+async def serve(cfg: Config, stop: asyncio.Event) -> None:
     """Run the volume service until ``stop`` is set."""
     async with running(cfg):
         await stop.wait()

@@ -30,6 +30,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from compute_glue.servers.guestconfig import NET_PARAM, USER_DATA_FW_CFG
+
 # Bumped whenever the archive layout or /init changes shape.
 FORMAT_VERSION = 3
 
@@ -66,11 +68,8 @@ MARK_METADATA = "STRATUS-GUEST: user_data from metadata"
 METADATA_USER_DATA = "http://169.254.169.254/openstack/latest/user_data"
 
 CMD_PARAM = "stratus.cmd"
-# The same base64 script as a QEMU fw_cfg file (``-fw_cfg name=...,file=...``): it stays off
-# every command line (the host's ``ps`` and the guest's /proc/cmdline); /init prefers it.
-USER_DATA_FW_CFG = "opt/io.stratus/user_data"
-# ``stratus.net<N>=<mac>,<address>/<prefix>[,<gateway>]``: static addresses for NICs.
-NET_PARAM = "stratus.net"
+# The same base64 script as the fw_cfg file the compute service writes (USER_DATA_FW_CFG), and
+# static NIC addresses (NET_PARAM): what the compute service tells a guest; /init prefers fw_cfg.
 # x86's COMMAND_LINE_SIZE is 2048; keep room for console=, quiet, etc.
 MAX_CMD_PARAM = 1800
 
@@ -177,18 +176,6 @@ DHCP_SETUP = """for d in /sys/class/net/*; do
     ip link set "$n" up
     udhcpc -i "$n" -s /etc/udhcpc.script -q -n -t 8 -T 2 -O mtu
 done"""
-
-
-def net_param(index: int, mac: str, address: str, gateway: str | None = None) -> str:
-    """The kernel parameter that gives the NIC with ``mac`` the ``address/prefix``."""
-    if not re.fullmatch(r"[0-9a-f]{2}(:[0-9a-f]{2}){5}", mac):
-        raise GuestImageError(f"invalid MAC address {mac!r}")
-    if not re.fullmatch(r"[0-9.]+/[0-9]{1,2}", address):
-        raise GuestImageError(f"invalid address {address!r}: want a.b.c.d/prefix")
-    if gateway is not None and not re.fullmatch(r"[0-9.]+", gateway):
-        raise GuestImageError(f"invalid gateway {gateway!r}")
-    value = f"{mac},{address}" + (f",{gateway}" if gateway else "")
-    return f"{NET_PARAM}{index}={value}"
 
 
 def kernel_cmdline(script: str | None = None, *, extra: str = "") -> str:

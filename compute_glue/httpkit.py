@@ -2,14 +2,14 @@
 
 Each API passes its own ``render(status, kind, message)`` so errors come
 out in that protocol's own form (Glance, Nova or Neutron), mapped in one
-place; nothing unexpected ever leaks a traceback to the client.
+place over the shared middleware of :mod:`stratus.http.errors` (request
+id included); nothing unexpected ever leaks a traceback to the client.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -23,6 +23,8 @@ from compute_glue.errors import (
     NotFound,
     Unauthorized,
 )
+from stratus.http import errors, requestid
+from stratus.http.requestid import IdStyle
 
 log = logging.getLogger("compute_glue.http")
 
@@ -30,36 +32,36 @@ Render = Callable[[int, str, str], web.Response]
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 PRINCIPAL: web.RequestKey[Any] = web.RequestKey("principal", object)
 IDENTITY: web.AppKey[Any] = web.AppKey("identity", object)
-REQUEST_ID: web.RequestKey[str] = web.RequestKey("request_id", str)
 MAX_JSON = 1024 * 1024
 
 
-def error_middleware(render: Render) -> Any:
-    """Turn ApiError, aiohttp's own HTTP errors and crashes into ``render``'s form."""
+def error_middleware(
+    render: Render, ids: IdStyle = requestid.OPENSTACK, *, http_errors: bool = True
+) -> Any:
+    """The shared error middleware, answering in ``render``'s form (``ids``: request-id style).
 
-    @web.middleware
-    async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
-        request[REQUEST_ID] = "req-" + str(uuid.uuid4())
-        try:
-            resp = await handler(request)
-        except ApiError as exc:
-            resp = render(exc.status, exc.kind, exc.message)
-        except web.HTTPNotFound:
-            resp = render(404, NotFound.kind, "The resource could not be found.")
-        except web.HTTPMethodNotAllowed:
-            resp = render(405, MethodNotAllowed.kind, "The method is not allowed here.")
-        except web.HTTPRequestEntityTooLarge:
-            resp = render(413, "RequestEntityTooLarge", "The request body is too large.")
-        except web.HTTPException as exc:
-            resp = render(exc.status, exc.reason or "Error", exc.text or exc.reason or "")
-        except Exception:
-            log.exception("%s %s failed", request.method, request.path)
-            resp = render(500, "InternalError", "The server has either erred or is incapable.")
-        if not resp.prepared:
-            resp.headers["X-Openstack-Request-Id"] = request[REQUEST_ID]
-        return resp
+    ApiError, aiohttp's own HTTP errors (unless ``http_errors`` is False:
+    then they go out as aiohttp sends them) and crashes all come out
+    through ``render``; a crash is logged, never shown.
+    """
 
-    return errors
+    def answer(request: web.Request, exc: Exception) -> web.StreamResponse | None:
+        if isinstance(exc, ApiError):
+            return render(exc.status, exc.kind, exc.message)
+        if not http_errors or not isinstance(exc, web.HTTPException):
+            return None
+        if isinstance(exc, web.HTTPNotFound):
+            return render(404, NotFound.kind, "The resource could not be found.")
+        if isinstance(exc, web.HTTPMethodNotAllowed):
+            return render(405, MethodNotAllowed.kind, "The method is not allowed here.")
+        if isinstance(exc, web.HTTPRequestEntityTooLarge):
+            return render(413, "RequestEntityTooLarge", "The request body is too large.")
+        return render(exc.status, exc.reason or "Error", exc.text or exc.reason or "")
+
+    def crash(request: web.Request) -> web.StreamResponse:
+        return render(500, "InternalError", "The server has either erred or is incapable.")
+
+    return errors.error_middleware(answer, crash, ids=ids, logger=log)
 
 
 def auth_middleware(protected: Callable[[str], bool]) -> Any:

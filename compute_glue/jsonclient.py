@@ -1,74 +1,41 @@
-"""The plumbing the typed clients of the compute and network APIs share."""
+"""The compute and network clients over the shared JSON client: Nova and Neutron errors."""
 
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import aiohttp
 
-TIMEOUT = aiohttp.ClientTimeout(total=None, sock_connect=10, sock_read=300)
+from stratus.http.client import HttpError, JsonClient
 
 
-class ApiClientError(Exception):
+class ApiClientError(HttpError):
     """An API refused a request: HTTP status, the fault's name and its message."""
 
     def __init__(self, status: int, kind: str, message: str) -> None:
-        super().__init__(f"{message} (HTTP {status} {kind})")
-        self.status = status
+        super().__init__(f"{message} (HTTP {status} {kind})", status)
         self.kind = kind
         self.message = message
 
 
-class JsonApi:
-    """JSON over HTTP with an identity token, on one session."""
+class JsonApi(JsonClient):
+    """JSON over HTTP with an identity token, on one session; errors as :class:`ApiClientError`."""
 
     def __init__(
         self, endpoint: str, token: str, *, session: aiohttp.ClientSession | None = None
     ) -> None:
-        self.endpoint = endpoint.rstrip("/")
-        self.token = token
-        self._own = session is None
-        self._session = session or aiohttp.ClientSession(timeout=TIMEOUT)
+        super().__init__(endpoint, token, session=session, errors=error_of)
 
-    async def close(self) -> None:
-        if self._own:
-            await self._session.close()
-
-    async def __aenter__(self) -> Any:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.close()
-
-    async def request(
-        self,
-        method: str,
-        path: str,
-        body: Any = None,
-        params: dict[str, Any] | None = None,
-        headers: dict[str, str] | None = None,
-    ) -> Any:
-        """One call to ``<endpoint><path>``; the decoded JSON answer (None if empty)."""
-        hdrs = {"X-Auth-Token": self.token, "Accept": "application/json", **(headers or {})}
-        data = None
-        if body is not None:
-            data = json.dumps(body)
-            hdrs["Content-Type"] = "application/json"
-        clean = {k: str(v) for k, v in (params or {}).items() if v is not None}
-        url = self.endpoint + path
-        async with self._session.request(method, url, data=data, headers=hdrs, params=clean) as r:
-            raw = await r.read()
-            if r.status >= 400:
-                raise error_of(r.status, raw)
-            return json.loads(raw) if raw else None
+    @property
+    def endpoint(self) -> str:
+        return self.base_url
 
 
-def error_of(status: int, raw: bytes) -> ApiClientError:
+def error_of(resp: aiohttp.ClientResponse, raw: bytes) -> ApiClientError:
     """Nova's ``{"fault": {message}}`` or Neutron's ``{"NeutronError": {type, message}}``."""
     try:
         ((fault, detail),) = json.loads(raw).items()
         kind = str(detail.get("type") or fault)
-        return ApiClientError(status, kind, str(detail.get("message", "")))
+        return ApiClientError(resp.status, kind, str(detail.get("message", "")))
     except (ValueError, AttributeError, TypeError):
-        return ApiClientError(status, "error", raw.decode("utf-8", "replace")[:300])
+        return ApiClientError(resp.status, "error", raw.decode("utf-8", "replace")[:300])

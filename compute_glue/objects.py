@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any
 
 import aiohttp
 
 from objectstore.apiclient import DEFAULT_TIMEOUT, SwiftClient
+from stratus.identity import IdentityStore, Principal
 
 TOKEN_LIFETIME = 3600.0
 RENEW_BEFORE = 600.0
@@ -27,7 +27,7 @@ SERVICE = ("admin", "")  # cache key of the service token: any admin of project 
 class Tokens:
     """Identity tokens for ``(project, user)``, issued locally and cached."""
 
-    def __init__(self, identity: Any, *, lifetime: float = TOKEN_LIFETIME) -> None:
+    def __init__(self, identity: IdentityStore, *, lifetime: float = TOKEN_LIFETIME) -> None:
         self.identity = identity
         self.lifetime = lifetime
         self._cache: dict[tuple[str, str], tuple[str, float]] = {}
@@ -70,7 +70,7 @@ class Tokens:
                 return token
         return None
 
-    def _any_writer(self, project: str) -> tuple[str, Any]:
+    def _any_writer(self, project: str) -> tuple[str, Principal]:
         for user in self.identity.list_users(project):
             if user.role in ("admin", "member"):
                 return self.identity.issue_token(project, user.name, self.lifetime)

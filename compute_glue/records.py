@@ -85,9 +85,10 @@ class Txn:
         start = prefix.encode()
         if cur.set_range(start):
             for k, v in cur:
-                if not k.startswith(start):
+                key = bytes(k)  # bytes already (no buffers=True): for the type checker
+                if not key.startswith(start):
                     break
-                out.append((k.decode(), decode(bytes(v), table)))
+                out.append((key.decode(), decode(bytes(v), table)))
         return out
 
 

@@ -15,11 +15,12 @@ import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from aiohttp import web
 
+from compute_glue import httpkit
 from compute_glue.errors import NotFound
+from compute_glue.metrics import by_status
 from compute_glue.networks import api as network_api
 from compute_glue.networks import endpoint as network_endpoint
 from compute_glue.networks import metadata
@@ -27,20 +28,24 @@ from compute_glue.networks.dhcp import Dhcp, dhcp_dir
 from compute_glue.networks.manager import NetSettings, NetworkManager
 from compute_glue.networks.netlink import HostNet
 from compute_glue.objects import Tokens
-from compute_glue.runner import base_url, listen, serving
 from compute_glue.servers import api as server_api
 from compute_glue.servers.manager import ComputeSettings, ServerManager
-from stratus.httpserver import ServerLimits
+from compute_glue.servers.model import STATUSES as SERVER_STATUSES
+from compute_glue.servers.store import TABLE as SERVER_TABLE
+from stratus.config import Config
+from stratus.http import requestid
+from stratus.http.server import ServerLimits, base_url, listen, serving
 from stratus.identity import IdentityStore, identity_dir
+from stratus.metrics import ServiceMetrics
 
 log = logging.getLogger("compute_glue.service")
 
 
-def compute_dir(cfg: Any) -> Path:
+def compute_dir(cfg: Config) -> Path:
     return Path(cfg.compute.dir) if cfg.compute.dir else Path(cfg.data.dir) / "compute"
 
 
-def settings_from(cfg: Any) -> ComputeSettings:
+def settings_from(cfg: Config) -> ComputeSettings:
     c = cfg.compute
     return ComputeSettings(
         image_url=c.image_url or base_url(cfg.image.host, cfg.image.port),
@@ -72,10 +77,26 @@ async def handle_healthcheck(request: web.Request) -> web.Response:
     return web.Response(text="OK")
 
 
-def make_app(servers: ServerManager, networks: NetworkManager, identity: Any) -> web.Application:
-    app = web.Application()
+def _crash(request: web.Request) -> web.StreamResponse:
+    return server_api.render_error(
+        500, "InternalError", "The server has either erred or is incapable."
+    )
+
+
+def make_app(
+    servers: ServerManager, networks: NetworkManager, identity: IdentityStore
+) -> web.Application:
+    # Request ids (and no traceback) on the root's own answers too; its 404s stay aiohttp's.
+    root_errors = httpkit.error_middleware(
+        server_api.render_error, requestid.COMPUTE, http_errors=False
+    )
+    app = web.Application(middlewares=[root_errors])
+    app.on_response_prepare.append(requestid.stamp)
     app.router.add_get("/", handle_root)
     app.router.add_get("/healthcheck", handle_healthcheck)
+    metrics = ServiceMetrics().install(app, "compute")
+    statuses = by_status(lambda: servers.store.records, SERVER_TABLE, SERVER_STATUSES)
+    metrics.gauge("stratus_servers", "Servers by status.", ["status"], statuses)
     app.router.add_get("/v2.1", server_api.handle_versions)  # the subapp sees only "/v2.1/..."
     app.add_subapp("/v2.1", server_api.make_app(servers, identity))
     app.add_subapp("/v2.0", network_api.make_app(networks, identity))
@@ -90,7 +111,7 @@ class ComputeService:
 
 
 @contextlib.asynccontextmanager
-async def running(cfg: Any) -> AsyncIterator[ComputeService]:
+async def running(cfg: Config) -> AsyncIterator[ComputeService]:
     """The compute service, serving; records closed (and QEMU left running) on exit."""
     sock = listen(cfg.compute.host, cfg.compute.port)
     net_sock = listen(cfg.network.host, cfg.network.port)
@@ -151,7 +172,7 @@ def _instances(servers: ServerManager) -> metadata.Lookup:
     return lookup
 
 
-async def serve(cfg: Any, stop: asyncio.Event) -> None:
+async def serve(cfg: Config, stop: asyncio.Event) -> None:
     """Run the compute service until ``stop`` is set."""
     async with running(cfg):
         await stop.wait()

@@ -25,16 +25,17 @@ from urllib.parse import quote
 
 import aiohttp
 
+from stratus.http.client import HttpError, JsonClient
+
 DEFAULT_TIMEOUT = aiohttp.ClientTimeout(total=None, sock_connect=10, sock_read=60)
 PAGE = 10000
 
 
-class SwiftError(Exception):
+class SwiftError(HttpError):
     """The object store answered with an error status."""
 
     def __init__(self, status: int, method: str, path: str, body: str = "") -> None:
-        super().__init__(f"{method} {path}: HTTP {status} {body[:200]}".rstrip())
-        self.status = status
+        super().__init__(f"{method} {path}: HTTP {status} {body[:200]}".rstrip(), status)
 
 
 class NotFound(SwiftError):
@@ -52,11 +53,27 @@ class ObjectInfo:
     content_type: str
 
 
-def _raise_for(resp: aiohttp.ClientResponse, body: str = "") -> None:
-    if resp.status < 300:
-        return
+def _error(resp: aiohttp.ClientResponse, body: bytes) -> SwiftError:
     cls = NotFound if resp.status == 404 else SwiftError
-    raise cls(resp.status, resp.method, resp.url.path, body)
+    return cls(resp.status, resp.method, resp.url.path, body[:1000].decode("utf-8", "replace"))
+
+
+def _client(
+    base_url: str,
+    token: str | None,
+    session: aiohttp.ClientSession | None,
+    timeout: aiohttp.ClientTimeout,
+) -> JsonClient:
+    """The shared client as Swift is spoken: any status from 300 is an error, bodies as sent."""
+    return JsonClient(
+        base_url,
+        token,
+        session=session,
+        timeout=timeout,
+        errors=_error,
+        error_status=300,
+        auto_decompress=False,
+    )
 
 
 class SwiftClient:
@@ -70,10 +87,15 @@ class SwiftClient:
         session: aiohttp.ClientSession | None = None,
         timeout: aiohttp.ClientTimeout = DEFAULT_TIMEOUT,
     ) -> None:
-        self.storage_url = storage_url.rstrip("/")
-        self.token = token
-        self._own_session = session is None
-        self._session = session or aiohttp.ClientSession(timeout=timeout, auto_decompress=False)
+        self._http = _client(storage_url, token, session, timeout)
+
+    @property
+    def storage_url(self) -> str:
+        return self._http.base_url
+
+    @property
+    def token(self) -> str:
+        return self._http.token or ""
 
     @classmethod
     async def login(
@@ -85,23 +107,19 @@ class SwiftClient:
         session: aiohttp.ClientSession | None = None,
     ) -> SwiftClient:
         """GET /auth/v1.0 with ``project:user`` and its key; a client for the account."""
-        own = session or aiohttp.ClientSession(timeout=DEFAULT_TIMEOUT, auto_decompress=False)
+        auth = _client(auth_url, None, session, DEFAULT_TIMEOUT)
         try:
-            headers = {"X-Auth-User": user, "X-Auth-Key": key}
-            async with own.get(auth_url, headers=headers) as resp:
-                _raise_for(resp, await resp.text())
-                url, token = resp.headers["X-Storage-Url"], resp.headers["X-Auth-Token"]
+            reply = await auth.send("GET", "", headers={"X-Auth-User": user, "X-Auth-Key": key})
+            url, token = reply.headers["X-Storage-Url"], reply.headers["X-Auth-Token"]
         except BaseException:
-            if session is None:
-                await own.close()
+            await auth.close()
             raise
-        client = cls(url, token, session=own)
-        client._own_session = session is None
+        client = cls(url, token, session=auth.session)
+        client._http.owns_session = auth.owns_session
         return client
 
     async def close(self) -> None:
-        if self._own_session:
-            await self._session.close()
+        await self._http.close()
 
     async def __aenter__(self) -> SwiftClient:
         return self
@@ -111,35 +129,30 @@ class SwiftClient:
 
     # -- plumbing --------------------------------------------------------------------
 
-    def _url(self, container: str, obj: str | None = None) -> str:
+    @staticmethod
+    def _path(container: str, obj: str | None = None) -> str:
         path = "/" + quote(container, safe="")
         if obj is not None:
             path += "/" + quote(obj, safe="/")
-        return self.storage_url + path
-
-    def _headers(self, extra: dict[str, str] | None = None) -> dict[str, str]:
-        return {"X-Auth-Token": self.token, **(extra or {})}
+        return path
 
     async def _call(
-        self, method: str, url: str, *, headers: dict[str, str] | None = None, **kw: Any
+        self, method: str, path: str, *, headers: dict[str, str] | None = None, **kw: Any
     ) -> tuple[int, dict[str, str], bytes]:
-        async with self._session.request(method, url, headers=self._headers(headers), **kw) as r:
-            body = await r.read()
-            if r.status >= 300:  # decode only error bodies: object bodies can be large
-                _raise_for(r, body[:1000].decode("utf-8", "replace"))
-            return r.status, dict(r.headers), body
+        reply = await self._http.send(method, path, headers=headers, **kw)
+        return reply.status, dict(reply.headers), reply.body
 
     # -- containers ------------------------------------------------------------------
 
     async def put_container(self, container: str, headers: dict[str, str] | None = None) -> None:
         """Create the container (or update its metadata); idempotent."""
-        await self._call("PUT", self._url(container), headers=headers)
+        await self._call("PUT", self._path(container), headers=headers)
 
     async def head_container(self, container: str) -> dict[str, str]:
-        return (await self._call("HEAD", self._url(container)))[1]
+        return (await self._call("HEAD", self._path(container)))[1]
 
     async def delete_container(self, container: str) -> None:
-        await self._call("DELETE", self._url(container))
+        await self._call("DELETE", self._path(container))
 
     async def list_objects(
         self,
@@ -157,7 +170,7 @@ class SwiftClient:
             params["marker"] = marker
         if limit is not None:
             params["limit"] = str(limit)
-        status, _, body = await self._call("GET", self._url(container), params=params)
+        status, _, body = await self._call("GET", self._path(container), params=params)
         rows = json.loads(body) if status == 200 and body else []
         return [
             ObjectInfo(
@@ -171,7 +184,9 @@ class SwiftClient:
             if "name" in r
         ]
 
-    async def iter_objects(self, container: str, *, prefix: str | None = None):  # type: ignore[no-untyped-def]
+    async def iter_objects(
+        self, container: str, *, prefix: str | None = None
+    ) -> AsyncIterator[ObjectInfo]:
         """Every object of the listing, page after page."""
         marker = None
         while True:
@@ -201,34 +216,31 @@ class SwiftClient:
         body: Any = data
         if isinstance(data, bytearray | memoryview):
             body = bytes(data)
-        _, hdrs, _ = await self._call("PUT", self._url(container, name), headers=extra, data=body)
+        _, hdrs, _ = await self._call("PUT", self._path(container, name), headers=extra, data=body)
         return hdrs.get("Etag", "").strip('"')
 
     async def get_object(self, container: str, name: str) -> bytes:
-        return (await self._call("GET", self._url(container, name)))[2]
+        return (await self._call("GET", self._path(container, name)))[2]
 
     @asynccontextmanager
     async def open_object(
         self, container: str, name: str, *, headers: dict[str, str] | None = None
     ) -> AsyncIterator[aiohttp.ClientResponse]:
         """The response of a GET, to stream ``resp.content`` (errors raise before yielding)."""
-        url = self._url(container, name)
-        async with self._session.get(url, headers=self._headers(headers)) as resp:
-            if resp.status >= 300:
-                _raise_for(resp, (await resp.read()).decode("utf-8", "replace"))
+        async with self._http.open("GET", self._path(container, name), headers=headers) as resp:
             yield resp
 
     async def head_object(self, container: str, name: str) -> dict[str, str] | None:
         """The object's headers, or None when it does not exist."""
         try:
-            return (await self._call("HEAD", self._url(container, name)))[1]
+            return (await self._call("HEAD", self._path(container, name)))[1]
         except NotFound:
             return None
 
     async def delete_object(self, container: str, name: str, *, missing_ok: bool = True) -> bool:
         """Delete; False when it was already gone (``missing_ok``) instead of NotFound."""
         try:
-            await self._call("DELETE", self._url(container, name))
+            await self._call("DELETE", self._path(container, name))
         except NotFound:
             if not missing_ok:
                 raise

@@ -33,7 +33,8 @@ class _Loaded:
     # table[r][part] is an index into devices
     stamp: tuple[int, int, int]
     weighted_set: frozenset[int]
-    domains: tuple[frozenset, frozenset, frozenset]  # weighted regions, zones, nodes
+    # weighted regions, zones, nodes
+    domains: tuple[frozenset[tuple], frozenset[tuple], frozenset[tuple]]
 
 
 class Ring:
@@ -70,8 +71,8 @@ class Ring:
         devices = list(data.devices)
         weighted = frozenset(i for i, d in enumerate(devices) if d.weight > 0)
         tiers = [_tiers(devices[i]) for i in weighted]
-        domains = tuple(frozenset(t[level] for t in tiers) for level in range(3))
-        return _Loaded(data, devices, stamp, weighted, domains)  # type: ignore[arg-type]
+        regions, zones, nodes = (frozenset(t[level] for t in tiers) for level in range(3))
+        return _Loaded(data, devices, stamp, weighted, (regions, zones, nodes))
 
     def _current(self) -> _Loaded:
         """The ring to answer from, reloading first when the file changed."""

@@ -160,7 +160,7 @@ def _header(raw: bytes, source: str) -> dict[str, Any]:
     ):
         if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= high:
             raise RingFileError(f"{source}: header {name} is invalid: {value!r}")
-    if replicas < 1:
+    if header["replicas"] < 1:  # an int now: checked above
         raise RingFileError(f"{source}: a ring needs at least one replica")
     raw_devices = header.get("devices")
     if not isinstance(raw_devices, list) or not raw_devices:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
+from typing import cast
 
 from ring.device import Device
 from ring.errors import RingBuilderError
@@ -173,7 +174,9 @@ class Topology:
         return min(self.replicas, self.n_active[level])
 
 
-def waterfill(total: float, weights: Sequence[float], lo: Sequence[float], hi: Sequence[float]):
+def waterfill(
+    total: float, weights: Sequence[float], lo: Sequence[float], hi: Sequence[float]
+) -> list[float]:
     """Shares proportional to weight, each clipped into [lo, hi], summing to total.
 
     Repeatedly solves the unclipped problem on the free items and pins the side
@@ -185,7 +188,7 @@ def waterfill(total: float, weights: Sequence[float], lo: Sequence[float], hi: S
     while True:
         free = [i for i in range(n) if shares[i] is None]
         if not free:
-            return shares
+            return cast("list[float]", shares)  # no item is free: every share is set
         rem = total - sum(s for s in shares if s is not None)
         wsum = sum(weights[i] for i in free)
         lam = rem / wsum
@@ -194,7 +197,7 @@ def waterfill(total: float, weights: Sequence[float], lo: Sequence[float], hi: S
         if not over and not under:
             for i in free:
                 shares[i] = lam * weights[i]
-            return shares
+            return cast("list[float]", shares)  # the free items were the last unset
         excess = sum(lam * weights[i] - hi[i] for i in over)
         deficit = sum(lo[i] - lam * weights[i] for i in under)
         if excess >= deficit:

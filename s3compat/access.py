@@ -9,7 +9,8 @@ an ACL grant. Some operations stay with the owning project whatever a
 policy says (:data:`OWNER_ONLY`: the bucket policy itself, the bucket ACL,
 the bucket's configuration writes and DeleteBucket), so a policy can never
 hand another project the keys to the bucket. Bucket ACLs are the
-container's Swift ACLs, so a grant made through either API holds in both.
+container's ACLs (:mod:`objectstore.proxy.acl`), so a grant made through
+either API holds in both.
 Object ACLs (canned, kept with the object) are judged by the handler once
 the object is found: :func:`authorize` marks the request
 ``object_acl_pending``; only handlers that make that check
@@ -21,13 +22,13 @@ exist: a missing key answers AccessDenied (:func:`may_list`).
 from __future__ import annotations
 
 import enum
-from typing import Any
 
-from objectstore.proxy.swift.acl import Acl
+from objectstore.proxy.acl import read_granted, write_granted
 from s3compat import acl, namespace, policy
 from s3compat.context import Bucket, S3Context
 from s3compat.errors import S3Error
 from s3compat.router import Permission
+from stratus.identity import Principal
 
 _READS = (Permission.NONE, Permission.READ, Permission.READ_ACP)
 
@@ -107,7 +108,7 @@ def is_owner(ctx: S3Context, bucket: Bucket) -> bool:
     return p is not None and p.account == bucket.account and p.can_read
 
 
-def role_grants(principal: Any, right: Right) -> bool:
+def role_grants(principal: Principal | None, right: Right) -> bool:
     """Does one of ``principal``'s project roles give ``right`` in the project's buckets?"""
     if principal is None:
         return False
@@ -123,16 +124,12 @@ def _owner_right(perm: Permission, op: str | None) -> Right:
 def _acl_grants(ctx: S3Context, bucket: Bucket, perm: Permission, key: str | None) -> bool:
     info = bucket.info
     if perm == Permission.READ:
-        read = Acl.parse(info.read_acl)
         referer = ctx.headers.get("referer")
-        if ctx.principal is not None and read.grants(ctx.principal):
-            return True
-        # Referrer grants (public read) cover listings only with .rlistings, as in Swift.
-        return read.referrer_allowed(referer) and (key is not None or read.listings)
+        return read_granted(info.read_acl, ctx.principal, referer, listing=key is None)
     if perm == Permission.WRITE:
         if ctx.principal is None:
             return bucket.system.get(acl.ACL_KEY) == "public-read-write"
-        return Acl.parse(info.write_acl).grants(ctx.principal)
+        return write_granted(info.write_acl, ctx.principal)
     return False
 
 
@@ -252,7 +249,7 @@ def _policy_denies(ctx: S3Context, action: str) -> bool:
     return policy.evaluate(doc, action, resource, facts(ctx)) == "Deny"
 
 
-def initiator_of(principal: Any) -> str:
+def initiator_of(principal: Principal | None) -> str:
     """How an upload records who began it."""
     return principal.name if principal is not None else ""
 

@@ -20,11 +20,12 @@ from typing import Any
 
 from aiohttp import web
 
+from objectstore.proxy.acl import Acl
 from objectstore.proxy.models import ObjectMetadata
-from objectstore.proxy.swift.acl import Acl
 from s3compat import namespace, xmlio
 from s3compat.context import S3Context, empty, xml_response
 from s3compat.errors import S3Error
+from stratus.identity import Principal
 
 ACL_KEY = "s3-acl"
 CANNED = (
@@ -243,7 +244,7 @@ def bucket_acl_system(g: Grants) -> dict[str, str]:
     return {"read-acl": read, "write-acl": write, ACL_KEY: g.canned}
 
 
-def object_acl_allows_read(stored: str | None, principal: Any) -> bool:
+def object_acl_allows_read(stored: str | None, principal: Principal | None) -> bool:
     if stored in ("public-read", "public-read-write"):
         return True
     return stored == "authenticated-read" and principal is not None

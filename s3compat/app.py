@@ -4,7 +4,9 @@ Every request goes the same way: the router names the AWS operation, the
 signature is verified (:mod:`s3compat.auth`), the bucket is resolved and
 access decided (:mod:`s3compat.access`), then the operation's handler
 runs. Errors of any layer become the S3 XML error body here, and every
-response carries ``x-amz-request-id``. Operations the router knows but
+response carries ``x-amz-request-id``: the request's shared id
+(:mod:`stratus.http.requestid`), so the log lines of the proxy and the
+nodes (sent it as ``X-Trans-Id``) carry it too. Operations the router knows but
 Stratus does not implement answer ``NotImplemented`` naming the operation.
 """
 
@@ -14,7 +16,7 @@ import logging
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, unquote_to_bytes
 
 from aiohttp import web
@@ -27,6 +29,13 @@ from s3compat.errors import S3Error, error_xml
 from s3compat.handlers import HANDLERS
 from s3compat.sigv4 import header_map
 from stratus.authlimit import AuthLimits, FailureLimiter, retry_after_header
+from stratus.config import Config
+from stratus.http import requestid
+from stratus.identity import IdentityStore
+from stratus.metrics import ServiceMetrics
+
+if TYPE_CHECKING:
+    from objectstore.proxy.core import ProxyCore
 
 log = logging.getLogger("stratus.s3")
 
@@ -38,15 +47,23 @@ AUTH_FAILURES = frozenset({"SignatureDoesNotMatch", "InvalidAccessKeyId"})
 
 @dataclass
 class S3State:
-    core: Any
-    identity: Any
+    core: ProxyCore
+    identity: IdentityStore
     settings: S3Settings
     limiter: FailureLimiter
 
 
 STATE = web.AppKey("s3_state", S3State)
 _CTX = web.RequestKey("s3_ctx", S3Context)
-_RID = web.RequestKey("s3_request_id", str)
+
+
+def _amz_id(request: web.Request) -> str:
+    """16 upper-case hex digits, the form of AWS's ``x-amz-request-id``."""
+    return secrets.token_hex(8).upper()
+
+
+#: S3's request ids: answered in ``x-amz-request-id`` and (as the host id) ``x-amz-id-2``.
+AMZ_IDS = requestid.IdStyle(("x-amz-request-id", "x-amz-id-2"), _amz_id)
 
 
 # Uploads whose body must be framed by Content-Length (or chunked transfer encoding).
@@ -54,17 +71,20 @@ _NEEDS_LENGTH = frozenset({"PutObject", "UploadPart"})
 
 
 def make_s3_app(
-    core: Any,
-    identity: Any,
-    config: Any,
+    core: ProxyCore,
+    identity: IdentityStore,
+    config: Config,
     *,
     settings: S3Settings | None = None,
     limiter: FailureLimiter | None = None,
+    metrics: ServiceMetrics | None = None,
 ) -> web.Application:
     """The S3 API over ``core``, with credentials from ``identity`` and ``config.s3``.
 
     ``limiter`` counts failed signatures per client address (share the Swift
     app's so both APIs draw on one budget); default: one from ``config``.
+    ``metrics`` counts the requests (the proxy passes the Swift app's, which
+    serves ``/metrics``: on this port the path is a bucket); default: a new one.
     """
     if limiter is None:
         limiter = FailureLimiter(AuthLimits.from_config(config))
@@ -75,17 +95,21 @@ def make_s3_app(
         handler_args={"auto_decompress": False, "max_field_size": 16384},
     )
     app[STATE] = S3State(core, identity, settings, limiter)
+    (metrics or ServiceMetrics()).attach(app, "s3", operation_name)
     app.router.add_route("*", "/{tail:.*}", _handle)
+    app.on_response_prepare.append(requestid.stamp)
     app.on_response_prepare.append(_stamp)
     return app
 
 
+def operation_name(request: web.Request) -> str:
+    """The AWS operation the router named (``PutObject``...), the metrics label."""
+    ctx = request.get(_CTX)
+    return ctx.s3.op.name if ctx is not None else "unrouted"
+
+
 async def _stamp(request: web.Request, response: web.StreamResponse) -> None:
-    """Headers every response carries, added just before they are sent."""
-    rid = request.get(_RID)
-    if rid is not None:
-        response.headers["x-amz-request-id"] = rid
-        response.headers["x-amz-id-2"] = rid
+    """Headers every response carries (beside the request id), added just before they are sent."""
     response.headers.setdefault("Server", "Stratus")
     ctx = request.get(_CTX)
     if ctx is not None and ctx.extra.get("cors_headers"):
@@ -111,8 +135,7 @@ def _query(raw_query: str) -> list[tuple[str, str]]:
 
 
 async def _handle(request: web.Request) -> web.StreamResponse:
-    rid = secrets.token_hex(8).upper()
-    request[_RID] = rid
+    rid = requestid.begin(request, AMZ_IDS)
     try:
         return await _serve(request, rid)
     except S3Error as err:

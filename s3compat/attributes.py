@@ -6,8 +6,9 @@ from typing import Any
 
 from aiohttp import web
 
+from objectstore.proxy.conditional import http_date
 from s3compat import access, meta, segments, versioning
-from s3compat.context import S3Context, http_date, xml_response
+from s3compat.context import S3Context, xml_response
 from s3compat.errors import S3Error
 from stratus.digits import ascii_uint
 

@@ -19,6 +19,7 @@ import binascii
 import hashlib
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from aiohttp import web
@@ -27,8 +28,8 @@ from s3compat import checksums, sigv2, sigv4
 from s3compat.chunked import AwsChunkedDecoder
 from s3compat.errors import S3Error
 from stratus.digits import ascii_uint
+from stratus.identity import IdentityStore, Principal
 from stratus.identity import NotFound as IdentityNotFound
-from stratus.identity import Principal
 
 READ_CHUNK = 256 * 1024
 
@@ -66,7 +67,7 @@ def signed_request(
 class _Secrets:
     """Looks access keys up in identity, remembering the principal of the one found."""
 
-    def __init__(self, identity: Any) -> None:
+    def __init__(self, identity: IdentityStore) -> None:
         self.identity = identity
         self.principal: Principal | None = None
 
@@ -83,10 +84,10 @@ def authenticate(
     request: web.Request,
     query: list[tuple[str, str]],
     headers: Mapping[str, str],
-    identity: Any,
+    identity: IdentityStore,
     *,
     region: str,
-    now: Any,
+    now: datetime,
     virtual_bucket: str | None,
 ) -> AuthResult:
     """Verify the request's signature; anonymous when it carries none."""

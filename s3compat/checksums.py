@@ -12,6 +12,7 @@ import binascii
 import hashlib
 import zlib
 from collections.abc import Callable, Mapping
+from typing import Protocol
 
 from awscrt import checksums as crt
 
@@ -33,7 +34,14 @@ class _Crc:
         return self._value.to_bytes(self._width, "big")
 
 
-def new(algorithm: str) -> _Crc | hashlib._Hash:  # type: ignore[name-defined]
+class Hasher(Protocol):
+    """What :func:`new` returns: a CRC of ours or a hashlib object."""
+
+    def update(self, data: bytes | memoryview, /) -> None: ...
+    def digest(self) -> bytes: ...
+
+
+def new(algorithm: str) -> Hasher:
     """A fresh hasher with update() and digest() for one algorithm."""
     algorithm = algorithm.upper()
     if algorithm == "CRC32":

@@ -1,48 +1,18 @@
-"""Conditional requests as S3 judges them (GetObject, HeadObject, CopyObject sources).
+"""Conditional requests as S3 answers them (GetObject, HeadObject, CopyObject sources).
 
-RFC 7232's order, which is also S3's documented special cases: If-Match
-true wins over a false If-Unmodified-Since (200), and If-None-Match false
-wins over a true If-Modified-Since (304). Last-Modified is whole seconds,
-rounded up as both APIs show it.
+The conditions are judged by :mod:`objectstore.proxy.conditional` (RFC
+order, which is also S3's documented special cases); S3's part is the
+answer. A stopped read is NotModified (304) or PreconditionFailed (412)
+naming the condition; If-Modified-Since counts on every request, and a
+current copy on a write or a copy source is a 412 naming If-None-Match.
 """
 
 from __future__ import annotations
 
-import email.utils
-import math
 from collections.abc import Mapping
-from datetime import UTC
 
+from objectstore.proxy.conditional import evaluate as judge
 from s3compat.errors import S3Error
-
-
-def parse_http_date(value: str | None) -> float | None:
-    if not value:
-        return None
-    try:
-        parsed = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if parsed is None:
-        return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.timestamp()
-
-
-def etags(value: str | None) -> set[str] | None:
-    if value is None:
-        return None
-    out = set()
-    for raw in value.split(","):
-        tag = raw.strip().removeprefix("W/").strip('"')
-        if tag:
-            out.add(tag)
-    return out
-
-
-def _hit(tags: set[str], etag: str) -> bool:
-    return "*" in tags or etag in tags
 
 
 def evaluate(
@@ -59,26 +29,21 @@ def evaluate(
     ``prefix`` selects ``x-amz-copy-source-`` conditions; a failed copy
     condition is always 412.
     """
-    modified = math.ceil(last_modified)
-    if_match = etags(headers.get(prefix + "if-match"))
-    if if_match is not None:
-        if not _hit(if_match, etag):
-            raise _failed(prefix + "If-Match")
-    else:
-        since = parse_http_date(headers.get(prefix + "if-unmodified-since"))
-        if since is not None and modified > since:
-            raise _failed(prefix + "If-Unmodified-Since")
-    if_none = etags(headers.get(prefix + "if-none-match"))
-    not_modified = False
-    if if_none is not None:
-        not_modified = _hit(if_none, etag)
-    else:
-        since = parse_http_date(headers.get(prefix + "if-modified-since"))
-        not_modified = since is not None and modified <= since
-    if not_modified:
-        if reading and not prefix:
-            raise S3Error("NotModified", headers=extra_headers)
-        raise _failed(prefix + "If-None-Match")
+    verdict = judge(
+        etag,
+        last_modified,
+        if_match=headers.get(prefix + "if-match"),
+        if_unmodified_since=headers.get(prefix + "if-unmodified-since"),
+        if_none_match=headers.get(prefix + "if-none-match"),
+        if_modified_since=headers.get(prefix + "if-modified-since"),
+    )
+    if verdict is None:
+        return
+    if not verdict.not_modified:
+        raise _failed(prefix + verdict.value)
+    if reading and not prefix:
+        raise S3Error("NotModified", headers=extra_headers)
+    raise _failed(prefix + "If-None-Match")
 
 
 def _failed(condition: str) -> S3Error:

@@ -7,7 +7,6 @@ errors here, in one place (:func:`s3_error_from_core`).
 
 from __future__ import annotations
 
-import email.utils
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -114,11 +113,6 @@ def xml_response(root: str, value: Mapping[str, Any] | str, *, status: int = 200
 
 def empty(status: int = 200, headers: Mapping[str, str] | None = None) -> web.Response:
     return web.Response(status=status, headers=dict(headers or {}))
-
-
-def http_date(ts: Timestamp | float) -> str:
-    """Last-Modified as both APIs show it: whole seconds, rounded up (as Swift does)."""
-    return email.utils.formatdate(math.ceil(float(ts)), usegmt=True)
 
 
 def to_datetime(ts: Timestamp | float) -> datetime:

@@ -18,6 +18,7 @@ from aiohttp import web
 
 from objectstore.proxy import errors as core_errors
 from objectstore.proxy.models import ObjectInfo, ObjectMetadata
+from objectstore.proxy.ranges import RangeSpec
 from s3compat import access, acl, conditional, meta, namespace, policy, segments, versioning
 from s3compat.context import Bucket, S3Context, to_datetime, xml_response
 from s3compat.errors import S3Error
@@ -33,9 +34,14 @@ class Source:
     raw: ObjectInfo | None = None
 
     @property
-    def info(self) -> ObjectInfo:
+    def stored(self) -> ObjectInfo:
+        """The source as stored (a manifest is not presented whole); set once it is found."""
         assert self.raw is not None
-        return versioning.present(self.raw)
+        return self.raw
+
+    @property
+    def info(self) -> ObjectInfo:
+        return versioning.present(self.stored)
 
 
 def parse_copy_source(value: str) -> tuple[str, str, str | None]:
@@ -100,7 +106,9 @@ async def source_chunks(
     if segments.is_manifest(raw):
         segs = await segments.load(ctx, *src.loc)
         return segments.segmented_source(ctx, src.loc[0], segs, span)
-    ranges = [(span[0], span[1] - 1)] if span is not None and span[1] > span[0] else None
+    ranges: list[RangeSpec] | None = None
+    if span is not None and span[1] > span[0]:
+        ranges = [(span[0], span[1] - 1)]
     info, body = await ctx.core.get_object(*src.loc, ranges, raw=True)
     if info.timestamp != raw.timestamp:
         body.close()
@@ -132,7 +140,7 @@ def _destination_metadata(ctx: S3Context, src: Source) -> ObjectMetadata:
         system.pop(meta.TAGS, None)
         if meta.TAGS in info.system:
             system[meta.TAGS] = info.system[meta.TAGS]
-    if meta.CHECKSUM in info.system and not segments.is_manifest(src.raw):  # type: ignore[arg-type]
+    if meta.CHECKSUM in info.system and not segments.is_manifest(src.stored):
         system[meta.CHECKSUM] = info.system[meta.CHECKSUM]
     md.system = system
     same = (src.bucket.account, src.bucket.name, src.key) == (ctx.account, ctx.bucket_name, ctx.key)

@@ -23,8 +23,8 @@ from typing import Any
 from aiohttp import web
 
 from objectstore.proxy import errors as core_errors
-from objectstore.proxy.core import MAX_OBJECT_NAME
 from objectstore.proxy.models import ListParams, ObjectInfo, ObjectRow
+from objectstore.proxy.names import MAX_OBJECT_NAME
 from objectstore.timestamp import Timestamp
 from s3compat import acl, segments, versioning
 from s3compat.context import S3Context, to_datetime, xml_response

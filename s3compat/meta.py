@@ -14,8 +14,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from urllib.parse import parse_qsl, quote
 
+from objectstore.proxy.conditional import http_date
 from objectstore.proxy.models import CONTENT_ATTRIBUTES, ObjectInfo, ObjectMetadata
-from s3compat.context import S3Context, etag_header, http_date
+from s3compat.context import S3Context, etag_header
 from s3compat.errors import S3Error
 
 USER_PREFIX = "x-amz-meta-"

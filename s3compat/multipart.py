@@ -147,10 +147,9 @@ def _copy_range(ctx: S3Context, size: int) -> tuple[int, int] | None:
         return None
     from s3compat.objects import parse_range
 
-    spec = parse_range(raw)
-    if spec is None or spec[0] is None or spec[1] is None:
+    first, last = parse_range(raw) or (None, None)
+    if first is None or last is None:
         raise S3Error("InvalidArgument", "x-amz-copy-source-range must be bytes=first-last")
-    first, last = spec
     if last >= size:
         raise S3Error("InvalidRange", extra={"ActualObjectSize": str(size)})
     return first, last + 1

@@ -18,7 +18,7 @@ from typing import Any
 from aiohttp import web
 
 from objectstore.proxy import errors as core_errors
-from objectstore.proxy import manifest
+from objectstore.proxy import manifest, ranges
 from objectstore.proxy.models import ObjectInfo, ObjectMetadata, PutResult
 from s3compat import access, conditional, meta, segments, versioning, writes
 from s3compat.context import S3Context, empty, etag_header
@@ -30,7 +30,7 @@ log = logging.getLogger("stratus.s3")
 _RANGE = re.compile(r"^bytes=([0-9]{0,64})-([0-9]{0,64})$")  # ASCII: int() takes no more
 
 
-def parse_range(value: str | None) -> tuple[int | None, int | None] | None:
+def parse_range(value: str | None) -> ranges.RangeSpec | None:
     """One ``bytes=a-b`` range; anything else (several ranges, junk) means the whole object."""
     if not value:
         return None
@@ -44,25 +44,21 @@ def parse_range(value: str | None) -> tuple[int | None, int | None] | None:
     return first, last
 
 
-def resolve_range(spec: tuple[int | None, int | None], size: int) -> tuple[int, int]:
-    """Half-open (start, stop) within ``size`` bytes, or InvalidRange."""
-    first, last = spec
-    if first is None:
-        if not last or not size:
-            raise _invalid_range(spec, size)
-        return max(0, size - (last or 0)), size
-    if first >= size:
+def resolve_range(spec: ranges.RangeSpec, size: int) -> tuple[int, int]:
+    """Half-open (start, stop) within ``size`` bytes (the core's resolution), or InvalidRange."""
+    found = ranges.resolve([spec], size)
+    if not found:
         raise _invalid_range(spec, size)
-    return first, size if last is None else min(last + 1, size)
+    return found[0]
 
 
-def _invalid_range(spec: tuple[int | None, int | None], size: int) -> S3Error:
+def _invalid_range(spec: ranges.RangeSpec, size: int) -> S3Error:
     first, last = spec
     shown = f"bytes={'' if first is None else first}-{'' if last is None else last}"
     return S3Error(
         "InvalidRange",
         extra={"RangeRequested": shown, "ActualObjectSize": str(size)},
-        headers={"Content-Range": f"bytes */{size}"},
+        headers={"Content-Range": ranges.unsatisfied_range(size)},
     )
 
 
@@ -122,7 +118,8 @@ async def _find(ctx: S3Context, *, body: bool) -> Reading:
     except core_errors.RangeNotSatisfiable:
         raw, opened = await core.head_object(*loc, raw=True), None
         if not segments.is_manifest(raw):
-            raise _invalid_range(spec, raw.size) from None  # type: ignore[arg-type]
+            assert spec is not None  # only a range is ever unsatisfiable
+            raise _invalid_range(spec, raw.size) from None
     except core_errors.NotFound:
         raise await versioning.no_such_key(ctx) from None
     r = Reading(loc, raw, versioning.present(raw), body=opened)
@@ -178,7 +175,7 @@ def _headers(ctx: S3Context, r: Reading) -> tuple[dict[str, str], int]:
         headers["x-amz-mp-parts-count"] = str(len(r.segs) if r.segs is not None else 1)
     if r.span is not None and ("partNumber" in ctx.query or r.span != (0, size)):
         status = 206
-        headers["Content-Range"] = f"bytes {r.span[0]}-{r.span[1] - 1}/{size}"
+        headers["Content-Range"] = ranges.content_range(*r.span, size)
         for name in [h for h in headers if h.startswith("x-amz-checksum-")]:
             del headers[name]
     headers["Content-Length"] = str(r.span[1] - r.span[0] if r.span is not None else size)

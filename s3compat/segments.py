@@ -17,7 +17,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
+from typing import Protocol
 
 from objectstore.proxy import errors as core_errors
 from objectstore.proxy import manifest
@@ -86,10 +87,14 @@ def part_spans(segs: list[manifest.Segment]) -> list[tuple[int, int]]:
     return manifest.offsets(segs)
 
 
+class _Closes(Protocol):
+    def close(self) -> None: ...
+
+
 class BodySource:
     """An async iterator of body chunks that can be closed early."""
 
-    def __init__(self, chunks: AsyncIterator[bytes], closer: object) -> None:
+    def __init__(self, chunks: AsyncIterator[bytes], closer: _Closes) -> None:
         self._chunks = chunks
         self._closer = closer
 
@@ -100,9 +105,10 @@ class BodySource:
         return await anext(self._chunks)
 
     async def aclose(self) -> None:
-        with contextlib.suppress(Exception):
-            await self._chunks.aclose()  # type: ignore[attr-defined]
-        self._closer.close()  # type: ignore[attr-defined]
+        if isinstance(self._chunks, AsyncGenerator):  # the bodies' chunks() generators
+            with contextlib.suppress(Exception):
+                await self._chunks.aclose()
+        self._closer.close()
 
 
 def segmented_source(

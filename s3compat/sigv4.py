@@ -191,7 +191,7 @@ def _parse_amz_date(value: str, code: str = "AccessDenied") -> datetime:
     try:
         if m is None:
             raise ValueError(value)
-        return datetime(*map(int, m.groups()), tzinfo=UTC)  # type: ignore[misc]
+        return datetime(*map(int, m.groups()), tzinfo=UTC)
     except ValueError:
         raise S3Error(code, f"Invalid date {value!r}: expected YYYYMMDD'T'HHMMSS'Z'") from None
 

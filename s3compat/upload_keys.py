@@ -28,8 +28,8 @@ import hashlib
 from collections.abc import AsyncIterator
 
 from objectstore.proxy import errors as core_errors
-from objectstore.proxy.core import MAX_OBJECT_NAME
 from objectstore.proxy.models import ListParams, ObjectMetadata, ObjectRow
+from objectstore.proxy.names import MAX_OBJECT_NAME
 from s3compat import segments, versioning
 from s3compat.context import S3Context
 

@@ -58,11 +58,12 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from objectstore.proxy import errors as core_errors
-from objectstore.proxy.core import MAX_OBJECT_NAME
+from objectstore.proxy.conditional import http_date
 from objectstore.proxy.models import ListParams, ObjectInfo, ObjectMetadata, ObjectRow
+from objectstore.proxy.names import MAX_OBJECT_NAME
 from objectstore.timestamp import Timestamp
 from s3compat import access, meta, namespace, segments, xmlio
-from s3compat.context import S3Context, empty, http_date, xml_response
+from s3compat.context import S3Context, empty, xml_response
 from s3compat.errors import S3Error
 
 STATUS = "s3-versioning"

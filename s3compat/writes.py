@@ -1,10 +1,12 @@
 """Writing a request body as an object: the path PutObject and UploadPart share.
 
-Small bodies (up to ``BUFFER_LIMIT``) are read and verified whole before
-the core is called, so a trailing checksum is known in time to be stored
-with the object and a bad body never reaches a storage node. Larger bodies
-stream into the core as they arrive; their trailing checksum, known only
-at the end, is attached by a metadata update right after the write.
+Small bodies (up to the core's ``BUFFER_LIMIT``, read by the core's own
+prefix reader) are read and verified whole before the core is called, so a
+trailing checksum is known in time to be stored with the object and a bad
+body never reaches a storage node. Larger bodies stream into the core as
+they arrive; their checksum, known only at the end (a trailer, or computed
+on the way), is the write's footer: the core sends it after the last byte
+and each storage node commits it with the object, in the same write.
 """
 
 from __future__ import annotations
@@ -13,11 +15,10 @@ from collections.abc import AsyncIterator
 
 from objectstore.proxy import errors as core_errors
 from objectstore.proxy.models import ObjectInfo, ObjectMetadata, PutResult
+from objectstore.proxy.writes import BUFFER_LIMIT, read_prefix
 from s3compat import access, checksums, meta, segments, versioning
 from s3compat.context import S3Context
 from s3compat.errors import S3Error
-
-BUFFER_LIMIT = 256 * 1024
 
 
 async def check_write_conditions(ctx: S3Context) -> None:
@@ -41,19 +42,6 @@ async def check_write_conditions(ctx: S3Context) -> None:
             raise S3Error("PreconditionFailed", extra={"Condition": "If-Match"})
 
 
-async def _prefix(body: AsyncIterator[bytes], limit: int) -> tuple[list[bytes], bool]:
-    chunks: list[bytes] = []
-    size = 0
-    while size <= limit:
-        try:
-            chunk = await anext(body)
-        except StopAsyncIteration:
-            return chunks, True
-        chunks.append(chunk)
-        size += len(chunk)
-    return chunks, False
-
-
 async def _chain(first: list[bytes], rest: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
     for chunk in first:
         yield chunk
@@ -61,14 +49,18 @@ async def _chain(first: list[bytes], rest: AsyncIterator[bytes]) -> AsyncIterato
         yield chunk
 
 
-def _store_checksum(ctx: S3Context, md: ObjectMetadata) -> None:
+def _checksum(ctx: S3Context) -> dict[str, str]:
+    """The system entry of the body's checksum (none while it is not known)."""
     body = ctx.body
     assert body is not None
     if body.checksum_algorithm is not None and body.checksum_value is not None:
-        md.system = {
-            **(md.system or {}),
-            meta.CHECKSUM: f"{body.checksum_algorithm}:{body.checksum_value}",
-        }
+        return {meta.CHECKSUM: f"{body.checksum_algorithm}:{body.checksum_value}"}
+    return {}
+
+
+def _store_checksum(ctx: S3Context, md: ObjectMetadata) -> None:
+    if entry := _checksum(ctx):
+        md.system = {**(md.system or {}), **entry}
 
 
 async def store_body(
@@ -79,18 +71,21 @@ async def store_body(
     assert body is not None
     if body.content_md5 is not None:
         md.etag = body.content_md5
-    it = aiter(body)
-    first, ended = await _prefix(it, BUFFER_LIMIT)
+    first, _size, rest = await read_prefix(body, BUFFER_LIMIT)
     _store_checksum(ctx, md)
-    if ended:
+    if rest is None:
         return await ctx.core.put_object(account, container, name, b"".join(first), md)
     late = body.checksum_algorithm is not None and body.checksum_value is None
     result = await ctx.core.put_object(
-        account, container, name, _chain(first, it), md, content_length=body.content_length
+        account,
+        container,
+        name,
+        _chain(first, rest),
+        md,
+        content_length=body.content_length,
+        footer=(lambda: _checksum(ctx)) if late else None,
     )
-    if late:
-        _store_checksum(ctx, md)
-        await ctx.core.post_object(account, container, name, md)
+    _store_checksum(ctx, md)  # what the write stored, for the response's headers
     return result
 
 

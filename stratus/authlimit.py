@@ -28,7 +28,8 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+
+from stratus.config import Config
 
 
 @dataclass(frozen=True)
@@ -44,7 +45,7 @@ class AuthLimits:
         return self.burst > 0
 
     @classmethod
-    def from_config(cls, cfg: Any) -> AuthLimits:
+    def from_config(cls, cfg: Config) -> AuthLimits:
         """The ``identity.failed_auth_*`` options of a :class:`stratus.config.Config`."""
         ident = cfg.identity
         return cls(

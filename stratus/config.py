@@ -744,6 +744,14 @@ def _secret_comment(cfg: Config, section: str, option: str, value: Any) -> str:
     return f"# {option}: a secret, empty"
 
 
+def _default_of(opt: dataclasses.Field[Any]) -> Any:
+    """An option's default: every option has a value or a factory (lists)."""
+    if opt.default is not dataclasses.MISSING:
+        return opt.default
+    assert opt.default_factory is not dataclasses.MISSING, f"{opt.name} has no default"
+    return opt.default_factory()
+
+
 def render_docs() -> str:
     """Markdown for docs/configuration.md, generated from the dataclasses."""
     out = [
@@ -763,9 +771,7 @@ def render_docs() -> str:
         out += ["| option | type | default | environment | meaning |", "|---|---|---|---|---|"]
         hints = typing.get_type_hints(cls)
         for opt in dataclasses.fields(cls):
-            default = (
-                opt.default if opt.default is not dataclasses.MISSING else opt.default_factory()  # type: ignore[misc]
-            )
+            default = _default_of(opt)
             typ = getattr(hints[opt.name], "__name__", str(hints[opt.name]))
             shown = "true" if default is True else "false" if default is False else repr(default)
             out.append(

@@ -96,7 +96,8 @@ class StreamInspector:
 
     def __init__(self) -> None:
         self._feed = self._Feed()
-        self._wrapper = fi.InspectWrapper(self._feed)  # type: ignore[arg-type]
+        # InspectWrapper asks for an IO[bytes] but only calls read() (close() if it has one).
+        self._wrapper = fi.InspectWrapper(self._feed)  # pyright: ignore[reportArgumentType]
         self.size = 0
 
     def feed(self, chunk: bytes) -> None:

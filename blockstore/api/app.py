@@ -13,8 +13,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import re
-import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
@@ -28,9 +27,15 @@ from blockstore.api import (
     types,
     volumes,
 )
-from blockstore.api.context import COMPUTE_URL, CTX, IDENTITY, MANAGER, REQUEST_ID, Ctx, ok
+from blockstore.api.context import COMPUTE_URL, CTX, IDENTITY, MANAGER, Ctx, ok
 from blockstore.api.errors import ApiError, cinder_errors
 from blockstore.manager.core import Caller
+from stratus.http import requestid
+from stratus.metrics import ServiceMetrics
+
+if TYPE_CHECKING:
+    from blockstore.services import VolumeServices
+    from stratus.identity import IdentityStore
 
 log = logging.getLogger("blockstore.api")
 CLIENT_MAX_SIZE = 1024 * 1024
@@ -92,7 +97,6 @@ def _microversion(request: web.Request) -> tuple[int, int]:
 
 @web.middleware
 async def authenticate(request: web.Request, handler) -> web.StreamResponse:  # type: ignore[no-untyped-def]
-    request[REQUEST_ID] = "req-" + str(uuid.uuid4())
     m = _PROJECT_PATH.match(request.path)
     if m is None:
         return await handler(request)
@@ -126,23 +130,20 @@ async def authenticate(request: web.Request, handler) -> web.StreamResponse:  # 
     return resp
 
 
-@web.middleware
-async def request_id(request: web.Request, handler) -> web.StreamResponse:  # type: ignore[no-untyped-def]
-    resp = await handler(request)
-    rid = request.get(REQUEST_ID)
-    if rid:
-        resp.headers["X-Openstack-Request-Id"] = rid
-    return resp
-
-
-def make_app(manager: Any, identity: Any, compute_url: str | None = None) -> web.Application:
-    """The aiohttp application; ``manager`` must be started, ``identity`` authenticates.
+def make_app(
+    manager: VolumeServices | None,
+    identity: IdentityStore | None,
+    compute_url: str | None = None,
+) -> web.Application:
+    """The aiohttp application; ``manager`` must be started, ``identity`` authenticates
+    (both None: the routes alone, for listing them).
 
     ``compute_url`` is the compute API told of force-detached server volumes (None: none).
     """
     app = web.Application(
-        client_max_size=CLIENT_MAX_SIZE, middlewares=[request_id, cinder_errors, authenticate]
+        client_max_size=CLIENT_MAX_SIZE, middlewares=[cinder_errors, authenticate]
     )
+    app.on_response_prepare.append(requestid.stamp)
     app[MANAGER] = manager
     app[IDENTITY] = identity
     app[COMPUTE_URL] = compute_url or ""
@@ -150,6 +151,7 @@ def make_app(manager: Any, identity: Any, compute_url: str | None = None) -> web
     app.router.add_get("/v3", handle_v3)
     app.router.add_get("/v3/", handle_v3)
     app.router.add_get("/healthcheck", handle_healthcheck)
+    ServiceMetrics().install(app, "volume")  # GET /metrics; records and LUNs: service.py
     for family in (
         volumes,
         snapshots,

@@ -1,16 +1,25 @@
-"""What every handler gets: the manager, the caller, the base URL, the parsed body."""
+"""What every handler gets: the volume services, the caller, the base URL, the parsed body."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from blockstore.api.errors import REQUEST_ID, ApiError  # noqa: F401 (re-exported)
+from blockstore.api.errors import ApiError
 from blockstore.manager.core import Caller
 from blockstore.manager.errors import BadRequest
+
+if TYPE_CHECKING:
+    from blockstore.backup.ops import Backups
+    from blockstore.manager.attachments import Attachments
+    from blockstore.manager.quotaops import Quotas
+    from blockstore.manager.snapshots import Snapshots
+    from blockstore.manager.types import VolumeTypes
+    from blockstore.manager.volumes import Volumes
+    from blockstore.services import VolumeServices
 
 MANAGER: web.AppKey[Any] = web.AppKey("manager", object)
 IDENTITY: web.AppKey[Any] = web.AppKey("identity", object)
@@ -23,7 +32,7 @@ class Ctx:
     """One authenticated API request."""
 
     request: web.Request
-    manager: Any
+    manager: VolumeServices
     caller: Caller
     base: str
     # The microversion the request asked for (``OpenStack-API-Version: volume 3.x``).
@@ -31,6 +40,31 @@ class Ctx:
 
     def at_least(self, major: int, minor: int) -> bool:
         return self.version >= (major, minor)
+
+    # The service each handler calls.
+    @property
+    def volumes(self) -> Volumes:
+        return self.manager.volumes
+
+    @property
+    def snapshots(self) -> Snapshots:
+        return self.manager.snapshots
+
+    @property
+    def attachments(self) -> Attachments:
+        return self.manager.attachments
+
+    @property
+    def backups(self) -> Backups:
+        return self.manager.backups
+
+    @property
+    def types(self) -> VolumeTypes:
+        return self.manager.types
+
+    @property
+    def quotas(self) -> Quotas:
+        return self.manager.quotas
 
     @property
     def project(self) -> str:

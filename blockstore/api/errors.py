@@ -3,8 +3,9 @@
 Handlers and the manager raise :class:`~blockstore.manager.errors.VolumeError`
 subclasses; the middleware turns them, aiohttp's own HTTP errors (unknown
 path, wrong method, body too large) and anything unexpected into the JSON
-body and status Cinder would send. Unexpected errors are logged with the
-request id and answered 500 without internals.
+body and status Cinder would send, through the shared middleware of
+:mod:`stratus.http.errors`. Unexpected errors are logged with the request
+id and answered 500 without internals.
 """
 
 from __future__ import annotations
@@ -14,9 +15,10 @@ import logging
 from aiohttp import web
 
 from blockstore.manager.errors import VolumeError
+from stratus.http import errors
+from stratus.http.requestid import REQUEST_ID
 
 log = logging.getLogger("blockstore.api")
-REQUEST_ID: web.RequestKey[str] = web.RequestKey("request_id", str)
 
 FAULTS = {
     400: "badRequest",
@@ -60,23 +62,24 @@ def from_http(exc: web.HTTPException) -> web.Response:
     return fault(exc.status, messages.get(exc.status, exc.reason), headers)
 
 
-@web.middleware
-async def cinder_errors(request: web.Request, handler) -> web.StreamResponse:  # type: ignore[no-untyped-def]
-    try:
-        return await handler(request)
-    except ApiError as exc:
+def _answer(request: web.Request, exc: Exception) -> web.StreamResponse | None:
+    if isinstance(exc, ApiError):
         return fault(exc.status, str(exc), exc.headers)
-    except VolumeError as exc:
+    if isinstance(exc, VolumeError):
         return fault(exc.status, str(exc))
-    except web.HTTPException as exc:
-        if exc.status < 400:
-            raise
+    if isinstance(exc, web.HTTPException) and exc.status >= 400:
         return from_http(exc)
-    except Exception:
-        rid = request.get(REQUEST_ID, "-")
-        log.exception("unexpected error in %s %s (%s)", request.method, request.path, rid)
-        return fault(
-            500,
-            f"The server has either erred or is incapable of performing the "
-            f"requested operation. (request {rid})",
-        )
+    return None
+
+
+def _crash(request: web.Request) -> web.StreamResponse:
+    rid = request.get(REQUEST_ID, "-")
+    return fault(
+        500,
+        f"The server has either erred or is incapable of performing the "
+        f"requested operation. (request {rid})",
+    )
+
+
+#: The shared middleware (request id included) answering in Cinder's form.
+cinder_errors = errors.error_middleware(_answer, _crash, logger=log)

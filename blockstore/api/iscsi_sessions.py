@@ -18,7 +18,7 @@ from blockstore.api.context import ctx, ok
 async def handle_iscsi_sessions(request: web.Request) -> web.Response:
     """Cloud admins only (admin of project ``admin``), else 403 in Cinder's shape."""
     c = ctx(request)
-    found = await c.manager.iscsi_sessions(c.caller)
+    found = await c.attachments.iscsi_sessions(c.caller)
     return ok({"sessions": [{**s, "connected_at": views.iso(s["connected_at"])} for s in found]})
 
 

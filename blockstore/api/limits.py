@@ -19,8 +19,8 @@ ABSOLUTE = {
 
 async def handle_limits(request: web.Request) -> web.Response:
     c = ctx(request)
-    limits = c.manager.quota_limits(c.caller, c.project)
-    used = c.manager.quota_usage(c.caller, c.project)
+    limits = c.quotas.quota_limits(c.caller, c.project)
+    used = c.quotas.quota_usage(c.caller, c.project)
     absolute: dict[str, int] = {}
     for key, (max_name, used_name) in ABSOLUTE.items():
         absolute[max_name] = limits[key]
@@ -31,10 +31,10 @@ async def handle_limits(request: web.Request) -> web.Response:
 async def handle_show_quotas(request: web.Request) -> web.Response:
     c = ctx(request)
     target = c.param("target")
-    limits = c.manager.quota_limits(c.caller, target)
+    limits = c.quotas.quota_limits(c.caller, target)
     quota: dict[str, Any] = {"id": target}
     if flag(c.query.get("usage")):
-        used = c.manager.quota_usage(c.caller, target)
+        used = c.quotas.quota_usage(c.caller, target)
         for key, limit in limits.items():
             quota[key] = {"limit": limit, "in_use": used[key], "reserved": 0, "allocated": 0}
     else:
@@ -44,19 +44,19 @@ async def handle_show_quotas(request: web.Request) -> web.Response:
 
 async def handle_quota_defaults(request: web.Request) -> web.Response:
     c = ctx(request)
-    return ok({"quota_set": {"id": c.param("target"), **c.manager.quota_defaults()}})
+    return ok({"quota_set": {"id": c.param("target"), **c.quotas.quota_defaults()}})
 
 
 async def handle_update_quotas(request: web.Request) -> web.Response:
     c = ctx(request)
     values = await c.body("quota_set")
-    limits = await c.manager.set_quotas(c.caller, c.param("target"), values)
+    limits = await c.quotas.set_quotas(c.caller, c.param("target"), values)
     return ok({"quota_set": limits})
 
 
 async def handle_reset_quotas(request: web.Request) -> web.Response:
     c = ctx(request)
-    await c.manager.reset_quotas(c.caller, c.param("target"))
+    await c.quotas.reset_quotas(c.caller, c.param("target"))
     return ok(status=200)
 
 

@@ -14,7 +14,8 @@ from aiohttp import web
 
 from blockstore.api import views
 from blockstore.api.context import ctx, ok
-from blockstore.api.volumes import AZ
+from blockstore.api.requests import AZ
+from blockstore.manager.core import must_be_cloud_admin
 
 HOST = "stratus"
 BINARIES = (
@@ -49,7 +50,7 @@ def service_view(binary: str, host: str, now: float) -> dict[str, Any]:
 async def handle_services(request: web.Request) -> web.Response:
     """Cloud admins only, as in Cinder's default policy; ``host``/``binary`` filter."""
     c = ctx(request)
-    c.manager.must_be_cloud_admin(c.caller)
+    must_be_cloud_admin(c.caller)
     now = time.time()
     host, binary = c.query.get("host"), c.query.get("binary")
     shown = [

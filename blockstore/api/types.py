@@ -4,67 +4,63 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from blockstore.api import views
+from blockstore.api import requests, views
 from blockstore.api.context import ctx, flag, ok
 from blockstore.manager.errors import BadRequest
 
 
 async def handle_list_types(request: web.Request) -> web.Response:
     c = ctx(request)
-    return ok({"volume_types": [views.type_view(t) for t in c.manager.list_types(c.caller)]})
+    return ok({"volume_types": [views.type_view(t) for t in c.types.list_types(c.caller)]})
 
 
 async def handle_show_type(request: web.Request) -> web.Response:
     c = ctx(request)
-    return ok({"volume_type": views.type_view(c.manager.get_type(c.caller, c.param("type_id")))})
+    return ok({"volume_type": views.type_view(c.types.get_type(c.caller, c.param("type_id")))})
 
 
 async def handle_create_type(request: web.Request) -> web.Response:
     c = ctx(request)
-    spec = await c.body("volume_type")
-    if not isinstance(spec, dict):
-        raise BadRequest("Invalid input received: 'volume_type' must be an object.")
-    vt = await c.manager.create_type(
+    req = requests.TypeCreate.parse(await c.body("volume_type"))
+    vt = await c.types.create_type(
         c.caller,
-        spec.get("name"),
-        description=spec.get("description"),
-        extra_specs=spec.get("extra_specs"),
-        is_public=spec.get("os-volume-type-access:is_public", spec.get("is_public", True)),
+        req.name,
+        description=req.description,
+        extra_specs=req.extra_specs,
+        is_public=req.is_public,
     )
     return ok({"volume_type": views.type_view(vt)})
 
 
 async def handle_update_type(request: web.Request) -> web.Response:
     c = ctx(request)
-    spec = await c.body("volume_type")
-    if not isinstance(spec, dict):
-        raise BadRequest("Invalid input received: 'volume_type' must be an object.")
+    spec = requests.Changes.parse(await c.body("volume_type"), "volume_type").given
     changes = {k: spec[k] for k in ("name", "description", "is_public") if k in spec}
-    vt = await c.manager.update_type(c.caller, c.param("type_id"), changes)
+    vt = await c.types.update_type(c.caller, c.param("type_id"), changes)
     return ok({"volume_type": views.type_view(vt)})
 
 
 async def handle_delete_type(request: web.Request) -> web.Response:
     c = ctx(request)
-    await c.manager.delete_type(c.caller, c.param("type_id"))
+    await c.types.delete_type(c.caller, c.param("type_id"))
     return ok(status=202)
 
 
 async def handle_show_extra_specs(request: web.Request) -> web.Response:
     c = ctx(request)
-    return ok({"extra_specs": c.manager.get_type(c.caller, c.param("type_id")).extra_specs})
+    return ok({"extra_specs": c.types.get_type(c.caller, c.param("type_id")).extra_specs})
 
 
 async def handle_set_extra_specs(request: web.Request) -> web.Response:
     c = ctx(request)
     specs = await c.body("extra_specs")
-    vt = await c.manager.update_type(c.caller, c.param("type_id"), {"extra_specs": specs})
+    vt = await c.types.update_type(c.caller, c.param("type_id"), {"extra_specs": specs})
     return ok({"extra_specs": vt.extra_specs})
 
 
 async def handle_delete_extra_spec(request: web.Request) -> web.Response:
     c = ctx(request)
-    await c.manager.delete_extra_spec(c.caller, c.param("type_id"), c.param("key"))
+    await c.types.delete_extra_spec(c.caller, c.param("type_id"), c.param("key"))
     return ok(status=202)
 
 
@@ -73,31 +69,26 @@ async def handle_delete_extra_spec(request: web.Request) -> web.Response:
 
 async def handle_list_qos(request: web.Request) -> web.Response:
     c = ctx(request)
-    return ok({"qos_specs": [views.qos_view(q) for q in c.manager.list_qos(c.caller)]})
+    return ok({"qos_specs": [views.qos_view(q) for q in c.types.list_qos(c.caller)]})
 
 
 async def handle_show_qos(request: web.Request) -> web.Response:
     c = ctx(request)
-    return ok({"qos_specs": views.qos_view(c.manager.get_qos(c.caller, c.param("qos_id")))})
+    return ok({"qos_specs": views.qos_view(c.types.get_qos(c.caller, c.param("qos_id")))})
 
 
 async def handle_create_qos(request: web.Request) -> web.Response:
     """Cinder's body: ``{"qos_specs": {"name": ..., "consumer": ..., <key>: <value>...}}``."""
     c = ctx(request)
-    spec = await c.body("qos_specs")
-    if not isinstance(spec, dict):
-        raise BadRequest("Invalid input received: 'qos_specs' must be an object.")
-    rest = {k: v for k, v in spec.items() if k not in ("name", "consumer", "specs")}
-    if isinstance(spec.get("specs"), dict):
-        rest.update(spec["specs"])
-    qos = await c.manager.create_qos(c.caller, spec.get("name"), spec.get("consumer"), rest)
+    req = requests.QosCreate.parse(await c.body("qos_specs"))
+    qos = await c.types.create_qos(c.caller, req.name, req.consumer, req.specs)
     return ok({"qos_specs": views.qos_view(qos)})
 
 
 async def handle_update_qos(request: web.Request) -> web.Response:
     c = ctx(request)
     spec = await c.body("qos_specs")
-    qos = await c.manager.update_qos(c.caller, c.param("qos_id"), spec)
+    qos = await c.types.update_qos(c.caller, c.param("qos_id"), spec)
     return ok({"qos_specs": qos.specs})
 
 
@@ -105,13 +96,13 @@ async def handle_unset_qos_keys(request: web.Request) -> web.Response:
     """``{"keys": [...]}``: what ``openstack volume qos unset --property`` sends."""
     c = ctx(request)
     keys = await c.body("keys")
-    await c.manager.unset_qos_keys(c.caller, c.param("qos_id"), keys)
+    await c.types.unset_qos_keys(c.caller, c.param("qos_id"), keys)
     return ok(status=202)
 
 
 async def handle_delete_qos(request: web.Request) -> web.Response:
     c = ctx(request)
-    await c.manager.delete_qos(c.caller, c.param("qos_id"), force=flag(c.query.get("force")))
+    await c.types.delete_qos(c.caller, c.param("qos_id"), force=flag(c.query.get("force")))
     return ok(status=202)
 
 
@@ -121,13 +112,13 @@ async def handle_associate_qos(request: web.Request) -> web.Response:
     if not type_ref:
         raise BadRequest("Invalid input received: vol_type_id is required.")
     associate = request.path.endswith("/associate")
-    await c.manager.associate_qos(c.caller, c.param("qos_id"), type_ref, associate=associate)
+    await c.types.associate_qos(c.caller, c.param("qos_id"), type_ref, associate=associate)
     return ok(status=202)
 
 
 async def handle_qos_associations(request: web.Request) -> web.Response:
     c = ctx(request)
-    types = c.manager.qos_associations(c.caller, c.param("qos_id"))
+    types = c.types.qos_associations(c.caller, c.param("qos_id"))
     return ok(
         {
             "qos_associations": [

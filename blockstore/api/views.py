@@ -35,6 +35,26 @@ def next_link(base: str, project: str, kind: str, query: dict[str, str], last: s
     return [{"href": f"{base}/v3/{project}/{kind}?{urlencode(params)}", "rel": "next"}]
 
 
+def page(
+    base: str,
+    project: str,
+    kind: str,
+    query: dict[str, str],
+    shown: list[dict[str, Any]],
+    last: str | None,
+    *,
+    key: str | None = None,
+) -> dict[str, Any]:
+    """A list answer: ``{key: shown}``, and ``<key>_links`` to the next page when ``last``
+    (the id of the last item, when more follow). ``kind`` is the path listed, ``key``
+    defaults to its first part."""
+    key = key or kind.split("/")[0]
+    out: dict[str, Any] = {key: shown}
+    if last is not None:
+        out[f"{key}_links"] = next_link(base, project, kind, query, last)
+    return out
+
+
 def volume_summary(base: str, vol: Volume) -> dict[str, Any]:
     return {"id": vol.id, "name": vol.name, "links": links(base, vol.project, "volumes", vol.id)}
 

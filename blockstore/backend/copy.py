@@ -12,6 +12,7 @@ from __future__ import annotations
 import errno
 import fcntl
 import os
+from collections.abc import Iterator
 
 FICLONE = 0x40049409  # _IOW(0x94, 9, int)
 _NO_REFLINK = {errno.EOPNOTSUPP, errno.ENOTTY, errno.EXDEV, errno.EINVAL, errno.ENOSYS, errno.EPERM}
@@ -29,7 +30,7 @@ def try_reflink(src_fd: int, dst_fd: int) -> bool:
     return True
 
 
-def data_extents(fd: int, size: int):  # type: ignore[no-untyped-def]
+def data_extents(fd: int, size: int) -> Iterator[tuple[int, int]]:
     """(start, end) of every run of data in the first ``size`` bytes of ``fd``."""
     offset = 0
     while offset < size:

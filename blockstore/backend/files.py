@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -102,7 +103,7 @@ class FileBackend:
         self.last_clone_method = method
         return method
 
-    def _build(self, final: Path, fill) -> None:  # type: ignore[no-untyped-def]
+    def _build(self, final: Path, fill: Callable[[int], None]) -> None:
         tmp = self._tmp_path(final)
         fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
         try:

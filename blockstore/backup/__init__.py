@@ -1,3 +1,4 @@
 """Backups of volumes into the object store: chunks (deduplicated by xxh3_128,
 compressed, framed), versioned manifests, the byte-moving engine, and the
-manager operations (create, restore, delete, verify; volumes from images)."""
+backup and image services over the manager's context (create, restore, delete,
+verify; volumes from images)."""

@@ -23,7 +23,8 @@ import shutil
 from typing import Any
 
 from blockstore.backup import chunks
-from blockstore.backup.ops import BackupOps
+from blockstore.backup.objects import ObjectAccess, required
+from blockstore.manager.context import Context
 from blockstore.manager.core import GiB
 from blockstore.manager.errors import BackendError, BadRequest
 from blockstore.manager.records import Volume
@@ -38,9 +39,16 @@ def split_ref(ref: str) -> tuple[str, str]:
     return container, obj
 
 
-class ImageOps(BackupOps):
+class Images:
+    """The volumes' :class:`~blockstore.manager.volumes.ImageSource`: objects of the
+    caller's account in ``objects`` (None: volumes from images are refused)."""
+
+    def __init__(self, ctx: Context, objects: ObjectAccess | None) -> None:
+        self.ctx = ctx
+        self.objects = objects
+
     def check_image_ref(self, ref: Any) -> str:
-        self._objects()
+        required(self.objects)
         if not isinstance(ref, str) or len(ref) > 1024:
             raise BadRequest("Invalid input received: imageRef must be '<container>/<object>'.")
         container, obj = split_ref(ref)
@@ -54,9 +62,9 @@ class ImageOps(BackupOps):
     async def fill_from_image(self, vol: Volume) -> None:
         assert vol.image_ref is not None
         container, obj = split_ref(vol.image_ref)
-        client = await self._objects().client(vol.project, vol.user)
+        client = await required(self.objects).client(vol.project, vol.user)
         limit = vol.size * GiB
-        fd, tmp = await self.io(self.backend.open_partial_volume, vol.id)
+        fd, tmp = await self.ctx.io(self.ctx.backend.open_partial_volume, vol.id)
         try:
             async with client.open_object(container, obj) as resp:
                 first = await resp.content.read(len(QCOW2_MAGIC))
@@ -68,7 +76,7 @@ class ImageOps(BackupOps):
             os.close(fd)
             tmp.unlink(missing_ok=True)
             raise
-        await self.io(self.backend.commit_partial_volume, vol.id, fd, limit, vol.thick)
+        await self.ctx.io(self.ctx.backend.commit_partial_volume, vol.id, fd, limit, vol.thick)
 
     async def _copy_raw(self, first: bytes, resp: Any, fd: int, limit: int) -> None:
         offset = 0
@@ -92,7 +100,7 @@ class ImageOps(BackupOps):
         if offset + len(data) > limit:
             raise BadRequest(f"Image is larger than the volume ({limit // GiB}G).")
         if not chunks.is_zero(data):
-            await self.io(os.pwrite, fd, data, offset)
+            await self.ctx.io(os.pwrite, fd, data, offset)
         return offset + len(data)
 
     async def _convert_qcow2(self, first: bytes, resp: Any, dest: Any, limit: int) -> None:
@@ -102,9 +110,9 @@ class ImageOps(BackupOps):
         src = dest.with_suffix(".qcow2")
         try:
             with open(src, "wb") as f:
-                await self.io(f.write, first)
+                await self.ctx.io(f.write, first)
                 async for block in resp.content.iter_chunked(BLOCK):
-                    await self.io(f.write, block)
+                    await self.ctx.io(f.write, block)
             try:
                 info = await diskimage.inspect_file(src, "qcow2", qemu_img=tool)
             except diskimage.UnsafeImage as exc:

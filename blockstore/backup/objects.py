@@ -12,11 +12,15 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any
+from typing import TYPE_CHECKING
 
 import aiohttp
 
+from blockstore.manager.errors import BadRequest
 from objectstore.apiclient import DEFAULT_TIMEOUT, SwiftClient
+
+if TYPE_CHECKING:
+    from stratus.identity import IdentityStore
 
 TOKEN_LIFETIME = 3600.0
 RENEW_BEFORE = 600.0
@@ -46,7 +50,9 @@ async def read_capped(client: SwiftClient, container: str, name: str, limit: int
 class ObjectAccess:
     """``await access.client(project, user)``: a SwiftClient for that project's account."""
 
-    def __init__(self, base_url: str, identity: Any, *, lifetime: float = TOKEN_LIFETIME) -> None:
+    def __init__(
+        self, base_url: str, identity: IdentityStore, *, lifetime: float = TOKEN_LIFETIME
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self.identity = identity
         self.lifetime = lifetime
@@ -76,3 +82,10 @@ class ObjectAccess:
         if self._session is not None:
             await self._session.close()
             self._session = None
+
+
+def required(objects: ObjectAccess | None) -> ObjectAccess:
+    """The object store, or the answer a service without one gives (backups and images)."""
+    if objects is None:
+        raise BadRequest("Backups need the object store, which is not configured here.")
+    return objects

@@ -1,4 +1,4 @@
-"""Backup operations of the manager: create (full / incremental), restore (into a new or
+"""The backup service: create (full / incremental), restore (into a new or
 an existing volume), delete (freeing only unshared chunks), verify, list, show.
 
 Backups live in the owner project's account, container ``backup.container``:
@@ -24,15 +24,17 @@ from typing import Any
 from blockstore.backup import chunks, engine
 from blockstore.backup.manifest import Manifest, ManifestError, max_bytes
 from blockstore.backup.manifest import object_name as manifest_name
-from blockstore.backup.objects import TooLarge, read_capped
+from blockstore.backup.objects import ObjectAccess, TooLarge, read_capped, required
 from blockstore.manager import quotas, states, validate
-from blockstore.manager.attachments import AttachmentOps
-from blockstore.manager.core import Caller, GiB
+from blockstore.manager.context import Context
+from blockstore.manager.core import Caller, GiB, must_be_cloud_admin, must_write
 from blockstore.manager.errors import BadRequest, NotFound
-from blockstore.manager.listing import matches, paginate, parse_sort
+from blockstore.manager.exports import Exports
 from blockstore.manager.reconcile import RESTART, Reconciled
 from blockstore.manager.records import Backup, Volume
 from blockstore.manager.store import Txn
+from blockstore.manager.table import Table, attachments_of, must_get
+from blockstore.manager.types import VolumeTypes
 from blockstore.scsi.gate import SharedExclusive
 from objectstore.apiclient import NotFound as ObjectNotFound
 from objectstore.apiclient import SwiftClient
@@ -46,18 +48,30 @@ def temp_snapshot_id(backup_id: str) -> str:
     return f"backup-{backup_id}"
 
 
-class BackupOps(AttachmentOps):
-    _gates: dict[str, SharedExclusive]
+class Backups:
+    """Backups of the context's volumes into ``objects`` (None: backups are refused);
+    ``exports`` holds an in-use volume's writes while its temporary snapshot is taken,
+    ``types`` gives a restored volume its type."""
+
+    def __init__(
+        self,
+        ctx: Context,
+        objects: ObjectAccess | None,
+        exports: Exports,
+        types: VolumeTypes,
+    ) -> None:
+        self.ctx = ctx
+        self.objects = objects
+        self.exports = exports
+        self.types = types
+        self.table = Table(ctx, Backup, "Backup")
+        self._gates: dict[str, SharedExclusive] = {}
 
     def gate(self, project: str) -> SharedExclusive:
-        if not hasattr(self, "_gates"):
-            self._gates = {}
         return self._gates.setdefault(project, SharedExclusive())
 
-    def _objects(self) -> Any:
-        if self.objects is None:
-            raise BadRequest("Backups need the object store, which is not configured here.")
-        return self.objects
+    def _objects(self) -> ObjectAccess:
+        return required(self.objects)
 
     # -- create ----------------------------------------------------------------------
 
@@ -72,7 +86,7 @@ class BackupOps(AttachmentOps):
         force: Any = False,
         metadata: Any = None,
     ) -> Backup:
-        self.must_write(caller)
+        must_write(caller)
         self._objects()
         if not isinstance(volume_id, str):
             raise BadRequest("Invalid input received: a backup needs a volume_id.")
@@ -81,16 +95,16 @@ class BackupOps(AttachmentOps):
         incremental = validate.boolean(incremental, "incremental")
         force = validate.boolean(force, "force")
         metadata = validate.metadata(metadata)
-        container = self.settings.backup.container
+        container = self.ctx.settings.backup.container
 
         def txn(t: Txn) -> Backup:
-            vol = self.must_get(t, Volume, caller, volume_id, "Volume")
+            vol = must_get(t, Volume, caller, volume_id, "Volume")
             allowed = states.CAN_BACKUP_FORCED if force else states.CAN_BACKUP
             states.require("volume", vol.id, vol.status, allowed)
             quotas.check(
                 t,
                 caller.project,
-                self.settings.quota_defaults,
+                self.ctx.settings.quota_defaults,
                 {"backups": 1, "backup_gigabytes": vol.size},
             )
             parent = None
@@ -124,8 +138,8 @@ class BackupOps(AttachmentOps):
                 t.put(vol)
             return bk
 
-        bk = await self.store.write(txn)
-        self.spawn(self._run_backup(bk), f"backup {bk.id}")
+        bk = await self.ctx.store.write(txn)
+        self.ctx.spawn(self._run_backup(bk), f"backup {bk.id}")
         return bk
 
     async def _run_backup(self, bk: Backup) -> None:
@@ -135,22 +149,22 @@ class BackupOps(AttachmentOps):
             async with self.gate(bk.project).shared():
                 client = await self._objects().client(bk.project, bk.user)
                 await client.put_container(bk.container)
-                path = str(self.backend.volume_path(bk.volume_id))
+                path = str(self.ctx.backend.volume_path(bk.volume_id))
                 if bk.volume_previous_status == states.IN_USE:
                     snap_id = temp_snapshot_id(bk.id)
-                    async with self.quiesced(bk.volume_id):
-                        await self.io(self.backend.snapshot_volume, bk.volume_id, snap_id)
-                    path = str(self.backend.snapshot_path(snap_id))
+                    async with self.exports.quiesced(bk.volume_id):
+                        await self.ctx.io(self.ctx.backend.snapshot_volume, bk.volume_id, snap_id)
+                    path = str(self.ctx.backend.snapshot_path(snap_id))
                 known = await self._known_chunks(client, bk) if bk.incremental else set()
                 result = await engine.backup_file(
                     client,
                     bk.container,
                     path,
                     bk.size * GiB,
-                    chunk_size=self.settings.backup.chunk_size,
-                    codec=chunks.codec_for(self.settings.backup.compression),
+                    chunk_size=self.ctx.settings.backup.chunk_size,
+                    codec=chunks.codec_for(self.ctx.settings.backup.compression),
                     known=known,
-                    concurrency=self.settings.backup.concurrency,
+                    concurrency=self.ctx.settings.backup.concurrency,
                     progress=self._progress(bk),
                 )
                 uploaded = {d for d in result.chunks if d is not None} - known
@@ -158,11 +172,11 @@ class BackupOps(AttachmentOps):
                     backup_id=bk.id,
                     volume_id=bk.volume_id,
                     size=bk.size * GiB,
-                    chunk_size=self.settings.backup.chunk_size,
+                    chunk_size=self.ctx.settings.backup.chunk_size,
                     chunks=result.chunks,
                     parent_id=bk.parent_id,
                     incremental=bk.incremental,
-                    compression=self.settings.backup.compression,
+                    compression=self.ctx.settings.backup.compression,
                 )
                 await client.put_object(bk.container, manifest_name(bk.id), man.encode())
         except Exception as exc:
@@ -170,7 +184,7 @@ class BackupOps(AttachmentOps):
             await self._drop_temp_snapshot(snap_id)
             await self._end_backup(bk, None, reason=str(exc))
             if uploaded:
-                self.spawn(self._collect(bk, uploaded), f"clean failed backup {bk.id}")
+                self.ctx.spawn(self._collect(bk, uploaded), f"clean failed backup {bk.id}")
         else:
             await self._drop_temp_snapshot(snap_id)
             await self._end_backup(bk, result)
@@ -188,7 +202,7 @@ class BackupOps(AttachmentOps):
         """Before the backup leaves creating: a power cut in between leaves a creating
         backup, whose reconcile removes the file; after it, nothing would (an orphan)."""
         if snap_id is not None:
-            await self.io(self.backend.delete_snapshot, snap_id)
+            await self.ctx.io(self.ctx.backend.delete_snapshot, snap_id)
 
     async def _end_backup(
         self, bk: Backup, result: engine.BackupResult | None, *, reason: str | None = None
@@ -205,14 +219,12 @@ class BackupOps(AttachmentOps):
                 t.put(cur)
             self._release_volume(t, bk.project, bk.volume_id, states.BACKING_UP)
 
-        await self.store.write(txn)
+        await self.ctx.store.write(txn)
 
     def _release_volume(self, t: Txn, project: str, volume_id: str, busy: str) -> None:
         vol = t.get(Volume, project, volume_id)
         if vol is not None and vol.status == busy:
-            vol.status = states.settled_volume_status(
-                [a.status for a in self.attachments_of(t, vol)]
-            )
+            vol.status = states.settled_volume_status([a.status for a in attachments_of(t, vol)])
             vol.previous_status = None
             t.put(vol)
 
@@ -233,7 +245,7 @@ class BackupOps(AttachmentOps):
                     cur.progress = pct
                     t.put(cur)
 
-            self.spawn(self.store.write(txn), f"progress of backup {bk.id}")
+            self.ctx.spawn(self.ctx.store.write(txn), f"progress of backup {bk.id}")
 
         return report
 
@@ -241,7 +253,7 @@ class BackupOps(AttachmentOps):
         """Manifests of the project's other backups that are (or may become) kept."""
         others = [
             b
-            for b in self.store.scan(Backup, project)
+            for b in self.ctx.store.scan(Backup, project)
             if b.id != skip and b.status not in (states.BK_ERROR,)
         ]
         found = []
@@ -277,17 +289,17 @@ class BackupOps(AttachmentOps):
     # -- delete ----------------------------------------------------------------------
 
     async def delete_backup(self, caller: Caller, backup_id: str) -> None:
-        self.must_write(caller)
+        must_write(caller)
 
         def txn(t: Txn) -> Backup:
-            bk = self.must_get(t, Backup, caller, backup_id, "Backup")
+            bk = self.table.must_get(t, caller, backup_id)
             states.require("backup", bk.id, bk.status, states.BK_CAN_DELETE)
             bk.status = states.BK_DELETING
             t.put(bk)
             return bk
 
-        bk = await self.store.write(txn)
-        self.spawn(self.finish_backup_delete(bk), f"delete backup {bk.id}")
+        bk = await self.ctx.store.write(txn)
+        self.ctx.spawn(self.finish_backup_delete(bk), f"delete backup {bk.id}")
 
     async def finish_backup_delete(self, bk: Backup) -> None:
         try:
@@ -298,16 +310,9 @@ class BackupOps(AttachmentOps):
         except Exception as exc:
             log.exception("deleting backup %s failed", bk.id)
             reason = str(exc)
-
-            def failed(t: Txn) -> None:
-                cur = t.get(Backup, bk.project, bk.id)
-                if cur is not None:
-                    cur.status, cur.fail_reason = states.BK_ERROR_DELETING, reason
-                    t.put(cur)
-
-            await self.store.write(failed)
+            await self.table.transition(bk, None, states.BK_ERROR_DELETING, fail_reason=reason)
             return
-        await self.store.write(lambda t: t.delete(bk))
+        await self.table.forget(bk)
         log.info("backup %s deleted", bk.id)
 
     async def _collect(self, bk: Backup, candidates: set[bytes]) -> int:
@@ -330,20 +335,20 @@ class BackupOps(AttachmentOps):
     async def restore_backup(
         self, caller: Caller, backup_id: str, *, volume_id: Any = None, name: Any = None
     ) -> tuple[Backup, Volume]:
-        self.must_write(caller)
+        must_write(caller)
         self._objects()
         name = validate.text(name, "name") if name is not None else None
         if volume_id is not None and not isinstance(volume_id, str):
             raise BadRequest("Invalid input received: volume_id must be a string.")
-        stats = await self.io(self.backend.stats)
+        stats = await self.ctx.io(self.ctx.backend.stats)
 
         def txn(t: Txn) -> tuple[Backup, Volume, bool]:
-            bk = self.must_get(t, Backup, caller, backup_id, "Backup")
+            bk = self.table.must_get(t, caller, backup_id)
             states.require("backup", bk.id, bk.status, frozenset({states.BK_AVAILABLE}))
             if volume_id is not None:
-                vol = self.must_get(t, Volume, caller, volume_id, "Volume")
+                vol = must_get(t, Volume, caller, volume_id, "Volume")
                 states.require("volume", vol.id, vol.status, states.CAN_RESTORE_INTO)
-                if self.attachments_of(t, vol):
+                if attachments_of(t, vol):
                     raise BadRequest(f"Invalid volume {vol.id}: it is attached.")
                 if vol.size < bk.size:
                     raise BadRequest(
@@ -355,11 +360,11 @@ class BackupOps(AttachmentOps):
                 quotas.check(
                     t,
                     caller.project,
-                    self.settings.quota_defaults,
+                    self.ctx.settings.quota_defaults,
                     {"volumes": 1, "gigabytes": bk.size},
                 )
-                quotas.check_capacity(t, stats, self.settings.capacity, bk.size, thick=False)
-                vt = self.resolve_type(t, caller, None)
+                quotas.check_capacity(t, stats, self.ctx.settings.capacity, bk.size, thick=False)
+                vt = self.types.resolve_type(t, caller, None)
                 vol = Volume(
                     project=caller.project,
                     user=caller.user,
@@ -374,8 +379,8 @@ class BackupOps(AttachmentOps):
             t.put(bk)
             return bk, vol, fresh
 
-        bk, vol, fresh = await self.store.write(txn)
-        self.spawn(self._run_restore(bk, vol, fresh), f"restore backup {bk.id}")
+        bk, vol, fresh = await self.ctx.store.write(txn)
+        self.ctx.spawn(self._run_restore(bk, vol, fresh), f"restore backup {bk.id}")
         return bk, vol
 
     async def create_volume_from_backup(
@@ -386,7 +391,7 @@ class BackupOps(AttachmentOps):
             raise BadRequest("Invalid input received: backup_id must be a string.")
         if size is not None:
             bk = self.get_backup(caller, backup_id)
-            wanted = validate.size_gb(size, maximum=self.settings.max_volume_gb)
+            wanted = validate.size_gb(size, maximum=self.ctx.settings.max_volume_gb)
             if wanted != bk.size:
                 raise BadRequest(
                     "Invalid input received: a volume from a backup has the "
@@ -402,15 +407,15 @@ class BackupOps(AttachmentOps):
             if man is None:
                 raise NotFound(f"the manifest of backup {bk.id} is missing")
             if fresh:
-                await self.io(self.backend.create_volume, vol.id, vol.size * GiB, False)
+                await self.ctx.io(self.ctx.backend.create_volume, vol.id, vol.size * GiB, False)
             await engine.restore_file(
                 client,
                 bk.container,
                 man,
-                str(self.backend.volume_path(vol.id)),
+                str(self.ctx.backend.volume_path(vol.id)),
                 fresh=fresh,
                 volume_bytes=vol.size * GiB,
-                concurrency=self.settings.backup.concurrency,
+                concurrency=self.ctx.settings.backup.concurrency,
                 progress=self._progress(bk),
             )
         except Exception as exc:
@@ -429,23 +434,23 @@ class BackupOps(AttachmentOps):
                 v.fail_reason = reason
                 t.put(v)
 
-        await self.store.write(txn)
+        await self.ctx.store.write(txn)
 
     # -- verify ----------------------------------------------------------------------
 
     async def verify_backup(self, caller: Caller, backup_id: str) -> None:
-        self.must_write(caller)
+        must_write(caller)
         self._objects()
 
         def txn(t: Txn) -> Backup:
-            bk = self.must_get(t, Backup, caller, backup_id, "Backup")
+            bk = self.table.must_get(t, caller, backup_id)
             states.require("backup", bk.id, bk.status, frozenset({states.BK_AVAILABLE}))
             bk.status, bk.progress = states.BK_VERIFYING, 0.0
             t.put(bk)
             return bk
 
-        bk = await self.store.write(txn)
-        self.spawn(self._run_verify(bk), f"verify backup {bk.id}")
+        bk = await self.ctx.store.write(txn)
+        self.ctx.spawn(self._run_verify(bk), f"verify backup {bk.id}")
 
     async def _run_verify(self, bk: Backup) -> None:
         try:
@@ -463,7 +468,7 @@ class BackupOps(AttachmentOps):
                     client,
                     bk.container,
                     man,
-                    concurrency=self.settings.backup.concurrency,
+                    concurrency=self.ctx.settings.backup.concurrency,
                     progress=self._progress(bk),
                 )
         except Exception as exc:
@@ -477,82 +482,48 @@ class BackupOps(AttachmentOps):
                 cur.status, cur.verify_result, cur.progress = states.BK_AVAILABLE, result, 100.0
                 t.put(cur)
 
-        await self.store.write(txn)
+        await self.ctx.store.write(txn)
 
     # -- read and admin ----------------------------------------------------------------
 
     def get_backup(self, caller: Caller, backup_id: str) -> Backup:
-        return self.store.read(lambda t: self.must_get(t, Backup, caller, backup_id, "Backup"))
+        return self.table.get(caller, backup_id)
 
     def backup_has_dependents(self, caller: Caller, bk: Backup) -> bool:
-        return any(b.parent_id == bk.id for b in self.store.scan(Backup, caller.project))
+        return any(b.parent_id == bk.id for b in self.ctx.store.scan(Backup, caller.project))
 
-    def list_backups(
-        self,
-        caller: Caller,
-        *,
-        filters: dict[str, Any] | None = None,
-        limit: Any = None,
-        marker: str | None = None,
-        sort: str | None = None,
-        sort_key: str | None = None,
-        sort_dir: str | None = None,
-        all_projects: bool = False,
-    ) -> tuple[list[Backup], bool]:
-        order = parse_sort(sort, sort_key, sort_dir)
-        wanted = {k: v for k, v in (filters or {}).items() if v is not None}
-        scope = None if all_projects and caller.is_cloud_admin else caller.project
-        items = [b for b in self.store.scan(Backup, scope) if matches(b, wanted)]
-        return paginate(items, marker=marker, limit=validate.limit(limit), sort=order)
+    def list_backups(self, caller: Caller, **query: Any) -> tuple[list[Backup], bool]:
+        """Filters, limit, marker, sort (see :meth:`Table.page`)."""
+        return self.table.page(caller, **query)
 
     async def update_backup(
         self, caller: Caller, backup_id: str, changes: dict[str, Any]
     ) -> Backup:
         """Cinder 3.9 (name, description) and 3.43 (metadata): ``volume backup set``."""
-        self.must_write(caller)
-        clean: dict[str, Any] = {}
-        for key, value in changes.items():
-            if key == "name":
-                clean["name"] = validate.text(value, "name")
-            elif key == "description":
-                clean["description"] = validate.text(value, "description", validate.MAX_DESCRIPTION)
-            elif key == "metadata":
-                clean["metadata"] = validate.metadata(value)
-        if not clean:
-            raise BadRequest(
-                "Invalid input received: nothing to update (name, description, metadata)."
-            )
-
-        def txn(t: Txn) -> Backup:
-            bk = self.must_get(t, Backup, caller, backup_id, "Backup")
-            for key, value in clean.items():
-                setattr(bk, key, value)
-            t.put(bk)
-            return bk
-
-        return await self.store.write(txn)
+        return await self.table.update(caller, backup_id, changes)
 
     async def reset_backup_status(self, caller: Caller, backup_id: str, status: Any) -> None:
-        self.must_be_cloud_admin(caller)
+        must_be_cloud_admin(caller)
         if status not in (states.BK_AVAILABLE, states.BK_ERROR):
             raise BadRequest("Invalid input received: status must be available or error.")
 
         def txn(t: Txn) -> None:
-            bk = self.must_get(t, Backup, caller, backup_id, "Backup")
+            bk = self.table.must_get(t, caller, backup_id)
             bk.status = status
             t.put(bk)
 
-        await self.store.write(txn)
+        await self.ctx.store.write(txn)
 
     # -- restart -----------------------------------------------------------------------
 
-    def reconcile_backups(self, t: Txn, out: Reconciled) -> list[Coroutine[Any, Any, Any]]:
+    def reconcile(self, t: Txn, out: Reconciled) -> list[Coroutine[Any, Any, Any]]:
         later: list[Coroutine[Any, Any, Any]] = []
+        """Settle what a stop left (the Reconciler's hook for backups)."""
         for bk in t.scan(Backup):
             if bk.status == states.BK_CREATING:
                 bk.status, bk.fail_reason = states.BK_ERROR, RESTART
                 with contextlib.suppress(OSError):
-                    self.backend.delete_snapshot(temp_snapshot_id(bk.id))
+                    self.ctx.backend.delete_snapshot(temp_snapshot_id(bk.id))
             elif bk.status in (states.BK_RESTORING, states.BK_VERIFYING):
                 bk.status, bk.restore_volume_id = states.BK_AVAILABLE, None
             elif bk.status == states.BK_DELETING:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -178,9 +179,16 @@ def connection_info(
 
 @runtime_checkable
 class ExportDriver(Protocol):
-    """A target driver (userspace iSCSI target, or LIO)."""
+    """A target driver (userspace iSCSI target, or LIO). Every member is required; a
+    driver that cannot do something implements it as the documented no-op."""
 
     name: str
+
+    @property
+    def portals(self) -> Sequence[str]:
+        """The ``host:port`` portals initiators are told to use, first first (a portal
+        group: multipath paths)."""
+        ...
 
     async def ensure_export(self, spec: ExportSpec) -> ConnectionInfo:
         """Create or correct the export of ``spec``; idempotent."""
@@ -192,4 +200,22 @@ class ExportDriver(Protocol):
 
     async def list_exports(self) -> list[str]:
         """Target IQNs this driver currently exports."""
+        ...
+
+    async def sessions(self) -> list[ExportSession]:
+        """The live sessions on this driver's targets (none: a driver that cannot read them)."""
+        ...
+
+    def quiesce(self, target_iqn: str) -> AbstractAsyncContextManager[None]:
+        """Hold the export's writes (flushed first) while inside, so a copy of its file is
+        one point in time (a no-op where the driver cannot hold them)."""
+        ...
+
+    async def extend_export(self, target_iqn: str) -> None:
+        """The backing file grew: let the LUN and its initiators see the new size (a
+        no-op where the target re-reads it by itself)."""
+        ...
+
+    async def close(self) -> None:
+        """Release what the driver opened (not the exports a kernel target keeps)."""
         ...

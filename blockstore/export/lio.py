@@ -15,9 +15,11 @@ one at a time.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import stat
+from collections.abc import AsyncIterator
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -108,8 +110,7 @@ class LioDriver:
         if not os.path.exists(spec.path):
             raise ExportError(f"backing store {spec.path} does not exist")
         await self._run(self._ensure, spec)
-        host = self.advertise if ":" not in self.advertise else f"[{self.advertise}]"
-        return connection_info(spec, f"{host}:{self.port}")
+        return connection_info(spec, self.portals)
 
     async def remove_export(self, target_iqn: str) -> None:
         await self._run(self._remove, target_iqn)
@@ -117,10 +118,29 @@ class LioDriver:
     async def list_exports(self) -> list[str]:
         return await self._run(self._list)
 
+    @property
+    def portals(self) -> tuple[str, ...]:
+        """The one portal initiators are told to use (``advertise``:``port``)."""
+        host = self.advertise if ":" not in self.advertise else f"[{self.advertise}]"
+        return (f"{host}:{self.port}",)
+
     async def sessions(self) -> list[ExportSession]:
         """Always empty: the kernel's sessions are not read from configfs (yet); the
         volume API's os-iscsi-sessions lists none for LIO exports."""
         return []
+
+    @contextlib.asynccontextmanager
+    async def quiesce(self, target_iqn: str) -> AsyncIterator[None]:
+        """A no-op: the kernel's writes are not held here, so a copy of an in-use LIO
+        volume is crash-consistent at best."""
+        yield
+
+    async def extend_export(self, target_iqn: str) -> None:
+        """A no-op: this driver does not resize a live backstore (as before the
+        interface named it); the LUN's size is the one it was exported with."""
+
+    async def close(self) -> None:
+        """A no-op: the kernel keeps the exports (``ensure_export`` adopts them again)."""
 
     # -- the blocking work ---------------------------------------------------
 

@@ -97,7 +97,7 @@ class UserspaceDriver:
     async def list_exports(self) -> list[str]:
         return sorted(t.iqn for t in self.server.targets)
 
-    # -- extras the volume manager uses when present -------------------------------------
+    # -- the rest of the ExportDriver interface ------------------------------------------
 
     async def sessions(self) -> list[ExportSession]:
         """The live normal sessions on this driver's targets (discovery sessions are not)."""

@@ -16,8 +16,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable, Coroutine
 from operator import attrgetter
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from crc32c import crc32c
 
@@ -156,7 +157,7 @@ class Connection:
             async with asyncio.timeout(5):
                 await self._done.wait()
 
-    def _spawn(self, coro) -> asyncio.Task[None]:  # type: ignore[no-untyped-def]
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
         task = self.loop.create_task(coro)
         self._background.add(task)
         task.add_done_callback(self._background.discard)
@@ -280,7 +281,7 @@ class Connection:
         if admission is not Admission.DROP and not pdu.immediate and self.session is not None:
             self.session.release()
 
-    async def _in_order(self, pdu: P.Pdu, work) -> None:  # type: ignore[no-untyped-def]
+    async def _in_order(self, pdu: P.Pdu, work: Callable[[], Awaitable[None]]) -> None:
         """Run ``work()`` for a non-SCSI command once its CmdSN comes up."""
         admission = self.admit(pdu)
         if admission is Admission.DROP:

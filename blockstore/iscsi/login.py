@@ -11,7 +11,7 @@ connection is closed.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 from blockstore.iscsi import pdu as P
 from blockstore.iscsi.chap import ChapError, ChapExchange, Credentials
@@ -265,7 +265,7 @@ class Login:
 
     def _negotiate(self, pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
         """Answers to the operational keys of one request (declarations need none)."""
-        answers = []
+        answers: list[tuple[str, str]] = []
         for key, value in pairs:
             if key not in _DECLARED:
                 answer = self.negotiator.answer(key, value)
@@ -327,7 +327,7 @@ class Login:
         )  # fmt: skip
         conn.send(header, data)
 
-    def _refuse(self, pdu: P.Pdu, status: int, why: str) -> None:
+    def _refuse(self, pdu: P.Pdu, status: int, why: str) -> NoReturn:
         """Send a failing Login Response and end the login (raises)."""
         log.info("login from %s refused: %s", self.conn.stream.peer, why)
         csg = (pdu.flags >> 2) & 3

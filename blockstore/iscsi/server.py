@@ -228,9 +228,10 @@ class TargetServer:
     def drop_sessions(self, target: Target, keep: Connection | None = None) -> None:
         """Close every connection to ``target`` now (TARGET COLD RESET), except ``keep``."""
         for session in list(self._sessions.values()):
-            if session.target is target and session.connection not in (None, keep):
+            conn = session.connection
+            if session.target is target and conn is not None and conn is not keep:
                 self.session_ended(session)
-                session.connection.shutdown()  # type: ignore[union-attr]
+                conn.shutdown()
 
     def visible_targets(self, initiator_name: str) -> list[Target]:
         return [t for t in self._targets.values() if t.visible_to(initiator_name)]

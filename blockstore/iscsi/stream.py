@@ -18,7 +18,8 @@ from __future__ import annotations
 import asyncio
 import socket
 from asyncio import current_task
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
+from typing import Any, cast
 
 _BUFFER = 128 * 1024  # per connection; payloads of writes bypass it
 _LOW_FREE = 32 * 1024  # compact (or pause) when less than this is free
@@ -33,7 +34,7 @@ class StreamClosed(ConnectionError):
 class PduStream(asyncio.BufferedProtocol):
     """One TCP connection: awaitable exact reads, buffered writes, drain."""
 
-    def __init__(self, handler: Callable[[PduStream], Awaitable[None]]) -> None:
+    def __init__(self, handler: Callable[[PduStream], Coroutine[Any, Any, None]]) -> None:
         self._handler = handler
         self._buf = bytearray(_BUFFER)
         self._view = memoryview(self._buf)
@@ -58,7 +59,8 @@ class PduStream(asyncio.BufferedProtocol):
     # -- protocol callbacks -------------------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]  # uvloop's is not a subclass
+        # A stream's transport: uvloop's is no asyncio.Transport subclass but has its methods.
+        self.transport = cast(asyncio.Transport, transport)
         sock = transport.get_extra_info("socket")
         if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)

@@ -1,10 +1,10 @@
-"""Attachments: reserve, connect (initialize connection), complete, detach; exports.
+"""Attachments: reserve, connect (initialize connection), complete, detach.
 
 An attachment goes reserved -> attaching (connector given: the initiator's
 IQN is added to the volume's target ACL with CHAP credentials made for this
 attachment alone) -> attached (the volume is in-use) -> detaching (the ACL
 entry is removed and the initiator's sessions end) -> gone. The target is
-always rebuilt from the records (``sync_export``), so exports converge and
+always rebuilt from the records (``Exports.sync_export``), so exports converge and
 a restart re-creates them with ``ensure_export``. Cinder's older volume
 actions (os-reserve, os-initialize_connection, os-attach, os-terminate_connection,
 os-detach...) map onto the same steps.
@@ -16,23 +16,17 @@ import logging
 import secrets
 from typing import Any
 
-from blockstore.export.base import (
-    Acl,
-    ExportSpec,
-    connection_info,
-    valid_iscsi_name,
-    without_secrets,
-)
+from blockstore.export.base import ExportSpec, valid_iscsi_name, without_secrets
 from blockstore.manager import states, validate
-from blockstore.manager.core import Caller
+from blockstore.manager.context import Context
+from blockstore.manager.core import Caller, must_be_cloud_admin, must_write
 from blockstore.manager.errors import BackendError, BadRequest, Conflict, Forbidden
-from blockstore.manager.listing import matches, paginate, parse_sort
-from blockstore.manager.records import Attachment, Volume, VolumeType, now
-from blockstore.manager.snapshots import SnapshotOps
+from blockstore.manager.exports import EXPORTED, Exports
+from blockstore.manager.records import Attachment, Volume, now
 from blockstore.manager.store import Txn
+from blockstore.manager.table import Table, attachments_of, must_get
 
 log = logging.getLogger("blockstore.manager")
-EXPORTED = (states.ATT_ATTACHING, states.ATT_ATTACHED)
 DETACHABLE = frozenset({states.ATTACHING, states.IN_USE, states.DETACHING, states.AVAILABLE})
 CONNECTOR_KEYS = 32
 
@@ -56,93 +50,23 @@ def check_connector(connector: Any) -> dict[str, Any]:
     return out
 
 
-def portals_of(driver: Any) -> tuple[str, ...] | None:
-    """The ``host:port`` portals initiators are told to use (the driver's own idea of them)."""
-    if driver is None:
-        return None
-    portals = getattr(driver, "portals", None)
-    if isinstance(portals, list | tuple) and portals:
-        return tuple(portals)
-    portal = getattr(driver, "portal", None)
-    if isinstance(portal, str):
-        return (portal,)
-    host, port = getattr(driver, "advertise", None), getattr(driver, "port", None)
-    if host is None or port is None:
-        return None
-    return (f"[{host}]:{port}" if ":" in host else f"{host}:{port}",)
-
-
-class AttachmentOps(SnapshotOps):
-    # -- exports -------------------------------------------------------------------
-
-    def export_spec(self, t: Txn, vol: Volume) -> ExportSpec | None:
-        """What the target should serve for ``vol`` now (None: nothing)."""
-        live = [a for a in self.attachments_of(t, vol) if a.status in EXPORTED and a.initiator]
-        if not live:
-            return None
-        acls = tuple(Acl(a.initiator or "", a.chap_user, a.chap_secret) for a in live)
-        read_only = vol.readonly or all(a.attach_mode == "ro" for a in live)
-        return ExportSpec(
-            volume_id=vol.id,
-            path=str(self.backend.volume_path(vol.id)),
-            target_iqn=self.target_iqn(vol.id),
-            lun=0,
-            read_only=read_only,
-            acls=acls,
-            qos=self.qos_for(t, vol),
-            write_cache=self.write_cache_for(t, vol),
+def must_not_be_servers(caller: Caller, att: Attachment) -> None:
+    """Refuse ending a server's attachment outside the compute service (Cinder: 409)."""
+    if att.service_owned and not caller.service:
+        raise Conflict(
+            f"Detach volume {att.volume_id} from instance {att.instance_uuid} using the "
+            f"Compute API (stratus server remove-volume {att.instance_uuid} "
+            f"{att.volume_id}); an admin may force-detach it."
         )
 
-    async def sync_export(self, vol: Volume) -> tuple[ExportSpec | None, tuple[str, ...] | None]:
-        """Make the target match the records; (spec, portals). Call with ``lock(vol.id)`` held."""
-        if self.driver is None:
-            raise BackendError("no target driver is configured")
-        spec = self.store.read(lambda t: self._fresh_spec(t, vol))
-        if spec is None:
-            await self.driver.remove_export(self.target_iqn(vol.id))
-            return None, None
-        info = await self.driver.ensure_export(spec)
-        return spec, info.target_portals or (info.target_portal,)
 
-    def _fresh_spec(self, t: Txn, vol: Volume) -> ExportSpec | None:
-        cur = t.get(Volume, vol.project, vol.id)
-        return None if cur is None else self.export_spec(t, cur)
+class Attachments:
+    """Who may reach a volume over iSCSI; ``exports`` makes the target follow."""
 
-    def connection_for(
-        self, spec: ExportSpec, portals: tuple[str, ...], att: Attachment
-    ) -> dict[str, Any]:
-        """os-brick connection info for one attachment (its own CHAP credentials)."""
-        info = connection_info(spec, portals, att.initiator).to_dict()
-        info["data"].update(
-            access_mode=att.attach_mode,
-            volume_id=att.volume_id,
-            encrypted=False,
-            qos_specs=None,
-        )
-        return info
-
-    def refresh_exports(self, *, type_ids: set[str] | None = None, qos_id: str | None = None):  # type: ignore[no-untyped-def]
-        if self.driver is None:
-            return None
-
-        def pick(t: Txn) -> list[Volume]:
-            wanted = set(type_ids or ())
-            if qos_id is not None:
-                wanted |= {vt.id for vt in t.scan(VolumeType) if vt.qos_specs_id == qos_id}
-            return [
-                v
-                for v in t.scan(Volume)
-                if v.volume_type_id in wanted
-                and any(a.status in EXPORTED for a in self.attachments_of(t, v))
-            ]
-
-        async def run(vols: list[Volume]) -> None:
-            for vol in vols:
-                async with self.lock(vol.id):
-                    await self.sync_export(vol)
-
-        vols = self.store.read(pick)
-        return self.spawn(run(vols), "refresh exports") if vols else None
+    def __init__(self, ctx: Context, exports: Exports) -> None:
+        self.ctx = ctx
+        self.exports = exports
+        self.table = Table(ctx, Attachment, "Attachment")
 
     # -- the attachment API (Cinder 3.27+) -------------------------------------------
 
@@ -156,7 +80,7 @@ class AttachmentOps(SnapshotOps):
         connector: Any = None,
     ) -> tuple[Attachment, dict[str, Any] | None]:
         """A new attachment (reserved); with a connector it is connected at once."""
-        self.must_write(caller)
+        must_write(caller)
         if not isinstance(volume_id, str):
             raise BadRequest("Invalid input received: an attachment needs a volume_uuid.")
         if instance_uuid is not None:
@@ -171,8 +95,8 @@ class AttachmentOps(SnapshotOps):
             connector = check_connector(connector)
 
         def txn(t: Txn) -> Attachment:
-            vol = self.must_get(t, Volume, caller, volume_id, "Volume")
-            others = self.attachments_of(t, vol)
+            vol = must_get(t, Volume, caller, volume_id, "Volume")
+            others = attachments_of(t, vol)
             if others and not vol.multiattach:
                 raise BadRequest(
                     f"Invalid volume {vol.id}: it is already attached or reserved "
@@ -195,7 +119,7 @@ class AttachmentOps(SnapshotOps):
                 t.put(vol)
             return att
 
-        att = await self.store.write(txn)
+        att = await self.ctx.store.write(txn)
         if connector is None:
             return att, None
         return await self.update_attachment(caller, att.id, connector)
@@ -204,17 +128,17 @@ class AttachmentOps(SnapshotOps):
         self, caller: Caller, attachment_id: str, connector: Any
     ) -> tuple[Attachment, dict[str, Any]]:
         """Give the attachment its initiator: export to it and return connection info."""
-        self.must_write(caller)
+        must_write(caller)
         connector = check_connector(connector)
 
         def txn(t: Txn) -> tuple[Attachment, Volume]:
-            att = self.must_get(t, Attachment, caller, attachment_id, "Attachment")
-            vol = self.must_get(t, Volume, caller, att.volume_id, "Volume")
+            att = must_get(t, Attachment, caller, attachment_id, "Attachment")
+            vol = must_get(t, Volume, caller, att.volume_id, "Volume")
             if att.status == states.ATT_DETACHING:
                 raise BadRequest(f"Invalid attachment {att.id}: it is detaching.")
             if vol.status in (states.EXTENDING, states.DELETING):
                 raise BadRequest(f"Invalid volume {vol.id}: it is {vol.status}.")
-            for other in self.attachments_of(t, vol):
+            for other in attachments_of(t, vol):
                 if other.id != att.id and other.initiator == connector["initiator"]:
                     raise BadRequest(
                         f"Invalid attachment: initiator {connector['initiator']} already has "
@@ -229,16 +153,16 @@ class AttachmentOps(SnapshotOps):
             t.put(att)
             return att, vol
 
-        att, vol = await self.store.write(txn)
-        async with self.lock(vol.id):
+        att, vol = await self.ctx.store.write(txn)
+        async with self.ctx.lock(vol.id):
             try:
-                spec, portals = await self.sync_export(vol)
+                spec, portals = await self.exports.sync_export(vol)
             except Exception as exc:
                 log.exception("export of volume %s failed", vol.id)
                 raise BackendError(f"exporting volume {vol.id} failed: {exc}") from None
         if spec is None or portals is None:
             raise BackendError(f"volume {vol.id} is not exported (it changed meanwhile)")
-        return att, self.connection_for(spec, portals, att)
+        return att, self.exports.connection_for(spec, portals, att)
 
     async def complete_attachment(
         self,
@@ -250,15 +174,15 @@ class AttachmentOps(SnapshotOps):
         host_name: Any = None,
     ) -> Attachment:
         """The initiator is connected: the attachment is attached, the volume in-use."""
-        self.must_write(caller)
+        must_write(caller)
 
         def txn(t: Txn) -> Attachment:
-            att = self.must_get(t, Attachment, caller, attachment_id, "Attachment")
+            att = must_get(t, Attachment, caller, attachment_id, "Attachment")
             if att.status not in (states.ATT_ATTACHING, states.ATT_ATTACHED):
                 raise BadRequest(
                     f"Invalid attachment {att.id}: it has no connection yet (status {att.status})."
                 )
-            vol = self.must_get(t, Volume, caller, att.volume_id, "Volume")
+            vol = must_get(t, Volume, caller, att.volume_id, "Volume")
             att.status = states.ATT_ATTACHED
             att.attached_at = att.attached_at or now()
             if mountpoint is not None:
@@ -271,14 +195,14 @@ class AttachmentOps(SnapshotOps):
             self._settle(t, vol)
             return att
 
-        return await self.store.write(txn)
+        return await self.ctx.store.write(txn)
 
     def _settle(self, t: Txn, vol: Volume) -> None:
         """The volume's status from its attachments, unless another operation owns it."""
         cur = t.get(Volume, vol.project, vol.id)
         if cur is None or cur.status not in DETACHABLE:
             return
-        cur.status = states.settled_volume_status([a.status for a in self.attachments_of(t, cur)])
+        cur.status = states.settled_volume_status([a.status for a in attachments_of(t, cur)])
         cur.previous_status = None
         t.put(cur)
 
@@ -291,13 +215,13 @@ class AttachmentOps(SnapshotOps):
         ``force``, an admin's os-force_detach): ending it here alone would pull the disk
         from under a running guest while the server still lists the volume.
         """
-        self.must_write(caller)
+        must_write(caller)
 
         def begin(t: Txn) -> tuple[Attachment, Volume]:
-            att = self.must_get(t, Attachment, caller, attachment_id, "Attachment")
-            vol = self.must_get(t, Volume, caller, att.volume_id, "Volume")
+            att = must_get(t, Attachment, caller, attachment_id, "Attachment")
+            vol = must_get(t, Volume, caller, att.volume_id, "Volume")
             if not force:
-                self.must_not_be_servers(caller, att)
+                must_not_be_servers(caller, att)
             if vol.status in (states.EXTENDING, states.DELETING):
                 raise BadRequest(f"Invalid volume {vol.id}: it is {vol.status}.")
             att.status = states.ATT_DETACHING
@@ -307,7 +231,7 @@ class AttachmentOps(SnapshotOps):
                 t.put(vol)
             return att, vol
 
-        att, vol = await self.store.write(begin)
+        att, vol = await self.ctx.store.write(begin)
         await self._unexport(vol)
 
         def finish(t: Txn) -> list[Attachment]:
@@ -315,21 +239,11 @@ class AttachmentOps(SnapshotOps):
             if cur is not None:
                 t.delete(cur)
             self._settle(t, vol)
-            return self.attachments_of(t, vol)
+            return attachments_of(t, vol)
 
-        left = await self.store.write(finish)
+        left = await self.ctx.store.write(finish)
         log.info("attachment %s of volume %s deleted", att.id, vol.id)
         return left
-
-    @staticmethod
-    def must_not_be_servers(caller: Caller, att: Attachment) -> None:
-        """Refuse ending a server's attachment outside the compute service (Cinder: 409)."""
-        if att.service_owned and not caller.service:
-            raise Conflict(
-                f"Detach volume {att.volume_id} from instance {att.instance_uuid} using the "
-                f"Compute API (stratus server remove-volume {att.instance_uuid} "
-                f"{att.volume_id}); an admin may force-detach it."
-            )
 
     async def force_detach(
         self, caller: Caller, volume_id: str, attachment_id: Any = None
@@ -359,9 +273,9 @@ class AttachmentOps(SnapshotOps):
         return att
 
     async def _unexport(self, vol: Volume) -> None:
-        async with self.lock(vol.id):
+        async with self.ctx.lock(vol.id):
             try:
-                await self.sync_export(vol)
+                await self.exports.sync_export(vol)
             except Exception as exc:
                 log.exception("unexport of volume %s failed", vol.id)
                 raise BackendError(
@@ -369,9 +283,7 @@ class AttachmentOps(SnapshotOps):
                 ) from None
 
     def get_attachment(self, caller: Caller, attachment_id: str) -> Attachment:
-        return self.store.read(
-            lambda t: self.must_get(t, Attachment, caller, attachment_id, "Attachment")
-        )
+        return self.table.get(caller, attachment_id)
 
     def list_attachments(
         self,
@@ -382,32 +294,30 @@ class AttachmentOps(SnapshotOps):
         marker: str | None = None,
         sort: str | None = None,
     ) -> tuple[list[Attachment], bool]:
-        wanted = {k: v for k, v in (filters or {}).items() if v is not None}
-        items = [a for a in self.store.scan(Attachment, caller.project) if matches(a, wanted)]
-        return paginate(items, marker=marker, limit=validate.limit(limit), sort=parse_sort(sort))
+        """The caller's project only (no all_tenants for attachments)."""
+        return self.table.page(caller, filters=filters, limit=limit, marker=marker, sort=sort)
 
     def connection_view(self, caller: Caller, attachment_id: str) -> dict[str, Any] | None:
         """The connection info of a connected attachment, from the records (no target change)."""
 
         def txn(t: Txn) -> tuple[Attachment, ExportSpec | None]:
-            att = self.must_get(t, Attachment, caller, attachment_id, "Attachment")
-            vol = self.must_get(t, Volume, caller, att.volume_id, "Volume")
-            return att, self.export_spec(t, vol)
+            att = must_get(t, Attachment, caller, attachment_id, "Attachment")
+            vol = must_get(t, Volume, caller, att.volume_id, "Volume")
+            return att, self.exports.export_spec(t, vol)
 
-        att, spec = self.store.read(txn)
-        portals = portals_of(self.driver)
+        att, spec = self.ctx.store.read(txn)
+        portals = self.exports.portals()
         if spec is None or portals is None or att.status not in EXPORTED:
             return None
-        info = self.connection_for(spec, portals, att)
+        info = self.exports.connection_for(spec, portals, att)
         return info if caller.can_write else without_secrets(info)  # a reader may not connect
 
     async def iscsi_sessions(self, caller: Caller) -> list[dict[str, Any]]:
         """The live iSCSI sessions on volume targets (cloud admin only): a Stratus
         extension for the console's cluster page; a driver without ``sessions`` lists none."""
-        self.must_be_cloud_admin(caller)
-        listed = getattr(self.driver, "sessions", None)
-        found = await listed() if listed is not None else []
-        prefix = f"{self.settings.iqn_prefix}:volume-"
+        must_be_cloud_admin(caller)
+        found = await self.exports.sessions()
+        prefix = f"{self.ctx.settings.iqn_prefix}:volume-"
         out = []
         for s in found:
             if not s.target_iqn.startswith(prefix):
@@ -433,23 +343,23 @@ class AttachmentOps(SnapshotOps):
         self, caller: Caller, volume_id: str
     ) -> tuple[Volume, list[Attachment]]:
         def txn(t: Txn) -> tuple[Volume, list[Attachment]]:
-            vol = self.must_get(t, Volume, caller, volume_id, "Volume")
-            return vol, self.attachments_of(t, vol)
+            vol = must_get(t, Volume, caller, volume_id, "Volume")
+            return vol, attachments_of(t, vol)
 
-        return self.store.read(txn)
+        return self.ctx.store.read(txn)
 
     async def unreserve(self, caller: Caller, volume_id: str) -> None:
         """os-unreserve: drop reservations that never got a connector."""
-        self.must_write(caller)
+        must_write(caller)
 
         def txn(t: Txn) -> None:
-            vol = self.must_get(t, Volume, caller, volume_id, "Volume")
-            for att in self.attachments_of(t, vol):
+            vol = must_get(t, Volume, caller, volume_id, "Volume")
+            for att in attachments_of(t, vol):
                 if att.status == states.ATT_RESERVED:
                     t.delete(att)
             self._settle(t, vol)
 
-        await self.store.write(txn)
+        await self.ctx.store.write(txn)
 
     async def initialize_connection(
         self, caller: Caller, volume_id: str, connector: Any
@@ -495,10 +405,10 @@ class AttachmentOps(SnapshotOps):
 
     async def begin_detaching(self, caller: Caller, volume_id: str, *, roll: bool = False) -> None:
         """os-begin_detaching (in-use -> detaching) and os-roll_detaching (back)."""
-        self.must_write(caller)
+        must_write(caller)
 
         def txn(t: Txn) -> None:
-            vol = self.must_get(t, Volume, caller, volume_id, "Volume")
+            vol = must_get(t, Volume, caller, volume_id, "Volume")
             if roll:
                 if vol.status == states.DETACHING:
                     self._settle(t, vol)
@@ -507,23 +417,23 @@ class AttachmentOps(SnapshotOps):
             vol.previous_status, vol.status = vol.status, states.DETACHING
             t.put(vol)
 
-        await self.store.write(txn)
+        await self.ctx.store.write(txn)
 
     async def terminate_connection(self, caller: Caller, volume_id: str, connector: Any) -> None:
         """os-terminate_connection: the connector's initiator loses access (record kept)."""
-        self.must_write(caller)
+        must_write(caller)
         connector = check_connector(connector)
 
         def txn(t: Txn) -> Volume:
-            vol = self.must_get(t, Volume, caller, volume_id, "Volume")
-            for att in self.attachments_of(t, vol):
+            vol = must_get(t, Volume, caller, volume_id, "Volume")
+            for att in attachments_of(t, vol):
                 if att.initiator == connector["initiator"]:
-                    self.must_not_be_servers(caller, att)
+                    must_not_be_servers(caller, att)
                     att.status = states.ATT_DETACHING
                     t.put(att)
             return vol
 
-        await self._unexport(await self.store.write(txn))
+        await self._unexport(await self.ctx.store.write(txn))
 
     async def detach_legacy(
         self, caller: Caller, volume_id: str, attachment_id: Any = None

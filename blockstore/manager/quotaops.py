@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from blockstore.manager import quotas
-from blockstore.manager.core import Caller, ManagerBase
+from blockstore.manager.context import Context
+from blockstore.manager.core import Caller, must_be_cloud_admin
 from blockstore.manager.errors import BadRequest, Forbidden
 from blockstore.manager.records import QuotaSet
 from blockstore.manager.store import Txn
@@ -21,26 +22,31 @@ def _project(project: str) -> str:
         raise BadRequest(f"Invalid project {project[:64]!r}: not a project name.") from None
 
 
-class QuotaOps(ManagerBase):
+class Quotas:
+    """Per-project limits: the configured defaults and the admin's overrides."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+
     def _may_see(self, caller: Caller, project: str) -> None:
         if project != caller.project and not caller.is_cloud_admin:
             raise Forbidden("Policy doesn't allow reading another project's quotas.")
 
     def quota_limits(self, caller: Caller, project: str) -> dict[str, int]:
         self._may_see(caller, project)
-        defaults = self.settings.quota_defaults
-        return self.store.read(lambda t: quotas.limits(t, project, defaults))
+        defaults = self.ctx.settings.quota_defaults
+        return self.ctx.store.read(lambda t: quotas.limits(t, project, defaults))
 
     def quota_usage(self, caller: Caller, project: str) -> dict[str, int]:
         self._may_see(caller, project)
-        return self.store.read(lambda t: quotas.usage(t, project))
+        return self.ctx.store.read(lambda t: quotas.usage(t, project))
 
     def quota_defaults(self) -> dict[str, int]:
-        return dict(self.settings.quota_defaults)
+        return dict(self.ctx.settings.quota_defaults)
 
     async def set_quotas(self, caller: Caller, project: str, values: Any) -> dict[str, int]:
         """Override some limits of ``project`` (admin of project admin only)."""
-        self.must_be_cloud_admin(caller)
+        must_be_cloud_admin(caller)
         project = _project(project)
         if not isinstance(values, dict):
             raise BadRequest("Invalid input received: quota_set must be an object.")
@@ -62,16 +68,16 @@ class QuotaOps(ManagerBase):
             current = t.get(QuotaSet, "", project) or QuotaSet(id=project)
             current.limits = {**current.limits, **clean}
             t.put(current)
-            return quotas.limits(t, project, self.settings.quota_defaults)
+            return quotas.limits(t, project, self.ctx.settings.quota_defaults)
 
-        return await self.store.write(txn)
+        return await self.ctx.store.write(txn)
 
     async def reset_quotas(self, caller: Caller, project: str) -> None:
-        self.must_be_cloud_admin(caller)
+        must_be_cloud_admin(caller)
 
         def txn(t: Txn) -> None:
             current = t.get(QuotaSet, "", project)
             if current is not None:
                 t.delete(current)
 
-        await self.store.write(txn)
+        await self.ctx.store.write(txn)

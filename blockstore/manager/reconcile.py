@@ -11,15 +11,20 @@ before the service answers its first request.
 from __future__ import annotations
 
 import logging
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from blockstore.manager import states
-from blockstore.manager.attachments import EXPORTED, AttachmentOps
+from blockstore.manager.context import Context
 from blockstore.manager.core import GiB
+from blockstore.manager.exports import Exports, is_exported
 from blockstore.manager.records import Attachment, Snapshot, Volume
+from blockstore.manager.snapshots import Snapshots
 from blockstore.manager.store import Txn
+from blockstore.manager.table import attachments_of
+from blockstore.manager.types import VolumeTypes
+from blockstore.manager.volumes import Volumes
 
 log = logging.getLogger("blockstore.manager")
 RESTART = "interrupted by a restart of the volume service"
@@ -34,15 +39,40 @@ class Reconciled:
     exported: list[str] = field(default_factory=list)  # volume ids exported again
 
 
-class ReconcileOps(AttachmentOps):
+# Another service's records settled in the same transaction (backups): what it changed
+# goes into the Reconciled it is given; it returns the work to resume.
+ReconcileHook = Callable[[Txn, Reconciled], list[Coroutine[Any, Any, Any]]]
+
+
+class Reconciler:
+    """Start-up over the other services' records (``hooks``: services outside the
+    manager package, such as backups, settling their own)."""
+
+    def __init__(
+        self,
+        ctx: Context,
+        types: VolumeTypes,
+        volumes: Volumes,
+        snapshots: Snapshots,
+        exports: Exports,
+        hooks: Sequence[ReconcileHook] = (),
+    ) -> None:
+        self.ctx = ctx
+        self.types = types
+        self.volumes = volumes
+        self.snapshots = snapshots
+        self.exports = exports
+        self.hooks = tuple(hooks)
+
     async def start(self) -> Reconciled:
         """Prepare the store and the backend, reconcile, re-export. Call once, first."""
-        self.ensure_default_type()
-        await self.io(self.backend.clean_tmp)
+        self.types.ensure_default_type()
+        await self.ctx.io(self.ctx.backend.clean_tmp)
         return await self.reconcile()
 
     async def reconcile(self) -> Reconciled:
-        exported = set(await self.driver.list_exports()) if self.driver is not None else set()
+        driver = self.ctx.driver
+        exported = set(await driver.list_exports()) if driver is not None else set()
         out = Reconciled()
         later: list[Coroutine[Any, Any, Any]] = []
 
@@ -52,11 +82,12 @@ class ReconcileOps(AttachmentOps):
                 self._reconcile_volume(t, vol, out, later)
             for snap in t.scan(Snapshot):
                 self._reconcile_snapshot(t, snap, out, later)
-            later.extend(self.reconcile_backups(t, out))
+            for hook in self.hooks:
+                later.extend(hook(t, out))
 
-        await self.store.write(txn)
+        await self.ctx.store.write(txn)
         for coro in later:
-            self.spawn(coro, "resume after restart")
+            self.ctx.spawn(coro, "resume after restart")
         await self._reexport(exported, out)
         if out.changed or out.resumed or out.exported:
             log.info("reconciled after start: %s", out)
@@ -64,7 +95,7 @@ class ReconcileOps(AttachmentOps):
 
     def _reconcile_attachments(self, t: Txn, exported: set[str], out: Reconciled) -> None:
         for att in t.scan(Attachment):
-            iqn = self.target_iqn(att.volume_id)
+            iqn = self.ctx.target_iqn(att.volume_id)
             keep = att.status == states.ATT_ATTACHED or (
                 att.status == states.ATT_ATTACHING and iqn in exported
             )
@@ -77,15 +108,15 @@ class ReconcileOps(AttachmentOps):
     ) -> None:
         status = vol.status
         if status == states.CREATING:
-            done = self.backend.volume_size(vol.id) is not None
+            done = self.ctx.backend.volume_size(vol.id) is not None
             vol.status = states.AVAILABLE if done else states.ERROR
             vol.fail_reason = None if done else RESTART
         elif status == states.DELETING:
             out.resumed.append(vol.id)
-            later.append(self.finish_delete(vol))
+            later.append(self.volumes.finish_delete(vol))
             return
         elif status == states.EXTENDING:
-            have = self.backend.volume_size(vol.id) or 0
+            have = self.ctx.backend.volume_size(vol.id) or 0
             if vol.extend_to and have >= vol.extend_to * GiB:
                 vol.size = vol.extend_to
             vol.extend_to = None
@@ -100,45 +131,34 @@ class ReconcileOps(AttachmentOps):
             out.changed[vol.id] = vol.status
 
     def _settled(self, t: Txn, vol: Volume) -> str:
-        return states.settled_volume_status([a.status for a in self.attachments_of(t, vol)])
+        return states.settled_volume_status([a.status for a in attachments_of(t, vol)])
 
     def _reconcile_snapshot(
         self, t: Txn, snap: Snapshot, out: Reconciled, later: list[Coroutine[Any, Any, Any]]
     ) -> None:
         if snap.status == states.SNAP_CREATING:
-            done = self.backend.snapshot_exists(snap.id)
+            done = self.ctx.backend.snapshot_exists(snap.id)
             snap.status = states.SNAP_AVAILABLE if done else states.SNAP_ERROR
             snap.fail_reason = None if done else RESTART
             t.put(snap)
             out.changed[snap.id] = snap.status
         elif snap.status == states.SNAP_DELETING:
             out.resumed.append(snap.id)
-            later.append(self.finish_snapshot_delete(snap))
-
-    def reconcile_backups(self, t: Txn, out: Reconciled) -> list[Coroutine[Any, Any, Any]]:
-        """Hook for the backup operations (they reconcile their own records)."""
-        return []
+            later.append(self.snapshots.finish_snapshot_delete(snap))
 
     async def _reexport(self, exported: set[str], out: Reconciled) -> None:
-        if self.driver is None:
+        driver = self.ctx.driver
+        if driver is None:
             return
-
-        def wanted(t: Txn) -> list[Volume]:
-            return [
-                v
-                for v in t.scan(Volume)
-                if any(a.status in EXPORTED for a in self.attachments_of(t, v))
-            ]
-
-        vols = self.store.read(wanted)
-        keep = {self.target_iqn(v.id) for v in vols}
+        vols = self.ctx.store.read(lambda t: [v for v in t.scan(Volume) if is_exported(t, v)])
+        keep = {self.ctx.target_iqn(v.id) for v in vols}
         for iqn in exported - keep:
-            if iqn.startswith(self.settings.iqn_prefix + ":volume-"):
-                await self.driver.remove_export(iqn)
+            if iqn.startswith(self.ctx.settings.iqn_prefix + ":volume-"):
+                await driver.remove_export(iqn)
         for vol in vols:
             try:
-                async with self.lock(vol.id):
-                    await self.sync_export(vol)
+                async with self.ctx.lock(vol.id):
+                    await self.exports.sync_export(vol)
                 out.exported.append(vol.id)
             except Exception:
                 log.exception("re-exporting volume %s failed", vol.id)

@@ -13,17 +13,26 @@ import logging
 from typing import Any
 
 from blockstore.manager import quotas, states, validate
-from blockstore.manager.core import Caller
-from blockstore.manager.errors import BadRequest, NotFound
-from blockstore.manager.listing import matches, paginate, parse_sort
+from blockstore.manager.context import Context
+from blockstore.manager.core import Caller, must_write
+from blockstore.manager.errors import BadRequest
+from blockstore.manager.exports import Exports
 from blockstore.manager.records import Snapshot, Volume
 from blockstore.manager.store import Txn
-from blockstore.manager.volumes import VolumeOps
+from blockstore.manager.table import DESCRIBED_V1, Table, must_get
 
 log = logging.getLogger("blockstore.manager")
 
 
-class SnapshotOps(VolumeOps):
+class Snapshots:
+    """Point-in-time copies of volumes; ``exports`` holds an exported volume's writes
+    while its file is copied."""
+
+    def __init__(self, ctx: Context, exports: Exports) -> None:
+        self.ctx = ctx
+        self.exports = exports
+        self.table = Table(ctx, Snapshot, "Snapshot", DESCRIBED_V1)
+
     async def create_snapshot(
         self,
         caller: Caller,
@@ -34,26 +43,26 @@ class SnapshotOps(VolumeOps):
         force: Any = False,
         metadata: Any = None,
     ) -> Snapshot:
-        self.must_write(caller)
+        must_write(caller)
         if not isinstance(volume_id, str):
             raise BadRequest("Invalid input received: a snapshot needs a volume_id.")
         name = validate.text(name, "name")
         description = validate.text(description, "description", validate.MAX_DESCRIPTION)
         metadata = validate.metadata(metadata)
         force = validate.boolean(force, "force")
-        stats = await self.io(self.backend.stats)
+        stats = await self.ctx.io(self.ctx.backend.stats)
 
         def txn(t: Txn) -> Snapshot:
-            vol = self.must_get(t, Volume, caller, volume_id, "Volume")
+            vol = must_get(t, Volume, caller, volume_id, "Volume")
             allowed = states.CAN_SNAPSHOT_FORCED if force else states.CAN_SNAPSHOT
             states.require("volume", vol.id, vol.status, allowed)
             quotas.check(
                 t,
                 caller.project,
-                self.settings.quota_defaults,
+                self.ctx.settings.quota_defaults,
                 {"snapshots": 1, "gigabytes": vol.size},
             )
-            quotas.check_capacity(t, stats, self.settings.capacity, vol.size, thick=False)
+            quotas.check_capacity(t, stats, self.ctx.settings.capacity, vol.size, thick=False)
             snap = Snapshot(
                 project=caller.project,
                 user=caller.user,
@@ -66,116 +75,56 @@ class SnapshotOps(VolumeOps):
             t.put(snap)
             return snap
 
-        snap = await self.store.write(txn)
-        self.spawn(self._finish_snapshot(snap), f"snapshot {snap.id}")
+        snap = await self.ctx.store.write(txn)
+        self.ctx.spawn(self._finish_snapshot(snap), f"snapshot {snap.id}")
         return snap
 
     async def _finish_snapshot(self, snap: Snapshot) -> None:
         try:
-            async with self.quiesced(snap.volume_id):
-                method = await self.io(self.backend.snapshot_volume, snap.volume_id, snap.id)
+            async with self.exports.quiesced(snap.volume_id):
+                method = await self.ctx.io(
+                    self.ctx.backend.snapshot_volume, snap.volume_id, snap.id
+                )
             log.info("snapshot %s of %s taken by %s", snap.id, snap.volume_id, method)
             status, reason = states.SNAP_AVAILABLE, None
         except Exception as exc:
             log.exception("snapshot %s failed", snap.id)
-            await self.io(self.backend.discard_partial_snapshot, snap.id)
+            await self.ctx.io(self.ctx.backend.discard_partial_snapshot, snap.id)
             status, reason = states.SNAP_ERROR, str(exc)
         await self.set_snapshot_status(snap, status, states.SNAP_CREATING, reason=reason)
 
     async def set_snapshot_status(
         self, snap: Snapshot, status: str, expected: str, *, reason: str | None = None
     ) -> None:
-        def txn(t: Txn) -> None:
-            cur = t.get(Snapshot, snap.project, snap.id)
-            if cur is not None and cur.status == expected:
-                cur.status, cur.fail_reason = status, reason
-                t.put(cur)
-
-        await self.store.write(txn)
+        await self.table.transition(snap, expected, status, fail_reason=reason)
 
     def get_snapshot(self, caller: Caller, snapshot_id: str) -> Snapshot:
-        return self.store.read(
-            lambda t: self.must_get(t, Snapshot, caller, snapshot_id, "Snapshot")
-        )
+        return self.table.get(caller, snapshot_id)
 
-    def list_snapshots(
-        self,
-        caller: Caller,
-        *,
-        filters: dict[str, Any] | None = None,
-        limit: Any = None,
-        marker: str | None = None,
-        sort: str | None = None,
-        sort_key: str | None = None,
-        sort_dir: str | None = None,
-        all_projects: bool = False,
-    ) -> tuple[list[Snapshot], bool]:
-        order = parse_sort(sort, sort_key, sort_dir)
-        wanted = {k: v for k, v in (filters or {}).items() if v is not None}
-        scope = None if all_projects and caller.is_cloud_admin else caller.project
-        items = [s for s in self.store.scan(Snapshot, scope) if matches(s, wanted)]
-        return paginate(items, marker=marker, limit=validate.limit(limit), sort=order)
+    def list_snapshots(self, caller: Caller, **query: Any) -> tuple[list[Snapshot], bool]:
+        """Filters, limit, marker, sort (see :meth:`Table.page`)."""
+        return self.table.page(caller, **query)
 
     async def update_snapshot(
         self, caller: Caller, snapshot_id: str, changes: dict[str, Any]
     ) -> Snapshot:
-        self.must_write(caller)
-        clean: dict[str, Any] = {}
-        for key, value in changes.items():
-            if key in ("name", "display_name"):
-                clean["name"] = validate.text(value, "name")
-            elif key in ("description", "display_description"):
-                clean["description"] = validate.text(value, "description", validate.MAX_DESCRIPTION)
-            elif key == "metadata":
-                clean["metadata"] = validate.metadata(value)
-        if not clean:
-            raise BadRequest(
-                "Invalid input received: nothing to update (name, description, metadata)."
-            )
-
-        def txn(t: Txn) -> Snapshot:
-            snap = self.must_get(t, Snapshot, caller, snapshot_id, "Snapshot")
-            for key, value in clean.items():
-                setattr(snap, key, value)
-            t.put(snap)
-            return snap
-
-        return await self.store.write(txn)
+        return await self.table.update(caller, snapshot_id, changes)
 
     async def set_snapshot_metadata(
         self, caller: Caller, snapshot_id: str, items: Any, *, replace: bool = False
     ) -> dict[str, str]:
         """Cinder's snapshot metadata: POST merges, PUT replaces (``openstack volume
         snapshot set/unset --property``)."""
-        self.must_write(caller)
-        items = validate.metadata(items)
-
-        def txn(t: Txn) -> dict[str, str]:
-            snap = self.must_get(t, Snapshot, caller, snapshot_id, "Snapshot")
-            snap.metadata = dict(items) if replace else {**snap.metadata, **items}
-            validate.metadata(snap.metadata)
-            t.put(snap)
-            return snap.metadata
-
-        return await self.store.write(txn)
+        return await self.table.set_metadata(caller, snapshot_id, items, replace=replace)
 
     async def delete_snapshot_metadata(self, caller: Caller, snapshot_id: str, key: str) -> None:
-        self.must_write(caller)
-
-        def txn(t: Txn) -> None:
-            snap = self.must_get(t, Snapshot, caller, snapshot_id, "Snapshot")
-            if key not in snap.metadata:
-                raise NotFound(f"Snapshot {snapshot_id} has no metadata with key {key[:80]}.")
-            del snap.metadata[key]
-            t.put(snap)
-
-        await self.store.write(txn)
+        await self.table.delete_metadata(caller, snapshot_id, key)
 
     async def delete_snapshot(self, caller: Caller, snapshot_id: str) -> None:
-        self.must_write(caller)
+        must_write(caller)
 
         def txn(t: Txn) -> Snapshot:
-            snap = self.must_get(t, Snapshot, caller, snapshot_id, "Snapshot")
+            snap = self.table.must_get(t, caller, snapshot_id)
             states.require("snapshot", snap.id, snap.status, states.SNAP_CAN_DELETE)
             cloning = [
                 v
@@ -190,16 +139,16 @@ class SnapshotOps(VolumeOps):
             t.put(snap)
             return snap
 
-        snap = await self.store.write(txn)
-        self.spawn(self.finish_snapshot_delete(snap), f"delete snapshot {snap.id}")
+        snap = await self.ctx.store.write(txn)
+        self.ctx.spawn(self.finish_snapshot_delete(snap), f"delete snapshot {snap.id}")
 
     async def finish_snapshot_delete(self, snap: Snapshot) -> None:
         try:
-            await self.io(self.backend.delete_snapshot, snap.id)
+            await self.ctx.io(self.ctx.backend.delete_snapshot, snap.id)
         except Exception as exc:
             log.exception("deleting snapshot %s failed", snap.id)
             await self.set_snapshot_status(
                 snap, states.SNAP_ERROR_DELETING, states.SNAP_DELETING, reason=str(exc)
             )
             return
-        await self.store.write(lambda t: t.delete(snap))
+        await self.table.forget(snap)

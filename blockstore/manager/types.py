@@ -9,13 +9,17 @@ re-exports the in-use volumes it governs, so a new limit applies at once.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from blockstore.manager import validate
-from blockstore.manager.core import DEFAULT_TYPE, Caller, ManagerBase
+from blockstore.manager.context import Context
+from blockstore.manager.core import DEFAULT_TYPE, Caller, must_be_cloud_admin
 from blockstore.manager.errors import BadRequest, Conflict, NotFound
 from blockstore.manager.records import QosSpec, Volume, VolumeType, spec_true
 from blockstore.manager.store import Txn
+
+if TYPE_CHECKING:
+    from blockstore.manager.exports import Exports
 
 QOS_KEYS = (
     "total_iops_sec",
@@ -64,8 +68,29 @@ def qos_limits(spec: QosSpec | None) -> tuple[tuple[str, int], ...]:
     return tuple((k, int(spec.specs[k])) for k in QOS_KEYS if int(spec.specs.get(k, "0") or 0))
 
 
-class TypeOps(ManagerBase):
-    """Volume types and QoS specs."""
+def volume_type(txn: Txn, type_id: str) -> VolumeType | None:
+    return txn.get(VolumeType, "", type_id) if type_id else None
+
+
+def write_cache_for(t: Txn, volume: Volume) -> bool:
+    """Whether the volume's LUN advertises a volatile write cache (its type decides)."""
+    vt = volume_type(t, volume.volume_type_id)
+    return True if vt is None else vt.write_cache
+
+
+def qos_for(t: Txn, volume: Volume) -> tuple[tuple[str, int], ...]:
+    vt = volume_type(t, volume.volume_type_id)
+    if vt is None or vt.qos_specs_id is None:
+        return ()
+    return qos_limits(t.get(QosSpec, "", vt.qos_specs_id))
+
+
+class VolumeTypes:
+    """Volume types and QoS specs; a change re-exports the in-use volumes it governs."""
+
+    def __init__(self, ctx: Context, exports: Exports) -> None:
+        self.ctx = ctx
+        self.exports = exports
 
     # -- types ---------------------------------------------------------------------
 
@@ -77,7 +102,7 @@ class TypeOps(ManagerBase):
                 t.put(found)
             return found
 
-        return self.store.write_now(txn)
+        return self.ctx.store.write_now(txn)
 
     @staticmethod
     def _type_by_name(t: Txn, name: str) -> VolumeType | None:
@@ -97,13 +122,18 @@ class TypeOps(ManagerBase):
         return found
 
     def list_types(self, caller: Caller) -> list[VolumeType]:
-        types = self.store.scan(VolumeType)
+        types = self.ctx.store.scan(VolumeType)
         return sorted(
             (vt for vt in types if vt.is_public or caller.is_cloud_admin), key=lambda v: v.name
         )
 
+    def name_of(self, type_id: str) -> str | None:
+        """The name of the type with this id (None: no such type), for views."""
+        vt = self.ctx.store.get(VolumeType, "", type_id)
+        return vt.name if vt else None
+
     def get_type(self, caller: Caller, ref: str) -> VolumeType:
-        return self.store.read(lambda t: self.resolve_type(t, caller, ref))
+        return self.ctx.store.read(lambda t: self.resolve_type(t, caller, ref))
 
     async def create_type(
         self,
@@ -114,7 +144,7 @@ class TypeOps(ManagerBase):
         extra_specs: Any = None,
         is_public: Any = True,
     ) -> VolumeType:
-        self.must_be_cloud_admin(caller)
+        must_be_cloud_admin(caller)
         name = validate.text(name, "name").strip()
         if not name:
             raise BadRequest("Invalid input received: a volume type needs a name.")
@@ -131,10 +161,10 @@ class TypeOps(ManagerBase):
             t.put(vt)
             return vt
 
-        return await self.store.write(txn)
+        return await self.ctx.store.write(txn)
 
     async def update_type(self, caller: Caller, ref: str, changes: dict[str, Any]) -> VolumeType:
-        self.must_be_cloud_admin(caller)
+        must_be_cloud_admin(caller)
 
         def txn(t: Txn) -> VolumeType:
             vt = self.resolve_type(t, caller, ref)
@@ -157,12 +187,12 @@ class TypeOps(ManagerBase):
             t.put(vt)
             return vt
 
-        vt = await self.store.write(txn)
-        self.refresh_exports(type_ids={vt.id})
+        vt = await self.ctx.store.write(txn)
+        self.exports.refresh_exports(type_ids={vt.id})
         return vt
 
     async def delete_extra_spec(self, caller: Caller, ref: str, key: str) -> None:
-        self.must_be_cloud_admin(caller)
+        must_be_cloud_admin(caller)
 
         def txn(t: Txn) -> None:
             vt = self.resolve_type(t, caller, ref)
@@ -171,10 +201,10 @@ class TypeOps(ManagerBase):
             del vt.extra_specs[key]
             t.put(vt)
 
-        await self.store.write(txn)
+        await self.ctx.store.write(txn)
 
     async def delete_type(self, caller: Caller, ref: str) -> None:
-        self.must_be_cloud_admin(caller)
+        must_be_cloud_admin(caller)
 
         def txn(t: Txn) -> None:
             vt = self.resolve_type(t, caller, ref)
@@ -184,13 +214,13 @@ class TypeOps(ManagerBase):
                 raise BadRequest(f"Target volume type {vt.id} is still in use.")
             t.delete(vt)
 
-        await self.store.write(txn)
+        await self.ctx.store.write(txn)
 
     # -- QoS specs -----------------------------------------------------------------
 
     def list_qos(self, caller: Caller) -> list[QosSpec]:
-        self.must_be_cloud_admin(caller)
-        return sorted(self.store.scan(QosSpec), key=lambda q: q.name)
+        must_be_cloud_admin(caller)
+        return sorted(self.ctx.store.scan(QosSpec), key=lambda q: q.name)
 
     def _qos(self, t: Txn, ref: str) -> QosSpec:
         found = t.get(QosSpec, "", ref) if validate.lookup_id(ref) else None
@@ -199,11 +229,11 @@ class TypeOps(ManagerBase):
         return found
 
     def get_qos(self, caller: Caller, ref: str) -> QosSpec:
-        self.must_be_cloud_admin(caller)
-        return self.store.read(lambda t: self._qos(t, ref))
+        must_be_cloud_admin(caller)
+        return self.ctx.store.read(lambda t: self._qos(t, ref))
 
     async def create_qos(self, caller: Caller, name: Any, consumer: Any, specs: Any) -> QosSpec:
-        self.must_be_cloud_admin(caller)
+        must_be_cloud_admin(caller)
         name = validate.text(name, "name").strip()
         if not name:
             raise BadRequest("Invalid input received: QoS specs need a name.")
@@ -218,10 +248,10 @@ class TypeOps(ManagerBase):
             t.put(qos)
             return qos
 
-        return await self.store.write(txn)
+        return await self.ctx.store.write(txn)
 
     async def update_qos(self, caller: Caller, ref: str, specs: Any) -> QosSpec:
-        self.must_be_cloud_admin(caller)
+        must_be_cloud_admin(caller)
         specs = dict(specs or {}) if isinstance(specs, dict) else specs
         consumer = specs.pop("consumer", None) if isinstance(specs, dict) else None
         checked = check_qos_specs(specs)
@@ -236,13 +266,13 @@ class TypeOps(ManagerBase):
             t.put(qos)
             return qos
 
-        qos = await self.store.write(txn)
-        self.refresh_exports(qos_id=qos.id)
+        qos = await self.ctx.store.write(txn)
+        self.exports.refresh_exports(qos_id=qos.id)
         return qos
 
     async def unset_qos_keys(self, caller: Caller, ref: str, keys: Any) -> QosSpec:
         """Cinder's ``PUT /qos-specs/{id}/delete_keys``: every key must exist (else 404)."""
-        self.must_be_cloud_admin(caller)
+        must_be_cloud_admin(caller)
         if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
             raise BadRequest("Invalid input received: 'keys' must be a list of strings.")
 
@@ -255,12 +285,12 @@ class TypeOps(ManagerBase):
             t.put(qos)
             return qos
 
-        qos = await self.store.write(txn)
-        self.refresh_exports(qos_id=qos.id)
+        qos = await self.ctx.store.write(txn)
+        self.exports.refresh_exports(qos_id=qos.id)
         return qos
 
     async def delete_qos(self, caller: Caller, ref: str, *, force: bool = False) -> None:
-        self.must_be_cloud_admin(caller)
+        must_be_cloud_admin(caller)
 
         def txn(t: Txn) -> set[str]:
             qos = self._qos(t, ref)
@@ -273,12 +303,12 @@ class TypeOps(ManagerBase):
             t.delete(qos)
             return {vt.id for vt in users}
 
-        self.refresh_exports(type_ids=await self.store.write(txn))
+        self.exports.refresh_exports(type_ids=await self.ctx.store.write(txn))
 
     async def associate_qos(
         self, caller: Caller, ref: str, type_ref: str, *, associate: bool = True
     ) -> None:
-        self.must_be_cloud_admin(caller)
+        must_be_cloud_admin(caller)
 
         def txn(t: Txn) -> str:
             qos = self._qos(t, ref)
@@ -292,28 +322,13 @@ class TypeOps(ManagerBase):
             t.put(vt)
             return vt.id
 
-        self.refresh_exports(type_ids={await self.store.write(txn)})
+        self.exports.refresh_exports(type_ids={await self.ctx.store.write(txn)})
 
     def qos_associations(self, caller: Caller, ref: str) -> list[VolumeType]:
-        self.must_be_cloud_admin(caller)
+        must_be_cloud_admin(caller)
 
         def txn(t: Txn) -> list[VolumeType]:
             qos = self._qos(t, ref)
             return [vt for vt in t.scan(VolumeType) if vt.qos_specs_id == qos.id]
 
-        return self.store.read(txn)
-
-    def write_cache_for(self, t: Txn, volume: Volume) -> bool:
-        """Whether the volume's LUN advertises a volatile write cache (its type decides)."""
-        vt = self.volume_type(t, volume.volume_type_id)
-        return True if vt is None else vt.write_cache
-
-    def qos_for(self, t: Txn, volume: Volume) -> tuple[tuple[str, int], ...]:
-        vt = self.volume_type(t, volume.volume_type_id)
-        if vt is None or vt.qos_specs_id is None:
-            return ()
-        return qos_limits(t.get(QosSpec, "", vt.qos_specs_id))
-
-    def refresh_exports(self, *, type_ids: set[str] | None = None, qos_id: str | None = None):  # type: ignore[no-untyped-def]
-        """Hook: re-export in-use volumes of these types (the attachment ops implement it)."""
-        return None
+        return self.ctx.store.read(txn)

@@ -9,25 +9,46 @@ previous status, deleting -> gone).
 
 from __future__ import annotations
 
-import contextlib
 import logging
-from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, Protocol
 
 from blockstore.manager import quotas, states, validate
-from blockstore.manager.core import Caller, GiB
-from blockstore.manager.errors import BadRequest, Conflict, NotFound
-from blockstore.manager.listing import matches, paginate, parse_sort
+from blockstore.manager.context import Context
+from blockstore.manager.core import Caller, GiB, must_be_cloud_admin, must_write
+from blockstore.manager.errors import BadRequest, Conflict
+from blockstore.manager.exports import Exports
 from blockstore.manager.records import Attachment, Backup, Snapshot, Volume, VolumeType
 from blockstore.manager.store import Txn
-from blockstore.manager.types import TypeOps
+from blockstore.manager.table import DESCRIBED_V1, Table, attachments_of, must_get
+from blockstore.manager.types import VolumeTypes, volume_type
 
 log = logging.getLogger("blockstore.manager")
-UPDATABLE = ("name", "description", "metadata")
 
 
-class VolumeOps(TypeOps):
-    """Volumes themselves; attachments, snapshots and backups build on these."""
+class ImageSource(Protocol):
+    """Where a volume created with ``imageRef`` gets its bytes (``blockstore.backup.images``)."""
+
+    def check_image_ref(self, ref: Any) -> str:
+        """The reference, checked before anything is recorded (BadRequest if unusable)."""
+        ...
+
+    async def fill_from_image(self, vol: Volume) -> None:
+        """Write the image into the new volume's file."""
+        ...
+
+
+class Volumes:
+    """Volumes themselves. ``types`` resolves and checks their types, ``exports``
+    holds and resizes exported LUNs, ``images`` fills volumes created from images."""
+
+    def __init__(
+        self, ctx: Context, types: VolumeTypes, exports: Exports, images: ImageSource
+    ) -> None:
+        self.ctx = ctx
+        self.types = types
+        self.exports = exports
+        self.images = images
+        self.table = Table(ctx, Volume, "Volume", DESCRIBED_V1)
 
     # -- create --------------------------------------------------------------------
 
@@ -45,7 +66,7 @@ class VolumeOps(TypeOps):
         metadata: Any = None,
         multiattach: Any = None,
     ) -> Volume:
-        self.must_write(caller)
+        must_write(caller)
         sources = [s for s in (snapshot_id, source_volid, image_ref) if s is not None]
         if len(sources) > 1:
             raise BadRequest(
@@ -54,17 +75,17 @@ class VolumeOps(TypeOps):
             )
         given_size = None
         if size is not None or not (snapshot_id or source_volid):
-            given_size = validate.size_gb(size, maximum=self.settings.max_volume_gb)
+            given_size = validate.size_gb(size, maximum=self.ctx.settings.max_volume_gb)
         name = validate.text(name, "name")
         description = validate.text(description, "description", validate.MAX_DESCRIPTION)
         metadata = validate.metadata(metadata)
         if image_ref is not None:
-            image_ref = self.check_image_ref(image_ref)
+            image_ref = self.images.check_image_ref(image_ref)
         wants_multi = None if multiattach is None else validate.boolean(multiattach, "multiattach")
-        stats = await self.io(self.backend.stats)
+        stats = await self.ctx.io(self.ctx.backend.stats)
 
         def txn(t: Txn) -> Volume:
-            vtype = self.resolve_type(t, caller, volume_type)
+            vtype = self.types.resolve_type(t, caller, volume_type)
             if volume_type is None:
                 # As Cinder: a copy of a volume (or of its snapshot) keeps the source's type.
                 vtype = self._source_type(t, caller, snapshot_id, source_volid) or vtype
@@ -82,12 +103,12 @@ class VolumeOps(TypeOps):
             )
             base = 0
             if snapshot_id is not None:
-                snap = self.must_get(t, Snapshot, caller, str(snapshot_id), "Snapshot")
+                snap = must_get(t, Snapshot, caller, str(snapshot_id), "Snapshot")
                 states.require("snapshot", snap.id, snap.status, frozenset({"available"}))
                 vol.snapshot_id, base = snap.id, snap.size
                 vol.bootable = self._source_bootable(t, caller, snap.volume_id)
             if source_volid is not None:
-                src = self.must_get(t, Volume, caller, str(source_volid), "Volume")
+                src = must_get(t, Volume, caller, str(source_volid), "Volume")
                 states.require("source volume", src.id, src.status, states.CAN_CLONE)
                 vol.source_volid, base, vol.bootable = src.id, src.size, src.bootable
             vol.size = given_size or base
@@ -99,16 +120,16 @@ class VolumeOps(TypeOps):
             quotas.check(
                 t,
                 caller.project,
-                self.settings.quota_defaults,
+                self.ctx.settings.quota_defaults,
                 {"volumes": 1, "gigabytes": vol.size},
             )
-            quotas.check_capacity(t, stats, self.settings.capacity, vol.size, thick=vol.thick)
+            quotas.check_capacity(t, stats, self.ctx.settings.capacity, vol.size, thick=vol.thick)
             t.put(vol)
             return vol
 
-        vol = await self.store.write(txn)
+        vol = await self.ctx.store.write(txn)
         log.info("volume %s (%dG) creating for %s", vol.id, vol.size, caller.project)
-        self.spawn(self._finish_create(vol), f"create volume {vol.id}")
+        self.ctx.spawn(self._finish_create(vol), f"create volume {vol.id}")
         return vol
 
     def _source_type(
@@ -121,7 +142,7 @@ class VolumeOps(TypeOps):
         if volume_id is None or not validate.lookup_id(volume_id):
             return None
         src = t.get(Volume, caller.project, volume_id)
-        return self.volume_type(t, src.volume_type_id) if src else None
+        return volume_type(t, src.volume_type_id) if src else None
 
     def _source_bootable(self, t: Txn, caller: Caller, volume_id: str) -> bool:
         src = t.get(Volume, caller.project, volume_id)
@@ -131,160 +152,78 @@ class VolumeOps(TypeOps):
         try:
             size = vol.size * GiB
             if vol.snapshot_id:
-                path = self.backend.snapshot_path(vol.snapshot_id)
-                await self.io(self._clone, path, vol.id, size, vol.thick)
+                path = self.ctx.backend.snapshot_path(vol.snapshot_id)
+                await self.ctx.io(self._clone, path, vol.id, size, vol.thick)
             elif vol.source_volid:
-                async with self.quiesced(vol.source_volid):
-                    path = self.backend.volume_path(vol.source_volid)
-                    await self.io(self._clone, path, vol.id, size, vol.thick)
+                async with self.exports.quiesced(vol.source_volid):
+                    path = self.ctx.backend.volume_path(vol.source_volid)
+                    await self.ctx.io(self._clone, path, vol.id, size, vol.thick)
             elif vol.image_ref:
-                await self.fill_from_image(vol)
+                await self.images.fill_from_image(vol)
             else:
-                await self.io(self.backend.create_volume, vol.id, size, vol.thick)
+                await self.ctx.io(self.ctx.backend.create_volume, vol.id, size, vol.thick)
         except Exception as exc:
             log.exception("creating volume %s failed", vol.id)
-            await self.io(self.backend.discard_partial_volume, vol.id)
+            await self.ctx.io(self.ctx.backend.discard_partial_volume, vol.id)
             await self.set_volume_status(vol, states.ERROR, states.CREATING, reason=str(exc))
             return
         await self.set_volume_status(vol, states.AVAILABLE, states.CREATING)
 
     def _clone(self, source: Any, volume_id: str, size: int, thick: bool) -> None:
-        method = self.backend.clone_volume(source, volume_id, size, thick=thick)
+        method = self.ctx.backend.clone_volume(source, volume_id, size, thick=thick)
         log.info("volume %s cloned by %s", volume_id, method)
 
     async def set_volume_status(
         self, vol: Volume, status: str, expected: str, *, reason: str | None = None
     ) -> Volume | None:
         """Move ``vol`` to ``status`` if it is still in ``expected`` (durable)."""
-
-        def txn(t: Txn) -> Volume | None:
-            cur = t.get(Volume, vol.project, vol.id)
-            if cur is None or cur.status != expected:
-                return None
-            cur.status = status
-            cur.fail_reason = reason
-            cur.previous_status = None
-            t.put(cur)
-            return cur
-
-        return await self.store.write(txn)
-
-    @contextlib.asynccontextmanager
-    async def quiesced(self, volume_id: str) -> AsyncIterator[None]:
-        """Hold the exported LUN's writes while the volume's file is copied."""
-        hold = getattr(self.driver, "quiesce", None)
-        if hold is None:
-            yield
-            return
-        async with hold(self.target_iqn(volume_id)):
-            yield
-
-    # hooks for image sources (implemented by the images mixin)
-    def check_image_ref(self, ref: Any) -> str:
-        raise BadRequest("Invalid input received: volumes from images are not available here.")
-
-    async def fill_from_image(self, vol: Volume) -> None:
-        raise BadRequest("volumes from images are not available here")
+        return await self.table.transition(
+            vol, expected, status, fail_reason=reason, previous_status=None
+        )
 
     # -- read ----------------------------------------------------------------------
 
     def get_volume(self, caller: Caller, volume_id: str) -> Volume:
-        return self.store.read(lambda t: self.must_get(t, Volume, caller, volume_id, "Volume"))
+        return self.table.get(caller, volume_id)
 
     def volume_attachments(self, caller: Caller, volume: Volume) -> list[Attachment]:
-        return self.store.read(lambda t: self.attachments_of(t, volume))
+        return self.ctx.store.read(lambda t: attachments_of(t, volume))
 
-    def list_volumes(
-        self,
-        caller: Caller,
-        *,
-        filters: dict[str, Any] | None = None,
-        limit: Any = None,
-        marker: str | None = None,
-        sort: str | None = None,
-        sort_key: str | None = None,
-        sort_dir: str | None = None,
-        all_projects: bool = False,
-    ) -> tuple[list[Volume], bool]:
-        """``all_projects`` (Cinder's ``all_tenants``) counts for cloud admins only; for
-        anyone else it is ignored, as in Cinder."""
-        order = parse_sort(sort, sort_key, sort_dir)
-        wanted = {k: v for k, v in (filters or {}).items() if v is not None}
-        scope = None if all_projects and caller.is_cloud_admin else caller.project
-        items = [v for v in self.store.scan(Volume, scope) if matches(v, wanted)]
-        return paginate(items, marker=marker, limit=validate.limit(limit), sort=order)
+    def list_volumes(self, caller: Caller, **query: Any) -> tuple[list[Volume], bool]:
+        """Filters, limit, marker, sort (see :meth:`Table.page`)."""
+        return self.table.page(caller, **query)
 
     # -- update --------------------------------------------------------------------
 
     async def update_volume(
         self, caller: Caller, volume_id: str, changes: dict[str, Any]
     ) -> Volume:
-        self.must_write(caller)
-        clean: dict[str, Any] = {}
-        for key, value in changes.items():
-            if key in ("name", "display_name"):
-                clean["name"] = validate.text(value, "name")
-            elif key in ("description", "display_description"):
-                clean["description"] = validate.text(value, "description", validate.MAX_DESCRIPTION)
-            elif key == "metadata":
-                clean["metadata"] = validate.metadata(value)
-        if not clean:
-            raise BadRequest(
-                "Invalid input received: nothing to update (name, description, metadata)."
-            )
-
-        def txn(t: Txn) -> Volume:
-            vol = self.must_get(t, Volume, caller, volume_id, "Volume")
-            for key, value in clean.items():
-                setattr(vol, key, value)
-            t.put(vol)
-            return vol
-
-        return await self.store.write(txn)
+        return await self.table.update(caller, volume_id, changes)
 
     async def set_volume_metadata(
         self, caller: Caller, volume_id: str, items: Any, *, replace: bool = False
     ) -> dict[str, str]:
-        self.must_write(caller)
-        items = validate.metadata(items)
-
-        def txn(t: Txn) -> dict[str, str]:
-            vol = self.must_get(t, Volume, caller, volume_id, "Volume")
-            vol.metadata = dict(items) if replace else {**vol.metadata, **items}
-            validate.metadata(vol.metadata)
-            t.put(vol)
-            return vol.metadata
-
-        return await self.store.write(txn)
+        return await self.table.set_metadata(caller, volume_id, items, replace=replace)
 
     async def delete_volume_metadata(self, caller: Caller, volume_id: str, key: str) -> None:
-        self.must_write(caller)
-
-        def txn(t: Txn) -> None:
-            vol = self.must_get(t, Volume, caller, volume_id, "Volume")
-            if key not in vol.metadata:
-                raise NotFound(f"Volume {volume_id} has no metadata with key {key[:80]}.")
-            del vol.metadata[key]
-            t.put(vol)
-
-        await self.store.write(txn)
+        await self.table.delete_metadata(caller, volume_id, key)
 
     async def set_volume_flag(
         self, caller: Caller, volume_id: str, flag: str, value: Any
     ) -> Volume:
         """os-update_readonly_flag / os-set_bootable."""
-        self.must_write(caller)
+        must_write(caller)
         value = validate.boolean(value, flag)
 
         def txn(t: Txn) -> Volume:
-            vol = self.must_get(t, Volume, caller, volume_id, "Volume")
+            vol = self.table.must_get(t, caller, volume_id)
             if flag == "readonly":
                 states.require("volume", vol.id, vol.status, frozenset({states.AVAILABLE}))
             setattr(vol, flag, value)
             t.put(vol)
             return vol
 
-        return await self.store.write(txn)
+        return await self.ctx.store.write(txn)
 
     async def retype_volume(
         self, caller: Caller, volume_id: str, new_type: Any, policy: Any = None
@@ -292,16 +231,16 @@ class VolumeOps(TypeOps):
         """os-retype in place: QoS, write cache and multiattach follow the new type. A change
         of provisioning (thin/thick) would need a migration, which this service does not do:
         refused whatever the policy, as Cinder refuses one under ``never``."""
-        self.must_write(caller)
+        must_write(caller)
         if policy not in (None, "never", "on-demand"):
             raise BadRequest("Invalid input received: migration_policy must be never or on-demand.")
         if not isinstance(new_type, str) or not new_type:
             raise BadRequest("Invalid input received: os-retype needs a new_type.")
 
         def txn(t: Txn) -> Volume:
-            vol = self.must_get(t, Volume, caller, volume_id, "Volume")
+            vol = self.table.must_get(t, caller, volume_id)
             states.require("volume", vol.id, vol.status, CAN_RETYPE)
-            vt = self.resolve_type(t, caller, new_type)
+            vt = self.types.resolve_type(t, caller, new_type)
             if vt.id == vol.volume_type_id:
                 raise BadRequest(
                     f"Invalid input received: volume {vol.id} already has type {vt.name}."
@@ -311,7 +250,7 @@ class VolumeOps(TypeOps):
                     f"Invalid volume type {vt.name}: its provisioning differs, which would need "
                     "a migration; volume migration is not supported."
                 )
-            if not vt.multiattach and len(self.attachments_of(t, vol)) > 1:
+            if not vt.multiattach and len(attachments_of(t, vol)) > 1:
                 raise BadRequest(
                     f"Invalid volume type {vt.name}: the volume has several attachments."
                 )
@@ -319,33 +258,33 @@ class VolumeOps(TypeOps):
             t.put(vol)
             return vol
 
-        vol = await self.store.write(txn)
-        self.refresh_exports(type_ids={vol.volume_type_id})
+        vol = await self.ctx.store.write(txn)
+        self.exports.refresh_exports(type_ids={vol.volume_type_id})
         return vol
 
     async def reset_status(self, caller: Caller, volume_id: str, status: Any) -> Volume:
         """os-reset_status: the operator's way out of a stuck state."""
-        self.must_be_cloud_admin(caller)
+        must_be_cloud_admin(caller)
         if status not in states.VOLUME_STATES:
             raise BadRequest(f"Invalid input received: unknown status {str(status)[:40]!r}.")
 
         def txn(t: Txn) -> Volume:
-            vol = self.must_get(t, Volume, caller, volume_id, "Volume")
+            vol = self.table.must_get(t, caller, volume_id)
             vol.status, vol.previous_status, vol.extend_to = status, None, None
             t.put(vol)
             return vol
 
-        return await self.store.write(txn)
+        return await self.ctx.store.write(txn)
 
     # -- extend --------------------------------------------------------------------
 
     async def extend_volume(self, caller: Caller, volume_id: str, new_size: Any) -> Volume:
-        self.must_write(caller)
-        size = validate.size_gb(new_size, "new_size", maximum=self.settings.max_volume_gb)
-        stats = await self.io(self.backend.stats)
+        must_write(caller)
+        size = validate.size_gb(new_size, "new_size", maximum=self.ctx.settings.max_volume_gb)
+        stats = await self.ctx.io(self.ctx.backend.stats)
 
         def txn(t: Txn) -> Volume:
-            vol = self.must_get(t, Volume, caller, volume_id, "Volume")
+            vol = self.table.must_get(t, caller, volume_id)
             states.require("volume", vol.id, vol.status, states.CAN_EXTEND)
             if size <= vol.size:
                 raise BadRequest(
@@ -353,24 +292,25 @@ class VolumeOps(TypeOps):
                     f"size. (current: {vol.size}, extended: {size})."
                 )
             grow = size - vol.size
-            quotas.check(t, caller.project, self.settings.quota_defaults, {"gigabytes": grow})
-            quotas.check_capacity(t, stats, self.settings.capacity, grow, thick=vol.thick)
+            quotas.check(t, caller.project, self.ctx.settings.quota_defaults, {"gigabytes": grow})
+            quotas.check_capacity(t, stats, self.ctx.settings.capacity, grow, thick=vol.thick)
             vol.previous_status, vol.status, vol.extend_to = vol.status, states.EXTENDING, size
             t.put(vol)
             return vol
 
-        vol = await self.store.write(txn)
-        self.spawn(self._finish_extend(vol), f"extend volume {vol.id}")
+        vol = await self.ctx.store.write(txn)
+        self.ctx.spawn(self._finish_extend(vol), f"extend volume {vol.id}")
         return vol
 
     async def _finish_extend(self, vol: Volume) -> None:
         assert vol.extend_to is not None
         try:
-            async with self.lock(vol.id):
-                await self.io(self.backend.extend_volume, vol.id, vol.extend_to * GiB, vol.thick)
-                grow = getattr(self.driver, "extend_export", None)
-                if grow is not None and vol.previous_status == states.IN_USE:
-                    await grow(self.target_iqn(vol.id))
+            async with self.ctx.lock(vol.id):
+                await self.ctx.io(
+                    self.ctx.backend.extend_volume, vol.id, vol.extend_to * GiB, vol.thick
+                )
+                if vol.previous_status == states.IN_USE:
+                    await self.exports.extended(vol.id)
         except Exception as exc:
             log.exception("extending volume %s failed", vol.id)
             await self._end_extend(vol, ok=False, reason=str(exc))
@@ -385,12 +325,12 @@ class VolumeOps(TypeOps):
             if ok and cur.extend_to:
                 cur.size = cur.extend_to
             cur.extend_to, cur.fail_reason = None, reason
-            states_now = [a.status for a in self.attachments_of(t, cur)]
+            states_now = [a.status for a in attachments_of(t, cur)]
             cur.status = states.settled_volume_status(states_now) if ok else states.ERROR_EXTENDING
             cur.previous_status = None
             t.put(cur)
 
-        await self.store.write(txn)
+        await self.ctx.store.write(txn)
 
     # -- delete --------------------------------------------------------------------
 
@@ -399,14 +339,14 @@ class VolumeOps(TypeOps):
     ) -> None:
         """``force`` (cloud admins, as Cinder's policy): any state but one a task of ours is
         working in; attached volumes are refused either way, as in Cinder."""
-        self.must_write(caller)
+        must_write(caller)
         cascade = validate.boolean(cascade, "cascade")
         if force:
-            self.must_be_cloud_admin(caller)
+            must_be_cloud_admin(caller)
 
         def txn(t: Txn) -> Volume:
-            vol = self.must_get(t, Volume, caller, volume_id, "Volume")
-            atts = self.attachments_of(t, vol)
+            vol = self.table.must_get(t, caller, volume_id)
+            atts = attachments_of(t, vol)
             servers = sorted({a.instance_uuid or "" for a in atts if a.service_owned})
             if servers:
                 raise BadRequest(
@@ -438,28 +378,27 @@ class VolumeOps(TypeOps):
             t.put(vol)
             return vol
 
-        vol = await self.store.write(txn)
-        self.spawn(self.finish_delete(vol), f"delete volume {vol.id}")
+        vol = await self.ctx.store.write(txn)
+        self.ctx.spawn(self.finish_delete(vol), f"delete volume {vol.id}")
 
     async def finish_delete(self, vol: Volume) -> None:
         try:
-            if self.driver is not None:
-                await self.driver.remove_export(self.target_iqn(vol.id))
-            snaps = self.store.read(
+            await self.exports.remove(vol.id)
+            snaps = self.ctx.store.read(
                 lambda t: [s for s in t.scan(Snapshot, vol.project) if s.volume_id == vol.id]
             )
             for snap in snaps if vol.cascade else []:
-                await self.io(self.backend.delete_snapshot, snap.id)
-                await self.store.write(lambda t, s=snap: t.delete(s))
-            await self.io(self.backend.delete_volume, vol.id)
+                await self.ctx.io(self.ctx.backend.delete_snapshot, snap.id)
+                await self.ctx.store.write(lambda t, s=snap: t.delete(s))
+            await self.ctx.io(self.ctx.backend.delete_volume, vol.id)
         except Exception as exc:
             log.exception("deleting volume %s failed", vol.id)
             await self.set_volume_status(
                 vol, states.ERROR_DELETING, states.DELETING, reason=str(exc)
             )
             return
-        await self.store.write(lambda t: t.delete(vol))
-        self._locks.pop(vol.id, None)
+        await self.table.forget(vol)
+        self.ctx.locks.pop(vol.id, None)
         log.info("volume %s deleted", vol.id)
 
 

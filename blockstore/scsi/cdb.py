@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 from blockstore.scsi.sense import ScsiError, invalid_cdb
 
+Bytes = bytes | bytearray | memoryview  # a CDB, or a parameter list read in place
+
 # CDB length by group code (SPC-4 4.2.5.1); None: vendor specific or variable.
 _GROUP_LENGTH = {0: 6, 1: 10, 2: 10, 3: None, 4: 16, 5: 12, 6: None, 7: None}
 
@@ -15,15 +17,15 @@ def cdb_length(opcode: int) -> int | None:
     return _GROUP_LENGTH[opcode >> 5]
 
 
-def u16(cdb: bytes, at: int) -> int:
+def u16(cdb: Bytes, at: int) -> int:
     return struct.unpack_from(">H", cdb, at)[0]
 
 
-def u32(cdb: bytes, at: int) -> int:
+def u32(cdb: Bytes, at: int) -> int:
     return struct.unpack_from(">I", cdb, at)[0]
 
 
-def u64(cdb: bytes, at: int) -> int:
+def u64(cdb: Bytes, at: int) -> int:
     return struct.unpack_from(">Q", cdb, at)[0]
 
 

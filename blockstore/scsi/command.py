@@ -68,7 +68,9 @@ def error_result(err: ScsiError, descriptor: bool = False) -> ScsiResult:
     return ScsiResult(err.status, b"", sense)
 
 
-def allocation(data: bytes | bytearray | memoryview, alloc_len: int) -> bytes | memoryview:
+def allocation(
+    data: bytes | bytearray | memoryview, alloc_len: int
+) -> bytes | bytearray | memoryview:
     """Data-in cut to the CDB's ALLOCATION LENGTH (never an error to be short)."""
     if len(data) <= alloc_len:
         return data

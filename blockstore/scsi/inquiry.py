@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from blockstore.scsi.cdb import u16
@@ -54,11 +55,11 @@ def _vpd(code: int, body: bytes) -> bytes:
     return struct.pack(">BBH", TYPE_DISK, code, len(body)) + body
 
 
-def _supported_pages(lu: LogicalUnit) -> bytes:
+def _supported_pages(lu: LogicalUnit, cmd: ScsiCommand) -> bytes:
     return _vpd(0x00, bytes(sorted(VPD_PAGES)))
 
 
-def _unit_serial(lu: LogicalUnit) -> bytes:
+def _unit_serial(lu: LogicalUnit, cmd: ScsiCommand) -> bytes:
     return _vpd(0x80, lu.serial.encode("ascii"))
 
 
@@ -90,7 +91,7 @@ def _device_identification(lu: LogicalUnit, cmd: ScsiCommand) -> bytes:
     return _vpd(0x83, b"".join(descs))
 
 
-def _block_limits(lu: LogicalUnit) -> bytes:
+def _block_limits(lu: LogicalUnit, cmd: ScsiCommand) -> bytes:
     bs = lu.block_size
     thin = lu.thin
     body = struct.pack(
@@ -110,14 +111,14 @@ def _block_limits(lu: LogicalUnit) -> bytes:
     return _vpd(0xB0, body)
 
 
-def _block_characteristics(lu: LogicalUnit) -> bytes:
+def _block_characteristics(lu: LogicalUnit, cmd: ScsiCommand) -> bytes:
     # MEDIUM ROTATION RATE 1: non-rotating. WABEREQ 01b: after a SANITIZE BLOCK
     # ERASE, reads succeed (and return zeros).
     wabereq = 0x40 if lu.thin else 0
     return _vpd(0xB1, struct.pack(">HBB", 1, 0, wabereq) + bytes(56))
 
 
-def _logical_block_provisioning(lu: LogicalUnit) -> bytes:
+def _logical_block_provisioning(lu: LogicalUnit, cmd: ScsiCommand) -> bytes:
     if lu.thin:
         flags = 0x80 | 0x40 | 0x20 | 0x04  # LBPU, LBPWS, LBPWS10, LBPRZ
         ptype = 0x02  # thin provisioned
@@ -126,7 +127,8 @@ def _logical_block_provisioning(lu: LogicalUnit) -> bytes:
     return _vpd(0xB2, bytes((0, flags, ptype, 0)))
 
 
-VPD_PAGES = {
+# Every page is made from the unit and the command (device identification names the port).
+VPD_PAGES: dict[int, Callable[[LogicalUnit, ScsiCommand], bytes]] = {
     0x00: _supported_pages,
     0x80: _unit_serial,
     0x83: _device_identification,
@@ -148,5 +150,5 @@ async def handle_inquiry(lu: LogicalUnit, cmd: ScsiCommand) -> ScsiResult:
     page = VPD_PAGES.get(cdb[2])
     if page is None:
         raise invalid_cdb(2)
-    data = page(lu, cmd) if page is _device_identification else page(lu)  # type: ignore[call-arg]
+    data = page(lu, cmd)
     return good(allocation(data, alloc))

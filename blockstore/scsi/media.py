@@ -55,6 +55,9 @@ async def handle_read(lu: LogicalUnit, cmd: ScsiCommand) -> ScsiResult:
         return good()
     buf = bytearray(rw.blocks * lu.block_size)
     await lu.read_into(memoryview(buf), rw.lba * lu.block_size)
+    counters = lu.counters
+    counters.reads += 1
+    counters.read_bytes += len(buf)
     return good(buf)
 
 
@@ -67,6 +70,9 @@ async def _write_blocks(lu: LogicalUnit, cmd: ScsiCommand, lba: int, blocks: int
         return
     async with lu.write_gate.shared():
         await lu.write(data[: count * bs], lba * bs, sync=fua or not lu.mode.wce)
+    counters = lu.counters
+    counters.writes += 1
+    counters.written_bytes += count * bs
 
 
 async def handle_write(lu: LogicalUnit, cmd: ScsiCommand) -> ScsiResult:

@@ -72,6 +72,19 @@ def naa6_from(seed: str) -> bytes:
 INLINE_IO_BYTES = 1024 * 1024
 
 
+class IoCounters:
+    """Media reads and writes of one LU, as plain ints: the data path only adds to them
+    (no lock, no metrics call); the volume service's collector reads them when scraped."""
+
+    __slots__ = ("read_bytes", "reads", "writes", "written_bytes")
+
+    def __init__(self) -> None:
+        self.reads = 0
+        self.writes = 0
+        self.read_bytes = 0
+        self.written_bytes = 0
+
+
 class LogicalUnit:
     """One LU backed by a file of whole blocks (sparse when ``thin``)."""
 
@@ -109,6 +122,7 @@ class LogicalUnit:
         self.reservations = Reservations()
         self.write_gate = SharedExclusive()
         self.luns: Callable[[], list[int]] = lambda: [0]
+        self.counters = IoCounters()
         self._blocks = 0
         self._ua: dict[Nexus, list[tuple[int, int]]] = {}
         self._prevent: set[Nexus] = set()

@@ -20,15 +20,20 @@ from compute_glue.errors import BadRequest, Conflict, Forbidden, UnsupportedMedi
 from compute_glue.images import data
 from compute_glue.images.data import DataSettings
 from compute_glue.images.model import (
+    STATUSES,
     Image,
-    check_formats,
+    apply,
     check_tags,
-    new_image,
-    remove_attribute,
-    set_attribute,
+    image_create,
+    image_patch,
+    patch_list,
 )
-from compute_glue.images.store import ImageStore
+from compute_glue.images.store import TABLE, ImageStore
+from compute_glue.metrics import by_status
 from compute_glue.objects import ObjectAccess
+from stratus.http import requestid
+from stratus.identity import IdentityStore, Principal
+from stratus.metrics import ServiceMetrics
 
 log = logging.getLogger("compute_glue.images.api")
 STORE: web.AppKey[ImageStore] = web.AppKey("store", ImageStore)
@@ -46,11 +51,11 @@ def render_error(status: int, kind: str, message: str) -> web.Response:
     return web.json_response(body, status=status)
 
 
-def _who(request: web.Request) -> Any:
+def _who(request: web.Request) -> Principal:
     return httpkit.principal(request)
 
 
-def _check_writer(who: Any) -> None:
+def _check_writer(who: Principal) -> None:
     if not who.can_write:
         raise Forbidden("Your role may not change images.")
 
@@ -84,10 +89,9 @@ async def handle_schema(request: web.Request) -> web.Response:
 async def handle_create_image(request: web.Request) -> web.Response:
     who = _who(request)
     _check_writer(who)
-    spec = await httpkit.read_json(request)
+    req = image_create(await httpkit.read_json(request), admin=who.is_reseller_admin)
     store = request.app[STORE]
-    img = new_image(spec, who.project, who.user, admin=who.is_reseller_admin, now=store.clock())
-    store.create(img)
+    img = store.create(req.image(who.project, who.user, store.clock()))
     log.info("image %s created by %s", img.id, who.name)
     return web.json_response(img.view(), status=201, headers={"Location": f"/v2/images/{img.id}"})
 
@@ -117,39 +121,16 @@ async def handle_update_image(request: web.Request) -> web.Response:
     _check_writer(who)
     if request.content_type not in PATCH_TYPES:
         raise UnsupportedMedia(f"PATCH needs Content-Type {PATCH_TYPES[0]}.")
-    ops = await httpkit.read_json(request)
-    if not isinstance(ops, list) or len(ops) > 256:
-        raise BadRequest("The body must be a JSON list of at most 256 patch operations.")
+    body = patch_list(await httpkit.read_json(request))
     store = request.app[STORE]
-    store.get_own(request.match_info["image_id"], who)
+    store.get_own(request.match_info["image_id"], who)  # 404 or 403 before the operations
+    ops = image_patch(body)
 
-    def apply(img: Image) -> None:
-        for op in ops:
-            _apply_patch(img, op, who.is_reseller_admin)
-        check_formats(img)
+    def change(img: Image) -> None:
+        apply(img, ops, admin=who.is_reseller_admin)
 
-    img = store.update(request.match_info["image_id"], apply)
+    img = store.update(request.match_info["image_id"], change)
     return web.json_response(img.view())
-
-
-def _apply_patch(img: Image, op: Any, admin: bool) -> None:
-    if not isinstance(op, dict) or not isinstance(op.get("path"), str):
-        raise BadRequest("Each patch operation needs 'op' and a 'path' string.")
-    path = op["path"]
-    if not path.startswith("/") or path.count("/") != 1:
-        raise BadRequest(f"Invalid JSON pointer {path[:64]!r}: only top-level attributes.")
-    key = path[1:].replace("~1", "/").replace("~0", "~")
-    kind = op.get("op")
-    if kind in ("add", "replace"):
-        if "value" not in op:
-            raise BadRequest(f"Operation {kind} needs a 'value'.")
-        if kind == "replace" and key not in img.view():
-            raise BadRequest(f"Property '{key}' does not exist.")
-        set_attribute(img, key, op["value"], admin=admin)
-    elif kind == "remove":
-        remove_attribute(img, key)
-    else:
-        raise BadRequest(f"Unsupported patch operation {str(kind)[:20]!r}.")
 
 
 async def handle_delete_image(request: web.Request) -> web.Response:
@@ -219,7 +200,7 @@ async def handle_tag(request: web.Request) -> web.Response:
 
 
 def make_app(
-    store: ImageStore, access: ObjectAccess, identity: Any, settings: DataSettings
+    store: ImageStore, access: ObjectAccess, identity: IdentityStore, settings: DataSettings
 ) -> web.Application:
     """The aiohttp application of the image API."""
     app = web.Application(
@@ -233,10 +214,14 @@ def make_app(
     app[ACCESS] = access
     app[SETTINGS] = settings
     app[httpkit.IDENTITY] = identity
+    app.on_response_prepare.append(requestid.stamp)
     r = app.router
     r.add_get("/", handle_versions)
     r.add_get("/versions", handle_versions)
     r.add_get("/healthcheck", handle_healthcheck)
+    metrics = ServiceMetrics().install(app, "image")
+    statuses = by_status(lambda: store.records, TABLE, STATUSES)
+    metrics.gauge("stratus_images", "Images by status.", ["status"], statuses)
     r.add_get("/v2/schemas/image", handle_schema)
     r.add_get("/v2/schemas/{plural:images}", handle_schema)
     r.add_post("/v2/images", handle_create_image)

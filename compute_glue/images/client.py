@@ -20,6 +20,8 @@ from urllib.parse import quote
 
 import aiohttp
 
+from stratus.http.client import HttpError, JsonClient
+
 TIMEOUT = aiohttp.ClientTimeout(total=None, sock_connect=10, sock_read=120)
 CHUNK = 256 * 1024
 PATCH_TYPE = "application/openstack-images-v2.1-json-patch"
@@ -27,29 +29,31 @@ PATCH_TYPE = "application/openstack-images-v2.1-json-patch"
 Json = dict[str, Any]
 
 
-class ImageApiError(Exception):
+class ImageApiError(HttpError):
     """The image API refused a request."""
 
     def __init__(self, status: int, message: str) -> None:
-        super().__init__(f"{message} (HTTP {status})")
-        self.status = status
+        super().__init__(f"{message} (HTTP {status})", status)
         self.message = message
 
 
 class ImageClient:
-    """The image API as one token sees it."""
+    """The image API as one token sees it (over the shared :class:`JsonClient`)."""
 
     def __init__(
         self, endpoint: str, token: str, *, session: aiohttp.ClientSession | None = None
     ) -> None:
+        self._http = JsonClient(
+            f"{endpoint.rstrip('/')}/v2", token, session=session, timeout=TIMEOUT, errors=_error
+        )
         self.endpoint = endpoint.rstrip("/")
-        self.token = token
-        self._own = session is None
-        self._session = session or aiohttp.ClientSession(timeout=TIMEOUT)
+
+    @property
+    def token(self) -> str:
+        return self._http.token or ""
 
     async def close(self) -> None:
-        if self._own:
-            await self._session.close()
+        await self._http.close()
 
     async def __aenter__(self) -> ImageClient:
         return self
@@ -57,43 +61,22 @@ class ImageClient:
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
 
-    def _url(self, path: str) -> str:
-        return f"{self.endpoint}/v2{path}"
-
-    async def _call(
-        self, method: str, path: str, *, body: Any = None, ctype: str = "application/json",
-        params: dict[str, Any] | None = None,
-    ) -> Any:  # fmt: skip
-        headers = {"X-Auth-Token": self.token, "Accept": "application/json"}
-        data = None
-        if body is not None:
-            data = json.dumps(body)
-            headers["Content-Type"] = ctype
-        clean = {k: str(v) for k, v in (params or {}).items() if v is not None}
-        async with self._session.request(
-            method, self._url(path), data=data, headers=headers, params=clean
-        ) as resp:
-            raw = await resp.read()
-            if resp.status >= 400:
-                raise _error(resp.status, raw)
-            return json.loads(raw) if raw else None
-
     # -- records ---------------------------------------------------------------------
 
     async def create(self, **fields: Any) -> Json:
         """``fields``: name, disk_format, container_format, visibility, tags, min_ram,
         and any extra property (kernel_id, ramdisk_id, os_command_line...)."""
-        return await self._call("POST", "/images", body=fields)
+        return await self._http.request("POST", "/images", fields)
 
     async def get(self, image_id: str) -> Json:
-        return await self._call("GET", f"/images/{quote(image_id, safe='')}")
+        return await self._http.request("GET", f"/images/{quote(image_id, safe='')}")
 
     async def list(self, **filters: Any) -> list[Json]:
         """Every visible image matching ``filters`` (name, status, visibility, property=...)."""
         out: list[Json] = []
         params = dict(filters)
         while True:
-            page = await self._call("GET", "/images", params=params)
+            page = await self._http.request("GET", "/images", params=params)
             out += page["images"]
             if "next" not in page or not page["images"]:
                 return out
@@ -108,10 +91,10 @@ class ImageClient:
             else:
                 ops.append({"op": "add", "path": f"/{key}", "value": value})
         path = f"/images/{quote(image_id, safe='')}"
-        return await self._call("PATCH", path, body=ops, ctype=PATCH_TYPE)
+        return await self._http.request("PATCH", path, ops, content_type=PATCH_TYPE)
 
     async def delete(self, image_id: str) -> None:
-        await self._call("DELETE", f"/images/{quote(image_id, safe='')}")
+        await self._http.request("DELETE", f"/images/{quote(image_id, safe='')}")
 
     # -- data ------------------------------------------------------------------------
 
@@ -119,27 +102,22 @@ class ImageClient:
         self, image_id: str, data: bytes | Path | AsyncIterable[bytes], *, size: int | None = None
     ) -> None:
         """Upload the image's bytes (a file is streamed)."""
-        headers = {"X-Auth-Token": self.token, "Content-Type": "application/octet-stream"}
+        headers = {"Content-Type": "application/octet-stream"}
         body: Any = data
         if isinstance(data, Path):
             size = data.stat().st_size
             body = _read_file(data)
         if size is not None:
             headers["Content-Length"] = str(size)
-        url = self._url(f"/images/{quote(image_id, safe='')}/file")
-        async with self._session.put(url, data=body, headers=headers) as resp:
-            raw = await resp.read()
-            if resp.status >= 400:
-                raise _error(resp.status, raw)
+        path = f"/images/{quote(image_id, safe='')}/file"
+        await self._http.send("PUT", path, data=body, headers=headers)
 
     async def download(self, image_id: str, dest: Path) -> str:
         """Write the image's bytes to ``dest`` (atomically); their MD5, checked."""
-        url = self._url(f"/images/{quote(image_id, safe='')}/file")
+        path = f"/images/{quote(image_id, safe='')}/file"
         tmp = dest.with_name(f".{dest.name}.part")
         md5 = hashlib.md5(usedforsecurity=False)
-        async with self._session.get(url, headers={"X-Auth-Token": self.token}) as resp:
-            if resp.status >= 400:
-                raise _error(resp.status, await resp.read())
+        async with self._http.open("GET", path) as resp:
             if resp.status == 204:
                 raise ImageApiError(204, f"image {image_id} has no data")
             expected = resp.headers.get("Content-MD5", "")
@@ -162,8 +140,8 @@ async def _read_file(path: Path) -> AsyncIterator[bytes]:
             yield chunk
 
 
-def _error(status: int, raw: bytes) -> ImageApiError:
+def _error(resp: aiohttp.ClientResponse, raw: bytes) -> ImageApiError:
     try:
-        return ImageApiError(status, str(json.loads(raw).get("message", "")))
+        return ImageApiError(resp.status, str(json.loads(raw).get("message", "")))
     except (ValueError, AttributeError):
-        return ImageApiError(status, raw.decode("utf-8", "replace")[:300])
+        return ImageApiError(resp.status, raw.decode("utf-8", "replace")[:300])

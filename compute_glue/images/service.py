@@ -13,26 +13,25 @@ import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from compute_glue.images import data
 from compute_glue.images.api import make_app
 from compute_glue.images.data import DataSettings
 from compute_glue.images.store import ImageStore
 from compute_glue.objects import ObjectAccess, Tokens
-from compute_glue.runner import base_url, listen, serving
-from stratus.httpserver import ServerLimits
+from stratus.config import Config
+from stratus.http.server import ServerLimits, base_url, listen, serving
 from stratus.identity import IdentityStore, identity_dir
 
 log = logging.getLogger("compute_glue.images.service")
 GiB = 1024**3
 
 
-def image_dir(cfg: Any) -> Path:
+def image_dir(cfg: Config) -> Path:
     return Path(cfg.image.dir) if cfg.image.dir else Path(cfg.data.dir) / "images"
 
 
-def object_store_url(cfg: Any) -> str:
+def object_store_url(cfg: Config) -> str:
     return cfg.image.object_store_url or base_url(cfg.proxy.host, cfg.proxy.port)
 
 
@@ -44,7 +43,7 @@ class ImageService:
 
 
 @contextlib.asynccontextmanager
-async def running(cfg: Any) -> AsyncIterator[ImageService]:
+async def running(cfg: Config) -> AsyncIterator[ImageService]:
     """The image service, serving; everything closed on exit."""
     sock = listen(cfg.image.host, cfg.image.port)
     identity = IdentityStore(identity_dir(cfg.data.dir))
@@ -71,7 +70,7 @@ async def running(cfg: Any) -> AsyncIterator[ImageService]:
         sock.close()
 
 
-async def serve(cfg: Any, stop: asyncio.Event) -> None:
+async def serve(cfg: Config, stop: asyncio.Event) -> None:
     """Run the image service until ``stop`` is set."""
     async with running(cfg):
         await stop.wait()

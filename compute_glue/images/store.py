@@ -15,6 +15,7 @@ from typing import Any
 from compute_glue.errors import BadRequest, Conflict, Forbidden, NotFound
 from compute_glue.images.model import Image
 from compute_glue.records import RecordStore
+from stratus.identity import Principal
 
 TABLE = "images"
 SORT_KEYS = ("created_at", "updated_at", "name", "size", "status", "id", "disk_format")
@@ -54,7 +55,7 @@ class ImageStore:
             t.put(TABLE, img.id, img.to_record())
         return img
 
-    def get(self, image_id: str, who: Any) -> Image:
+    def get(self, image_id: str, who: Principal) -> Image:
         """The image if ``who`` (a Principal) may see it; 404 otherwise."""
         rec = self.records.get(TABLE, image_id)
         if rec is None:
@@ -64,7 +65,7 @@ class ImageStore:
             raise NotFound(f"No image found with ID {image_id}")
         return img
 
-    def get_own(self, image_id: str, who: Any) -> Image:
+    def get_own(self, image_id: str, who: Principal) -> Image:
         """The image if ``who`` may change it: its owner (or an operator)."""
         img = self.get(image_id, who)
         if img.owner != who.project and not who.is_reseller_admin:
@@ -90,7 +91,9 @@ class ImageStore:
     def remove(self, image_id: str) -> None:
         self.records.delete(TABLE, image_id)
 
-    def list(self, who: Any, query: dict[str, Any], tags: list[str]) -> tuple[list[Image], bool]:
+    def list(
+        self, who: Principal, query: dict[str, Any], tags: list[str]
+    ) -> tuple[list[Image], bool]:
         """Images ``who`` may see that match the filters; (page, more pages follow)."""
         limit = int(query.get("limit", 25))
         if not 0 < limit <= 1000:
@@ -145,7 +148,7 @@ def _filters(query: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _matches(img: Image, who: Any, wanted: dict[str, Any], tags: list[str], q: Any) -> bool:
+def _matches(img: Image, who: Principal, wanted: dict[str, Any], tags: list[str], q: Any) -> bool:
     if img.status == "pending_delete":
         return False
     admin = who.is_reseller_admin

@@ -14,8 +14,10 @@ from aiohttp import web
 
 from compute_glue import httpkit
 from compute_glue.errors import BadRequest, NotFound
-from compute_glue.networks import quotas, secgroups
+from compute_glue.networks import bodies, quotas, secgroups
 from compute_glue.networks.manager import NetworkManager
+from stratus.http import requestid
+from stratus.identity import IdentityStore, Principal
 
 NETWORKS: web.AppKey[NetworkManager] = web.AppKey("networks", NetworkManager)
 PAGING = ("limit", "marker", "fields", "sort_key", "sort_dir", "page_reverse")
@@ -30,11 +32,12 @@ def _mgr(request: web.Request) -> NetworkManager:
     return request.app[NETWORKS]
 
 
-def _who(request: web.Request) -> Any:
+def _who(request: web.Request) -> Principal:
     return httpkit.principal(request)
 
 
 async def _body(request: web.Request, key: str) -> Any:
+    """The resource element of a single-resource body (still JSON: :mod:`.bodies` parses it)."""
     data = await httpkit.read_json(request)
     if isinstance(data, dict) and isinstance(data.get(key + "s"), list):
         raise BadRequest("Bulk creation is not supported.", kind="HTTPBadRequest")
@@ -74,8 +77,9 @@ async def handle_list_networks(request: web.Request) -> web.Response:
 
 
 async def handle_create_network(request: web.Request) -> web.Response:
-    m = _mgr(request)
-    net = await m.create_network(_who(request), await _body(request, "network"))
+    m, who = _mgr(request), _who(request)
+    req = bodies.network_create(await _body(request, "network"), who)
+    net = await m.create_network(who, req)
     return httpkit.json_response({"network": m.network_view(net)}, status=201)
 
 
@@ -86,9 +90,10 @@ async def handle_show_network(request: web.Request) -> web.Response:
 
 
 async def handle_update_network(request: web.Request) -> web.Response:
-    m = _mgr(request)
-    spec = await _body(request, "network")
-    net = await m.update_network(_who(request), request.match_info["id"], spec)
+    m, who, ident = _mgr(request), _who(request), request.match_info["id"]
+    spec = bodies.shape(await _body(request, "network"), bodies.NETWORK_UPDATE, "network", who)
+    m.get_network(who, ident)  # not found before a bad value
+    net = await m.update_network(who, ident, bodies.network_update(spec))
     return httpkit.json_response({"network": m.network_view(net)})
 
 
@@ -103,7 +108,9 @@ async def handle_list_subnets(request: web.Request) -> web.Response:
 
 
 async def handle_create_subnet(request: web.Request) -> web.Response:
-    sub = await _mgr(request).create_subnet(_who(request), await _body(request, "subnet"))
+    who = _who(request)
+    req = bodies.subnet_create(await _body(request, "subnet"), who)
+    sub = await _mgr(request).create_subnet(who, req)
     return httpkit.json_response({"subnet": sub.view()}, status=201)
 
 
@@ -113,8 +120,10 @@ async def handle_show_subnet(request: web.Request) -> web.Response:
 
 
 async def handle_update_subnet(request: web.Request) -> web.Response:
-    spec = await _body(request, "subnet")
-    sub = await _mgr(request).update_subnet(_who(request), request.match_info["id"], spec)
+    m, who, ident = _mgr(request), _who(request), request.match_info["id"]
+    spec = bodies.shape(await _body(request, "subnet"), bodies.SUBNET_UPDATE, "subnet", who)
+    m.get_subnet(who, ident)  # not found before a bad value
+    sub = await m.update_subnet(who, ident, bodies.subnet_update(spec))
     return httpkit.json_response({"subnet": sub.view()})
 
 
@@ -129,7 +138,9 @@ async def handle_list_ports(request: web.Request) -> web.Response:
 
 
 async def handle_create_port(request: web.Request) -> web.Response:
-    port = await _mgr(request).create_port(_who(request), await _body(request, "port"))
+    who = _who(request)
+    req = bodies.port_create(await _body(request, "port"), who)
+    port = await _mgr(request).create_port(who, req)
     return httpkit.json_response({"port": port.view()}, status=201)
 
 
@@ -139,8 +150,10 @@ async def handle_show_port(request: web.Request) -> web.Response:
 
 
 async def handle_update_port(request: web.Request) -> web.Response:
-    spec = await _body(request, "port")
-    port = await _mgr(request).update_port(_who(request), request.match_info["id"], spec)
+    m, who, ident = _mgr(request), _who(request), request.match_info["id"]
+    spec = bodies.shape(await _body(request, "port"), bodies.PORT_UPDATE, "port", who)
+    m.get_port(who, ident)  # not found before a bad value
+    port = await m.update_port(who, ident, bodies.port_update(spec))
     return httpkit.json_response({"port": port.view()})
 
 
@@ -234,7 +247,7 @@ async def handle_show_rule(request: web.Request) -> web.Response:
     )
 
 
-def make_app(manager: NetworkManager, identity: Any) -> web.Application:
+def make_app(manager: NetworkManager, identity: IdentityStore) -> web.Application:
     """The Neutron-shaped sub-application (mount it at ``/v2.0``)."""
     app = web.Application(
         client_max_size=httpkit.MAX_JSON,
@@ -245,6 +258,7 @@ def make_app(manager: NetworkManager, identity: Any) -> web.Application:
     )
     app[NETWORKS] = manager
     app[httpkit.IDENTITY] = identity
+    app.on_response_prepare.append(requestid.stamp)
     r = app.router
     r.add_get("/", handle_index)
     r.add_get("/extensions", handle_list_extensions)

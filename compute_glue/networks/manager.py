@@ -7,9 +7,11 @@ the records: missing bridges, addresses and taps are made again, and
 interfaces with this installation's prefix that no record explains are
 removed. Mutations are serialised by one lock; reads are lock-free.
 
-``who`` is the caller (a :class:`stratus.identity.Principal`): records of
-other projects are invisible to it unless it is an operator (admin of the
-``admin`` project).
+``who`` is the caller (a :class:`stratus.identity.Principal`, None for the
+compute service itself): records of other projects are invisible to it
+unless it is an operator (admin of the ``admin`` project). Requests come
+typed (:mod:`compute_glue.networks.bodies`); what only the records can
+tell (not found, in use, overlapping) is checked here.
 """
 
 from __future__ import annotations
@@ -20,13 +22,23 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from compute_glue.errors import BadRequest, Conflict, Forbidden, NotFound, Unavailable
+from compute_glue.errors import BadRequest, Conflict, NotFound, Unavailable
 from compute_glue.networks import nat
+from compute_glue.networks.bodies import (
+    FixedIp,
+    NetworkCreate,
+    NetworkUpdate,
+    PortCreate,
+    PortRequest,
+    PortUpdate,
+    SubnetCreate,
+    SubnetUpdate,
+)
 from compute_glue.networks.dhcp import Dhcp, DhcpHost, DhcpSubnet
 from compute_glue.networks.model import (
     Network,
@@ -34,21 +46,21 @@ from compute_glue.networks.model import (
     Subnet,
     allocate,
     bridge_name,
-    check_mac,
-    check_pools,
-    default_pools,
     from_record,
     host_address,
-    parse_cidr,
     random_mac,
     tap_name,
     to_record,
 )
 from compute_glue.networks.netlink import HostNet
+from compute_glue.networks.policy import require_writer, visible
 from compute_glue.records import RecordStore, Txn
+from stratus.identity import Principal
 
 log = logging.getLogger("compute_glue.networks")
 COMPUTE_OWNER = "compute:stratus"
+R = TypeVar("R", Network, Subnet, Port)
+T = TypeVar("T")
 
 
 @dataclass
@@ -56,32 +68,6 @@ class NetSettings:
     prefix: str = "st"
     nat: bool = False
     metadata_port: int = 0  # where 169.254.169.254:80 is redirected on each gateway; 0: nowhere
-
-
-def _text(spec: dict[str, Any], key: str, default: str = "", limit: int = 255) -> str:
-    value = spec.get(key, default)
-    if not isinstance(value, str) or len(value) > limit:
-        raise BadRequest(
-            f"{key} must be a string of at most {limit} characters.", kind="InvalidInput"
-        )
-    return value
-
-
-def _flag(spec: dict[str, Any], key: str, default: bool) -> bool:
-    value = spec.get(key, default)
-    if not isinstance(value, bool):
-        raise BadRequest(f"{key} must be a boolean.", kind="InvalidInput")
-    return value
-
-
-def _only(spec: Any, allowed: set[str], what: str) -> dict[str, Any]:
-    if not isinstance(spec, dict):
-        raise BadRequest(f"The {what} must be a JSON object.", kind="InvalidInput")
-    unknown = set(spec) - allowed - {"tenant_id", "project_id"}
-    if unknown:
-        name = sorted(unknown)[0][:64]
-        raise BadRequest(f"Unrecognized attribute(s) '{name}'", kind="HTTPBadRequest")
-    return spec
 
 
 class NetworkManager:
@@ -109,21 +95,23 @@ class NetworkManager:
 
     # -- lookups ---------------------------------------------------------------------------
 
-    def _load(self, t: Txn, table: str, cls: Any, ident: str, who: Any, kind: str) -> Any:
+    def _load(
+        self, t: Txn, table: str, cls: type[R], ident: str, who: Principal | None, kind: str
+    ) -> R:
         rec = t.get(table, ident) if isinstance(ident, str) and len(ident) <= 64 else None
-        if rec is None or not _visible(rec["project"], who):
+        if rec is None or not visible(rec["project"], who):
             raise NotFound(f"{kind[:-8] or kind} {str(ident)[:64]} could not be found.", kind=kind)
         return from_record(cls, rec)
 
-    def get_network(self, who: Any, network_id: str) -> Network:
+    def get_network(self, who: Principal | None, network_id: str) -> Network:
         with self.records.read() as t:
             return self._load(t, "networks", Network, network_id, who, "NetworkNotFound")
 
-    def get_subnet(self, who: Any, subnet_id: str) -> Subnet:
+    def get_subnet(self, who: Principal | None, subnet_id: str) -> Subnet:
         with self.records.read() as t:
             return self._load(t, "subnets", Subnet, subnet_id, who, "SubnetNotFound")
 
-    def get_port(self, who: Any, port_id: str) -> Port:
+    def get_port(self, who: Principal | None, port_id: str) -> Port:
         with self.records.read() as t:
             return self._load(t, "ports", Port, port_id, who, "PortNotFound")
 
@@ -137,29 +125,25 @@ class NetworkManager:
     def network_view(self, net: Network) -> dict[str, Any]:
         return net.view([s.id for s in self.subnets_of(net.id)])
 
-    def list_all(self, who: Any, table: str) -> list[Any]:
+    def list_all(self, who: Principal | None, table: str) -> list[Any]:
         cls = {"networks": Network, "subnets": Subnet, "ports": Port}[table]
         return [
-            from_record(cls, r) for _, r in self.records.scan(table) if _visible(r["project"], who)
+            from_record(cls, r) for _, r in self.records.scan(table) if visible(r["project"], who)
         ]
 
     # -- networks ----------------------------------------------------------------------------
 
-    async def create_network(self, who: Any, spec: Any) -> Network:
-        spec = _only(spec, {"name", "description", "admin_state_up", "mtu"}, "network")
-        _writer(who)
-        mtu = spec.get("mtu", 1500)
-        if isinstance(mtu, bool) or not isinstance(mtu, int) or not 68 <= mtu <= 9000:
-            raise BadRequest("mtu must be an integer between 68 and 9000.", kind="InvalidInput")
+    async def create_network(self, who: Principal, req: NetworkCreate) -> Network:
+        require_writer(who)
         now = self.clock()
         net_id = str(uuid.uuid4())
         net = Network(
             id=net_id,
-            project=_project(who, spec),
-            name=_text(spec, "name"),
-            description=_text(spec, "description"),
-            admin_state_up=_flag(spec, "admin_state_up", True),
-            mtu=mtu,
+            project=req.project,
+            name=req.name,
+            description=req.description,
+            admin_state_up=req.admin_state_up,
+            mtu=req.mtu,
             bridge=bridge_name(self.settings.prefix, net_id),
             created_at=now,
             updated_at=now,
@@ -177,20 +161,19 @@ class NetworkManager:
         log.info("network %s (%s) created on bridge %s", net.id, net.name, net.bridge)
         return net
 
-    async def update_network(self, who: Any, network_id: str, spec: Any) -> Network:
-        spec = _only(spec, {"name", "description", "admin_state_up"}, "network")
-        _writer(who)
+    async def update_network(self, who: Principal, network_id: str, req: NetworkUpdate) -> Network:
+        require_writer(who)
         async with self.lock, _editing(self.records) as t:
             net = self._load(t, "networks", Network, network_id, who, "NetworkNotFound")
-            net.name = _text(spec, "name", net.name)
-            net.description = _text(spec, "description", net.description)
-            net.admin_state_up = _flag(spec, "admin_state_up", net.admin_state_up)
+            net.name = _keep(req.name, net.name)
+            net.description = _keep(req.description, net.description)
+            net.admin_state_up = _keep(req.admin_state_up, net.admin_state_up)
             net.updated_at = self.clock()
             t.put("networks", net.id, to_record(net))
         return net
 
-    async def delete_network(self, who: Any, network_id: str) -> None:
-        _writer(who)
+    async def delete_network(self, who: Principal, network_id: str) -> None:
+        require_writer(who)
         async with self.lock:
             net = self.get_network(who, network_id)
             ports = [p for p in self.list_all(None, "ports") if p.network_id == net.id]
@@ -212,29 +195,11 @@ class NetworkManager:
 
     # -- subnets -----------------------------------------------------------------------------
 
-    async def create_subnet(self, who: Any, spec: Any) -> Subnet:
-        allowed = {
-            "network_id",
-            "cidr",
-            "gateway_ip",
-            "allocation_pools",
-            "name",
-            "description",
-            "ip_version",
-            "enable_dhcp",
-        }
-        spec = _only(spec, allowed, "subnet")
-        _writer(who)
-        if spec.get("ip_version", 4) != 4:
-            raise BadRequest("Only ip_version 4 is supported.", kind="InvalidInput")
-        enable_dhcp = _flag(spec, "enable_dhcp", True)
-        cidr = parse_cidr(spec.get("cidr"))
-        gw_raw = spec.get("gateway_ip", str(cidr.network_address + 1))
-        gateway = None if gw_raw is None else host_address(cidr, gw_raw, "gateway_ip")
-        pools = spec.get("allocation_pools")
-        pools = default_pools(cidr, gateway) if pools is None else check_pools(cidr, pools, gateway)
+    async def create_subnet(self, who: Principal, req: SubnetCreate) -> Subnet:
+        require_writer(who)
+        cidr = req.cidr
         async with self.lock:
-            net = self.get_network(who, _text(spec, "network_id", "", 64))
+            net = self.get_network(who, req.network_id)
             self._check_overlap(cidr)
             now = self.clock()
             sub = Subnet(
@@ -242,11 +207,11 @@ class NetworkManager:
                 network_id=net.id,
                 project=net.project,
                 cidr=str(cidr),
-                gateway_ip=None if gateway is None else str(gateway),
-                allocation_pools=pools,
-                name=_text(spec, "name"),
-                description=_text(spec, "description"),
-                enable_dhcp=enable_dhcp,
+                gateway_ip=None if req.gateway is None else str(req.gateway),
+                allocation_pools=req.allocation_pools,
+                name=req.name,
+                description=req.description,
+                enable_dhcp=req.enable_dhcp,
                 created_at=now,
                 updated_at=now,
             )
@@ -276,19 +241,18 @@ class NetworkManager:
                     kind="InvalidInput",
                 )
 
-    async def update_subnet(self, who: Any, subnet_id: str, spec: Any) -> Subnet:
-        spec = _only(spec, {"name", "description"}, "subnet")
-        _writer(who)
+    async def update_subnet(self, who: Principal, subnet_id: str, req: SubnetUpdate) -> Subnet:
+        require_writer(who)
         async with self.lock, _editing(self.records) as t:
             sub = self._load(t, "subnets", Subnet, subnet_id, who, "SubnetNotFound")
-            sub.name = _text(spec, "name", sub.name)
-            sub.description = _text(spec, "description", sub.description)
+            sub.name = _keep(req.name, sub.name)
+            sub.description = _keep(req.description, sub.description)
             sub.updated_at = self.clock()
             t.put("subnets", sub.id, to_record(sub))
         return sub
 
-    async def delete_subnet(self, who: Any, subnet_id: str) -> None:
-        _writer(who)
+    async def delete_subnet(self, who: Principal, subnet_id: str) -> None:
+        require_writer(who)
         async with self.lock:
             sub = self.get_subnet(who, subnet_id)
             users = [
@@ -312,34 +276,19 @@ class NetworkManager:
 
     # -- ports -------------------------------------------------------------------------------
 
-    async def create_port(self, who: Any, spec: Any) -> Port:
-        allowed = {
-            "network_id",
-            "name",
-            "mac_address",
-            "fixed_ips",
-            "admin_state_up",
-            "device_id",
-            "device_owner",
-            "description",
-        }
-        spec = _only(spec, allowed, "port")
-        _writer(who)
-        if str(spec.get("device_owner", "")).startswith("compute:"):
-            raise BadRequest(
-                "Ports are bound to servers by the compute service.", kind="InvalidInput"
-            )
+    async def create_port(self, who: Principal, req: PortCreate) -> Port:
+        require_writer(who)
         async with self.lock:
-            net = self.get_network(who, _text(spec, "network_id", "", 64))
-            port = self._new_port(net, spec)
+            net = self.get_network(who, req.network_id)
+            port = self._new_port(net, req)
             self.records.put("ports", port.id, to_record(port))
             await self._quietly(self._apply_dhcp(net.id))
         return port
 
-    def _new_port(self, net: Network, spec: dict[str, Any]) -> Port:
+    def _new_port(self, net: Network, req: PortCreate) -> Port:
         ports = [p for p in self.list_all(None, "ports") if p.network_id == net.id]
-        mac = check_mac(spec["mac_address"]) if "mac_address" in spec else random_mac()
-        while "mac_address" not in spec and any(p.mac_address == mac for p in ports):
+        mac = req.mac_address or random_mac()
+        while req.mac_address is None and any(p.mac_address == mac for p in ports):
             mac = random_mac()
         if any(p.mac_address == mac for p in ports):
             raise Conflict(
@@ -350,7 +299,7 @@ class NetworkManager:
         subnets = self.subnets_of(net.id)
         used = {f["ip_address"] for p in ports for f in p.fixed_ips}
         used |= {s.gateway_ip for s in subnets if s.gateway_ip}
-        fixed = self._fixed_ips(spec.get("fixed_ips"), subnets, used)
+        fixed = self._fixed_ips(req.fixed_ips, subnets, used)
         now = self.clock()
         return Port(
             id=str(uuid.uuid4()),
@@ -358,32 +307,28 @@ class NetworkManager:
             project=net.project,
             mac_address=mac,
             fixed_ips=fixed,
-            name=_text(spec, "name"),
-            device_id=_text(spec, "device_id"),
-            device_owner=_text(spec, "device_owner"),
-            admin_state_up=_flag(spec, "admin_state_up", True),
+            name=req.name,
+            device_id=req.device_id,
+            device_owner=req.device_owner,
+            admin_state_up=req.admin_state_up,
             created_at=now,
             updated_at=now,
         )
 
-    def _fixed_ips(self, wanted: Any, subnets: list[Subnet], used: set[str]) -> list[dict]:
+    def _fixed_ips(
+        self, wanted: tuple[FixedIp, ...] | None, subnets: list[Subnet], used: set[str]
+    ) -> list[dict[str, str]]:
         if wanted is None:
             return (
                 [{"subnet_id": subnets[0].id, "ip_address": allocate(subnets[0], used)}]
                 if (subnets)
                 else []
             )
-        if not isinstance(wanted, list) or len(wanted) > 8:
-            raise BadRequest("fixed_ips must be a list of at most 8 entries.", kind="InvalidInput")
         out = []
         for entry in wanted:
-            if not isinstance(entry, dict) or not ({"subnet_id", "ip_address"} & set(entry)):
-                raise BadRequest(
-                    "Each fixed_ips entry needs subnet_id or ip_address.", kind="InvalidInput"
-                )
             sub = self._subnet_for(entry, subnets)
-            if "ip_address" in entry:
-                addr = str(host_address(sub.net, entry["ip_address"], "ip_address"))
+            if entry.has_address:
+                addr = str(host_address(sub.net, entry.ip_address, "ip_address"))
                 if addr in used:
                     raise Conflict(
                         f"IP address {addr} already allocated in subnet {sub.id}",
@@ -396,33 +341,34 @@ class NetworkManager:
         return out
 
     @staticmethod
-    def _subnet_for(entry: dict[str, Any], subnets: list[Subnet]) -> Subnet:
+    def _subnet_for(entry: FixedIp, subnets: list[Subnet]) -> Subnet:
         for sub in subnets:
-            if "subnet_id" in entry:
-                if sub.id == entry["subnet_id"]:
+            if entry.subnet_id is not None:
+                if sub.id == entry.subnet_id:
                     return sub
             else:
                 try:
-                    if ipaddress.IPv4Address(entry["ip_address"]) in sub.net:
+                    if ipaddress.IPv4Address(entry.ip_address) in sub.net:
                         return sub
                 except (ValueError, TypeError):
                     break
         raise BadRequest("The fixed IP names no subnet of this network.", kind="InvalidInput")
 
-    async def update_port(self, who: Any, port_id: str, spec: Any) -> Port:
-        spec = _only(spec, {"name", "admin_state_up", "description"}, "port")
-        _writer(who)
+    async def update_port(self, who: Principal, port_id: str, req: PortUpdate) -> Port:
+        require_writer(who)
         async with self.lock, _editing(self.records) as t:
             port = self._load(t, "ports", Port, port_id, who, "PortNotFound")
-            port.name = _text(spec, "name", port.name)
-            port.admin_state_up = _flag(spec, "admin_state_up", port.admin_state_up)
+            port.name = _keep(req.name, port.name)
+            port.admin_state_up = _keep(req.admin_state_up, port.admin_state_up)
             port.updated_at = self.clock()
             t.put("ports", port.id, to_record(port))
         return port
 
-    async def delete_port(self, who: Any, port_id: str, *, internal: bool = False) -> None:
+    async def delete_port(
+        self, who: Principal | None, port_id: str, *, internal: bool = False
+    ) -> None:
         """Delete a port; one bound to a server only from the compute service (``internal``)."""
-        _writer(who)
+        require_writer(who)
         async with self.lock:
             port = self.get_port(who, port_id)
             if port.device_owner == COMPUTE_OWNER and not internal:
@@ -436,19 +382,24 @@ class NetworkManager:
 
     # -- the compute side ----------------------------------------------------------------------
 
-    async def allocate_for_server(self, who: Any, server_id: str, request: dict[str, Any]) -> Port:
-        """A port for a server: ``{"port": id}`` (existing) or ``{"uuid": net, "fixed_ip"}``."""
+    async def allocate_for_server(
+        self, who: Principal, server_id: str, request: PortRequest | Mapping[str, Any]
+    ) -> Port:
+        """A port for a server: an existing port given to it, or a new one on a network.
+
+        ``request`` may be Nova's ``networks`` entry as sent (``{"port": id}`` or
+        ``{"uuid": network, "fixed_ip": address}``), read as a :class:`PortRequest`.
+        """
+        if not isinstance(request, PortRequest):
+            request = PortRequest.of(request)
         async with self.lock:
-            if "port" in request:
-                port = self.get_port(who, str(request["port"]))
+            if request.port_id is not None:
+                port = self.get_port(who, request.port_id)
                 if port.device_id and port.device_id != server_id:
                     raise Conflict(f"Port {port.id} is still in use.", kind="PortInUse")
             else:
-                net = self.get_network(who, str(request.get("uuid", "")))
-                spec: dict[str, Any] = {}
-                if request.get("fixed_ip"):
-                    spec["fixed_ips"] = [{"ip_address": request["fixed_ip"]}]
-                port = self._new_port(net, spec)
+                net = self.get_network(who, request.network_id)
+                port = self._new_port(net, request.port())
             port.device_id, port.device_owner = server_id, COMPUTE_OWNER
             port.updated_at = self.clock()
             self.records.put("ports", port.id, to_record(port))
@@ -621,24 +572,9 @@ class NetworkManager:
             log.warning("host clean-up step failed: %s", exc)
 
 
-def _visible(project: str, who: Any) -> bool:
-    return who is None or who.is_reseller_admin or who.project == project
-
-
-def _writer(who: Any) -> None:
-    if who is not None and not who.can_write:
-        raise Forbidden("Your role may not change networks.", kind="PolicyNotAuthorized")
-
-
-def _project(who: Any, spec: dict[str, Any]) -> str:
-    wanted = spec.get("project_id") or spec.get("tenant_id")
-    if wanted and wanted != who.project:
-        if not who.is_reseller_admin:
-            raise Forbidden(
-                "Only an operator may create for another project.", kind="PolicyNotAuthorized"
-            )
-        return str(wanted)
-    return who.project
+def _keep(new: T | None, old: T) -> T:
+    """An update's value, or the old one when the update leaves it be."""
+    return old if new is None else new
 
 
 class _editing:

@@ -135,7 +135,8 @@ def meta_data(c: Caller) -> dict[str, Any]:
 
 def network_data(manager: NetworkManager, c: Caller) -> dict[str, Any]:
     """Nova's network_data.json for the server's ports (DHCP subnets as ``ipv4_dhcp``)."""
-    links, networks = [], []
+    links: list[dict[str, Any]] = []
+    networks: list[dict[str, Any]] = []
     ports = [p for p in manager.list_all(None, "ports") if p.device_id == c.instance.id]
     for port in sorted(ports, key=lambda p: p.created_at):
         net = manager.get_network(None, port.network_id)

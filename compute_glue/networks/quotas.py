@@ -9,14 +9,13 @@ policy), 400 "not enforced" for the cloud admin.
 
 from __future__ import annotations
 
-from typing import Any
-
 from aiohttp import web
 
 from compute_glue import httpkit
 from compute_glue.errors import BadRequest, Forbidden
 from compute_glue.networks import secgroups
 from compute_glue.networks.manager import NetworkManager
+from stratus.identity import Principal
 
 UNLIMITED = -1
 RESOURCES = ("network", "subnet", "port", "router", "floatingip", "security_group",
@@ -36,7 +35,7 @@ def _project(request: web.Request) -> str:
     return project
 
 
-def usage(manager: NetworkManager, who: Any, project: str) -> dict[str, int]:
+def usage(manager: NetworkManager, who: Principal, project: str) -> dict[str, int]:
     """What ``project`` really holds of each quota'd resource."""
     used = {
         name: sum(1 for r in manager.list_all(who, table) if r.project == project)

@@ -40,7 +40,7 @@ def default_group(project: str) -> dict[str, Any]:
 def default_rules(project: str) -> list[dict[str, Any]]:
     """Neutron's four: egress anywhere (IPv4, IPv6), ingress from the group itself (both)."""
     group_id = default_group_id(project)
-    rules = []
+    rules: list[dict[str, Any]] = []
     for direction in ("egress", "ingress"):
         for ethertype in ("IPv4", "IPv6"):
             rules.append(

@@ -14,9 +14,12 @@ from aiohttp import web
 
 from compute_glue import httpkit
 from compute_glue.errors import BadRequest, Forbidden, NotFound, NotImplementedOp
-from compute_glue.servers import hostinfo, microversion, quotas
+from compute_glue.servers import bodies, hostinfo, microversion, quotas
+from compute_glue.servers.guards import require_writer
 from compute_glue.servers.manager import ServerManager
-from compute_glue.servers.model import FLAVORS
+from compute_glue.servers.model import FLAVORS, Server
+from stratus.http import requestid
+from stratus.identity import IdentityStore, Principal
 
 SERVERS: web.AppKey[ServerManager] = web.AppKey("servers", ServerManager)
 FAULTS = {
@@ -77,7 +80,7 @@ def _mgr(request: web.Request) -> ServerManager:
     return request.app[SERVERS]
 
 
-def _who(request: web.Request) -> Any:
+def _who(request: web.Request) -> Principal:
     return httpkit.principal(request)
 
 
@@ -85,13 +88,13 @@ def _version(request: web.Request) -> tuple[int, int]:
     return request.get(microversion.VERSION, microversion.MIN)
 
 
-def _view(request: web.Request, server: Any) -> dict[str, Any]:
+def _view(request: web.Request, server: Server) -> dict[str, Any]:
     who = _who(request)
     return server.view(_mgr(request).addresses(server), who.is_reseller_admin, _version(request))
 
 
-def _project_servers(request: web.Request, project: str) -> list[Any]:
-    return [s for s in _mgr(request).list(_who(request)) if s.project == project]
+def _project_servers(request: web.Request, project: str) -> list[Server]:
+    return [s for s in _mgr(request).store.list(_who(request)) if s.project == project]
 
 
 def version_doc(request: web.Request) -> dict[str, Any]:
@@ -149,7 +152,9 @@ async def handle_flavor_extra_specs(request: web.Request) -> web.Response:
 
 async def handle_create_server(request: web.Request) -> web.Response:
     spec = await httpkit.read_json(request, "server")
-    server = await _mgr(request).create(_who(request), spec)
+    who = _who(request)
+    require_writer(who, "create")  # a reader is refused before the body is looked at
+    server = await _mgr(request).create(who, bodies.server_create(spec, who.project))
     body = {
         "server": {
             "id": server.id,
@@ -162,7 +167,7 @@ async def handle_create_server(request: web.Request) -> web.Response:
 
 async def handle_list_servers(request: web.Request) -> web.Response:
     who = _who(request)
-    servers = _mgr(request).list(who)
+    servers = _mgr(request).store.list(who)
     # Nova: everyone, the admin too, lists their own project unless the admin asks for
     # all_tenants (or names a project_id); a non-admin's all_tenants changes nothing.
     wide = who.is_reseller_admin and _flag(request.query.get("all_tenants"))
@@ -206,32 +211,22 @@ async def handle_delete_server(request: web.Request) -> web.Response:
 
 
 async def handle_action(request: web.Request) -> web.Response:
-    body = await httpkit.read_json(request)
-    if not isinstance(body, dict) or len(body) != 1:
-        raise BadRequest("The action body must name exactly one action.", kind="badRequest")
-    ((action, args),) = body.items()
+    action = bodies.server_action(await httpkit.read_json(request))
     m, who, server_id = _mgr(request), _who(request), request.match_info["server_id"]
-    if action == "os-stop":
+    name = action.name
+    if name == "os-stop":
         await m.stop(who, server_id)
-    elif action == "os-start":
+    elif name == "os-start":
         await m.start_server(who, server_id)
-    elif action == "reboot":
-        kind = args.get("type", "SOFT") if isinstance(args, dict) else None
-        await m.reboot(who, server_id, str(kind).upper())
-    elif action == "os-getConsoleOutput":
-        length = args.get("length") if isinstance(args, dict) else None
-        if length is not None and (
-            isinstance(length, bool) or not isinstance(length, int) or length < -1
-        ):
-            raise BadRequest("length must be an integer.", kind="badRequest")
-        length = None if length == -1 else length
-        return web.json_response({"output": m.console(who, server_id, length)})
-    elif action in NOVA_ONLY:
-        m.get(who, server_id)
-        m.writer(who, action)
-        raise NotImplementedOp(f"Action '{action}' is not implemented by this compute.")
+    elif name == "reboot":
+        await m.reboot(who, server_id, action.reboot_type)
+    elif name == "os-getConsoleOutput":
+        return web.json_response({"output": m.console(who, server_id, action.console_length)})
+    elif name in NOVA_ONLY:
+        m.refuse_action(who, server_id, name)
+        raise NotImplementedOp(f"Action '{name}' is not implemented by this compute.")
     else:
-        raise BadRequest(f"There is no such action: {str(action)[:64]}", kind="badRequest")
+        raise BadRequest(f"There is no such action: {name[:64]}", kind="badRequest")
     return web.Response(status=202)
 
 
@@ -252,24 +247,17 @@ async def handle_show_attachment(request: web.Request) -> web.Response:
 async def handle_attach(request: web.Request) -> web.Response:
     spec = await httpkit.read_json(request, "volumeAttachment")
     server_id = request.match_info["server_id"]
-    delete = spec.get("delete_on_termination", False)
-    if "delete_on_termination" in spec and not microversion.at_least(request, 2, 79):
-        raise BadRequest(
-            "delete_on_termination needs microversion 2.79 or later.", kind="badRequest"
-        )
-    att = await _mgr(request).attach_volume(_who(request), server_id, spec.get("volumeId"), delete)
+    req = bodies.volume_attach(spec, at_2_79=microversion.at_least(request, 2, 79))
+    att = await _mgr(request).volumes.attach(_who(request), server_id, req)
     return web.json_response({"volumeAttachment": att.view(server_id)})
 
 
 async def handle_detach(request: web.Request) -> web.Response:
-    m = _mgr(request)
-    await m.detach_volume(
+    volumes = _mgr(request).volumes
+    await volumes.detach(
         _who(request), request.match_info["server_id"], request.match_info["volume_id"]
     )
     return web.Response(status=202)
-
-
-EVENTS = ("volume-detached",)  # a Stratus event: the volume service force-detached tag
 
 
 async def handle_external_events(request: web.Request) -> web.Response:
@@ -280,22 +268,14 @@ async def handle_external_events(request: web.Request) -> web.Response:
             "Policy doesn't allow os_compute_api:os-server-external-events:create.",
             kind="forbidden",
         )
-    body = await httpkit.read_json(request)
-    events = body.get("events") if isinstance(body, dict) else None
-    if not isinstance(events, list) or not events or len(events) > 64:
-        raise BadRequest("events must be a list of 1 to 64 events.", kind="badRequest")
+    events = bodies.external_events(await httpkit.read_json(request))
     out = []
     for ev in events:
-        if not isinstance(ev, dict) or ev.get("name") not in EVENTS:
-            raise BadRequest(f"Supported events: {', '.join(EVENTS)}.", kind="badRequest")
-        server_id, tag = ev.get("server_uuid"), ev.get("tag")
-        if not isinstance(server_id, str) or not isinstance(tag, str):
-            raise BadRequest("Each event needs server_uuid and tag.", kind="badRequest")
         try:
-            found = await _mgr(request).volume_detached(who, server_id, tag)
+            found = await _mgr(request).volumes.force_detached(who, ev.server_id, ev.volume_id)
         except NotFound:
             found = False
-        out.append({**ev, "status": "completed" if found else "failed",
+        out.append({**ev.body, "status": "completed" if found else "failed",
                     "code": 200 if found else 404})  # fmt: skip
     status = 200 if any(e["code"] == 200 for e in out) else 404
     return web.json_response({"events": out}, status=status)
@@ -322,19 +302,20 @@ async def handle_interfaces(request: web.Request) -> web.Response:
     return web.json_response({"interfaceAttachments": out})
 
 
-def make_app(manager: ServerManager, identity: Any) -> web.Application:
+def make_app(manager: ServerManager, identity: IdentityStore) -> web.Application:
     """The Nova-shaped sub-application (mount it at ``/v2.1``)."""
     app = web.Application(
         client_max_size=httpkit.MAX_JSON,
         middlewares=[
             microversion.stamping(),
-            httpkit.error_middleware(render_error),
+            httpkit.error_middleware(render_error, requestid.COMPUTE),
             microversion.middleware(),
             httpkit.auth_middleware(lambda path: path.rstrip("/") not in ("", "/v2.1")),
         ],
     )
     app[SERVERS] = manager
     app[httpkit.IDENTITY] = identity
+    app.on_response_prepare.append(requestid.stamp)
     r = app.router
     r.add_get("/", handle_versions)
     r.add_get("/flavors", handle_list_flavors)

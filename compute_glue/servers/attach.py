@@ -9,120 +9,39 @@ records ``detaching``, unplugs (waiting for the guest), and then ends the
 attachment in the volume service, which removes the export.
 
 A crash between steps leaves a recorded ``attaching`` or ``detaching``;
-:meth:`AttachMixin.settle` finishes or undoes it from what QEMU and the
-volume service say.
+:meth:`VolumeAttachments.settle` finishes or undoes it from what QEMU and
+the volume service say.
+
+:class:`VolumeAttachments` is a service the server manager composes: it
+gets the server records, the per-server locks, the owner's volume client,
+the running QEMU processes (their QMP) and the settings, and nothing else.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import os
-import re
 import string
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from blockstore.client import VolumeApiError, VolumeStateError
+from blockstore.client import VolumeApiError, VolumeClient, VolumeStateError
 from compute_glue.errors import ApiError, BadRequest, Conflict, NotFound, Unavailable
 from compute_glue.servers import hotplug
+from compute_glue.servers.bodies import MAX_VOLUMES, VolumeAttach
+from compute_glue.servers.guards import ServerLocks, require_writer
 from compute_glue.servers.hotplug import ConnectionInfoError
 from compute_glue.servers.model import Attachment, Server
-from compute_glue.servers.qmp import QmpClosed, QmpError
+from compute_glue.servers.owner import OwnerClients
+from compute_glue.servers.process import Disk, VmProcess
+from compute_glue.servers.qmp import QmpClient, QmpClosed, QmpError
+from compute_glue.servers.settings import ComputeSettings
+from compute_glue.servers.store import ServerStore
+from stratus.identity import Principal
 
 log = logging.getLogger("compute_glue.servers.attach")
-MAX_VOLUMES = 16
-
-
-def image_boot(image_id: str | None, value: Any) -> tuple[str | None, Any]:
-    """Split off the mapping that says "boot the image on a local disk" (what imageRef means).
-
-    The ``openstack`` CLI sends it with every ``--image`` boot; it names the
-    same image as ``imageRef``, or stands in for it. The rest is returned as is.
-    """
-    if not isinstance(value, list):
-        return image_id, value
-    rest = []
-    for bdm in value:
-        if (
-            isinstance(bdm, dict)
-            and bdm.get("source_type") == "image"
-            and bdm.get("destination_type") == "local"
-        ):
-            if _boot_index(bdm.get("boot_index")) != 0 or not isinstance(bdm.get("uuid"), str):
-                raise BadRequest(
-                    "An image on a local disk must be the boot device (boot_index 0).",
-                    kind="badRequest",
-                )
-            if image_id is not None and bdm["uuid"] != image_id:
-                raise BadRequest(
-                    "The boot image mapping names another image than imageRef.", kind="badRequest"
-                )
-            image_id = bdm["uuid"]
-        else:
-            rest.append(bdm)
-    return image_id, rest
-
-
-TRUE_WORDS = ("true", "1", "on", "yes")
-FALSE_WORDS = ("false", "0", "off", "no")
-
-
-def _boolean(raw: Any, name: str) -> bool:
-    """Nova's boolean parameter: a JSON boolean or one of its words ("false" is False)."""
-    if isinstance(raw, bool):
-        return raw
-    if isinstance(raw, str) and raw.lower() in TRUE_WORDS + FALSE_WORDS:
-        return raw.lower() in TRUE_WORDS
-    raise BadRequest(f"Invalid input: {name} must be a boolean.", kind="badRequest")
-
-
-def _boot_index(raw: Any) -> int | None:
-    """Nova's boot_index: an integer or its digits; negative (or none) means "not bootable"."""
-    if raw is None:
-        return None
-    if isinstance(raw, str) and re.fullmatch(r"-?\d{1,3}", raw):
-        raw = int(raw)
-    if isinstance(raw, bool) or not isinstance(raw, int):
-        raise BadRequest("boot_index must be an integer.", kind="badRequest")
-    return raw if raw >= 0 else None
-
-
-def check_bdms(value: Any) -> list[dict[str, Any]]:
-    """Nova's block_device_mapping_v2, reduced to what this compute does: volumes."""
-    if value is None:
-        return []
-    if not isinstance(value, list) or len(value) > MAX_VOLUMES:
-        raise BadRequest("block_device_mapping_v2 must be a list of at most 16.", kind="badRequest")
-    out = []
-    for bdm in value:
-        if not isinstance(bdm, dict):
-            raise BadRequest("Each block device mapping must be an object.", kind="badRequest")
-        source = bdm.get("source_type")
-        if source not in ("volume", "image") or bdm.get("destination_type", "volume") != "volume":
-            raise BadRequest(
-                "Only volume destinations from a volume or an image are supported.",
-                kind="badRequest",
-            )
-        if not isinstance(bdm.get("uuid"), str):
-            raise BadRequest("Each block device mapping needs a uuid.", kind="badRequest")
-        boot_index = _boot_index(bdm.get("boot_index"))
-        size = bdm.get("volume_size")
-        if source == "image" and (not isinstance(size, int) or size <= 0):
-            raise BadRequest("A volume made from an image needs volume_size.", kind="badRequest")
-        out.append(
-            {
-                "source_type": source,
-                "uuid": bdm["uuid"],
-                "boot_index": boot_index,
-                "volume_size": size,
-                "delete_on_termination": _boolean(
-                    bdm.get("delete_on_termination", source == "image"), "delete_on_termination"
-                ),
-            }
-        )
-    return out
 
 
 def _device_name(server: Server) -> str:
@@ -142,26 +61,41 @@ def _volume_error(exc: VolumeApiError) -> ApiError:
     return Unavailable(f"The volume service failed: {exc.message}", kind="computeFault")
 
 
-class AttachMixin:
-    """The volume half of :class:`compute_glue.servers.manager.ServerManager`."""
+def _put(att: Attachment) -> Callable[[Server], None]:
+    """A record change: the server holds ``att`` (as it is now)."""
+    return lambda s: s.put_volume(att)
 
-    # Provided by ServerManager.
-    settings: Any
-    vms: dict[str, Any]
-    clock: Any
 
-    def get(self, who: Any, server_id: str) -> Server: ...  # type: ignore[empty-body]
-    def load(self, server_id: str) -> Server: ...  # type: ignore[empty-body]
-    def edit(self, server_id: str, change: Any) -> Server: ...  # type: ignore[empty-body]
-    def lock(self, server_id: str) -> asyncio.Lock: ...  # type: ignore[empty-body]
-    def busy(self, server: Server, action: str) -> None: ...
-    def writer(self, who: Any, action: str) -> None: ...
-    def initiator(self, server_id: str) -> str: ...  # type: ignore[empty-body]
-    async def volume_client(self, server: Server) -> Any: ...
+def _drop(volume_id: str) -> Callable[[Server], None]:
+    """A record change: the server no longer holds the volume."""
+    return lambda s: s.drop_volume(volume_id)
+
+
+class VolumeAttachments:
+    """The volumes of this host's servers: attach, detach, boot volumes, settling."""
+
+    def __init__(
+        self,
+        store: ServerStore,
+        locks: ServerLocks,
+        clients: OwnerClients,
+        vms: Mapping[str, VmProcess],
+        settings: ComputeSettings,
+    ) -> None:
+        self.store = store
+        self.locks = locks
+        self.clients = clients
+        self.vms = vms  # the running QEMU processes, by server id (the manager's)
+        self.settings = settings
+
+    def _qmp(self, server_id: str) -> QmpClient | None:
+        """The QMP of the server's QEMU while it runs."""
+        vm = self.vms.get(server_id)
+        return vm.qmp if vm is not None and vm.alive else None
 
     def _connector(self, server: Server) -> dict[str, Any]:
         return {
-            "initiator": self.initiator(server.id),
+            "initiator": self.settings.initiator(server.id),
             "host": self.settings.host,
             "multipath": False,
             "platform": "x86_64",
@@ -170,20 +104,16 @@ class AttachMixin:
 
     # -- attach ----------------------------------------------------------------------------
 
-    async def attach_volume(
-        self, who: Any, server_id: str, volume_id: Any, delete_on_termination: Any = False
-    ) -> Attachment:
+    async def attach(self, who: Principal, server_id: str, req: VolumeAttach) -> Attachment:
         """Attach a volume to a running server (hot-plug); undone entirely on failure."""
-        if not isinstance(volume_id, str) or not 0 < len(volume_id) <= 64:
-            raise BadRequest("Invalid input: volumeId must be a volume id.", kind="badRequest")
-        delete_on_termination = _boolean(delete_on_termination, "delete_on_termination")
-        server = self.get(who, server_id)
-        self.writer(who, "attach volumes to")
-        self.busy(server, "attach_volume")
-        async with self.lock(server_id):
-            server = self.load(server_id)
-            vm = self.vms.get(server_id)
-            if server.status != "ACTIVE" or vm is None or not vm.alive or vm.qmp is None:
+        volume_id = req.volume_id
+        server = self.store.get(who, server_id)
+        require_writer(who, "attach volumes to")
+        self.locks.busy(server, "attach_volume")
+        async with self.locks.lock(server_id):
+            server = self.store.load(server_id)
+            qmp = self._qmp(server_id)
+            if server.status != "ACTIVE" or qmp is None:
                 raise Conflict(
                     f"Cannot 'attach_volume' instance {server_id} while it is not running.",
                     kind="conflictingRequest",
@@ -195,12 +125,12 @@ class AttachMixin:
                 )
             if len(server.attachments) >= MAX_VOLUMES:
                 raise Conflict("The server has the most volumes it may have.", kind="forbidden")
-            return await self._attach_running(server, vm, volume_id, delete_on_termination)
+            return await self._attach_running(server, qmp, volume_id, req.delete_on_termination)
 
     async def _attach_running(
-        self, server: Server, vm: Any, volume_id: str, delete_on_termination: bool = False
+        self, server: Server, qmp: QmpClient, volume_id: str, delete_on_termination: bool
     ) -> Attachment:
-        vc = await self.volume_client(server)
+        vc = await self.clients.volumes(server)
         try:
             made = await vc.create_attachment(
                 volume_id, instance_uuid=server.id, connector=self._connector(server), mode="rw"
@@ -213,25 +143,20 @@ class AttachMixin:
             device=_device_name(server),
             delete_on_termination=delete_on_termination,
         )
-        self.edit(server.id, lambda s: s.put_volume(att))  # durable before QEMU is touched
+        self.store.edit(server.id, _put(att))  # durable before QEMU is touched
         try:
             await hotplug.plug(
-                vm.qmp,
+                qmp,
                 att,
                 made["connection_info"],
-                self.initiator(server.id),
+                self.settings.initiator(server.id),
                 self.settings.qmp_timeout,
             )
             try:
                 await vc.complete_attachment(att.attachment_id)
             except BaseException:
                 with contextlib.suppress(Exception):
-                    await hotplug.unplug(
-                        vm.qmp,
-                        att,
-                        detach_timeout=self.settings.detach_timeout,
-                        timeout=self.settings.qmp_timeout,
-                    )
+                    await self._unplug(qmp, att)
                 raise
         except BaseException as exc:
             await self._forget(server, att, vc)
@@ -251,11 +176,17 @@ class AttachMixin:
                 ) from None
             raise
         att.state = "attached"
-        self.edit(server.id, lambda s: s.put_volume(att))
+        self.store.edit(server.id, _put(att))
         log.info("server %s: volume %s attached as %s", server.id, volume_id, att.device)
         return att
 
-    async def _forget(self, server: Server, att: Attachment, vc: Any) -> None:
+    async def _unplug(self, qmp: QmpClient, att: Attachment) -> None:
+        """Ask the guest to release the disk, and take it out of QEMU."""
+        await hotplug.unplug(
+            qmp, att, detach_timeout=self.settings.detach_timeout, timeout=self.settings.qmp_timeout
+        )
+
+    async def _forget(self, server: Server, att: Attachment, vc: VolumeClient) -> None:
         """Undo the volume service's half and the record (QEMU's half is undone already)."""
         try:
             await vc.delete_attachment(att.attachment_id)
@@ -265,17 +196,17 @@ class AttachMixin:
                     "volume %s: attachment %s not ended: %s", att.volume_id, att.attachment_id, exc
                 )
                 return  # keep the record: settle() retries later
-        self.edit(server.id, lambda s: s.drop_volume(att.volume_id))
+        self.store.edit(server.id, _drop(att.volume_id))
 
     # -- detach ----------------------------------------------------------------------------
 
-    async def detach_volume(self, who: Any, server_id: str, volume_id: str) -> None:
+    async def detach(self, who: Principal, server_id: str, volume_id: str) -> None:
         """Unplug the volume (waiting for the guest), then end the attachment."""
-        server = self.get(who, server_id)
-        self.writer(who, "detach volumes from")
-        self.busy(server, "detach_volume")
-        async with self.lock(server_id):
-            server = self.load(server_id)
+        server = self.store.get(who, server_id)
+        require_writer(who, "detach volumes from")
+        self.locks.busy(server, "detach_volume")
+        async with self.locks.lock(server_id):
+            server = self.store.load(server_id)
             att = server.find_volume(volume_id)
             if att is None or att.state == "attaching":
                 raise NotFound(
@@ -285,54 +216,44 @@ class AttachMixin:
             if att.boot_index == 0:
                 raise BadRequest("Cannot detach the boot volume.", kind="badRequest")
             att.state = "detaching"
-            self.edit(server_id, lambda s: s.put_volume(att))
-            vm = self.vms.get(server_id)
-            if vm is not None and vm.alive and vm.qmp is not None:
+            self.store.edit(server_id, _put(att))
+            qmp = self._qmp(server_id)
+            if qmp is not None:
                 try:
-                    await hotplug.unplug(
-                        vm.qmp,
-                        att,
-                        detach_timeout=self.settings.detach_timeout,
-                        timeout=self.settings.qmp_timeout,
-                    )
+                    await self._unplug(qmp, att)
                 except (TimeoutError, QmpError) as exc:
                     att.state = "attached"
-                    self.edit(server_id, lambda s: s.put_volume(att))
+                    self.store.edit(server_id, _put(att))
                     raise Conflict(
                         f"The guest did not release volume {volume_id}: {exc}",
                         kind="conflictingRequest",
                     ) from None
                 except QmpClosed:
                     pass  # QEMU ended meanwhile: nothing left to unplug
-            await self._forget(server, att, await self.volume_client(server))
-            if self.load(server_id).find_volume(volume_id) is not None:
+            await self._forget(server, att, await self.clients.volumes(server))
+            if self.store.load(server_id).find_volume(volume_id) is not None:
                 raise Unavailable(
                     "The volume service did not end the attachment; it will be retried.",
                     kind="computeFault",
                 )
             log.info("server %s: volume %s detached", server_id, volume_id)
 
-    async def volume_detached(self, who: Any, server_id: str, volume_id: str) -> bool:
+    async def force_detached(self, who: Principal, server_id: str, volume_id: str) -> bool:
         """The volume service ended this server's attachment (an admin's force-detach).
 
         The export is gone already: the disk leaves QEMU (the guest is asked to release it,
         and the node goes even if it does not) and the volume leaves the server's list.
         False if the server did not hold the volume.
         """
-        self.get(who, server_id)
-        async with self.lock(server_id):
-            att = self.load(server_id).find_volume(volume_id)
+        self.store.get(who, server_id)
+        async with self.locks.lock(server_id):
+            att = self.store.load(server_id).find_volume(volume_id)
             if att is None:
                 return False
-            vm = self.vms.get(server_id)
-            if vm is not None and vm.alive and vm.qmp is not None:
+            qmp = self._qmp(server_id)
+            if qmp is not None:
                 try:
-                    await hotplug.unplug(
-                        vm.qmp,
-                        att,
-                        detach_timeout=self.settings.detach_timeout,
-                        timeout=self.settings.qmp_timeout,
-                    )
+                    await self._unplug(qmp, att)
                 except (TimeoutError, QmpError) as exc:
                     log.warning(
                         "server %s: guest kept force-detached volume %s: %s",
@@ -341,23 +262,23 @@ class AttachMixin:
                         exc,
                     )
                     with contextlib.suppress(Exception):
-                        await hotplug.drop_backend(vm.qmp, att, self.settings.qmp_timeout)
+                        await hotplug.drop_backend(qmp, att, self.settings.qmp_timeout)
                 except QmpClosed:
                     pass  # QEMU ended meanwhile: nothing left to unplug
-            self.edit(server_id, lambda s: s.drop_volume(volume_id))
+            self.store.edit(server_id, _drop(volume_id))
             log.warning("server %s: volume %s was force-detached", server_id, volume_id)
             return True
 
     async def detach_all(self, server: Server) -> None:
         """A deleted server's volumes: attachments end, delete_on_termination volumes go."""
-        vc = await self.volume_client(server)
+        vc = await self.clients.volumes(server)
         for att in server.volumes():
             try:
                 await vc.delete_attachment(att.attachment_id)
             except VolumeApiError as exc:
                 if exc.status != 404:
                     raise
-            self.edit(server.id, lambda s, a=att: s.drop_volume(a.volume_id))
+            self.store.edit(server.id, _drop(att.volume_id))
             if att.delete_on_termination:
                 with contextlib.suppress(VolumeApiError, VolumeStateError, TimeoutError):
                     await vc.wait_volume(att.volume_id, "available", timeout=60)
@@ -367,7 +288,7 @@ class AttachMixin:
 
     async def attach_boot_volumes(self, server: Server) -> None:
         """The block device mapping: make (from images) and attach volumes before QEMU starts."""
-        vc = await self.volume_client(server)
+        vc = await self.clients.volumes(server)
         for bdm in server.block_devices:
             volume_id = bdm["uuid"]
             if bdm["source_type"] == "image":
@@ -377,7 +298,7 @@ class AttachMixin:
                 )
                 volume_id = vol["id"]
                 await vc.wait_volume(volume_id, "available", timeout=600)
-            if self.load(server.id).find_volume(volume_id) is not None:
+            if self.store.load(server.id).find_volume(volume_id) is not None:
                 continue
             made = await vc.create_attachment(
                 volume_id, instance_uuid=server.id, connector=self._connector(server), mode="rw"
@@ -388,14 +309,14 @@ class AttachMixin:
                 state="attached",
                 boot_index=bdm["boot_index"],
                 delete_on_termination=bdm["delete_on_termination"],
-                device=_device_name(self.load(server.id)),
+                device=_device_name(self.store.load(server.id)),
             )
-            self.edit(server.id, lambda s, a=att: s.put_volume(a))
+            self.store.edit(server.id, _put(att))
             await vc.complete_attachment(att.attachment_id)
 
-    async def volume_disks(self, server: Server, idir: Path, secrets: list[Path]) -> list[Any]:
+    async def boot_disks(self, server: Server, idir: Path, secrets: list[Path]) -> list[Disk]:
         """The attached volumes as command-line disks (a server starting with them)."""
-        vc = await self.volume_client(server)
+        vc = await self.clients.volumes(server)
         disks = []
         for att in server.volumes():
             if att.state != "attached":
@@ -408,18 +329,17 @@ class AttachMixin:
                 with os.fdopen(fd, "w") as f:
                     f.write(password)
                 secrets.append(secret)
-            disks.append(hotplug.boot_disk(att, info, self.initiator(server.id), secret))
+            disks.append(hotplug.boot_disk(att, info, self.settings.initiator(server.id), secret))
         return disks
 
     # -- after a crash ---------------------------------------------------------------------------
 
     async def settle(self, server_id: str) -> None:
         """Finish or undo attachments a crash left ``attaching`` or ``detaching``."""
-        async with self.lock(server_id):
-            server = self.load(server_id)
-            vc = await self.volume_client(server)
-            vm = self.vms.get(server_id)
-            qmp = vm.qmp if vm is not None and vm.alive else None
+        async with self.locks.lock(server_id):
+            server = self.store.load(server_id)
+            vc = await self.clients.volumes(server)
+            qmp = self._qmp(server_id)
             for att in server.volumes():
                 if att.state == "attached":
                     continue
@@ -430,11 +350,11 @@ class AttachMixin:
                     if att.state == "attaching" and in_vm:
                         await vc.complete_attachment(att.attachment_id)
                         att.state = "attached"
-                        self.edit(server_id, lambda s, a=att: s.put_volume(a))
+                        self.store.edit(server_id, _put(att))
                         continue
                     if att.state == "detaching" and in_vm:
                         att.state = "attached"  # the detach never reached the guest: ask again
-                        self.edit(server_id, lambda s, a=att: s.put_volume(a))
+                        self.store.edit(server_id, _put(att))
                         continue
                     if qmp is not None:
                         await hotplug.drop_backend(qmp, att, self.settings.qmp_timeout)

@@ -9,17 +9,16 @@ becomes a qcow2 overlay per server, so the cached image is never written;
 QEMU gets the image as the overlay's backing node with its own backing
 disabled (:func:`stratus.diskimage.blockdev`). A direct-kernel boot gets the
 image's ``os_command_line`` and one ``stratus.net<N>=`` per port (static
-addresses the test guest's /init applies); the server's ``user_data`` (base64
+addresses for the guest's boot code); the server's ``user_data`` (base64
 as Nova receives it) is handed over in a file readable only by the service,
 as QEMU firmware configuration (``opt/io.stratus/user_data``), never on a
-command line that ``ps`` shows.
+command line that ``ps`` shows. Both names are
+:mod:`compute_glue.servers.guestconfig`'s.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -27,12 +26,11 @@ from pathlib import Path
 from typing import Any
 
 from compute_glue.errors import BadRequest
-from compute_glue.guest_image import USER_DATA_FW_CFG, net_param
+from compute_glue.servers.guestconfig import USER_DATA_FW_CFG, net_param
 from stratus import diskimage
 
 COMMAND_LINE_SIZE = 2048  # x86's limit, terminating NUL included
 DEFAULT_CMDLINE = "console=ttyS0"
-MAX_USER_DATA = 65535  # Nova's limit on the base64 text
 
 
 @dataclass
@@ -43,22 +41,6 @@ class BootFiles:
     disk_format: str = "raw"
     disk_size: int = 0  # the disk's virtual size, as the inspection found it
     cmdline: str = DEFAULT_CMDLINE
-
-
-def check_user_data(value: Any) -> str | None:
-    """Nova's user_data: base64 text of at most 65535 characters."""
-    if value is None:
-        return None
-    if not isinstance(value, str) or len(value) > MAX_USER_DATA:
-        raise BadRequest(
-            f"user_data must be base64 text of at most {MAX_USER_DATA} characters.",
-            kind="badRequest",
-        )
-    try:
-        base64.b64decode(value, validate=True)
-    except (binascii.Error, ValueError):
-        raise BadRequest("user_data is not valid base64.", kind="badRequest") from None
-    return value
 
 
 def kernel_cmdline(base: str | None, nics: Sequence[tuple[str, str, str | None]]) -> str:

@@ -9,6 +9,7 @@ calls answer 501 naming the alternative (a public key in the user data), so
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
@@ -16,12 +17,14 @@ from aiohttp import web
 from compute_glue import httpkit
 from compute_glue.errors import Forbidden, NotImplementedOp
 from compute_glue.servers import microversion
-from compute_glue.servers.model import AVAILABILITY_ZONE
+from compute_glue.servers.model import AVAILABILITY_ZONE, Server
 
 UNLIMITED = -1
+# ``project_servers(request, project)``: the servers of a project, as the caller may see them.
+ProjectServers = Callable[[web.Request, str], list[Server]]
 
 
-def absolute_limits(servers: list[Any], version: tuple[int, int]) -> dict[str, int]:
+def absolute_limits(servers: list[Server], version: tuple[int, int]) -> dict[str, int]:
     """Nova's ``limits.absolute`` for a project owning ``servers``, shaped for ``version``."""
     out = {
         "maxTotalInstances": UNLIMITED,
@@ -50,7 +53,7 @@ def absolute_limits(servers: list[Any], version: tuple[int, int]) -> dict[str, i
     return out
 
 
-def make_handlers(project_servers: Any) -> dict[str, Any]:
+def make_handlers(project_servers: ProjectServers) -> dict[str, Any]:
     """The handlers; ``project_servers(request)`` lists the caller's project's servers."""
 
     async def handle_limits(request: web.Request) -> web.Response:
@@ -89,7 +92,7 @@ def make_handlers(project_servers: Any) -> dict[str, Any]:
     return {"limits": handle_limits, "zones": handle_zones, "keypairs": handle_keypairs}
 
 
-def add_routes(app: web.Application, project_servers: Any) -> None:
+def add_routes(app: web.Application, project_servers: ProjectServers) -> None:
     h = make_handlers(project_servers)
     r = app.router
     r.add_get("/limits", h["limits"])

@@ -7,6 +7,14 @@ with a fault. Stop, start, reboot and delete run one at a time per server
 (a second action gets 409). QEMU outlives this service: :meth:`start`
 adopts every VM still running, marks the others SHUTOFF, and settles
 attachments a crash left half-done (see :mod:`compute_glue.servers.attach`).
+
+The manager is composed of explicit parts: the records
+(:class:`~compute_glue.servers.store.ServerStore`), the per-server locks
+(:class:`~compute_glue.servers.guards.ServerLocks`), the clients on the
+owner's behalf (:class:`~compute_glue.servers.owner.OwnerClients`) and the
+volume service (:class:`~compute_glue.servers.attach.VolumeAttachments`),
+which shares the records, the locks and the running QEMU processes.
+Requests arrive parsed (:mod:`compute_glue.servers.bodies`).
 """
 
 from __future__ import annotations
@@ -16,50 +24,31 @@ import contextlib
 import hashlib
 import logging
 import shutil
-import socket
 import tempfile
 import time
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-import aiohttp
-
-from blockstore.client import VolumeClient
-from compute_glue.errors import BadRequest, Conflict, Forbidden, NotFound
-from compute_glue.images.client import ImageClient
+from compute_glue.errors import BadRequest, Conflict, NotFound
+from compute_glue.networks.bodies import PortRequest
 from compute_glue.networks.manager import NetworkManager
-from compute_glue.networks.model import default_group_id
 from compute_glue.objects import Tokens
-from compute_glue.records import RecordStore
-from compute_glue.servers import attach, boot, hotplug
-from compute_glue.servers.model import AVAILABILITY_ZONE, Server, find_flavor
+from compute_glue.servers import boot
+from compute_glue.servers.attach import VolumeAttachments
+from compute_glue.servers.bodies import ServerCreate
+from compute_glue.servers.guards import ServerLocks, require_writer
+from compute_glue.servers.model import Server
+from compute_glue.servers.owner import OwnerClients
 from compute_glue.servers.process import Disk, VmProcess, VmSpec, qemu_argv
+from compute_glue.servers.settings import ComputeSettings
+from compute_glue.servers.store import ServerStore
 from stratus import diskimage
+from stratus.identity import Principal
 
 log = logging.getLogger("compute_glue.servers")
-TABLE = "servers"
-MAX_NAME = 255
 CONSOLE_MAX = 1 << 20
-
-
-@dataclass
-class ComputeSettings:
-    image_url: str = "http://127.0.0.1:9292"
-    volume_url: str = "http://127.0.0.1:8776"
-    qemu: str = "qemu-system-x86_64"
-    qemu_img: str = "qemu-img"
-    accel: str = "tcg"
-    machine: str = "pc"
-    shutdown_timeout: float = 10.0
-    detach_timeout: float = 60.0
-    qmp_timeout: float = 30.0
-    initiator_prefix: str = "iqn.2026-11.io.stratus.compute"
-    image_container: str = "stratus-images"
-    max_virtual_size: int = 1024**4  # image.max_virtual_size_gb
-    host: str = field(default_factory=socket.gethostname)
 
 
 def run_dir(root: Path) -> Path:
@@ -71,7 +60,7 @@ def run_dir(root: Path) -> Path:
     return Path(tempfile.gettempdir()) / f"stratus-compute-{digest}"
 
 
-class ServerManager(attach.AttachMixin):
+class ServerManager:
     """Every server of this compute host."""
 
     def __init__(
@@ -83,9 +72,8 @@ class ServerManager(attach.AttachMixin):
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.root = root
-        self.records = RecordStore(root / "records", [TABLE])
+        self.store = ServerStore(root / "records", clock)
         self.networks = networks
-        self.tokens = tokens
         self.settings = settings
         self.clock = clock
         self.instances = root / "instances"
@@ -94,129 +82,42 @@ class ServerManager(attach.AttachMixin):
         )
         self.run = run_dir(root)
         self.vms: dict[str, VmProcess] = {}
-        self.locks: dict[str, asyncio.Lock] = {}
+        self.locks = ServerLocks()
+        self.clients = OwnerClients(tokens, settings.image_url, settings.volume_url)
+        self.volumes = VolumeAttachments(self.store, self.locks, self.clients, self.vms, settings)
         self.tasks: set[asyncio.Task[Any]] = set()
-        self.session: aiohttp.ClientSession | None = None
 
     # -- records -----------------------------------------------------------------------------
 
     def load(self, server_id: str) -> Server:
-        rec = self.records.get(TABLE, server_id) if len(server_id) <= 64 else None
-        if rec is None:
-            raise NotFound(f"Instance {server_id[:64]} could not be found.", kind="itemNotFound")
-        return Server.from_record(rec)
+        return self.store.load(server_id)
 
-    def get(self, who: Any, server_id: str) -> Server:
-        server = self.load(server_id)
-        if who is not None and server.project != who.project and not who.is_reseller_admin:
-            raise NotFound(f"Instance {server_id[:64]} could not be found.", kind="itemNotFound")
-        return server
-
-    def list(self, who: Any) -> list[Server]:
-        return [
-            s
-            for _, rec in self.records.scan(TABLE)
-            if (s := Server.from_record(rec)).project == who.project or who.is_reseller_admin
-        ]
-
-    def save(self, server: Server) -> Server:
-        server.updated_at = self.clock()
-        self.records.put(TABLE, server.id, server.to_record())
-        return server
+    def get(self, who: Principal | None, server_id: str) -> Server:
+        return self.store.get(who, server_id)
 
     def edit(self, server_id: str, change: Callable[[Server], None]) -> Server:
-        with self.records.write() as t:
-            rec = t.get(TABLE, server_id)
-            if rec is None:
-                raise NotFound(f"Instance {server_id} could not be found.", kind="itemNotFound")
-            server = Server.from_record(rec)
-            change(server)
-            server.updated_at = self.clock()
-            t.put(TABLE, server.id, server.to_record())
-        return server
+        return self.store.edit(server_id, change)
 
     def instance_dir(self, server_id: str) -> Path:
         return self.instances / server_id
 
-    def initiator(self, server_id: str) -> str:
-        return f"{self.settings.initiator_prefix}:{server_id}"
-
-    # -- clients on the owner's behalf ---------------------------------------------------------
-
-    def _session(self) -> aiohttp.ClientSession:
-        if self.session is None:
-            timeout = aiohttp.ClientTimeout(total=None, sock_connect=10, sock_read=300)
-            self.session = aiohttp.ClientSession(timeout=timeout)
-        return self.session
-
-    async def volume_client(self, server: Server) -> VolumeClient:
-        token = await self.tokens.token(server.project, server.user)
-        return VolumeClient(
-            self.settings.volume_url,
-            token,
-            server.project,
-            session=self._session(),
-            service_token=await self.tokens.service_token(),
-        )
-
-    async def image_client(self, server: Server) -> ImageClient:
-        token = await self.tokens.token(server.project, server.user)
-        return ImageClient(self.settings.image_url, token, session=self._session())
-
-    def spawn_task(self, coro: Any) -> None:
+    def spawn_task(self, coro: Coroutine[Any, Any, Any]) -> None:
         task = asyncio.create_task(coro)
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
 
-    def lock(self, server_id: str) -> asyncio.Lock:
-        return self.locks.setdefault(server_id, asyncio.Lock())
-
-    def writer(self, who: Any, action: str) -> None:
-        """Readers read: every change to a server (actions, volumes) needs member or admin."""
-        if who is not None and not who.can_write:
-            raise Forbidden(f"Your role may not {action} servers.", kind="forbidden")
-
-    def busy(self, server: Server, action: str) -> None:
-        if server.task is not None or self.lock(server.id).locked():
-            raise Conflict(
-                f"Cannot '{action}' instance {server.id} while it is in task_state "
-                f"{server.task or 'busy'}",
-                kind="conflictingRequest",
-            )
-
     # -- create ------------------------------------------------------------------------------
 
-    async def create(self, who: Any, spec: Any) -> Server:
-        """Check the request, allocate ports, record BUILD and start building."""
-        self.writer(who, "create")
-        if not isinstance(spec, dict):
-            raise BadRequest("Invalid input: 'server' must be an object.", kind="badRequest")
-        name = spec.get("name")
-        if not isinstance(name, str) or not 0 < len(name) <= MAX_NAME:
-            raise BadRequest("Invalid input: name must be 1 to 255 characters.", kind="badRequest")
-        flavor = find_flavor(spec.get("flavorRef"))
-        image_id = spec.get("imageRef") or None
-        if image_id is not None and not isinstance(image_id, str):
-            raise BadRequest("Invalid input: imageRef must be an image id.", kind="badRequest")
-        image_id, raw_bdms = attach.image_boot(image_id, spec.get("block_device_mapping_v2"))
-        bdms = attach.check_bdms(raw_bdms)
-        _check_unsupported(spec, who.project)
-        if image_id is None and not any(b.get("boot_index") == 0 for b in bdms):
-            raise BadRequest("Invalid input: give imageRef or a boot volume.", kind="badRequest")
-        metadata = spec.get("metadata", {})
-        if not isinstance(metadata, dict) or not all(
-            isinstance(k, str) and isinstance(v, str) and len(k) <= 255 and len(v) <= 255
-            for k, v in metadata.items()
-        ):
-            raise BadRequest(
-                "Invalid input: metadata must map strings to strings.", kind="badRequest"
-            )
+    async def create(self, who: Principal, req: ServerCreate) -> Server:
+        """Allocate ports, record BUILD and start building."""
+        require_writer(who, "create")
         now = self.clock()
+        flavor = req.flavor
         server = Server(
             id=str(uuid.uuid4()),
             project=who.project,
             user=who.user,
-            name=name,
+            name=req.name,
             flavor={
                 "id": flavor.id,
                 "name": flavor.name,
@@ -224,37 +125,30 @@ class ServerManager(attach.AttachMixin):
                 "ram": flavor.ram,
                 "disk": flavor.disk,
             },
-            image_id=image_id,
-            user_data=boot.check_user_data(spec.get("user_data")),
-            metadata=dict(metadata),
-            block_devices=bdms,
+            image_id=req.image_id,
+            user_data=req.user_data,
+            metadata=dict(req.metadata),
+            block_devices=[b.record() for b in req.block_devices],
             created_at=now,
             updated_at=now,
         )
-        server.ports = await self._allocate_ports(who, server.id, spec.get("networks", "auto"))
-        self.save(server)
-        log.info("server %s (%s) requested by %s", server.id, name, who.name)
+        server.ports = await self._allocate_ports(who, server.id, req.networks)
+        self.store.save(server)
+        log.info("server %s (%s) requested by %s", server.id, req.name, who.name)
         self.spawn_task(self._build(server.id))
         return server
 
-    async def _allocate_ports(self, who: Any, server_id: str, networks: Any) -> list[dict]:
-        if networks in ("none", "auto", None):
-            if networks == "auto":
-                mine = self.networks.list_all(who, "networks")
-                networks = [{"uuid": mine[0].id}] if len(mine) == 1 else []
-            else:
-                networks = []
-        if not isinstance(networks, list) or len(networks) > 8:
-            raise BadRequest(
-                "Invalid input: networks must be a list of at most 8.", kind="badRequest"
-            )
+    async def _allocate_ports(
+        self, who: Principal, server_id: str, networks: tuple[PortRequest, ...] | None
+    ) -> list[dict[str, Any]]:
+        if networks is None:  # "auto": the project's network, when it has exactly one
+            mine = self.networks.list_all(who, "networks")
+            networks = (PortRequest(network_id=mine[0].id),) if len(mine) == 1 else ()
         ports: list[dict[str, Any]] = []
         try:
             for req in networks:
-                if not isinstance(req, dict) or not ({"uuid", "port"} & set(req)):
-                    raise BadRequest("Each network needs 'uuid' or 'port'.", kind="badRequest")
                 port = await self.networks.allocate_for_server(who, server_id, req)
-                ports.append({"port_id": port.id, "created": "port" not in req})
+                ports.append({"port_id": port.id, "created": req.port_id is None})
         except BaseException:
             for p in ports:
                 await self.networks.release(p["port_id"], delete=p["created"])
@@ -262,15 +156,15 @@ class ServerManager(attach.AttachMixin):
         return ports
 
     async def _build(self, server_id: str) -> None:
-        async with self.lock(server_id):
+        async with self.locks.lock(server_id):
             server = self.load(server_id)
             try:
                 self.edit(server_id, lambda s: setattr(s, "task", "block_device_mapping"))
-                await self.attach_boot_volumes(server)
+                await self.volumes.attach_boot_volumes(server)
                 self.edit(server_id, lambda s: setattr(s, "task", "spawning"))
                 server = self.load(server_id)
                 server.boot = await self._prepare_boot(server)
-                self.save(server)
+                self.store.save(server)
                 await self.launch(self.load(server_id))
 
                 def active(s: Server) -> None:
@@ -294,7 +188,7 @@ class ServerManager(attach.AttachMixin):
         out: dict[str, Any] = {"cmdline": None, "kernel": None, "initrd": None, "disk": None}
         if server.image_id is None:
             return out
-        images = await self.image_client(server)
+        images = await self.clients.images(server)
         image = await images.get(server.image_id)
         files = await self.cache.boot_files(images, image)
         out["kernel"] = str(files.kernel) if files.kernel else None
@@ -356,7 +250,7 @@ class ServerManager(attach.AttachMixin):
                 name, path = boot.write_user_data(idir, server.user_data)
                 secrets.append(path)
                 spec.fw_cfg.append((name, path))
-            spec.disks += await self.volume_disks(server, idir, secrets)
+            spec.disks += await self.volumes.boot_disks(server, idir, secrets)
             argv = qemu_argv(self.settings.qemu, spec)
             vm = await VmProcess.spawn(
                 argv, idir / "qemu.log", spec.qmp, timeout=self.settings.qmp_timeout
@@ -438,10 +332,10 @@ class ServerManager(attach.AttachMixin):
 
     # -- actions -------------------------------------------------------------------------------
 
-    async def stop(self, who: Any, server_id: str) -> None:
+    async def stop(self, who: Principal, server_id: str) -> None:
         server = self.get(who, server_id)
-        self.writer(who, "stop")
-        self.busy(server, "stop")
+        require_writer(who, "stop")
+        self.locks.busy(server, "stop")
         if server.status != "ACTIVE":
             raise Conflict(
                 f"Instance {server.id} is {server.status}, not ACTIVE.", kind="conflictingRequest"
@@ -450,7 +344,7 @@ class ServerManager(attach.AttachMixin):
         self.spawn_task(self._stop(server_id))
 
     async def _stop(self, server_id: str) -> None:
-        async with self.lock(server_id):
+        async with self.locks.lock(server_id):
             how = await self._halt(server_id, graceful=True)
             server = self.load(server_id)
             for p in server.ports:
@@ -463,10 +357,10 @@ class ServerManager(attach.AttachMixin):
             self.edit(server_id, stopped)
             log.info("server %s stopped", server_id)
 
-    async def start_server(self, who: Any, server_id: str) -> None:
+    async def start_server(self, who: Principal, server_id: str) -> None:
         server = self.get(who, server_id)
-        self.writer(who, "start")
-        self.busy(server, "start")
+        require_writer(who, "start")
+        self.locks.busy(server, "start")
         if server.status != "SHUTOFF":
             raise Conflict(
                 f"Instance {server.id} is {server.status}, not SHUTOFF.", kind="conflictingRequest"
@@ -475,7 +369,7 @@ class ServerManager(attach.AttachMixin):
         self.spawn_task(self._start(server_id))
 
     async def _start(self, server_id: str) -> None:
-        async with self.lock(server_id):
+        async with self.locks.lock(server_id):
             try:
                 await self.launch(self.load(server_id))
             except Exception as exc:
@@ -494,45 +388,49 @@ class ServerManager(attach.AttachMixin):
 
             self.edit(server_id, active)
 
-    async def reboot(self, who: Any, server_id: str, kind: str) -> None:
-        if kind not in ("SOFT", "HARD"):
-            raise BadRequest("Invalid input: reboot type must be SOFT or HARD.", kind="badRequest")
+    async def reboot(self, who: Principal, server_id: str, kind: Literal["SOFT", "HARD"]) -> None:
+        """Reset the VM (both kinds: the test guest has no ACPI reboot to wait for)."""
         server = self.get(who, server_id)
-        self.writer(who, "reboot")
-        self.busy(server, "reboot")
+        require_writer(who, "reboot")
+        self.locks.busy(server, "reboot")
         vm = self.vms.get(server_id)
         if server.status != "ACTIVE" or vm is None or vm.qmp is None:
             raise Conflict(f"Instance {server.id} is not running.", kind="conflictingRequest")
-        async with self.lock(server_id):
+        async with self.locks.lock(server_id):
             await vm.qmp.execute("system_reset", timeout=self.settings.qmp_timeout)
 
-    async def delete(self, who: Any, server_id: str) -> None:
+    async def delete(self, who: Principal, server_id: str) -> None:
         server = self.get(who, server_id)
-        self.writer(who, "delete")
+        require_writer(who, "delete")
         if server.task == "deleting":
             return
         self.edit(server_id, lambda s: setattr(s, "task", "deleting"))
         self.spawn_task(self._delete(server_id))
 
     async def _delete(self, server_id: str) -> None:
-        async with self.lock(server_id):
+        async with self.locks.lock(server_id):
             try:
                 await self._halt(server_id, graceful=False)
                 server = self.load(server_id)
-                await self.detach_all(server)
+                await self.volumes.detach_all(server)
                 for p in server.ports:
                     await self.networks.release(p["port_id"], delete=p["created"])
                 shutil.rmtree(self.instance_dir(server_id), ignore_errors=True)
-                self.records.delete(TABLE, server_id)
+                self.store.delete(server_id)
                 log.info("server %s deleted", server_id)
             except Exception as exc:
                 log.warning("server %s: delete failed: %s", server_id, exc)
                 with contextlib.suppress(NotFound):
                     message = f"Delete failed: {exc}"
                     self.edit(server_id, lambda s: self._fail(s, message))
-        self.locks.pop(server_id, None)
+        self.locks.forget(server_id)
 
-    def console(self, who: Any, server_id: str, length: int | None) -> str:
+    def refuse_action(self, who: Principal, server_id: str, action: str) -> None:
+        """A Nova action this compute does not do: 404 or 403 as for any action, else 501."""
+        self.get(who, server_id)
+        require_writer(who, action)
+
+    def console(self, who: Principal, server_id: str, length: int | None) -> str:
         """The tail of the serial console (``length`` lines; all, up to 1 MiB, if None)."""
         self.get(who, server_id)
         path = self.instance_dir(server_id) / "console.log"
@@ -571,8 +469,7 @@ class ServerManager(attach.AttachMixin):
     async def start(self) -> dict[str, list[str]]:
         """Adopt the QEMU processes still running; settle what a crash left half-done."""
         report: dict[str, list[str]] = {"adopted": [], "shutoff": [], "failed": []}
-        for _, rec in self.records.scan(TABLE):
-            server = Server.from_record(rec)
+        for server in list(self.store.all()):
             if server.task == "deleting":
                 self.spawn_task(self._delete(server.id))
                 continue
@@ -597,7 +494,7 @@ class ServerManager(attach.AttachMixin):
                     report["shutoff"].append(server.id)
                 self.edit(server.id, _not_running)
             if any(a.state != "attached" for a in server.volumes()):
-                self.spawn_task(self.settle(server.id))
+                self.spawn_task(self.volumes.settle(server.id))
         log.info("servers: adopted %d, now SHUTOFF %d, failed %d", *map(len, report.values()))
         return report
 
@@ -609,39 +506,8 @@ class ServerManager(attach.AttachMixin):
         for vm in list(self.vms.values()):
             await vm.detach()
         self.vms.clear()
-        if self.session is not None:
-            await self.session.close()
-        self.records.close()
-
-
-def _check_unsupported(spec: dict[str, Any], project: str) -> None:
-    """Refuse, by name, the parts of Nova's create this compute does not do (never ignore them)."""
-    if spec.get("key_name") is not None:
-        raise BadRequest(
-            "Key pairs are not supported by this compute: put the public key in the user data.",
-            kind="badRequest",
-        )
-    groups = spec.get("security_groups") or []
-    default = ("default", default_group_id(project))
-    if not isinstance(groups, list) or not all(
-        isinstance(g, dict) and g.get("name") in default for g in groups
-    ):
-        raise BadRequest(
-            "Only the 'default' security group exists here (a network is open within itself).",
-            kind="badRequest",
-        )
-    zone = spec.get("availability_zone")
-    if zone is not None and zone != AVAILABILITY_ZONE:
-        raise BadRequest(
-            f"The requested availability zone is not available: only {AVAILABILITY_ZONE!r}.",
-            kind="badRequest",
-        )
-    for key in ("min_count", "max_count"):
-        count = spec.get(key, 1)
-        if count not in (1, "1") or isinstance(count, bool):
-            raise BadRequest(f"Invalid input: {key} must be 1 here.", kind="badRequest")
-    if spec.get("personality"):
-        raise BadRequest("Personality files are not supported: use user_data.", kind="badRequest")
+        await self.clients.close()
+        self.store.close()
 
 
 def _adopted(s: Server) -> None:
@@ -672,4 +538,4 @@ def _accel(wanted: str) -> str:
         return "tcg"
 
 
-__all__ = ["ComputeSettings", "ServerManager", "hotplug"]
+__all__ = ["ComputeSettings", "ServerManager"]

@@ -16,6 +16,8 @@ from aiohttp import web
 from compute_glue import httpkit
 from compute_glue.errors import BadRequest, Forbidden
 from compute_glue.servers import microversion
+from compute_glue.servers.hostinfo import ProjectServers
+from compute_glue.servers.model import Server
 
 UNLIMITED = -1
 # What Nova returns at every microversion; 2.57 dropped the injected files,
@@ -28,7 +30,7 @@ BEFORE_2_36 = ("fixed_ips", "floating_ips", "security_groups", "security_group_r
 
 def quota_keys(version: tuple[int, int]) -> tuple[str, ...]:
     """The quota names Nova's ``quota_set`` carries at ``version``."""
-    keys = ALWAYS
+    keys: tuple[str, ...] = ALWAYS
     if version < (2, 57):
         keys += BEFORE_2_57
     if version < (2, 36):
@@ -36,7 +38,7 @@ def quota_keys(version: tuple[int, int]) -> tuple[str, ...]:
     return keys
 
 
-def usage(servers: list[Any]) -> dict[str, int]:
+def usage(servers: list[Server]) -> dict[str, int]:
     """What the project really uses of the quotas Nova counts."""
     return {
         "instances": len(servers),
@@ -57,7 +59,7 @@ def _project(request: web.Request, action: str) -> str:
     return project
 
 
-def make_handlers(project_servers: Any) -> dict[str, Any]:
+def make_handlers(project_servers: ProjectServers) -> dict[str, Any]:
     """The handlers; ``project_servers(request, project)`` lists a project's servers."""
 
     async def handle_show_quota_set(request: web.Request) -> web.Response:
@@ -99,7 +101,7 @@ def make_handlers(project_servers: Any) -> dict[str, Any]:
     }
 
 
-def add_routes(app: web.Application, project_servers: Any) -> None:
+def add_routes(app: web.Application, project_servers: ProjectServers) -> None:
     h = make_handlers(project_servers)
     r = app.router
     r.add_get("/os-quota-sets/{project_id}", h["show"])

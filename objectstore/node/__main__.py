@@ -34,16 +34,15 @@ import argparse
 import asyncio
 import dataclasses
 import logging
-import signal
 import sys
 from collections.abc import Sequence
 from typing import Any
 
-import uvloop
-
 from objectstore.node.device import DeviceConfig, make_hasher
 from objectstore.node.server import NodeSettings, make_app
-from stratus import httpserver, private
+from stratus import private, runner
+from stratus.http import server as httpserver
+from stratus.logs import setup_logging
 
 log = logging.getLogger("objectstore.node")
 ACCESS_LOG_FORMAT = '%a "%r" %s %b %Tf trans=%{X-Trans-Id}i'
@@ -51,7 +50,7 @@ ACCESS_LOG_FORMAT = '%a "%r" %s %b %Tf trans=%{X-Trans-Id}i'
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="python -m objectstore.node", description=__doc__.split("\n")[0]
+        prog="python -m objectstore.node", description=(__doc__ or "").split("\n")[0]
     )
     p.add_argument("--config", metavar="FILE", help="Stratus TOML configuration")
     p.add_argument("--node", type=int, metavar="N", help="node index in the configuration's layout")
@@ -139,39 +138,30 @@ async def serve(
     ip: str,
     port: int,
     settings: NodeSettings,
+    stop: asyncio.Event,
     *,
     access_log: bool,
     limits: httpserver.ServerLimits | None = None,
 ) -> None:
-    """Serve until SIGTERM/SIGINT, then drain and close."""
-    app = make_app(settings)
-    runner = await httpserver.start(
-        app,
+    """Serve until ``stop`` is set (SIGTERM/SIGINT), then drain and close."""
+    async with httpserver.serving(
+        make_app(settings),
         httpserver.listen(ip, port, backlog=1024),
-        limits or httpserver.ServerLimits(),
+        limits,
         access_log=log if access_log else None,
         access_log_format=ACCESS_LOG_FORMAT,
         shutdown_timeout=30.0,
         read_bufsize=1024 * 1024,  # large PUT bodies: fewer, larger socket reads per hand-off
-    )
-    log.info("node listening on %s:%d, devices %s", ip, port, ", ".join(settings.devices))
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
-    log.info("stopping: draining in-flight requests and commits")
-    await runner.cleanup()
+    ):
+        log.info("node listening on %s:%d, devices %s", ip, port, ", ".join(settings.devices))
+        await stop.wait()
+        log.info("stopping: draining in-flight requests and commits")
     log.info("stopped")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=args.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s[%(process)d]: %(message)s",
-        stream=sys.stderr,
-    )
+    setup_logging(args.log_level)
     ip, port, settings = settings_from_args(args)
     try:  # umask 077; the node's files are its user's alone
         private.service_start(settings.devices_dir)
@@ -179,7 +169,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"node: error: {exc}", file=sys.stderr, flush=True)
         return 1
     limits = limits_from_args(args)
-    uvloop.run(serve(ip, port, settings, access_log=args.access_log, limits=limits))
+    runner.run(
+        lambda stop: serve(ip, port, settings, stop, access_log=args.access_log, limits=limits)
+    )
     return 0
 
 

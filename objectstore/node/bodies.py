@@ -46,7 +46,8 @@ class BodySink:
                 self._buf += chunk
                 return
             self._spill()
-        _write_all(self._fd, chunk)  # type: ignore[arg-type]
+        assert self._fd is not None  # spilled: the file takes every byte from now on
+        _write_all(self._fd, chunk)
 
     def write_many(self, chunks: list[bytes]) -> None:
         """Hash and append a batch of chunks to the spilled file (blocking: run in a thread).

@@ -21,7 +21,7 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from objectstore import client as nc
+from objectstore.common import values as nc
 from objectstore.node import dbsync, hashes
 from objectstore.node.dbs import CDIRTY
 from objectstore.node.device import Device

@@ -17,6 +17,7 @@ import os
 from collections.abc import Callable
 from typing import Any
 
+from objectstore.common.values import AccountRowUpdate, ContainerRowUpdate
 from objectstore.node.errors import Missing, NotEmpty, StaleWrite
 from objectstore.node.kv import ReadTxn, WriteTxn
 from objectstore.node.records import (
@@ -28,7 +29,6 @@ from objectstore.node.records import (
     row_digest,
 )
 from objectstore.node.rowkeys import get_row, put_row
-from objectstore.node.values import AccountRowUpdate, ContainerRowUpdate
 
 CINFO, CROWS, CDIRTY, AINFO, AROWS = "cinfo", "crows", "cdirty", "ainfo", "arows"
 OWNER_LEN = 16  # rows are addressed by owner hash (16 bytes) + name
@@ -138,7 +138,7 @@ def object_rows_op(
     def op(txn: WriteTxn) -> list[int]:
         statuses = []
         infos: dict[bytes, ContainerInfoRecord | None] = {}  # read and written once per batch
-        changed: set[bytes] = set()
+        changed: dict[bytes, ContainerInfoRecord] = {}
         for ikey, rkey, upd in items:
             if ikey not in infos:
                 raw = txn.get(CINFO, ikey)
@@ -167,10 +167,10 @@ def object_rows_op(
             value = row.encode()
             info.rows_digest ^= row_digest(name, old_raw) ^ row_digest(name, value)
             put_row(txn, CROWS, owner, name, value)
-            changed.add(ikey)
+            changed[ikey] = info
             statuses.append(204 if upd.deleted else 201)
-        for ikey in changed:
-            txn.put(CINFO, ikey, infos[ikey].encode())  # type: ignore[union-attr]
+        for ikey, info in changed.items():
+            txn.put(CINFO, ikey, info.encode())
             mark_dirty(txn, ikey)
         return statuses
 

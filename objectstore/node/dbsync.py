@@ -172,12 +172,12 @@ def merge_op(
         changed = 0
         for name, value in new_rows:
             old = get_row(txn, row_table, owner, name)
-            if kind == "c":
-                if not _object_row(info, old, value):  # type: ignore[arg-type]
+            if isinstance(info, ContainerInfoRecord):  # kind "c": the info follows the kind
+                if not _object_row(info, old, value):
                     continue
                 stored = value
             else:
-                merged = _container_row(info, old, value)  # type: ignore[arg-type]
+                merged = _container_row(info, old, value)
                 if merged is None:
                     continue
                 stored = merged

@@ -15,7 +15,7 @@ import logging
 import time
 from typing import TYPE_CHECKING, Any
 
-from objectstore.client import ContainerRowUpdate
+from objectstore.common.values import ContainerRowUpdate
 from objectstore.node import merge, objects
 from objectstore.node.device import Device
 from objectstore.node.records import TOMBSTONE, ObjectRecord, PendingRecord

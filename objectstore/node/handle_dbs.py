@@ -7,8 +7,9 @@ from typing import TYPE_CHECKING, Any
 import msgpack
 from aiohttp import web
 
-from objectstore.client import AccountRowUpdate, ContainerRowUpdate
-from objectstore.node import dbs, requests, wire
+from objectstore.common import wire
+from objectstore.common.values import AccountRowUpdate, ContainerRowUpdate
+from objectstore.node import dbs, requests
 from objectstore.node.device import Device
 from objectstore.node.listing import list_rows
 from objectstore.node.records import ContainerRowRecord, ObjectRowRecord

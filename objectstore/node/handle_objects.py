@@ -15,12 +15,14 @@ import contextlib
 import hashlib
 import logging
 import os
+from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from objectstore.client import ContainerRowUpdate
-from objectstore.node import objects, requests, wire
+from objectstore.common import footer, wire
+from objectstore.common.values import ContainerRowUpdate
+from objectstore.node import objects, requests
 from objectstore.node.bodies import BodySink
 from objectstore.node.device import Device
 from objectstore.node.errors import Missing, StaleWrite
@@ -45,12 +47,15 @@ class ClientGone(Exception):
     """The client went away before sending the whole body (nothing stored)."""
 
 
-async def receive_body(req: web.Request, dev: Device, length: int | None) -> BodySink:
+async def receive_body(
+    req: web.Request, dev: Device, length: int | None, splitter: footer.Splitter | None = None
+) -> BodySink:
     """Read a PUT body into a sink; file bodies go to a thread in batches of ``WRITE_BATCH``.
 
     One batch is written (and hashed) in a thread while the loop reads the
     next. On failure the sink is aborted only once that thread is done with
-    its file descriptor.
+    its file descriptor. With a ``splitter`` the body ends with a footer,
+    which is kept out of the sink (the splitter holds its metadata).
     """
     sink = dev.new_sink()
     if length is not None and length > dev.config.inline_threshold:
@@ -60,31 +65,20 @@ async def receive_body(req: web.Request, dev: Device, length: int | None) -> Bod
     received = 0
     writing: concurrent.futures.Future[None] | None = None
     try:
-        while True:
-            try:
-                chunk = await req.content.readany()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # the connection broke mid-body
-                raise ClientGone(repr(exc)) from exc
-            if chunk:
-                received += len(chunk)
-                if length is not None and received > length:
-                    raise wire.InvalidName("body longer than Content-Length")
-                if not sink.spilled:
-                    sink.write(chunk)  # ENOSPC and friends surface as 507 in dispatch
-                    continue
-                batch.append(chunk)
-                batched += len(chunk)
-                if batched < WRITE_BATCH:
-                    continue
-            if batch:
-                if writing is not None:
-                    await asyncio.wrap_future(writing)
-                writing = _BODY_IO.submit(sink.write_many, batch)
+        async for chunk in _arriving(req, splitter):
+            received += len(chunk)
+            if length is not None and received > length:
+                raise wire.InvalidName("body longer than Content-Length")
+            if not sink.spilled:
+                sink.write(chunk)  # ENOSPC and friends surface as 507 in dispatch
+                continue
+            batch.append(chunk)
+            batched += len(chunk)
+            if batched >= WRITE_BATCH:
+                writing = await _write_next(sink, writing, batch)
                 batch, batched = [], 0
-            if not chunk:
-                break
+        if batch:
+            writing = await _write_next(sink, writing, batch)
         if writing is not None:
             await asyncio.wrap_future(writing)
     except BaseException:
@@ -99,6 +93,35 @@ async def receive_body(req: web.Request, dev: Device, length: int | None) -> Bod
     return sink
 
 
+async def _arriving(req: web.Request, splitter: footer.Splitter | None) -> AsyncIterator[bytes]:
+    """The object's bytes as they arrive (without the footer, when there is one)."""
+    while True:
+        try:
+            chunk = await req.content.readany()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # the connection broke mid-body
+            raise ClientGone(repr(exc)) from exc
+        if not chunk:
+            break
+        if splitter is None:
+            yield chunk
+        else:
+            for piece in splitter.feed(chunk):
+                yield piece
+    if splitter is not None and (last := splitter.finish()):
+        yield last  # the object's last bytes, before its footer
+
+
+async def _write_next(
+    sink: BodySink, writing: concurrent.futures.Future[None] | None, batch: list[bytes]
+) -> concurrent.futures.Future[None]:
+    """Start writing ``batch`` once the previous batch is written (one at a time, in order)."""
+    if writing is not None:
+        await asyncio.wrap_future(writing)
+    return _BODY_IO.submit(sink.write_many, batch)
+
+
 async def handle_put_object(
     state: NodeState, req: web.Request, dev: Device, part: int, a: str, c: str, o: str
 ) -> web.StreamResponse:
@@ -108,12 +131,19 @@ async def handle_put_object(
     update = requests.update_target(req.headers, "Container")
     ctype = req.headers.get("Content-Type") or "application/octet-stream"
     expected = req.headers.get(wire.EXPECTED_ETAG)
-    length = req.content_length
+    splitter = footer.Splitter() if req.headers.get(footer.HEADER) == "1" else None
+    length = req.content_length if splitter is None else footer.object_length(req.headers)
     if length is not None and length > requests.MAX_OBJECT_SIZE:
         return web.Response(status=413, text="object too large")
     dev.check_writable(length or 0)
     key = dev.object_key(part, a, c, o)
-    sink = await receive_body(req, dev, length)
+    sink = await receive_body(req, dev, length, splitter)
+    if splitter is not None:  # the footer's entries are stored in the same commit
+        try:
+            meta = wire.check_metadata({**meta, **splitter.metadata})
+        except wire.InvalidName:
+            sink.abort()
+            raise
     etag = sink.etag
     if expected is not None and expected.strip('"').lower() != etag:
         sink.abort()

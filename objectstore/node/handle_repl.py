@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Any
 import msgpack
 from aiohttp import web
 
-from objectstore.node import dbsync, hashes, merge, wire
+from objectstore.common import wire
+from objectstore.node import dbsync, hashes, merge
 from objectstore.node.bodies import BodySink
 from objectstore.node.device import Device
 from objectstore.node.handle_objects import receive_body

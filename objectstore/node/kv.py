@@ -77,7 +77,7 @@ class Engine(Protocol):
 class _LmdbRead:
     __slots__ = ("dbs", "txn")
 
-    def __init__(self, txn: lmdb.Transaction, dbs: dict[str, Any]) -> None:
+    def __init__(self, txn: lmdb.Transaction[bytes], dbs: dict[str, Any]) -> None:
         self.txn = txn
         self.dbs = dbs
 
@@ -100,7 +100,7 @@ class _LmdbRead:
 class _LmdbWrite(_LmdbRead):
     __slots__ = ("garbage",)
 
-    def __init__(self, txn: lmdb.Transaction, dbs: dict[str, Any]) -> None:
+    def __init__(self, txn: lmdb.Transaction[bytes], dbs: dict[str, Any]) -> None:
         super().__init__(txn, dbs)
         self.garbage: list[str] = []
 

@@ -59,19 +59,17 @@ def merge_op(
 
     def op(txn: WriteTxn) -> int:
         cur = current_record(txn, key)
-        newer = cur is None or incoming.timestamp > cur.timestamp
-        if newer and meta_only and incoming.kind != TOMBSTONE:
-            return NEED_BODY
-        if newer:
+        if cur is None or incoming.timestamp > cur.timestamp:  # newer
+            if meta_only and incoming.kind != TOMBSTONE:
+                return NEED_BODY
             new = ObjectRecord.decode(incoming.encode())
-            keep_meta = (
+            if (
                 cur is not None
                 and cur.kind != TOMBSTONE
                 and new.kind != TOMBSTONE
                 and cur.meta_timestamp > new.newest
-            )
-            if keep_meta:  # a POST newer than the incoming version outlives it here
-                _take_metadata(new, cur)  # type: ignore[arg-type]
+            ):  # a POST newer than the incoming version outlives it here
+                _take_metadata(new, cur)
             write_record(txn, root, key, cur, new)
             if new.kind == INLINE:
                 txn.put(INLINE_TABLE, key, inline or b"")

@@ -3,26 +3,26 @@
 Each node state has its own registry (several nodes may share a test
 process), so nothing here is global. Request metrics are labelled by
 method, endpoint kind (``o``, ``c``, ``a``, ``cu``, ``ro``...) and status;
-worker metrics by worker name; device gauges by device.
+worker metrics by worker name; device gauges by device. The registry, the
+latency buckets and the exposition are the shared ones of :mod:`stratus.metrics`.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
-from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from prometheus_client import Counter, Gauge, Histogram
 
-LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
+from stratus.metrics import CONTENT_TYPE, LATENCY_BUCKETS, new_registry, render
 
 
 class NodeMetrics:
     """Every metric a node exports, in one registry."""
 
-    content_type = CONTENT_TYPE_LATEST
+    content_type = CONTENT_TYPE
 
     def __init__(self) -> None:
-        r = self.registry = CollectorRegistry(auto_describe=True)
+        r = self.registry = new_registry()
         self.requests = Counter(
             "stratus_node_requests", "Requests served.", ["method", "kind", "status"], registry=r
         )
@@ -148,4 +148,4 @@ class NodeMetrics:
             self.reclaimed.labels(worker).inc(result["reclaimed"])
 
     def render(self) -> bytes:
-        return generate_latest(self.registry)
+        return render(self.registry)

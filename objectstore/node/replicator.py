@@ -28,7 +28,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from objectstore import client as nc
+from objectstore.common import values as nc
 from objectstore.node import hashes, merge
 from objectstore.node.bodies import read_range
 from objectstore.node.device import Device
@@ -93,6 +93,7 @@ class ObjectReplicator(Worker):
         ring = rings.refresh("o") if rings is not None else None
         if ring is None:
             return {"skipped": "no object ring or node address"}
+        await self._recheck_limited(ring)
         stats = PassStats()
         sem = asyncio.Semaphore(self.concurrency)
 
@@ -108,6 +109,31 @@ class ObjectReplicator(Worker):
             jobs += [one(dev, part) for part in parts]
         await asyncio.gather(*jobs)
         return stats.as_dict()
+
+    async def _recheck_limited(self, ring: Any) -> None:
+        """Ask each error-limited peer node once whether it is back; forget the errors of those
+        that answer.
+
+        The limiter spares a pass from failing on a dead peer partition after
+        partition, but a limit left by an earlier pass (the peer was down a
+        moment ago) must not make this pass skip a peer that has restarted
+        since: the next pass is the one that heals it (docs/durability.md).
+        """
+        limiter = self.state.limiter
+        nodes: dict[tuple[str, int], list[Any]] = {}
+        for dev in ring.devices:
+            if limiter.is_limited(dev):
+                nodes.setdefault((dev.ip, dev.port), []).append(dev)
+
+        async def ask(devs: list[Any]) -> None:
+            try:
+                await self.state.client.healthcheck(devs[0])
+            except nc.NodeClientError:
+                return  # still down: skipped for this pass
+            for dev in devs:
+                limiter.clear(dev)
+
+        await asyncio.gather(*(ask(devs) for devs in nodes.values()))
 
     async def partition(self, dev: Device, part: int, stats: PassStats) -> None:
         """Replicate one partition of one device (errors are counted, not raised)."""

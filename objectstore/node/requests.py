@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from objectstore.node import wire
+from objectstore.common import wire
 from objectstore.node.listing import ListQuery
 from objectstore.node.records import (
     AccountInfoRecord,

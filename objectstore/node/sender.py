@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from objectstore.client import NodeClientError
+from objectstore.common.values import NodeClientError
 
 R = TypeVar("R")
 MAX_BATCH = 512

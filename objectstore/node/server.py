@@ -21,10 +21,12 @@ import aiohttp
 import lmdb
 from aiohttp import web
 
-from objectstore import client as client_mod
+from objectstore.client import TRANS_ID, NodeClient
+from objectstore.common import wire
+from objectstore.common.errorlimit import ErrorLimiter
 from objectstore.node import handle_dbs as hd
 from objectstore.node import handle_objects as ho
-from objectstore.node import handle_repl, wire
+from objectstore.node import handle_repl
 from objectstore.node.auditor import Auditor
 from objectstore.node.dbreplicator import DbReplicator
 from objectstore.node.device import Device, DeviceConfig, Hasher
@@ -39,7 +41,6 @@ from objectstore.node.replicator import ObjectReplicator, reclaim_before
 from objectstore.node.rings import NodeRings
 from objectstore.node.updater import AccountReporter, ContainerUpdater
 from objectstore.node.worker import Worker
-from objectstore.proxy.errorlimit import ErrorLimiter
 from objectstore.timestamp import Timestamp
 from ring import part_of
 
@@ -100,7 +101,7 @@ class NodeState:
                     continue
                 os.makedirs(root, mode=0o700, exist_ok=True)
             self.devices[name] = Device(name, root, settings.hasher, settings.device)
-        self.client = client_mod.NodeClient(
+        self.client = NodeClient(
             session, conn_timeout=settings.update_conn_timeout, node_timeout=settings.update_timeout
         )
         live = [d for d in self.devices.values() if d.unavailable is None]
@@ -327,7 +328,7 @@ async def dispatch(request: web.Request) -> web.StreamResponse:
 async def _dispatch(state: NodeState, request: web.Request) -> web.StreamResponse:
     """Parse the path, find the device, call the handler, map refusals to statuses."""
     # Requests this one causes (container updates) and its log lines carry its id.
-    client_mod.TRANS_ID.set(request.headers.get(wire.TRANS_ID))
+    TRANS_ID.set(request.headers.get(wire.TRANS_ID))
     try:
         return await _route(state, request)
     except wire.InvalidName as exc:
@@ -438,7 +439,7 @@ def make_app(settings: NodeSettings, *, access_log: bool = False) -> web.Applica
     app.router.add_route("*", "/{tail:.*}", dispatch)
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
-        session = client_mod.NodeClient.make_session(limit=256, limit_per_host=32)
+        session = NodeClient.make_session(limit=256, limit_per_host=32)
         state = NodeState(settings, session)
         app[STATE] = state
         workers = [

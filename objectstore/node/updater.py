@@ -20,13 +20,8 @@ import logging
 import time
 from collections.abc import Callable, Iterable
 
-from objectstore.client import (
-    TRANS_ID,
-    AccountRowUpdate,
-    ContainerRowUpdate,
-    NodeClient,
-    NodeClientError,
-)
+from objectstore.client import TRANS_ID, NodeClient
+from objectstore.common.values import AccountRowUpdate, ContainerRowUpdate, NodeClientError
 from objectstore.node import dbs, objects
 from objectstore.node.device import Device
 from objectstore.node.records import PendingRecord

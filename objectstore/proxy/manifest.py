@@ -24,14 +24,20 @@ import dataclasses
 import json
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from objectstore.proxy import errors
 from objectstore.proxy.models import ObjectInfo
 from objectstore.proxy.ranges import RangeSpec, resolve
 
-if TYPE_CHECKING:
-    from objectstore.proxy.core import ProxyCore
+
+class Getter(Protocol):
+    """What reads the segments: the core, or its object part."""
+
+    async def get_object(
+        self, account: str, container: str, name: str, ranges: Any = None
+    ) -> tuple[ObjectInfo, Any]: ...
+
 
 FORMAT = 1
 MARK = "manifest"  # system entry: the manifest format number
@@ -110,7 +116,7 @@ class SegmentedBody:
 
     def __init__(
         self,
-        core: ProxyCore,
+        core: Getter,
         account: str,
         segments: Sequence[Segment],
         ranges: Sequence[tuple[int, int]] | None = None,
@@ -193,7 +199,7 @@ def strip_listing_params(content_type: str) -> str:
 
 
 async def open_segmented(
-    core: ProxyCore,
+    core: Getter,
     account: str,
     info: ObjectInfo,
     manifest_body: Any,

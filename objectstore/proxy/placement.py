@@ -22,7 +22,7 @@ from typing import Any, Generic, TypeVar
 
 import aiohttp
 
-from objectstore.proxy.errorlimit import ErrorLimiter
+from objectstore.common.errorlimit import ErrorLimiter
 
 log = logging.getLogger(__name__)
 

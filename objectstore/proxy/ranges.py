@@ -1,10 +1,12 @@
 """Byte ranges resolved against an object's size (RFC 7233 semantics).
 
-Protocol-neutral: the Swift and S3 front-ends parse their ``Range`` headers
-into :data:`RangeSpec` tuples and the core resolves them here once it knows
-the size. The limits are Swift's answer to RFC 7233 section 6.1 (range
-requests as a denial-of-service tool): more than 50 ranges, more than two
-overlapping pairs, or eight or more ranges out of order are refused.
+Protocol-neutral, the one resolution both front-ends use: Swift and S3
+parse their ``Range`` headers into :data:`RangeSpec` tuples (each in its
+own syntax) and the core, or a front-end that knows the size, resolves them
+here; each front-end only words the 416 in its own protocol. The limits
+are Swift's answer to RFC 7233 section 6.1 (range requests as a
+denial-of-service tool): more than 50 ranges, more than two overlapping
+pairs, or eight or more ranges out of order are refused.
 """
 
 from __future__ import annotations
@@ -46,3 +48,13 @@ def _egregious(ranges: list[tuple[int, int]]) -> bool:
                 return True
     ascending = all(a[0] <= b[0] for a, b in itertools.pairwise(ranges))
     return not ascending and len(ranges) >= MAX_NONASCENDING
+
+
+def content_range(start: int, stop: int, size: int) -> str:
+    """The Content-Range value of the half-open range ``[start, stop)``."""
+    return f"bytes {start}-{stop - 1}/{size}"
+
+
+def unsatisfied_range(size: int) -> str:
+    """The Content-Range value of a 416: no range fits in ``size`` bytes."""
+    return f"bytes */{size}"

@@ -14,6 +14,9 @@ node is read instead.
 Byte ranges are served from the opened body while they move forward
 through it (small objects: one node request for any ranges); a range far
 ahead, or behind, gets its own ranged GET on the same node.
+
+:class:`Reader` is given what it uses (the object ring, the node client,
+the fan-out with its error limiter) and knows nothing of the core.
 """
 
 from __future__ import annotations
@@ -22,17 +25,16 @@ import itertools
 import time
 from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from objectstore import client as nc
+from objectstore.common.errorlimit import node_key
 from objectstore.proxy import errors
-from objectstore.proxy.errorlimit import node_key
+from objectstore.proxy.fanout import Fanout
 from objectstore.proxy.placement import call_many, read_order, read_quorum
 from objectstore.proxy.ranges import RangeSpec, resolve
 from objectstore.timestamp import Timestamp
-
-if TYPE_CHECKING:
-    from objectstore.proxy.core import ProxyCore
+from ring import Ring
 
 SKIP_LIMIT = 256 * 1024  # read past at most this much of an open body to reach a range
 
@@ -60,42 +62,82 @@ class Located:
     stream: nc.ObjectStream | None
 
 
-async def locate(
-    core: ProxyCore, account: str, container: str, name: str, *, body: bool, newest: bool
-) -> Located:
-    """Find the newest version (ObjectNotFound when deleted, expired or absent)."""
-    ring = core.rings.object
-    part, primaries = ring.get_nodes(account, container, name)
-    handoffs = itertools.islice(ring.get_more_nodes(part), len(primaries))
-    order = list(read_order(primaries, handoffs, core.limiter))
-    want = len(primaries) if newest else read_quorum(len(primaries))
+class Reader:
+    """Finds an object's newest version and opens its bytes on a node that holds it."""
 
-    def asker(open_body: bool) -> Any:
-        async def ask(dev: Any, slot: int) -> Answer:
+    def __init__(self, ring: Ring, client: nc.NodeClient, fan: Fanout) -> None:
+        self.ring = ring
+        self.client = client
+        self.fan = fan
+
+    async def locate(
+        self, account: str, container: str, name: str, *, body: bool, newest: bool
+    ) -> Located:
+        """Find the newest version (ObjectNotFound when deleted, expired or absent)."""
+        part, primaries = self.ring.get_nodes(account, container, name)
+        limiter = self.fan.limiter
+        order = list(read_order(primaries, self.fan.handoffs(self.ring, part), limiter))
+        want = len(primaries) if newest else read_quorum(len(primaries))
+        client = self.client
+
+        def asker(open_body: bool) -> Any:
+            async def ask(dev: Any, slot: int) -> Answer:
+                try:
+                    if open_body and slot == 0:
+                        stream = await client.get_object(dev, part, account, container, name)
+                        return Answer(dev, stream.info, None, stream)
+                    info = await client.head_object(dev, part, account, container, name)
+                    return Answer(dev, info)
+                except nc.NotFound as exc:
+                    return Answer(dev, tombstone=exc.timestamp)
+
+            return ask
+
+        first = await call_many(
+            order[:want], asker(body), want, None, handoffs=iter(order[want:]), limiter=limiter
+        )
+        answers = [r.value for r in first.successes]
+        failures = [r.error for r in first.failures]
+        if not any(a.info or a.tombstone for a in answers):
+            asked = {node_key(r.node) for r in first.replies}
+            rest = [n for n in order if node_key(n) not in asked]
+            if rest:
+                more = await call_many(rest, asker(False), 1, None, limiter=limiter)
+                answers += [r.value for r in more.successes]
+                failures += [r.error for r in more.failures]
+        return _decide(answers, failures, part, body)
+
+    def candidates(self, located: Located) -> Iterator[Any]:
+        """Known holders first, then the partition's other primaries and handoffs: a
+        holder may just have found its copy corrupt (it sets it aside and answers 404)."""
+        part = located.part
+        seen = set()
+        for dev in itertools.chain(
+            located.holders, self.ring.get_part_nodes(part), self.fan.handoffs(self.ring, part)
+        ):
+            if node_key(dev) not in seen:
+                seen.add(node_key(dev))
+                yield dev
+
+    async def reopen(
+        self, names: tuple[str, str, str], located: Located, range_header: str | None
+    ) -> nc.ObjectStream:
+        """A new GET of the located version on a node that holds it."""
+        account, container, name = names
+        want = located.info.timestamp
+        for dev in self.candidates(located):
             try:
-                if open_body and slot == 0:
-                    stream = await core.client.get_object(dev, part, account, container, name)
-                    return Answer(dev, stream.info, None, stream)
-                info = await core.client.head_object(dev, part, account, container, name)
-                return Answer(dev, info)
-            except nc.NotFound as exc:
-                return Answer(dev, tombstone=exc.timestamp)
-
-        return ask
-
-    first = await call_many(
-        order[:want], asker(body), want, None, handoffs=iter(order[want:]), limiter=core.limiter
-    )
-    answers = [r.value for r in first.successes]
-    failures = [r.error for r in first.failures]
-    if not any(a.info or a.tombstone for a in answers):
-        asked = {node_key(r.node) for r in first.replies}
-        rest = [n for n in order if node_key(n) not in asked]
-        if rest:
-            more = await call_many(rest, asker(False), 1, None, limiter=core.limiter)
-            answers += [r.value for r in more.successes]
-            failures += [r.error for r in more.failures]
-    return _decide(answers, failures, part, body)
+                stream = await self.client.get_object(
+                    dev, located.part, account, container, name, range_header=range_header
+                )
+            except (nc.NodeUnavailable, nc.NodeError) as exc:
+                if not isinstance(exc, nc.NotFound):
+                    self.fan.limiter.record_error(dev, repr(exc))
+                continue
+            if stream.info.timestamp == want:
+                return stream
+            stream.close()
+        raise errors.ServiceUnavailable("no node serves this version any more")
 
 
 def _decide(answers: list[Answer], failures: list[Any], part: int, body: bool) -> Located:
@@ -147,12 +189,12 @@ class ObjectBody:
 
     def __init__(
         self,
-        core: ProxyCore,
+        reader: Reader,
         names: tuple[str, str, str],
         located: Located,
         ranges: Sequence[tuple[int, int]] | None,
     ) -> None:
-        self.core = core
+        self.reader = reader
         self.names = names
         self.located = located
         self.ranges = list(ranges) if ranges is not None else None
@@ -241,33 +283,5 @@ class ObjectBody:
                 self._pos = end
             yield piece if lo == 0 and hi == len(piece) else piece[lo:hi]
 
-    def _candidates(self) -> Iterator[Any]:
-        """Known holders first, then the partition's other primaries and handoffs: a
-        holder may just have found its copy corrupt (it sets it aside and answers 404)."""
-        ring = self.core.rings.object
-        part = self.located.part
-        seen = set()
-        for dev in itertools.chain(
-            self.located.holders, ring.get_part_nodes(part), self.core.handoffs(ring, part)
-        ):
-            if node_key(dev) not in seen:
-                seen.add(node_key(dev))
-                yield dev
-
     async def _open(self, range_header: str | None) -> nc.ObjectStream:
-        """A new GET of the same version on a node that holds it."""
-        account, container, name = self.names
-        want = self.located.info.timestamp
-        for dev in self._candidates():
-            try:
-                stream = await self.core.client.get_object(
-                    dev, self.located.part, account, container, name, range_header=range_header
-                )
-            except (nc.NodeUnavailable, nc.NodeError) as exc:
-                if self.core.limiter is not None and not isinstance(exc, nc.NotFound):
-                    self.core.limiter.record_error(dev, repr(exc))
-                continue
-            if stream.info.timestamp == want:
-                return stream
-            stream.close()
-        raise errors.ServiceUnavailable("no node serves this version any more")
+        return await self.reader.reopen(self.names, self.located, range_header)

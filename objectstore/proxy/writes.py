@@ -14,27 +14,35 @@ mid-stream is dropped, and the write goes on while a quorum is left.
 
 A body that ends early, breaks, or outgrows the size limit aborts every
 node request, so no node stores a partial object.
+
+Metadata known only once the body has been read (S3's trailing checksum)
+is a *footer*: a small body is read whole first, so its footer simply joins
+the stored metadata; a streamed body sends it to every node after the last
+byte (see ``objectstore.common.footer``), and each node commits it with the
+object. One fan-out, and no moment when the object exists without it.
+
+:class:`Writer` is given everything it uses (the object ring, the node
+client, the fan-out with its error limiter, the size limit and the node
+timeout); it knows nothing of the core that builds it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
-import itertools
 import logging
-from collections.abc import AsyncIterable, AsyncIterator, Iterator
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from objectstore import client as nc
 from objectstore.proxy import errors
-from objectstore.proxy.models import ObjectMetadata, PutResult
-from objectstore.proxy.placement import Outcome, call_many, is_fault, quorum_size
+from objectstore.proxy.fanout import Fanout
+from objectstore.proxy.models import PutResult
+from objectstore.proxy.placement import Outcome, is_fault, quorum_size
 from objectstore.timestamp import Timestamp
-
-if TYPE_CHECKING:
-    from objectstore.proxy.core import ProxyCore
+from ring import Ring
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +77,8 @@ class PutTarget:
     updates: list[nc.ContainerUpdate | None]
     delete_at: int | None
     expected_etag: str | None
+    # Stored entries known only once the body is read (called after its last byte).
+    footer: Callable[[], Mapping[str, str]] | None = None
 
 
 async def read_prefix(
@@ -108,74 +118,88 @@ def check_length(size: int, content_length: int | None, limit: int) -> None:
         raise errors.ClientDisconnected(f"body of {size} bytes, {content_length} announced")
 
 
-async def put_object(
-    core: ProxyCore,
-    target: PutTarget,
-    body: AsyncIterable[bytes] | bytes,
-    content_length: int | None,
-    md: ObjectMetadata,
-) -> PutResult:
-    """Store one object on a quorum of its primaries (or their handoffs)."""
-    if isinstance(body, bytes | bytearray | memoryview):
-        data, rest = bytes(body), None
-    else:
-        try:
-            chunks, _size, rest = await read_prefix(body, BUFFER_LIMIT)
-        except Exception as exc:
-            raise client_error(exc) from exc
-        data = b"".join(chunks)
-    if rest is None:
-        check_length(len(data), content_length, core.max_object_size)
-        etag = hashlib.md5(data, usedforsecurity=False).hexdigest()
-        if md.etag is not None and md.etag != etag:
-            raise errors.EtagMismatch("body does not match the ETag sent")
-        target.expected_etag = etag
-        outcome = await _put_buffered(core, target, data)
-        return judge(core, outcome, etag, len(data), target.timestamp)
-    feeder = _Feeder(core, target, data, rest, content_length)
-    return await feeder.run()
+class Writer:
+    """Stores object bodies on a quorum of their primaries (or handoffs)."""
+
+    def __init__(
+        self,
+        ring: Ring,
+        client: nc.NodeClient,
+        fan: Fanout,
+        *,
+        max_object_size: int,
+        node_timeout: float,
+    ) -> None:
+        self.ring = ring
+        self.client = client
+        self.fan = fan
+        self.max_object_size = max_object_size
+        self.node_timeout = node_timeout
+
+    async def put(
+        self,
+        target: PutTarget,
+        body: AsyncIterable[bytes] | bytes,
+        content_length: int | None,
+    ) -> PutResult:
+        """Store one object; ``content_length`` None means read the body to its end."""
+        if isinstance(body, bytes | bytearray | memoryview):
+            data, rest = bytes(body), None
+        else:
+            try:
+                chunks, _size, rest = await read_prefix(body, BUFFER_LIMIT)
+            except Exception as exc:
+                raise client_error(exc) from exc
+            data = b"".join(chunks)
+        if rest is None:
+            check_length(len(data), content_length, self.max_object_size)
+            etag = hashlib.md5(data, usedforsecurity=False).hexdigest()
+            if target.expected_etag is not None and target.expected_etag != etag:
+                raise errors.EtagMismatch("body does not match the ETag sent")
+            target.expected_etag = etag
+            if target.footer is not None:  # the body is all here: the footer is known
+                target.stored = {**target.stored, **target.footer()}
+                target.footer = None
+            outcome = await self._put_buffered(target, data)
+            return put_result(outcome, etag, len(data), target.timestamp)
+        return await _Feeder(self, target, data, rest, content_length).run()
+
+    async def _put_buffered(self, target: PutTarget, data: bytes) -> Outcome[Any, Any]:
+        nodes = self.ring.get_part_nodes(target.part)
+
+        async def send(dev: Any, slot: int) -> nc.ObjectInfo:
+            return await self.node_put(dev, target, slot, data, len(data))
+
+        return await self.fan.write(self.ring, target.part, nodes, send)
+
+    async def node_put(
+        self,
+        dev: Any,
+        t: PutTarget,
+        slot: int,
+        body: Any,
+        length: int | None,
+        footer: Callable[[], Mapping[str, str]] | None = None,
+    ) -> nc.ObjectInfo:
+        return await self.client.put_object(
+            dev,
+            t.part,
+            t.account,
+            t.container,
+            t.name,
+            timestamp=t.timestamp,
+            body=body,
+            content_length=length,
+            content_type=t.content_type,
+            metadata=t.stored,
+            container_update=t.updates[slot] if slot < len(t.updates) else None,
+            delete_at=t.delete_at,
+            expected_etag=t.expected_etag,
+            footer=footer,
+        )
 
 
-async def _put_buffered(core: ProxyCore, target: PutTarget, data: bytes) -> Outcome[Any, Any]:
-    ring = core.rings.object
-    nodes = ring.get_part_nodes(target.part)
-
-    async def send(dev: Any, slot: int) -> nc.ObjectInfo:
-        return await _node_put(core, dev, target, slot, data, len(data))
-
-    return await call_many(
-        nodes,
-        send,
-        quorum_size(len(nodes)),
-        None,
-        handoffs=core.handoffs(ring, target.part),
-        limiter=core.limiter,
-    )
-
-
-async def _node_put(
-    core: ProxyCore, dev: Any, t: PutTarget, slot: int, body: Any, length: int | None
-) -> nc.ObjectInfo:
-    return await core.client.put_object(
-        dev,
-        t.part,
-        t.account,
-        t.container,
-        t.name,
-        timestamp=t.timestamp,
-        body=body,
-        content_length=length,
-        content_type=t.content_type,
-        metadata=t.stored,
-        container_update=t.updates[slot] if slot < len(t.updates) else None,
-        delete_at=t.delete_at,
-        expected_etag=t.expected_etag,
-    )
-
-
-def judge(
-    core: ProxyCore, outcome: Outcome[Any, Any], etag: str | None, size: int, ts: Timestamp
-) -> PutResult:
+def put_result(outcome: Outcome[Any, Any], etag: str | None, size: int, ts: Timestamp) -> PutResult:
     """The result of a PUT fan-out: stored on a quorum, or the best error."""
     good = 0
     for reply in outcome.replies:
@@ -254,34 +278,34 @@ class _Feeder:
 
     def __init__(
         self,
-        core: ProxyCore,
+        writer: Writer,
         target: PutTarget,
         prefix: bytes,
         rest: AsyncIterator[bytes],
         content_length: int | None,
     ) -> None:
-        self.core = core
+        self.w = writer
         self.t = target
         self.prefix = prefix
         self.rest = rest
         self.content_length = content_length
         self.md5 = hashlib.md5(usedforsecurity=False)
         self.size = 0
-        self.nodes = core.rings.object.get_part_nodes(target.part)
+        self.nodes = writer.ring.get_part_nodes(target.part)
         self.quorum = quorum_size(len(self.nodes))
         self.channels = [_Channel() for _ in self.nodes]
         self.exhausted = False
         self.aborted = False
+        self.footer: Mapping[str, str] | None = None  # known once the body has ended
 
     async def run(self) -> PutResult:
         feeding = asyncio.ensure_future(self._feed())
-        outcome = await call_many(
+        outcome = await self.w.fan.write(
+            self.w.ring,
+            self.t.part,
             self.nodes,
             self._send,
-            self.quorum,
-            None,
             handoffs=self._spares(),
-            limiter=self.core.limiter,
             fault=lambda exc: not self.aborted and is_fault(exc),
         )
         if not feeding.done():
@@ -289,11 +313,10 @@ class _Feeder:
         await asyncio.gather(feeding, return_exceptions=True)
         if not feeding.cancelled() and feeding.exception() is not None:
             raise feeding.exception()  # type: ignore[misc]
-        return judge(self.core, outcome, self.md5.hexdigest(), self.size, self.t.timestamp)
+        return put_result(outcome, self.md5.hexdigest(), self.size, self.t.timestamp)
 
     def _spares(self) -> Iterator[Any]:
-        ring = self.core.rings.object
-        yield from itertools.islice(ring.get_more_nodes(self.t.part), len(self.nodes))
+        yield from self.w.fan.handoffs(self.w.ring, self.t.part)
         self.exhausted = True
         for ch in self.channels:
             if ch.orphan:
@@ -306,7 +329,10 @@ class _Feeder:
         ch.orphan = False
         ch.task = asyncio.current_task()
         try:
-            return await _node_put(self.core, dev, self.t, slot, ch.iterate(), self.content_length)
+            footer = None if self.t.footer is None else self._footer
+            return await self.w.node_put(
+                dev, self.t, slot, ch.iterate(), self.content_length, footer
+            )
         except asyncio.CancelledError:
             if ch.stalled:
                 raise nc.NodeUnavailable(f"{dev.ip}:{dev.port}", "stopped reading") from None
@@ -317,6 +343,10 @@ class _Feeder:
             else:
                 ch.kill()
             raise
+
+    def _footer(self) -> Mapping[str, str]:
+        assert self.footer is not None  # a node asks only after the end of the body
+        return self.footer
 
     def _live(self) -> int:
         return sum(not ch.dead for ch in self.channels)
@@ -338,9 +368,11 @@ class _Feeder:
                     await self._push(batch, batched)
                     batch, batched = [], 0
             await self._push(batch, batched)
-            check_length(self.size, self.content_length, self.core.max_object_size)
+            check_length(self.size, self.content_length, self.w.max_object_size)
             if self.t.expected_etag is not None and self.t.expected_etag != self.md5.hexdigest():
                 raise errors.EtagMismatch("body does not match the ETag sent")
+            if self.t.footer is not None:
+                self.footer = self.t.footer()
             for ch in self.channels:
                 await ch.put(_EOF)
         except BaseException:
@@ -354,8 +386,8 @@ class _Feeder:
         if not size:
             return
         self.size += size
-        if self.size > self.core.max_object_size:
-            raise errors.EntityTooLarge(f"body larger than {self.core.max_object_size} bytes")
+        if self.size > self.w.max_object_size:
+            raise errors.EntityTooLarge(f"body larger than {self.w.max_object_size} bytes")
         if self.content_length is not None and self.size > self.content_length:
             raise errors.ClientDisconnected("body longer than announced")
         hashing = asyncio.get_running_loop().run_in_executor(_HASHERS, _md5_all, self.md5, batch)
@@ -367,7 +399,7 @@ class _Feeder:
                     ch.queue.put_nowait(batch)
                     continue
                 try:
-                    await asyncio.wait_for(ch.put(batch), self.core.node_timeout)
+                    await asyncio.wait_for(ch.put(batch), self.w.node_timeout)
                 except TimeoutError:
                     self._stalled(ch)
         finally:

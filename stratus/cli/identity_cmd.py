@@ -37,16 +37,14 @@ def _register_service(sub: argparse._SubParsersAction) -> None:
 
 
 def _identity_serve(args: argparse.Namespace) -> int:
-    import uvloop
-
-    from stratus import private
-    from stratus.cli.image_cmd import serve_until_signalled, setup_logging
+    from stratus import private, runner
     from stratus.identity.keystone.service import serve
+    from stratus.logs import setup_logging
 
     cfg = config.load(args.config)
     private.service_start(cfg.data_dir, identity_dir(cfg.data_dir))
     setup_logging()
-    uvloop.run(serve_until_signalled(lambda stop: serve(cfg, stop)))
+    runner.run(lambda stop: serve(cfg, stop))
     return 0
 
 

@@ -16,21 +16,21 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import signal
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import aiohttp
-import uvloop
 
-from stratus import config, private
+from stratus import config, private, runner
 from stratus.cli import errors as cli_errors
 from stratus.cli import output, resolve
 from stratus.cli.main import CommandError
 from stratus.cli.output import add_json_flag, table
 from stratus.cli.resolve import is_uuid  # noqa: F401 (re-exported for the other commands)
+from stratus.http.server import base_url
+from stratus.logs import setup_logging
 
 
 @dataclass
@@ -45,15 +45,10 @@ class Login:
 
     def url(self, section: str) -> str:
         sec = getattr(self.cfg, section)
-        return f"http://{host_of(sec.host)}:{sec.port}"
+        return base_url(sec.host, sec.port)
 
 
 Handler = Callable[[argparse.Namespace, Any], Awaitable[int]]
-
-
-def host_of(host: str) -> str:
-    host = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(host, host)
-    return f"[{host}]" if ":" in host else host
 
 
 def add_login_args(p: argparse.ArgumentParser, service: str) -> None:
@@ -90,7 +85,7 @@ def run_logged_in(
     the ``errors`` given are worded the same way.
     """
     cfg = config.load(args.config)
-    auth = args.auth_url or f"http://{host_of(cfg.proxy.host)}:{cfg.proxy.port}/auth/v1.0"
+    auth = args.auth_url or base_url(cfg.proxy.host, cfg.proxy.port) + "/auth/v1.0"
     user, key = credentials(args, cfg)
     reached = {"service": "identity", "url": auth}
 
@@ -110,7 +105,7 @@ def run_logged_in(
             return await action(login)
 
     try:
-        return uvloop.run(main())
+        return runner.loop_runner()(main())
     except CommandError:
         raise
     except Exception as exc:
@@ -136,20 +131,6 @@ def parse_properties(items: list[str] | None) -> dict[str, str]:
             raise CommandError(f"--property wants KEY=VALUE, not {item!r}")
         out[key] = value
     return out
-
-
-async def serve_until_signalled(serve: Callable[[Any, asyncio.Event], Awaitable[None]]) -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    await serve(stop)
-
-
-def setup_logging() -> None:
-    import logging
-
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
 
 
 # -- `stratus image` ------------------------------------------------------------------------
@@ -211,7 +192,7 @@ def _serve(args: argparse.Namespace) -> int:
     cfg = config.load(args.config)
     private.service_start(cfg.data_dir, image_dir(cfg))
     setup_logging()
-    uvloop.run(serve_until_signalled(lambda stop: serve(cfg, stop)))
+    runner.run(lambda stop: serve(cfg, stop))
     return 0
 
 

@@ -21,7 +21,8 @@ from pathlib import Path
 
 from stratus import config, private
 from stratus.cli import cluster, hints
-from stratus.cli.supervisor import ChildSpec, Supervisor, http_probe, tcp_probe
+from stratus.cli.supervisor import ChildSpec, Probe, Supervisor, http_probe, tcp_probe
+from stratus.http import server as httpserver
 
 
 class AlreadyRunning(config.ConfigError):
@@ -53,6 +54,20 @@ class Banner:
     clouds_yaml: str = ""
     # The --config `stratus up` was given, repeated in the `stratus` commands it suggests.
     config_file: str | None = None
+
+    def metrics_urls(self) -> list[tuple[str, str]]:
+        """Every service's Prometheus endpoint, with what it counts (see docs/metrics.md)."""
+        services = [
+            (self.auth_url.removesuffix("/auth/v1.0"), "proxy: Swift and S3"),
+            (self.volume_url, "volume service, iSCSI target"),
+            (self.image_url, "image service"),
+            (self.compute_url, "compute service"),
+            (self.network_url, "network service"),
+            (self.identity_url, "identity service"),
+            (self.console_url, "web console"),
+            *((f"http://{node}", f"storage node {i}") for i, node in enumerate(self.nodes)),
+        ]
+        return [(f"{url}/metrics", what) for url, what in services if url]
 
     def lines(self) -> list[str]:
         """The banner; each ``try:`` line runs as printed from this directory (see hints)."""
@@ -94,6 +109,10 @@ class Banner:
             *([f"compute API    {self.compute_url}/v2.1/"] if self.compute_url else []),
             *([f"network API    {self.network_url}/v2.0/"] if self.network_url else []),
             *([f"web console    {self.console_url}/"] if self.console_url else []),
+            *(
+                f"{'' if i else 'metrics':<15}{url}  ({what})"
+                for i, (url, what) in enumerate(self.metrics_urls())
+            ),
             f"try: {stratus} status",
             f"up in {self.seconds:.2f}s (Ctrl-C stops)",
         ]
@@ -106,87 +125,64 @@ def child_env() -> dict[str, str]:
     return env
 
 
+def _child(cfg: config.Config, name: str, argv: list[str], ready: Probe) -> ChildSpec:
+    """A child of `stratus up`: its command, readiness probe, environment and log file."""
+    return ChildSpec(
+        name=name,
+        argv=[sys.executable, *argv],
+        ready=ready,
+        env=child_env(),
+        log_path=cluster.logs_dir(cfg) / f"{name}.log",
+    )
+
+
+def _cli(run_config: Path, *command: str) -> list[str]:
+    """``-m stratus.cli.main --config RUN COMMAND...``: a service run by its CLI command."""
+    return ["-m", "stratus.cli.main", "--config", str(run_config), *command]
+
+
+def _http_ready(host: str, port: int, path: str = "/healthcheck") -> Probe:
+    return lambda: http_probe(httpserver.loopback(host), port, path)
+
+
 def node_spec(cfg: config.Config, run_config: Path, index: int) -> ChildSpec:
     host, port = cluster.node_address(cfg, index)
-    argv = [sys.executable, "-m", "objectstore.node", "--config", str(run_config)]
-    argv += ["--node", str(index)]
-    return ChildSpec(
-        name=f"node{index}",
-        argv=argv,
-        ready=lambda: http_probe(_probe_host(host), port, "/healthcheck"),
-        env=child_env(),
-        log_path=cluster.logs_dir(cfg) / f"node{index}.log",
-    )
+    argv = ["-m", "objectstore.node", "--config", str(run_config), "--node", str(index)]
+    return _child(cfg, f"node{index}", argv, _http_ready(host, port))
 
 
 def proxy_spec(cfg: config.Config, run_config: Path) -> ChildSpec:
-    host, port = cfg.proxy.host, cfg.proxy.port
-    return ChildSpec(
-        name="proxy",
-        argv=[sys.executable, "-m", "stratus.cli.main", "--config", str(run_config), "proxy"],
-        ready=lambda: http_probe(_probe_host(host), port, "/info"),
-        env=child_env(),
-        log_path=cluster.logs_dir(cfg) / "proxy.log",
-    )
+    ready = _http_ready(cfg.proxy.host, cfg.proxy.port, "/info")
+    return _child(cfg, "proxy", _cli(run_config, "proxy"), ready)
 
 
 def volume_spec(cfg: config.Config, run_config: Path) -> ChildSpec:
     """The volume service: Cinder-style API, and the built-in iSCSI target in-process."""
-    host, port = cfg.volume.host, cfg.volume.port
-    argv = [sys.executable, "-m", "stratus.cli.main", "--config", str(run_config)]
-    return ChildSpec(
-        name="volume",
-        argv=[*argv, "volume", "serve"],
-        ready=lambda: http_probe(_probe_host(host), port, "/healthcheck"),
-        env=child_env(),
-        log_path=cluster.logs_dir(cfg) / "volume.log",
-    )
+    ready = _http_ready(cfg.volume.host, cfg.volume.port)
+    return _child(cfg, "volume", _cli(run_config, "volume", "serve"), ready)
 
 
 def image_spec(cfg: config.Config, run_config: Path) -> ChildSpec:
     """The image service (Glance v2 shapes); its bytes go to the proxy."""
-    host, port = cfg.image.host, cfg.image.port
-    argv = [sys.executable, "-m", "stratus.cli.main", "--config", str(run_config)]
-    return ChildSpec(
-        name="image",
-        argv=[*argv, "image", "serve"],
-        ready=lambda: http_probe(_probe_host(host), port, "/healthcheck"),
-        env=child_env(),
-        log_path=cluster.logs_dir(cfg) / "image.log",
-    )
+    ready = _http_ready(cfg.image.host, cfg.image.port)
+    return _child(cfg, "image", _cli(run_config, "image", "serve"), ready)
 
 
 def compute_spec(cfg: config.Config, run_config: Path) -> ChildSpec:
     """The compute service: servers (QEMU) and the network API; VMs outlive a restart of it."""
-    argv = [sys.executable, "-m", "stratus.cli.main", "--config", str(run_config)]
-    return ChildSpec(
-        name="compute",
-        argv=[*argv, "server", "serve"],
-        ready=lambda: _both_ready(cfg),
-        env=child_env(),
-        log_path=cluster.logs_dir(cfg) / "compute.log",
-    )
+    compute = _http_ready(cfg.compute.host, cfg.compute.port)
+    network = _http_ready(cfg.network.host, cfg.network.port)
 
+    async def both_ready() -> bool:  # the compute API and the network endpoint it also serves
+        return await compute() and await network()
 
-async def _both_ready(cfg: config.Config) -> bool:
-    """The compute API and the network endpoint it also serves both answer."""
-    c, n = cfg.compute, cfg.network
-    return await http_probe(_probe_host(c.host), c.port, "/healthcheck") and await http_probe(
-        _probe_host(n.host), n.port, "/healthcheck"
-    )
+    return _child(cfg, "compute", _cli(run_config, "server", "serve"), both_ready)
 
 
 def identity_spec(cfg: config.Config, run_config: Path) -> ChildSpec:
     """The identity service: the Keystone v3 API over the shared identity store."""
-    host, port = cfg.identity.host, cfg.identity.port
-    argv = [sys.executable, "-m", "stratus.cli.main", "--config", str(run_config)]
-    return ChildSpec(
-        name="identity",
-        argv=[*argv, "identity", "serve"],
-        ready=lambda: http_probe(_probe_host(host), port, "/healthcheck"),
-        env=child_env(),
-        log_path=cluster.logs_dir(cfg) / "identity.log",
-    )
+    ready = _http_ready(cfg.identity.host, cfg.identity.port)
+    return _child(cfg, "identity", _cli(run_config, "identity", "serve"), ready)
 
 
 def write_clouds_yaml(cfg: config.Config, key: str | None) -> Path:
@@ -220,22 +216,10 @@ def write_clouds_yaml(cfg: config.Config, key: str | None) -> Path:
 
 def console_spec(cfg: config.Config, run_config: Path) -> ChildSpec:
     """The web console (`python -m stratus.console`): pages over the public APIs."""
-    host, port = _probe_host(cfg.console.host), cfg.console.port
+    host, port = httpserver.loopback(cfg.console.host), cfg.console.port
     tls = cfg.console.scheme == "https"
-    return ChildSpec(
-        name="console",
-        argv=[sys.executable, "-m", "stratus.console", "--config", str(run_config)],
-        ready=(lambda: tcp_probe(host, port))
-        if tls
-        else (lambda: http_probe(host, port, "/healthcheck")),
-        env=child_env(),
-        log_path=cluster.logs_dir(cfg) / "console.log",
-    )
-
-
-def _probe_host(host: str) -> str:
-    """Where to reach a server bound to ``host`` (a wildcard bind answers on loopback)."""
-    return {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(host, host)
+    ready = (lambda: tcp_probe(host, port)) if tls else _http_ready(host, port)
+    return _child(cfg, "console", ["-m", "stratus.console", "--config", str(run_config)], ready)
 
 
 def lock_path(cfg: config.Config) -> Path:
@@ -342,7 +326,8 @@ class Launcher:
         except BaseException:
             await self.supervisor.stop()
             raise
-        base = f"http://{_probe_host(cfg.proxy.host)}:{cfg.proxy.port}"
+        url = httpserver.base_url
+        base = url(cfg.proxy.host, cfg.proxy.port)
         return Banner(
             data_dir=cfg.data_dir,
             auth_url=f"{base}/auth/v1.0",
@@ -351,19 +336,19 @@ class Launcher:
             key=key,
             nodes=["{}:{}".format(*cluster.node_address(cfg, i)) for i in range(cfg.storage.nodes)],
             seconds=time.monotonic() - t0,
-            volume_url=f"http://{_probe_host(cfg.volume.host)}:{cfg.volume.port}",
-            iscsi_portal=f"{_probe_host(cfg.iscsi.host)}:{cfg.iscsi.port}",
-            s3_url=f"{cfg.s3.scheme}://{_probe_host(cfg.s3.host)}:{cfg.s3.port}",
+            volume_url=url(cfg.volume.host, cfg.volume.port),
+            iscsi_portal=f"{httpserver.loopback(cfg.iscsi.host)}:{cfg.iscsi.port}",
+            s3_url=url(cfg.s3.host, cfg.s3.port, cfg.s3.scheme),
             s3_access=s3_access,
             s3_secret=s3_secret,
             s3_region=cfg.s3.region,
-            image_url=f"http://{_probe_host(cfg.image.host)}:{cfg.image.port}",
-            compute_url=f"http://{_probe_host(cfg.compute.host)}:{cfg.compute.port}",
-            network_url=f"http://{_probe_host(cfg.network.host)}:{cfg.network.port}",
-            identity_url=f"http://{_probe_host(cfg.identity.host)}:{cfg.identity.port}",
+            image_url=url(cfg.image.host, cfg.image.port),
+            compute_url=url(cfg.compute.host, cfg.compute.port),
+            network_url=url(cfg.network.host, cfg.network.port),
+            identity_url=url(cfg.identity.host, cfg.identity.port),
             clouds_yaml=str(clouds),
             console_url=(
-                f"{cfg.console.scheme}://{_probe_host(cfg.console.host)}:{cfg.console.port}"
+                url(cfg.console.host, cfg.console.port, cfg.console.scheme)
                 if cfg.console.enabled
                 else ""
             ),

@@ -15,16 +15,11 @@ several machines").
 from __future__ import annotations
 
 import argparse
-import asyncio
 import dataclasses
-import logging
-import signal
-import sys
 
-import uvloop
-
-from stratus import config, private
+from stratus import config, private, runner
 from stratus.cli import cluster
+from stratus.logs import setup_logging
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -85,18 +80,6 @@ def _proxy(args: argparse.Namespace) -> int:
 
     cfg = _load(args)
     private.service_start(cfg.data_dir)
-    logging.basicConfig(
-        level=logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s[%(process)d]: %(message)s",
-        stream=sys.stderr,
-    )
-
-    async def main() -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
-        await serve_proxy(cfg, stop)
-
-    uvloop.run(main())
+    setup_logging()
+    runner.run(lambda stop: serve_proxy(cfg, stop))
     return 0

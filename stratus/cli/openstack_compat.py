@@ -17,7 +17,10 @@ from typing import Any
 from aiohttp import web
 
 # Methods aiohttp adds on its own (HEAD beside every GET), and probes that are not API calls.
-_SKIP_PATHS = {"/healthcheck"}
+_SKIP_PATHS = {"/healthcheck", "/metrics"}  # probes and Prometheus: no OpenStack calls
+# What the apps below are built over: they are only walked for their routes, never
+# served, so no store or manager stands behind them.
+UNSERVED: Any = None
 
 
 @dataclass(frozen=True)
@@ -59,7 +62,7 @@ def walk(app: web.Application) -> Iterator[Call]:
 
 
 def tidy(calls: Iterator[Call] | list[Call]) -> list[Call]:
-    """Without health probes, automatic HEADs, trailing-slash twins and duplicates."""
+    """Without health probes and /metrics, automatic HEADs, trailing-slash twins and duplicates."""
     calls = list(calls)
     seen = {(c.method, c.path) for c in calls}
     out: list[Call] = []
@@ -81,7 +84,7 @@ def tidy(calls: Iterator[Call] | list[Call]) -> list[Call]:
 def identity_calls() -> list[Call]:
     from stratus.identity.keystone.app import make_app
 
-    return tidy(walk(make_app(None, None, token_lifetime=3600)))
+    return tidy(walk(make_app(UNSERVED, UNSERVED, token_lifetime=3600)))
 
 
 # The Swift handlers serve several methods each; what each method of each level means.
@@ -109,7 +112,7 @@ def object_store_calls() -> list[Call]:
     from objectstore.proxy.swift.app import make_app
     from stratus.config import Config
 
-    calls = tidy(c for c in walk(make_app(None, None, Config())) if c.path != "/{tail}")
+    calls = tidy(c for c in walk(make_app(UNSERVED, UNSERVED, Config())) if c.path != "/{tail}")
     for path, table in (
         ("/v1/{account}", account.HANDLERS),
         ("/v1/{account}/{container}", container.HANDLERS),
@@ -125,26 +128,26 @@ def object_store_calls() -> list[Call]:
 def block_storage_calls() -> list[Call]:
     from blockstore.api.app import make_app
 
-    return tidy(walk(make_app(None, None)))
+    return tidy(walk(make_app(UNSERVED, UNSERVED)))
 
 
 def compute_calls() -> list[Call]:
     from compute_glue.service import make_app
 
-    app = make_app(None, None, None)
+    app = make_app(UNSERVED, UNSERVED, UNSERVED)
     return tidy(c for c in walk(app) if not c.path.startswith("/v2.0"))  # /v2.0: the network API
 
 
 def image_calls() -> list[Call]:
     from compute_glue.images.api import make_app
 
-    return tidy(walk(make_app(None, None, None, None)))
+    return tidy(walk(make_app(UNSERVED, UNSERVED, UNSERVED, UNSERVED)))
 
 
 def network_calls() -> list[Call]:
     from compute_glue.networks.endpoint import make_app
 
-    return tidy(walk(make_app(None, None)))
+    return tidy(walk(make_app(UNSERVED, UNSERVED)))
 
 
 def action_notes() -> dict[tuple[str, str], str]:

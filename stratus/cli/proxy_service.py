@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import socket
 import ssl
 from pathlib import Path
 
 from aiohttp import web
 
 from objectstore.proxy.swift.app import make_app_from_config
-from stratus import config, httpserver
+from stratus import config
 from stratus.cli import cluster
+from stratus.http import server as httpserver
 
 log = logging.getLogger("stratus.proxy")
 
@@ -38,42 +38,25 @@ def build_app(cfg: config.Config) -> web.Application:
     return make_app_from_config(cfg)
 
 
-def listen_socket(host: str, port: int) -> socket.socket:
-    """A bound listening socket (SO_REUSEADDR) made before the app, so bind errors come first."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
-    sock.listen(1024)
-    sock.setblocking(False)
-    return sock
-
-
 async def serve_proxy(cfg: config.Config, stop: asyncio.Event) -> None:
     """Serve the native Swift API, /auth/v1.0 and the S3 API until ``stop`` is set."""
     cluster.ensure_cluster_secrets(cfg, create=False)
-    s3_sock = listen_socket(cfg.s3.host, cfg.s3.port)
-    sock = listen_socket(cfg.proxy.host, cfg.proxy.port)
+    # Both sockets are bound before the app is built, so bind errors come first.
+    s3_sock = httpserver.listen(cfg.s3.host, cfg.s3.port)
+    sock = httpserver.listen(cfg.proxy.host, cfg.proxy.port)
     app = build_app(cfg)
     limits = httpserver.ServerLimits.from_config(cfg)
-    runner = None
-    s3_runner = None
-    try:
-        # Started first: its lifecycle opens the node session the S3 app's core uses too.
-        runner = await httpserver.start(app, sock, limits, access_log=None)
-        # The S3 dialect shares the Swift app's core and identity (one process, one loop).
-        s3_app = s3_app_for(app, cfg)
-        s3_runner = await httpserver.start(
-            s3_app, s3_sock, limits, ssl_context=s3_tls(cfg.s3), access_log=None
-        )
+    # The Swift app first: its lifecycle opens the node session the S3 app's core uses too.
+    # The S3 dialect shares the Swift app's core and identity (one process, one loop).
+    async with (
+        httpserver.serving(app, sock, limits, shutdown_timeout=60),
+        httpserver.serving(
+            s3_app_for(app, cfg), s3_sock, limits, ssl_context=s3_tls(cfg.s3), shutdown_timeout=60
+        ),
+    ):
         log.info("proxy listening on %s:%d", cfg.proxy.host, cfg.proxy.port)
         log.info("S3 API listening on %s://%s:%d", cfg.s3.scheme, cfg.s3.host, cfg.s3.port)
         await stop.wait()
-    finally:
-        if s3_runner is not None:
-            await s3_runner.cleanup()
-        if runner is not None:
-            await runner.cleanup()
 
 
 def s3_tls(s3: config.S3Section) -> ssl.SSLContext | None:
@@ -93,5 +76,12 @@ def s3_app_for(swift_app: web.Application, cfg: config.Config) -> web.Applicatio
     """The S3 app over the same proxy core and identity store as ``swift_app``."""
     from objectstore.proxy.swift.app import AUTH_LIMITER, CORE, IDENTITY
     from s3compat.app import make_s3_app
+    from stratus.metrics import METRICS
 
-    return make_s3_app(swift_app[CORE], swift_app[IDENTITY], cfg, limiter=swift_app[AUTH_LIMITER])
+    return make_s3_app(
+        swift_app[CORE],
+        swift_app[IDENTITY],
+        cfg,
+        limiter=swift_app[AUTH_LIMITER],
+        metrics=swift_app[METRICS],  # one registry: both APIs' requests on the Swift port
+    )

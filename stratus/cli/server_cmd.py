@@ -14,21 +14,20 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-from stratus import config, private
+from stratus import config, private, runner
 from stratus.cli import resolve
 from stratus.cli.image_cmd import (
     Login,
     add_login_args,
     find_image,
     run_logged_in,
-    serve_until_signalled,
-    setup_logging,
     show,
 )
 from stratus.cli.main import CommandError
 from stratus.cli.network_cmd import find_network
 from stratus.cli.output import plain_text, table
 from stratus.cli.waiting import Waiting
+from stratus.logs import setup_logging
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -109,7 +108,7 @@ def _serve(args: argparse.Namespace) -> int:
     setup_logging()
     # The stdlib loop, not uvloop: pyroute2's asyncio netlink sockets (AF_NETLINK datagram
     # endpoints) are refused by uvloop. No data path runs here: QEMU moves the bytes.
-    asyncio.run(serve_until_signalled(lambda stop: serve(cfg, stop)))
+    runner.run(lambda stop: serve(cfg, stop), uvloop=False)
     return 0
 
 

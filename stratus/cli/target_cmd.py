@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import os
 import re
-import signal
 from pathlib import Path
 
-from stratus import config
+from stratus import config, runner
 from stratus.cli.main import CommandError
+from stratus.logs import setup_logging
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -91,17 +90,10 @@ def _export(args: argparse.Namespace) -> int:
     if muser is not None and user is None:
         raise CommandError("--mutual-chap needs --chap")
     iqn = args.iqn or default_iqn(cfg.iscsi.iqn_prefix, path)
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    setup_logging()
+    chap = (user, secret, muser, msecret)
     try:
-        import uvloop
-
-        runner = uvloop.run
-    except ImportError:  # pragma: no cover - uvloop is a dependency
-        runner = asyncio.run
-    try:
-        runner(_serve(args, path, iqn, portals, (user, secret, muser, msecret)))
+        runner.run(lambda stop: _serve(args, path, iqn, portals, chap, stop))
     except ValueError as exc:
         raise CommandError(str(exc)) from None
     except OSError as exc:
@@ -116,6 +108,7 @@ async def _serve(
     iqn: str,
     portals: list[tuple[str, int]],
     chap: tuple[str | None, str | None, str | None, str | None],
+    stop: asyncio.Event,
 ) -> None:
     from blockstore.iscsi import TargetServer
     from blockstore.scsi import LogicalUnit
@@ -137,10 +130,6 @@ async def _serve(
             target.allow_any_initiator = True
             target.set_default_chap(user, secret, muser, msecret)
         await server.start()
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
         auth = f" (CHAP user {user})" if user else ""
         print(f"stratus: serving {os.path.abspath(path)} ({unit.size} bytes) as LUN 0{auth}")
         for host, port in server.portals:

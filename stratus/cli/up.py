@@ -15,9 +15,7 @@ import contextlib
 import signal
 import sys
 
-import uvloop
-
-from stratus import config
+from stratus import config, runner
 from stratus.cli.launcher import AlreadyRunning, Launcher
 from stratus.cli.supervisor import ChildFailed
 from stratus.identity import IdentityError
@@ -39,11 +37,9 @@ def _say(msg: str) -> None:
     print(f"stratus: {msg}", flush=True)
 
 
-async def _serve(cfg: config.Config, exit_after_start: bool, config_file: str | None) -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in STOP_SIGNALS:
-        loop.add_signal_handler(sig, stop.set)
+async def _serve(
+    cfg: config.Config, exit_after_start: bool, config_file: str | None, stop: asyncio.Event
+) -> None:
     launcher = Launcher(cfg, log=_say)
     starting = asyncio.ensure_future(launcher.start())
     stopping = asyncio.ensure_future(stop.wait())
@@ -73,7 +69,10 @@ async def _serve(cfg: config.Config, exit_after_start: bool, config_file: str | 
 def _up(args: argparse.Namespace) -> int:
     cfg = config.load(args.config)
     try:
-        uvloop.run(_serve(cfg, args.exit_after_start, args.config))
+        runner.run(
+            lambda stop: _serve(cfg, args.exit_after_start, args.config, stop),
+            signals=STOP_SIGNALS,
+        )
     except (ChildFailed, AlreadyRunning, IdentityError) as exc:
         print(f"stratus: error: {exc}", file=sys.stderr, flush=True)
         return 1

@@ -18,22 +18,20 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import logging
-import signal
 import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import uvloop
 from rich.console import Console
 from rich.progress import BarColumn, TaskProgressColumn, TextColumn, TimeElapsedColumn
 from rich.progress import Progress as RichProgress
 
-from stratus import config, private
+from stratus import config, private, runner
 from stratus.cli import resolve
 from stratus.cli.image_cmd import Login, add_login_args, run_logged_in
 from stratus.cli.main import CommandError
 from stratus.cli.output import emit_json, pairs, show, table
+from stratus.logs import setup_logging
 
 Handler = Callable[[argparse.Namespace, Any], Awaitable[int]]
 
@@ -456,21 +454,9 @@ def _serve(args: argparse.Namespace) -> int:
     cfg = config.load(args.config)
     cfg.data.dir = str(cfg.data_dir.resolve())
     private.service_start(cfg.data_dir, volume_dir(cfg))
-    logging.basicConfig(
-        level=logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s[%(process)d]: %(message)s",
-        stream=sys.stderr,
-    )
-
-    async def main() -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
-        await serve(cfg, stop)
-
+    setup_logging()
     try:
-        uvloop.run(main())
+        runner.run(lambda stop: serve(cfg, stop))
     except OSError as exc:
         raise CommandError(f"cannot serve volumes: {exc}") from None
     return 0

@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
-import logging
-import signal
 
-import uvloop
-
-from stratus import config
+from stratus import config, runner
 from stratus.console.app import serve
+from stratus.logs import setup_logging
 
 
 def main() -> int:
@@ -18,16 +14,8 @@ def main() -> int:
     parser.add_argument("--config", metavar="FILE", help="TOML configuration file")
     args = parser.parse_args()
     cfg = config.load(args.config)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-
-    async def run() -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
-        await serve(cfg, stop)
-
-    uvloop.run(run())
+    setup_logging()
+    runner.run(lambda stop: serve(cfg, stop))
     return 0
 
 

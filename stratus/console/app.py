@@ -17,9 +17,12 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
-from stratus import config, httpserver
+from stratus import config
 from stratus.authlimit import AuthLimits, FailureLimiter
+from stratus.http import errors, requestid
+from stratus.http import server as httpserver
 from stratus.identity import IdentityStore, identity_dir
+from stratus.metrics import ServiceMetrics
 
 from . import auth
 from .cloudapi import CONFIG
@@ -41,42 +44,41 @@ CSP = (
 CLIENT_MAX_SIZE = 1024 * 1024
 
 
-def _loopback(host: str) -> str:
-    return {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(host, host)
-
-
 def endpoints_from_config(cfg: config.Config) -> Endpoints:
-    proxy_host = _loopback(cfg.proxy.host)
-    s3_host = _loopback(cfg.s3.host)
-    wrap = lambda h: f"[{h}]" if ":" in h else h  # noqa: E731
+    url = httpserver.base_url
     return Endpoints(
-        proxy=f"http://{wrap(proxy_host)}:{cfg.proxy.port}",
-        s3=f"{cfg.s3.scheme}://{wrap(s3_host)}:{cfg.s3.port}",
+        proxy=url(cfg.proxy.host, cfg.proxy.port),
+        s3=url(cfg.s3.host, cfg.s3.port, cfg.s3.scheme),
         s3_region=cfg.s3.region,
-        volume=f"http://{wrap(_loopback(cfg.volume.host))}:{cfg.volume.port}",
-        compute=f"http://{wrap(_loopback(cfg.compute.host))}:{cfg.compute.port}",
-        image=f"http://{wrap(_loopback(cfg.image.host))}:{cfg.image.port}",
-        network=f"http://{wrap(_loopback(cfg.network.host))}:{cfg.network.port}",
+        volume=url(cfg.volume.host, cfg.volume.port),
+        compute=url(cfg.compute.host, cfg.compute.port),
+        image=url(cfg.image.host, cfg.image.port),
+        network=url(cfg.network.host, cfg.network.port),
         nodes=tuple(
-            f"http://{wrap(_loopback(cfg.storage.host))}:{cfg.storage.base_port + i}"
-            for i in range(cfg.storage.nodes)
+            url(cfg.storage.host, cfg.storage.base_port + i) for i in range(cfg.storage.nodes)
         ),
     )
 
 
+def _answer(request: web.Request, exc: Exception) -> web.StreamResponse | None:
+    """API errors and refusals as pages; a 401 or a redirect goes out as raised."""
+    if isinstance(exc, auth.Forbidden):
+        return _error_page(request, 403, exc.reason_text)
+    if isinstance(exc, ServiceError):
+        return _error_page(request, exc.status if exc.status >= 400 else 502, exc.message)
+    if isinstance(exc, web.HTTPException) and exc.status >= 400 and exc.status != 401:
+        return _error_page(request, exc.status, exc.text or exc.reason)
+    return None
+
+
+def _crash(request: web.Request) -> web.StreamResponse:
+    return _error_page(request, 500, "Something went wrong; the error is logged.")
+
+
 @web.middleware
 async def _headers(request: web.Request, handler: auth.Handler) -> web.StreamResponse:
-    """Security headers on every answer; API errors and refusals as pages, never a 500."""
-    try:
-        resp = await handler(request)
-    except auth.Forbidden as exc:
-        resp = _error_page(request, 403, exc.reason_text)
-    except ServiceError as exc:
-        resp = _error_page(request, exc.status if exc.status >= 400 else 502, exc.message)
-    except web.HTTPException as exc:
-        if exc.status < 400 or exc.status == 401:
-            raise
-        resp = _error_page(request, exc.status, exc.text or exc.reason)
+    """Security headers on every answer, error pages included."""
+    resp = await handler(request)
     resp.headers.setdefault("Content-Security-Policy", CSP)
     resp.headers.setdefault("X-Content-Type-Options", "nosniff")
     # Not no-referrer: with it browsers send ``Origin: null`` on the console's own forms.
@@ -172,7 +174,11 @@ async def _logout(request: web.Request) -> web.StreamResponse:
 
 def make_app(cfg: config.Config, identity: IdentityStore | None = None) -> web.Application:
     """The console for ``cfg`` (its identity store opened here unless given)."""
-    app = web.Application(middlewares=[_headers], client_max_size=CLIENT_MAX_SIZE)
+    app = web.Application(
+        middlewares=[_headers, errors.error_middleware(_answer, _crash, logger=log)],
+        client_max_size=CLIENT_MAX_SIZE,
+    )
+    app.on_response_prepare.append(requestid.stamp)
     store = identity or IdentityStore(identity_dir(cfg.data_dir))
     app[auth.IDENTITY] = store
     app[auth.SESSIONS] = SessionStore()
@@ -183,6 +189,7 @@ def make_app(cfg: config.Config, identity: IdentityStore | None = None) -> web.A
     app[ENV] = make_env()
     app[NAV] = []
     app.router.add_get("/healthcheck", _healthcheck)
+    ServiceMetrics().install(app, "console")
     app.router.add_get("/", _root)
     app.router.add_get("/login", _login_form)
     app.router.add_post("/login", _login)
@@ -211,17 +218,15 @@ def tls_context(section: config.ConsoleSection) -> ssl.SSLContext | None:
 async def serve(cfg: config.Config, stop: asyncio.Event) -> None:
     """Serve the console until ``stop`` is set."""
     sock = httpserver.listen(cfg.console.host, cfg.console.port)
-    runner = await httpserver.start(
-        make_app(cfg),
-        sock,
-        httpserver.ServerLimits.from_config(cfg),
-        ssl_context=tls_context(cfg.console),
-        access_log=None,
-    )
-    log.info(
-        "console listening on %s://%s:%d", cfg.console.scheme, cfg.console.host, cfg.console.port
-    )
-    try:
+    limits = httpserver.ServerLimits.from_config(cfg)
+    tls = tls_context(cfg.console)
+    async with httpserver.serving(
+        make_app(cfg), sock, limits, ssl_context=tls, shutdown_timeout=60
+    ):
+        log.info(
+            "console listening on %s://%s:%d",
+            cfg.console.scheme,
+            cfg.console.host,
+            cfg.console.port,
+        )
         await stop.wait()
-    finally:
-        await runner.cleanup()

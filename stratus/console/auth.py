@@ -108,7 +108,6 @@ def page(role: str = "reader") -> Callable[[Handler], Handler]:
             request[VIEWER] = who
             return await handler(request)
 
-        wrapped.required_role = role  # type: ignore[attr-defined]
         return wrapped
 
     return wrap
@@ -185,11 +184,11 @@ async def log_in(request: web.Request, name: str, secret: str) -> Session:
         raise LoginFailed("too many failed logins: wait a little", wait)
     store = request.app[IDENTITY]
     lifetime = request.app[SETTINGS].session_lifetime
+    access: str | None = None
     try:
         if ":" in name:
             project, user = parse_user_spec(name)
             result = await asyncio.to_thread(store.login, project, user, secret, lifetime)
-            access = None
         else:
             result = await asyncio.to_thread(_s3_login, store, name, secret, lifetime)
             access = name

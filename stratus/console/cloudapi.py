@@ -10,14 +10,13 @@ without when their service is down or lacks the endpoint.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 from urllib.parse import quote
 
 from aiohttp import web
 
 from .auth import viewer
-from .services import SERVICES, ServiceError
+from .services import SERVICES, ServiceError, answered
 
 VOLUME_MICROVERSION = "volume 3.66"  # attachments (3.27+) and what blockstore.client sends
 
@@ -32,23 +31,12 @@ async def api_json(
     params: dict[str, str] | None = None,
 ) -> Any:
     """One call with the viewer's token; the decoded answer (None when empty)."""
-    hdrs = {"Accept": "application/json", **(headers or {})}
-    data = None
-    if body is not None:
-        data = json.dumps(body)
-        hdrs["Content-Type"] = "application/json"
-    token = viewer(request).session.token
-    resp = await request.app[SERVICES].call(
-        method, url, token, headers=hdrs, params=params, data=data
-    )
-    raw = await resp.read()
-    resp.release()
-    if not raw:
-        return None
-    try:
-        return json.loads(raw)
-    except ValueError:
-        raise ServiceError(502, "the service answered something that is not JSON") from None
+    api = request.app[SERVICES].client("", viewer(request).session.token)
+    with answered("the service"):
+        try:
+            return await api.request(method, url, body, params, headers)
+        except ValueError:  # the answer (never the body sent: plain JSON from the pages)
+            raise ServiceError(502, "the service answered something that is not JSON") from None
 
 
 async def try_json(request: web.Request, url: str, key: str) -> list[dict[str, Any]]:

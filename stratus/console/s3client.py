@@ -18,10 +18,9 @@ from xml.sax.saxutils import escape
 
 import aiohttp
 from defusedxml import ElementTree
-from yarl import URL
 
 from .presign import canonical_query, s3_path, sign_request
-from .services import ServiceError, Services
+from .services import ServiceError, Services, send
 
 NS = "http://s3.amazonaws.com/doc/2006-03-01/"
 
@@ -41,6 +40,17 @@ def _text(el: Element, name: str) -> str:
     return (found.text or "") if found is not None else ""
 
 
+def s3_error(resp: aiohttp.ClientResponse, body: bytes) -> ServiceError:
+    """An S3 error answer in the page's words: the XML error's message (or code)."""
+    message = "your role does not allow this" if resp.status == 403 else f"S3 error {resp.status}"
+    try:
+        root = ElementTree.fromstring(body)
+        message = _text(root, "Message") or _text(root, "Code") or message
+    except Exception:
+        pass
+    return ServiceError(resp.status, message)
+
+
 class S3Client:
     """Signed calls to the S3 API as the holder of one access key."""
 
@@ -48,6 +58,10 @@ class S3Client:
         self.services = services
         self.access = access
         self.secret = secret
+        # Signed paths go out as signed; the whole error body is read for its XML message.
+        self.api = services.client(
+            services.endpoints.s3, errors=s3_error, encoded=True, error_body=None
+        )
 
     async def _call(self, *args: Any, **kw: Any) -> bytes:
         return (await self._send(*args, **kw))[1]
@@ -78,28 +92,10 @@ class S3Client:
             unsigned_payload=stream is not None,
         )
         query = canonical_query(params)
-        url = f"{ep.s3}{path}" + (f"?{query}" if query else "")
-        try:
-            async with self.services.http.request(
-                method,
-                URL(url, encoded=True),
-                headers=signed,
-                data=stream if stream is not None else (body or None),
-            ) as resp:
-                data = await resp.read()
-                status = resp.status
-                got = dict(resp.headers)
-        except aiohttp.ClientError as exc:
-            raise ServiceError(502, f"the S3 API did not answer ({type(exc).__name__})") from None
-        if status >= 300:
-            message = "your role does not allow this" if status == 403 else f"S3 error {status}"
-            try:
-                root = ElementTree.fromstring(data)
-                message = _text(root, "Message") or _text(root, "Code") or message
-            except Exception:
-                pass
-            raise ServiceError(status, message)
-        return got, data
+        target = path + (f"?{query}" if query else "")
+        data = stream if stream is not None else (body or None)
+        reply = await send(self.api, method, target, what="the S3 API", headers=signed, data=data)
+        return dict(reply.headers), reply.body
 
     async def versioning(self, bucket: str) -> str:
         """``Enabled``, ``Suspended`` or "" (never enabled)."""

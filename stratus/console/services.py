@@ -7,12 +7,17 @@ decide what is shown. :class:`Services` lives on the app (one HTTP
 connection pool); :func:`swift` gives a handler a client bound to the user.
 Other sections call their service with :meth:`Services.call` the same way
 (``X-Auth-Token`` is what the volume, image and compute APIs take too).
+
+The calls go through the shared client base (:mod:`stratus.http.client`);
+what the console adds is the wording: an error answer or an unreachable
+service becomes a :class:`ServiceError` whose message the error page shows.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
+from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -20,16 +25,43 @@ from urllib.parse import quote
 import aiohttp
 from aiohttp import web
 
+from stratus.http.client import Errors, HttpError, JsonClient, Reply
+
 ACL_PUBLIC = ".r:*,.rlistings"
+#: Any status from 300 up is an error to the console (redirects are followed before).
+ERROR_STATUS = 300
+#: How much of an error answer is read for the page's reason.
+ERROR_BODY = 300
 
 
-class ServiceError(Exception):
+class ServiceError(HttpError):
     """An API answered with an error: its status and a short reason for the page."""
 
     def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
+        super().__init__(message, status)
         self.message = message
+
+
+def page_error(resp: aiohttp.ClientResponse, body: bytes) -> ServiceError:
+    """An error answer in the page's words (the client base's ``errors`` function)."""
+    return ServiceError(resp.status, _reason(resp.status, body.decode("utf-8", "replace")))
+
+
+@contextmanager
+def answered(what: str) -> Iterator[None]:
+    """A service that could not be reached becomes a 502 :class:`ServiceError` naming it."""
+    try:
+        yield
+    except aiohttp.ClientError as exc:
+        raise ServiceError(502, f"{what} did not answer ({type(exc).__name__})") from None
+
+
+async def send(
+    api: JsonClient, method: str, path: str, *, what: str = "the service", **kw: Any
+) -> Reply:
+    """One call on ``api``, its whole answer read (see :meth:`JsonClient.send`)."""
+    with answered(what):
+        return await api.send(method, path, **kw)
 
 
 @dataclass(frozen=True)
@@ -67,6 +99,29 @@ class Services:
             await self._http.close()
             self._http = None
 
+    def client(
+        self,
+        base_url: str,
+        token: str | None = None,
+        *,
+        errors: Errors = page_error,
+        encoded: bool = False,
+        error_body: int | None = ERROR_BODY,
+    ) -> JsonClient:
+        """A client of one API (as the holder of ``token``) on the app's connection pool.
+
+        The arguments are :class:`JsonClient`'s; errors are the page's by default.
+        """
+        return JsonClient(
+            base_url,
+            token,
+            session=self.http,
+            errors=errors,
+            error_status=ERROR_STATUS,
+            error_body_limit=error_body,
+            encoded=encoded,
+        )
+
     async def call(
         self,
         method: str,
@@ -76,22 +131,11 @@ class Services:
         headers: Mapping[str, str] | None = None,
         params: Mapping[str, str] | None = None,
         data: Any = None,
-        ok: tuple[int, ...] = (200, 201, 202, 204),
-    ) -> aiohttp.ClientResponse:
-        """One request as the user; a :class:`ServiceError` unless the status is in ``ok``.
-
-        The caller reads (or releases) the response it gets back.
-        """
-        hdrs = {"X-Auth-Token": token, **(headers or {})}
-        try:
-            resp = await self.http.request(method, url, headers=hdrs, params=params, data=data)
-        except aiohttp.ClientError as exc:
-            raise ServiceError(502, f"the service did not answer ({type(exc).__name__})") from None
-        if resp.status not in ok:
-            body = (await resp.content.read(300)).decode("utf-8", "replace")
-            resp.release()
-            raise ServiceError(resp.status, _reason(resp.status, body))
-        return resp
+    ) -> Reply:
+        """One request to ``url`` as the user, its whole answer read; a :class:`ServiceError`
+        for an error status or a service that does not answer."""
+        api = self.client("", token)
+        return await send(api, method, url, headers=headers, params=params, data=data)
 
 
 def _reason(status: int, body: str) -> str:
@@ -151,17 +195,22 @@ class SwiftClient:
         self.services = services
         self.token = token
         self.base = f"{services.endpoints.proxy}/v1/{account}"
+        self.api = services.client(self.base, token)
 
-    def url(self, container: str | None = None, obj: str | None = None) -> str:
-        out = self.base
+    def path(self, container: str | None = None, obj: str | None = None) -> str:
+        """The quoted path below the account (``""`` for the account itself)."""
+        out = ""
         if container is not None:
             out += "/" + quote(container, safe="")
         if obj is not None:
             out += "/" + quote(obj, safe="/")
         return out
 
-    async def _call(self, method: str, url: str, **kw: Any) -> aiohttp.ClientResponse:
-        return await self.services.call(method, url, self.token, **kw)
+    def url(self, container: str | None = None, obj: str | None = None) -> str:
+        return self.base + self.path(container, obj)
+
+    async def _call(self, method: str, path: str = "", **kw: Any) -> Reply:
+        return await send(self.api, method, path, **kw)
 
     async def account(self) -> tuple[dict[str, str], list[ContainerRow]]:
         """The account's headers and every container (listings page through 10 000 at a time)."""
@@ -169,28 +218,26 @@ class SwiftClient:
         marker = ""
         headers: dict[str, str] = {}
         while True:
-            resp = await self._call("GET", self.base, params={"format": "json", "marker": marker})
-            headers = dict(resp.headers)
-            page = json.loads(await resp.read() or b"[]")
+            reply = await self._call("GET", params={"format": "json", "marker": marker})
+            headers = dict(reply.headers)
+            page = json.loads(reply.body or b"[]")
             rows += [ContainerRow(r["name"], int(r["count"]), int(r["bytes"])) for r in page]
             if len(page) < 10_000:
                 return headers, rows
             marker = page[-1]["name"]
 
     async def container(self, name: str) -> dict[str, str]:
-        resp = await self._call("HEAD", self.url(name))
-        resp.release()
-        return dict(resp.headers)
+        return dict((await self._call("HEAD", self.path(name))).headers)
 
     async def create_container(self, name: str) -> None:
-        (await self._call("PUT", self.url(name))).release()
+        await self._call("PUT", self.path(name))
 
     async def delete_container(self, name: str) -> None:
-        (await self._call("DELETE", self.url(name))).release()
+        await self._call("DELETE", self.path(name))
 
     async def set_public(self, name: str, public: bool) -> None:
         headers = {"X-Container-Read": ACL_PUBLIC} if public else {"X-Remove-Container-Read": "1"}
-        (await self._call("POST", self.url(name), headers=headers)).release()
+        await self._call("POST", self.path(name), headers=headers)
 
     async def list_objects(
         self,
@@ -210,8 +257,8 @@ class SwiftClient:
             params["marker"] = marker
         if reverse:
             params["reverse"] = "true"
-        resp = await self._call("GET", self.url(container), params=params)
-        page = json.loads(await resp.read() or b"[]")
+        reply = await self._call("GET", self.path(container), params=params)
+        page = json.loads(reply.body or b"[]")
         more = len(page) > limit
         page = page[:limit]
         rows = []
@@ -225,15 +272,19 @@ class SwiftClient:
         return Listing(rows, last if more else None)
 
     async def head_object(self, container: str, obj: str) -> dict[str, str]:
-        resp = await self._call("HEAD", self.url(container, obj))
-        resp.release()
-        return dict(resp.headers)
+        return dict((await self._call("HEAD", self.path(container, obj))).headers)
 
+    @asynccontextmanager
     async def get_object(
         self, container: str, obj: str, headers: Mapping[str, str] | None = None
-    ) -> aiohttp.ClientResponse:
-        """The object's response, streaming: read it and release it."""
-        return await self._call("GET", self.url(container, obj), headers=headers, ok=(200, 206))
+    ) -> AsyncIterator[aiohttp.ClientResponse]:
+        """The object's response, its body unread: stream ``resp.content`` inside the block."""
+        async with AsyncExitStack() as stack:
+            with answered("the service"):  # reaching it; a break mid-body is the reader's
+                resp = await stack.enter_async_context(
+                    self.api.open("GET", self.path(container, obj), headers=headers)
+                )
+            yield resp
 
     async def put_object(
         self,
@@ -245,12 +296,11 @@ class SwiftClient:
     ) -> str:
         """Stream ``length`` bytes into an object; its ETag."""
         headers = {"Content-Length": str(length), "Content-Type": content_type}
-        resp = await self._call("PUT", self.url(container, obj), headers=headers, data=body)
-        resp.release()
-        return resp.headers.get("ETag", "")
+        reply = await self._call("PUT", self.path(container, obj), headers=headers, data=body)
+        return reply.headers.get("ETag", "")
 
     async def delete_object(self, container: str, obj: str) -> None:
-        (await self._call("DELETE", self.url(container, obj))).release()
+        await self._call("DELETE", self.path(container, obj))
 
     async def set_metadata(
         self, container: str, obj: str, meta: Mapping[str, str], content_type: str
@@ -258,7 +308,7 @@ class SwiftClient:
         """Replace the object's user metadata (Swift's POST replaces it whole)."""
         headers = {f"X-Object-Meta-{k}": v for k, v in meta.items()}
         headers["Content-Type"] = content_type
-        (await self._call("POST", self.url(container, obj), headers=headers)).release()
+        await self._call("POST", self.path(container, obj), headers=headers)
 
 
 SERVICES: web.AppKey[Services] = web.AppKey("console_services", Services)

@@ -45,8 +45,8 @@ class CredentialMixin:
         _dbs: dict[str, lmdb._Database]
         clock: Callable[[], float]
 
-        def _read(self) -> AbstractContextManager[lmdb.Transaction]: ...
-        def _write(self) -> AbstractContextManager[lmdb.Transaction]: ...
+        def _read(self) -> AbstractContextManager[lmdb.Transaction[bytes]]: ...
+        def _write(self) -> AbstractContextManager[lmdb.Transaction[bytes]]: ...
 
     def create_credential(
         self, project: str, user: str, *, access: str | None = None, secret: str | None = None
@@ -115,7 +115,7 @@ class CredentialMixin:
             role = decode(uraw, "user")["role"]
         return rec["secret"], Principal(rec["project"], rec["user"], (role,))
 
-    def _drop_credentials(self, txn: lmdb.Transaction, project: str, user: str) -> None:
+    def _drop_credentials(self, txn: lmdb.Transaction[bytes], project: str, user: str) -> None:
         doomed = []
         for k, v in txn.cursor(db=self._dbs["creds"]):
             rec = decode(v, "credential")

@@ -64,9 +64,9 @@ def check_name(kind: str, name: object) -> str:
 
 
 def check_role(role: object) -> str:
-    if role not in ROLES:
+    if not isinstance(role, str) or role not in ROLES:
         raise InvalidName(f"invalid role {_shown(role)}: choose one of {', '.join(ROLES)}")
-    return role  # type: ignore[return-value]
+    return role
 
 
 def check_key(key: object) -> str:

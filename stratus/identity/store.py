@@ -82,13 +82,13 @@ class IdentityStore(CredentialMixin):
     # -- transactions -------------------------------------------------------
 
     @contextmanager
-    def _read(self) -> Iterator[lmdb.Transaction]:
+    def _read(self) -> Iterator[lmdb.Transaction[bytes]]:
         self._check_open()
         with self._env.begin() as txn:
             yield txn
 
     @contextmanager
-    def _write(self) -> Iterator[lmdb.Transaction]:
+    def _write(self) -> Iterator[lmdb.Transaction[bytes]]:
         self._check_open()
         try:
             with self._env.begin(write=True) as txn:
@@ -249,7 +249,7 @@ class IdentityStore(CredentialMixin):
             if revoke:
                 self._drop_user_tokens(txn, ukey)
 
-    def _user_keys(self, txn: lmdb.Transaction, project: str) -> list[bytes]:
+    def _user_keys(self, txn: lmdb.Transaction[bytes], project: str) -> list[bytes]:
         prefix = project.encode() + b":"
         cur = txn.cursor(db=self._dbs["users"])
         keys = []
@@ -260,7 +260,7 @@ class IdentityStore(CredentialMixin):
                 keys.append(k)
         return keys
 
-    def _drop_user(self, txn: lmdb.Transaction, ukey: bytes) -> bool:
+    def _drop_user(self, txn: lmdb.Transaction[bytes], ukey: bytes) -> bool:
         if not txn.delete(ukey, db=self._dbs["users"]):
             return False
         self._drop_user_tokens(txn, ukey)
@@ -390,7 +390,7 @@ class IdentityStore(CredentialMixin):
         with self._read() as txn:
             return txn.stat(self._dbs["tokens"])["entries"]
 
-    def _reap(self, txn: lmdb.Transaction, now: float, limit: int) -> int:
+    def _reap(self, txn: lmdb.Transaction[bytes], now: float, limit: int) -> int:
         cut = _ms(now)
         doomed = []
         cur = txn.cursor(db=self._dbs["token_expiry"])
@@ -402,7 +402,7 @@ class IdentityStore(CredentialMixin):
             self._drop_token(txn, digest)
         return len(doomed)
 
-    def _cap_user_tokens(self, txn: lmdb.Transaction, ukey: bytes, keep: int) -> None:
+    def _cap_user_tokens(self, txn: lmdb.Transaction[bytes], ukey: bytes, keep: int) -> None:
         prefix = ukey + b"\0"
         cur = txn.cursor(db=self._dbs["user_tokens"])
         mine = []
@@ -415,10 +415,10 @@ class IdentityStore(CredentialMixin):
         for digest in mine[: max(0, len(mine) - keep)]:
             self._drop_token(txn, digest)
 
-    def _drop_user_tokens(self, txn: lmdb.Transaction, ukey: bytes) -> None:
+    def _drop_user_tokens(self, txn: lmdb.Transaction[bytes], ukey: bytes) -> None:
         self._cap_user_tokens(txn, ukey, 0)
 
-    def _drop_token(self, txn: lmdb.Transaction, digest: bytes) -> bool:
+    def _drop_token(self, txn: lmdb.Transaction[bytes], digest: bytes) -> bool:
         raw = txn.get(digest, db=self._dbs["tokens"])
         if raw is None:
             return False

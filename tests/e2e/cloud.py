@@ -1,7 +1,12 @@
-"""A `stratus up` of its own for an e2e test: free ports, one storage node, the CLI as admin."""
+"""`stratus up` for e2e tests: free ports, one storage node, the CLIs (`stratus`, `openstack`).
+
+``Cloud`` starts one; the ``shared_cloud`` fixture (tests/e2e/conftest.py) is the one the
+OpenStack e2e files share. Every test makes its own names and projects on it.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -16,10 +21,43 @@ from typing import Any
 
 from compute_glue.networks import dhcp
 from tests.helpers.net import free_port
+from tests.helpers.tools import missing_tool, need_tool
 
 ROOT = Path(__file__).resolve().parents[2]
 STRATUS = str(Path(sys.executable).parent / "stratus")  # the installed console script
+OPENSTACK = str(Path(sys.executable).parent / "openstack")
 ADMIN_KEY = "e2e-volume-admin-key"
+
+
+def need_vm_tools() -> None:
+    """Skip unless this machine can boot the cloud's VMs (bridges, taps, QEMU over iSCSI)."""
+    if os.geteuid() != 0:
+        missing_tool("root (CAP_NET_ADMIN) is needed to make bridges and taps")
+    need_tool("qemu-system-x86_64", "qemu-system-x86")
+    if not Path("/usr/lib/x86_64-linux-gnu/qemu/block-iscsi.so").exists():
+        missing_tool("QEMU's iSCSI driver (Debian package qemu-block-extra) is not installed")
+
+
+def qemu_pids(*markers: Path | str) -> list[int]:
+    """The QEMU processes whose command line holds every marker (a data dir, a server id)."""
+    wanted = [str(m).encode() for m in markers]
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                argv = (entry / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if b"qemu-system" in argv and all(w in argv for w in wanted):
+                found.append(int(entry.name))
+    return found
+
+
+def interfaces(prefix: str) -> list[str]:
+    """The host's network interfaces whose names start with ``prefix``."""
+    out = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True, check=True).stdout
+    names = [line.split(":")[1].strip().split("@")[0] for line in out.splitlines()]
+    return [n for n in names if n.startswith(prefix)]
 
 
 class Cloud:
@@ -85,8 +123,16 @@ class Cloud:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
-        # Like its VMs, the networks' dnsmasq processes outlive `stratus up`.
-        dhcp.stop_all(self.env["STRATUS_NETWORK_IFNAME_PREFIX"])
+        # VMs, their bridges and taps, and the networks' dnsmasq outlive `stratus up`:
+        # never leave one behind, even when a test failed.
+        prefix = self.env["STRATUS_NETWORK_IFNAME_PREFIX"]
+        dhcp.stop_all(prefix)
+        for pid in qemu_pids(self.data):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        if os.geteuid() == 0:
+            for name in interfaces(prefix):
+                subprocess.run(["ip", "link", "del", name], check=False)
 
     def cli(self, *args: str, timeout: float = 300) -> Any:
         """Run `stratus ARGS --json` as the admin; the printed JSON."""
@@ -107,3 +153,51 @@ class Cloud:
 
     def volume_file(self, volume_id: str) -> Path:
         return self.data / "volumes" / "files" / "volumes" / f"{volume_id}.img"
+
+
+def os_env(
+    cloud: Cloud, user: str | None = None, project: str = "admin", password: str = ""
+) -> dict[str, str]:
+    """The admin through the clouds.yaml `stratus up` wrote, or ``user`` of ``project`` through
+    OS_* variables (password ``<user>-pw`` unless given)."""
+    env = {k: v for k, v in cloud.env.items() if not k.startswith("OS_")}
+    env["PYTHONWARNINGS"] = "ignore"
+    if user is None:
+        env.update(OS_CLOUD="stratus", OS_CLIENT_CONFIG_FILE=str(cloud.data / "clouds.yaml"))
+        return env
+    env.update(
+        OS_AUTH_URL=f"http://127.0.0.1:{cloud.env['STRATUS_IDENTITY_PORT']}/v3",
+        OS_USERNAME=user,
+        OS_PASSWORD=password or f"{user}-pw",
+        OS_PROJECT_NAME=project,
+        OS_USER_DOMAIN_NAME="Default",
+        OS_PROJECT_DOMAIN_NAME="Default",
+        OS_IDENTITY_API_VERSION="3",
+    )
+    return env
+
+
+def openstack(
+    cloud: Cloud,
+    *args: str,
+    check: bool = True,
+    env: dict[str, str] | None = None,
+    timeout: float = 240,
+) -> subprocess.CompletedProcess[str]:
+    """Run the `openstack` CLI as the admin (or in ``env``, see ``os_env``)."""
+    out = subprocess.run(
+        [OPENSTACK, *args],
+        cwd=ROOT,
+        env=env or os_env(cloud),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    if check:
+        assert out.returncode == 0, f"openstack {' '.join(args)}:\n{out.stdout}\n{out.stderr}"
+    return out
+
+
+def osj(cloud: Cloud, *args: str, env: dict[str, str] | None = None) -> Any:
+    """`openstack ARGS -f json`; the printed JSON."""
+    return json.loads(openstack(cloud, *args, "-f", "json", env=env).stdout)

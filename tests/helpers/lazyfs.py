@@ -508,6 +508,18 @@ class LazyFS:
         self.backing, self.mount, self.control, self.log = backing, mount, control, log
         self.proc: subprocess.Popen[bytes] | None = None
 
+    @classmethod
+    def under(cls, root: Path) -> LazyFS:
+        """One whose backing dir, mount point, control socket and log are all in ``root``."""
+        return cls(root / "backing", root / "mnt", root / "ctl", root / "lazyfs.log")
+
+    def __enter__(self) -> LazyFS:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
     def start(self) -> None:
         for path in (self.backing, self.mount):  # private, parents too (services check)
             for missing in reversed([p for p in (path, *path.parents) if not p.exists()]):

@@ -10,6 +10,10 @@ from __future__ import annotations
 
 import random
 import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from aiohttp import web
 
 _LOW, _HIGH = 20000, 32000  # below Linux's default ip_local_port_range (32768-60999)
 
@@ -51,3 +55,16 @@ def free_port_block(count: int, host: str = "127.0.0.1") -> int:
         if all(_bindable(host, p) for p in range(base, base + count)):
             return base
     raise RuntimeError(f"no block of {count} free ports")
+
+
+@asynccontextmanager
+async def serve_app(app: web.Application) -> AsyncIterator[str]:
+    """Serve ``app`` on a free loopback port for the block; yield its base URL."""
+    runner = web.AppRunner(app)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        await runner.cleanup()

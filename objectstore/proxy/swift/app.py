@@ -18,29 +18,32 @@ import os
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
 
 from aiohttp import web
+from multidict import CIMultiDictProxy
 
 from objectstore.client import TRANS_ID
 from objectstore.proxy import errors as core_errors
 from objectstore.proxy.core import ProxyCore
 from objectstore.proxy.swift import account, auth, container, info, obj
-from objectstore.proxy.swift.constraints import parse_query, split_path
+from objectstore.proxy.swift.constraints import VALID_API_VERSIONS, parse_query, split_path
 from objectstore.proxy.swift.errors import SwiftError, error_response, from_core
 from stratus.authlimit import AuthLimits, FailureLimiter
+from stratus.config import Config
+from stratus.http import errors, requestid
+from stratus.identity import IdentityStore, Principal
+from stratus.metrics import ServiceMetrics, method_label
 
 log = logging.getLogger(__name__)
 
 CLIENT_MAX_SIZE = 1024 * 1024
 ACCESS_LOG_FORMAT = '%a "%r" %s %b %Tf txn=%{X-Trans-Id}o'
 CORE: web.AppKey[ProxyCore] = web.AppKey("core", ProxyCore)
-IDENTITY: web.AppKey[Any] = web.AppKey("identity", object)
+IDENTITY: web.AppKey[IdentityStore] = web.AppKey("identity", IdentityStore)
 TOKENS: web.AppKey[auth.TokenCache] = web.AppKey("tokens", auth.TokenCache)
-CONFIG: web.AppKey[Any] = web.AppKey("config", object)
+CONFIG: web.AppKey[Config] = web.AppKey("config", Config)
 # Failed authentications per client address; the S3 API in the same process shares it.
 AUTH_LIMITER: web.AppKey[FailureLimiter] = web.AppKey("auth_limiter", FailureLimiter)
-TX: web.RequestKey[str] = web.RequestKey("tx", str)
 
 Handler = Callable[["Ctx"], Awaitable[web.StreamResponse]]
 
@@ -51,19 +54,19 @@ class Ctx:
 
     request: web.Request
     core: ProxyCore
-    identity: Any
+    identity: IdentityStore
     account: str
     container: str | None
     obj: str | None
     params: dict[str, str]
-    principal: Any | None
+    principal: Principal | None
 
     @property
     def method(self) -> str:
         return self.request.method
 
     @property
-    def headers(self) -> Any:
+    def headers(self) -> CIMultiDictProxy[str]:
         return self.request.headers
 
 
@@ -89,7 +92,7 @@ _LOGGERS = (
     "objectstore.proxy.placement",
     "objectstore.proxy.reads",
     "objectstore.proxy.writes",
-    "objectstore.proxy.errorlimit",
+    "objectstore.common.errorlimit",
     "objectstore.proxy.swift.app",
     "objectstore.proxy.swift.obj",
     "aiohttp.access",
@@ -105,35 +108,39 @@ def install_log_filter() -> None:
             logger.addFilter(_FILTER)
 
 
-@web.middleware
-async def swift_errors(
-    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
-) -> web.StreamResponse:
-    """Transaction id in, Swift's error form out."""
-    tx = request.headers.get("X-Trans-Id-Extra")
-    tx = new_trans_id() + (f"-{tx[:32]}" if tx and tx.isalnum() else "")
-    request[TX] = tx
-    TRANS_ID.set(tx)
-    try:
-        return await handler(request)
-    except SwiftError as exc:
+def _trans_id(request: web.Request) -> str:
+    """A new transaction id, with the client's ``X-Trans-Id-Extra`` appended as Swift does."""
+    extra = request.headers.get("X-Trans-Id-Extra")
+    return new_trans_id() + (f"-{extra[:32]}" if extra and extra.isalnum() else "")
+
+
+#: Swift's transaction ids, returned under both names Swift's clients read.
+TRANS_IDS = requestid.IdStyle(("X-Trans-Id", "X-Openstack-Request-Id"), _trans_id)
+
+
+def _answer(request: web.Request, exc: Exception) -> web.StreamResponse | None:
+    if isinstance(exc, SwiftError):
         return exc.response()
-    except core_errors.ProxyError as exc:
+    if isinstance(exc, core_errors.ProxyError):
         mapped = from_core(exc)
         assert mapped is not None
         return mapped.response()
-    except (web.HTTPException, obj.StreamBroken):
-        raise  # a broken stream must close the connection: its headers are gone
-    except Exception:
-        log.exception("%s %s failed", request.method, request.path)
-        return error_response(500)
+    return None
 
 
-async def _trans_headers(request: web.Request, response: web.StreamResponse) -> None:
-    tx = request.get(TX)
-    if tx:
-        response.headers["X-Trans-Id"] = tx
-        response.headers["X-Openstack-Request-Id"] = tx
+def _crash(request: web.Request) -> web.StreamResponse:
+    return error_response(500)
+
+
+#: Transaction id in (also sent to the storage nodes), Swift's error form out: the shared
+#: middleware. A broken stream must close the connection: its headers are gone.
+swift_errors = errors.error_middleware(
+    _answer,
+    _crash,
+    ids=TRANS_IDS,
+    passthrough=(web.HTTPException, obj.StreamBroken),
+    logger=log,
+)
 
 
 async def handle_api(request: web.Request) -> web.StreamResponse:
@@ -162,7 +169,30 @@ async def handle_healthcheck(request: web.Request) -> web.Response:
     return web.Response(text="OK")
 
 
-def make_app(core: ProxyCore, identity: Any, config: Any) -> web.Application:
+_TOP_OPERATIONS = {
+    "/auth/v1.0": "auth",
+    "/info": "info",
+    "/healthcheck": "healthcheck",
+    "/metrics": "metrics",
+}
+
+
+def swift_operation(request: web.Request) -> str:
+    """The metrics label of a request: ``GET object``, ``PUT container``... (no names)."""
+    path = request.raw_path.partition("?")[0]
+    parts = path.split("/", 4)
+    if len(parts) < 3 or parts[1] not in VALID_API_VERSIONS:
+        kind = _TOP_OPERATIONS.get(path, "other")
+    elif len(parts) > 4 and parts[4]:
+        kind = "object"
+    elif len(parts) > 3 and parts[3]:
+        kind = "container"
+    else:
+        kind = "account"
+    return f"{method_label(request)} {kind}"
+
+
+def make_app(core: ProxyCore, identity: IdentityStore, config: Config) -> web.Application:
     """The native API application (auth, /info, /v1) over ``core``."""
     from stratus.identity.tempauth import make_auth_routes
 
@@ -173,20 +203,24 @@ def make_app(core: ProxyCore, identity: Any, config: Any) -> web.Application:
     app[TOKENS] = auth.TokenCache(identity)
     app[CONFIG] = config
     app[AUTH_LIMITER] = limiter = FailureLimiter(AuthLimits.from_config(config))
-    base = getattr(config.identity, "storage_url_base", "")
     app.add_routes(
         make_auth_routes(
-            identity, config.identity.token_lifetime, storage_url_base=base, limiter=limiter
+            identity,
+            config.identity.token_lifetime,
+            storage_url_base=config.identity.storage_url_base,
+            limiter=limiter,
         )
     )
     app.router.add_route("*", "/info", info.handle_info)
     app.router.add_route("GET", "/healthcheck", handle_healthcheck)
+    # Requests of both APIs (the S3 app shares it) and GET /metrics, before the catch-all.
+    ServiceMetrics().install(app, "swift", swift_operation)
     app.router.add_route("*", "/{tail:.*}", handle_api)
-    app.on_response_prepare.append(_trans_headers)
+    app.on_response_prepare.append(requestid.stamp)
     return app
 
 
-def make_app_from_config(config: Any) -> web.Application:
+def make_app_from_config(config: Config) -> web.Application:
     """Everything the proxy process needs, built from the configuration.
 
     Rings from ``<data>/rings``, the identity store from ``<data>/identity``
@@ -195,12 +229,12 @@ def make_app_from_config(config: Any) -> web.Application:
     """
     from objectstore.client import NodeClient
     from objectstore.proxy.core import Rings
-    from stratus.identity import IdentityStore, identity_dir
+    from stratus.identity import identity_dir
 
     identity = IdentityStore(identity_dir(config.data.dir))
     # The node client needs a session, and a session needs the running loop:
-    # it is made in the app's lifecycle, before the first request.
-    core = ProxyCore(config, Rings.from_config(config), None)  # type: ignore[arg-type]
+    # it is made in the app's lifecycle, before the first request (None until then).
+    core = ProxyCore(config, Rings.from_config(config), None)  # pyright: ignore[reportArgumentType]
     app = make_app(core, identity, config)
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:

@@ -25,13 +25,12 @@ Policy (documented in the Swift compatibility notes):
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
-from typing import Any
 
+from objectstore.proxy.acl import read_granted, write_granted
 from objectstore.proxy.models import ContainerInfo
-from objectstore.proxy.swift.acl import Acl
 from objectstore.proxy.swift.errors import SwiftError
+from stratus.identity import IdentityStore, Principal
 
 ACCOUNT_PREFIX = "AUTH_"
 READ_METHODS = frozenset(("GET", "HEAD", "OPTIONS"))
@@ -43,7 +42,7 @@ TOKEN_CACHE_MAX = 50_000
 class Access:
     """The outcome of authorization for one request."""
 
-    principal: Any | None
+    principal: Principal | None
     owner: bool  # acts as the account's owner (sees ACL headers)
     writer: bool  # may change data in the account
     admin: bool = False  # may change who else has access (container ACLs)
@@ -57,16 +56,16 @@ class TokenCache:
     proxy (Swift's tempauth keeps tokens in memcache for longer).
     """
 
-    def __init__(self, identity: Any, ttl: float = TOKEN_CACHE_TTL) -> None:
+    def __init__(self, identity: IdentityStore, ttl: float = TOKEN_CACHE_TTL) -> None:
         self.identity = identity
         self.ttl = ttl
-        self._hits: dict[str, tuple[float, Any]] = {}
+        self._hits: dict[str, tuple[float, Principal]] = {}
 
-    def authenticate(self, token: str | None) -> Any | None:
+    def authenticate(self, token: str | None) -> Principal | None:
         """The principal of ``token``; SwiftError(401) for a bad or expired one."""
         if not token:
             return None
-        now = getattr(self.identity, "clock", time.time)()
+        now = self.identity.clock()
         hit = self._hits.get(token)
         if hit is not None and hit[0] > now:
             return hit[1]
@@ -83,11 +82,11 @@ class TokenCache:
         return principal
 
 
-def deny(principal: Any | None) -> SwiftError:
+def deny(principal: Principal | None) -> SwiftError:
     return SwiftError(403 if principal is not None else 401)
 
 
-def owner_access(principal: Any | None, account: str) -> Access | None:
+def owner_access(principal: Principal | None, account: str) -> Access | None:
     """Access through ownership (own project or reseller admin), else None."""
     if principal is None or not account.startswith(ACCOUNT_PREFIX):
         return None
@@ -98,7 +97,7 @@ def owner_access(principal: Any | None, account: str) -> Access | None:
     return None
 
 
-def check_owner(access: Access | None, principal: Any | None, method: str) -> Access:
+def check_owner(access: Access | None, principal: Principal | None, method: str) -> Access:
     """Owners read; writers write; everyone else is denied."""
     if access is None:
         raise deny(principal)
@@ -108,7 +107,7 @@ def check_owner(access: Access | None, principal: Any | None, method: str) -> Ac
 
 
 def acl_access(
-    principal: Any | None,
+    principal: Principal | None,
     info: ContainerInfo | None,
     method: str,
     *,
@@ -118,13 +117,8 @@ def acl_access(
     """Access granted by a container's ACLs to a non-owner (or raise 401/403)."""
     if info is not None:
         if method in READ_METHODS:
-            acl = Acl.parse(info.read_acl)
-            if acl.referrer_allowed(referer) and (obj or acl.listings):
+            if read_granted(info.read_acl, principal, referer, listing=not obj):
                 return Access(principal, False, False)
-            if principal is not None and acl.grants(principal):
-                return Access(principal, False, False)
-        elif obj:
-            acl = Acl.parse(info.write_acl)
-            if principal is not None and acl.grants(principal):
-                return Access(principal, False, True)
+        elif obj and write_granted(info.write_acl, principal):
+            return Access(principal, False, True)
     raise deny(principal)

@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
+from objectstore.proxy.conditional import http_date
 from objectstore.proxy.models import ContainerInfo
 from objectstore.proxy.swift import auth
-from objectstore.proxy.swift.conditional import http_date
 from objectstore.proxy.swift.constraints import (
     CONTAINER_LISTING_LIMIT,
     check_account_name,

@@ -13,6 +13,8 @@ from collections.abc import Mapping
 
 from aiohttp import web
 
+from objectstore.proxy.ranges import unsatisfied_range
+
 # status -> (reason phrase, explanation), as Swift's swob has them.
 REASONS: dict[int, tuple[str, str]] = {
     200: ("OK", ""),
@@ -116,7 +118,7 @@ def from_core(exc: Exception) -> SwiftError | None:
     if not isinstance(exc, core.ProxyError):
         return None
     if isinstance(exc, core.RangeNotSatisfiable):
-        return SwiftError(416, headers={"Content-Range": f"bytes */{exc.size}"})
+        return SwiftError(416, headers={"Content-Range": unsatisfied_range(exc.size)})
     if isinstance(exc, core.InvalidInput):
         return SwiftError(400, exc.message or None)
     if isinstance(exc, core.EntityTooLarge):

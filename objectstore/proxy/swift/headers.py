@@ -52,7 +52,7 @@ def meta_headers(user: Mapping[str, str], target: str) -> dict[str, str]:
 
 def content_attributes(headers: Mapping[str, str]) -> dict[str, str]:
     """The content attributes an object PUT or POST carries."""
-    out = {}
+    out: dict[str, str] = {}
     for name in CONTENT_ATTRIBUTES:
         value = headers.get(name)
         if value is not None:
@@ -66,7 +66,7 @@ def attribute_headers(attributes: Mapping[str, str]) -> dict[str, str]:
 
 def acl_entries(headers: Mapping[str, str]) -> dict[str, str]:
     """Cleaned ACLs from X-Container-Read/Write (X-Remove-...: cleared); 400 if invalid."""
-    out = {}
+    out: dict[str, str] = {}
     for header, key in ACL_HEADERS:
         if headers.get("x-remove-" + header[2:]) is not None:
             out[key] = ""
@@ -84,7 +84,7 @@ def acl_entries(headers: Mapping[str, str]) -> dict[str, str]:
 
 
 def acl_headers(system: Mapping[str, str]) -> dict[str, str]:
-    out = {}
+    out: dict[str, str] = {}
     if system.get("read-acl"):
         out["X-Container-Read"] = system["read-acl"]
     if system.get("write-acl"):

@@ -34,7 +34,7 @@ def listing_type(format_param: str | None, accept: str | None) -> str:
 
 def best_match(accept: str, offered: Sequence[str]) -> str | None:
     """The offered type the Accept header likes most (ties: earliest offered)."""
-    ranges = []
+    ranges: list[tuple[str, float]] = []
     for item in accept.split(","):
         media, *params = (p.strip() for p in item.split(";"))
         if not media:

@@ -16,7 +16,9 @@ from urllib.parse import quote, unquote
 from aiohttp import web
 
 from objectstore.proxy import errors as core_errors
+from objectstore.proxy.conditional import http_date
 from objectstore.proxy.models import ObjectInfo, ObjectMetadata
+from objectstore.proxy.ranges import content_range
 from objectstore.proxy.reads import ObjectBody
 from objectstore.proxy.swift import auth, conditional
 from objectstore.proxy.swift.constraints import (
@@ -37,7 +39,6 @@ from objectstore.proxy.swift.headers import (
 )
 from objectstore.proxy.swift.ranges import (
     closing,
-    content_range,
     multipart_content_type,
     multipart_length,
     new_boundary,
@@ -87,7 +88,7 @@ def object_headers(info: ObjectInfo) -> dict[str, str]:
     headers = {
         "Content-Type": info.content_type,
         "Etag": info.etag,
-        "Last-Modified": conditional.http_date(info.last_modified.seconds),
+        "Last-Modified": http_date(info.last_modified.seconds),
         "X-Timestamp": info.last_modified.normal,
         "Accept-Ranges": "bytes",
     }
@@ -237,7 +238,7 @@ async def handle_put(ctx: Ctx) -> web.StreamResponse:
         status=201,
         headers={
             "Etag": result.etag,
-            "Last-Modified": conditional.http_date(result.timestamp.seconds),
+            "Last-Modified": http_date(result.timestamp.seconds),
             "Content-Type": HTML,
         },
     )
@@ -337,10 +338,10 @@ async def _copy(
         status=201,
         headers={
             "Etag": result.etag,
-            "Last-Modified": conditional.http_date(result.timestamp.seconds),
+            "Last-Modified": http_date(result.timestamp.seconds),
             "X-Copied-From": quote(f"{src[1]}/{src[2]}"),
             "X-Copied-From-Account": quote(src[0]),
-            "X-Copied-From-Last-Modified": conditional.http_date(source.last_modified.seconds),
+            "X-Copied-From-Last-Modified": http_date(source.last_modified.seconds),
             "Content-Type": HTML,
         },
     )

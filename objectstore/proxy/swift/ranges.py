@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 
-from objectstore.proxy.ranges import RangeSpec
+from objectstore.proxy.ranges import RangeSpec, content_range
 from stratus.digits import ascii_uint
 
 
@@ -35,11 +35,6 @@ def parse_range(header: str | None) -> list[RangeSpec] | None:
             return None
         specs.append((start, end))
     return specs
-
-
-def content_range(start: int, stop: int, size: int) -> str:
-    """The Content-Range value of the half-open range ``[start, stop)``."""
-    return f"bytes {start}-{stop - 1}/{size}"
 
 
 def new_boundary() -> str:

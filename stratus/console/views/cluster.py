@@ -22,16 +22,22 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from ..auth import Forbidden, page, viewer
-from ..charts import line_chart
-from ..cloudapi import CONFIG, volume_api
-from ..clustermetrics import SAMPLER, Sampler
-from ..services import SERVICES, ServiceError
-from ..templating import NavEntry, add_nav, render
+from stratus.console.auth import Forbidden, page, viewer
+from stratus.console.charts import line_chart
+from stratus.console.cloudapi import CONFIG, volume_api
+from stratus.console.clustermetrics import SAMPLER, Sampler
+from stratus.console.services import SERVICES, ServiceError
+from stratus.console.templating import NavEntry, add_nav, render
 
 REPLICATORS = ("object-replicator", "container-replicator", "account-replicator")
 NODE_TIMEOUT = aiohttp.ClientTimeout(total=3)
 SESSION_FIELDS = ("initiator", "peer", "portal", "session_id", "connected_at")
+
+
+def worst_lag(lags: list[float | None]) -> float | None:
+    """The largest lag; None when there is none, or one has not finished a pass yet."""
+    known = [lag for lag in lags if lag is not None]
+    return max(known) if lags and len(known) == len(lags) else None
 
 
 def summary(stats: dict[str, Any]) -> dict[str, Any]:
@@ -43,7 +49,7 @@ def summary(stats: dict[str, Any]) -> dict[str, Any]:
         "up": True,
         "devices": devices,
         "failed_devices": {n: d["unavailable"] for n, d in devices.items() if "unavailable" in d},
-        "replication_lag": None if not lags or None in lags else max(lags),
+        "replication_lag": worst_lag(lags),
         "quarantined": stats.get("quarantined", 0),
         "async_pending": stats.get("async_pending", 0),
         "async_dropped": stats.get("async_dropped", 0),
@@ -123,7 +129,7 @@ async def cluster_page(request: web.Request) -> web.StreamResponse:
         "nodes_up": len(up),
         "nodes_total": len(nodes),
         "failed_devices": sum(len(h["failed_devices"]) for h in up),
-        "replication_lag": None if not lags or None in lags else max(lags),
+        "replication_lag": worst_lag(lags),
         "quarantined": sum(h["quarantined"] for h in up),
         "async_pending": sum(h["async_pending"] for h in up),
         "async_dropped": sum(h["async_dropped"] for h in up),

@@ -17,8 +17,8 @@ from urllib.parse import quote
 
 from aiohttp import web
 
-from ..auth import page, viewer
-from ..cloudapi import (
+from stratus.console.auth import page, viewer
+from stratus.console.cloudapi import (
     api_json,
     compute_url,
     form_text,
@@ -28,8 +28,8 @@ from ..cloudapi import (
     try_json,
     volume_api,
 )
-from ..services import SERVICES, ServiceError
-from ..templating import NavEntry, add_nav, fragment, render
+from stratus.console.services import SERVICES, ServiceError
+from stratus.console.templating import NavEntry, add_nav, fragment, render
 
 DISK_FORMATS = ("qcow2", "raw")
 VISIBILITIES = ("private", "shared", "community", "public")
@@ -186,14 +186,13 @@ async def upload_image(request: web.Request) -> web.StreamResponse:
         raise web.HTTPBadRequest(text="an image upload needs its Content-Length")
     headers = {"Content-Type": "application/octet-stream", "Content-Length": str(length)}
     token = viewer(request).session.token
-    resp = await request.app[SERVICES].call(
+    await request.app[SERVICES].call(
         "PUT",
         image_url(request, f"/images/{iid}/file"),
         token,
         headers=headers,
         data=request.content.iter_chunked(256 * 1024),
     )
-    resp.release()
     return web.json_response({"id": iid})
 
 
@@ -212,14 +211,13 @@ async def image_visibility(request: web.Request) -> web.StreamResponse:
 
 async def _patch(request: web.Request, iid: str, patch: list[dict[str, Any]]) -> None:
     token = viewer(request).session.token
-    resp = await request.app[SERVICES].call(
+    await request.app[SERVICES].call(
         "PATCH",
         image_url(request, f"/images/{iid}"),
         token,
         headers={"Content-Type": "application/openstack-images-v2.1-json-patch"},
         data=json.dumps(patch),
     )
-    resp.release()
 
 
 @page("member")

@@ -14,13 +14,12 @@ from urllib.parse import quote
 
 from aiohttp import web
 
+from stratus.console.auth import IDENTITY, Forbidden, Viewer, page, viewer
+from stratus.console.presign import presign_get
+from stratus.console.s3client import S3Client
+from stratus.console.services import ACL_PUBLIC, SERVICES, ContainerRow, ServiceError, SwiftClient
+from stratus.console.templating import NavEntry, add_nav, fragment, query, render
 from stratus.identity.errors import NotFound
-
-from ..auth import IDENTITY, Forbidden, Viewer, page, viewer
-from ..presign import presign_get
-from ..s3client import S3Client
-from ..services import ACL_PUBLIC, SERVICES, ContainerRow, ServiceError, SwiftClient
-from ..templating import NavEntry, add_nav, fragment, query, render
 
 PAGE_SIZES = (50, 100, 200, 500, 1000)
 DEFAULT_PAGE = 100
@@ -353,11 +352,8 @@ async def _object_page(
     kind = _previewable(ctype, size)
     text = None
     if kind == "text" and size:
-        resp = await client.get_object(name, obj, {"Range": f"bytes=0-{TEXT_PREVIEW - 1}"})
-        try:
+        async with client.get_object(name, obj, {"Range": f"bytes=0-{TEXT_PREVIEW - 1}"}) as resp:
             text = (await resp.content.read(TEXT_PREVIEW)).decode("utf-8", "replace")
-        finally:
-            resp.release()
     info = await client.container(name)
     public = ACL_PUBLIC.split(",")[0] in info.get("X-Container-Read", "").split(",")
     folder = obj.rsplit("/", 1)[0] + "/" if "/" in obj else ""
@@ -393,8 +389,7 @@ async def show_object(request: web.Request) -> web.StreamResponse:
 async def download(request: web.Request) -> web.StreamResponse:
     name = _container(request)
     obj = _object_name(request.query.get("path"))
-    upstream = await swift(request).get_object(name, obj)
-    try:
+    async with swift(request).get_object(name, obj) as upstream:
         ctype = upstream.headers.get("Content-Type", "application/octet-stream")
         inline = request.query.get("inline") == "1" and ctype.split(";")[0] in IMAGE_TYPES
         filename = quote(obj.rsplit("/", 1)[-1], safe="")
@@ -414,8 +409,6 @@ async def download(request: web.Request) -> web.StreamResponse:
             await resp.write(chunk)
         await resp.write_eof()
         return resp
-    finally:
-        upstream.release()
 
 
 @page("member")

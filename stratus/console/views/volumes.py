@@ -17,8 +17,8 @@ from urllib.parse import quote
 
 from aiohttp import web
 
-from ..auth import page, viewer
-from ..cloudapi import (
+from stratus.console.auth import page, viewer
+from stratus.console.cloudapi import (
     api_json,
     compute_url,
     form_int,
@@ -28,8 +28,8 @@ from ..cloudapi import (
     try_json,
     volume_api,
 )
-from ..services import ServiceError
-from ..templating import NavEntry, add_nav, fragment, render
+from stratus.console.services import ServiceError
+from stratus.console.templating import NavEntry, add_nav, fragment, render
 
 MAX_GIB = 16 * 1024
 BUSY_BACKUP = frozenset(("creating", "restoring", "deleting"))

@@ -1,6 +1,7 @@
 """The identity service's aiohttp app: version discovery, ``/v3/auth``, the resources.
 
-Every failure is Keystone's JSON error (never a 500 page or an HTML 404),
+Every failure is Keystone's JSON error (never a 500 page or an HTML 404;
+the shared middleware of :mod:`stratus.http.errors`, request id included),
 and a 401 carries ``WWW-Authenticate: Keystone uri="<base>"`` as Keystone's
 does, so clients know where to log in.
 """
@@ -9,16 +10,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
 from stratus.authlimit import AuthLimits, FailureLimiter
+from stratus.http import errors, requestid
 from stratus.identity.keystone import auth, ec2, resources
 from stratus.identity.keystone.catalog import Catalog
 from stratus.identity.keystone.context import SERVICE, Service, reply, service
 from stratus.identity.keystone.errors import KeystoneError, response
 from stratus.identity.store import IdentityStore
+from stratus.metrics import ServiceMetrics
 
 log = logging.getLogger("stratus.identity.keystone")
 
@@ -53,28 +55,27 @@ async def healthcheck(request: web.Request) -> web.Response:
     return web.Response(text="OK")
 
 
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
-@web.middleware
-async def keystone_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+def _answer(request: web.Request, exc: Exception) -> web.StreamResponse | None:
     """Keystone's error JSON for our errors and aiohttp's (404, 405, 413)."""
-    try:
-        return await handler(request)
-    except KeystoneError as exc:
+    if isinstance(exc, KeystoneError):
         err = exc
-    except web.HTTPException as exc:
-        if exc.status < 400:
-            raise
-        err = KeystoneError(
-            exc.status,
-            exc.reason,
-            {"Allow": exc.headers["Allow"]} if "Allow" in exc.headers else None,
-        )
+    elif isinstance(exc, web.HTTPException) and exc.status >= 400:
+        allow = {"Allow": exc.headers["Allow"]} if "Allow" in exc.headers else None
+        err = KeystoneError(exc.status, exc.reason, allow)
+    else:
+        return None
     headers = dict(err.headers or {})
     if err.code == 401:
         headers["WWW-Authenticate"] = f'Keystone uri="{service(request).base(request)}"'
     return response(err.code, err.message, headers)
+
+
+def _crash(request: web.Request) -> web.StreamResponse:
+    return response(500, "An unexpected error prevented the server from fulfilling your request.")
+
+
+#: The shared middleware (request id included) answering in Keystone's form.
+keystone_errors = errors.error_middleware(_answer, _crash, logger=log)
 
 
 def make_app(
@@ -88,6 +89,7 @@ def make_app(
 ) -> web.Application:
     """The Keystone v3 app over ``store``; ``public_url`` empty: each request's own host."""
     app = web.Application(middlewares=[keystone_errors], client_max_size=MAX_BODY)
+    app.on_response_prepare.append(requestid.stamp)
     app[SERVICE] = Service(
         store=store,
         catalog=catalog,
@@ -106,5 +108,12 @@ def make_app(
             *resources.ROUTES,
             *ec2.ROUTES,
         ]
+    )
+    metrics = ServiceMetrics().install(app, "identity")
+    metrics.gauge(
+        "stratus_identity_tokens",
+        "Stored tokens (live, or expired and not yet reaped).",
+        [],
+        lambda: {(): store.count_tokens()},
     )
     return app

@@ -7,9 +7,9 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 
-from stratus import httpserver
 from stratus.authlimit import AuthLimits, FailureLimiter
 from stratus.config import Config
+from stratus.http import server as httpserver
 from stratus.identity import IdentityStore, identity_dir
 from stratus.identity.keystone.app import make_app
 from stratus.identity.keystone.catalog import Catalog
@@ -31,15 +31,9 @@ async def running(cfg: Config) -> AsyncIterator[int]:
             public_url=ident.public_url,
             limiter=FailureLimiter(AuthLimits.from_config(cfg)),
         )
-        runner = await httpserver.start(
-            app, sock, httpserver.ServerLimits.from_config(cfg), access_log=None, shutdown_timeout=5
-        )
-        try:
-            port = sock.getsockname()[1]
+        async with httpserver.serving(app, sock, httpserver.ServerLimits.from_config(cfg)) as port:
             log.info("identity (Keystone v3) API on %s:%d", ident.host, port)
             yield port
-        finally:
-            await runner.cleanup()
     finally:
         store.close()
         sock.close()

@@ -1,8 +1,10 @@
 """`openstack volume ...` and openstacksdk's block_storage, unmodified, against `stratus up`.
 
-One `stratus up` for the module. The admin logs in once (openstacksdk, in this
-process) and every `openstack` run reuses that token (``--os-auth-type token``),
-so the identity service's password hashing is paid once per user, not per command.
+The e2e tests' shared `stratus up`: this file's names start ``osc-``, and it looks only
+at those, at its own attachments and at its own project. The admin logs in once
+(openstacksdk, in this process) and every `openstack` run reuses that token
+(``--os-auth-type token``), so the identity service's password hashing is paid once per
+user, not per command.
 """
 
 from __future__ import annotations
@@ -10,35 +12,32 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from tests.e2e.cloud import ROOT, Cloud
+from tests.e2e.cloud import OPENSTACK, ROOT, Cloud
 
 openstack = pytest.importorskip("openstack")
 from openstack import config as os_config  # noqa: E402
 from openstack import connection, exceptions  # noqa: E402
 
-OPENSTACK = str(Path(sys.executable).parent / "openstack")
 SERVER = "0b1f3b2e-5a3c-4c53-9c5b-1f2d3e4a5b6c"  # an instance id: Cinder does not check it
 IQN = "iqn.1993-08.org.debian:01:osc-e2e"
 
 
 @pytest.fixture(scope="module")
-def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cloud]:
-    up = Cloud(tmp_path_factory.mktemp("osc-volume"))
-    up.start()
-    try:
-        yield up
-    finally:
-        up.stop()
+def cloud(shared_cloud: Cloud) -> Cloud:
+    return shared_cloud
+
+
+def mine(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The rows this file made (the cloud is shared)."""
+    return [r for r in rows if r["Name"].startswith("osc-")]
 
 
 def _connect(cloud: Cloud, **auth: str) -> connection.Connection:
@@ -229,7 +228,7 @@ def test_volume_lifecycle(
     osc("volume", "snapshot", "unset", "--property", "x", "osc-s1b")
     shown = js(osc, "volume", "snapshot", "show", "osc-s1b")
     assert (shown["description"], shown["properties"]) == ("s2", {"z": "w"})
-    rows = js(osc, "volume", "snapshot", "list", "--long")
+    rows = mine(js(osc, "volume", "snapshot", "list", "--long"))
     assert [(r["Name"], r["Volume"]) for r in rows] == [("osc-s1b", vol["id"])]
     from_snap = js(osc, "volume", "create", "--snapshot", "osc-s1b", "osc-v2")
     clone = js(osc, "volume", "create", "--source", "osc-v1b", "--size", "3", "osc-v3")
@@ -244,7 +243,7 @@ def test_volume_lifecycle(
     bk = js(osc, "volume", "backup", "create", "--name", "osc-b1", "--description", "bd",
             "osc-v3")  # fmt: skip
     wait_status(admin, "backup", bk["id"], "available")
-    rows = js(osc, "volume", "backup", "list", "--long")
+    rows = mine(js(osc, "volume", "backup", "list", "--long"))
     assert [(r["Name"], r["Status"], r["Volume"]) for r in rows] == [
         ("osc-b1", "available", clone["id"])  # JSON output shows the id (a table, the name)
     ]
@@ -285,7 +284,7 @@ def test_attachments(osc: Osc, admin: connection.Connection) -> None:
     assert conn["Properties"]["driver_volume_type"] == "iscsi"
     assert conn["Status"] == "attaching"
     osc(*v, "volume", "attachment", "complete", att.id)
-    rows = js(osc, *v, "volume", "attachment", "list")
+    rows = [r for r in js(osc, *v, "volume", "attachment", "list") if r["Server ID"] == SERVER]
     assert [(r["ID"], r["Server ID"], r["Status"]) for r in rows] == [(att.id, SERVER, "attached")]
     shown = js(osc, *v, "volume", "attachment", "show", att.id)
     assert (shown["Volume ID"], shown["Attach Mode"]) == (vol.id, "rw")
@@ -297,7 +296,8 @@ def test_attachments(osc: Osc, admin: connection.Connection) -> None:
     assert wait_status(admin, "volume", vol.id, "in-use").size == 2
     osc(*v, "volume", "attachment", "delete", att.id)
     wait_status(admin, "volume", vol.id, "available")
-    assert js(osc, *v, "volume", "attachment", "list") == []
+    rows = js(osc, *v, "volume", "attachment", "list")
+    assert [r for r in rows if r["Server ID"] == SERVER] == []
     # A read-only volume's attachment made without a mode is read-only (3.54's "null").
     bs.set_volume_readonly(vol.id, True)
     ro = bs.create_attachment(vol.id, connector={}, instance=SERVER)
@@ -329,7 +329,7 @@ def test_zones_services_limits_quotas(osc: Osc, admin: connection.Connection) ->
 @pytest.fixture(scope="module")
 def others(cloud: Cloud, osc: Osc) -> dict[str, connection.Connection]:
     osc("project", "create", "osc-demo")
-    for user, role in (("dora", "member"), ("rita", "reader")):
+    for user, role in (("osc-dora", "member"), ("osc-rita", "reader")):
         osc("user", "create", "--project", "osc-demo", "--password", f"{user}-pw", user)
         osc("role", "add", "--project", "osc-demo", "--user", user, role)
     return {
@@ -342,14 +342,14 @@ def others(cloud: Cloud, osc: Osc) -> dict[str, connection.Connection]:
             user_domain_name="Default",
             project_domain_name="Default",
         )
-        for user in ("dora", "rita")
+        for user in ("osc-dora", "osc-rita")
     }
 
 
 def test_other_projects_readers_and_bad_input(
     cloud: Cloud, osc: Osc, admin: connection.Connection, others: dict[str, Any]
 ) -> None:
-    dora, rita = others["dora"], others["rita"]
+    dora, rita = others["osc-dora"], others["osc-rita"]
     mine = admin.block_storage.create_volume(size=1, name="osc-admins")
     wait_status(admin, "volume", mine.id, "available")
     as_dora = _runner(_token_env(cloud, dora.auth_token, "osc-demo"))

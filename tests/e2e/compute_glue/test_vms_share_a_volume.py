@@ -11,9 +11,7 @@ export is left.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import os
 import subprocess
 import time
 from collections.abc import Iterator
@@ -21,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.cloud import Cloud
-from tests.helpers.tools import missing_tool, need_tool
+from tests.e2e.cloud import Cloud, interfaces, need_vm_tools, qemu_pids
+from tests.helpers.tools import need_tool
 
 MiB = 1024 * 1024
 WORD = b"STRATUS-E2E-VM\n"
@@ -67,25 +65,6 @@ def console_line(cloud: Cloud, server_id: str, marker: str, timeout: float = 120
         time.sleep(1.0)
 
 
-def qemu_pids(marker: Path) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                argv = (entry / "cmdline").read_bytes()
-            except OSError:
-                continue
-            if b"qemu-system" in argv and str(marker).encode() in argv:
-                found.append(int(entry.name))
-    return found
-
-
-def interfaces(prefix: str) -> list[str]:
-    out = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True, check=True).stdout
-    names = [line.split(":")[1].strip().split("@")[0] for line in out.splitlines()]
-    return [n for n in names if n.startswith(prefix)]
-
-
 def discovered(cloud: Cloud, server_id: str) -> str:
     """What SendTargets shows the initiator of ``server_id`` on the cloud's portal."""
     portal = f"127.0.0.1:{cloud.env['STRATUS_ISCSI_PORT']}"
@@ -96,12 +75,8 @@ def discovered(cloud: Cloud, server_id: str) -> str:
 
 @pytest.fixture
 def cloud(tmp_path: Path) -> Iterator[Cloud]:
-    if os.geteuid() != 0:
-        missing_tool("root (CAP_NET_ADMIN) is needed to make bridges and taps")
-    need_tool("qemu-system-x86_64", "qemu-system-x86")
+    need_vm_tools()
     need_tool("iscsi-ls", "libiscsi-bin")
-    if not Path("/usr/lib/x86_64-linux-gnu/qemu/block-iscsi.so").exists():
-        missing_tool("QEMU's iSCSI driver (Debian package qemu-block-extra) is not installed")
     c = Cloud(tmp_path)
     # discovered() lists exports by a VM's initiator name without CHAP (iscsi.discovery_auth)
     c.env["STRATUS_ISCSI_DISCOVERY_AUTH"] = "none"
@@ -109,12 +84,7 @@ def cloud(tmp_path: Path) -> Iterator[Cloud]:
     try:
         yield c
     finally:
-        c.stop()
-        for pid in qemu_pids(c.data):  # never leave a VM behind, even when the test failed
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, 9)
-        for name in interfaces(c.env["STRATUS_NETWORK_IFNAME_PREFIX"]):
-            subprocess.run(["ip", "link", "del", name], check=False)
+        c.stop()  # and kills any VM left behind, with its bridges and taps
 
 
 def test_two_vms_pass_a_volume_and_ping_each_other(cloud: Cloud, tmp_path: Path) -> None:

@@ -20,8 +20,8 @@ from compute_glue.images.client import ImageClient
 from compute_glue.images.data import DataSettings
 from compute_glue.images.store import ImageStore
 from compute_glue.objects import ObjectAccess, Tokens
-from compute_glue.runner import listen, serving
 from objectstore.apiclient import SwiftClient
+from stratus.http.server import listen, serving
 from tests.functional.objectstore.conftest import Cluster, make_cluster  # noqa: F401
 
 CONTAINER = "test-images"

@@ -2,7 +2,8 @@
 
 The nodes replicate on their own (every few seconds) throughout. At the end
 every node runs one more pass and every key is read again: the checker
-must have seen zero lost and zero stale acknowledged writes.
+must have seen zero lost and zero stale acknowledged writes, and every
+settled key must be on all three primaries after that one pass.
 
 ``STRATUS_SOAK_SECONDS`` sets the length (default 120, what CI runs).
 """
@@ -49,21 +50,20 @@ async def test_soak_with_a_node_restarted_every_20s(tmp_path: Path) -> None:
         finally:
             stop.set()
             await load
-        await c.replicate()
+        # One pass heals (docs/durability.md), even though the peers' replicators held the
+        # last restarted node error-limited a moment ago.
+        passes = await c.replicate()
         await checker.final_check()
-        # The nodes replicate on their own every 5 s too: a pass of theirs that was running
-        # across the last restart can leave one partition for the next pass (seen once in
-        # ten runs on a loaded machine), so the replica check below follows a second pass.
-        await c.replicate()
         report = {**checker.report.to_dict(), "restarts": restarts, "seconds": SOAK_SECONDS}
         print(json.dumps({"soak": report}))
         assert report["lost"] == 0 and report["stale"] == 0, report
         # Nodes died under the load, yet almost nothing failed after one retry.
         assert report["failed"] <= max(3, report["ops"] // 100), report
         # Every settled key has all its replicas on its primaries again.
+        skipped = {port: r["object-replicator"]["last"]["errors"] for port, r in passes.items()}
         for key, body in checker.settled().items():
             etags, _ = await c.holders("soak", key)
-            assert etags == [md5(body)] * 3, key
+            assert etags == [md5(body)] * 3, (key, etags, skipped)
 
 
 def test_the_checker_can_fail() -> None:

@@ -170,8 +170,9 @@ def _check_in_child(exp: Expected, path: Path) -> list[str]:
     if child.is_alive():
         child.kill()
         child.join(10)
-    if receive.poll():
-        return receive.recv()
+    if receive.poll():  # also true at the end of the pipe a dead child closed
+        with contextlib.suppress(EOFError):
+            return receive.recv()
     return [f"reading the store killed its reader (exit status {child.exitcode})"]
 
 

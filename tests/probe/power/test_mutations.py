@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import random
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -24,53 +25,77 @@ from tests.probe.power.test_volumes import volume_power_cuts
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
-MUTATIONS = {
-    # Body files: data written, never fsynced.
-    "file-fsync": """
+# fsync becomes a no-op for the descriptors ``{test}`` (a ``stat`` predicate) picks.
+_SKIP_FSYNC = """
 import os, stat
 _fsync = os.fsync
 def fsync(fd):
-    if not stat.S_ISREG(os.fstat(fd).st_mode):
+    if not {test}(os.fstat(fd).st_mode):
         _fsync(fd)
 os.fsync = fsync
-""",
-    # Directories: renames and new files never made durable.
-    "dir-fsync": """
-import os, stat
-_fsync = os.fsync
-def fsync(fd):
-    if not stat.S_ISDIR(os.fstat(fd).st_mode):
-        _fsync(fd)
-os.fsync = fsync
-""",
-    # The index: LMDB commits without fdatasync (MDB_NOSYNC | MDB_NOMETASYNC).
-    "lmdb-sync": """
-import lmdb
+"""
+
+# LMDB commits without fdatasync (MDB_NOSYNC | MDB_NOMETASYNC) for the stores ``{picks}``
+# (an expression of the store's ``path``) selects.
+_LMDB_NOSYNC = """
+import lmdb, os
 _open = lmdb.open
 def open_nosync(path, **kw):
-    kw["sync"] = False
-    kw["metasync"] = False
+    if {picks}:
+        kw["sync"] = False
+        kw["metasync"] = False
     return _open(path, **kw)
 lmdb.open = open_nosync
-""",
+"""
+
+
+def _lmdb_nosync(store: str) -> str:
+    """The LMDB mutation for the stores named ``store`` (their directory's name) only."""
+    return _LMDB_NOSYNC.format(picks=f'os.path.basename(str(path).rstrip("/")) == "{store}"')
+
+
+def _mutant(tmp_path: Path, source: str) -> Path:
+    """A directory holding ``source`` as ``sitecustomize.py``."""
+    site = tmp_path / "mutant"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(source)
+    return site
+
+
+def _run_mutated(monkeypatch: pytest.MonkeyPatch, site: Path) -> None:
+    """Every process started from now on imports the mutant first."""
+    monkeypatch.setenv(
+        "PYTHONPATH", os.pathsep.join(filter(None, [str(site), os.environ.get("PYTHONPATH")]))
+    )
+
+
+def _seed() -> int:
+    return int(os.environ.get("STRATUS_POWER_SEED") or random.randrange(1 << 30))
+
+
+MUTATIONS = {
+    # Body files: data written, never fsynced.
+    "file-fsync": _SKIP_FSYNC.format(test="stat.S_ISREG"),
+    # Directories: renames and new files never made durable.
+    "dir-fsync": _SKIP_FSYNC.format(test="stat.S_ISDIR"),
+    # The index: every LMDB commit without fdatasync.
+    "lmdb-sync": _LMDB_NOSYNC.format(picks="True"),
 }
+
+
+def _caught(mutation: str, problems: list[Any], report: object) -> None:
+    print(f"{mutation}: {len(problems)} problems; {report}; first: {problems[:2]}")
+    assert problems, f"the power cut did not notice {mutation} removed: {report}"
 
 
 @pytest.mark.parametrize("mutation", sorted(MUTATIONS))
 async def test_power_cut_catches_a_missing_sync(
     mutation: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    site = tmp_path / "mutant"
-    site.mkdir()
-    (site / "sitecustomize.py").write_text(MUTATIONS[mutation])
-    monkeypatch.setenv(
-        "PYTHONPATH", os.pathsep.join(filter(None, [str(site), os.environ.get("PYTHONPATH")]))
-    )
-    seed = int(os.environ.get("STRATUS_POWER_SEED") or random.randrange(1 << 30))
+    _run_mutated(monkeypatch, _mutant(tmp_path, MUTATIONS[mutation]))
     (tmp_path / "cluster").mkdir()
-    problems, report = await all_hosts_cut(tmp_path / "cluster", seed)
-    print(f"{mutation}: {len(problems)} problems; {report}; first: {problems[:2]}")
-    assert problems, f"the power cut did not notice {mutation} removed: {report}"
+    problems, report = await all_hosts_cut(tmp_path / "cluster", _seed())
+    _caught(mutation, problems, report)
 
 
 TARGET_MUTATIONS = {
@@ -94,20 +119,12 @@ async def test_iscsi_power_cut_catches_a_missing_flush(
     mutation: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     need_fuse()
-    site = tmp_path / "mutant"
-    site.mkdir()
-    (site / "sitecustomize.py").write_text(TARGET_MUTATIONS[mutation])
-    disk = LazyFS(tmp_path / "backing", tmp_path / "mnt", tmp_path / "ctl", tmp_path / "lazyfs.log")
-    disk.start()
-    try:
+    site = _mutant(tmp_path, TARGET_MUTATIONS[mutation])
+    with LazyFS.under(tmp_path) as disk:
         # The image is made by this process, unpatched; only the target runs mutated.
-        monkeypatch.setenv("PYTHONPATH", str(site))
-        seed = int(os.environ.get("STRATUS_POWER_SEED") or random.randrange(1 << 30))
-        problems, report = await iscsi_power_cuts(tmp_path, disk, seed, cuts=3)
-    finally:
-        disk.stop()
-    print(f"{mutation}: {len(problems)} problems; {report}; first: {problems[:2]}")
-    assert problems, f"the power cut did not notice {mutation} removed: {report}"
+        _run_mutated(monkeypatch, site)
+        problems, report = await iscsi_power_cuts(tmp_path, disk, _seed(), cuts=3)
+    _caught(mutation, problems, report)
 
 
 # Only the calls made from the volume service's file backend lose their fsync: the
@@ -139,16 +156,7 @@ VOLUME_MUTATIONS = {
     # directories themselves never made durable.
     "volume-dir-fsync": _FROM_FILES.format(test="stat.S_ISDIR"),
     # The volume records (``<volume dir>/records``): LMDB commits without fdatasync.
-    "volume-store-sync": """
-import lmdb, os
-_open = lmdb.open
-def open_maybe_nosync(path, **kw):
-    if os.path.basename(str(path).rstrip("/")) == "records":
-        kw["sync"] = False
-        kw["metasync"] = False
-    return _open(path, **kw)
-lmdb.open = open_maybe_nosync
-""",
+    "volume-store-sync": _lmdb_nosync("records"),
 }
 
 
@@ -157,17 +165,10 @@ async def test_volume_power_cut_catches_a_missing_sync(
     mutation: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     need_fuse()
-    site = tmp_path / "mutant"
-    site.mkdir()
-    (site / "sitecustomize.py").write_text(VOLUME_MUTATIONS[mutation])
-    monkeypatch.setenv(
-        "PYTHONPATH", os.pathsep.join(filter(None, [str(site), os.environ.get("PYTHONPATH")]))
-    )
-    seed = int(os.environ.get("STRATUS_POWER_SEED") or random.randrange(1 << 30))
+    _run_mutated(monkeypatch, _mutant(tmp_path, VOLUME_MUTATIONS[mutation]))
     (tmp_path / "volumes").mkdir(mode=0o700)
-    problems, report, _ = await volume_power_cuts(tmp_path / "volumes", seed, cuts=2)
-    print(f"{mutation}: {len(problems)} problems; {report}; first: {problems[:2]}")
-    assert problems, f"the power cut did not notice {mutation} removed: {report}"
+    problems, report, _ = await volume_power_cuts(tmp_path / "volumes", _seed(), cuts=2)
+    _caught(mutation, problems, report)
 
 
 async def test_identity_power_cut_catches_a_missing_sync(
@@ -175,18 +176,8 @@ async def test_identity_power_cut_catches_a_missing_sync(
 ) -> None:
     """The identity store's LMDB commits without fdatasync: acknowledged users go missing."""
     need_fuse()
-    site = tmp_path / "mutant"
-    site.mkdir()
-    (site / "sitecustomize.py").write_text(
-        VOLUME_MUTATIONS["volume-store-sync"].replace('"records"', '"identity"')
-    )
-    disk = LazyFS(tmp_path / "backing", tmp_path / "mnt", tmp_path / "ctl", tmp_path / "lazyfs.log")
-    disk.start()
-    try:
-        monkeypatch.setenv("PYTHONPATH", str(site))  # the CLI and the worker; not this process
-        seed = int(os.environ.get("STRATUS_POWER_SEED") or random.randrange(1 << 30))
-        problems, report = await identity_power_cuts(tmp_path, disk, seed, cuts=2)
-    finally:
-        disk.stop()
-    print(f"identity-lmdb-sync: {len(problems)} problems; {report}; first: {problems[:2]}")
-    assert problems, f"the power cut did not notice identity-lmdb-sync removed: {report}"
+    site = _mutant(tmp_path, _lmdb_nosync("identity"))
+    with LazyFS.under(tmp_path) as disk:
+        _run_mutated(monkeypatch, site)  # the CLI and the worker; not this process
+        problems, report = await identity_power_cuts(tmp_path, disk, _seed(), cuts=2)
+    _caught("identity-lmdb-sync", problems, report)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import inspect
+
 import pytest
 
-from objectstore import client
 from objectstore.client import (
     AccountRowUpdate,
     Conflict,
@@ -15,7 +16,11 @@ from objectstore.client import (
     NodeUnavailable,
     NotFound,
 )
-from objectstore.node.values import error_for
+from objectstore.client import transport as client
+from objectstore.client.dbs import Accounts, Containers
+from objectstore.client.internal import InternalCalls
+from objectstore.client.objects import Objects
+from objectstore.common.values import error_for
 from objectstore.timestamp import Timestamp
 from tests.helpers.net import free_port
 
@@ -77,3 +82,15 @@ def test_trans_id_travels_in_context() -> None:
     finally:
         client.TRANS_ID.reset(token)
     assert "X-Trans-Id" not in NodeClient._headers()
+
+
+def test_node_client_offers_every_call_of_its_parts() -> None:
+    """NodeClient is assembled from the resource modules: none of their calls is left out."""
+    parts = (Objects, Containers, Accounts, InternalCalls)
+    wanted = {
+        fn for part in parts for name, fn in vars(part).items() if inspect.iscoroutinefunction(fn)
+    }
+    wanted = {fn for fn in wanted if not fn.__name__.startswith("_")}
+    c = NodeClient(None)  # type: ignore[arg-type]  # nothing is sent
+    offered = {m.__func__ for m in vars(c).values() if inspect.ismethod(m)}
+    assert offered == wanted

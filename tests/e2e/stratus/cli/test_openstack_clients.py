@@ -15,13 +15,10 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from tests.e2e.cloud import ADMIN_KEY, ROOT, Cloud
-
-OPENSTACK = str(Path(sys.executable).parent / "openstack")
+from tests.e2e.cloud import ADMIN_KEY, ROOT, Cloud, openstack, os_env, osj
 
 
 @pytest.fixture(scope="module")
@@ -34,12 +31,6 @@ def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cloud]:
         up.stop()
 
 
-def _os_env(cloud: Cloud) -> dict[str, str]:
-    env = {k: v for k, v in cloud.env.items() if not k.startswith("OS_")}
-    env.update(OS_CLOUD="stratus", OS_CLIENT_CONFIG_FILE=str(cloud.data / "clouds.yaml"))
-    return env
-
-
 def _banner(cloud: Cloud, timeout: float = 60) -> str:
     """`stratus up`'s output once its banner is complete (the services answer before)."""
     deadline = time.monotonic() + timeout
@@ -49,26 +40,6 @@ def _banner(cloud: Cloud, timeout: float = 60) -> str:
             return log
         time.sleep(0.1)
     raise AssertionError(f"no banner:\n{cloud.log.read_text()[-4000:]}")
-
-
-def openstack(
-    cloud: Cloud, *args: str, check: bool = True, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    out = subprocess.run(
-        [OPENSTACK, *args],
-        cwd=ROOT,
-        env=env or _os_env(cloud),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    if check:
-        assert out.returncode == 0, f"openstack {' '.join(args)}:\n{out.stdout}\n{out.stderr}"
-    return out
-
-
-def openstack_json(cloud: Cloud, *args: str) -> Any:
-    return json.loads(openstack(cloud, *args, "-f", "json").stdout)
 
 
 def test_up_writes_a_private_clouds_yaml_and_prints_the_exports(cloud: Cloud) -> None:
@@ -84,17 +55,17 @@ def test_up_writes_a_private_clouds_yaml_and_prints_the_exports(cloud: Cloud) ->
 
 
 def test_token_catalog_projects_users_assignments(cloud: Cloud) -> None:
-    token = openstack_json(cloud, "token", "issue")
+    token = osj(cloud, "token", "issue")
     assert token["project_id"] == "admin" and token["id"].startswith("AUTH_tk")
-    catalog = openstack_json(cloud, "catalog", "list")
+    catalog = osj(cloud, "catalog", "list")
     types = {c["Type"] for c in catalog}
     assert {"identity", "object-store", "volumev3", "block-storage", "image", "compute"} <= types
     swift = next(c for c in catalog if c["Type"] == "object-store")
     port = cloud.env["STRATUS_PROXY_PORT"]
     assert f"http://127.0.0.1:{port}/v1/AUTH_admin" in json.dumps(swift["Endpoints"])
-    assert {p["Name"] for p in openstack_json(cloud, "project", "list")} == {"admin"}
-    assert {u["Name"] for u in openstack_json(cloud, "user", "list")} == {"admin"}
-    rows = openstack_json(cloud, "role", "assignment", "list", "--names")
+    assert {p["Name"] for p in osj(cloud, "project", "list")} == {"admin"}
+    assert {u["Name"] for u in osj(cloud, "user", "list")} == {"admin"}
+    rows = osj(cloud, "role", "assignment", "list", "--names")
     assert [(r["Role"], r["User"], r["Project"]) for r in rows] == [
         ("admin", "admin@Default", "admin@Default")
     ]
@@ -108,21 +79,21 @@ def test_token_catalog_projects_users_assignments(cloud: Cloud) -> None:
 
 def test_objects_through_the_catalog(cloud: Cloud, tmp_path: Path) -> None:
     openstack(cloud, "container", "create", "osc")
-    assert "osc" in {c["Name"] for c in openstack_json(cloud, "container", "list")}
+    assert "osc" in {c["Name"] for c in osj(cloud, "container", "list")}
     src = tmp_path / "hello.txt"
     src.write_bytes(b"hello from openstack\n")
     openstack(cloud, "object", "create", "osc", str(src), "--name", "hello.txt")
-    names = {o["Name"] for o in openstack_json(cloud, "object", "list", "osc")}
+    names = {o["Name"] for o in osj(cloud, "object", "list", "osc")}
     assert names == {"hello.txt"}
     dst = tmp_path / "back.txt"
     openstack(cloud, "object", "save", "osc", "hello.txt", "--file", str(dst))
     assert dst.read_bytes() == src.read_bytes()
     openstack(cloud, "object", "delete", "osc", "hello.txt")
-    assert openstack_json(cloud, "object", "list", "osc") == []
+    assert osj(cloud, "object", "list", "osc") == []
 
 
 def test_one_token_works_on_every_service(cloud: Cloud) -> None:
-    token = openstack_json(cloud, "token", "issue")["id"]
+    token = osj(cloud, "token", "issue")["id"]
 
     def status(url: str) -> int:
         req = urllib.request.Request(url, headers={"X-Auth-Token": token})
@@ -137,16 +108,7 @@ def test_one_token_works_on_every_service(cloud: Cloud) -> None:
 
 
 def test_wrong_password_fails_with_401(cloud: Cloud) -> None:
-    env = {k: v for k, v in cloud.env.items() if not k.startswith("OS_")}
-    env.update(
-        OS_AUTH_URL=f"http://127.0.0.1:{cloud.env['STRATUS_IDENTITY_PORT']}/v3",
-        OS_USERNAME="admin",
-        OS_PASSWORD="not-the-key",
-        OS_PROJECT_NAME="admin",
-        OS_USER_DOMAIN_NAME="Default",
-        OS_PROJECT_DOMAIN_NAME="Default",
-        OS_IDENTITY_API_VERSION="3",
-    )
+    env = os_env(cloud, "admin", "admin", password="not-the-key")
     out = openstack(cloud, "token", "issue", check=False, env=env)
     assert out.returncode != 0
     assert "401" in out.stderr, out.stderr
@@ -160,12 +122,12 @@ def test_openstacksdk_connects_with_the_cloud(cloud: Cloud) -> None:
         "print(sorted(c.name for c in conn.object_store.containers()))\n"
         "print(sorted(p.name for p in conn.identity.projects()))\n"
     )
-    env = _os_env(cloud)
+    env = os_env(cloud)
     del env["OS_CLOUD"]
     out = subprocess.run(
         [sys.executable, "-c", script],
         cwd=ROOT,
-        env={**env, "PYTHONWARNINGS": "ignore"},
+        env=env,
         capture_output=True,
         text=True,
         timeout=120,
@@ -180,9 +142,9 @@ def test_ec2_credentials_sign_s3_requests(cloud: Cloud) -> None:
     import boto3
     from botocore.config import Config
 
-    cred = openstack_json(cloud, "ec2", "credentials", "create")
+    cred = osj(cloud, "ec2", "credentials", "create")
     assert cred["project_id"] == "admin"
-    listed = openstack_json(cloud, "ec2", "credentials", "list")
+    listed = osj(cloud, "ec2", "credentials", "list")
     assert cred["access"] in {c["Access"] for c in listed}
     s3 = boto3.client(
         "s3",
@@ -195,19 +157,17 @@ def test_ec2_credentials_sign_s3_requests(cloud: Cloud) -> None:
     s3.create_bucket(Bucket="from-ec2")
     assert "from-ec2" in {b["Name"] for b in s3.list_buckets()["Buckets"]}
     openstack(cloud, "ec2", "credentials", "delete", cred["access"])
-    assert cred["access"] not in {
-        c["Access"] for c in openstack_json(cloud, "ec2", "credentials", "list")
-    }
+    assert cred["access"] not in {c["Access"] for c in osj(cloud, "ec2", "credentials", "list")}
 
 
 def test_quota_show_says_compute_and_network_are_unlimited(cloud: Cloud) -> None:
     """`openstack quota show` asks compute, volume and network; none of them 404s."""
-    limits = {row["Resource"]: row["Limit"] for row in openstack_json(cloud, "quota", "show")}
+    limits = {row["Resource"]: row["Limit"] for row in osj(cloud, "quota", "show")}
     assert limits["instances"] == limits["cores"] == limits["networks"] == limits["ports"] == -1
     assert "volumes" in limits
-    usage = {r["Resource"]: r for r in openstack_json(cloud, "quota", "show", "--usage")}
+    usage = {r["Resource"]: r for r in osj(cloud, "quota", "show", "--usage")}
     assert usage["instances"]["Limit"] == -1 and usage["instances"]["In Use"] == 0
     assert usage["security_groups"]["In Use"] == 1 and usage["networks"]["Limit"] == -1
-    assert openstack_json(cloud, "quota", "list", "--compute") == []
+    assert osj(cloud, "quota", "list", "--compute") == []
     refused = openstack(cloud, "quota", "set", "--instances", "5", "admin", check=False)
     assert refused.returncode != 0 and "not enforced" in refused.stderr, refused.stderr

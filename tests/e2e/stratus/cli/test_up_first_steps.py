@@ -13,10 +13,12 @@ import shutil
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.e2e.cloud import ROOT, Cloud
 from tests.helpers.tools import missing_tool
@@ -134,3 +136,24 @@ def test_readme_s3_snippets_run(cloud: Cloud, tmp_path: Path) -> None:
     # What the snippets say they do happened: the aws CLI's upload, s3cmd's download,
     # boto3's object.
     assert "README.md" in out.stdout and "hello.txt" in out.stdout, out.stdout
+
+
+def test_every_metrics_url_in_the_banner_answers(cloud: Cloud) -> None:
+    """`stratus up` lists each service's /metrics; each answers, unauthenticated, with
+    Prometheus text that counts its requests (a storage node: its own request family)."""
+    listed = [
+        (m[1], m[2])
+        for line in _banner(cloud)
+        if (m := re.fullmatch(r"stratus: (?:metrics)?\s+(http\S+/metrics)  \((.+)\)", line))
+    ]
+    whats = [what for _, what in listed]
+    for service in ("proxy", "volume", "image", "compute", "network", "identity", "storage node"):
+        assert any(w.startswith(service) for w in whats), whats
+    for url, what in listed:
+        with urllib.request.urlopen(url, timeout=10) as resp:
+            assert resp.status == 200, url
+            names = {f.name for f in text_string_to_metric_families(resp.read().decode())}
+        want = (
+            "stratus_node_requests" if what.startswith("storage node") else "stratus_http_requests"
+        )
+        assert want in names, (url, sorted(names))

@@ -19,8 +19,8 @@ import pytest
 
 from blockstore.backend import FileBackend
 from blockstore.manager import Caller, Settings, Store
-from blockstore.manager.manager import Manager
 from blockstore.manager.reconcile import Reconciled
+from blockstore.services import VolumeServices as Manager
 
 ALICE = Caller("alpha", "alice", ("member",))
 BOB = Caller("beta", "bob", ("member",))

@@ -1,6 +1,6 @@
 """The image service as `stratus image` runs it: its HTTP limits on slow and greedy clients.
 
-The compute service is served by the same `compute_glue.runner.serving`."""
+The compute service is served by the same `stratus.http.server.serving`."""
 
 from __future__ import annotations
 

@@ -23,7 +23,7 @@ from compute_glue.networks.api import make_app
 from compute_glue.networks.client import NetworkClient
 from compute_glue.networks.manager import NetSettings, NetworkManager
 from compute_glue.networks.netlink import HostNet
-from compute_glue.runner import listen, serving
+from stratus.http.server import listen, serving
 from stratus.identity import AlreadyExists, IdentityStore, NotFound
 from tests.helpers.tools import missing_tool
 

@@ -24,8 +24,8 @@ from hypothesis import strategies as st
 
 from compute_glue import service as compute_service
 from compute_glue.objects import Tokens
-from compute_glue.runner import listen, serving
 from compute_glue.servers.manager import ComputeSettings, ServerManager
+from stratus.http.server import listen, serving
 from tests.functional.compute_glue.networks.conftest import NetRig, nets  # noqa: F401
 from tests.helpers.fuzz import PATH_IDS, budget, mutated_json
 from tests.helpers.net import free_port

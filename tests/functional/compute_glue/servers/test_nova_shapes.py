@@ -22,8 +22,8 @@ import pytest
 from compute_glue import service as compute_service
 from compute_glue.networks.model import default_group_id
 from compute_glue.objects import Tokens
-from compute_glue.runner import listen, serving
 from compute_glue.servers.manager import ComputeSettings, ServerManager
+from stratus.http.server import listen, serving
 from tests.functional.compute_glue.networks.conftest import NetRig, nets  # noqa: F401
 from tests.helpers.net import free_port
 

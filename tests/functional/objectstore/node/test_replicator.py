@@ -202,3 +202,16 @@ async def test_a_failed_peer_device_is_stood_in_for_by_a_handoff(ring_cluster) -
     await c.run("object", [c.node_of(primaries[0])])
     handoff = next(d for d in ring.get_more_nodes(part))
     assert await holders(c, "spare", [primaries[1], handoff]) == [b"keep three copies"] * 2
+
+
+async def test_a_peer_limited_by_an_earlier_pass_is_served_once_it_answers(ring_cluster) -> None:
+    """A limit left while the peer was down must not make the next pass skip it."""
+    c = await ring_cluster()
+    part, primaries = c.ring().get_nodes(A, C, "back")
+    sender = c.node_of(primaries[0])
+    sender.state.limiter.limit_now(primaries[1], "down a moment ago")
+    await put(c.client, primaries[0], part, "back", b"heal me")
+    (status,) = await c.run("object", [sender])
+    assert status["last"]["failed"] == 0, status
+    assert await holders(c, "back", primaries[:2]) == [b"heal me"] * 2
+    assert not sender.state.limiter.is_limited(primaries[1])

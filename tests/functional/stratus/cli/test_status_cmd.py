@@ -12,7 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from objectstore.node.values import ContainerUpdate
+from objectstore.common.values import ContainerUpdate
 from objectstore.timestamp import Timestamp
 from stratus.cli.main import main
 from tests.functional.objectstore.node.conftest import (  # noqa: F401  (fixtures)

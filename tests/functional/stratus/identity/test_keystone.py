@@ -11,7 +11,6 @@ from typing import Any
 
 import aiohttp
 import pytest
-from aiohttp import web
 from multidict import CIMultiDict
 
 from stratus import config
@@ -20,7 +19,7 @@ from stratus.identity import IdentityStore
 from stratus.identity.keystone import Catalog, make_app
 from stratus.identity.keystone.shapes import id_of
 from stratus.identity.names import ROLES
-from tests.helpers.net import free_port
+from tests.helpers.net import serve_app
 
 LIFETIME = 3600
 ISO = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z")
@@ -45,15 +44,8 @@ def store(tmp_path: Path) -> Iterator[IdentityStore]:
 @asynccontextmanager
 async def serving(store: IdentityStore, **kw: Any) -> AsyncIterator[str]:
     catalog = Catalog.from_config(config.Config())
-    app = make_app(store, catalog, token_lifetime=LIFETIME, **kw)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        await runner.cleanup()
+    async with serve_app(make_app(store, catalog, token_lifetime=LIFETIME, **kw)) as url:
+        yield url
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from multidict import CIMultiDict
 from stratus.authlimit import AuthLimits, FailureLimiter
 from stratus.identity import IdentityStore
 from stratus.identity.tempauth import make_auth_handler
-from tests.helpers.net import free_port
+from tests.helpers.net import serve_app
 from tests.unit.stratus.identity.conftest import FakeClock
 
 LIFETIME = 3600
@@ -46,14 +46,8 @@ async def serving(store: IdentityStore, **kw: Any) -> AsyncIterator[str]:
     app = web.Application()
     app.router.add_route("*", "/auth/v1.0", handler)
     app.router.add_route("*", "/auth/v1.0/", handler)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        await runner.cleanup()
+    async with serve_app(app) as url:
+        yield url
 
 
 @pytest.fixture
@@ -228,18 +222,11 @@ async def test_a_flood_of_failing_key_checks_leaves_the_loop_free(store: Identit
     app = web.Application()
     app.router.add_get("/auth/v1.0", handler)
     app.router.add_get("/ping", ping)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    url = f"http://127.0.0.1:{port}"
     wrong = {"X-Auth-User": "p:amy", "X-Auth-Key": "guess-key"}
-    try:
+    async with serve_app(app) as url:
         flood = [asyncio.create_task(get(f"{url}/auth/v1.0", wrong)) for _ in range(40)]
         await asyncio.sleep(0.2)  # the flood is being checked, two at a time
         status, _, body = await get(f"{url}/ping", {})
         assert status == 200 and body == "pong"
         assert sum(not t.done() for t in flood) > 10  # answered in the middle of the flood
         assert {s for s, _, _ in await asyncio.gather(*flood)} == {401}
-    finally:
-        await runner.cleanup()

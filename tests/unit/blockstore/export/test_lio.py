@@ -230,3 +230,21 @@ async def test_a_spec_without_write_cache_makes_a_write_through_backstore(lio, b
     no_cache = ExportSpec(**{**plain.__dict__, "write_cache": False})
     await driver.ensure_export(no_cache)
     assert state.storage["stratus-vol1"].write_back is False
+
+
+async def test_the_optional_features_are_documented_no_ops(lio, backing) -> None:
+    """Every member of the interface exists; what LIO cannot do changes nothing."""
+    driver, state = lio
+    assert driver.portals == ("192.0.2.10:3260",)
+    assert LioDriver(advertise="2001:db8::1", port=3261, api=object()).portals == (
+        "[2001:db8::1]:3261",
+    )
+    await driver.ensure_export(spec(backing, CHAP_A))
+    before = json.dumps(sorted(state.targets), default=str)
+    async with driver.quiesce(TARGET):
+        pass
+    await driver.extend_export(TARGET)
+    assert await driver.sessions() == []
+    await driver.close()
+    assert json.dumps(sorted(state.targets), default=str) == before
+    assert await driver.list_exports() == [TARGET]

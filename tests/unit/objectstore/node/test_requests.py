@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from objectstore.node import requests, wire
+from objectstore.common import wire
+from objectstore.node import requests
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,7 @@ from collections import namedtuple
 
 import pytest
 
-from objectstore.proxy.errorlimit import ErrorLimiter
+from objectstore.common.errorlimit import ErrorLimiter
 from objectstore.proxy.placement import (
     ErrorLimited,
     call_many,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from objectstore.proxy.ranges import MAX_RANGES, resolve
+from objectstore.proxy.ranges import MAX_RANGES, content_range, resolve, unsatisfied_range
 
 
 def test_plain_ranges() -> None:
@@ -52,3 +52,8 @@ def test_resolved_ranges_lie_inside_the_object(size: int, specs: list) -> None:
     specs = [(a, b) if a is None or b is None or b >= a else (b, a) for a, b in specs]
     for start, stop in resolve(specs, size):
         assert 0 <= start < stop <= size
+
+
+def test_content_range_values() -> None:
+    assert content_range(90, 100, 100) == "bytes 90-99/100"
+    assert unsatisfied_range(100) == "bytes */100"

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from objectstore.proxy.swift.conditional import http_date
+from objectstore.proxy.conditional import http_date
 from tests.functional.objectstore.conftest import Cluster, SwiftHTTP
 
 URL = "/v1/AUTH_obj"

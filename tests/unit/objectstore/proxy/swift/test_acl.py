@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from objectstore.proxy.swift.acl import Acl, clean_acl
+from objectstore.proxy.acl import Acl
+from objectstore.proxy.swift.acl import clean_acl
 
 
 @dataclass

@@ -2,13 +2,8 @@
 
 from __future__ import annotations
 
-from objectstore.proxy.swift.conditional import (
-    etag_set,
-    evaluate,
-    http_date,
-    missing_object_status,
-    parse_http_date,
-)
+from objectstore.proxy.conditional import etag_set, http_date, parse_http_date
+from objectstore.proxy.swift.conditional import evaluate, missing_object_status
 
 ETAG = "d41d8cd98f00b204e9800998ecf8427e"
 T = 1_700_000_000.25  # Last-Modified is rounded up to ...001

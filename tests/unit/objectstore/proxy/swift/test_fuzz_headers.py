@@ -13,8 +13,9 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
+from objectstore.proxy.acl import Acl
 from objectstore.proxy.swift import constraints, headers, ranges
-from objectstore.proxy.swift.acl import Acl, clean_acl
+from objectstore.proxy.swift.acl import clean_acl
 from objectstore.proxy.swift.errors import SwiftError
 from tests.helpers.fuzz import budget
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from objectstore.proxy.ranges import content_range
 from objectstore.proxy.swift.ranges import (
     closing,
-    content_range,
     multipart_content_type,
     multipart_length,
     new_boundary,

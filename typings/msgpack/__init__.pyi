@@ -1,0 +1,9 @@
+"""The part of msgpack Stratus uses, typed: msgpack ships no stubs, so pyright would
+read its pure-Python fallback and infer `packb` as possibly returning None."""
+
+from typing import Any
+
+class UnpackException(Exception): ...
+
+def packb(o: Any, **kwargs: Any) -> bytes: ...
+def unpackb(packed: bytes | bytearray | memoryview, **kwargs: Any) -> Any: ...
