@@ -12,7 +12,7 @@ test: bootstrap
 	@scripts/test.sh
 
 lint: bootstrap
-	@.venv/bin/ruff check . && .venv/bin/ruff format --check .
+	@scripts/lint.sh
 
 # Quick benchmarks of Stratus beside the machine's own limits; PEERS=1 also installs
 # OpenStack Swift (PyPI) and tgt (Debian) and compares; FULL=1 the full-size runs.

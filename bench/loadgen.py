@@ -78,7 +78,8 @@ def tree_cpu_seconds(roots: list[int]) -> float | None:
         except OSError:
             continue
         fields = stat[stat.rfind(b")") + 2 :].split()
-        table[int(name)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / CLK_TCK)
+        # utime + stime, and cutime + cstime: children that exited and were reaped still count
+        table[int(name)] = (int(fields[1]), sum(int(x) for x in fields[11:15]) / CLK_TCK)
     children: dict[int, list[int]] = {}
     for pid, (ppid, _) in table.items():
         children.setdefault(ppid, []).append(pid)

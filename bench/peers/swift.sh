@@ -207,6 +207,8 @@ account_autocreate = true
 [filter:cache]
 use = egg:swift#memcache
 memcache_servers = 127.0.0.1:$mc
+# Swift's default pool of 2 connections turns a 64-client load into token misses (401)
+memcache_max_connections = 64
 
 [filter:catch_errors]
 use = egg:swift#catch_errors
@@ -243,6 +245,8 @@ location = us-east-1
 [filter:cache]
 use = egg:swift#memcache
 memcache_servers = 127.0.0.1:$mc
+# Swift's default pool of 2 connections turns a 64-client load into token misses (401)
+memcache_max_connections = 64
 
 [filter:versioned_writes]
 use = egg:swift#versioned_writes

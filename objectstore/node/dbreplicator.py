@@ -26,6 +26,7 @@ from objectstore.node import dbsync, hashes
 from objectstore.node.dbs import CDIRTY
 from objectstore.node.device import Device
 from objectstore.node.kv import WriteTxn
+from objectstore.node.peers import recheck_limited
 from objectstore.node.worker import Pacer, Worker
 
 if TYPE_CHECKING:
@@ -81,6 +82,7 @@ class DbReplicator(Worker):
         ring = rings.refresh(self.kind) if rings is not None else None
         if ring is None:
             return {"skipped": "no ring or node address"}
+        await recheck_limited(self.state.limiter, self.state.client, ring)
         stats: dict[str, Any] = {
             "partitions": 0,
             "handoff_partitions": 0,

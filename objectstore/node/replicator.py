@@ -16,6 +16,11 @@ handoff instead, to keep the replica count.
 
 Bodies are re-hashed by the receiver, which refuses one that does not
 match its ETag (422); the sender then quarantines its own corrupt copy.
+
+A peer that keeps failing is skipped for the rest of a pass (the node's
+error limiter); each pass first asks every peer node it holds limited
+whether it answers again, so a node that restarted is healed by the next
+pass, not a limit interval later.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ from objectstore.node import hashes, merge
 from objectstore.node.bodies import read_range
 from objectstore.node.device import Device
 from objectstore.node.objects import INLINE_TABLE
+from objectstore.node.peers import recheck_limited
 from objectstore.node.records import FILE, INLINE, TOMBSTONE, ObjectRecord
 from objectstore.node.worker import Pacer, Worker
 from objectstore.timestamp import TICKS_PER_SECOND
@@ -93,7 +99,7 @@ class ObjectReplicator(Worker):
         ring = rings.refresh("o") if rings is not None else None
         if ring is None:
             return {"skipped": "no object ring or node address"}
-        await self._recheck_limited(ring)
+        await recheck_limited(self.state.limiter, self.state.client, ring)
         stats = PassStats()
         sem = asyncio.Semaphore(self.concurrency)
 
@@ -109,31 +115,6 @@ class ObjectReplicator(Worker):
             jobs += [one(dev, part) for part in parts]
         await asyncio.gather(*jobs)
         return stats.as_dict()
-
-    async def _recheck_limited(self, ring: Any) -> None:
-        """Ask each error-limited peer node once whether it is back; forget the errors of those
-        that answer.
-
-        The limiter spares a pass from failing on a dead peer partition after
-        partition, but a limit left by an earlier pass (the peer was down a
-        moment ago) must not make this pass skip a peer that has restarted
-        since: the next pass is the one that heals it (docs/durability.md).
-        """
-        limiter = self.state.limiter
-        nodes: dict[tuple[str, int], list[Any]] = {}
-        for dev in ring.devices:
-            if limiter.is_limited(dev):
-                nodes.setdefault((dev.ip, dev.port), []).append(dev)
-
-        async def ask(devs: list[Any]) -> None:
-            try:
-                await self.state.client.healthcheck(devs[0])
-            except nc.NodeClientError:
-                return  # still down: skipped for this pass
-            for dev in devs:
-                limiter.clear(dev)
-
-        await asyncio.gather(*(ask(devs) for devs in nodes.values()))
 
     async def partition(self, dev: Device, part: int, stats: PassStats) -> None:
         """Replicate one partition of one device (errors are counted, not raised)."""

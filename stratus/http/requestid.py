@@ -116,11 +116,10 @@ class LogFilter(logging.Filter):
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if not hasattr(record, "request_id"):
-            record.request_id = CURRENT.get() or "-"
-        if not hasattr(record, "global_request_id"):
-            record.global_request_id = GLOBAL.get() or "-"
+        rid: str = getattr(record, "request_id", None) or CURRENT.get() or "-"
+        gid: str = getattr(record, "global_request_id", None) or GLOBAL.get() or "-"
+        record.request_id = rid
+        record.global_request_id = gid
         if not hasattr(record, "request_ids"):
-            gid = record.global_request_id
-            record.request_ids = record.request_id + (f" (global {gid})" if gid != "-" else "")
+            record.request_ids = rid + (f" (global {gid})" if gid != "-" else "")
         return True

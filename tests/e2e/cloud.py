@@ -19,8 +19,10 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from compute_glue.guest_image import BASE_CMDLINE, GuestImage
 from compute_glue.networks import dhcp
 from tests.helpers.net import free_port
+from tests.helpers.qemu import guest_image
 from tests.helpers.tools import missing_tool, need_tool
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -201,3 +203,21 @@ def openstack(
 def osj(cloud: Cloud, *args: str, env: dict[str, str] | None = None) -> Any:
     """`openstack ARGS -f json`; the printed JSON."""
     return json.loads(openstack(cloud, *args, "-f", "json", env=env).stdout)
+
+
+def upload_test_guest(cloud: Cloud, tmp_path: Path, prefix: str) -> tuple[GuestImage, dict]:
+    """The test guest uploaded by `openstack image create --file` as ``PREFIX-kernel``,
+    ``PREFIX-initramfs`` and the bootable ``PREFIX-guest`` naming both: its files, and the
+    three images as created (keys kernel, ramdisk, image)."""
+    guest = guest_image(tmp_path / "guest")
+    kernel = osj(cloud, "image", "create", "--file", str(guest.kernel), "--disk-format", "aki",
+                 "--container-format", "aki", f"{prefix}-kernel")  # fmt: skip
+    ramdisk = osj(cloud, "image", "create", "--file", str(guest.initramfs), "--disk-format",
+                  "ari", "--container-format", "ari", f"{prefix}-initramfs")  # fmt: skip
+    empty = tmp_path / "empty.raw"
+    empty.write_bytes(b"")
+    image = osj(cloud, "image", "create", "--file", str(empty), "--disk-format", "raw",
+                "--container-format", "bare", "--property", f"kernel_id={kernel['id']}",
+                "--property", f"ramdisk_id={ramdisk['id']}",
+                "--property", f"os_command_line={BASE_CMDLINE}", f"{prefix}-guest")  # fmt: skip
+    return guest, {"kernel": kernel, "ramdisk": ramdisk, "image": image}

@@ -15,9 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from compute_glue.guest_image import BASE_CMDLINE
-from tests.e2e.cloud import Cloud, openstack, os_env, osj
-from tests.helpers.qemu import guest_image
+from tests.e2e.cloud import Cloud, openstack, os_env, osj, upload_test_guest
 
 # About 25 CLI runs (each a fresh Python with keystoneauth's discovery).
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
@@ -37,19 +35,9 @@ def test_openstack_cli_images_flavors_and_versions(cloud: Cloud, tmp_path: Path)
     assert [v["Version"] for v in glance] == ["2.9"]
 
     # Images from files: the guest's kernel, initramfs and the bootable record naming both.
-    guest = guest_image(tmp_path / "guest")
-    kernel = osj(cloud, "image", "create", "--file", str(guest.kernel), "--disk-format", "aki",
-                 "--container-format", "aki", "os-kernel")  # fmt: skip
-    ramdisk = osj(cloud, "image", "create", "--file", str(guest.initramfs),
-                  "--disk-format", "ari", "--container-format", "ari", "os-initramfs")  # fmt: skip
-    empty = tmp_path / "empty.raw"
-    empty.write_bytes(b"")
-    image = osj(cloud, "image", "create", "--file", str(empty), "--disk-format", "raw",
-                "--container-format", "bare", "--property", f"kernel_id={kernel['id']}",
-                "--property", f"ramdisk_id={ramdisk['id']}",
-                "--property", f"os_command_line={BASE_CMDLINE}", "os-guest")  # fmt: skip
-    assert image["status"] == "active"
-    assert kernel["size"] == guest.kernel.stat().st_size
+    guest, made = upload_test_guest(cloud, tmp_path, "os")
+    assert made["image"]["status"] == "active"
+    assert made["kernel"]["size"] == guest.kernel.stat().st_size
     # The cloud is shared: this test's own images (os-*) are the ones it looks at.
     listed = {i["Name"]: i["Status"] for i in osj(cloud, "image", "list")}
     mine = {name: status for name, status in listed.items() if name.startswith("os-")}

@@ -137,7 +137,8 @@ class StratusUp:
         return ""
 
 
-@pytest.fixture(scope="session")
+# Package scope: stopped once its package is done, not idling through the rest of the suite.
+@pytest.fixture(scope="package")
 def stratus_up(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StratusUp]:
     server = StratusUp(tmp_path_factory.mktemp("stratus-up") / "data")
     server.start()

@@ -85,7 +85,8 @@ def _credentials(server: StratusUp, timeout: float = 30.0) -> tuple[str, str]:
     raise RuntimeError(f"no S3 credential in the banner:\n{server.log()}")
 
 
-@pytest.fixture(scope="session")
+# Package scope: stopped once its package is done, not idling through the rest of the suite.
+@pytest.fixture(scope="package")
 def s3_up(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Up]:
     server = StratusUp(tmp_path_factory.mktemp("stratus-up-s3") / "data")
     server.other_ports["STRATUS_S3_BASE_DOMAIN"] = BASE_DOMAIN  # merged into its environment

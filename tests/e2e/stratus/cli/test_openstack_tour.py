@@ -30,9 +30,17 @@ from typing import Any
 
 import pytest
 
-from compute_glue.guest_image import BASE_CMDLINE, MARK_METADATA
-from tests.e2e.cloud import ROOT, Cloud, need_vm_tools, openstack, os_env, osj, qemu_pids
-from tests.helpers.qemu import guest_image
+from compute_glue.guest_image import MARK_METADATA
+from tests.e2e.cloud import (
+    ROOT,
+    Cloud,
+    need_vm_tools,
+    openstack,
+    os_env,
+    osj,
+    qemu_pids,
+    upload_test_guest,
+)
 
 MARKER = b"STRATUS-TOUR-MARKER"
 CIDR = "10.231.12.0/24"
@@ -121,17 +129,8 @@ def test_the_openstack_cli_tour(cloud: Cloud, tmp_path: Path) -> None:
     assert {"identity", "object-store", "block-storage", "compute", "image", "network"} <= types
 
     # Images: the test guest's kernel and initramfs, and the bootable record naming both.
-    guest = guest_image(tmp_path / "guest")
-    kernel = osj(cloud, "image", "create", "--file", str(guest.kernel), "--disk-format", "aki",
-                 "--container-format", "aki", "tour-kernel")  # fmt: skip
-    ramdisk = osj(cloud, "image", "create", "--file", str(guest.initramfs), "--disk-format",
-                  "ari", "--container-format", "ari", "tour-initramfs")  # fmt: skip
-    empty = tmp_path / "empty.raw"
-    empty.write_bytes(b"")
-    image = osj(cloud, "image", "create", "--file", str(empty), "--disk-format", "raw",
-                "--container-format", "bare", "--property", f"kernel_id={kernel['id']}",
-                "--property", f"ramdisk_id={ramdisk['id']}",
-                "--property", f"os_command_line={BASE_CMDLINE}", "tour-guest")  # fmt: skip
+    _, made = upload_test_guest(cloud, tmp_path, "tour")
+    image = made["image"]
     assert image["status"] == "active"
 
     # Project tour: a member and a reader.
@@ -242,7 +241,7 @@ def test_the_openstack_cli_tour(cloud: Cloud, tmp_path: Path) -> None:
     # Delete the server: the VM goes, the volume (delete_on_termination false) stays.
     openstack(cloud, "server", "delete", "--wait", "tour-vm")
     assert mine(osj(cloud, "server", "list")) == [] and qemu_pids(cloud.data, sid) == []
-    wait_for(cloud, ["volume"], vol["id"], "available")
+    assert osj(cloud, "volume", "show", vol["id"])["status"] == "available"
 
     # Snapshot, backup, and a volume from the snapshot: the guest's write is in them.
     snap = osj(cloud, "volume", "snapshot", "create", "--volume", "tour-vol", "tour-snap")

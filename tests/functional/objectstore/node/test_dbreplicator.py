@@ -87,3 +87,16 @@ async def test_remove_op_leaves_a_database_that_changed(ring_cluster) -> None:
     await c.client.update_container_rows(primaries[0], [row])
     assert not await dev.submit(dbreplicator.remove_op("c", part, owner, digest))
     assert len(await c.client.list_objects(primaries[0], part, A, "keep")) == 1
+
+
+async def test_a_container_pass_serves_a_peer_limited_by_an_earlier_pass(ring_cluster) -> None:
+    """A container-only pass asks a limited peer again, as the object pass does."""
+    c = await ring_cluster()
+    part, primaries = c.ring("container").get_nodes(A, "back")
+    sender = c.node_of(primaries[0])
+    sender.state.limiter.limit_now(primaries[1], "down a moment ago")
+    await c.client.put_container(primaries[0], part, A, "back", timestamp=Timestamp.now())
+    (status,) = await c.run("container", [sender])
+    assert status["last"]["failed"] == 0, status
+    await c.client.head_container(primaries[1], part, A, "back")
+    assert not sender.state.limiter.is_limited(primaries[1])

@@ -24,6 +24,7 @@ from tests.helpers.net import serve_app
 OPENSTACK = ("X-Openstack-Request-Id",)
 REQ = re.compile(r"^req-[0-9a-f-]{36}$")
 TX = re.compile(r"^tx[0-9a-f]{21}-[0-9a-f]{10}$")
+AMZ = re.compile(r"^[0-9A-F]{16}$")
 
 
 def _image(tmp: Path, identity: IdentityStore) -> web.Application:
@@ -64,6 +65,12 @@ def _swift(tmp: Path, identity: IdentityStore) -> web.Application:
     return make_app(None, identity, config.Config())
 
 
+def _s3(tmp: Path, identity: IdentityStore) -> web.Application:
+    from s3compat.app import make_s3_app
+
+    return make_s3_app(None, identity, config.Config())  # no core: each request is refused first
+
+
 def _console(tmp: Path, identity: IdentityStore) -> web.Application:
     from stratus.console.app import make_app
 
@@ -88,6 +95,7 @@ SERVICES: dict[str, tuple[Maker, tuple[str, ...], re.Pattern[str], tuple[str, ..
     "identity": (_identity, OPENSTACK, REQ, ("/v3/auth/tokens",)),
     "swift": (_swift, ("X-Trans-Id", "X-Openstack-Request-Id"), TX, ("/v1/AUTH_demo",)),
     "console": (_console, OPENSTACK, REQ, ("/objects",)),
+    "s3": (_s3, ("x-amz-request-id", "x-amz-id-2"), AMZ, ("/bucket/key",)),
 }
 
 

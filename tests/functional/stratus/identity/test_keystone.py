@@ -5,12 +5,12 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
+from aiohttp import web
 from multidict import CIMultiDict
 
 from stratus import config
@@ -41,16 +41,13 @@ def store(tmp_path: Path) -> Iterator[IdentityStore]:
     s.close()
 
 
-@asynccontextmanager
-async def serving(store: IdentityStore, **kw: Any) -> AsyncIterator[str]:
-    catalog = Catalog.from_config(config.Config())
-    async with serve_app(make_app(store, catalog, token_lifetime=LIFETIME, **kw)) as url:
-        yield url
+def keystone(store: IdentityStore, **kw: Any) -> web.Application:
+    return make_app(store, Catalog.from_config(config.Config()), token_lifetime=LIFETIME, **kw)
 
 
 @pytest.fixture
 async def base(store: IdentityStore) -> AsyncIterator[str]:
-    async with serving(store) as url:
+    async with serve_app(keystone(store)) as url:
         yield url
 
 
@@ -304,7 +301,7 @@ async def test_unsupported_method_is_401(base: str) -> None:
 
 async def test_failed_logins_are_limited_per_address(store: IdentityStore) -> None:
     limiter = FailureLimiter(AuthLimits(burst=2, per_minute=0.001))
-    async with serving(store, limiter=limiter) as base:
+    async with serve_app(keystone(store, limiter=limiter)) as base:
         for _ in range(2):
             status, _, _ = await call(
                 "POST", f"{base}/v3/auth/tokens", password_auth("amy", "bad", "p")

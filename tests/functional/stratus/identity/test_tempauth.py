@@ -6,7 +6,6 @@ import asyncio
 import json
 import logging
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -39,20 +38,18 @@ def store(tmp_path: Path, clock: FakeClock) -> Iterator[IdentityStore]:
     s.close()
 
 
-@asynccontextmanager
-async def serving(store: IdentityStore, **kw: Any) -> AsyncIterator[str]:
-    """Mount the handler as the proxy does (both paths) and yield the base URL."""
+def tempauth(store: IdentityStore, **kw: Any) -> web.Application:
+    """The handler mounted as the proxy mounts it (both paths)."""
     handler = make_auth_handler(store, LIFETIME, **kw)
     app = web.Application()
     app.router.add_route("*", "/auth/v1.0", handler)
     app.router.add_route("*", "/auth/v1.0/", handler)
-    async with serve_app(app) as url:
-        yield url
+    return app
 
 
 @pytest.fixture
 async def base(store: IdentityStore) -> AsyncIterator[str]:
-    async with serving(store) as url:
+    async with serve_app(tempauth(store)) as url:
         yield url
 
 
@@ -151,10 +148,10 @@ async def test_expired_token_is_rejected_and_reaped(
 
 async def test_storage_url_from_host_header_or_configured_base(store: IdentityStore) -> None:
     creds = {"X-Auth-User": "p:amy", "X-Auth-Key": "amy-key"}
-    async with serving(store) as url:
+    async with serve_app(tempauth(store)) as url:
         _, headers, _ = await get(f"{url}/auth/v1.0", {**creds, "Host": "swift.example:8080"})
         assert headers["X-Storage-Url"] == "http://swift.example:8080/v1/AUTH_p"
-    async with serving(store, storage_url_base="https://cloud.example/") as url:
+    async with serve_app(tempauth(store, storage_url_base="https://cloud.example/")) as url:
         _, headers, _ = await get(f"{url}/auth/v1.0", creds)
         assert headers["X-Storage-Url"] == "https://cloud.example/v1/AUTH_p"
 
@@ -187,7 +184,7 @@ async def test_failed_logins_from_one_address_are_limited(
     limiter = FailureLimiter(AuthLimits(burst=3, per_minute=6), clock=clock)
     wrong = {"X-Auth-User": "p:amy", "X-Auth-Key": "guess-key"}
     right = {"X-Auth-User": "p:amy", "X-Auth-Key": "amy-key"}
-    async with serving(store, limiter=limiter) as url:
+    async with serve_app(tempauth(store, limiter=limiter)) as url:
         for _ in range(3):
             assert (await get(f"{url}/auth/v1.0", wrong))[0] == 401
         status, headers, body = await get(f"{url}/auth/v1.0", wrong)
@@ -206,7 +203,7 @@ async def test_a_concurrent_flood_gets_only_its_burst_of_key_checks(
 ) -> None:
     limiter = FailureLimiter(AuthLimits(burst=4, per_minute=1), clock=clock)
     wrong = {"X-Auth-User": "p:amy", "X-Auth-Key": "guess-key"}
-    async with serving(store, limiter=limiter) as url:
+    async with serve_app(tempauth(store, limiter=limiter)) as url:
         results = await asyncio.gather(*(get(f"{url}/auth/v1.0", wrong) for _ in range(30)))
     statuses = sorted(status for status, _, _ in results)
     assert statuses == [401] * 4 + [429] * 26
