@@ -436,6 +436,8 @@ def main(argv: list[str] | None = None) -> int:
     }
     try:
         backing = workdir / "lun.img"
+        if shutil.disk_usage(workdir).free < args.size + (1 << 30):
+            raise SystemExit(f"no room under {workdir} for a {args.size >> 30} GiB LUN")
         make_backing(backing, args.size, fill=args.big_lun)
         for name in only:
             print(f"bench: {name}", file=sys.stderr)

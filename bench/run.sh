@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # What `make bench` runs: every benchmark once, each writing its JSON into one results folder.
 #
-#   make bench           # quick, no peers: Stratus beside the machine's own limits (~10 min)
+#   make bench           # quick, no peers: Stratus beside the machine's own limits (10-20 min)
 #   make bench PEERS=1   # also installs the peers (OpenStack Swift from PyPI, tgt from Debian),
 #                        # runs them in the same benchmarks and prints the ratios
 #   make bench FULL=1    # the full-size runs instead of the quick ones (see bench/README.md)

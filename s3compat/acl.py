@@ -262,10 +262,15 @@ async def handle_put_bucket_acl(ctx: S3Context) -> web.StreamResponse:
     owner = owner_of(ctx.account)
     g = await requested_grants(ctx, owner["ID"], body=True)
     assert g is not None
-    await ctx.core.post_container(ctx.account, ctx.bucket_name, system=bucket_acl_system(g))
-    if g.public_read or g.public_write or g.auth_read or g.readers or g.writers:
-        await namespace.claim(ctx.core, ctx.bucket_name, ctx.account)
+    await store_bucket_acl(ctx.core, ctx.account, ctx.bucket_name, g)
     return empty(200)
+
+
+async def store_bucket_acl(core: Any, account: str, bucket: str, g: Grants) -> None:
+    """Replace a bucket's ACL (PutBucketAcl, and CreateBucket again in us-east-1)."""
+    await core.post_container(account, bucket, system=bucket_acl_system(g))
+    if g.public_read or g.public_write or g.auth_read or g.readers or g.writers:
+        await namespace.claim(core, bucket, account)
 
 
 def _object_grants(canned: str, owner: dict[str, str]) -> list[dict[str, Any]]:

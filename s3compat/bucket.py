@@ -18,6 +18,10 @@ from s3compat.context import S3Context, empty, xml_response
 from s3compat.errors import S3Error
 
 LOCATION = "s3-location"
+US_EAST_1 = "us-east-1"
+# "US" is the legacy name; "aws-global" is what the aws CLI sends with no region configured
+# (botocore's partition-wide endpoint, which AWS serves from us-east-1).
+US_EAST_1_ALIASES = frozenset({"US", "aws-global"})
 
 
 async def _location_constraint(ctx: S3Context) -> str:
@@ -27,7 +31,7 @@ async def _location_constraint(ctx: S3Context) -> str:
         return region
     root = xmlio.parse_xml(data, "CreateBucketConfiguration")
     wanted = xmlio.text(root, "LocationConstraint") or ""
-    if wanted not in ("", region) and not (region == "us-east-1" and wanted == "US"):
+    if wanted not in ("", region) and not (region == US_EAST_1 and wanted in US_EAST_1_ALIASES):
         raise S3Error(
             "InvalidLocationConstraint",
             f"The {wanted!r} location constraint is incompatible with the region {region!r}",
@@ -44,6 +48,11 @@ async def handle_create_bucket(ctx: S3Context) -> web.StreamResponse:
     grants = await acl.requested_grants(ctx, acl.owner_of(account)["ID"], body=False)
     core = ctx.core
     if await core.container_info(account, name) is not None:
+        if region == US_EAST_1:
+            # AWS, for legacy clients: 200 in us-east-1, resetting the bucket's ACL (to
+            # the one asked for, else private); BucketAlreadyOwnedByYou in other regions.
+            await acl.store_bucket_acl(core, account, name, grants or acl.Grants())
+            return empty(200, {"Location": f"/{name}"})
         raise S3Error("BucketAlreadyOwnedByYou", extra={"BucketName": name})
     owner = await namespace.registered_owner(core, name)
     if (
@@ -70,7 +79,7 @@ async def handle_head_bucket(ctx: S3Context) -> web.StreamResponse:
 async def handle_get_bucket_location(ctx: S3Context) -> web.StreamResponse:
     assert ctx.bucket is not None
     region = ctx.bucket.system.get(LOCATION) or ctx.settings.region
-    shown = "" if region == "us-east-1" else region
+    shown = "" if region == US_EAST_1 else region
     return xml_response("LocationConstraint", shown or {})
 
 

@@ -26,7 +26,7 @@ from aiohttp import web
 
 from objectstore.proxy import manifest
 from objectstore.proxy.models import ObjectInfo, ObjectMetadata, ObjectRow
-from s3compat import checksums, meta, multipart, segments, versioning, xmlio
+from s3compat import checksums, meta, multipart, segments, versioning, writes, xmlio
 from s3compat.context import S3Context, etag_header, xml_response
 from s3compat.errors import S3Error
 from stratus.digits import ascii_uint
@@ -208,6 +208,7 @@ async def handle_complete_multipart_upload(ctx: S3Context) -> web.StreamResponse
         attributes=record.attributes,
         system=system,
     )
+    await writes.check_write_conditions(ctx)  # the upload stays open when one fails (AWS)
     current = await versioning.current_if_needed(ctx)
     if current is not None and current.system.get(multipart.UPLOAD_ID) == uid:
         current = None  # a concurrent retry already wrote it: its segments are ours

@@ -95,11 +95,13 @@ async def handle_list_objects(ctx: S3Context) -> web.StreamResponse:
     return xml_response("ListBucketResult", body)
 
 
-def _token(name: str) -> str:
+def token_for(name: str) -> str:
+    """An opaque continuation token resuming after ``name``."""
     return base64.urlsafe_b64encode(name.encode()).decode()
 
 
-def _untoken(token: str) -> str:
+def name_from_token(token: str) -> str:
+    """The name a continuation token stands for (InvalidArgument when it is none of ours)."""
     try:
         return base64.urlsafe_b64decode(token.encode()).decode()
     except (binascii.Error, ValueError, UnicodeDecodeError):
@@ -111,7 +113,7 @@ async def handle_list_objects_v2(ctx: S3Context) -> web.StreamResponse:
     prefix, delimiter = q.get("prefix", ""), q.get("delimiter", "")
     token = q.get("continuation-token")
     start_after = q.get("start-after", "")
-    marker = _untoken(token) if token is not None else start_after
+    marker = name_from_token(token) if token is not None else start_after
     limit = max_keys(ctx)
     enc = encoder(ctx)
     rows, truncated = await _page(ctx, prefix, delimiter, marker, limit)
@@ -122,7 +124,7 @@ async def handle_list_objects_v2(ctx: S3Context) -> web.StreamResponse:
         "Prefix": enc(prefix),
         "StartAfter": enc(start_after) if start_after else None,
         "ContinuationToken": token,
-        "NextContinuationToken": _token(rows[-1].name) if truncated and rows else None,
+        "NextContinuationToken": token_for(rows[-1].name) if truncated and rows else None,
         "KeyCount": len(rows),
         "MaxKeys": limit,
         "Delimiter": enc(delimiter) if delimiter else None,

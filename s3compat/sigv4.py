@@ -300,6 +300,22 @@ def verify_header_auth(
     return SigV4Auth(access, amz_date, scope, signature.lower(), payload_hash, key, False)
 
 
+def _presign_expires(raw: str, code: str) -> int:
+    """X-Amz-Expires: whole seconds, at most a week; each wrong form has AWS's own message."""
+    value = ascii_uint(raw.removeprefix("-"))
+    if value is None:
+        raise S3Error(code, "X-Amz-Expires should be a number")
+    if raw.startswith("-"):
+        raise S3Error(code, "X-Amz-Expires must be non-negative")
+    if value > MAX_PRESIGN_EXPIRES:
+        raise S3Error(
+            code,
+            "X-Amz-Expires must be less than a week (in seconds); that is, the given "
+            f"X-Amz-Expires must be less than {MAX_PRESIGN_EXPIRES} seconds",
+        )
+    return value
+
+
 def verify_query_auth(
     req: SignedRequest, secrets: SecretLookup, *, region: str, now: datetime
 ) -> SigV4Auth:
@@ -317,12 +333,19 @@ def verify_query_auth(
     except KeyError as exc:
         raise S3Error(code, f"Query-string authentication requires {exc.args[0]}") from None
     access, scope = _parse_credential(credential, code)
-    expires = ascii_uint(expires_raw)
-    if expires is None or not 0 < expires <= MAX_PRESIGN_EXPIRES:
-        raise S3Error(code, "X-Amz-Expires must be between 1 and 604800 seconds")
+    expires = _presign_expires(expires_raw, code)
     when = _parse_amz_date(amz_date, code)
-    if now - when > timedelta(seconds=expires):  # (when + expires may pass year 9999)
-        raise S3Error("AccessDenied", "Request has expired")
+    # (when + expires may pass year 9999.) A lifetime of 0 has always expired, as on AWS.
+    if expires == 0 or now - when > timedelta(seconds=expires):
+        raise S3Error(
+            "AccessDenied",
+            "Request has expired",
+            extra={
+                "X-Amz-Expires": str(expires),
+                "Expires": (when + timedelta(seconds=expires)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "ServerTime": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            },
+        )
     if when - now > MAX_SKEW:
         raise S3Error("AccessDenied", "Request is not valid yet")
     _check_scope(scope, amz_date, region, code)

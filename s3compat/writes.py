@@ -22,7 +22,8 @@ from s3compat.errors import S3Error
 
 
 async def check_write_conditions(ctx: S3Context) -> None:
-    """If-None-Match: * (create only) and If-Match: <etag> (replace only) on PutObject."""
+    """If-None-Match: * (create only) and If-Match: <etag> (replace only) on PutObject and
+    CompleteMultipartUpload: 412 PreconditionFailed, or 404 NoSuchKey for If-Match on no object."""
     none_match = ctx.headers.get("if-none-match")
     match = ctx.headers.get("if-match")
     if none_match is None and match is None:

@@ -89,6 +89,7 @@ install() {
     local i
     for i in $(seq 1 20); do  # another apt-get may hold the dpkg lock for a while
       DEBIAN_FRONTEND=noninteractive apt-get install -y -q memcached >/dev/null 2>&1 && break
+      ((i == 1)) && apt-get update -qq >/dev/null 2>&1  # a fresh machine has no package lists
       sleep 5
     done
     command -v memcached >/dev/null || { say "could not install memcached"; exit 1; }

@@ -41,6 +41,7 @@ up() {
   fi
   if ! command -v tgtd >/dev/null; then
     say "installing tgt (Debian)"
+    apt-get update -qq >/dev/null
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q tgt >/dev/null
   fi
   mkdir -p "$STATE"

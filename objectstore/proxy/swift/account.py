@@ -57,12 +57,15 @@ def account_headers(info: AccountInfo) -> dict[str, str]:
 async def handle_get(ctx: Ctx) -> web.StreamResponse:
     """GET lists containers; HEAD gives the stats alone."""
     media = listing_type(ctx.params.get("format"), ctx.headers.get("Accept"))
+    vary = "format" not in ctx.params
     if ctx.method == "HEAD":
         info = await ctx.core.head_account(ctx.account)
-        return listing_response("HEAD", media, [], ctx.account, "account", account_headers(info))
+        headers = account_headers(info)
+        return listing_response("HEAD", media, [], ctx.account, "account", headers, vary=vary)
     params = list_params(ctx.params, ACCOUNT_LISTING_LIMIT, allow_path=False)
     info, rows = await ctx.core.list_containers(ctx.account, params)
-    return listing_response("GET", media, rows, ctx.account, "account", account_headers(info))
+    headers = account_headers(info)
+    return listing_response("GET", media, rows, ctx.account, "account", headers, vary=vary)
 
 
 async def handle_post(ctx: Ctx) -> web.StreamResponse:

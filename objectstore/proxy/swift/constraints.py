@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from urllib.parse import parse_qsl, unquote_to_bytes
 
-from objectstore.proxy.swift.errors import SwiftError
+from objectstore.proxy.swift.errors import HTML, SwiftError
 from stratus.digits import ascii_uint
 
 MAX_FILE_SIZE = 5 * 1024 * 1024 * 1024 + 2
@@ -42,29 +42,29 @@ def is_utf8(text: str) -> bool:
     return True
 
 
-def split_path(raw_path: str) -> tuple[str, str | None, str | None, str | None]:
+def split_path(raw_path: str) -> tuple[str, str, str | None, str | None]:
     """``/v1/<account>[/<container>[/<object>]]`` from the raw (percent-encoded) path.
 
-    Raises SwiftError 412 for invalid UTF-8 or NUL (Swift's "Invalid UTF8 or
-    contains NULL") and 404 for a path that is not an API path at all.
+    As Swift's proxy answers: invalid UTF-8 or a NUL is 412 "Invalid UTF8 or
+    contains NULL"; an empty segment before the last one (``/v1//c``,
+    ``/v1/a//o``) is 404; an unknown version before an account is 400; a path
+    naming no account (``/v1``, ``/v1/``, ``/anything``) is 412 "Bad URL".
     """
     try:
         path = unquote_to_bytes(raw_path).decode("utf-8")
     except UnicodeDecodeError:
-        raise SwiftError(412, "Invalid UTF8 or contains NULL") from None
+        raise SwiftError(412, "Invalid UTF8 or contains NULL", content_type=HTML) from None
     if "\x00" in path:
-        raise SwiftError(412, "Invalid UTF8 or contains NULL")
-    parts = path.split("/", 4)
-    if parts[0] != "" or len(parts) < 3 or not parts[2]:
+        raise SwiftError(412, "Invalid UTF8 or contains NULL", content_type=HTML)
+    segs = path.split("/", 4)
+    if segs[0] or len(segs) < 2 or not segs[1] or not all(segs[1:-1]):
         raise SwiftError(404)
-    version, account = parts[1], parts[2]
-    if version not in VALID_API_VERSIONS:
+    version, account, container, obj = (segs[1:] + ["", "", ""])[:4]
+    if account and version not in VALID_API_VERSIONS:
         raise SwiftError(400)  # Swift's APIVersionError
-    container = parts[3] if len(parts) > 3 and parts[3] else None
-    obj = parts[4] if len(parts) > 4 and parts[4] else None
-    if obj is not None and container is None:
-        raise SwiftError(404)
-    return version, account, container, obj
+    if not account or (obj and not container):
+        raise SwiftError(412, "Bad URL", content_type=HTML)
+    return version, account, container or None, obj or None
 
 
 def parse_query(raw_query: str) -> dict[str, str]:
@@ -72,7 +72,7 @@ def parse_query(raw_query: str) -> dict[str, str]:
     out: dict[str, str] = {}
     for key, value in parse_qsl(raw_query, keep_blank_values=True, errors="surrogateescape"):
         if not is_utf8(value) or not is_utf8(key):
-            raise SwiftError(400, f"'{key}' parameter not valid UTF-8")
+            raise SwiftError(400, f'"{key}" parameter not valid UTF-8')
         if "\x00" in value:
             raise SwiftError(412, "Invalid UTF8 or contains NULL")
         out.setdefault(key, value)
@@ -80,24 +80,38 @@ def parse_query(raw_query: str) -> dict[str, str]:
 
 
 def check_account_name(name: str) -> None:
+    """Swift's account controller: 400, its body labelled text/html as swob's default."""
     if blen(name) > MAX_ACCOUNT_NAME_LENGTH:
         raise SwiftError(
-            400, f"Account name length of {blen(name)} longer than {MAX_ACCOUNT_NAME_LENGTH}"
+            400,
+            f"Account name length of {blen(name)} longer than {MAX_ACCOUNT_NAME_LENGTH}",
+            content_type=HTML,
         )
 
 
 def check_container_name(name: str) -> None:
+    """Checked by Swift on container PUT (and copy targets) only; text/html as swob's."""
     if blen(name) > MAX_CONTAINER_NAME_LENGTH:
         raise SwiftError(
-            400, f"Container name length of {blen(name)} longer than {MAX_CONTAINER_NAME_LENGTH}"
+            400,
+            f"Container name length of {blen(name)} longer than {MAX_CONTAINER_NAME_LENGTH}",
+            content_type=HTML,
         )
 
 
 def check_object_name(name: str) -> None:
+    """Checked by Swift when an object is created (check_object_creation): text/plain."""
     if blen(name) > MAX_OBJECT_NAME_LENGTH:
         raise SwiftError(
             400, f"Object name length of {blen(name)} longer than {MAX_OBJECT_NAME_LENGTH}"
         )
+
+
+def name_too_long(container: str, obj: str | None = None) -> bool:
+    """A name no container or object can have: Swift answers 404 for it on reads."""
+    return blen(container) > MAX_CONTAINER_NAME_LENGTH or (
+        obj is not None and blen(obj) > MAX_OBJECT_NAME_LENGTH
+    )
 
 
 def check_metadata(headers: Mapping[str, str], target: str) -> None:
@@ -136,5 +150,5 @@ def listing_limit(params: Mapping[str, str], maximum: int) -> int:
     if limit is None:
         return maximum
     if limit > maximum:
-        raise SwiftError(412, f"Maximum limit is {maximum}")
+        raise SwiftError(412, f"Maximum limit is {maximum}", content_type=HTML)
     return limit

@@ -20,6 +20,7 @@ from objectstore.proxy.swift.constraints import (
     check_account_name,
     check_container_name,
     check_metadata,
+    name_too_long,
 )
 from objectstore.proxy.swift.errors import SwiftError, status_response
 from objectstore.proxy.swift.headers import (
@@ -38,15 +39,22 @@ ALLOW = "DELETE, GET, HEAD, POST, PUT"
 
 
 async def dispatch(ctx: Ctx) -> web.StreamResponse:
+    """Authorize, then run the method's handler.
+
+    As in Swift, an overlong container name is refused (400) by PUT alone,
+    after authorization; no container can have one, so others get 404.
+    """
     check_account_name(ctx.account)
     assert ctx.container is not None
-    check_container_name(ctx.container)
     handler = HANDLERS.get(ctx.method)
     if handler is None:
         raise SwiftError(405, headers={"Allow": ALLOW})
     access = auth.owner_access(ctx.principal, ctx.account)
+    too_long = name_too_long(ctx.container)
     if access is not None:
         access = auth.check_owner(access, ctx.principal, ctx.method)
+    elif too_long:
+        raise auth.deny(ctx.principal)  # no container, no ACL that grants anything
     elif ctx.method in ("GET", "HEAD"):
         info = await ctx.core.container_info(ctx.account, ctx.container)
         access = auth.acl_access(
@@ -54,6 +62,10 @@ async def dispatch(ctx: Ctx) -> web.StreamResponse:
         )
     else:
         raise auth.deny(ctx.principal)
+    if too_long:
+        if ctx.method == "PUT":
+            check_container_name(ctx.container)
+        raise SwiftError(404)
     return await handler(ctx, access)
 
 
@@ -78,14 +90,15 @@ async def handle_get(ctx: Ctx, access: auth.Access) -> web.StreamResponse:
     """GET lists objects; HEAD gives stats, metadata and (to owners) ACLs."""
     assert ctx.container is not None
     media = listing_type(ctx.params.get("format"), ctx.headers.get("Accept"))
+    vary = "format" not in ctx.params
     if ctx.method == "HEAD":
         info = await ctx.core.head_container(ctx.account, ctx.container)
         headers = container_headers(info, access.owner)
-        return listing_response("HEAD", media, [], ctx.container, "container", headers)
+        return listing_response("HEAD", media, [], ctx.container, "container", headers, vary=vary)
     params = list_params(ctx.params, CONTAINER_LISTING_LIMIT, allow_path=True)
     info, rows = await ctx.core.list_objects(ctx.account, ctx.container, params)
     headers = container_headers(info, access.owner)
-    return listing_response("GET", media, rows, ctx.container, "container", headers)
+    return listing_response("GET", media, rows, ctx.container, "container", headers, vary=vary)
 
 
 def _changes(ctx: Ctx, access: auth.Access) -> tuple[dict[str, str], dict[str, str]]:

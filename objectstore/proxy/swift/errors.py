@@ -2,9 +2,11 @@
 
 Handlers raise :class:`SwiftError`; the app's middleware turns it (and every
 error of the proxy core, through :func:`from_core`) into the response Swift
-would send: a short plain-text body when Swift gives one (``"Metadata name
-too long: ..."``), else the ``<html><h1>Title</h1><p>Explanation</p></html>``
-page of ``swob``.
+would send: a short body when Swift gives one (``"Metadata name too long:
+..."``), else the ``<html><h1>Title</h1><p>Explanation</p></html>`` page of
+``swob``. Swift's own bodies are mostly ``text/plain``, but swob labels every
+body it was not told the type of ``text/html; charset=UTF-8`` (``"Maximum
+limit is 10000"``, ``"Bad URL"``...): ``content_type=HTML`` says so.
 """
 
 from __future__ import annotations
@@ -85,28 +87,40 @@ class SwiftError(Exception):
     """An error answer: ``status`` with Swift's body (``body=None``: the html page)."""
 
     def __init__(
-        self, status: int, body: str | None = None, headers: Mapping[str, str] | None = None
+        self,
+        status: int,
+        body: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        *,
+        content_type: str = PLAIN,
     ) -> None:
         super().__init__(body or reason(status))
         self.status = status
         self.body = body
         self.headers = dict(headers or {})
+        self.content_type = content_type
 
     def response(self) -> web.Response:
-        return status_response(self.status, self.body, self.headers)
+        return status_response(self.status, self.body, self.headers, self.content_type)
 
 
 def status_response(
-    status: int, body: str | None = None, headers: Mapping[str, str] | None = None
+    status: int,
+    body: str | None = None,
+    headers: Mapping[str, str] | None = None,
+    content_type: str = PLAIN,
 ) -> web.Response:
-    """The response Swift sends for ``status`` (errors, and 202 too); ``body`` is plain text."""
+    """The response Swift sends for ``status`` (errors, and 202 too).
+
+    ``body`` None: swob's html page; else ``body`` labelled ``content_type``.
+    """
     hdrs = dict(headers or {})
     if body is None:
         payload = html_body(status)
         ctype = HTML
     else:
         payload = body.encode("utf-8")
-        ctype = PLAIN
+        ctype = content_type
     hdrs.setdefault("Content-Type", ctype)
     return web.Response(status=status, reason=reason(status), body=payload, headers=hdrs)
 
