@@ -55,6 +55,7 @@ class S3State:
 
 STATE = web.AppKey("s3_state", S3State)
 _CTX = web.RequestKey("s3_ctx", S3Context)
+_CONTINUED = web.RequestKey("s3_continued", bool)  # 100 Continue sent
 
 
 def _amz_id(request: web.Request) -> str:
@@ -96,7 +97,7 @@ def make_s3_app(
     )
     app[STATE] = S3State(core, identity, settings, limiter)
     (metrics or ServiceMetrics()).attach(app, "s3", operation_name)
-    app.router.add_route("*", "/{tail:.*}", _handle)
+    app.router.add_route("*", "/{tail:.*}", _handle, expect_handler=_defer_continue)
     app.on_response_prepare.append(requestid.stamp)
     app.on_response_prepare.append(_stamp)
     return app
@@ -106,6 +107,27 @@ def operation_name(request: web.Request) -> str:
     """The AWS operation the router named (``PutObject``...), the metrics label."""
     ctx = request.get(_CTX)
     return ctx.s3.op.name if ctx is not None else "unrouted"
+
+
+async def _defer_continue(request: web.Request) -> None:
+    """Hold ``100 Continue`` back (aiohttp's default sends it at once): :func:`_continue`
+    sends it once the request is authorized, so a refusal costs the client no body (AWS)."""
+
+
+def _awaits_continue(request: web.Request) -> bool:
+    """The client holds its body back for a ``100 Continue`` not sent yet."""
+    return (
+        request.headers.get("expect", "").lower() == "100-continue"
+        and request.version == (1, 1)
+        and _CONTINUED not in request
+    )
+
+
+async def _continue(request: web.Request) -> None:
+    if _awaits_continue(request):
+        request[_CONTINUED] = True
+        await request.writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+        request.writer.output_size = 0  # the response proper has not started (as aiohttp)
 
 
 async def _stamp(request: web.Request, response: web.StreamResponse) -> None:
@@ -209,6 +231,7 @@ async def _serve(request: web.Request, rid: str) -> web.StreamResponse:
         raise S3Error("MissingContentLength")  # a body without a length cannot be framed
     ctx.body = RequestBody(request.content, headers, auth.sigv4, request.content_length)
     await access.authorize(ctx)
+    await _continue(request)
     if "origin" in headers and ctx.bucket is not None:
         ctx.extra["cors_headers"] = cors.response_headers(ctx)
     return await handler(ctx)
@@ -219,8 +242,12 @@ def _error_response(request: web.Request, err: S3Error, rid: str) -> web.Respons
         log.warning("S3 %s %s: %s %s", request.method, request.path, err.code, err.message)
     headers = dict(err.headers)
     if err.status in (304,) or request.method == "HEAD":
-        return web.Response(status=err.status, headers=headers)
-    body = error_xml(err, resource=request.path, request_id=rid)
-    return web.Response(
-        status=err.status, body=body, headers=headers, content_type="application/xml"
-    )
+        response = web.Response(status=err.status, headers=headers)
+    else:
+        body = error_xml(err, resource=request.path, request_id=rid)
+        response = web.Response(
+            status=err.status, body=body, headers=headers, content_type="application/xml"
+        )
+    if _awaits_continue(request):
+        response.force_close()  # the body never comes: the connection cannot carry on
+    return response

@@ -12,9 +12,13 @@ from s3compat.router import all_operations
 
 # What a user should know about an operation beyond "supported".
 NOTES: dict[str, str] = {
-    "CreateBucket": "LocationConstraint must be the configured region; canned ACL and "
-    "x-amz-grant-* headers; BucketAlreadyOwnedByYou / BucketAlreadyExists (names are global "
-    "through a registry).",
+    "CreateBucket": "LocationConstraint must be the configured region (`US` and `aws-global`, "
+    "what the aws CLI sends with no region, mean us-east-1); canned ACL and x-amz-grant-* "
+    "headers; re-creating an owned bucket answers 200 in us-east-1 (resetting its ACL, as "
+    "AWS) and BucketAlreadyOwnedByYou in any other region; BucketAlreadyExists (names are "
+    "global through a registry).",
+    "ListBuckets": "max-buckets (1 to 10000), continuation-token, prefix, bucket-region; "
+    "BucketRegion on every bucket. Without them, every bucket in one answer.",
     "DeleteBucket": "BucketNotEmpty while objects or versions remain; unfinished multipart "
     "uploads are aborted.",
     "ListObjects": "prefix, delimiter, marker, max-keys (at most 1000), encoding-type=url.",
@@ -38,18 +42,27 @@ NOTES: dict[str, str] = {
     "PreflightCorsRequest": "OPTIONS answered from the bucket's CORS rules; matching rules "
     "also add CORS headers to ordinary responses.",
     "PutObject": "Content-MD5 (BadDigest), x-amz-checksum-* (CRC32, CRC32C, CRC64NVME, SHA1, "
-    "SHA256; header or aws-chunked trailer), If-None-Match: * and If-Match, storage class "
-    "recorded, x-amz-tagging, x-amz-acl.",
+    "SHA256; header or aws-chunked trailer), If-None-Match: * and If-Match (412 "
+    "PreconditionFailed; NoSuchKey for If-Match on no object), storage class recorded, "
+    "x-amz-tagging, x-amz-acl. x-amz-meta-* values: RFC 2047 encoded-words are stored "
+    "decoded (UTF-8, as the native API shows them) and non-ASCII values answered "
+    "RFC 2047-encoded; empty values kept. `aws-chunked` is never a stored Content-Encoding. "
+    "`Expect: 100-continue` is answered once the request is authorized, so a refusal "
+    "comes before the body.",
     "GetObject": "Range (one range), partNumber, If-Match / If-None-Match / "
     "If-Modified-Since / If-Unmodified-Since, response-* overrides, versionId, "
     "x-amz-checksum-mode.",
-    "CopyObject": "Metadata and tagging directives COPY / REPLACE, x-amz-copy-source-if-*, "
+    "CopyObject": "Metadata (empty values included) and tagging directives COPY / REPLACE, "
+    "x-amz-copy-source-if-*, "
     "across buckets; a multipart source is copied as one object.",
     "DeleteObjects": "Up to 1000 keys, with version ids; Quiet.",
     "GetObjectAttributes": "ETag, Checksum, ObjectParts, StorageClass, ObjectSize.",
     "CompleteMultipartUpload": "ETag md5-of-md5s-N; EntityTooSmall under 5 MiB, InvalidPart, "
-    "InvalidPartOrder; COMPOSITE checksums, FULL_OBJECT for CRCs.",
+    "InvalidPartOrder; COMPOSITE checksums, FULL_OBJECT for CRCs; If-None-Match: * and "
+    "If-Match as on PutObject (the upload stays open when the condition fails).",
     "UploadPartCopy": "x-amz-copy-source-range.",
+    "ListMultipartUploads": "prefix, delimiter, key-marker / upload-id-marker paging; Owner "
+    "and Initiator with ID and DisplayName, as ListParts.",
 }
 
 _HEADER = """# S3 compatibility
@@ -68,7 +81,10 @@ written through either API are read through the other, metadata included.
 Every `x-amz-*` header a request carries must be signed (SigV4's
 SignedHeaders; SigV2 signs them all), `x-amz-content-sha256` excepted, as
 on AWS: otherwise `403 AccessDenied` naming them in `HeadersNotSigned`.
-Presigned URLs live at most a week (SigV2's `Expires` included).
+Presigned URLs live at most a week (SigV2's `Expires` included); a SigV4
+`X-Amz-Expires` that is not a number, negative, or over 604800 is refused
+with AWS's `AuthorizationQueryParametersError` messages, and `0` has
+always expired (`AccessDenied`, "Request has expired").
 
 Access: in its own buckets a project's `reader` reads, `member` also
 writes, `admin` also manages access: PutBucketAcl, PutBucketPolicy,

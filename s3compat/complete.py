@@ -94,9 +94,26 @@ def _pick_parts(
     return segs
 
 
-def multipart_etag(segs: list[manifest.Segment]) -> str:
+def multipart_etag(segs: list[manifest.Segment] | list[Wanted]) -> str:
     digest = hashlib.md5(b"".join(bytes.fromhex(s.etag) for s in segs), usedforsecurity=False)
     return f"{digest.hexdigest()}-{len(segs)}"
+
+
+def _same_parts(wanted: list[Wanted], etag: str) -> bool:
+    """Whether a Complete's part list is the one that made the object of ``etag``."""
+    try:
+        return multipart_etag(wanted) == etag
+    except ValueError:  # an ETag that is not hex listed no part of ours
+        return False
+
+
+async def _wanted(ctx: S3Context) -> list[Wanted]:
+    """The Complete request's part list."""
+    if ctx.body is not None:
+        # x-amz-checksum-* here is the object's checksum, not the XML's (as on AWS).
+        ctx.body.not_a_body_checksum()
+        ctx.body.digest_in_base64 = True
+    return _parse(await ctx.read_xml("CompleteMultipartUpload"))
 
 
 async def _part_checksums(ctx: S3Context, segs: list[manifest.Segment]) -> list[str]:
@@ -168,11 +185,14 @@ def _result(ctx: S3Context, etag: str, checksum: str | None, vid: str | None) ->
 
 
 async def _already_completed(ctx: S3Context, uid: str, err: S3Error) -> web.Response:
-    """A retried Complete: the current object was made by this upload."""
+    """A retried Complete: the current object was made by this upload, from the same parts
+    (another part list is NoSuchUpload, as on AWS)."""
     cur = await versioning.current(ctx)
     if cur is None or cur.system.get(multipart.UPLOAD_ID) != uid:
         raise err
     info = segments.presented(cur)
+    if not _same_parts(await _wanted(ctx), info.etag):
+        raise err
     return _result(ctx, info.etag, cur.system.get(meta.CHECKSUM), cur.system.get(meta.VERSION_ID))
 
 
@@ -182,11 +202,7 @@ async def handle_complete_multipart_upload(ctx: S3Context) -> web.StreamResponse
         record = await multipart.upload_record(ctx, uid)
     except S3Error as err:
         return await _already_completed(ctx, uid, err)
-    if ctx.body is not None:
-        # x-amz-checksum-* here is the object's checksum, not the XML's (as on AWS).
-        ctx.body.not_a_body_checksum()
-        ctx.body.digest_in_base64 = True
-    wanted = _parse(await ctx.read_xml("CompleteMultipartUpload"))
+    wanted = await _wanted(ctx)
     stored = {multipart.row_part_number(r): r async for r in multipart.part_rows(ctx, uid)}
     segs = _pick_parts(ctx, wanted, stored)
     etag = multipart_etag(segs)

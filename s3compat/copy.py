@@ -129,6 +129,9 @@ def _destination_metadata(ctx: S3Context, src: Source) -> ObjectMetadata:
         )
         if "x-amz-storage-class" not in ctx.headers and meta.STORAGE_CLASS in info.system:
             system[meta.STORAGE_CLASS] = info.system[meta.STORAGE_CLASS]
+        system.pop(meta.EMPTY_USER, None)  # the source's metadata, empty items included
+        if meta.EMPTY_USER in info.system:
+            system[meta.EMPTY_USER] = info.system[meta.EMPTY_USER]
     else:
         md = ObjectMetadata(
             content_type=requested.content_type,

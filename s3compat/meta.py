@@ -11,6 +11,11 @@ neither shows nor drops.
 
 from __future__ import annotations
 
+import base64
+import email.errors
+import email.header
+import hashlib
+import json
 from collections.abc import Mapping
 from urllib.parse import parse_qsl, quote
 
@@ -27,6 +32,11 @@ TAGS = "s3-tags"  # URL-encoded query form, as x-amz-tagging
 ACL = "s3-acl"
 VERSION_ID = "s3-version-id"
 PARTS = "s3-parts"  # multipart: number of parts
+# Names of x-amz-meta-* items sent empty: the core (as Swift) drops empty user
+# metadata on a write, S3 keeps and returns it. Stored as "<digest>:<name>,<name>",
+# the digest of the non-empty items written beside them, so a native POST that
+# replaces the user metadata also ends the empty items (their digest no longer matches).
+EMPTY_USER = "s3-empty-meta"
 STORAGE_CLASSES = frozenset(
     {
         "STANDARD",
@@ -53,6 +63,24 @@ RESPONSE_OVERRIDES = {
 }
 
 
+def decode_value(value: str) -> str:
+    """A metadata value as stored: RFC 2047 encoded-words decoded (UTF-8 text), as AWS does."""
+    if "=?" not in value:
+        return value
+    try:
+        return str(email.header.make_header(email.header.decode_header(value)))
+    except (ValueError, LookupError, UnicodeDecodeError, email.errors.HeaderParseError):
+        return value  # not encoded-words after all: kept as sent
+
+
+def encode_value(value: str) -> str:
+    """A stored metadata value for a response header: non-ASCII text RFC 2047-encoded (AWS)."""
+    if value.isascii():
+        return value
+    data = value.encode("utf-8", "surrogateescape")
+    return f"=?UTF-8?B?{base64.b64encode(data).decode()}?="
+
+
 def user_metadata(headers: Mapping[str, str]) -> dict[str, str]:
     """The request's x-amz-meta-* items (MetadataTooLarge past AWS's 2 KB)."""
     user: dict[str, str] = {}
@@ -62,8 +90,8 @@ def user_metadata(headers: Mapping[str, str]) -> dict[str, str]:
             key = name[len(USER_PREFIX) :]
             if not key:
                 raise S3Error("InvalidArgument", "Metadata name cannot be empty")
-            user[key] = value
-            size += len(key.encode()) + len(value.encode("utf-8", "surrogateescape"))
+            user[key] = decode_value(value)
+            size += len(key.encode()) + len(user[key].encode("utf-8", "surrogateescape"))
     if size > MAX_USER_METADATA:
         raise S3Error(
             "MetadataTooLarge",
@@ -152,12 +180,29 @@ def metadata_for_put(ctx: S3Context) -> ObjectMetadata:
             raise S3Error("InvalidArgument", f"Invalid canned ACL {acl!r}")
         if acl != "private":
             system[ACL] = acl
+    user = user_metadata(h)
+    kept = {k: v for k, v in user.items() if v != ""}
+    if empty := sorted(k for k, v in user.items() if v == ""):
+        system[EMPTY_USER] = f"{_user_digest(kept)}:{','.join(empty)}"
     return ObjectMetadata(
         content_type=h.get("content-type") or "binary/octet-stream",
-        user=user_metadata(h),
+        user=kept,
         attributes=attrs,
         system=system,
     )
+
+
+def _user_digest(user: Mapping[str, str]) -> str:
+    canonical = json.dumps(sorted(user.items()), ensure_ascii=False).encode()
+    return hashlib.blake2b(canonical, digest_size=8).hexdigest()
+
+
+def empty_user_names(user: Mapping[str, str], system: Mapping[str, str]) -> list[str]:
+    """The x-amz-meta-* items written empty, while the user metadata is still that write's."""
+    digest, _, names = system.get(EMPTY_USER, "").partition(":")
+    if not names or digest != _user_digest(user):
+        return []
+    return names.split(",")
 
 
 def object_headers(info: ObjectInfo, *, checksum_mode: bool = False) -> dict[str, str]:
@@ -173,7 +218,9 @@ def object_headers(info: ObjectInfo, *, checksum_mode: bool = False) -> dict[str
         if name in attrs:
             out[_title(name)] = attrs[name]
     for key, value in info.user.items():
-        out[USER_PREFIX + key] = value
+        out[USER_PREFIX + key] = encode_value(value)
+    for key in empty_user_names(info.user, system):
+        out.setdefault(USER_PREFIX + key, "")
     if STORAGE_CLASS in system:
         out["x-amz-storage-class"] = system[STORAGE_CLASS]
     if system.get(TAGS):

@@ -164,7 +164,7 @@ def listing_query(query: Mapping[str, str]) -> ListQuery:
         marker=text("marker", wire.MAX_OBJECT_NAME),
         end_marker=text("end_marker", wire.MAX_OBJECT_NAME),
         limit=min(int(limit_s), wire.MAX_LISTING_LIMIT),
-        delimiter=text("delimiter", 16),
+        delimiter=text("delimiter", wire.MAX_OBJECT_NAME),  # Swift: any length
         reverse=query.get("reverse", "").lower() in ("1", "true", "yes", "on"),
         path=path,
     )

@@ -18,6 +18,7 @@ import os
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from urllib.parse import quote, unquote
 
 from aiohttp import web
 from multidict import CIMultiDictProxy
@@ -25,8 +26,14 @@ from multidict import CIMultiDictProxy
 from objectstore.client import TRANS_ID
 from objectstore.proxy import errors as core_errors
 from objectstore.proxy.core import ProxyCore
-from objectstore.proxy.swift import account, auth, container, info, obj
-from objectstore.proxy.swift.constraints import VALID_API_VERSIONS, parse_query, split_path
+from objectstore.proxy.swift import account, auth, container, info, listing, obj
+from objectstore.proxy.swift.constraints import (
+    MAX_HEADER_SIZE,
+    MAX_REQUEST_LINE,
+    VALID_API_VERSIONS,
+    parse_query,
+    split_path,
+)
 from objectstore.proxy.swift.errors import SwiftError, error_response, from_core
 from stratus.authlimit import AuthLimits, FailureLimiter
 from stratus.config import Config
@@ -119,13 +126,24 @@ TRANS_IDS = requestid.IdStyle(("X-Trans-Id", "X-Openstack-Request-Id"), _trans_i
 
 
 def _answer(request: web.Request, exc: Exception) -> web.StreamResponse | None:
-    if isinstance(exc, SwiftError):
-        return exc.response()
     if isinstance(exc, core_errors.ProxyError):
         mapped = from_core(exc)
         assert mapped is not None
-        return mapped.response()
+        exc = mapped
+    if isinstance(exc, SwiftError):
+        if exc.status == 401:
+            exc.headers.setdefault("Www-Authenticate", www_authenticate(request.raw_path))
+        return exc.response()
     return None
+
+
+def www_authenticate(raw_path: str) -> str:
+    """swob's challenge on every 401: ``Swift realm="<account>"`` (else "unknown")."""
+    parts = raw_path.partition("?")[0].split("/", 3)
+    realm = parts[2] if len(parts) > 2 and parts[1] and parts[2] else "unknown"
+    if realm in ("v1.0", "auth"):
+        realm = "unknown"
+    return f'Swift realm="{quote(unquote(realm))}"'
 
 
 def _crash(request: web.Request) -> web.StreamResponse:
@@ -148,6 +166,10 @@ async def handle_api(request: web.Request) -> web.StreamResponse:
     version, acct, cont, name = split_path(request.rel_url.raw_path)
     del version
     app = request.app
+    params = parse_query(request.rel_url.raw_query_string)
+    if name is None and request.method in ("GET", "HEAD"):
+        # Swift's listing_formats sits before its auth: 406 / 400 come first.
+        listing.listing_type(params.get("format"), request.headers.get("Accept"))
     ctx = Ctx(
         request=request,
         core=app[CORE],
@@ -155,7 +177,7 @@ async def handle_api(request: web.Request) -> web.StreamResponse:
         account=acct or "",
         container=cont,
         obj=name,
-        params=parse_query(request.rel_url.raw_query_string),
+        params=params,
         principal=app[TOKENS].authenticate(request.headers.get("X-Auth-Token")),
     )
     if name is not None:
@@ -197,7 +219,12 @@ def make_app(core: ProxyCore, identity: IdentityStore, config: Config) -> web.Ap
     from stratus.identity.tempauth import make_auth_routes
 
     install_log_filter()
-    app = web.Application(client_max_size=CLIENT_MAX_SIZE, middlewares=[swift_errors])
+    app = web.Application(
+        client_max_size=CLIENT_MAX_SIZE,
+        middlewares=[swift_errors],
+        # Swift's max_request_line and max_header_size (its server's line limits).
+        handler_args={"max_line_size": MAX_REQUEST_LINE, "max_field_size": MAX_HEADER_SIZE},
+    )
     app[CORE] = core
     app[IDENTITY] = identity
     app[TOKENS] = auth.TokenCache(identity)

@@ -18,6 +18,7 @@ MAX_META_VALUE_LENGTH = 256
 MAX_META_COUNT = 90
 MAX_META_OVERALL_SIZE = 4096
 MAX_HEADER_SIZE = 8192
+MAX_REQUEST_LINE = 8192  # the HTTP server's limit (handler_args of the app)
 MAX_OBJECT_NAME_LENGTH = 1024
 CONTAINER_LISTING_LIMIT = 10000
 ACCOUNT_LISTING_LIMIT = 10000
@@ -25,6 +26,7 @@ MAX_ACCOUNT_NAME_LENGTH = 256
 MAX_CONTAINER_NAME_LENGTH = 256
 VALID_API_VERSIONS = ("v1", "v1.0")
 EXTRA_HEADER_COUNT = 0
+AUTO_CREATE_ACCOUNT_PREFIX = "."
 MAX_ACL_LENGTH = 4096  # what a storage node keeps in one metadata value
 
 
@@ -59,7 +61,7 @@ def split_path(raw_path: str) -> tuple[str, str, str | None, str | None]:
     segs = path.split("/", 4)
     if segs[0] or len(segs) < 2 or not segs[1] or not all(segs[1:-1]):
         raise SwiftError(404)
-    version, account, container, obj = (segs[1:] + ["", "", ""])[:4]
+    version, account, container, obj = [*segs[1:], "", "", ""][:4]
     if account and version not in VALID_API_VERSIONS:
         raise SwiftError(400)  # Swift's APIVersionError
     if not account or (obj and not container):
@@ -67,15 +69,38 @@ def split_path(raw_path: str) -> tuple[str, str, str | None, str | None]:
     return version, account, container or None, obj or None
 
 
+# The parameters Swift reads with get_param on every listing (validate_container_params,
+# constrain_req_limit, listing_formats): only these must be valid UTF-8.
+CHECKED_PARAMS = frozenset(
+    [
+        "format",
+        "limit",
+        "marker",
+        "end_marker",
+        "prefix",
+        "delimiter",
+        "path",
+        "reverse",
+        "states",
+        "includes",
+    ]
+)
+
+
 def parse_query(raw_query: str) -> dict[str, str]:
-    """Query parameters; 400 when one is not valid UTF-8 (as Swift's get_param)."""
+    """Query parameters (a repeated one: the last, as swob's ``params``).
+
+    400 when one Swift validates is not valid UTF-8 (get_param's message);
+    others are kept as they came and never read.
+    """
     out: dict[str, str] = {}
     for key, value in parse_qsl(raw_query, keep_blank_values=True, errors="surrogateescape"):
-        if not is_utf8(value) or not is_utf8(key):
-            raise SwiftError(400, f'"{key}" parameter not valid UTF-8')
-        if "\x00" in value:
-            raise SwiftError(412, "Invalid UTF8 or contains NULL")
-        out.setdefault(key, value)
+        if key in CHECKED_PARAMS:
+            if not is_utf8(value):
+                raise SwiftError(400, f'"{key}" parameter not valid UTF-8')
+            if "\x00" in value:
+                raise SwiftError(412, "Invalid UTF8 or contains NULL")
+        out[key] = value
     return out
 
 
@@ -114,12 +139,23 @@ def name_too_long(container: str, obj: str | None = None) -> bool:
     )
 
 
+def wsgi_title(name: str) -> str:
+    """A header name as Swift's handlers see it (WSGI environ): ``_`` as ``-``, title-cased."""
+    raw = name.encode("utf-8", "surrogateescape").replace(b"_", b"-").title()
+    return raw.decode("utf-8", "surrogateescape")
+
+
 def check_metadata(headers: Mapping[str, str], target: str) -> None:
-    """Swift's ``check_metadata``: names, sizes and counts of X-<target>-Meta-* headers."""
+    """Swift's ``check_metadata``: names, sizes and counts of X-<target>-Meta-* headers.
+
+    Messages name the header as Swift's does (``x-object-meta-`` + the
+    title-cased rest: ``x-object-meta-Color``).
+    """
     prefix = f"x-{target}-meta-"
     count = 0
     size = 0
-    for key, value in headers.items():
+    for raw_key, value in headers.items():
+        key = wsgi_title(raw_key)
         if blen(value) > MAX_HEADER_SIZE:
             raise SwiftError(400, f"Header value too long: {key[:MAX_META_NAME_LENGTH]}")
         lower = key.lower()

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from objectstore.proxy.models import CONTENT_ATTRIBUTES
 from objectstore.proxy.swift.acl import clean_acl
 from objectstore.proxy.swift.constraints import MAX_ACL_LENGTH, blen
-from objectstore.proxy.swift.errors import SwiftError
+from objectstore.proxy.swift.errors import HTML, SwiftError
 
 ATTRIBUTE_HEADERS = {
     name: "-".join(p.capitalize() for p in name.split("-")) for name in CONTENT_ATTRIBUTES
@@ -76,7 +76,7 @@ def acl_entries(headers: Mapping[str, str]) -> dict[str, str]:
         try:
             cleaned = clean_acl(header, value)
         except ValueError as exc:
-            raise SwiftError(400, str(exc)) from None
+            raise SwiftError(400, str(exc), content_type=HTML) from None  # as clean_acls
         if blen(cleaned) > MAX_ACL_LENGTH:
             raise SwiftError(400, f"ACL longer than {MAX_ACL_LENGTH} bytes: {header}")
         out[key] = cleaned
@@ -93,7 +93,12 @@ def acl_headers(system: Mapping[str, str]) -> dict[str, str]:
 
 
 def delete_at(headers: Mapping[str, str], now: float | None = None) -> int | None:
-    """X-Delete-At, or X-Delete-After from now; Swift's 400s for bad values."""
+    """X-Delete-At, or X-Delete-After from now, as Swift's check_delete_headers reads them.
+
+    Both are integers (400 "Non-integer ..." otherwise), clamped to
+    0..9999999999; the time they name must be after now, so an
+    X-Delete-After of 0 or less is "X-Delete-After in past".
+    """
     now = time.time() if now is None else now
     after = headers.get("X-Delete-After")
     at = headers.get("X-Delete-At")
@@ -102,18 +107,24 @@ def delete_at(headers: Mapping[str, str], now: float | None = None) -> int | Non
             seconds = int(after)
         except ValueError:
             raise SwiftError(400, "Non-integer X-Delete-After") from None
-        if seconds < 0:
+        when = _clamp(now + seconds) if abs(seconds) < 10**12 else _clamp(seconds)
+        if when <= now:
             raise SwiftError(400, "X-Delete-After in past")
-        return min(int(now) + seconds, MAX_DELETE_AT)  # int + int: a huge value cannot overflow
+        return when
     if at is not None:
         try:
-            when = int(at)
+            when = _clamp(int(at))
         except ValueError:
             raise SwiftError(400, "Non-integer X-Delete-At") from None
         if when <= now:
             raise SwiftError(400, "X-Delete-At in past")
-        return min(when, MAX_DELETE_AT)
+        return when
     return None
+
+
+def _clamp(when: float) -> int:
+    """normalize_delete_at_timestamp: whole seconds within 0..9999999999."""
+    return int(min(max(0.0, when), MAX_DELETE_AT))
 
 
 def truthy(value: str | None) -> bool:

@@ -21,8 +21,9 @@ from xml.etree.ElementTree import Element, SubElement, tostring
 from aiohttp import web
 
 from objectstore.proxy.models import ContainerRow, ListParams, ObjectRow, SubdirRow
-from objectstore.proxy.swift.constraints import listing_limit
+from objectstore.proxy.swift.constraints import MAX_OBJECT_NAME_LENGTH, blen, listing_limit
 from objectstore.proxy.swift.errors import HTML, SwiftError
+from objectstore.proxy.swift.headers import truthy
 
 FORMATS = {"plain": "text/plain", "json": "application/json", "xml": "application/xml"}
 OFFERED = ("text/plain", "application/json", "application/xml", "text/xml")
@@ -30,7 +31,7 @@ XML_DECL = b'<?xml version="1.0" encoding="UTF-8"?>\n'
 POLICY_NAME = "Policy-0"  # the one storage policy, as X-Storage-Policy names it
 
 # swob.Accept's grammar (RFC 2616 section 2.2).
-_TOKEN = r'[^()<>@,;:\"/\[\]?={}\x00-\x20\x7f]+'
+_TOKEN = r"[^()<>@,;:\"/\[\]?={}\x00-\x20\x7f]+"
 _QUOTED = r'"(?:[^"\\]|(?:\\.))*"'
 _EXTENSION = rf"(?:\s*;\s*(?:{_TOKEN})\s*=\s*(?:{_TOKEN}|{_QUOTED}))"
 _ACCEPT = re.compile(rf"^\s*({_TOKEN})/({_TOKEN})({_EXTENSION}*?\s*)$")
@@ -160,7 +161,9 @@ def _xml(rows: Sequence[Row], name: str, kind: str) -> bytes:
 def list_params(params: dict[str, str], maximum: int, *, allow_path: bool) -> ListParams:
     """Listing controls from the query (limit, marker, end_marker, prefix, delimiter...)."""
     delimiter = params.get("delimiter", "")
-    reverse = params.get("reverse", "").strip().lower() in ("true", "1", "yes", "on", "t", "y")
+    if blen(delimiter) > MAX_OBJECT_NAME_LENGTH:
+        delimiter = ""  # Swift takes any delimiter; one longer than every name matches none
+    reverse = truthy(params.get("reverse"))  # Swift's config_true_value
     return ListParams(
         limit=listing_limit(params, maximum),
         marker=params.get("marker", ""),

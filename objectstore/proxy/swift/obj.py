@@ -27,8 +27,9 @@ from objectstore.proxy.swift.constraints import (
     check_metadata,
     check_object_name,
     is_utf8,
+    name_too_long,
 )
-from objectstore.proxy.swift.errors import SwiftError, status_response
+from objectstore.proxy.swift.errors import HTML, SwiftError, status_response
 from objectstore.proxy.swift.headers import (
     attribute_headers,
     content_attributes,
@@ -53,7 +54,6 @@ log = logging.getLogger(__name__)
 
 ALLOW = "COPY, DELETE, GET, HEAD, POST, PUT"
 ONE_WRITE = 64 * 1024  # bodies up to this size are sent in one write
-HTML = "text/html; charset=UTF-8"
 
 
 class StreamBroken(Exception):
@@ -61,15 +61,26 @@ class StreamBroken(Exception):
 
 
 async def dispatch(ctx: Ctx) -> web.StreamResponse:
+    """Authorize, then run the method's handler.
+
+    As in Swift, no container or object has an overlong name, so after
+    authorization such a request finds nothing (404), except a PUT of an
+    overlong object name into an existing container: 400.
+    """
     assert ctx.container is not None and ctx.obj is not None
     check_account_name(ctx.account)
-    check_container_name(ctx.container)
-    check_object_name(ctx.obj)
     handler = HANDLERS.get(ctx.method)
     if handler is None:
         raise SwiftError(405, headers={"Allow": ALLOW})
     method = "GET" if ctx.method == "COPY" else ctx.method
     await authorize(ctx, ctx.account, ctx.container, method)
+    if name_too_long(ctx.container):
+        raise SwiftError(404)
+    if name_too_long(ctx.container, ctx.obj):
+        if ctx.method == "PUT":
+            await ctx.core.head_container(ctx.account, ctx.container)  # 404 first, as Swift
+            check_object_name(ctx.obj)
+        raise SwiftError(404)
     return await handler(ctx)
 
 
@@ -194,8 +205,6 @@ async def _stream(
 
 def _content_type(ctx: Ctx, name: str) -> str:
     given = ctx.headers.get("Content-Type")
-    if given and not is_utf8(given):
-        raise SwiftError(400, "Invalid Content-Type")
     if not given or truthy(ctx.headers.get("X-Detect-Content-Type")):
         guessed, _enc = mimetypes.guess_type(name, strict=False)
         return guessed or "application/octet-stream"
@@ -203,14 +212,23 @@ def _content_type(ctx: Ctx, name: str) -> str:
 
 
 def _put_metadata(ctx: Ctx, name: str) -> ObjectMetadata:
+    """The checks of Swift's check_object_creation and check_content_type, in their order."""
+    ctype = _content_type(ctx, name)
+    expires = delete_at(ctx.headers)
+    if not is_utf8(ctype):
+        raise SwiftError(400, "Invalid Content-Type")
     check_metadata(ctx.headers, "object")
+    if any(p.lstrip().startswith("swift_") for p in ctype.split(";")[1:]):
+        raise SwiftError(
+            400, "Invalid Content-Type, swift_* is not a valid parameter name.", content_type=HTML
+        )
     etag = ctx.headers.get("ETag")
     user = user_metadata(ctx.headers, "object", removals=False)
     return ObjectMetadata(
-        content_type=_content_type(ctx, name),
+        content_type=ctype,
         user={k: v for k, v in user.items() if v},
         attributes=content_attributes(ctx.headers),
-        delete_at=delete_at(ctx.headers),
+        delete_at=expires,
         etag=etag.strip().strip('"').lower() if etag else None,
     )
 
@@ -224,10 +242,10 @@ async def handle_put(ctx: Ctx) -> web.StreamResponse:
         return await _copy(ctx, src, (ctx.account, ctx.container, ctx.obj))
     length = ctx.request.content_length
     chunked = "chunked" in ctx.headers.get("Transfer-Encoding", "").lower()
-    if length is None and not chunked:
-        raise SwiftError(411, "Missing Content-Length header.")
     if length is not None and length > ctx.core.max_object_size:
         raise SwiftError(413, "Your request is too large.")
+    if length is None and not chunked:
+        raise SwiftError(411, "Missing Content-Length header.")
     md = _put_metadata(ctx, ctx.obj)
     await _if_none_match(ctx)
     body: Any = b"" if length == 0 else ctx.request.content.iter_any()
@@ -245,12 +263,12 @@ async def handle_put(ctx: Ctx) -> web.StreamResponse:
 
 
 async def _if_none_match(ctx: Ctx) -> None:
-    """``If-None-Match: *`` on PUT: 412 when the object exists (no other value is supported)."""
+    """``If-None-Match: *`` on PUT: 412 when the object exists (a list must hold ``*``)."""
     value = ctx.headers.get("If-None-Match")
     if value is None:
         return
-    if value.strip() != "*":
-        raise SwiftError(400, "Only If-None-Match: * is supported")
+    if "*" not in (v.strip() for v in value.split(",")):
+        raise SwiftError(400, "If-None-Match only supports *")
     assert ctx.container is not None and ctx.obj is not None
     try:
         await ctx.core.head_object(ctx.account, ctx.container, ctx.obj)
@@ -288,10 +306,14 @@ def _split_target(value: str, header: str) -> tuple[str, str]:
     try:
         path = unquote(value.strip(), errors="strict").lstrip("/")
     except UnicodeDecodeError:
-        raise SwiftError(412, "Invalid UTF8 or contains NULL") from None
+        raise SwiftError(412, "Invalid UTF8 or contains NULL", content_type=HTML) from None
     cont, _, name = path.partition("/")
     if not cont or not name:
-        raise SwiftError(412, f"{header} header must be of the form <container name>/<object name>")
+        raise SwiftError(
+            412,
+            f"{header} header must be of the form <container name>/<object name>",
+            content_type=HTML,
+        )
     check_container_name(cont)
     check_object_name(name)
     return cont, name
@@ -309,7 +331,7 @@ async def handle_copy(ctx: Ctx) -> web.StreamResponse:
     assert ctx.container is not None and ctx.obj is not None
     dest = ctx.headers.get("Destination")
     if not dest:
-        raise SwiftError(412, "Destination header required")
+        raise SwiftError(412, "Destination header required", content_type=HTML)
     cont, name = _split_target(dest, "Destination")
     account = unquote(ctx.headers.get("Destination-Account", ctx.account))
     check_account_name(account)

@@ -179,5 +179,5 @@ async def test_identity_power_cut_catches_a_missing_sync(
     site = _mutant(tmp_path, _lmdb_nosync("identity"))
     with LazyFS.under(tmp_path) as disk:
         _run_mutated(monkeypatch, site)  # the CLI and the worker; not this process
-        problems, report = await identity_power_cuts(tmp_path, disk, _seed(), cuts=2)
+        problems, report = await identity_power_cuts(tmp_path, disk, _seed(), cuts=4)
     _caught("identity-lmdb-sync", problems, report)

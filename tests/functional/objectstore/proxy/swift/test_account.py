@@ -33,7 +33,7 @@ async def test_listing_formats_and_params(cluster: Cluster, swift: SwiftHTTP) ->
     assert r.headers["X-Account-Container-Count"] == "4"
     rows = (await swift("GET", URL + "?format=json", token=tok)).json()
     assert [row["name"] for row in rows] == names
-    assert set(rows[0]) == {"name", "count", "bytes", "last_modified"}
+    assert list(rows[0]) == ["name", "count", "bytes", "last_modified", "storage_policy"]
     r = await swift("GET", URL, token=tok, headers={"Accept": "application/xml"})
     doc = fromstring(r.body)
     assert doc.tag == "account" and doc.get("name") == "AUTH_acct"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from objectstore.proxy.swift import constraints as c
-from objectstore.proxy.swift.errors import SwiftError
+from objectstore.proxy.swift.errors import HTML, SwiftError
 
 
 def _err(fn, *args) -> SwiftError:
@@ -28,9 +28,12 @@ def test_split_path_errors() -> None:
     err = _err(c.split_path, "/v1/AUTH_a/c/a%00b")
     assert (err.status, err.body) == (412, "Invalid UTF8 or contains NULL")
     assert _err(c.split_path, "/v2/AUTH_a").status == 400
-    assert _err(c.split_path, "/v1").status == 404
-    assert _err(c.split_path, "/v1/").status == 404
+    for bad_url in ("/v1", "/v1/", "/anything"):  # Swift's proxy: no controller
+        err = _err(c.split_path, bad_url)
+        assert (err.status, err.body, err.content_type) == (412, "Bad URL", HTML)
     assert _err(c.split_path, "/v1/AUTH_a//o").status == 404
+    assert _err(c.split_path, "/v1//c").status == 404
+    assert _err(c.split_path, "/").status == 404
 
 
 def test_query() -> None:
@@ -39,8 +42,10 @@ def test_query() -> None:
         "prefix": "a/b",
         "marker": "",
     }
+    assert c.parse_query("format=json&format=xml") == {"format": "xml"}  # swob: the last
+    assert c.parse_query("other=%FF")["other"] == "\udcff"  # Swift never reads it
     err = _err(c.parse_query, "prefix=%FF")
-    assert (err.status, err.body) == (400, "'prefix' parameter not valid UTF-8")
+    assert (err.status, err.body) == (400, '"prefix" parameter not valid UTF-8')
 
 
 def test_name_lengths() -> None:
@@ -63,7 +68,10 @@ def test_metadata_ok() -> None:
     "headers,message",
     [
         ({"X-Object-Meta-": "v"}, "Metadata name cannot be empty"),
-        ({"X-Object-Meta-" + "k" * 129: "v"}, "Metadata name too long: x-object-meta-" + "k" * 129),
+        (
+            {"X-Object-Meta-" + "k" * 129: "v"},
+            "Metadata name too long: x-object-meta-K" + "k" * 128,
+        ),
         ({"X-Object-Meta-K": "v" * 257}, "Metadata value longer than 256: x-object-meta-K"),
         ({f"X-Object-Meta-K{i}": "v" for i in range(91)}, "Too many metadata items; max 90"),
         (

@@ -46,9 +46,18 @@ def test_delete_at() -> None:
     assert h.delete_at({}, now=100.0) is None
     assert h.delete_at({"X-Delete-After": "10"}, now=100.0) == 110
     assert h.delete_at({"X-Delete-At": "200"}, now=100.0) == 200
+    # far future: clamped to 9999999999 as Swift's normalize_delete_at_timestamp does
+    assert h.delete_at({"X-Delete-After": "9" * 400}, now=100.0) == 9999999999
+    assert h.delete_at({"X-Delete-At": "99999999999"}, now=100.0) == 9999999999
     for hdrs, msg in (
         ({"X-Delete-After": "x"}, "Non-integer X-Delete-After"),
+        ({"X-Delete-After": "1.5"}, "Non-integer X-Delete-After"),
         ({"X-Delete-After": "-1"}, "X-Delete-After in past"),
+        ({"X-Delete-After": "0"}, "X-Delete-After in past"),
+        ({"X-Delete-After": "-" + "9" * 400}, "X-Delete-After in past"),
+        ({"X-Delete-At": "100"}, "X-Delete-At in past"),
+        ({"X-Delete-At": "-5"}, "X-Delete-At in past"),
+        ({"X-Delete-At": "150.5"}, "Non-integer X-Delete-At"),
         ({"X-Delete-At": "x"}, "Non-integer X-Delete-At"),
         ({"X-Delete-At": "50"}, "X-Delete-At in past"),
     ):
