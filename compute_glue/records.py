@@ -59,7 +59,7 @@ def _lookup_key(key: str) -> bytes | None:
 class Txn:
     """One LMDB transaction seen as tables of ``key -> dict``."""
 
-    def __init__(self, txn: lmdb.Transaction, dbs: dict[str, Any]) -> None:
+    def __init__(self, txn: lmdb.Transaction[bytes], dbs: dict[str, Any]) -> None:
         self._txn = txn
         self._dbs = dbs
 

@@ -16,7 +16,7 @@ Canonical user IDs are ``<project>`` for an account's owner and
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
@@ -26,6 +26,9 @@ from s3compat import namespace, xmlio
 from s3compat.context import S3Context, empty, xml_response
 from s3compat.errors import S3Error
 from stratus.identity import Principal
+
+if TYPE_CHECKING:
+    from objectstore.proxy.core import ProxyCore
 
 ACL_KEY = "s3-acl"
 CANNED = (
@@ -266,7 +269,7 @@ async def handle_put_bucket_acl(ctx: S3Context) -> web.StreamResponse:
     return empty(200)
 
 
-async def store_bucket_acl(core: Any, account: str, bucket: str, g: Grants) -> None:
+async def store_bucket_acl(core: ProxyCore, account: str, bucket: str, g: Grants) -> None:
     """Replace a bucket's ACL (PutBucketAcl, and CreateBucket again in us-east-1)."""
     await core.post_container(account, bucket, system=bucket_acl_system(g))
     if g.public_read or g.public_write or g.auth_read or g.readers or g.writers:

@@ -16,6 +16,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 from blockstore.api import (
     attachments,
@@ -96,7 +97,7 @@ def _microversion(request: web.Request) -> tuple[int, int]:
 
 
 @web.middleware
-async def authenticate(request: web.Request, handler) -> web.StreamResponse:  # type: ignore[no-untyped-def]
+async def authenticate(request: web.Request, handler: Handler) -> web.StreamResponse:
     m = _PROJECT_PATH.match(request.path)
     if m is None:
         return await handler(request)

@@ -12,6 +12,7 @@ from blockstore.manager.errors import BadRequest
 
 async def handle_create_attachment(request: web.Request) -> web.Response:
     c = ctx(request)
+    c.must_write()
     req = requests.AttachmentCreate.parse(await c.body("attachment"))
     att, info = await c.attachments.reserve(
         c.caller,
@@ -25,6 +26,7 @@ async def handle_create_attachment(request: web.Request) -> web.Response:
 
 async def handle_update_attachment(request: web.Request) -> web.Response:
     c = ctx(request)
+    c.must_write()
     req = requests.AttachmentUpdate.parse(await c.body("attachment"))
     att, info = await c.attachments.update_attachment(
         c.caller, c.param("attachment_id"), req.connector

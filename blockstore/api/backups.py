@@ -8,6 +8,7 @@ from aiohttp import web
 
 from blockstore.api import requests, views
 from blockstore.api.context import Ctx, ctx, ok
+from blockstore.backup.objects import required
 from blockstore.manager.errors import BadRequest
 from blockstore.manager.records import Backup
 
@@ -36,6 +37,8 @@ async def handle_list_backups_detail(request: web.Request) -> web.Response:
 
 async def handle_create_backup(request: web.Request) -> web.Response:
     c = ctx(request)
+    c.must_write()
+    required(c.backups.objects)  # no object store: said before any value is judged
     req = requests.BackupCreate.parse(await c.body("backup"))
     bk = await c.backups.create_backup(
         c.caller,

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from blockstore.api.errors import ApiError
-from blockstore.manager.core import Caller
+from blockstore.manager.core import Caller, must_write
 from blockstore.manager.errors import BadRequest
 
 if TYPE_CHECKING:
@@ -69,6 +69,15 @@ class Ctx:
     @property
     def project(self) -> str:
         return self.caller.project
+
+    @property
+    def max_volume_gb(self) -> int:
+        """The largest volume (GiB) the service makes, for parsing sizes at the edge."""
+        return self.volumes.ctx.settings.max_volume_gb
+
+    def must_write(self) -> None:
+        """Refuse a reader (403) before its body's values are parsed (400), as Cinder does."""
+        must_write(self.caller)
 
     @property
     def query(self) -> dict[str, str]:

@@ -2,11 +2,15 @@
 
 ``parse`` does what the HTTP layer owns: the body's shape (an object where one is
 due), Cinder's field names and their older aliases (``display_name``), defaults,
-and what depends on the microversion. The values themselves are checked by the
-service they go to, after the caller's rights, so that a reader is refused (403)
-before being told a value is wrong (400), as Cinder does; a field typed
-:data:`Json` is such an unchecked JSON value. Each error is the one the API gave
-before these objects existed (same status, same message).
+what depends on the microversion, and the values themselves, checked by the same
+:mod:`blockstore.manager.validate` functions the services use (which take an
+already checked value unchanged), so the services receive typed values. A handler
+that changes something checks the caller's write right first (:meth:`Ctx.must_write`)
+and parses after, so that a reader is refused (403) before being told a value is
+wrong (400), as Cinder does. A field typed :data:`Json` is a JSON value that only
+the service can judge (an id it looks up, a type it resolves). Each error is the
+one the API gave before these objects existed (same status, same message), in
+the order the services check them.
 """
 
 from __future__ import annotations
@@ -14,16 +18,22 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TypeAlias, TypeVar
+from typing import Any, Literal, TypeAlias, TypeVar
 
 from blockstore.api.context import flag
+from blockstore.manager import validate
+from blockstore.manager.attachments import check_connector
 from blockstore.manager.core import Caller
 from blockstore.manager.errors import BadRequest
 
-# A JSON value as the client sent it, checked by the service that takes it.
+# A JSON value as the client sent it, judged by the service that takes it.
 Json: TypeAlias = object
 AZ = "nova"  # the one availability zone
 R = TypeVar("R")
+# No cap on sizes: for callers without the service's settings (the services still cap).
+NO_CAP = 2**63
+# Checks ``imageRef`` as the image source does (``ImageSource.check_image_ref``).
+ImageCheck = Callable[[Any], str]
 
 
 def obj(value: Json, what: str) -> dict[str, Json]:
@@ -53,6 +63,28 @@ def one_action(body: Json) -> tuple[str, Json]:
 def _described(spec: dict[str, Json], key: str) -> Json:
     """``name``/``description``, or Cinder v1's ``display_*`` spelling when absent."""
     return spec.get(key, spec.get(f"display_{key}"))
+
+
+def _name(value: Json) -> str | None:
+    """A name as ``validate.text`` checks it; absent stays None (the service's "")."""
+    return None if value is None else validate.text(value, "name")
+
+
+def _description(value: Json) -> str | None:
+    if value is None:
+        return None
+    return validate.text(value, "description", validate.MAX_DESCRIPTION)
+
+
+def _metadata(value: Json) -> dict[str, str] | None:
+    return None if value is None else validate.metadata(value)
+
+
+def _id(value: Json, message: str) -> str:
+    """A required id given as a string (the service looks it up: 404 if unknown)."""
+    if not isinstance(value, str):
+        raise BadRequest(f"Invalid input received: {message}.")
+    return value
 
 
 # -- lists (GET /volumes, /snapshots, /backups and their /detail) -------------------------
@@ -121,17 +153,18 @@ class ListQuery:
 
 @dataclass(frozen=True)
 class VolumeCreate:
-    """``POST /volumes``: blank, or from a snapshot, a volume or an image."""
+    """``POST /volumes``: blank, or from a snapshot, a volume or an image. The type and
+    the sources are references the service resolves (404 when unknown)."""
 
-    size: Json = None
-    name: Json = None
-    description: Json = None
-    volume_type: Json = None
-    snapshot_id: Json = None
-    source_volid: Json = None
-    image_ref: Json = None
-    metadata: Json = None
-    multiattach: Json = None
+    size: int | None = None
+    name: str | None = None
+    description: str | None = None
+    volume_type: str | None = None
+    snapshot_id: str | None = None
+    source_volid: str | None = None
+    image_ref: str | None = None
+    metadata: dict[str, str] | None = None
+    multiattach: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -143,24 +176,53 @@ class VolumeFromBackup:
     size: Json = None
 
 
-def parse_volume_create(body: Json) -> VolumeCreate | VolumeFromBackup:
+def parse_volume_create(
+    body: Json, *, max_gb: int = NO_CAP, check_image: ImageCheck | None = None
+) -> VolumeCreate | VolumeFromBackup:
+    """Checked in the order ``Volumes.create_volume`` checks; ``check_image`` is the image
+    source's check of ``imageRef`` (without one, only its being a string is checked)."""
     spec = obj(body, "volume")
     az = spec.get("availability_zone")
     if az not in (None, AZ):
         raise BadRequest(f"Invalid input received: Availability zone '{str(az)[:40]}' is invalid.")
     if spec.get("backup_id") is not None:
+        # Checked by the backup service: the backup is looked up before the size.
         return VolumeFromBackup(spec["backup_id"], spec.get("name"), spec.get("size"))
+    snapshot_id, source_volid = spec.get("snapshot_id"), spec.get("source_volid")
+    image_ref = spec.get("imageRef")
+    validate.one_source(snapshot_id, source_volid, image_ref)
+    size = spec.get("size")
+    if size is not None or not (snapshot_id or source_volid):
+        size = validate.size_gb(size, maximum=max_gb)
+    name = _name(_described(spec, "name"))
+    description = _description(_described(spec, "description"))
+    metadata = _metadata(spec.get("metadata"))
+    if image_ref is not None:
+        image_ref = (check_image or _image_ref)(image_ref)
+    multiattach = spec.get("multiattach")
+    if multiattach is not None:
+        multiattach = validate.boolean(multiattach, "multiattach")
+    volume_type = spec.get("volume_type")
+    if volume_type is not None and not isinstance(volume_type, str):
+        raise BadRequest("Invalid input received: volume_type must be a string.")
     return VolumeCreate(
-        size=spec.get("size"),
-        name=_described(spec, "name"),
-        description=_described(spec, "description"),
-        volume_type=spec.get("volume_type"),
-        snapshot_id=spec.get("snapshot_id"),
-        source_volid=spec.get("source_volid"),
-        image_ref=spec.get("imageRef"),
-        metadata=spec.get("metadata"),
-        multiattach=spec.get("multiattach"),
+        size=size,
+        name=name,
+        description=description,
+        volume_type=volume_type,
+        # Looked up as strings (an unknown one is the service's 404).
+        snapshot_id=None if snapshot_id is None else str(snapshot_id),
+        source_volid=None if source_volid is None else str(source_volid),
+        image_ref=image_ref,
+        metadata=metadata,
+        multiattach=multiattach,
     )
+
+
+def _image_ref(ref: Json) -> str:
+    if not isinstance(ref, str):
+        raise BadRequest("Invalid input received: imageRef must be '<container>/<object>'.")
+    return ref
 
 
 @dataclass(frozen=True)
@@ -182,22 +244,23 @@ class Changes:
 class Extend:
     """``os-extend``."""
 
-    new_size: Json
+    new_size: int
 
     @classmethod
-    def parse(cls, args: Json) -> Extend:
-        return cls(action_args(args).get("new_size"))
+    def parse(cls, args: Json, *, max_gb: int = NO_CAP) -> Extend:
+        new_size = action_args(args).get("new_size")
+        return cls(validate.size_gb(new_size, "new_size", maximum=max_gb))
 
 
 @dataclass(frozen=True)
 class Connect:
     """``os-initialize_connection`` and ``os-terminate_connection``: an os-brick connector."""
 
-    connector: Json
+    connector: dict[str, Any]
 
     @classmethod
     def parse(cls, args: Json) -> Connect:
-        return cls(action_args(args).get("connector"))
+        return cls(check_connector(action_args(args).get("connector")))
 
 
 @dataclass(frozen=True)
@@ -230,24 +293,26 @@ class SetFlag:
     """``os-update_readonly_flag`` (``readonly``) and ``os-set_bootable`` (``bootable``)."""
 
     flag: str
-    value: Json
+    value: bool
 
     @classmethod
     def parse(cls, args: Json, flag_name: str) -> SetFlag:
-        return cls(flag_name, action_args(args).get(flag_name))
+        return cls(flag_name, validate.boolean(action_args(args).get(flag_name), flag_name))
 
 
 @dataclass(frozen=True)
 class Retype:
-    """``os-retype``."""
+    """``os-retype``: the new type by name or id (resolved by the service)."""
 
-    new_type: Json
-    migration_policy: Json = None
+    new_type: str
+    migration_policy: Literal["never", "on-demand"] | None = None
 
     @classmethod
     def parse(cls, args: Json) -> Retype:
+        """Checked in the order ``Volumes.retype_volume`` checks."""
         a = action_args(args)
-        return cls(a.get("new_type"), a.get("migration_policy"))
+        new_type, policy = validate.retype_args(a.get("new_type"), a.get("migration_policy"))
+        return cls(new_type, policy)
 
 
 @dataclass(frozen=True)
@@ -273,21 +338,27 @@ class ResetStatus:
 class SnapshotCreate:
     """``POST /snapshots``; ``force`` as the microversion reads it."""
 
-    volume_id: Json
-    name: Json = None
-    description: Json = None
-    force: Json = False
-    metadata: Json = None
+    volume_id: str
+    name: str | None = None
+    description: str | None = None
+    force: bool = False
+    metadata: dict[str, str] | None = None
 
     @classmethod
     def parse(cls, body: Json, version: tuple[int, int]) -> SnapshotCreate:
+        """Checked in the order ``Snapshots.create_snapshot`` checks."""
         spec = obj(body, "snapshot")
+        force = _snapshot_force(spec, version)
+        volume_id = _id(spec.get("volume_id"), "a snapshot needs a volume_id")
+        name = _name(_described(spec, "name"))
+        description = _description(_described(spec, "description"))
+        metadata = _metadata(spec.get("metadata"))
         return cls(
-            spec.get("volume_id"),
-            name=_described(spec, "name"),
-            description=_described(spec, "description"),
-            force=_snapshot_force(spec, version),
-            metadata=spec.get("metadata"),
+            volume_id,
+            name=name,
+            description=description,
+            force=validate.boolean(force, "force"),
+            metadata=metadata,
         )
 
 
@@ -308,23 +379,29 @@ def _snapshot_force(spec: dict[str, Json], version: tuple[int, int]) -> Json:
 class BackupCreate:
     """``POST /backups``: full, or incremental on the volume's newest backup."""
 
-    volume_id: Json
-    name: Json = None
-    description: Json = None
-    incremental: Json = False
-    force: Json = False
-    metadata: Json = None
+    volume_id: str
+    name: str | None = None
+    description: str | None = None
+    incremental: bool = False
+    force: bool = False
+    metadata: dict[str, str] | None = None
 
     @classmethod
     def parse(cls, body: Json) -> BackupCreate:
+        """Checked in the order ``Backups.create_backup`` checks."""
         spec = obj(body, "backup")
+        volume_id = _id(spec.get("volume_id"), "a backup needs a volume_id")
+        name = _name(spec.get("name"))
+        description = _description(spec.get("description"))
+        incremental = validate.boolean(spec.get("incremental", False), "incremental")
+        force = validate.boolean(spec.get("force", False), "force")
         return cls(
-            spec.get("volume_id"),
-            name=spec.get("name"),
-            description=spec.get("description"),
-            incremental=spec.get("incremental", False),
-            force=spec.get("force", False),
-            metadata=spec.get("metadata"),
+            volume_id,
+            name=name,
+            description=description,
+            incremental=incremental,
+            force=force,
+            metadata=_metadata(spec.get("metadata")),
         )
 
 
@@ -345,21 +422,29 @@ class Restore:
 class AttachmentCreate:
     """``POST /attachments``: reserve, and connect when a connector is given."""
 
-    volume_uuid: Json
-    instance_uuid: Json = None
-    mode: Json = None
-    connector: Json = None
+    volume_uuid: str
+    instance_uuid: str | None = None
+    # None: the volume's read-only flag decides (Cinder 3.54).
+    mode: Literal["rw", "ro"] | None = None
+    connector: dict[str, Any] | None = None
 
     @classmethod
     def parse(cls, body: Json) -> AttachmentCreate:
+        """Checked in the order ``Attachments.reserve`` checks."""
         spec = obj(body, "attachment")
+        volume_uuid = _id(spec.get("volume_uuid"), "an attachment needs a volume_uuid")
+        instance_uuid = spec.get("instance_uuid")
+        if instance_uuid is not None:
+            instance_uuid = validate.text(instance_uuid, "instance_uuid")
+        mode = validate.attach_mode(spec.get("mode"))
+        # An empty connector (what `openstack volume attachment create` sends without
+        # --connect) means none, as in Cinder: the attachment is only reserved.
+        connector = spec.get("connector") or None
         return cls(
-            spec.get("volume_uuid"),
-            instance_uuid=spec.get("instance_uuid"),
-            mode=spec.get("mode"),
-            # An empty connector (what `openstack volume attachment create` sends without
-            # --connect) means none, as in Cinder: the attachment is only reserved.
-            connector=spec.get("connector") or None,
+            volume_uuid,
+            instance_uuid=instance_uuid,
+            mode=mode,
+            connector=None if connector is None else check_connector(connector),
         )
 
 
@@ -367,13 +452,13 @@ class AttachmentCreate:
 class AttachmentUpdate:
     """``PUT /attachments/{id}``: the initiator's connector."""
 
-    connector: Json
+    connector: dict[str, Any]
 
     @classmethod
     def parse(cls, body: Json) -> AttachmentUpdate:
         if not isinstance(body, dict) or "connector" not in body:
             raise BadRequest("Invalid input received: 'attachment' needs a connector.")
-        return cls(body["connector"])
+        return cls(check_connector(body["connector"]))
 
 
 # -- volume types and QoS specs -----------------------------------------------------------

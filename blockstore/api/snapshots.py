@@ -23,6 +23,7 @@ async def handle_list_snapshots(request: web.Request) -> web.Response:
 
 async def handle_create_snapshot(request: web.Request) -> web.Response:
     c = ctx(request)
+    c.must_write()
     req = requests.SnapshotCreate.parse(await c.body("snapshot"), c.version)
     snap = await c.snapshots.create_snapshot(
         c.caller,

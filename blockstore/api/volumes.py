@@ -39,7 +39,12 @@ async def handle_list_volumes_detail(request: web.Request) -> web.Response:
 
 async def handle_create_volume(request: web.Request) -> web.Response:
     c = ctx(request)
-    req = requests.parse_volume_create(await c.body("volume"))
+    c.must_write()
+    req = requests.parse_volume_create(
+        await c.body("volume"),
+        max_gb=c.max_volume_gb,
+        check_image=c.volumes.images.check_image_ref,
+    )
     if isinstance(req, requests.VolumeFromBackup):
         vol = await c.backups.create_volume_from_backup(
             c.caller, req.backup_id, name=req.name, size=req.size
@@ -92,7 +97,9 @@ async def _extend(c: Ctx, vid: str, args: Json) -> web.Response:
         raise BadRequest(
             f"Invalid volume {vid}: extending an in-use volume needs microversion 3.42 or later."
         )
-    await c.volumes.extend_volume(c.caller, vid, requests.Extend.parse(args).new_size)
+    c.must_write()
+    new_size = requests.Extend.parse(args, max_gb=c.max_volume_gb).new_size
+    await c.volumes.extend_volume(c.caller, vid, new_size)
     return ok(status=202)
 
 
@@ -107,6 +114,8 @@ async def _unreserve(c: Ctx, vid: str, args: Json) -> web.Response:
 
 
 async def _initialize(c: Ctx, vid: str, args: Json) -> web.Response:
+    # The connector is judged first, as the service does; the right to write when it
+    # reserves or connects (a reader may not).
     connector = requests.Connect.parse(args).connector
     info = await c.attachments.initialize_connection(c.caller, vid, connector)
     return ok({"connection_info": info})
@@ -131,6 +140,7 @@ async def _roll_detaching(c: Ctx, vid: str, args: Json) -> web.Response:
 
 
 async def _terminate(c: Ctx, vid: str, args: Json) -> web.Response:
+    c.must_write()
     connector = requests.Connect.parse(args).connector
     await c.attachments.terminate_connection(c.caller, vid, connector)
     return ok(status=202)
@@ -153,18 +163,21 @@ async def _force_detach(c: Ctx, vid: str, args: Json) -> web.Response:
 
 
 async def _readonly(c: Ctx, vid: str, args: Json) -> web.Response:
+    c.must_write()
     f = requests.SetFlag.parse(args, "readonly")
     await c.volumes.set_volume_flag(c.caller, vid, f.flag, f.value)
     return ok(status=202)
 
 
 async def _bootable(c: Ctx, vid: str, args: Json) -> web.Response:
+    c.must_write()
     f = requests.SetFlag.parse(args, "bootable")
     await c.volumes.set_volume_flag(c.caller, vid, f.flag, f.value)
     return ok(status=200)
 
 
 async def _retype(c: Ctx, vid: str, args: Json) -> web.Response:
+    c.must_write()
     r = requests.Retype.parse(args)
     await c.volumes.retype_volume(c.caller, vid, r.new_type, r.migration_policy)
     return ok(status=202)

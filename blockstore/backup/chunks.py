@@ -93,6 +93,7 @@ def stored_limit(length: int) -> int:
 def _unzstd(payload: memoryview, length: int) -> bytes:
     """At most ``length + 1`` bytes out, whatever the frame declares (a bomb is refused
     from its header, before any output is made)."""
+    assert zstandard is not None  # decode() asks only when it is installed
     declared = zstandard.frame_content_size(payload)
     if declared > length:
         raise ChunkError(f"chunk declares {declared} bytes, more than its {length}")

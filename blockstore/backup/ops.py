@@ -18,7 +18,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from blockstore.backup import chunks, engine
@@ -78,14 +78,16 @@ class Backups:
     async def create_backup(
         self,
         caller: Caller,
-        volume_id: Any,
+        volume_id: str,
         *,
-        name: Any = None,
-        description: Any = None,
-        incremental: Any = False,
-        force: Any = False,
-        metadata: Any = None,
+        name: str | None = None,
+        description: str | None = None,
+        incremental: bool = False,
+        force: bool = False,
+        metadata: dict[str, str] | None = None,
     ) -> Backup:
+        """Values as ``blockstore.api.requests.BackupCreate`` parses them (checked again
+        here for direct callers)."""
         must_write(caller)
         self._objects()
         if not isinstance(volume_id, str):
@@ -228,7 +230,7 @@ class Backups:
             vol.previous_status = None
             t.put(vol)
 
-    def _progress(self, bk: Backup):  # type: ignore[no-untyped-def]
+    def _progress(self, bk: Backup) -> Callable[[int, int], None]:
         """A progress callback that writes the record at most every PROGRESS_EVERY seconds."""
         last = [0.0]
 

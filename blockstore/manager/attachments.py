@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from typing import Any
+from typing import Any, Literal
 
 from blockstore.export.base import ExportSpec, valid_iscsi_name, without_secrets
 from blockstore.manager import states, validate
@@ -73,24 +73,20 @@ class Attachments:
     async def reserve(
         self,
         caller: Caller,
-        volume_id: Any,
+        volume_id: str,
         *,
-        instance_uuid: Any = None,
-        mode: Any = None,
-        connector: Any = None,
+        instance_uuid: str | None = None,
+        mode: Literal["rw", "ro"] | None = None,
+        connector: dict[str, Any] | None = None,
     ) -> tuple[Attachment, dict[str, Any] | None]:
-        """A new attachment (reserved); with a connector it is connected at once."""
+        """A new attachment (reserved); with a connector it is connected at once. Values as
+        ``blockstore.api.requests.AttachmentCreate`` parses them (checked again here)."""
         must_write(caller)
         if not isinstance(volume_id, str):
             raise BadRequest("Invalid input received: an attachment needs a volume_uuid.")
         if instance_uuid is not None:
             instance_uuid = validate.text(instance_uuid, "instance_uuid")
-        if mode in (None, "", "null"):
-            mode = None  # Cinder 3.54: honour the volume's read-only flag
-        elif mode not in ("rw", "ro"):
-            raise BadRequest(
-                f"Invalid input received: mode must be rw or ro, not {str(mode)[:8]!r}."
-            )
+        mode = validate.attach_mode(mode)
         if connector is not None:
             connector = check_connector(connector)
 
@@ -125,7 +121,7 @@ class Attachments:
         return await self.update_attachment(caller, att.id, connector)
 
     async def update_attachment(
-        self, caller: Caller, attachment_id: str, connector: Any
+        self, caller: Caller, attachment_id: str, connector: dict[str, Any]
     ) -> tuple[Attachment, dict[str, Any]]:
         """Give the attachment its initiator: export to it and return connection info."""
         must_write(caller)
@@ -362,7 +358,7 @@ class Attachments:
         await self.ctx.store.write(txn)
 
     async def initialize_connection(
-        self, caller: Caller, volume_id: str, connector: Any
+        self, caller: Caller, volume_id: str, connector: dict[str, Any]
     ) -> dict[str, Any]:
         """os-initialize_connection: the connection info for this connector's initiator."""
         connector = check_connector(connector)
@@ -419,7 +415,9 @@ class Attachments:
 
         await self.ctx.store.write(txn)
 
-    async def terminate_connection(self, caller: Caller, volume_id: str, connector: Any) -> None:
+    async def terminate_connection(
+        self, caller: Caller, volume_id: str, connector: dict[str, Any]
+    ) -> None:
         """os-terminate_connection: the connector's initiator loses access (record kept)."""
         must_write(caller)
         connector = check_connector(connector)

@@ -12,7 +12,9 @@ R = TypeVar("R", bound=Record)
 SORT_KEYS = ("created_at", "updated_at", "id", "name", "size", "status")
 
 
-def parse_sort(sort: str | None, sort_key: str | None = None, sort_dir: str | None = None):  # type: ignore[no-untyped-def]
+def parse_sort(
+    sort: str | None, sort_key: str | None = None, sort_dir: str | None = None
+) -> list[tuple[str, bool]]:
     """[(key, descending)] from ``sort=k1:asc,k2`` or ``sort_key``/``sort_dir``."""
     pairs: list[tuple[str, bool]] = []
     if sort:

@@ -36,13 +36,15 @@ class Snapshots:
     async def create_snapshot(
         self,
         caller: Caller,
-        volume_id: Any,
+        volume_id: str,
         *,
-        name: Any = None,
-        description: Any = None,
-        force: Any = False,
-        metadata: Any = None,
+        name: str | None = None,
+        description: str | None = None,
+        force: bool = False,
+        metadata: dict[str, str] | None = None,
     ) -> Snapshot:
+        """Values as ``blockstore.api.requests.SnapshotCreate`` parses them (checked again
+        here for direct callers)."""
         must_write(caller)
         if not isinstance(volume_id, str):
             raise BadRequest("Invalid input received: a snapshot needs a volume_id.")

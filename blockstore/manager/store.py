@@ -37,7 +37,7 @@ LAYOUT = b"\x01"
 class Txn:
     """Typed access to records inside one LMDB transaction."""
 
-    def __init__(self, txn: lmdb.Transaction, dbs: dict[str, Any]) -> None:
+    def __init__(self, txn: lmdb.Transaction[bytes], dbs: dict[str, Any]) -> None:
         self._txn = txn
         self._dbs = dbs
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from typing import Any
+from typing import Any, Literal
 
 from blockstore.manager.errors import BadRequest
 
@@ -109,3 +109,29 @@ def limit(value: Any) -> int | None:
     if n < 0:
         raise BadRequest("Invalid input received: limit must be >= 0.")
     return min(n, MAX_LIMIT)
+
+
+def one_source(*sources: Any) -> None:
+    """A volume comes from at most one of a snapshot, a volume and an image."""
+    if sum(s is not None for s in sources) > 1:
+        raise BadRequest(
+            "Invalid input received: give at most one of snapshot_id, source_volid and imageRef."
+        )
+
+
+def attach_mode(value: Any) -> Literal["rw", "ro"] | None:
+    """An attachment's mode; none (Cinder 3.54) honours the volume's read-only flag."""
+    if value in (None, "", "null"):
+        return None
+    if value == "rw" or value == "ro":
+        return value
+    raise BadRequest(f"Invalid input received: mode must be rw or ro, not {str(value)[:8]!r}.")
+
+
+def retype_args(new_type: Any, policy: Any) -> tuple[str, Literal["never", "on-demand"] | None]:
+    """``os-retype``'s new type and migration policy, checked in Cinder's order."""
+    if policy not in (None, "never", "on-demand"):
+        raise BadRequest("Invalid input received: migration_policy must be never or on-demand.")
+    if not isinstance(new_type, str) or not new_type:
+        raise BadRequest("Invalid input received: os-retype needs a new_type.")
+    return new_type, policy

@@ -10,7 +10,7 @@ previous status, deleting -> gone).
 from __future__ import annotations
 
 import logging
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from blockstore.manager import quotas, states, validate
 from blockstore.manager.context import Context
@@ -56,23 +56,20 @@ class Volumes:
         self,
         caller: Caller,
         *,
-        size: Any = None,
-        name: Any = None,
-        description: Any = None,
-        volume_type: Any = None,
-        snapshot_id: Any = None,
-        source_volid: Any = None,
-        image_ref: Any = None,
-        metadata: Any = None,
-        multiattach: Any = None,
+        size: int | None = None,
+        name: str | None = None,
+        description: str | None = None,
+        volume_type: str | None = None,
+        snapshot_id: str | None = None,
+        source_volid: str | None = None,
+        image_ref: str | None = None,
+        metadata: dict[str, str] | None = None,
+        multiattach: bool | None = None,
     ) -> Volume:
+        """The API parses the values (``blockstore.api.requests``); they are checked again
+        here, with the same checks, for direct callers."""
         must_write(caller)
-        sources = [s for s in (snapshot_id, source_volid, image_ref) if s is not None]
-        if len(sources) > 1:
-            raise BadRequest(
-                "Invalid input received: give at most one of snapshot_id, "
-                "source_volid and imageRef."
-            )
+        validate.one_source(snapshot_id, source_volid, image_ref)
         given_size = None
         if size is not None or not (snapshot_id or source_volid):
             given_size = validate.size_gb(size, maximum=self.ctx.settings.max_volume_gb)
@@ -133,7 +130,7 @@ class Volumes:
         return vol
 
     def _source_type(
-        self, t: Txn, caller: Caller, snapshot_id: Any, source_volid: Any
+        self, t: Txn, caller: Caller, snapshot_id: str | None, source_volid: str | None
     ) -> VolumeType | None:
         volume_id = str(source_volid) if source_volid is not None else None
         if snapshot_id is not None and validate.lookup_id(str(snapshot_id)):
@@ -209,7 +206,7 @@ class Volumes:
         await self.table.delete_metadata(caller, volume_id, key)
 
     async def set_volume_flag(
-        self, caller: Caller, volume_id: str, flag: str, value: Any
+        self, caller: Caller, volume_id: str, flag: str, value: bool
     ) -> Volume:
         """os-update_readonly_flag / os-set_bootable."""
         must_write(caller)
@@ -226,16 +223,17 @@ class Volumes:
         return await self.ctx.store.write(txn)
 
     async def retype_volume(
-        self, caller: Caller, volume_id: str, new_type: Any, policy: Any = None
+        self,
+        caller: Caller,
+        volume_id: str,
+        new_type: str,
+        policy: Literal["never", "on-demand"] | None = None,
     ) -> Volume:
         """os-retype in place: QoS, write cache and multiattach follow the new type. A change
         of provisioning (thin/thick) would need a migration, which this service does not do:
         refused whatever the policy, as Cinder refuses one under ``never``."""
         must_write(caller)
-        if policy not in (None, "never", "on-demand"):
-            raise BadRequest("Invalid input received: migration_policy must be never or on-demand.")
-        if not isinstance(new_type, str) or not new_type:
-            raise BadRequest("Invalid input received: os-retype needs a new_type.")
+        new_type, policy = validate.retype_args(new_type, policy)
 
         def txn(t: Txn) -> Volume:
             vol = self.table.must_get(t, caller, volume_id)
@@ -278,7 +276,7 @@ class Volumes:
 
     # -- extend --------------------------------------------------------------------
 
-    async def extend_volume(self, caller: Caller, volume_id: str, new_size: Any) -> Volume:
+    async def extend_volume(self, caller: Caller, volume_id: str, new_size: int) -> Volume:
         must_write(caller)
         size = validate.size_gb(new_size, "new_size", maximum=self.ctx.settings.max_volume_gb)
         stats = await self.ctx.io(self.ctx.backend.stats)

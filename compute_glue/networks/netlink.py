@@ -93,7 +93,9 @@ class HostNet:
         async with self._lock, AsyncIPRoute() as ipr:
             by_index: dict[int, str] = {}
             out: dict[str, dict[str, Any]] = {}
-            async for link in await ipr.link("dump"):
+            # pyroute2 is unannotated: its inferred return mixes lists and None in with the
+            # async iterator that "dump" gives.
+            async for link in await ipr.link("dump"):  # pyright: ignore[reportGeneralTypeIssues]
                 name = link.get("ifname") or ""
                 by_index[link["index"]] = name
                 if not name.startswith(prefix):
@@ -106,7 +108,7 @@ class HostNet:
                     "up": bool(link["flags"] & 1),
                     "addresses": [],
                 }
-            async for addr in await ipr.addr("dump"):
+            async for addr in await ipr.addr("dump"):  # pyright: ignore[reportGeneralTypeIssues, reportOptionalIterable]
                 name = by_index.get(addr["index"], "")
                 if name in out:
                     out[name]["addresses"].append(f"{addr.get('address')}/{addr['prefixlen']}")

@@ -97,7 +97,9 @@ class _Database(Generic[InfoT, ListingT]):
             if version != wire.LISTING_VERSION:
                 raise NodeError(502, f"unknown listing version {version}")
             out = self.listing(SubdirRow(r) if isinstance(r, str) else self.row(r) for r in rows)
-            out.info = self.info(resp.headers)
+            # InfoT and ListingT come in pairs (a container's info, its object listing),
+            # which two type variables cannot say.
+            out.info = self.info(resp.headers)  # pyright: ignore[reportAttributeAccessIssue]
             return out
 
     async def update_rows(self, node: NodeAddress, rows: list[Any]) -> list[int]:

@@ -16,6 +16,8 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Any
 
+from stratus.config import Config
+
 log = logging.getLogger(__name__)
 
 
@@ -50,7 +52,7 @@ class ErrorLimiter:
         self._stats: dict[Hashable, _Stats] = {}
 
     @classmethod
-    def from_config(cls, config: Any) -> ErrorLimiter:
+    def from_config(cls, config: Config) -> ErrorLimiter:
         """Build the limiter from ``config.proxy`` (error_limit, error_suppression_interval)."""
         return cls(config.proxy.error_limit, config.proxy.error_suppression_interval)
 

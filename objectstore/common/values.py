@@ -14,11 +14,16 @@ from objectstore.timestamp import Timestamp
 
 
 class NodeAddress(Protocol):
-    """What the client needs of a ``ring.Device``."""
+    """What the client needs of a ``ring.Device`` (read-only: devices are frozen)."""
 
-    ip: str
-    port: int
-    device: str
+    @property
+    def ip(self) -> str: ...
+
+    @property
+    def port(self) -> int: ...
+
+    @property
+    def device(self) -> str: ...
 
 
 # --- errors -------------------------------------------------------------------

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from objectstore import client as nc
 from objectstore.common.errorlimit import ErrorLimiter
@@ -33,6 +32,7 @@ from objectstore.proxy.objects import Objects
 from objectstore.proxy.reads import Reader
 from objectstore.proxy.writes import Writer
 from ring import Ring
+from stratus.config import Config
 
 INFO_TTL = 10.0  # seconds a proxy trusts a cached container/account lookup
 
@@ -57,7 +57,7 @@ class Rings:
         )
 
     @classmethod
-    def from_config(cls, config: Any) -> Rings:
+    def from_config(cls, config: Config) -> Rings:
         return cls.load(
             Path(config.data.dir) / "rings",
             prefix=config.cluster.hash_path_prefix,
@@ -75,7 +75,7 @@ class ProxyCore:
 
     def __init__(
         self,
-        config: Any,
+        config: Config,
         rings: Rings,
         client: nc.NodeClient,
         *,

@@ -110,7 +110,7 @@ class Objects:
         *,
         newest: bool = False,
         raw: bool = False,
-    ) -> tuple[ObjectInfo, ObjectBody]:
+    ) -> tuple[ObjectInfo, ObjectBody | manifest.SegmentedBody]:
         """The newest version and its body (whole, or the satisfiable ``ranges``).
 
         RangeNotSatisfiable when ranges select nothing. Close the body when done.
@@ -121,7 +121,7 @@ class Objects:
         body = ObjectBody(self.reader, (account, container, name), loc, None)
         info = object_info(name, loc.info)
         if not raw and manifest.is_manifest(info.system):
-            return await manifest.open_segmented(self, account, info, body, ranges)  # type: ignore[return-value]
+            return await manifest.open_segmented(self, account, info, body, ranges)
         if ranges is not None:
             body.select(ranges)
         return info, body

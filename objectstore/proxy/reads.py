@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,9 +47,15 @@ class Answer:
     stream: nc.ObjectStream | None = None
 
     @property
-    def version(self) -> tuple[Timestamp, Timestamp]:
+    def found(self) -> nc.ObjectInfo:
+        """The info of an answer that found the object (one with a stream did)."""
         assert self.info is not None
-        return self.info.timestamp, self.info.meta_timestamp or self.info.timestamp
+        return self.info
+
+    @property
+    def version(self) -> tuple[Timestamp, Timestamp]:
+        info = self.found
+        return info.timestamp, info.meta_timestamp or info.timestamp
 
 
 @dataclass
@@ -80,7 +86,7 @@ class Reader:
         want = len(primaries) if newest else read_quorum(len(primaries))
         client = self.client
 
-        def asker(open_body: bool) -> Any:
+        def asker(open_body: bool) -> Callable[[Any, int], Awaitable[Answer]]:
             async def ask(dev: Any, slot: int) -> Answer:
                 try:
                     if open_body and slot == 0:
@@ -96,14 +102,14 @@ class Reader:
         first = await call_many(
             order[:want], asker(body), want, None, handoffs=iter(order[want:]), limiter=limiter
         )
-        answers = [r.value for r in first.successes]
+        answers = [r.value for r in first.successes if r.value is not None]  # every ask answers
         failures = [r.error for r in first.failures]
         if not any(a.info or a.tombstone for a in answers):
             asked = {node_key(r.node) for r in first.replies}
             rest = [n for n in order if node_key(n) not in asked]
             if rest:
                 more = await call_many(rest, asker(False), 1, None, limiter=limiter)
-                answers += [r.value for r in more.successes]
+                answers += [r.value for r in more.successes if r.value is not None]
                 failures += [r.error for r in more.failures]
         return _decide(answers, failures, part, body)
 
@@ -145,9 +151,7 @@ def _decide(answers: list[Answer], failures: list[Any], part: int, body: bool) -
     tomb = max((a.tombstone for a in answers if a.tombstone is not None), default=None)
     best = max(data, key=lambda a: a.version, default=None)
     gone = (
-        best is None
-        or (tomb is not None and tomb >= best.info.timestamp)  # type: ignore[union-attr]
-        or _expired(best.info)  # type: ignore[union-attr]
+        best is None or (tomb is not None and tomb >= best.found.timestamp) or _expired(best.found)
     )
     if gone:
         for a in answers:
@@ -161,12 +165,12 @@ def _decide(answers: list[Answer], failures: list[Any], part: int, body: bool) -
         raise errors.ObjectNotFound()
     assert best is not None and best.info is not None
     ts = best.info.timestamp
-    holders = [best.node] + [a.node for a in data if a is not best and a.info.timestamp == ts]  # type: ignore[union-attr]
+    holders = [best.node] + [a.node for a in data if a is not best and a.found.timestamp == ts]
     stream = None
     for a in answers:
         if a.stream is None:
             continue
-        if stream is None and a.info.timestamp == ts:  # type: ignore[union-attr]
+        if stream is None and a.found.timestamp == ts:
             stream = a.stream  # same data; metadata may come from a newer POST elsewhere
             holders.remove(a.node)
             holders.insert(0, a.node)

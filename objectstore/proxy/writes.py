@@ -31,7 +31,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterator, Mapping
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -74,7 +74,7 @@ class PutTarget:
     timestamp: Timestamp
     content_type: str
     stored: dict[str, str]
-    updates: list[nc.ContainerUpdate | None]
+    updates: Sequence[nc.ContainerUpdate | None]
     delete_at: int | None
     expected_etag: str | None
     # Stored entries known only once the body is read (called after its last byte).
@@ -199,15 +199,19 @@ class Writer:
         )
 
 
-def put_result(outcome: Outcome[Any, Any], etag: str | None, size: int, ts: Timestamp) -> PutResult:
+def put_result(
+    outcome: Outcome[Any, nc.ObjectInfo], etag: str | None, size: int, ts: Timestamp
+) -> PutResult:
     """The result of a PUT fan-out: stored on a quorum, or the best error."""
     good = 0
     for reply in outcome.replies:
         if reply.ok:
-            if etag is None or reply.value.etag == etag:
+            stored = reply.value
+            assert stored is not None  # a node that stored the object answers with its info
+            if etag is None or stored.etag == etag:
                 good += 1
             else:
-                log.error("node %s stored etag %s, expected %s", reply.node, reply.value.etag, etag)
+                log.error("node %s stored etag %s, expected %s", reply.node, stored.etag, etag)
         elif isinstance(reply.error, nc.Conflict):
             good += 1  # a newer version is there already: this write is superseded, not lost
     if good >= outcome.quorum:
@@ -311,8 +315,9 @@ class _Feeder:
         if not feeding.done():
             feeding.cancel()
         await asyncio.gather(feeding, return_exceptions=True)
-        if not feeding.cancelled() and feeding.exception() is not None:
-            raise feeding.exception()  # type: ignore[misc]
+        failed = None if feeding.cancelled() else feeding.exception()
+        if failed is not None:
+            raise failed
         return put_result(outcome, self.md5.hexdigest(), self.size, self.t.timestamp)
 
     def _spares(self) -> Iterator[Any]:

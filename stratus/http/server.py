@@ -34,6 +34,8 @@ from typing import Any, cast
 
 from aiohttp import web
 
+from stratus.config import Config
+
 log = logging.getLogger("stratus.http.server")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -53,7 +55,7 @@ class ServerLimits:
     max_connections: int = 1024
 
     @classmethod
-    def from_config(cls, cfg: Any) -> ServerLimits:
+    def from_config(cls, cfg: Config) -> ServerLimits:
         """The ``[http]`` section of a :class:`stratus.config.Config`."""
         return cls(cfg.http.header_timeout, cfg.http.body_timeout, cfg.http.max_connections)
 
@@ -153,13 +155,13 @@ class LimitedSite(web.SockSite):
         await web.BaseSite.start(self)  # registers the site with its runner
         server = self._runner.server
         assert server is not None
-        extra = {"ssl_handshake_timeout": self._limits.header_timeout} if self._ssl_context else {}
+        handshake = self._limits.header_timeout if self._ssl_context else None  # None: no TLS
         self._server = await asyncio.get_running_loop().create_server(
             lambda: _Counted(self, server()),
             sock=self._sock,
             ssl=self._ssl_context,
             backlog=self._backlog,
-            **extra,
+            ssl_handshake_timeout=handshake,
         )
 
     def _admit(self) -> bool:

@@ -17,6 +17,7 @@ from aiohttp import web
 
 from objectstore.proxy import errors as core_errors
 from objectstore.proxy.conditional import http_date
+from objectstore.proxy.manifest import SegmentedBody
 from objectstore.proxy.models import ObjectInfo, ObjectMetadata
 from objectstore.proxy.ranges import content_range
 from objectstore.proxy.reads import ObjectBody
@@ -158,7 +159,9 @@ async def handle_get(ctx: Ctx) -> web.StreamResponse:
         body.close()
 
 
-async def _send_body(ctx: Ctx, info: ObjectInfo, body: ObjectBody) -> web.StreamResponse:
+async def _send_body(
+    ctx: Ctx, info: ObjectInfo, body: ObjectBody | SegmentedBody
+) -> web.StreamResponse:
     headers = object_headers(info)
     ranges = body.ranges
     if ranges is None:

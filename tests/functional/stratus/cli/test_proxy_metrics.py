@@ -7,12 +7,11 @@ import asyncio
 from typing import Any
 
 import aiohttp
-import boto3
-from botocore.config import Config as BotoConfig
 
 from tests.functional.objectstore.conftest import Cluster
 from tests.functional.stratus.cli.test_proxy_service import make_cluster, proxy
 from tests.helpers.metrics import scrape, value
+from tests.helpers.s3client import s3_client
 
 __all__ = ["make_cluster", "proxy"]  # the fixtures, shared with the proxy's wiring tests
 
@@ -35,14 +34,7 @@ async def test_swift_and_s3_requests_move_their_counters(proxy: tuple[Cluster, A
             assert await r.read() == BODY
 
     access, secret = cluster.identity.create_credential("p", "bob")
-    s3 = boto3.client(
-        "s3",
-        endpoint_url=f"http://{HOST}:{cfg.s3.port}",
-        aws_access_key_id=access,
-        aws_secret_access_key=secret,
-        region_name="us-east-1",
-        config=BotoConfig(retries={"max_attempts": 1}),
-    )
+    s3 = s3_client(f"http://{HOST}:{cfg.s3.port}", access, secret)
     await asyncio.to_thread(s3.put_object, Bucket="tenant-private-name", Key="k", Body=BODY)
     got = await asyncio.to_thread(s3.get_object, Bucket="tenant-private-name", Key="k")
     assert got["Body"].read() == BODY

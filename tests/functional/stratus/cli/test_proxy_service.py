@@ -9,16 +9,15 @@ import re
 from collections.abc import AsyncIterator
 from typing import Any
 
-import boto3
 import pytest
 import swiftclient
-from botocore.config import Config as BotoConfig
 from botocore.exceptions import ClientError
 
 from stratus.cli.proxy_service import serve_proxy
 from tests.functional.objectstore.conftest import Cluster, ClusterFactory, make_cluster
 from tests.helpers import slowclient
 from tests.helpers.net import free_port
+from tests.helpers.s3client import s3_client
 
 __all__ = ["make_cluster"]  # the fixture, shared with the object store's tests
 
@@ -121,14 +120,7 @@ async def test_failed_logins_are_limited_swift_429_then_s3_slowdown(
     assert wait is not None and 1 <= int(wait.group(1)) <= 10  # one failure back in 10 s
 
     access, secret = cluster.identity.create_credential("p", "bob")
-    s3 = boto3.client(
-        "s3",
-        endpoint_url=f"http://{HOST}:{cfg.s3.port}",
-        aws_access_key_id=access,
-        aws_secret_access_key=secret,
-        region_name="us-east-1",
-        config=BotoConfig(retries={"max_attempts": 1}),
-    )
+    s3 = s3_client(f"http://{HOST}:{cfg.s3.port}", access, secret)
     with pytest.raises(ClientError) as exc:  # the same address, the same budget
         await asyncio.to_thread(s3.list_buckets)
     assert exc.value.response["Error"]["Code"] == "SlowDown"
