@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 from compute_glue.errors import (
     ApiError,
@@ -29,7 +30,6 @@ from stratus.http.requestid import IdStyle
 log = logging.getLogger("compute_glue.http")
 
 Render = Callable[[int, str, str], web.Response]
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 PRINCIPAL: web.RequestKey[Any] = web.RequestKey("principal", object)
 IDENTITY: web.AppKey[Any] = web.AppKey("identity", object)
 MAX_JSON = 1024 * 1024

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, unquote_to_bytes
@@ -39,7 +38,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("stratus.s3")
 
-Handler = Callable[[S3Context], Awaitable[web.StreamResponse]]
 MAX_QUERY_PAIRS = 64
 # Signature checks that fail for a wrong key or secret: each costs the client address a token.
 AUTH_FAILURES = frozenset({"SignatureDoesNotMatch", "InvalidAccessKeyId"})

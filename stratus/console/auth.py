@@ -20,12 +20,13 @@ import asyncio
 import functools
 import hmac
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlsplit
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 from stratus.authlimit import FailureLimiter, retry_after_header
 from stratus.identity import IdentityError, IdentityStore
@@ -42,7 +43,6 @@ CSRF_HEADER = "X-CSRF-Token"
 SAFE_METHODS = frozenset(("GET", "HEAD"))
 ROLES = ("reader", "member", "admin")  # each may do what the ones before it may
 
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 IDENTITY: web.AppKey[IdentityStore] = web.AppKey("console_identity", IdentityStore)
 SESSIONS: web.AppKey[SessionStore] = web.AppKey("console_sessions", SessionStore)

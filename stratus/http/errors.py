@@ -23,17 +23,17 @@ themselves) also appends :func:`stratus.http.requestid.stamp` to
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 from stratus.http import requestid
 from stratus.http.requestid import OPENSTACK, IdStyle
 
 log = logging.getLogger("stratus.http")
 
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 Answer = Callable[[web.Request, Exception], web.StreamResponse | None]
 Crash = Callable[[web.Request], web.StreamResponse]
 

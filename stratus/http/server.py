@@ -28,17 +28,17 @@ import logging
 import socket
 import ssl
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any, cast
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 from stratus.config import Config
 
 log = logging.getLogger("stratus.http.server")
 
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 _REFUSAL = (
     b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: 25\r\n"
     b"Retry-After: 1\r\nConnection: close\r\n\r\nToo many open connections"

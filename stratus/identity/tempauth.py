@@ -24,9 +24,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Awaitable, Callable
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 from stratus.authlimit import AuthLimits, FailureLimiter, retry_after_header
 from stratus.identity.errors import IdentityError
@@ -35,7 +35,6 @@ from stratus.identity.store import IdentityStore
 
 log = logging.getLogger("stratus.identity.tempauth")
 
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 AUTH_PATHS = ("/auth/v1.0", "/auth/v1.0/")
 
 _UNAUTHORIZED = (
