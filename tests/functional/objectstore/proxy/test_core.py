@@ -192,7 +192,7 @@ async def test_post_copy_and_expiry(make_cluster: ClusterFactory) -> None:
     )
     info = await core.head_object(A, "c", "dst")
     assert info.user == {"y": "8"} and res.etag == src.etag
-    await core.put_object(A, "c", "soon", b"x", ObjectMetadata(delete_at=int(time.time()) + 1))
+    await core.put_object(A, "c", "soon", b"x", ObjectMetadata(delete_at=int(time.time()) + 60))
     await core.head_object(A, "c", "soon")
     await core.put_object(A, "c", "gone", b"x", ObjectMetadata(delete_at=int(time.time()) - 1))
     with pytest.raises(errors.ObjectNotFound):
