@@ -225,7 +225,7 @@ log_name = proxy
 
 # No proxy-logging: per-request logging is off, as Stratus has none.
 [pipeline:main]
-pipeline = catch_errors gatekeeper healthcheck cache listing_formats bulk tempurl ratelimit s3api tempauth copy container_quotas account_quotas slo dlo versioned_writes symlink proxy-server
+pipeline = catch_errors gatekeeper healthcheck cache listing_formats bulk tempurl formpost ratelimit s3api tempauth staticweb copy container_quotas account_quotas slo dlo versioned_writes symlink proxy-server
 
 [app:proxy-server]
 use = egg:swift#proxy
@@ -254,7 +254,7 @@ use = egg:swift#versioned_writes
 allow_versioned_writes = true
 allow_object_versioning = true
 EOF
-  for f in catch_errors gatekeeper healthcheck listing_formats bulk tempurl ratelimit copy container_quotas account_quotas slo dlo symlink; do
+  for f in catch_errors gatekeeper healthcheck listing_formats bulk tempurl formpost staticweb ratelimit copy container_quotas account_quotas slo dlo symlink; do
     printf '\n[filter:%s]\nuse = egg:swift#%s\n' "$f" "$f" >> "$ETC/proxy-server.conf"
   done
 }

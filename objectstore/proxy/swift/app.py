@@ -17,16 +17,17 @@ import logging
 import os
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import quote, unquote
 
 from aiohttp import web
-from multidict import CIMultiDictProxy
+from multidict import CIMultiDict, CIMultiDictProxy
 
 from objectstore.client import TRANS_ID
 from objectstore.proxy import errors as core_errors
 from objectstore.proxy.core import ProxyCore
-from objectstore.proxy.swift import account, auth, container, info, listing, obj
+from objectstore.proxy.swift import account, auth, container, info, listing, obj, pipeline
 from objectstore.proxy.swift.constraints import (
     MAX_HEADER_SIZE,
     MAX_REQUEST_LINE,
@@ -51,13 +52,24 @@ TOKENS: web.AppKey[auth.TokenCache] = web.AppKey("tokens", auth.TokenCache)
 CONFIG: web.AppKey[Config] = web.AppKey("config", Config)
 # Failed authentications per client address; the S3 API in the same process shares it.
 AUTH_LIMITER: web.AppKey[FailureLimiter] = web.AppKey("auth_limiter", FailureLimiter)
+PIPELINE: web.AppKey[Any] = web.AppKey("pipeline", object)
+CTX = "stratus.swift.ctx"  # the request's Ctx (request[CTX]), for on_response_prepare
 
 Handler = Callable[["Ctx"], Awaitable[web.StreamResponse]]
 
 
 @dataclass
 class Ctx:
-    """One parsed API request, as the handlers see it."""
+    """One parsed API request, as the filters and handlers see it.
+
+    A filter (``pipeline``) may hand the rest of the pipeline a changed copy
+    (``dataclasses.replace``: another method, path, headers or query), as a
+    Swift middleware rewrites its WSGI environment. ``environ`` and
+    ``on_prepare`` are shared by every copy of one request: ``environ`` for
+    what one filter tells another (Swift's ``swift.*`` keys), ``on_prepare``
+    for changes to the answer's headers just before they are sent (handlers
+    stream their answers themselves, so a filter cannot edit them after).
+    """
 
     request: web.Request
     core: ProxyCore
@@ -67,14 +79,12 @@ class Ctx:
     obj: str | None
     params: dict[str, str]
     principal: Principal | None
-
-    @property
-    def method(self) -> str:
-        return self.request.method
-
-    @property
-    def headers(self) -> CIMultiDictProxy[str]:
-        return self.request.headers
+    method: str = ""
+    headers: CIMultiDictProxy[str] = field(default_factory=lambda: CIMultiDictProxy(CIMultiDict()))
+    environ: dict[str, Any] = field(default_factory=lambda: dict[str, Any]())
+    on_prepare: list[Callable[[web.StreamResponse], None]] = field(
+        default_factory=lambda: list[Callable[[web.StreamResponse], None]]()
+    )
 
 
 def new_trans_id() -> str:
@@ -179,12 +189,28 @@ async def handle_api(request: web.Request) -> web.StreamResponse:
         obj=name,
         params=params,
         principal=app[TOKENS].authenticate(request.headers.get("X-Auth-Token")),
+        method=request.method,
+        headers=request.headers,
     )
-    if name is not None:
+    request[CTX] = ctx
+    return await app[PIPELINE](ctx)
+
+
+async def dispatch(ctx: Ctx) -> web.StreamResponse:
+    """The end of the pipeline: the account, container or object handlers."""
+    if ctx.obj is not None:
         return await obj.dispatch(ctx)
-    if cont is not None:
+    if ctx.container is not None:
         return await container.dispatch(ctx)
     return await account.dispatch(ctx)
+
+
+async def _run_on_prepare(request: web.Request, response: web.StreamResponse) -> None:
+    """``on_response_prepare``: the filters' header changes (``Ctx.on_prepare``)."""
+    ctx = request.get(CTX)
+    if ctx is not None:
+        for change in ctx.on_prepare:
+            change(response)
 
 
 async def handle_healthcheck(request: web.Request) -> web.Response:
@@ -230,6 +256,7 @@ def make_app(core: ProxyCore, identity: IdentityStore, config: Config) -> web.Ap
     app[TOKENS] = auth.TokenCache(identity)
     app[CONFIG] = config
     app[AUTH_LIMITER] = limiter = FailureLimiter(AuthLimits.from_config(config))
+    app[PIPELINE] = pipeline.build(dispatch)
     app.add_routes(
         make_auth_routes(
             identity,
@@ -243,6 +270,7 @@ def make_app(core: ProxyCore, identity: IdentityStore, config: Config) -> web.Ap
     # Requests of both APIs (the S3 app shares it) and GET /metrics, before the catch-all.
     ServiceMetrics().install(app, "swift", swift_operation)
     app.router.add_route("*", "/{tail:.*}", handle_api)
+    app.on_response_prepare.append(_run_on_prepare)
     app.on_response_prepare.append(requestid.stamp)
     return app
 

@@ -2,7 +2,8 @@
 
 The ``swift`` section has exactly the keys of Swift 2.38's proxy (its
 constraints and flags); other sections appear only for features Stratus
-implements (``tempauth`` without account ACLs).
+implements (``tempauth`` without account ACLs, and each pipeline feature's
+own section, see ``pipeline``).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 from aiohttp import web
 
 from objectstore.proxy.swift import constraints as c
+from objectstore.proxy.swift import pipeline
 from objectstore.proxy.swift.errors import SwiftError
 
 
@@ -43,6 +45,7 @@ def capabilities(max_file_size: int = c.MAX_FILE_SIZE) -> dict[str, Any]:
             "auto_create_account_prefix": c.AUTO_CREATE_ACCOUNT_PREFIX,
         },
         "tempauth": {"account_acls": False},
+        **pipeline.info_sections(),
     }
 
 

@@ -1,0 +1,69 @@
+"""Swift's middleware pipeline: each API feature is a filter around the handlers.
+
+Swift builds its proxy from WSGI middlewares (``bulk tempurl ... slo dlo
+versioned_writes symlink proxy-server``); each sees the request before the
+ones after it, may answer it, change it, or call the rest and change what
+comes back. Stratus keeps that shape, so a feature lives in one module and
+the handlers stay plain: a filter is ``async handle(ctx, next)`` where
+``next`` runs the rest of the pipeline (ending in the account, container
+and object handlers). Work a filter does on its own (reading segments,
+writing a version) goes straight to the proxy core.
+
+A feature also owns its ``GET /info`` section: ``info()`` returns it (keys
+and limits exactly as Swift publishes them), or None while it is off.
+FEATURES lists the filters in Swift's pipeline order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+if TYPE_CHECKING:
+    from objectstore.proxy.swift.app import Ctx
+
+Next = Callable[["Ctx"], Awaitable[web.StreamResponse]]
+FilterFn = Callable[["Ctx", Next], Awaitable[web.StreamResponse]]
+
+
+@dataclass(frozen=True)
+class Feature:
+    """One middleware: its Swift name (the /info key), its filter, its /info section."""
+
+    name: str
+    handle: FilterFn | None = None
+    info: Callable[[], dict[str, Any] | None] | None = None
+
+
+def features() -> Sequence[Feature]:
+    """The features in Swift's pipeline order (imported here: they import the handlers)."""
+    return ()
+
+
+def build(end: Next, chain: Sequence[Feature] | None = None) -> Next:
+    """``end`` wrapped by every feature's filter, the first feature outermost."""
+    run = end
+    for feature in reversed(chain if chain is not None else features()):
+        if feature.handle is not None:
+            run = _wrap(feature.handle, run)
+    return run
+
+
+def _wrap(handle: FilterFn, rest: Next) -> Next:
+    async def call(ctx: Ctx) -> web.StreamResponse:
+        return await handle(ctx, rest)
+
+    return call
+
+
+def info_sections() -> dict[str, dict[str, Any]]:
+    """The /info sections of the features that are on."""
+    sections: dict[str, dict[str, Any]] = {}
+    for feature in features():
+        section = feature.info() if feature.info is not None else None
+        if section is not None:
+            sections[feature.name] = section
+    return sections
