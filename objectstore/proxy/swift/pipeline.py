@@ -11,13 +11,15 @@ writing a version) goes straight to the proxy core.
 
 A feature also owns its ``GET /info`` section: ``info()`` returns it (keys
 and limits exactly as Swift publishes them), or None while it is off.
-FEATURES lists the filters in Swift's pipeline order.
+``middleware.ORDER`` lists the filters in Swift's pipeline order.
 """
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
@@ -38,9 +40,21 @@ class Feature:
     info: Callable[[], dict[str, Any] | None] | None = None
 
 
+@cache
 def features() -> Sequence[Feature]:
-    """The features in Swift's pipeline order (imported here: they import the handlers)."""
-    return ()
+    """The features in Swift's pipeline order (``middleware.ORDER``).
+
+    Imported here, not at the top: the middlewares import the handlers.
+    """
+    from objectstore.proxy.swift import middleware
+
+    found: list[Feature] = []
+    for name in middleware.ORDER:
+        module = importlib.import_module(f"{middleware.__name__}.{name}")
+        feature = module.FEATURE
+        assert isinstance(feature, Feature), name
+        found.append(feature)
+    return tuple(found)
 
 
 def build(end: Next, chain: Sequence[Feature] | None = None) -> Next:
