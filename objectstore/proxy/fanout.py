@@ -114,8 +114,17 @@ class Fanout:
         raise nc.NotFound(404)
 
 
-def judge(out: Outcome[Any, Any], missing: type[errors.NotFound]) -> None:
-    """Raise unless a quorum succeeded: the majority answer, or 503."""
+def judge(
+    out: Outcome[Any, Any], missing: type[errors.NotFound], *, tombstone: bool = False
+) -> None:
+    """Raise unless a quorum succeeded: the majority answer, or 503.
+
+    ``tombstone``: a DELETE, which leaves its tombstone on the nodes that
+    answer "not found" too; once it is on a quorum, a tie between "deleted"
+    and "not found" means a replica did hold the object: success, not 404
+    (a replica that missed the last write must not make a DELETE of an
+    acknowledged object answer that nothing was there).
+    """
     ok = len(out.successes)
     nf = sum(isinstance(r.error, nc.NotFound) for r in out.failures)
     conflict = sum(isinstance(r.error, nc.Conflict) for r in out.failures)
@@ -126,6 +135,8 @@ def judge(out: Outcome[Any, Any], missing: type[errors.NotFound]) -> None:
         raise errors.InvalidInput(bad[0].body)
     if conflict and conflict >= nf and ok + nf + conflict >= out.quorum:
         raise errors.Conflict()
+    if tombstone and ok and ok >= nf and ok + nf >= out.quorum:
+        return
     if nf and ok + nf >= out.quorum and nf >= ok:
         raise missing()
     if ok and ok + nf >= out.quorum:

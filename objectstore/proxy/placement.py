@@ -131,6 +131,7 @@ async def call_many(
     handoffs: Iterable[N] | None = None,
     limiter: ErrorLimiter | None = None,
     fault: Callable[[BaseException], bool] = is_fault,
+    ordered: bool = False,
 ) -> Outcome[N, R]:
     """Call ``fn(node, slot)`` on every node at once; replace faulty ones by handoffs.
 
@@ -144,7 +145,13 @@ async def call_many(
     """
     outcome: Outcome[N, R] = Outcome(quorum)
     limited = [limiter is not None and limiter.is_limited(n) for n in nodes]
-    spare = spares(handoffs, limiter, [n for n, lim in zip(nodes, limited, strict=True) if lim])
+    # ``ordered``: the caller already put limited nodes last in ``handoffs`` (read_order);
+    # none of them may be dropped, or a read can miss the only fresh replica.
+    spare = spares(
+        handoffs,
+        None if ordered else limiter,
+        [n for n, lim in zip(nodes, limited, strict=True) if lim],
+    )
     wave: list[tuple[N, int, bool]] = []
     for slot, node in enumerate(nodes):
         if not limited[slot]:

@@ -100,7 +100,13 @@ class Reader:
             return ask
 
         first = await call_many(
-            order[:want], asker(body), want, None, handoffs=iter(order[want:]), limiter=limiter
+            order[:want],
+            asker(body),
+            want,
+            None,
+            handoffs=iter(order[want:]),
+            limiter=limiter,
+            ordered=True,
         )
         answers = [r.value for r in first.successes if r.value is not None]  # every ask answers
         failures = [r.error for r in first.failures]

@@ -131,6 +131,32 @@ async def test_limited_primary_still_tried_when_nothing_else_left() -> None:
     assert out.met
 
 
+async def test_a_read_still_asks_a_limited_primary_when_one_is_down() -> None:
+    """The probe cluster's stale reads: with P0 down and P1, P2 both limited (restarted
+    a moment ago), a quorum read must still reach P2, the only fresh replica."""
+    lim = ErrorLimiter(1, 60.0)
+    lim.record_error(P[1])
+    lim.record_error(P[2])
+    called: list[Dev] = []
+
+    async def fn(node: Dev, slot: int) -> int:
+        called.append(node)
+        if node == P[0]:
+            raise Refused()
+        return slot
+
+    order = list(read_order(P, [], lim))
+    assert order == [P[0], P[1], P[2]]
+    out = await call_many(
+        order[:2], fn, 2, 5.0, handoffs=iter(order[2:]), limiter=lim, ordered=True
+    )
+    assert P[2] in called and out.met
+    # Without ``ordered`` the limited P2, passed as a handoff, was dropped.
+    called.clear()
+    out = await call_many(order[:2], fn, 2, 5.0, handoffs=iter(order[2:]), limiter=lim)
+    assert P[2] not in called and not out.met
+
+
 async def test_deadline_cancels_slow_calls() -> None:
     lim = ErrorLimiter(10, 60.0)
     cancelled = asyncio.Event()

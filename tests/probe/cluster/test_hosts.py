@@ -1,0 +1,184 @@
+"""Probe tests on hosts with their own addresses (network namespaces), built as README says.
+
+One cluster of three hosts (3 replicas; host 1 runs the proxy) serves the
+scenarios in turn; each runs the checker's load from the client namespace
+while it injects its fault, heals it, runs one replication pass on every host
+and then verifies the whole history (tests/probe/cluster/workload.py):
+nothing acknowledged lost or stale, every replica of every settled key in
+agreement, no deleted object back. docs/consistency.md states these promises.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.helpers.hosts import HostCluster, host_cluster, netns_available
+from tests.helpers.tools import missing_tool
+
+WORKLOAD = "tests.probe.cluster.workload"
+LOAD_SECONDS = 18.0
+TUNING = {
+    # The test runs the replication passes; the workers only keep quiet in between.
+    "durability": {"replicator_interval": 3600.0, "auditor_interval": 3600.0},
+    "proxy": {"node_timeout": 3.0},
+}
+
+
+@pytest.fixture(scope="module")
+def hosts(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HostCluster]:
+    why = netns_available()
+    if why is not None:
+        missing_tool(why)
+    with host_cluster(tmp_path_factory.mktemp("hosts"), hosts=3, tuning=TUNING) as cluster:
+        yield cluster
+
+
+def _common(c: HostCluster, state: Path) -> list[str]:
+    return ["--auth", c.auth_url, "--key", c.admin_key, "--state", str(state)]
+
+
+def run_scenario(
+    c: HostCluster,
+    tmp_path: Path,
+    name: str,
+    fault: Callable[[float], None],
+    *,
+    seconds: float = LOAD_SECONDS,
+    before_verify: Callable[[Path], None] | None = None,
+) -> dict[str, Any]:
+    """Load for ``seconds`` with ``fault(elapsed)`` called every 0.5 s; heal; one pass; verify."""
+    state = tmp_path / "state.json"
+    load = c.spawn_python_in_client(
+        WORKLOAD,
+        "load",
+        *_common(c, state),
+        "--container",
+        name,
+        "--seconds",
+        str(seconds),
+        log=tmp_path / "load.log",
+    )
+    started = time.monotonic()
+    try:
+        while load.alive and time.monotonic() - started < seconds + 60:
+            fault(time.monotonic() - started)
+            time.sleep(0.5)
+        assert load.proc is not None and load.proc.wait(timeout=60) == 0, load.tail()
+    finally:
+        load.stop()
+        c.heal()
+    for host in c.hosts:
+        if not host.node.alive:
+            c.start_node(host)
+    if c.hosts[0].proxy is not None and not c.hosts[0].proxy.alive:
+        c.restart(c.hosts[0].proxy, c.hosts[0], 8080, "/info")
+    loaded = json.loads(load.tail(1))["load"]
+    loaded["load_problems"] = loaded.pop("problems")
+    healed = time.monotonic()
+    c.replicate()
+    replication = round(time.monotonic() - healed, 2)
+    if before_verify is not None:
+        before_verify(state)
+    verified = _verify(c, state)
+    report = {"scenario": name, "replication_seconds": replication, **loaded, **verified}
+    print(json.dumps(report))
+    return report
+
+
+def _verify(c: HostCluster, state: Path) -> dict[str, Any]:
+    try:
+        text = c.python_in_client(
+            WORKLOAD, "verify", *_common(c, state), "--config", str(c.hosts[0].config), timeout=120
+        )
+    except RuntimeError as exc:  # exit status 1: violations; the report is in the message
+        text = str(exc)
+    reports = [line for line in text.splitlines() if line.startswith('{"verify"')]
+    assert reports, text
+    return json.loads(reports[-1])["verify"]
+
+
+def assert_kept_promises(report: dict[str, Any]) -> None:
+    assert report["lost"] == 0 and report["stale"] == 0, report
+    assert report["violations"] == 0, report
+    assert report["settled"] > 0 and report["ops"] > 50, report
+
+
+def window(start: float, stop: float, on: Callable[[], None], off: Callable[[], None]):
+    """A fault ``on`` from ``start`` s into the load until ``stop`` s, then ``off``."""
+    active = {"on": False}
+
+    def fault(t: float) -> None:
+        if start <= t < stop and not active["on"]:
+            on()
+            active["on"] = True
+        elif t >= stop and active["on"]:
+            off()
+            active["on"] = False
+
+    return fault
+
+
+@pytest.mark.slow
+def test_partition_of_one_host_under_mixed_load(hosts: HostCluster, tmp_path: Path) -> None:
+    victim = hosts.hosts[2]
+    fault = window(4, 12, lambda: hosts.cut(victim), lambda: hosts.heal(victim))
+    assert_kept_promises(run_scenario(hosts, tmp_path, "cut-one", fault))
+
+
+@pytest.mark.slow
+def test_proxy_partitioned_from_the_majority(hosts: HostCluster, tmp_path: Path) -> None:
+    """Host 1 (proxy and a node) alone on one side: writes lack a quorum and fail, none lies."""
+    first, rest = hosts.hosts[:1], hosts.hosts[1:]
+    fault = window(4, 10, lambda: hosts.partition(first, rest), hosts.heal)
+    report = run_scenario(hosts, tmp_path, "proxy-minority", fault)
+    assert_kept_promises(report)
+
+
+@pytest.mark.slow
+def test_one_way_link_loss_and_kill9_restarts(hosts: HostCluster, tmp_path: Path) -> None:
+    """Host 2 loses only its inbound traffic, then every node is killed and restarted in turn."""
+    events: list[str] = []
+
+    def fault(t: float) -> None:
+        h2 = hosts.hosts[1]
+        if 2 <= t < 6 and "cut" not in events:
+            hosts.cut(h2, outbound=False)
+            events.append("cut")
+        elif t >= 6 and "heal" not in events:
+            hosts.heal(h2)
+            events.append("heal")
+        for i, at in enumerate((7.0, 10.0, 13.0)):
+            host = hosts.hosts[i]
+            if t >= at and f"kill{i}" not in events:
+                host.node.kill9()
+                events.append(f"kill{i}")
+            if t >= at + 1.0 and f"kill{i}" in events and f"start{i}" not in events:
+                hosts.start_node(host)
+                events.append(f"start{i}")
+
+    report = run_scenario(hosts, tmp_path, "one-way-and-restarts", fault)
+    assert {"heal", "start0", "start1", "start2"} <= set(events), events
+    assert_kept_promises(report)
+
+
+def test_the_checker_finds_a_planted_violation(hosts: HostCluster, tmp_path: Path) -> None:
+    """One replica of one settled key tombstoned behind the cluster's back: verify must say so."""
+    planted: dict[str, Any] = {}
+
+    def plant(state: Path) -> None:
+        out = hosts.python_in_client(
+            WORKLOAD, "plant", *_common(hosts, state), "--config", str(hosts.hosts[0].config)
+        )
+        planted.update(json.loads(out.strip().splitlines()[-1])["planted"])
+
+    report = run_scenario(
+        hosts, tmp_path, "planted", lambda t: None, seconds=4, before_verify=plant
+    )
+    assert report["violations"] >= 1, report
+    assert any(planted["key"] in p and "holds None" in p for p in report["problems"]), report
