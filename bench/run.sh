@@ -47,6 +47,7 @@ if [[ $PEERS == 1 ]]; then
   run iscsi bench/iscsi.py "${quick[@]}" --uncached
   run ring bench/ring.py "${quick[@]}"
   run s3_suite bench/s3_suite.py --with-swift
+  run swift_conformance bench/swift_conformance.py --start-swift
 else
   run objects bench/objects.py "${quick[@]}" --pairs 3
   run iscsi bench/iscsi.py "${quick[@]}" --only stratus,raw --uncached

@@ -21,10 +21,12 @@ from aiohttp import web
 
 from blockstore import metrics as volume_metrics
 from blockstore.api import make_app
-from blockstore.backend import FileBackend
+from blockstore.backend import FileBackend, VolumeFiles
 from blockstore.backup.objects import ObjectAccess
 from blockstore.export.base import ExportDriver
 from blockstore.manager import Settings, Store
+from blockstore.manager.placement import host_name
+from blockstore.pool.pool import BackendPool
 from blockstore.services import VolumeServices
 from stratus.config import Config, parse_hostport
 from stratus.http import server as httpserver
@@ -80,23 +82,54 @@ async def _driver(cfg: Config) -> tuple[ExportDriver, TargetServer | None]:
     return UserspaceDriver(server), server
 
 
+def local_host(cfg: Config) -> str:
+    """The in-process backend as Cinder names a c-vol's pool: ``host@backend#pool`` (the
+    host as ``os-services`` names this process)."""
+    return host_name("stratus", cfg.volume.backend_name)
+
+
+def backend_pool(cfg: Config) -> BackendPool:
+    """The backend processes of ``volume.backends`` (``NAME=URL`` each)."""
+    entries = [tuple(e.split("=", 1)) for e in cfg.volume.backends]
+    return BackendPool(
+        [(n, u) for n, u in entries], cfg.volume.backend_secret,
+        down_after=cfg.volume.backend_down_after,
+    )  # fmt: skip
+
+
 @contextlib.asynccontextmanager
 async def running(cfg: Config) -> AsyncIterator[Service]:
-    """The whole service, started; stopped (target, API, records) on exit."""
+    """The whole service, started; stopped (target, API, records) on exit. With
+    ``volume.backends`` the bytes and targets are the backend processes' (no target here)."""
     root = volume_dir(cfg)
     sock = httpserver.listen(cfg.volume.host, cfg.volume.port)
     identity = IdentityStore(identity_dir(cfg.data.dir))
     store = Store(root / "records")
-    backend = FileBackend(root / "files", capacity_bytes=cfg.volume.capacity_gb * GiB)
+    pool = backend_pool(cfg) if cfg.volume.backends else None
+    backend: VolumeFiles = (
+        pool.files
+        if pool is not None
+        else FileBackend(root / "files", capacity_bytes=cfg.volume.capacity_gb * GiB)
+    )
     objects = ObjectAccess(backup_url(cfg), identity)
     driver: ExportDriver | None = None
     server: TargetServer | None = None
     runner = None
     manager = None
     try:
-        driver, server = await _driver(cfg)
-        manager = VolumeServices(store, backend, driver, Settings.from_config(cfg), objects=objects)
+        if pool is not None:
+            driver = pool.driver
+            await pool.start()
+        else:
+            driver, server = await _driver(cfg)
+        settings = Settings.from_config(cfg)
+        manager = VolumeServices(
+            store, backend, driver, settings, objects=objects, pool=pool,
+            host=local_host(cfg) if pool is None else "",
+        )  # fmt: skip
         await manager.start()
+        if pool is not None:
+            pool.watch(manager.reconciler.backend_down, manager.reconciler.backend_up)
         app = make_app(manager, identity, compute_url(cfg))
         volume_metrics.register(app[METRICS], store, server)
         limits = httpserver.ServerLimits.from_config(cfg)

@@ -9,7 +9,7 @@ others it calls (volumes get the image source, the reconciler gets the backups' 
 
 from __future__ import annotations
 
-from blockstore.backend import FileBackend
+from blockstore.backend import VolumeFiles
 from blockstore.backup.images import Images
 from blockstore.backup.objects import ObjectAccess
 from blockstore.backup.ops import Backups
@@ -18,6 +18,8 @@ from blockstore.manager.attachments import Attachments
 from blockstore.manager.context import Context
 from blockstore.manager.core import Settings
 from blockstore.manager.exports import Exports
+from blockstore.manager.migration import Migrations
+from blockstore.manager.placement import Pool
 from blockstore.manager.quotaops import Quotas
 from blockstore.manager.reconcile import Reconciled, Reconciler
 from blockstore.manager.snapshots import Snapshots
@@ -38,13 +40,18 @@ class VolumeServices:
     def __init__(
         self,
         store: Store,
-        backend: FileBackend,
+        backend: VolumeFiles,
         driver: ExportDriver | None,
         settings: Settings | None = None,
         *,
         objects: ObjectAccess | None = None,
+        pool: Pool | None = None,
+        host: str = "",
     ) -> None:
-        self.ctx = ctx = Context(store, backend, driver, settings or Settings())
+        """``pool``: several backend processes (``backend`` and ``driver`` route to them);
+        ``host``: the in-process backend's ``host@backend#pool`` name otherwise."""
+        ctx = Context(store, backend, driver, settings or Settings(), pool=pool, host=host)
+        self.ctx = ctx
         self.exports = Exports(ctx)
         self.types = VolumeTypes(ctx, self.exports)
         self.images = Images(ctx, objects)
@@ -52,6 +59,7 @@ class VolumeServices:
         self.snapshots = Snapshots(ctx, self.exports)
         self.attachments = Attachments(ctx, self.exports)
         self.quotas = Quotas(ctx)
+        self.migrations = Migrations(ctx)
         self.backups = Backups(ctx, objects, self.exports, self.types)
         self.reconciler = Reconciler(
             ctx, self.types, self.volumes, self.snapshots, self.exports, [self.backups.reconcile]

@@ -118,6 +118,11 @@ class Ring:
         return self._current().data.ring_version
 
     @property
+    def checksum(self) -> str:
+        """The loaded file's checksum (16 hex digits): tells two rings of one version apart."""
+        return self._current().data.checksum
+
+    @property
     def devices(self) -> list[Device]:
         return list(self._current().devices)
 

@@ -51,6 +51,9 @@ class RingData:
     devices: list[Device]
     table: list[array] = field(repr=False)
     ring_version: int = 0
+    #: The file's trailing xxh3-64 as 16 hex digits ("" until encoded or decoded): two
+    #: rings of one version with other checksums are two different rings.
+    checksum: str = field(default="", compare=False)
 
     @property
     def partition_count(self) -> int:
@@ -81,7 +84,9 @@ def encode(data: RingData) -> bytes:
             col.byteswap()
         chunks.append(col.tobytes())
     body = b"".join(chunks)
-    return body + _CHECK.pack(xxhash.xxh3_64_intdigest(body))
+    check = xxhash.xxh3_64_intdigest(body)
+    data.checksum = f"{check:016x}"
+    return body + _CHECK.pack(check)
 
 
 def decode(blob: bytes, source: str = "ring file") -> RingData:
@@ -120,7 +125,7 @@ def decode(blob: bytes, source: str = "ring file") -> RingData:
         if sys.byteorder != "little":
             col.byteswap()
         table.append(col)
-    return RingData(part_power, replicas, devices, table, header["ring_version"])
+    return RingData(part_power, replicas, devices, table, header["ring_version"], f"{check:016x}")
 
 
 def indexes_below(raw: bytes, limit: int) -> bool:

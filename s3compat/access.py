@@ -74,7 +74,7 @@ _OBJECT_ACL_OPS = frozenset({"GetObject", "HeadObject", "GetObjectAttributes", "
 # (and, here, to whoever may write to the bucket).
 INITIATOR_OPS = frozenset({"ListParts", "AbortMultipartUpload"})
 # Object writes that carry an object ACL in x-amz-acl.
-_ACL_CARRYING_WRITES = frozenset({"PutObject", "CopyObject", "CreateMultipartUpload"})
+_ACL_CARRYING_WRITES = frozenset({"PutObject", "CopyObject", "CreateMultipartUpload", "PostObject"})
 
 
 def denied() -> S3Error:
@@ -223,6 +223,7 @@ async def authorize(ctx: S3Context) -> None:
             raise denied()
         return
     ctx.bucket = await namespace.find_bucket(ctx, ctx.bucket_name)
+    check_expected_owner(ctx, ctx.bucket)
     versioned = "versionId" in ctx.query
     action = policy.action_of(op.name, version=versioned)
     key = ctx.s3.key if op.scope == "object" else None
@@ -238,6 +239,20 @@ async def authorize(ctx: S3Context) -> None:
     canned = ctx.headers.get("x-amz-acl")
     if op.name in _ACL_CARRYING_WRITES and canned is not None:
         check_acl_change(ctx, acl.Grants.from_canned(canned.strip()), "s3:PutObjectAcl", key)
+
+
+def check_expected_owner(
+    ctx: S3Context, bucket: Bucket, header: str = "x-amz-expected-bucket-owner"
+) -> None:
+    """``x-amz-expected-bucket-owner``: the request is for a bucket of that owner only
+    (``x-amz-source-expected-bucket-owner``: a copy's source bucket).
+
+    The owner is named by its canonical id as ListBuckets and the ACLs show it (the
+    project); another owner's bucket answers AccessDenied, as on AWS.
+    """
+    expected = ctx.headers.get(header)
+    if expected is not None and expected.strip() != acl.owner_of(bucket.account)["ID"]:
+        raise denied()
 
 
 def _policy_denies(ctx: S3Context, action: str) -> bool:

@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from objectstore.proxy.acl import Acl
-from objectstore.proxy.models import ObjectMetadata
 from s3compat import namespace, xmlio
 from s3compat.context import S3Context, empty, xml_response
 from s3compat.errors import S3Error
@@ -301,12 +300,5 @@ async def handle_put_object_acl(ctx: S3Context) -> web.StreamResponse:
     info = await versioning.head_for_request(ctx)
     system = dict(info.system)
     system[ACL_KEY] = g.canned
-    md = ObjectMetadata(
-        content_type=info.content_type,
-        user=info.user,
-        attributes=info.attributes,
-        delete_at=info.delete_at,
-        system=system,
-    )
-    await versioning.post_for_request(ctx, md, info)
+    await versioning.set_system(ctx, info, system)
     return empty(200)

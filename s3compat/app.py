@@ -21,7 +21,7 @@ from urllib.parse import parse_qsl, unquote_to_bytes
 from aiohttp import web
 
 from objectstore.proxy.errors import ProxyError
-from s3compat import access, cors, router
+from s3compat import access, cors, inflight, lifecycle_run, post_object, router, sse_keys
 from s3compat.auth import RequestBody, authenticate, wire_target
 from s3compat.context import S3Context, S3Settings, s3_error_from_core
 from s3compat.errors import S3Error, error_xml
@@ -88,7 +88,13 @@ def make_s3_app(
     if limiter is None:
         limiter = FailureLimiter(AuthLimits.from_config(config))
     if settings is None:
-        settings = S3Settings(region=config.s3.region, base_domain=config.s3.base_domain)
+        settings = S3Settings(
+            region=config.s3.region,
+            base_domain=config.s3.base_domain,
+            sse_keys=sse_keys.KeyRing(sse_keys.path_for(config)),
+            sse_c_plain_http=config.s3.sse_c_plain_http,
+            lifecycle_debug_day_seconds=config.s3.lifecycle_debug_day_seconds,
+        )
     app = web.Application(
         client_max_size=1024 * 1024,
         handler_args={"auto_decompress": False, "max_field_size": 16384},
@@ -98,6 +104,10 @@ def make_s3_app(
     app.router.add_route("*", "/{tail:.*}", _handle, expect_handler=_defer_continue)
     app.on_response_prepare.append(requestid.stamp)
     app.on_response_prepare.append(_stamp)
+    if config.s3.lifecycle_interval > 0:
+        app.cleanup_ctx.append(
+            lifecycle_run.background(core, settings, config.s3.lifecycle_interval)
+        )
     return app
 
 
@@ -203,15 +213,19 @@ async def _serve(request: web.Request, rid: str) -> web.StreamResponse:
     if wait:  # too many bad signatures from this address: refused unchecked, as AWS throttles
         raise S3Error("SlowDown", headers={"Retry-After": retry_after_header(wait)})
     try:
-        auth = authenticate(
-            request,
-            pairs,
-            headers,
-            state.identity,
-            region=state.settings.region,
-            now=state.settings.clock(),
-            virtual_bucket=s3req.bucket if s3req.virtual_host else None,
-        )
+        if s3req.op.name == "PostObject":  # a browser form: its policy is signed, not the request
+            await _continue(request)
+            auth = await post_object.authenticate_form(ctx)
+        else:
+            auth = authenticate(
+                request,
+                pairs,
+                headers,
+                state.identity,
+                region=state.settings.region,
+                now=state.settings.clock(),
+                virtual_bucket=s3req.bucket if s3req.virtual_host else None,
+            )
     except S3Error as err:
         if err.code in AUTH_FAILURES:
             state.limiter.charge(request.remote)
@@ -232,6 +246,9 @@ async def _serve(request: web.Request, rid: str) -> web.StreamResponse:
     await _continue(request)
     if "origin" in headers and ctx.bucket is not None:
         ctx.extra["cors_headers"] = cors.response_headers(ctx)
+    if s3req.op.name in inflight.KEY_WRITES:
+        with inflight.writing(ctx):  # seen by conditional writes of the same key
+            return await handler(ctx)
     return await handler(ctx)
 
 

@@ -7,7 +7,7 @@ from typing import Any
 from aiohttp import web
 
 from objectstore.proxy.conditional import http_date
-from s3compat import access, meta, segments, versioning
+from s3compat import access, meta, segments, sse, versioning
 from s3compat.context import S3Context, xml_response
 from s3compat.errors import S3Error
 from stratus.digits import ascii_uint
@@ -59,6 +59,7 @@ async def handle_get_object_attributes(ctx: S3Context) -> web.StreamResponse:
     loc = await versioning.location(ctx)
     raw = await versioning.head_for_request(ctx)
     access.check_object_acl(ctx, raw.system.get(meta.ACL))
+    sse.for_read(ctx, raw.system)  # an SSE-C object's attributes need its key too (AWS)
     info = versioning.present(raw)
     body: dict[str, Any] = {}
     if "ETag" in wanted:

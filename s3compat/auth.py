@@ -64,7 +64,7 @@ def signed_request(
     return sigv4.SignedRequest(request.method, raw_path, query, headers, mapped)
 
 
-class _Secrets:
+class Secrets:
     """Looks access keys up in identity, remembering the principal of the one found."""
 
     def __init__(self, identity: IdentityStore) -> None:
@@ -94,7 +94,7 @@ def authenticate(
     params = dict(query)
     authz = headers.get("authorization", "")
     req = signed_request(request, query, headers)
-    secrets = _Secrets(identity)
+    secrets = Secrets(identity)
     if authz:
         if authz.startswith(sigv4.ALGORITHM):
             v4 = sigv4.verify_header_auth(req, secrets, region=region, now=now)

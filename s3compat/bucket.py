@@ -13,7 +13,7 @@ from aiohttp import web
 
 from objectstore.proxy import errors as core_errors
 from objectstore.proxy.models import ListParams, ObjectRow
-from s3compat import acl, multipart, namespace, segments, versioning, xmlio
+from s3compat import acl, multipart, namespace, object_lock, segments, versioning, xmlio
 from s3compat.context import S3Context, empty, xml_response
 from s3compat.errors import S3Error
 
@@ -63,10 +63,12 @@ async def handle_create_bucket(ctx: S3Context) -> web.StreamResponse:
         raise S3Error("BucketAlreadyExists", extra={"BucketName": name})
     if await namespace.register(core, name, account) != account:
         raise S3Error("BucketAlreadyExists", extra={"BucketName": name})
-    system = {LOCATION: region}
+    system = {LOCATION: region, **object_lock.bucket_system_for_create(ctx)}
     if grants is not None:
         system.update(acl.bucket_acl_system(grants))
     await core.put_container(account, name, system=system)
+    if object_lock.bucket_system_for_create(ctx):  # versioning on, versions held from the start
+        await object_lock.flag_versions_container(ctx, account, name)
     return empty(200, {"Location": f"/{name}"})
 
 
@@ -81,11 +83,6 @@ async def handle_get_bucket_location(ctx: S3Context) -> web.StreamResponse:
     region = ctx.bucket.system.get(LOCATION) or ctx.settings.region
     shown = "" if region == US_EAST_1 else region
     return xml_response("LocationConstraint", shown or {})
-
-
-async def handle_get_object_lock_configuration(ctx: S3Context) -> web.StreamResponse:
-    """No bucket has Object Lock here (PutObjectLockConfiguration is not implemented)."""
-    raise S3Error("ObjectLockConfigurationNotFoundError", extra={"BucketName": ctx.bucket_name})
 
 
 async def _has_entries(ctx: S3Context, container: str) -> bool:

@@ -39,9 +39,40 @@ NOTES: dict[str, str] = {
     "NotResource, and String*, Bool, IpAddress, Null conditions; other condition "
     "operators are refused (MalformedPolicy). At most 4 KiB.",
     "PutBucketCors": "Up to 100 rules, at most 4 KiB in all.",
+    "PutBucketLifecycleConfiguration": "Filters by Prefix, Tag, ObjectSizeGreaterThan / "
+    "LessThan and And; Expiration (Days, Date, ExpiredObjectDeleteMarker), "
+    "NoncurrentVersionExpiration (NoncurrentDays, NewerNoncurrentVersions), "
+    "AbortIncompleteMultipartUpload; validated as AWS. Transitions answer InvalidStorageClass "
+    "(one storage class). Rules run in a pass of the proxy every `s3.lifecycle_interval` "
+    "seconds and on `stratus s3 lifecycle run`; locked versions are kept; "
+    "`s3.lifecycle_debug_day_seconds` shortens a day for tests.",
+    "GetBucketLifecycleConfiguration": "The rules as stored; NoSuchLifecycleConfiguration "
+    "without any. GET, HEAD, PUT and CompleteMultipartUpload of an object a rule expires "
+    "carry `x-amz-expiration`.",
+    "PostObject": "HTML form uploads (browser-based, `multipart/form-data` to the bucket's "
+    "URL, boto3's generate_presigned_post): SigV4 and SigV2 POST policies, or anonymous (no "
+    "signature fields) into a bucket that lets anyone write. Policy conditions: exact match "
+    '(`{"acl": ...}`, `eq`), `starts-with` (a Content-Type list item by item), '
+    "`content-length-range` (EntityTooSmall / EntityTooLarge with ProposedSize), `bucket`; "
+    "`${filename}` in any field; every field but the signature, policy, file and "
+    '`x-ignore-*` must be covered (AccessDenied "Invalid according to Policy: Extra input '
+    'fields: ..."); expired ("Policy expired.", also once the signing key is a week old) '
+    'or failed conditions ("Policy Condition failed: [...]") are AccessDenied, an '
+    "unreadable policy InvalidPolicyDocument, a changed one SignatureDoesNotMatch. Fields: "
+    "key, acl, Content-Type and the other content headers, x-amz-meta-*, tagging (XML), "
+    "x-amz-storage-class, Content-MD5, x-amz-checksum-*; fields after the file are "
+    "ignored, fields before it are at most 20 KB (MaxPostPreDataLengthExceeded). "
+    "success_action_status 200 / 201 (PostResponse) / 204, success_action_redirect or "
+    "redirect (303 with bucket, key and etag). The file streams into the store.",
     "PreflightCorsRequest": "OPTIONS answered from the bucket's CORS rules; matching rules "
     "also add CORS headers to ordinary responses.",
-    "PutObject": "Content-MD5 (BadDigest), x-amz-checksum-* (CRC32, CRC32C, CRC64NVME, SHA1, "
+    "PutObject": "Server-side encryption: SSE-C (x-amz-server-side-encryption-customer-*, "
+    "AES256, key MD5 checked, over TLS only unless `s3.sse_c_plain_http`; the key is never "
+    "stored) and SSE-S3 (x-amz-server-side-encryption: AES256, cluster-held keys), or the "
+    "bucket's default; aws:kms answers NotImplemented. AES-256-CTR under a per-object data "
+    "key; the ETag of an encrypted object is the MD5 of its stored (encrypted) bytes, for "
+    "SSE-S3 too (AWS gives the plaintext's MD5 there). "
+    "Content-MD5 (BadDigest), x-amz-checksum-* (CRC32, CRC32C, CRC64NVME, SHA1, "
     "SHA256; header or aws-chunked trailer), If-None-Match: * and If-Match (412 "
     "PreconditionFailed; NoSuchKey for If-Match on no object), storage class recorded, "
     "x-amz-tagging, x-amz-acl. x-amz-meta-* values: RFC 2047 encoded-words are stored "
@@ -49,10 +80,15 @@ NOTES: dict[str, str] = {
     "RFC 2047-encoded; empty values kept. `aws-chunked` is never a stored Content-Encoding. "
     "`Expect: 100-continue` is answered once the request is authorized, so a refusal "
     "comes before the body.",
-    "GetObject": "Range (one range), partNumber, If-Match / If-None-Match / "
+    "GetObject": "SSE-C (same key: 400 InvalidRequest without it, 403 AccessDenied with "
+    "another; the key's MD5 echoed) and SSE-S3 objects decrypted, ranges and parts included. "
+    "Range (one range), partNumber, If-Match / If-None-Match / "
     "If-Modified-Since / If-Unmodified-Since, response-* overrides, versionId, "
     "x-amz-checksum-mode.",
-    "CopyObject": "Metadata (empty values included) and tagging directives COPY / REPLACE, "
+    "CopyObject": "Encrypted sources (x-amz-copy-source-server-side-encryption-customer-*) "
+    "and destinations (SSE-C, SSE-S3 or the bucket default; never inherited from the source, "
+    "as AWS); a copy onto itself that changes the encryption is allowed. "
+    "Metadata (empty values included) and tagging directives COPY / REPLACE, "
     "x-amz-copy-source-if-*, "
     "across buckets; a multipart source is copied as one object.",
     "DeleteObjects": "Up to 1000 keys, with version ids; Quiet.",
@@ -60,9 +96,34 @@ NOTES: dict[str, str] = {
     "CompleteMultipartUpload": "ETag md5-of-md5s-N; EntityTooSmall under 5 MiB, InvalidPart, "
     "InvalidPartOrder; COMPOSITE checksums, FULL_OBJECT for CRCs; If-None-Match: * and "
     "If-Match as on PutObject (the upload stays open when the condition fails).",
-    "UploadPartCopy": "x-amz-copy-source-range.",
+    "UploadPartCopy": "x-amz-copy-source-range; an encrypted source is read with its "
+    "x-amz-copy-source-server-side-encryption-customer-* key, the part sealed as its upload "
+    "asks.",
+    "UploadPart": "The upload's encryption: SSE-C parts must give the key the upload was "
+    "created with (InvalidRequest otherwise).",
+    "CreateMultipartUpload": "SSE-C or SSE-S3 (or the bucket's default) for every part.",
+    "HeadObject": "As GetObject; an SSE-C object needs its key (400 InvalidRequest without, "
+    "403 with another).",
+    "PutBucketEncryption": "One rule, SSEAlgorithm AES256 (BucketKeyEnabled kept as given); "
+    "aws:kms answers NotImplemented: Stratus has no key management service.",
+    "GetBucketEncryption": "ServerSideEncryptionConfigurationNotFoundError when none is set.",
+    "DeleteBucketEncryption": "New objects are then stored as sent; stored ones stay encrypted.",
     "ListMultipartUploads": "prefix, delimiter, key-marker / upload-id-marker paging; Owner "
     "and Initiator with ID and DisplayName, as ListParts.",
+    "GetObjectLockConfiguration": "ObjectLockEnabled and the default retention Rule; "
+    "ObjectLockConfigurationNotFoundError for a bucket without Object Lock.",
+    "PutObjectLockConfiguration": "On a bucket created with "
+    "x-amz-bucket-object-lock-enabled, or one whose versioning is Enabled (else 409 "
+    "InvalidBucketState); default retention GOVERNANCE / COMPLIANCE with Days (1 to 36500) "
+    "or Years (1 to 100): MalformedXML / InvalidArgument as AWS. Content-MD5 or a checksum "
+    "is required.",
+    "PutObjectRetention": "Extending always; shortening or removing a GOVERNANCE retention "
+    "needs x-amz-bypass-governance-retention: true and s3:BypassGovernanceRetention; "
+    "COMPLIANCE is never shortened nor changed (AccessDenied). versionId.",
+    "GetObjectRetention": "NoSuchObjectLockConfiguration when the version has none; "
+    "InvalidRequest on a bucket without Object Lock.",
+    "PutObjectLegalHold": "ON / OFF, per version.",
+    "GetObjectLegalHold": "NoSuchObjectLockConfiguration when never set.",
 }
 
 _HEADER = """# S3 compatibility
@@ -98,6 +159,48 @@ project whatever a policy says. ListParts and AbortMultipartUpload need the
 owning project, a policy Allow, write access to the bucket, or to be the
 upload's initiator. A caller who may not list a bucket gets `AccessDenied`
 for a missing key, never `NoSuchKey`.
+
+`x-amz-expected-bucket-owner` is honoured on every operation on a bucket or object
+(and `x-amz-source-expected-bucket-owner` on a copy's source): a bucket owned by
+anyone else answers `403 AccessDenied`. The owner is named by its canonical ID,
+the project, as ListBuckets and the ACLs show it.
+
+A conditional write (`If-None-Match: *` or `If-Match` on PutObject or
+CompleteMultipartUpload) that starts while an earlier write of the same key is
+still running answers `409 ConditionalRequestConflict` (retry it), as on AWS;
+writes are tracked per proxy process.
+
+Object Lock: a bucket created with `x-amz-bucket-object-lock-enabled: true` has
+versioning Enabled for good (suspending it answers `409 InvalidBucketState`). New
+versions take `x-amz-object-lock-mode` / `-retain-until-date` / `-legal-hold`
+(PutObject, CopyObject, CreateMultipartUpload, POST forms) or the bucket's default
+retention; GET and HEAD answer them. Deleting a retained or held version
+(DeleteObject or DeleteObjects with a version id) answers `403 AccessDenied` ("Access
+Denied because object protected by object lock."), unless a GOVERNANCE retention is
+bypassed (`x-amz-bypass-governance-retention: true` from the owning project's members
+and admins, or another project a policy allows `s3:BypassGovernanceRetention`; a policy
+Deny of it wins); a delete without a version id adds a delete marker and an overwrite a
+new version, as on AWS. The store itself keeps the version, whichever API asks: the
+native API's DELETE, PUT or COPY onto it answers `409 Conflict`, and an `X-Delete-At`
+waits until the retention ends. Not covered: the segments of a locked multipart object
+(in the hidden `<bucket>+segments` container) are not retained against the native API.
+
+Lifecycle: Put/Get/DeleteBucketLifecycleConfiguration keep a bucket's rules with
+the bucket (they replicate with it). The proxy applies them in a pass every
+`s3.lifecycle_interval` seconds (default an hour; 0: off), and `stratus s3 lifecycle
+run [--json]` runs one pass now against the cluster of its data directory. A pass
+expires current objects (a delete marker in a versioned bucket, as DeleteObject),
+removes noncurrent versions and noncurrent delete markers `NoncurrentDays` after they
+became noncurrent beyond the `NewerNoncurrentVersions` newest, removes a delete
+marker left alone (`ExpiredObjectDeleteMarker`), and aborts uploads begun
+`DaysAfterInitiation` days ago. A version under retention or legal hold is never
+removed (counted as `locked`). Days count from creation and round up to the next
+midnight UTC, as AWS; `s3.lifecycle_debug_day_seconds` (a test setting, like Ceph's
+`rgw_lc_debug_interval`) makes a day that many seconds, unrounded. GET, HEAD, PUT
+and CompleteMultipartUpload of an object an Expiration rule matches answer
+`x-amz-expiration: expiry-date="...",
+rule-id="..."`. Storage-class transitions answer `InvalidStorageClass`. Every proxy
+runs its own pass (they do the same work; a second finds it done).
 
 An operation marked *not implemented* answers `501 NotImplemented` naming
 the operation. This page is generated from the router's operation table

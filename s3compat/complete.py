@@ -26,7 +26,17 @@ from aiohttp import web
 
 from objectstore.proxy import manifest
 from objectstore.proxy.models import ObjectInfo, ObjectMetadata, ObjectRow
-from s3compat import checksums, meta, multipart, segments, versioning, writes, xmlio
+from s3compat import (
+    checksums,
+    lifecycle,
+    meta,
+    multipart,
+    segments,
+    sse,
+    versioning,
+    writes,
+    xmlio,
+)
 from s3compat.context import S3Context, etag_header, xml_response
 from s3compat.errors import S3Error
 from stratus.digits import ascii_uint
@@ -233,4 +243,8 @@ async def handle_complete_multipart_upload(ctx: S3Context) -> web.StreamResponse
     await segments.after_overwrite(ctx, current)
     await multipart.delete_parts(ctx, uid, keep={w.number for w in wanted})
     await multipart.drop_record(ctx, uid)
-    return _result(ctx, etag, checksum, (md.system or {}).get(meta.VERSION_ID))
+    resp = _result(ctx, etag, checksum, (md.system or {}).get(meta.VERSION_ID))
+    resp.headers.update(sse.stored_headers(system))
+    now = ctx.settings.clock().timestamp()
+    resp.headers.update(lifecycle.expiration_headers(ctx, ctx.key, now, total, system))
+    return resp

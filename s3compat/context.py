@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from objectstore.proxy.core import ProxyCore
     from s3compat.auth import RequestBody
     from s3compat.sigv4 import SigV4Auth
+    from s3compat.sse_keys import KeyRing
     from stratus.identity import IdentityStore, Principal
 
 MAX_XML_REQUEST = 1024 * 1024
@@ -38,6 +39,9 @@ class S3Settings:
     region: str = "us-east-1"
     base_domain: str = ""
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    sse_keys: KeyRing | None = None  # the cluster's SSE-S3 keys (None: SSE-S3 refused)
+    sse_c_plain_http: bool = False  # accept SSE-C keys without TLS (s3.sse_c_plain_http)
+    lifecycle_debug_day_seconds: int = 0  # a lifecycle "day" in seconds (0: a real day)
 
 
 @dataclass
@@ -136,6 +140,7 @@ _CORE_ERRORS: list[tuple[type[core_errors.ProxyError], str]] = [
     (core_errors.ClientTimeout, "RequestTimeout"),
     (core_errors.PreconditionFailed, "PreconditionFailed"),
     (core_errors.ServiceUnavailable, "ServiceUnavailable"),
+    (core_errors.Retained, "AccessDenied"),  # a retained version (S3 Object Lock)
     (core_errors.Conflict, "OperationAborted"),
     (core_errors.InvalidInput, "InvalidArgument"),
     (core_errors.NotFound, "NoSuchKey"),

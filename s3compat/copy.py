@@ -19,7 +19,17 @@ from aiohttp import web
 from objectstore.proxy import errors as core_errors
 from objectstore.proxy.models import ObjectInfo, ObjectMetadata
 from objectstore.proxy.ranges import RangeSpec
-from s3compat import access, acl, conditional, meta, namespace, policy, segments, versioning
+from s3compat import (
+    access,
+    acl,
+    conditional,
+    meta,
+    namespace,
+    policy,
+    segments,
+    sse,
+    versioning,
+)
 from s3compat.context import Bucket, S3Context, to_datetime, xml_response
 from s3compat.errors import S3Error
 from s3compat.router import Permission, S3Request, validate_bucket_name, validate_key
@@ -32,6 +42,7 @@ class Source:
     version_id: str | None
     loc: tuple[str, str, str] = ("", "", "")
     raw: ObjectInfo | None = None
+    opener: sse.Opener | None = None  # an encrypted source's key
 
     @property
     def stored(self) -> ObjectInfo:
@@ -66,6 +77,7 @@ async def open_source(ctx: S3Context) -> Source:
     """Resolve, authorise and describe the copy source (NoSuchKey / AccessDenied)."""
     bucket_name, key, version = parse_copy_source(ctx.headers["x-amz-copy-source"])
     bucket = await namespace.find_bucket(ctx, bucket_name)
+    access.check_expected_owner(ctx, bucket, "x-amz-source-expected-bucket-owner")
     action = policy.action_of("GetObject", version=version is not None)
     by_owner = access.check(ctx, bucket, Permission.READ, action, key)
     src = Source(bucket, key, version)
@@ -77,6 +89,7 @@ async def open_source(ctx: S3Context) -> Source:
         raise await versioning.no_such_key(sub) from None
     if not by_owner and not access_object_read(ctx, src.raw):
         raise S3Error("AccessDenied")
+    src.opener = sse.for_read(ctx, src.raw.system, copy_source=True)
     conditional.evaluate(
         ctx.headers,
         src.info.etag,
@@ -105,7 +118,8 @@ async def source_chunks(
     assert raw is not None
     if segments.is_manifest(raw):
         segs = await segments.load(ctx, *src.loc)
-        return segments.segmented_source(ctx, src.loc[0], segs, span)
+        getter = sse.DecryptingGetter(ctx.core, src.opener) if src.opener is not None else None
+        return segments.segmented_source(ctx, src.loc[0], segs, span, getter)
     ranges: list[RangeSpec] | None = None
     if span is not None and span[1] > span[0]:
         ranges = [(span[0], span[1] - 1)]
@@ -113,6 +127,8 @@ async def source_chunks(
     if info.timestamp != raw.timestamp:
         body.close()
         raise S3Error("OperationAborted", "The copy source changed during the copy")
+    if src.opener is not None:
+        body = sse.decrypted(src.opener, info, body)
     return segments.BodySource(body.chunks(), body)
 
 
@@ -147,7 +163,12 @@ def _destination_metadata(ctx: S3Context, src: Source) -> ObjectMetadata:
         system[meta.CHECKSUM] = info.system[meta.CHECKSUM]
     md.system = system
     same = (src.bucket.account, src.bucket.name, src.key) == (ctx.account, ctx.bucket_name, ctx.key)
-    if same and directive == "COPY" and "x-amz-storage-class" not in ctx.headers:
+    if (
+        same
+        and directive == "COPY"
+        and "x-amz-storage-class" not in ctx.headers
+        and not sse.requested(ctx)
+    ):
         raise S3Error(
             "InvalidRequest",
             "This copy request is illegal because it is trying to copy an object to itself "
@@ -160,17 +181,23 @@ def _destination_metadata(ctx: S3Context, src: Source) -> ObjectMetadata:
 async def handle_copy_object(ctx: S3Context) -> web.StreamResponse:
     src = await open_source(ctx)
     md = _destination_metadata(ctx, src)
+    protect = await sse.for_write(ctx)
     current = await versioning.current_if_needed(ctx)
     md = await versioning.before_put(ctx, md, current)
     chunks = await source_chunks(ctx, src)
     try:
         result = await ctx.core.put_object(
-            ctx.account, ctx.bucket_name, ctx.key, chunks, md, content_length=src.info.size
+            ctx.account,
+            ctx.bucket_name,
+            ctx.key,
+            sse.encrypting(protect, md, chunks),
+            md,
+            content_length=src.info.size,
         )
     finally:
         await chunks.aclose()
     await segments.after_overwrite(ctx, current)
-    headers: dict[str, Any] = {}
+    headers: dict[str, Any] = protect.headers() if protect is not None else {}
     vid = (md.system or {}).get(meta.VERSION_ID)
     if vid is not None and vid != versioning.NULL:
         headers["x-amz-version-id"] = vid

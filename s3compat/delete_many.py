@@ -15,7 +15,7 @@ from typing import Any
 from aiohttp import web
 
 from objectstore.proxy.errors import ProxyError
-from s3compat import access, policy, versioning, xmlio
+from s3compat import access, object_lock, policy, versioning, xmlio
 from s3compat.context import S3Context, s3_error_from_core, xml_response
 from s3compat.errors import S3Error
 from s3compat.router import Permission, S3Request, validate_key
@@ -45,6 +45,7 @@ async def _delete_one(ctx: S3Context, key: str, vid: str | None) -> dict[str, An
         validate_key(key)
         action = policy.action_of("DeleteObject", version=vid is not None)
         access.check(sub, ctx.bucket, Permission.WRITE, action, key)
+        await object_lock.check_version_delete(sub)
         headers = await versioning.delete_for_request(sub)
     except S3Error as err:
         return {"Error": {"Key": key, "VersionId": vid, "Code": err.code, "Message": err.message}}

@@ -21,6 +21,7 @@ from urllib.parse import parse_qsl, quote
 
 from objectstore.proxy.conditional import http_date
 from objectstore.proxy.models import CONTENT_ATTRIBUTES, ObjectInfo, ObjectMetadata
+from s3compat import lock_state
 from s3compat.context import S3Context, etag_header
 from s3compat.errors import S3Error
 
@@ -180,6 +181,7 @@ def metadata_for_put(ctx: S3Context) -> ObjectMetadata:
             raise S3Error("InvalidArgument", f"Invalid canned ACL {acl!r}")
         if acl != "private":
             system[ACL] = acl
+    system.update(lock_state.entries_from_headers(ctx))
     user = user_metadata(h)
     kept = {k: v for k, v in user.items() if v != ""}
     if empty := sorted(k for k, v in user.items() if v == ""):
@@ -227,6 +229,7 @@ def object_headers(info: ObjectInfo, *, checksum_mode: bool = False) -> dict[str
         out["x-amz-tagging-count"] = str(len(decode_tags(system[TAGS])))
     if VERSION_ID in system:
         out["x-amz-version-id"] = system[VERSION_ID]
+    out.update(lock_state.response_headers(system))
     if checksum_mode and CHECKSUM in system:
         algorithm, _, value = system[CHECKSUM].partition(":")
         out[f"x-amz-checksum-{algorithm.lower()}"] = value

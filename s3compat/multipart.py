@@ -31,7 +31,7 @@ from aiohttp import web
 from objectstore.proxy import errors as core_errors
 from objectstore.proxy.models import ListParams, ObjectInfo, ObjectMetadata, ObjectRow
 from objectstore.timestamp import Timestamp
-from s3compat import access, acl, checksums, copy, meta, segments, upload_keys, writes
+from s3compat import access, acl, checksums, copy, meta, segments, sse, upload_keys, writes
 from s3compat.context import S3Context, empty, etag_header, to_datetime, xml_response
 from s3compat.errors import S3Error
 from stratus.digits import ascii_uint
@@ -109,6 +109,9 @@ async def handle_create_multipart_upload(ctx: S3Context) -> web.StreamResponse:
             raise S3Error("InvalidRequest", "x-amz-checksum-type must be COMPOSITE or FULL_OBJECT")
         system[CHECKSUM_TYPE] = kind
     system[INITIATOR] = access.initiator_of(ctx.principal)
+    protect = await sse.for_write(ctx)
+    if protect is not None:
+        system.update(protect.entries())  # every part is sealed with this data key
     md.system = system
     uid = new_upload_id()
     await ensure_segments_container(ctx)
@@ -119,6 +122,8 @@ async def handle_create_multipart_upload(ctx: S3Context) -> web.StreamResponse:
     resp = xml_response("InitiateMultipartUploadResult", body)
     if algorithm:
         resp.headers["x-amz-checksum-algorithm"] = algorithm
+    if protect is not None:
+        resp.headers.update(protect.headers())
     return resp
 
 
@@ -134,8 +139,12 @@ async def handle_upload_part(ctx: S3Context) -> web.StreamResponse:
     wanted = record.system.get(ALGORITHM)
     if wanted and body.checksum_algorithm not in (None, wanted):
         raise S3Error("InvalidRequest", f"The upload was created using a {wanted} checksum")
+    protect = sse.for_part(ctx, record.system)
+    ctx.extra["sse"] = protect
     md = ObjectMetadata(content_type="application/octet-stream", system={})
-    result = await writes.store_body(ctx, ctx.account, _segments(ctx), part_name(uid, number), md)
+    result = await writes.store_body(
+        ctx, ctx.account, _segments(ctx), part_name(uid, number), md, protect
+    )
     headers = {"ETag": etag_header(result.etag)}
     headers.update(writes.result_headers(ctx, md))
     return empty(200, headers)
@@ -158,7 +167,8 @@ def _copy_range(ctx: S3Context, size: int) -> tuple[int, int] | None:
 async def handle_upload_part_copy(ctx: S3Context) -> web.StreamResponse:
     number = part_number(ctx.query.get("partNumber"))
     uid = ctx.query.get("uploadId", "")
-    await upload_record(ctx, uid)
+    record = await upload_record(ctx, uid)
+    protect = sse.for_part(ctx, record.system)
     src = await copy.open_source(ctx)
     size = src.info.size
     span = _copy_range(ctx, size)
@@ -169,7 +179,12 @@ async def handle_upload_part_copy(ctx: S3Context) -> web.StreamResponse:
     md = ObjectMetadata(content_type="application/octet-stream", system={})
     try:
         result = await ctx.core.put_object(
-            ctx.account, _segments(ctx), part_name(uid, number), chunks, md, content_length=length
+            ctx.account,
+            _segments(ctx),
+            part_name(uid, number),
+            sse.encrypting(protect, md, chunks),
+            md,
+            content_length=length,
         )
     finally:
         await chunks.aclose()
@@ -177,6 +192,8 @@ async def handle_upload_part_copy(ctx: S3Context) -> web.StreamResponse:
         "CopyPartResult",
         {"ETag": etag_header(result.etag), "LastModified": to_datetime(result.timestamp)},
     )
+    if protect is not None:
+        resp.headers.update(protect.headers())
     if src.raw is not None and meta.VERSION_ID in src.raw.system:
         resp.headers["x-amz-copy-source-version-id"] = src.raw.system[meta.VERSION_ID]
     return resp

@@ -20,7 +20,17 @@ from aiohttp import web
 from objectstore.proxy import errors as core_errors
 from objectstore.proxy import manifest, ranges
 from objectstore.proxy.models import ObjectInfo, ObjectMetadata, PutResult
-from s3compat import access, conditional, meta, segments, versioning, writes
+from s3compat import (
+    access,
+    conditional,
+    lifecycle,
+    meta,
+    object_lock,
+    segments,
+    sse,
+    versioning,
+    writes,
+)
 from s3compat.context import S3Context, empty, etag_header
 from s3compat.errors import S3Error
 from stratus.digits import ascii_uint
@@ -68,6 +78,9 @@ async def handle_put_object(ctx: S3Context) -> web.StreamResponse:
     result, md = await writes.put_from_request(ctx, md)
     headers = {"ETag": etag_header(result.etag)}
     headers.update(writes.result_headers(ctx, md))
+    system = md.system or {}
+    created = float(result.timestamp)
+    headers.update(lifecycle.expiration_headers(ctx, ctx.key, created, result.size, system))
     return empty(200, headers)
 
 
@@ -95,6 +108,7 @@ class Reading:
     segs: list[manifest.Segment] | None = None
     body: Any = None  # an open core body (plain objects, GET only)
     span: tuple[int, int] | None = None
+    opener: sse.Opener | None = None  # how an encrypted object is read back
 
     def close(self) -> None:
         if self.body is not None:
@@ -136,7 +150,7 @@ async def _shape(ctx: S3Context, r: Reading, part: int | None, spec: Any) -> Non
     size = r.info.size
     if segments.is_manifest(r.raw):
         if r.body is not None and r.body.ranges is None:
-            r.segs = manifest.decode(await r.body.read())
+            r.segs = manifest.load(r.raw.system, await r.body.read())
         elif part is not None or spec is not None or r.body is not None:
             r.segs = await segments.load(ctx, *r.loc)
         r.close()
@@ -159,8 +173,11 @@ async def _shape(ctx: S3Context, r: Reading, part: int | None, spec: Any) -> Non
 
 def _headers(ctx: S3Context, r: Reading) -> tuple[dict[str, str], int]:
     access.check_object_acl(ctx, r.raw.system.get(meta.ACL))
+    r.opener = sse.for_read(ctx, r.raw.system)
     checksum_mode = (ctx.headers.get("x-amz-checksum-mode") or "").upper() == "ENABLED"
     headers = meta.object_headers(r.info, checksum_mode=checksum_mode)
+    if r.opener is not None:
+        headers.update(r.opener.headers())
     conditional.evaluate(
         ctx.headers,
         r.info.etag,
@@ -170,6 +187,9 @@ def _headers(ctx: S3Context, r: Reading) -> tuple[dict[str, str], int]:
     )
     meta.response_overrides(ctx, headers)
     size = r.info.size
+    if r.loc[1] == ctx.bucket_name:  # the current version: a rule may expire it
+        created = float(r.info.last_modified)
+        headers.update(lifecycle.expiration_headers(ctx, ctx.key, created, size, r.raw.system))
     status = 200
     if "partNumber" in ctx.query:
         headers["x-amz-mp-parts-count"] = str(len(r.segs) if r.segs is not None else 1)
@@ -193,10 +213,14 @@ async def handle_head_object(ctx: S3Context) -> web.StreamResponse:
 
 
 def _source(ctx: S3Context, r: Reading) -> segments.BodySource:
+    opener = r.opener
     if r.segs is not None:
-        return segments.segmented_source(ctx, r.loc[0], r.segs, r.span)
+        getter = sse.DecryptingGetter(ctx.core, opener) if opener is not None else None
+        return segments.segmented_source(ctx, r.loc[0], r.segs, r.span, getter)
     body = r.body
     r.body = None
+    if opener is not None:
+        body = sse.decrypted(opener, r.raw, body)
     return segments.BodySource(body.chunks(), body)
 
 
@@ -239,6 +263,7 @@ async def _first_chunk(source: segments.BodySource) -> bytes:
 
 
 async def handle_delete_object(ctx: S3Context) -> web.StreamResponse:
+    await object_lock.check_version_delete(ctx)
     headers = await versioning.delete_for_request(ctx)
     return empty(204, headers)
 

@@ -41,6 +41,7 @@ ACTIONS: dict[str, str] = {
     "ListObjectVersions": "s3:ListBucketVersions",
     "HeadObject": "s3:GetObject",
     "CopyObject": "s3:PutObject",
+    "PostObject": "s3:PutObject",
     "CreateMultipartUpload": "s3:PutObject",
     "UploadPart": "s3:PutObject",
     "UploadPartCopy": "s3:PutObject",
@@ -54,6 +55,11 @@ ACTIONS: dict[str, str] = {
     "DeleteBucketTagging": "s3:PutBucketTagging",
     "GetObjectAttributes": "s3:GetObject",
     "DeleteBucket": "s3:DeleteBucket",
+    "GetObjectLockConfiguration": "s3:GetBucketObjectLockConfiguration",
+    "PutObjectLockConfiguration": "s3:PutBucketObjectLockConfiguration",
+    "GetBucketLifecycleConfiguration": "s3:GetLifecycleConfiguration",
+    "PutBucketLifecycleConfiguration": "s3:PutLifecycleConfiguration",
+    "DeleteBucketLifecycle": "s3:PutLifecycleConfiguration",
 }
 POLICY_ACTIONS = frozenset({"s3:GetBucketPolicy", "s3:PutBucketPolicy", "s3:DeleteBucketPolicy"})
 _CONDITION_OPS = frozenset(

@@ -76,9 +76,9 @@ def part_count(info: ObjectInfo) -> int | None:
 
 async def load(ctx: S3Context, account: str, container: str, name: str) -> list[manifest.Segment]:
     """The segments a manifest object lists (its body, read whole: it is small)."""
-    _info, body = await ctx.core.get_object(account, container, name, raw=True)
+    info, body = await ctx.core.get_object(account, container, name, raw=True)
     try:
-        return manifest.decode(await body.read())
+        return manifest.load(info.system, await body.read())  # S3's form, or a Swift SLO
     finally:
         body.close()
 
@@ -112,9 +112,15 @@ class BodySource:
 
 
 def segmented_source(
-    ctx: S3Context, account: str, segs: list[manifest.Segment], span: tuple[int, int] | None
+    ctx: S3Context,
+    account: str,
+    segs: list[manifest.Segment],
+    span: tuple[int, int] | None,
+    getter: manifest.Getter | None = None,
 ) -> BodySource:
-    body = manifest.SegmentedBody(ctx.core, account, segs, [span] if span is not None else None)
+    """A manifest's bytes (or a span); ``getter`` reads the segments (default: the core)."""
+    ranges = [span] if span is not None else None
+    body = manifest.SegmentedBody(getter or ctx.core, account, segs, ranges)
     return BodySource(body.chunks(), body)
 
 
@@ -138,6 +144,8 @@ async def delete_all(ctx: S3Context, account: str, segs: list[manifest.Segment])
     """Delete a manifest's segments."""
     by_container: dict[str, list[str]] = {}
     for seg in segs:
+        if seg.data is not None:  # a Swift SLO's inline bytes: no object
+            continue
         by_container.setdefault(seg.container, []).append(seg.name)
     for container, names in by_container.items():
         await delete_names(ctx, account, container, names)

@@ -11,7 +11,13 @@ from email.utils import parsedate_to_datetime
 from urllib.parse import unquote
 
 from s3compat.errors import S3Error
-from s3compat.sigv4 import MAX_PRESIGN_EXPIRES, MAX_SKEW, SecretLookup, SignedRequest
+from s3compat.sigv4 import (
+    MAX_PRESIGN_EXPIRES,
+    MAX_SKEW,
+    SecretLookup,
+    SignedRequest,
+    post_signature_mismatch,
+)
 from stratus.digits import ascii_uint
 
 # Sub-resources and overrides that belong to the canonicalized resource.
@@ -188,3 +194,10 @@ def verify_query_auth(
     if not ok:
         raise _mismatch(access, sts)
     return SigV2Auth(access, True)
+
+
+def verify_post_policy(policy: str, access: str, given: str, secrets: SecretLookup) -> None:
+    """A browser form's SigV2 signature: the base64 HMAC-SHA1 of the base64 policy, as sent."""
+    expected = _signature(_secret(access, secrets), policy)
+    if not hmac.compare_digest(expected.encode(), given.encode(errors="replace")):
+        raise post_signature_mismatch(access, policy, given)

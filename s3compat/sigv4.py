@@ -392,3 +392,55 @@ def trailer_string_to_sign(auth: SigV4Auth, previous: str, trailer: bytes) -> st
             hashlib.sha256(trailer).hexdigest(),
         ]
     )
+
+
+def post_signature_mismatch(access: str, policy: str, given: str) -> S3Error:
+    """SignatureDoesNotMatch for a browser form: the string signed is the policy as sent."""
+    return S3Error(
+        "SignatureDoesNotMatch",
+        "The request signature we calculated does not match the signature you provided. "
+        "Check your key and signing method.",
+        extra={
+            "AWSAccessKeyId": access,
+            "StringToSign": policy,
+            "SignatureProvided": given,
+            "StringToSignBytes": " ".join(f"{b:02x}" for b in policy.encode()),
+        },
+    )
+
+
+def _form_argument(err: S3Error, name: str, value: str) -> S3Error:
+    extra = {"ArgumentName": name, "ArgumentValue": value, **err.extra}
+    return S3Error("InvalidArgument", err.message, extra=extra)
+
+
+def verify_post_policy(
+    policy: str,
+    credential: str,
+    amz_date: str,
+    signature: str,
+    secrets: SecretLookup,
+    *,
+    region: str,
+    now: datetime,
+) -> str:
+    """A browser form's SigV4 signature (the hex HMAC of the base64 policy, as sent, under
+    the day's key); returns the access key. A signing key lives a week (AWS), so a form
+    signed longer ago has expired whatever its policy says."""
+    try:
+        access, scope = _parse_credential(credential, "InvalidArgument")
+        _check_scope(scope, amz_date, region, "InvalidArgument")
+    except S3Error as err:
+        raise _form_argument(err, "X-Amz-Credential", credential) from None
+    try:
+        when = _parse_amz_date(amz_date, "InvalidArgument")
+    except S3Error:
+        err = S3Error("InvalidArgument", "X-Amz-Date must be formated via ISO8601 Long format")
+        raise _form_argument(err, "X-Amz-Date", amz_date) from None
+    if now - when > timedelta(seconds=MAX_PRESIGN_EXPIRES):
+        raise S3Error("AccessDenied", "Invalid according to Policy: Policy expired.")
+    key = signing_key(_lookup(access, secrets), scope)
+    expected = sign(key, policy)
+    if not hmac.compare_digest(expected.encode(), signature.lower().encode(errors="replace")):
+        raise post_signature_mismatch(access, policy, signature)
+    return access

@@ -8,10 +8,11 @@ Changing an object's tags rewrites its metadata and nothing else.
 from __future__ import annotations
 
 from typing import Any
+from xml.etree.ElementTree import Element
 
 from aiohttp import web
 
-from objectstore.proxy.models import ObjectInfo, ObjectMetadata
+from objectstore.proxy.models import ObjectInfo
 from s3compat import access, meta, versioning
 from s3compat.context import S3Context, empty, xml_response
 from s3compat.errors import S3Error
@@ -25,14 +26,19 @@ def _tag_set(pairs: list[tuple[str, str]]) -> dict[str, Any]:
 
 
 async def _parse(ctx: S3Context, limit: int) -> list[tuple[str, str]]:
-    root = await ctx.read_xml("Tagging")
-    pairs = []
+    pairs = pairs_from_xml(await ctx.read_xml("Tagging"))
+    meta.check_tags(pairs, limit)
+    return pairs
+
+
+def pairs_from_xml(root: Element) -> list[tuple[str, str]]:
+    """The (key, value) pairs of a parsed ``<Tagging>`` document, not yet validated."""
+    pairs: list[tuple[str, str]] = []
     for tag in root.findall("TagSet/Tag"):
         key, value = tag.find("Key"), tag.find("Value")
         if key is None or value is None:
             raise S3Error("MalformedXML", "A Tag needs a Key and a Value")
         pairs.append((key.text or "", value.text or ""))
-    meta.check_tags(pairs, limit)
     return pairs
 
 
@@ -48,14 +54,7 @@ async def _set_object_tags(ctx: S3Context, tags: str | None) -> dict[str, str]:
         system[meta.TAGS] = tags
     else:
         system.pop(meta.TAGS, None)
-    md = ObjectMetadata(
-        content_type=info.content_type,
-        user=info.user,
-        attributes=info.attributes,
-        delete_at=info.delete_at,
-        system=system,
-    )
-    await versioning.post_for_request(ctx, md, info)
+    await versioning.set_system(ctx, info, system)
     return _version_header(info)
 
 

@@ -57,12 +57,13 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
+from objectstore.common import retention
 from objectstore.proxy import errors as core_errors
 from objectstore.proxy.conditional import http_date
 from objectstore.proxy.models import ListParams, ObjectInfo, ObjectMetadata, ObjectRow
 from objectstore.proxy.names import MAX_OBJECT_NAME
 from objectstore.timestamp import Timestamp
-from s3compat import access, meta, namespace, segments, xmlio
+from s3compat import access, lock_state, meta, namespace, segments, xmlio
 from s3compat.context import S3Context, empty, xml_response
 from s3compat.errors import S3Error
 
@@ -177,7 +178,10 @@ async def current_if_needed(ctx: S3Context) -> ObjectInfo | None:
 
 
 async def _ensure_container(ctx: S3Context) -> None:
-    await ctx.core.put_container(ctx.account, container_for(ctx.bucket_name))
+    assert ctx.bucket is not None
+    locked = lock_state.enabled(ctx.bucket.system)  # it holds retained versions (object_lock)
+    system = {retention.CONTAINER_FLAG: "on"} if locked else None
+    await ctx.core.put_container(ctx.account, container_for(ctx.bucket_name), system=system)
 
 
 async def _index(ctx: S3Context, key: str) -> None:
@@ -315,7 +319,9 @@ def is_marker(entry: ObjectRow | ObjectInfo) -> bool:
     return entry.content_type == MARKER_TYPE
 
 
-async def _delete_entry(ctx: S3Context, name: str, *, drop_segments: bool) -> None:
+async def _delete_entry(
+    ctx: S3Context, name: str, *, drop_segments: bool, moved: bool = False
+) -> None:
     cont = container_for(ctx.bucket_name)
     if drop_segments:
         try:
@@ -326,7 +332,7 @@ async def _delete_entry(ctx: S3Context, name: str, *, drop_segments: bool) -> No
         except core_errors.NotFound:
             return
     with contextlib.suppress(core_errors.NotFound):
-        await ctx.core.delete_object(ctx.account, cont, name)
+        await ctx.core.delete_object(ctx.account, cont, name, bypass_retention=_bypass(ctx, moved))
 
 
 async def _drop_null_entries(ctx: S3Context) -> None:
@@ -347,7 +353,7 @@ async def restore_latest(ctx: S3Context) -> None:
             await copy_stored(ctx, src, (ctx.account, ctx.bucket_name, ctx.key), {})
         except core_errors.NotFound:
             continue
-        await _delete_entry(ctx, row.name, drop_segments=False)
+        await _delete_entry(ctx, row.name, drop_segments=False, moved=True)
         return
 
 
@@ -366,7 +372,7 @@ async def before_put(ctx: S3Context, md: ObjectMetadata, cur: ObjectInfo | None)
     if st != "Enabled":
         await _drop_null_entries(ctx)
         await _unindex_if_empty(ctx, ctx.key)
-    md.system = {**(md.system or {}), meta.VERSION_ID: vid}
+    md.system = {**lock_state.with_default(ctx, md.system), meta.VERSION_ID: vid}
     return md
 
 
@@ -384,11 +390,12 @@ async def delete_for_request(ctx: S3Context) -> dict[str, str]:
         await segments.after_overwrite(ctx, None)
         return {}
     if cur is not None:
-        if st == "Enabled" or version_of(cur) != NULL:
+        archived = st == "Enabled" or version_of(cur) != NULL
+        if archived:
             await archive(ctx, cur)
         else:
             await segments.remember_segments(ctx, cur)
-        await _delete_current(ctx)
+        await _delete_current(ctx, moved=archived)
         await segments.after_overwrite(ctx, None)
     marker = new_version_id() if st == "Enabled" else NULL
     if st != "Enabled":
@@ -397,9 +404,17 @@ async def delete_for_request(ctx: S3Context) -> dict[str, str]:
     return {"x-amz-delete-marker": "true", "x-amz-version-id": marker}
 
 
-async def _delete_current(ctx: S3Context) -> None:
+async def _delete_current(ctx: S3Context, *, moved: bool = False) -> None:
     with contextlib.suppress(core_errors.NotFound):
-        await ctx.core.delete_object(ctx.account, ctx.bucket_name, ctx.key)
+        await ctx.core.delete_object(
+            ctx.account, ctx.bucket_name, ctx.key, bypass_retention=_bypass(ctx, moved)
+        )
+
+
+def _bypass(ctx: S3Context, moved: bool) -> bool:
+    """Delete a retained version anyway: it was moved (archived or restored, a copy lives
+    on), or the request may bypass its GOVERNANCE retention (object_lock.check_delete)."""
+    return moved or bool(ctx.extra.get(lock_state.BYPASSED))
 
 
 async def _delete_version(ctx: S3Context, vid: str) -> dict[str, str]:
@@ -506,6 +521,18 @@ async def post_for_request(ctx: S3Context, md: ObjectMetadata, info: ObjectInfo)
         raise await no_such_key(ctx) from None
 
 
+async def set_system(ctx: S3Context, info: ObjectInfo, system: dict[str, str]) -> None:
+    """Replace the requested version's system entries (``info``: it, as stored), nothing else."""
+    md = ObjectMetadata(
+        content_type=info.content_type,
+        user=info.user,
+        attributes=info.attributes,
+        delete_at=info.delete_at,
+        system=system,
+    )
+    await post_for_request(ctx, md, info)
+
+
 async def handle_get_bucket_versioning(ctx: S3Context) -> web.StreamResponse:
     st = status(ctx)
     return xml_response("VersioningConfiguration", {"Status": st} if st else {})
@@ -516,6 +543,12 @@ async def handle_put_bucket_versioning(ctx: S3Context) -> web.StreamResponse:
     st = xmlio.text(root, "Status")
     if st not in ("Enabled", "Suspended"):
         raise S3Error("MalformedXML")  # Status must be Enabled or Suspended
+    if st != "Enabled" and lock_state.enabled(ctx.bucket.system if ctx.bucket else {}):
+        raise S3Error(
+            "InvalidBucketState",
+            "An Object Lock configuration is present on this bucket, "
+            "so the versioning state cannot be changed.",
+        )
     if xmlio.text(root, "MfaDelete") == "Enabled":
         raise S3Error("NotImplemented", "MFA delete is not implemented by Stratus")
     if st == "Enabled":

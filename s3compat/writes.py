@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator
 from objectstore.proxy import errors as core_errors
 from objectstore.proxy.models import ObjectInfo, ObjectMetadata, PutResult
 from objectstore.proxy.writes import BUFFER_LIMIT, read_prefix
-from s3compat import access, checksums, meta, segments, versioning
+from s3compat import access, checksums, inflight, meta, segments, sse, versioning
 from s3compat.context import S3Context
 from s3compat.errors import S3Error
 
@@ -30,6 +30,8 @@ async def check_write_conditions(ctx: S3Context) -> None:
         return
     if none_match is not None and none_match.strip() != "*":
         raise S3Error("NotImplemented", "If-None-Match on writes supports only '*'")
+    if inflight.conflicts(ctx):  # an earlier write of this key may still change the answer
+        raise S3Error("ConditionalRequestConflict")
     try:
         info: ObjectInfo | None = await ctx.core.head_object(ctx.account, ctx.bucket_name, ctx.key)
     except core_errors.NotFound:
@@ -65,17 +67,28 @@ def _store_checksum(ctx: S3Context, md: ObjectMetadata) -> None:
 
 
 async def store_body(
-    ctx: S3Context, account: str, container: str, name: str, md: ObjectMetadata
+    ctx: S3Context,
+    account: str,
+    container: str,
+    name: str,
+    md: ObjectMetadata,
+    protect: sse.Protection | None = None,
 ) -> PutResult:
-    """Stream the verified request body into ``account/container/name``."""
+    """Stream the verified request body into ``account/container/name`` (encrypted when
+    ``protect`` says so)."""
     body = ctx.body
     assert body is not None
     if body.content_md5 is not None:
         md.etag = body.content_md5
+    seal = protect.seal(md) if protect is not None else None
     first, _size, rest = await read_prefix(body, BUFFER_LIMIT)
+    if seal is not None:
+        first = [seal(chunk) for chunk in first]
     _store_checksum(ctx, md)
     if rest is None:
         return await ctx.core.put_object(account, container, name, b"".join(first), md)
+    if seal is not None:
+        rest = sse.transformed(rest, seal)
     late = body.checksum_algorithm is not None and body.checksum_value is None
     result = await ctx.core.put_object(
         account,
@@ -92,16 +105,19 @@ async def store_body(
 
 async def put_from_request(ctx: S3Context, md: ObjectMetadata) -> tuple[PutResult, ObjectMetadata]:
     """PutObject's write: versioning and old segments handled, then the body stored."""
+    protect = await sse.for_write(ctx)
     current = await versioning.current_if_needed(ctx)
     md = await versioning.before_put(ctx, md, current)
-    result = await store_body(ctx, ctx.account, ctx.bucket_name, ctx.key, md)
+    result = await store_body(ctx, ctx.account, ctx.bucket_name, ctx.key, md, protect)
+    ctx.extra["sse"] = protect
     await segments.after_overwrite(ctx, current)
     return result, md
 
 
 def result_headers(ctx: S3Context, md: ObjectMetadata) -> dict[str, str]:
-    """Version id and checksum echoed by a write."""
-    out: dict[str, str] = {}
+    """Version id, checksum and encryption echoed by a write."""
+    protect: sse.Protection | None = ctx.extra.get("sse")
+    out: dict[str, str] = protect.headers() if protect is not None else {}
     vid = (md.system or {}).get(meta.VERSION_ID)
     if vid is not None and vid != "null":
         out["x-amz-version-id"] = vid

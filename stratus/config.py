@@ -66,8 +66,31 @@ class ClusterSection:
     min_part_hours: int = _opt(
         1, "Hours before a partition's replica may move again after a rebalance."
     )
+    ring_source: str = _opt(
+        "",
+        "host:port of a storage node (e.g. the builder host's) whose rings every node "
+        "fetches every `ring_fetch_interval` s, installing each newer one (signed like "
+        "`stratus ring push`). Empty: rings arrive by `stratus ring push` only.",
+    )
+    ring_fetch_interval: float = _opt(
+        30.0, "Seconds between two fetches of the rings from `ring_source`."
+    )
+
+    def ring_source_address(self) -> tuple[str, int] | None:
+        """``ring_source`` as (host, port); ``[v6]:port`` for IPv6. None when unset."""
+        if not self.ring_source:
+            return None
+        host, sep, port = self.ring_source.strip().rpartition(":")
+        host = host.removeprefix("[").removesuffix("]")
+        if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ConfigError(f"cluster.ring_source must be host:port, not {self.ring_source!r}")
+        return host, int(port)
 
     def validate(self) -> None:
+        if self.ring_source:
+            self.ring_source_address()
+        if not 1.0 <= self.ring_fetch_interval <= 86400.0:
+            raise ConfigError("cluster.ring_fetch_interval must be between 1 and 86400")
         if not 1 <= self.part_power <= 24:
             raise ConfigError("cluster.part_power must be between 1 and 24")
         if not 1 <= self.replicas <= 16:
@@ -108,6 +131,21 @@ class ProxySection:
     node_timeout: float = _opt(10.0, "Seconds to wait for a storage node before giving up.")
     error_limit: int = _opt(10, "Errors after which a storage node is skipped for a while.")
     error_suppression_interval: float = _opt(60.0, "Seconds an error-limited node is skipped.")
+    cors_allow_origin: str = _opt(
+        "",
+        "Origins (comma-separated) allowed CORS access to every container, besides those a "
+        "container's `X-Container-Meta-Access-Control-Allow-Origin` names (Swift's option).",
+    )
+    cors_expose_headers: str = _opt(
+        "",
+        "Headers (comma-separated) exposed to every CORS request besides Swift's defaults "
+        "and the container's `X-Container-Meta-Access-Control-Expose-Headers`.",
+    )
+    strict_cors_mode: bool = _opt(
+        True,
+        "CORS headers on actual requests only for an allowed origin (Swift's option; off "
+        "stamps them for any origin, only a preflight is then checked).",
+    )
 
     def validate(self) -> None:
         _check_port("proxy.port", self.port)
@@ -279,6 +317,27 @@ class S3Section:
         "(clients such as boto3 send trailing checksums only over TLS). Empty: plain HTTP.",
     )
     tls_key: str = _opt("", "PEM private key file for `tls_cert`.")
+    sse_key_file: str = _opt(
+        "",
+        "The cluster's SSE-S3 key file (made 0600 on first use; every proxy needs the same "
+        "one). Empty: `<data.dir>/sse-keys.toml`. Rotation: `stratus sse-keys rotate`.",
+    )
+    sse_c_plain_http: bool = _opt(
+        False,
+        "Accept SSE-C (customer keys) over plain HTTP. AWS refuses them unless the request "
+        "came over TLS; set this only behind a TLS-terminating proxy.",
+    )
+    lifecycle_interval: float = _opt(
+        3600.0,
+        "Seconds between two lifecycle passes of the proxy (bucket lifecycle rules: "
+        "expirations, noncurrent versions, incomplete uploads); 0: no background pass "
+        "(`stratus s3 lifecycle run` still runs one).",
+    )
+    lifecycle_debug_day_seconds: int = _opt(
+        0,
+        'Debug only: a lifecycle rule\'s "day" lasts this many seconds, counted exactly '
+        "(as Ceph's rgw_lc_debug_interval). 0: real days, rounded up to midnight UTC as AWS does.",
+    )
 
     @property
     def scheme(self) -> str:
@@ -286,6 +345,8 @@ class S3Section:
 
     def validate(self) -> None:
         _check_port("s3.port", self.port)
+        if self.lifecycle_interval < 0 or self.lifecycle_debug_day_seconds < 0:
+            raise ConfigError("s3.lifecycle_interval and s3.lifecycle_debug_day_seconds are >= 0")
         if bool(self.tls_cert) != bool(self.tls_key):
             raise ConfigError("s3.tls_cert and s3.tls_key are set together or not at all")
         for name in ("tls_cert", "tls_key"):
@@ -369,9 +430,46 @@ class VolumeSection:
         "zstd", "Backup chunk compression: `zstd` (when installed), `zlib` or `none`."
     )
     backup_concurrency: int = _opt(8, "Chunks a backup or restore keeps in flight.")
+    backend_name: str = _opt(
+        "file",
+        "Name of this process's volume backend (`volume_backend_name` in a volume type's extra "
+        "specs selects it); `stratus volume backend --name` overrides it.",
+    )
+    backends: list[str] = _opt(  # noqa: RUF009 - _opt gives a default_factory for lists
+        [],
+        "Volume backend processes (`stratus volume backend`) behind this volume API, each "
+        "`NAME=URL` of its internal API; empty: one backend in the API's own process. See "
+        "volumes.md, Several backends.",
+    )
+    backend_port: int = _opt(
+        8777,
+        "Port of a backend process's internal API (`stratus volume backend`; address: "
+        "`volume.host`).",
+    )
+    backend_secret: str = _opt(
+        "",
+        "Shared secret the volume API presents to its backend processes (at least 16 "
+        "characters; required with `volume.backends` and by `stratus volume backend`).",
+        secret=True,
+    )
+    backend_down_after: float = _opt(
+        5.0, "Seconds without an answer from a backend process before its volumes are `error`."
+    )
 
     def validate(self) -> None:
         _check_port("volume.port", self.port)
+        _check_port("volume.backend_port", self.backend_port)
+        if not re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", self.backend_name):
+            raise ConfigError("volume.backend_name must be 1-64 letters, digits, '_', '.', '-'")
+        for entry in self.backends:
+            name, _, url = entry.partition("=")
+            if not re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", name) or not url:
+                raise ConfigError(f"volume.backends: expected NAME=URL, not {entry[:80]!r}")
+            _check_url(f"volume.backends ({name})", url)
+        if self.backends and len(self.backend_secret) < 16:
+            raise ConfigError("volume.backends needs volume.backend_secret (16+ characters)")
+        if not 0.5 <= self.backend_down_after <= 3600:
+            raise ConfigError("volume.backend_down_after must be between 0.5 and 3600 seconds")
         if self.capacity_gb < 0:
             raise ConfigError("volume.capacity_gb must be >= 0")
         if not 1.0 <= self.max_over_subscription_ratio <= 1000.0:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
+import threading
 from pathlib import Path
 
 from stratus.config import ConfigError
@@ -49,6 +50,41 @@ def private_dir(path: str | Path) -> Path:
     if not p.is_dir():
         raise NotADirectoryError(f"{p} is not a directory")
     return p
+
+
+def write_private(path: Path, data: bytes, *, replace: bool = True) -> bool:
+    """Write a file only its owner can read (0600), atomically and durably.
+
+    Without ``replace`` the file is written only if ``path`` does not exist yet
+    (a key made on first use by whichever process comes first): False when
+    another writer was first, and its file stays.
+    """
+    private_dir(path.parent)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
+    try:
+        os.fchmod(fd, FILE_MODE)
+        os.write(fd, data)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    try:
+        if replace:
+            os.replace(tmp, path)
+        else:
+            try:
+                os.link(tmp, path)  # atomic, and never over another writer's file
+            except FileExistsError:
+                return False
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+    dfd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dfd)
+    finally:
+        os.close(dfd)
+    return True
 
 
 def check_private(root: str | Path, *, limit: int = CHECK_LIMIT) -> None:

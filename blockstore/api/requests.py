@@ -331,6 +331,20 @@ class ResetStatus:
         return cls(args.get("status") if isinstance(args, dict) else None)
 
 
+@dataclass(frozen=True)
+class Migrate:
+    """``os-migrate_volume``: ``host`` (``host@backend#pool``), ``force_host_copy`` and
+    ``lock_volume`` (the copy here is always offline, so the volume is always locked)."""
+
+    host: Json
+    force_host_copy: Json
+
+    @classmethod
+    def parse(cls, args: Json) -> Migrate:
+        a = action_args(args)
+        return cls(a.get("host"), a.get("force_host_copy", False))
+
+
 # -- snapshots, backups, attachments ------------------------------------------------------
 
 

@@ -15,14 +15,11 @@ from aiohttp import web
 from blockstore.api import views
 from blockstore.api.context import ctx, ok
 from blockstore.api.requests import AZ
+from blockstore.manager.context import Context
 from blockstore.manager.core import must_be_cloud_admin
 
 HOST = "stratus"
-BINARIES = (
-    ("cinder-scheduler", HOST),
-    ("cinder-volume", f"{HOST}@file"),
-    ("cinder-backup", HOST),
-)
+BINARIES = (("cinder-scheduler", HOST), ("cinder-backup", HOST))
 
 
 async def handle_availability_zones(request: web.Request) -> web.Response:
@@ -30,20 +27,20 @@ async def handle_availability_zones(request: web.Request) -> web.Response:
     return ok({"availabilityZoneInfo": [{"zoneName": AZ, "zoneState": {"available": True}}]})
 
 
-def service_view(binary: str, host: str, now: float) -> dict[str, Any]:
+def service_view(binary: str, host: str, now: float, up: bool = True) -> dict[str, Any]:
     return {
         "binary": binary,
         "host": host,
         "zone": AZ,
         "status": "enabled",
-        "state": "up",
+        "state": "up" if up else "down",
         "updated_at": views.iso(now),
         "disabled_reason": None,
         "cluster": None,
         "replication_status": "disabled",
         "active_backend_id": None,
         "frozen": False,
-        "backend_state": "up" if binary == "cinder-volume" else None,
+        "backend_state": ("up" if up else "down") if binary == "cinder-volume" else None,
     }
 
 
@@ -54,11 +51,21 @@ async def handle_services(request: web.Request) -> web.Response:
     now = time.time()
     host, binary = c.query.get("host"), c.query.get("binary")
     shown = [
-        service_view(b, h, now)
-        for b, h in BINARIES
+        service_view(b, h, now, up)
+        for b, h, up in _services(c.manager.ctx)
         if (host is None or host == h) and (binary is None or binary == b)
     ]
     return ok({"services": shown})
+
+
+def _services(vctx: Context) -> list[tuple[str, str, bool]]:
+    """One cinder-volume per backend (``host@backend``, down when it stops answering)."""
+    if vctx.pool is None:
+        volume = [("cinder-volume", vctx.host.split("#")[0] or f"{HOST}@file", True)]
+    else:
+        volume = [("cinder-volume", b.host.split("#")[0], b.up) for b in vctx.pool.backends()]
+    (scheduler, backup) = ((b, h, True) for b, h in BINARIES)
+    return [scheduler, *volume, backup]
 
 
 def add_routes(router: web.UrlDispatcher, prefix: str) -> None:

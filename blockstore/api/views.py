@@ -60,6 +60,25 @@ def volume_summary(base: str, vol: Volume) -> dict[str, Any]:
 
 
 def volume_detail(
+    base: str,
+    vol: Volume,
+    atts: list[Attachment],
+    type_name: str | None,
+    *,
+    admin_host: str | None = None,
+) -> dict[str, Any]:
+    """``admin_host``: the caller is a cloud admin, who alone sees where the volume lives
+    (``os-vol-host-attr:host``) and its migration (Cinder's admin-only attributes)."""
+    out = _volume_detail(base, vol, atts, type_name)
+    if admin_host is not None:
+        out["os-vol-host-attr:host"] = vol.host or admin_host or None
+        out["migration_status"] = vol.migration_status
+        out["os-vol-mig-status-attr:migstat"] = vol.migration_status
+        out["os-vol-mig-status-attr:name_id"] = None
+    return out
+
+
+def _volume_detail(
     base: str, vol: Volume, atts: list[Attachment], type_name: str | None
 ) -> dict[str, Any]:
     return {

@@ -16,7 +16,10 @@ from blockstore.manager.records import Volume
 
 def detail(c: Ctx, vol: Volume) -> dict[str, Any]:
     atts = c.volumes.volume_attachments(c.caller, vol)
-    return views.volume_detail(c.base, vol, atts, c.types.name_of(vol.volume_type_id))
+    host = c.manager.ctx.host if c.caller.is_cloud_admin else None
+    return views.volume_detail(
+        c.base, vol, atts, c.types.name_of(vol.volume_type_id), admin_host=host
+    )
 
 
 async def _list(request: web.Request, with_detail: bool) -> web.Response:
@@ -188,6 +191,15 @@ async def _force_delete(c: Ctx, vid: str, args: Json) -> web.Response:
     return ok(status=202)
 
 
+async def _migrate(c: Ctx, vid: str, args: Json) -> web.Response:
+    """Admin: move the volume's bytes to another backend (``openstack volume migrate``)."""
+    m = requests.Migrate.parse(args)
+    await c.manager.migrations.migrate_volume(
+        c.caller, vid, m.host, force_host_copy=m.force_host_copy
+    )
+    return ok(status=202)
+
+
 async def _reset_status(c: Ctx, vid: str, args: Json) -> web.Response:
     await c.volumes.reset_status(c.caller, vid, requests.ResetStatus.parse(args).status)
     return ok(status=202)
@@ -209,6 +221,7 @@ ACTIONS: dict[str, Action] = {
     "os-reset_status": _reset_status,
     "os-force_delete": _force_delete,
     "os-retype": _retype,
+    "os-migrate_volume": _migrate,
 }
 
 

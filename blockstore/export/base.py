@@ -219,3 +219,13 @@ class ExportDriver(Protocol):
     async def close(self) -> None:
         """Release what the driver opened (not the exports a kernel target keeps)."""
         ...
+
+
+@runtime_checkable
+class RoutedPortals(Protocol):
+    """A driver over several targets (the pool of backend processes): each export has the
+    portals of the target that serves it."""
+
+    def portals_for(self, target_iqn: str) -> Sequence[str]:
+        """The portals of the target serving ``target_iqn`` (empty: unknown)."""
+        ...

@@ -302,7 +302,7 @@ class Attachments:
             return att, self.exports.export_spec(t, vol)
 
         att, spec = self.ctx.store.read(txn)
-        portals = self.exports.portals()
+        portals = self.exports.portals(att.volume_id)
         if spec is None or portals is None or att.status not in EXPORTED:
             return None
         info = self.exports.connection_for(spec, portals, att)

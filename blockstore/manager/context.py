@@ -22,9 +22,10 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from blockstore.backend import FileBackend
+from blockstore.backend import VolumeFiles
 from blockstore.export.base import ExportDriver
 from blockstore.manager.core import Settings
+from blockstore.manager.placement import Pool
 from blockstore.manager.store import Store
 
 log = logging.getLogger("blockstore.manager")
@@ -37,11 +38,15 @@ class Context:
     exports), the knobs, and the background tasks and locks of one volume service."""
 
     store: Store
-    backend: FileBackend
+    backend: VolumeFiles
     driver: ExportDriver | None
     settings: Settings = field(default_factory=Settings)
     tasks: set[asyncio.Task[Any]] = field(default_factory=set)
     locks: dict[str, asyncio.Lock] = field(default_factory=dict)
+    # Several backend processes (``backend`` and ``driver`` then route to them by the
+    # volume's ``host``); None: the one backend in this process, named ``host``.
+    pool: Pool | None = None
+    host: str = ""
 
     # -- background work -----------------------------------------------------------
 

@@ -13,7 +13,13 @@ import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
-from blockstore.export.base import Acl, ExportSession, ExportSpec, connection_info
+from blockstore.export.base import (
+    Acl,
+    ExportSession,
+    ExportSpec,
+    RoutedPortals,
+    connection_info,
+)
 from blockstore.manager import states
 from blockstore.manager.context import Context
 from blockstore.manager.errors import BackendError
@@ -69,11 +75,15 @@ class Exports:
         cur = t.get(Volume, vol.project, vol.id)
         return None if cur is None else self.export_spec(t, cur)
 
-    def portals(self) -> tuple[str, ...] | None:
-        """The ``host:port`` portals initiators are told to use (None: no target)."""
-        if self.ctx.driver is None:
+    def portals(self, volume_id: str | None = None) -> tuple[str, ...] | None:
+        """The ``host:port`` portals initiators are told to use (None: no target); with
+        several backends, those of the one serving ``volume_id``."""
+        driver = self.ctx.driver
+        if driver is None:
             return None
-        return tuple(self.ctx.driver.portals) or None
+        if volume_id is not None and isinstance(driver, RoutedPortals):
+            return tuple(driver.portals_for(self.ctx.target_iqn(volume_id))) or None
+        return tuple(driver.portals) or None
 
     @staticmethod
     def connection_for(

@@ -19,6 +19,7 @@ from blockstore.manager import states
 from blockstore.manager.context import Context
 from blockstore.manager.core import GiB
 from blockstore.manager.exports import Exports, is_exported
+from blockstore.manager.placement import backend_of
 from blockstore.manager.records import Attachment, Snapshot, Volume
 from blockstore.manager.snapshots import Snapshots
 from blockstore.manager.store import Txn
@@ -76,25 +77,109 @@ class Reconciler:
         out = Reconciled()
         later: list[Coroutine[Any, Any, Any]] = []
 
+        down = self._down_hosts()
+
         def txn(t: Txn) -> None:
-            self._reconcile_attachments(t, exported, out)
-            for vol in t.scan(Volume):
-                self._reconcile_volume(t, vol, out, later)
+            self._reconcile_attachments(t, exported, out, down)
+            vols = t.scan(Volume)
+            for vol in vols:
+                if backend_of(vol.host) not in down:
+                    self._reconcile_volume(t, vol, out, later)
+            on_down = {v.id for v in vols if backend_of(v.host) in down}
             for snap in t.scan(Snapshot):
-                self._reconcile_snapshot(t, snap, out, later)
+                if snap.volume_id not in on_down:
+                    self._reconcile_snapshot(t, snap, out, later)
             for hook in self.hooks:
                 later.extend(hook(t, out))
 
         await self.ctx.store.write(txn)
         for coro in later:
             self.ctx.spawn(coro, "resume after restart")
-        await self._reexport(exported, out)
+        await self._reexport(exported, out, down)
+        for name in down:
+            await self.backend_down(name)
         if out.changed or out.resumed or out.exported:
             log.info("reconciled after start: %s", out)
         return out
 
-    def _reconcile_attachments(self, t: Txn, exported: set[str], out: Reconciled) -> None:
+    def _down_hosts(self) -> set[str]:
+        pool = self.ctx.pool
+        if pool is None:
+            return set()
+        self._bind_all()  # every record routes to its backend from now on
+        known = {b.name: b.up for b in pool.backends()}
+        named = self.ctx.store.read(lambda t: {backend_of(v.host) for v in t.scan(Volume)})
+        # A backend no longer configured counts as down: its volumes wait, in error.
+        return {n for n in named | set(known) if n and not known.get(n, False)}
+
+    def _bind_all(self) -> None:
+        pool = self.ctx.pool
+        assert pool is not None
+
+        def read(t: Txn) -> list[tuple[str, str]]:
+            vols = {v.id: v.host for v in t.scan(Volume)}
+            snaps = [(s.id, vols.get(s.volume_id, "")) for s in t.scan(Snapshot)]
+            return [*vols.items(), *snaps]
+
+        for ident, host in self.ctx.store.read(read):
+            pool.bind(ident, host)
+
+    # -- a backend process that stops answering, and comes back ---------------------------
+
+    async def backend_down(self, name: str) -> list[str]:
+        """Its volumes become ``error`` (their status kept to restore); nothing else moves."""
+
+        def txn(t: Txn) -> list[str]:
+            changed = []
+            for vol in t.scan(Volume):
+                if backend_of(vol.host) != name or vol.down_status is not None:
+                    continue
+                vol.down_status, vol.status = vol.status, states.ERROR
+                vol.fail_reason = f"backend {vol.host} is down"
+                t.put(vol)
+                changed.append(vol.id)
+            return changed
+
+        changed = await self.ctx.store.write(txn)
+        if changed:
+            log.warning("backend %s is down: %d volume(s) in error", name, len(changed))
+        return changed
+
+    async def backend_up(self, name: str) -> Reconciled:
+        """Reconcile the backend's volumes as a restart would, then export them again."""
+        driver = self.ctx.driver
+        exported = set(await driver.list_exports()) if driver is not None else set()
+        out = Reconciled()
+        later: list[Coroutine[Any, Any, Any]] = []
+
+        def txn(t: Txn) -> None:
+            for vol in t.scan(Volume):
+                if backend_of(vol.host) != name or vol.down_status is None:
+                    continue
+                vol.status, vol.down_status, vol.fail_reason = vol.down_status, None, None
+                t.put(vol)
+                out.changed[vol.id] = vol.status
+                self._reconcile_volume(t, vol, out, later)
+
+        await self.ctx.store.write(txn)
+        for coro in later:
+            self.ctx.spawn(coro, "resume after a backend's return")
+        vols = self.ctx.store.read(
+            lambda t: [
+                v for v in t.scan(Volume) if backend_of(v.host) == name and is_exported(t, v)
+            ]
+        )
+        await self._sync_exports(vols, out)
+        log.info("backend %s is back: %s (exports before: %d)", name, out, len(exported))
+        return out
+
+    def _reconcile_attachments(
+        self, t: Txn, exported: set[str], out: Reconciled, down: set[str]
+    ) -> None:
+        hosts = {v.id: backend_of(v.host) for v in t.scan(Volume)} if down else {}
         for att in t.scan(Attachment):
+            if hosts.get(att.volume_id, "") in down:
+                continue  # its backend's exports are unknown until it answers
             iqn = self.ctx.target_iqn(att.volume_id)
             keep = att.status == states.ATT_ATTACHED or (
                 att.status == states.ATT_ATTACHING and iqn in exported
@@ -123,6 +208,9 @@ class Reconciler:
             vol.status = self._settled(t, vol)
         elif status == states.RESTORING:
             vol.status, vol.fail_reason = states.ERROR_RESTORING, RESTART
+        elif status == states.MAINTENANCE:  # a migration's copy: the volume stays put
+            vol.status, vol.migration_status = vol.previous_status or states.AVAILABLE, "error"
+            vol.fail_reason = RESTART
         elif status in (states.ATTACHING, states.DETACHING, states.IN_USE, states.BACKING_UP):
             vol.status = self._settled(t, vol)
         if vol.status != status:
@@ -146,15 +234,22 @@ class Reconciler:
             out.resumed.append(snap.id)
             later.append(self.snapshots.finish_snapshot_delete(snap))
 
-    async def _reexport(self, exported: set[str], out: Reconciled) -> None:
+    async def _reexport(self, exported: set[str], out: Reconciled, down: set[str]) -> None:
         driver = self.ctx.driver
         if driver is None:
             return
-        vols = self.ctx.store.read(lambda t: [v for v in t.scan(Volume) if is_exported(t, v)])
+        vols = self.ctx.store.read(
+            lambda t: [
+                v for v in t.scan(Volume) if backend_of(v.host) not in down and is_exported(t, v)
+            ]
+        )
         keep = {self.ctx.target_iqn(v.id) for v in vols}
         for iqn in exported - keep:
             if iqn.startswith(self.ctx.settings.iqn_prefix + ":volume-"):
                 await driver.remove_export(iqn)
+        await self._sync_exports(vols, out)
+
+    async def _sync_exports(self, vols: list[Volume], out: Reconciled) -> None:
         for vol in vols:
             try:
                 async with self.ctx.lock(vol.id):

@@ -99,6 +99,9 @@ class Volume(Record):
     extend_to: int | None = None  # the size asked by an extend in progress
     cascade: bool = False  # a delete in progress also deletes the snapshots
     fail_reason: str | None = None
+    host: str = ""  # the backend holding the bytes, ``host@backend#pool`` ("": the local one)
+    migration_status: str | None = None  # Cinder's: migrating, success, error
+    down_status: str | None = None  # the status before its backend went down
 
 
 @dataclass

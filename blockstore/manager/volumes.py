@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from typing import Any, Literal, Protocol
 
-from blockstore.manager import quotas, states, validate
+from blockstore.manager import placement, quotas, states, validate
 from blockstore.manager.context import Context
 from blockstore.manager.core import Caller, GiB, must_be_cloud_admin, must_write
 from blockstore.manager.errors import BadRequest, Conflict
@@ -79,7 +79,7 @@ class Volumes:
         if image_ref is not None:
             image_ref = self.images.check_image_ref(image_ref)
         wants_multi = None if multiattach is None else validate.boolean(multiattach, "multiattach")
-        stats = await self.ctx.io(self.ctx.backend.stats)
+        stats = await self.ctx.io(self.ctx.backend.stats) if self.ctx.pool is None else None
 
         def txn(t: Txn) -> Volume:
             vtype = self.types.resolve_type(t, caller, volume_type)
@@ -98,16 +98,19 @@ class Volumes:
                 image_ref=image_ref,
                 bootable=image_ref is not None,
             )
-            base = 0
+            base, same_as = 0, None
             if snapshot_id is not None:
                 snap = must_get(t, Snapshot, caller, str(snapshot_id), "Snapshot")
                 states.require("snapshot", snap.id, snap.status, frozenset({"available"}))
                 vol.snapshot_id, base = snap.id, snap.size
                 vol.bootable = self._source_bootable(t, caller, snap.volume_id)
+                parent = t.get(Volume, caller.project, snap.volume_id)
+                same_as = parent.host if parent else None
             if source_volid is not None:
                 src = must_get(t, Volume, caller, str(source_volid), "Volume")
                 states.require("source volume", src.id, src.status, states.CAN_CLONE)
                 vol.source_volid, base, vol.bootable = src.id, src.size, src.bootable
+                same_as = src.host
             vol.size = given_size or base
             if vol.size < base:
                 raise BadRequest(
@@ -120,14 +123,43 @@ class Volumes:
                 self.ctx.settings.quota_defaults,
                 {"volumes": 1, "gigabytes": vol.size},
             )
-            quotas.check_capacity(t, stats, self.ctx.settings.capacity, vol.size, thick=vol.thick)
+            if stats is not None:
+                quotas.check_capacity(
+                    t, stats, self.ctx.settings.capacity, vol.size, thick=vol.thick
+                )
+                vol.host = self.ctx.host
+            else:
+                self._place(t, vol, vtype, same_as)
             t.put(vol)
             return vol
 
         vol = await self.ctx.store.write(txn)
-        log.info("volume %s (%dG) creating for %s", vol.id, vol.size, caller.project)
+        if vol.status == states.ERROR:
+            log.warning("volume %s not placed: %s", vol.id, vol.fail_reason)
+            return vol
+        if self.ctx.pool is not None:
+            self.ctx.pool.bind(vol.id, vol.host)
+        log.info("volume %s (%dG) creating on %s", vol.id, vol.size, vol.host)
         self.ctx.spawn(self._finish_create(vol), f"create volume {vol.id}")
         return vol
+
+    def _place(self, t: Txn, vol: Volume, vtype: VolumeType, same_as: str | None) -> None:
+        """The scheduler's choice, or Cinder's NoValidBackend: the volume is ``error``."""
+        assert self.ctx.pool is not None
+        backends = self.ctx.pool.backends()
+        rules = self.ctx.settings.capacity
+        chosen = placement.choose(
+            t, backends, vtype, vol.size, rules, thick=vol.thick, same_as=same_as
+        )
+        if chosen is not None:
+            vol.host = chosen.host
+            return
+        wanted = vtype.extra_specs.get("volume_backend_name")
+        why = f" (volume_backend_name={wanted})" if wanted else ""
+        if same_as:
+            why += f" (the source is on {same_as})"
+        vol.status = states.ERROR
+        vol.fail_reason = f"{placement.NO_VALID_BACKEND} No backend fits {vol.size}G{why}."
 
     def _source_type(
         self, t: Txn, caller: Caller, snapshot_id: str | None, source_volid: str | None

@@ -149,3 +149,5 @@ class NodeClient:
         self.replicate_now = internal.replicate_now
         self.device_partitions = internal.device_partitions
         self.node_metrics = internal.node_metrics
+        self.push_ring = internal.push_ring
+        self.fetch_ring = internal.fetch_ring

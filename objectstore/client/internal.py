@@ -18,7 +18,7 @@ import aiohttp
 import msgpack
 
 from objectstore.client.transport import Transport, request_headers
-from objectstore.common import wire
+from objectstore.common import ringsign, wire
 from objectstore.common.values import NodeAddress, NodeError
 
 #: (data timestamp ticks, metadata timestamp ticks, deleted), per name hash (16 bytes)
@@ -139,6 +139,35 @@ class InternalCalls:
         path = f"/parts/{wire.quote_segment(node.device)}"
         async with self.transport.request("GET", node, path, request_headers()) as resp:
             return await resp.json()
+
+    async def push_ring(
+        self, node: NodeAddress, name: str, blob: bytes, key: bytes
+    ) -> dict[str, Any]:
+        """Give the node ring ``name`` (the file's bytes), signed with the cluster's key.
+
+        The node's answer: ``result`` ("installed" or "current"), ``version``,
+        ``checksum``, ``previous``. NodeError 401 (not authentic), 409 (older
+        than the node's or a conflicting ring), 422 (not a whole ring file).
+        """
+        path = ringsign.ring_path(name)
+        headers = request_headers()
+        headers.update(ringsign.sign(key, "PUT", path, blob))
+        headers["Content-Type"] = "application/octet-stream"
+        async with self.transport.request("PUT", node, path, headers, data=blob) as resp:
+            return await resp.json()
+
+    async def fetch_ring(self, node: NodeAddress, name: str, key: bytes) -> bytes:
+        """The node's ring file ``name``, its answer's signature checked (NodeError 502 if bad)."""
+        path = ringsign.ring_path(name)
+        headers = request_headers()
+        headers.update(ringsign.sign(key, "GET", path, b""))
+        async with self.transport.request("GET", node, path, headers) as resp:
+            blob = await resp.content.read(ringsign.MAX_RING_BYTES + 1)
+            if len(blob) > ringsign.MAX_RING_BYTES:
+                raise NodeError(502, "ring answer too large")
+            if ringsign.verify(key, ringsign.ANSWER, path, resp.headers, blob) is not None:
+                raise NodeError(502, "ring answer not signed with the cluster's key")
+            return blob
 
     async def node_metrics(self, node: NodeAddress) -> str:
         """The node's Prometheus exposition text."""

@@ -18,6 +18,8 @@ never splits it)::
     /metrics                                            Prometheus text exposition
     /replicate                                          POST: run replication passes now
     /parts/<device>                                     partitions held, per ring (JSON)
+    /ring/<account|container|object>                    PUT: install a pushed ring file,
+                                                        signed (objectstore.common.ringsign)
 
 Replication (node to node, msgpack bodies ``[REPL_VERSION, ...]``)::
 

@@ -18,6 +18,11 @@ only: acknowledged writes may be lost on power failure), ``--mount-check``
 ``--reserve BYTES`` (507 for writes that would leave less free space),
 ``--no-workers`` (no background passes), ``--access-log``, ``--log-level``.
 
+``PUT /ring/<name>`` installs a ring pushed by `stratus ring push`, signed
+with a key derived from the hash salts (unsalted nodes refuse every push);
+with ``cluster.ring_source`` the node also fetches newer rings from that node
+every ``cluster.ring_fetch_interval`` seconds (``GET /ring/<name>``).
+
 With rings (``--ring-dir``, or ``<data>/rings`` from the configuration) the
 node runs its background workers: object, container and account
 replicators, the auditor and the expirer, paced and timed by the
@@ -38,6 +43,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from objectstore.common.ringsign import push_key
 from objectstore.node.device import DeviceConfig, make_hasher
 from objectstore.node.server import NodeSettings, make_app
 from stratus import private, runner
@@ -83,6 +89,7 @@ def settings_from_args(args: argparse.Namespace) -> tuple[str, int, NodeSettings
     threshold, fsync = args.inline_threshold, not args.no_fsync
     ring_dir = args.ring_dir
     background: dict[str, Any] = {}
+    fetch: dict[str, Any] = {}
     if args.config:
         from stratus import config as stratus_config
 
@@ -99,6 +106,10 @@ def settings_from_args(args: argparse.Namespace) -> tuple[str, int, NodeSettings
         fsync = fsync and cfg.storage.fsync
         ring_dir = ring_dir or str(cfg.data_dir / "rings")
         background = dataclasses.asdict(cfg.durability)
+        fetch = {
+            "ring_source": cfg.cluster.ring_source_address(),
+            "ring_fetch_interval": cfg.cluster.ring_fetch_interval,
+        }
     missing = [
         n for n, v in (("--ip", ip), ("--port", port), ("--devices-dir", devices_dir)) if v is None
     ]
@@ -120,7 +131,9 @@ def settings_from_args(args: argparse.Namespace) -> tuple[str, int, NodeSettings
         ip=ip,
         port=port,
         workers=not args.no_workers,
+        ring_key=push_key(prefix or "", suffix or ""),
         **background,
+        **fetch,
     )
     return ip, port, settings
 

@@ -42,6 +42,9 @@ if TYPE_CHECKING:
 
 MAX_REPL_BODY = 16 * 1024 * 1024
 MAX_SUFFIXES = hashes.SUFFIXES
+# A client's Content-Type (up to Swift's 8 KiB header) plus what the proxy appends
+# (a symlink's target as listing parameters).
+MAX_CONTENT_TYPE = 16 * 1024
 
 
 def _answer(value: Any) -> web.Response:
@@ -92,7 +95,7 @@ def incoming_record(dev: Device, key16: Any, raw: Any) -> ObjectRecord:
             raise _bad("size")
         if not isinstance(rec.etag, str) or len(rec.etag) != 32:
             raise _bad("etag")
-        if not isinstance(rec.content_type, str) or len(rec.content_type) > 1024:
+        if not isinstance(rec.content_type, str) or len(rec.content_type) > MAX_CONTENT_TYPE:
             raise _bad("content type")
         if not isinstance(rec.metadata, dict):
             raise _bad("metadata")

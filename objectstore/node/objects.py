@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from objectstore.common import retention
 from objectstore.node.errors import Missing, StaleWrite
 from objectstore.node.kv import ReadTxn, WriteTxn
 from objectstore.node.records import FILE, INLINE, TOMBSTONE, ObjectRecord, PendingRecord
@@ -39,7 +40,11 @@ def pending_key(obj_key: bytes, ticks: int) -> bytes:
 
 
 def is_expired(rec: ObjectRecord, now: float | None = None) -> bool:
-    return rec.delete_at is not None and rec.delete_at <= (now if now is not None else time.time())
+    """Past its X-Delete-At, and not retained (a retained version waits: never expires)."""
+    now = now if now is not None else time.time()
+    if rec.delete_at is None or rec.delete_at > now:
+        return False
+    return not retention.node_retained(rec.metadata, now)
 
 
 @dataclass(slots=True)

@@ -60,11 +60,14 @@ class NodeRings:
 
     def versions(self) -> dict[str, int | None]:
         """The version of each ring this node serves with (None: no readable ring file)."""
-        out: dict[str, int | None] = {}
-        for kind, name in RING_KINDS.items():
-            ring = self.ring(kind)
-            out[name] = None if ring is None else ring.ring_version
-        return out
+        return {name: None if r is None else r.ring_version for name, r in self._by_name()}
+
+    def checksums(self) -> dict[str, str | None]:
+        """The checksum of each ring this node serves with (tells rings of one version apart)."""
+        return {name: None if r is None else r.checksum for name, r in self._by_name()}
+
+    def _by_name(self) -> list[tuple[str, Ring | None]]:
+        return [(name, self.ring(kind)) for kind, name in RING_KINDS.items()]
 
     def refresh(self, kind: str) -> Ring | None:
         """The ring, reloaded now if its file changed (start of a pass)."""

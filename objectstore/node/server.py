@@ -33,11 +33,13 @@ from objectstore.node.device import Device, DeviceConfig, Hasher
 from objectstore.node.errors import StoreError
 from objectstore.node.expirer import Expirer
 from objectstore.node.handle_objects import BodyCorrupt, ClientGone
+from objectstore.node.handle_ring import handle_ring
 from objectstore.node.metrics import NodeMetrics
 from objectstore.node.objects import PENDING
 from objectstore.node.quarantine import quarantine
 from objectstore.node.records import CorruptRecord, ObjectRecord
 from objectstore.node.replicator import ObjectReplicator, reclaim_before
+from objectstore.node.ringfetch import RingFetcher, RingSource
 from objectstore.node.rings import NodeRings
 from objectstore.node.updater import AccountReporter, ContainerUpdater
 from objectstore.node.worker import Worker
@@ -84,6 +86,11 @@ class NodeSettings:
     auditor_files_per_second: float = 200.0
     expirer_interval: float = 10.0
     ring_reload_interval: float = 2.0
+    #: Key that authenticates ring pushes (objectstore.common.ringsign; None: refuse them).
+    ring_key: bytes | None = field(default=None, repr=False)
+    #: (host, port) of the node to fetch newer rings from (None: rings arrive by push only).
+    ring_source: tuple[str, int] | None = None
+    ring_fetch_interval: float = 30.0
 
 
 class NodeState:
@@ -140,6 +147,16 @@ class NodeState:
         self.auditor = Auditor(self)
         self.expirer = Expirer(self)
         self.quarantined = 0
+        #: One ring install at a time: the version check and the rename stay together.
+        self.ring_lock = asyncio.Lock()
+        self.ring_fetcher: RingFetcher | None = None
+        if settings.ring_source and settings.ring_key and settings.ring_dir:
+            self.ring_fetcher = RingFetcher(
+                self,
+                RingSource(*settings.ring_source),
+                settings.ring_key,
+                settings.ring_fetch_interval,
+            )
 
     @property
     def workers(self) -> list[Worker]:
@@ -219,6 +236,8 @@ class NodeState:
             "workers": {w.name: w.status() for w in self.workers},
             # The ring versions this node serves with: a host left on an old ring shows here.
             "rings": self.rings.versions() if self.rings is not None else {},
+            "ring_checksums": self.rings.checksums() if self.rings is not None else {},
+            "ring_fetch": self.ring_fetcher.status() if self.ring_fetcher is not None else None,
         }
 
     def refresh_gauges(self) -> None:
@@ -258,7 +277,7 @@ STATE = web.AppKey("node_state", NodeState)
 KIND = web.RequestKey("objectstore_kind", str)
 DEVICE = web.RequestKey("objectstore_device", Device)
 _KINDS = frozenset({"o", "c", "a", "cu", "au", "parts", *wire.REPL_KINDS})
-_TOP = frozenset({"healthcheck", "stats", "metrics", "replicate"})
+_TOP = frozenset({"healthcheck", "stats", "metrics", "replicate", "ring"})
 #: Errors that mean the disk is failing (the device is then marked failed).
 FAILED_ERRNOS = (errno.EIO, errno.EROFS)
 FULL_OR_FAILED = (errno.ENOSPC, errno.EDQUOT, *FAILED_ERRNOS)
@@ -385,6 +404,9 @@ async def _route(state: NodeState, request: web.Request) -> web.StreamResponse:
             return await _replicate(state, request)
         return _text(404, "no such endpoint")
     kind = segs[1]
+    if kind == "ring" and len(segs) == 3:
+        request[KIND] = "ring"
+        return await handle_ring(state, request, segs[2])
     request[KIND] = kind if kind in _KINDS else "other"
     device = wire.check_device(wire.unquote_segment(segs[2]))
     dev = state.devices.get(device)
@@ -448,6 +470,8 @@ def make_app(settings: NodeSettings, *, access_log: bool = False) -> web.Applica
         ]
         if settings.workers:
             workers += [worker.start() for worker in state.workers]
+        if state.ring_fetcher is not None:
+            workers.append(state.ring_fetcher.start())
         try:
             yield
         finally:

@@ -20,11 +20,17 @@ class Accounts:
     """The account operations of the core; ``known`` remembers accounts that exist."""
 
     def __init__(
-        self, ring: Ring, client: nc.NodeClient, fan: Fanout, known: InfoCache[bool]
+        self,
+        ring: Ring,
+        client: nc.NodeClient,
+        fan: Fanout,
+        known: InfoCache[bool],
+        seen: InfoCache[AccountInfo] | None = None,
     ) -> None:
         self.db = Database(ACCOUNT, ring, client, fan)
         self.client = client
         self.known = known
+        self.seen: InfoCache[AccountInfo] = seen if seen is not None else InfoCache(known.ttl)
 
     async def ensure(self, account: str) -> None:
         """Create the account record the first time a container is made in it."""
@@ -52,6 +58,15 @@ class Accounts:
             return AccountInfo(account, 0, 0, 0, exists=False)
         return account_info(account, info)
 
+    async def account_info(self, account: str) -> AccountInfo:
+        """The account's info, cached for a few seconds (Swift's get_account_info):
+        for checks on every write (quotas) that may trust a recent answer."""
+        hit = self.seen.get(account)
+        if hit is None:
+            hit = await self.head_account(account)
+            self.seen.put(account, hit)
+        return hit
+
     async def post_account(
         self,
         account: str,
@@ -68,6 +83,7 @@ class Accounts:
         except errors.AccountNotFound:
             await self._put(account, ts, meta)
         self.known.put(account, True)
+        self.seen.forget(account)
 
     async def list_containers(
         self, account: str, params: ListParams

@@ -26,7 +26,7 @@ from objectstore.proxy.accounts import Accounts
 from objectstore.proxy.containers import Containers
 from objectstore.proxy.fanout import Fanout
 from objectstore.proxy.infocache import InfoCache
-from objectstore.proxy.models import ContainerInfo
+from objectstore.proxy.models import AccountInfo, ContainerInfo
 from objectstore.proxy.names import MAX_FILE_SIZE
 from objectstore.proxy.objects import Objects
 from objectstore.proxy.reads import Reader
@@ -92,6 +92,7 @@ class ProxyCore:
         self.fan = Fanout(self.limiter)
         # The caches outlive the parts: a new node client keeps what was learnt.
         self._accounts: InfoCache[bool] = InfoCache(info_ttl)
+        self._account_info: InfoCache[AccountInfo] = InfoCache(info_ttl)
         self._containers: InfoCache[ContainerInfo] = InfoCache(info_ttl)
         self.client = client
 
@@ -104,7 +105,7 @@ class ProxyCore:
         """Build the parts over ``client`` (an app gives it once its session is open)."""
         self._client = client
         rings, fan = self.rings, self.fan
-        accounts = Accounts(rings.account, client, fan, self._accounts)
+        accounts = Accounts(rings.account, client, fan, self._accounts, self._account_info)
         containers = Containers(rings.container, client, fan, accounts, self._containers)
         objects = Objects(
             rings.object,
@@ -122,6 +123,7 @@ class ProxyCore:
             ),
         )
         self.head_account = accounts.head_account
+        self.account_info = accounts.account_info
         self.post_account = accounts.post_account
         self.list_containers = accounts.list_containers
 
@@ -137,5 +139,6 @@ class ProxyCore:
         self.head_object = objects.head_object
         self.get_object = objects.get_object
         self.delete_object = objects.delete_object
+        self.require_unretained = objects.require_unretained
         self.post_object = objects.post_object
         self.copy_object = objects.copy_object

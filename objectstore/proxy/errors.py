@@ -47,6 +47,10 @@ class ContainerNotEmpty(Conflict):
     pass
 
 
+class Retained(Conflict):
+    """The version is retained (:mod:`objectstore.common.retention`): it cannot be deleted."""
+
+
 class PreconditionFailed(ProxyError):
     status = 412
 

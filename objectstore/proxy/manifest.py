@@ -15,11 +15,19 @@ size and ETag as parameters (``swift_bytes``, ``s3_etag``) that
 :func:`strip_listing_params` removes for display.
 
 The body is JSON with a format number (``{"format": 1, "segments": [...]}``);
-:func:`decode` refuses formats it does not know.
+:func:`decode` refuses formats it does not know. Swift's static large
+objects keep the manifest Swift itself stores (a JSON list of ``name``,
+``bytes``, ``hash``, optional ``range`` and ``sub_slo``, or inline ``data``)
+so that it can be handed back as stored; their ``manifest`` entry is
+``slo`` and :func:`load` reads either form. A segment may then use a byte
+range of its object, be inline bytes, or be a manifest of the same kind
+itself (read through, at most :data:`MAX_DEPTH` deep).
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import dataclasses
 import json
 from collections.abc import AsyncIterator, Mapping, Sequence
@@ -35,28 +43,59 @@ class Getter(Protocol):
     """What reads the segments: the core, or its object part."""
 
     async def get_object(
-        self, account: str, container: str, name: str, ranges: Any = None
+        self, account: str, container: str, name: str, ranges: Any = None, *, raw: bool = False
     ) -> tuple[ObjectInfo, Any]: ...
 
 
 FORMAT = 1
-MARK = "manifest"  # system entry: the manifest format number
+SLO = "slo"  # the ``manifest`` entry of a manifest stored in Swift's own form
+MARK = "manifest"  # system entry: the manifest format (FORMAT, or SLO)
 SIZE = "manifest-bytes"  # system entry: the whole object's size
 ETAG = "manifest-etag"  # system entry: the whole object's ETag (as the writer defines it)
 ENTRIES = (MARK, SIZE, ETAG)
 MAX_SEGMENTS = 10000
+MAX_DEPTH = 10  # manifests within manifests (Swift's max_slo_recursion_depth)
+LISTING_PARAMS = ("swift_bytes", "s3_etag", "slo_etag")  # content-type parameters for listings
+
+
+class SegmentError(errors.ServiceUnavailable):
+    """A segment is missing, or not what the manifest recorded: the object cannot be read."""
 
 
 @dataclass(frozen=True)
 class Segment:
+    """One piece of a segmented object.
+
+    ``size`` and ``etag`` describe the whole segment object; ``first`` and
+    ``stop`` the bytes of it that are used (Swift's ``range``; ``stop`` None:
+    to its end). ``nested``: the object is a manifest of the same kind, read
+    through. ``data``: inline bytes, no object at all.
+    """
+
     container: str
     name: str
     size: int
     etag: str
+    first: int = 0
+    stop: int | None = None
+    nested: bool = False
+    data: bytes | None = None
+
+    @property
+    def length(self) -> int:
+        """The bytes this segment gives the whole object."""
+        if self.data is not None:
+            return len(self.data)
+        return (self.size if self.stop is None else self.stop) - self.first
 
 
 def is_manifest(system: Mapping[str, str]) -> bool:
     return MARK in system
+
+
+def is_slo(system: Mapping[str, str]) -> bool:
+    """A manifest in Swift's own form (a static large object)."""
+    return system.get(MARK) == SLO
 
 
 def encode(segments: Sequence[Segment]) -> bytes:
@@ -80,9 +119,47 @@ def decode(data: bytes) -> list[Segment]:
     return out
 
 
+def decode_slo(data: bytes) -> list[Segment]:
+    """The segments of a manifest in Swift's form (InvalidInput when it is not one)."""
+    try:
+        doc = json.loads(data)
+        if not isinstance(doc, list):
+            raise TypeError
+        out = [_slo_segment(item) for item in doc]
+    except (ValueError, TypeError, KeyError, AttributeError, binascii.Error):
+        raise errors.InvalidInput("corrupt manifest") from None
+    if len(out) > MAX_SEGMENTS:
+        raise errors.InvalidInput("corrupt manifest")
+    return out
+
+
+def _slo_segment(item: dict[str, Any]) -> Segment:
+    if "data" in item:
+        raw = base64.b64decode(item["data"], validate=True)
+        return Segment("", "", len(raw), "", data=raw)
+    container, _, name = str(item["name"]).lstrip("/").partition("/")
+    size = int(item["bytes"])
+    first, stop = 0, None
+    if item.get("range"):
+        lo, _, hi = str(item["range"]).partition("-")
+        first, stop = int(lo), int(hi) + 1
+        if not 0 <= first < stop:
+            raise ValueError("bad range")
+    if not container or not name or size < 0:
+        raise ValueError("bad segment")
+    return Segment(
+        container, name, size, str(item["hash"]), first, stop, nested=bool(item.get("sub_slo"))
+    )
+
+
+def load(system: Mapping[str, str], data: bytes) -> list[Segment]:
+    """The segments of a manifest object's body, in whichever form it was stored."""
+    return decode_slo(data) if is_slo(system) else decode(data)
+
+
 def system_entries(segments: Sequence[Segment], etag: str) -> dict[str, str]:
     """What a manifest object carries besides its body."""
-    return {MARK: str(FORMAT), SIZE: str(sum(s.size for s in segments)), ETAG: etag}
+    return {MARK: str(FORMAT), SIZE: str(sum(s.length for s in segments)), ETAG: etag}
 
 
 def logical_size(system: Mapping[str, str], stored_size: int) -> int:
@@ -97,8 +174,8 @@ def offsets(segments: Sequence[Segment]) -> list[tuple[int, int]]:
     out = []
     pos = 0
     for s in segments:
-        out.append((pos, pos + s.size))
-        pos += s.size
+        out.append((pos, pos + s.length))
+        pos += s.length
     return out
 
 
@@ -111,7 +188,9 @@ class SegmentedBody:
     :meth:`read`, :meth:`close`. Each segment is read through the core (so
     replicas, handoffs and error limiting apply) and checked against the size
     and ETag the manifest recorded; a segment that is missing or changed ends
-    the stream with an error rather than with wrong bytes.
+    the stream with a :class:`SegmentError` rather than with wrong bytes.
+    ``check_etag=False`` takes whatever same-sized bytes the segments hold
+    now (Swift's dynamic large objects, whose listing is the only record).
     """
 
     def __init__(
@@ -120,12 +199,17 @@ class SegmentedBody:
         account: str,
         segments: Sequence[Segment],
         ranges: Sequence[tuple[int, int]] | None = None,
+        *,
+        depth: int = 1,
+        check_etag: bool = True,
     ) -> None:
         self.core = core
         self.account = account
         self.segments = list(segments)
-        self.size = sum(s.size for s in self.segments)
+        self.size = sum(s.length for s in self.segments)
         self.ranges = list(ranges) if ranges is not None else None
+        self.depth = depth
+        self.check_etag = check_etag
         self._current: Any = None
 
     def select(self, specs: Sequence[RangeSpec]) -> list[tuple[int, int]]:
@@ -145,25 +229,64 @@ class SegmentedBody:
     async def range_chunks(self, start: int, stop: int) -> AsyncIterator[bytes]:
         """Bytes ``[start, stop)`` of the whole object."""
         for seg, (lo, hi) in zip(self.segments, offsets(self.segments), strict=True):
-            if hi <= start or lo >= stop or seg.size == 0:
+            if hi <= start or lo >= stop or seg.length == 0:
                 continue
             first, last = max(start, lo) - lo, min(stop, hi) - lo - 1
-            whole = first == 0 and last == seg.size - 1
-            try:
-                info, body = await self.core.get_object(
-                    self.account, seg.container, seg.name, None if whole else [(first, last)]
-                )
-            except errors.NotFound:
-                raise errors.ServiceUnavailable(f"segment {seg.name} is missing") from None
-            self._current = body
-            try:
-                if info.size != seg.size or info.etag != seg.etag:
-                    raise errors.ServiceUnavailable(f"segment {seg.name} changed")
-                async for chunk in body.chunks():
+            if seg.data is not None:
+                yield seg.data[first : last + 1]
+                continue
+            if seg.nested:
+                async for chunk in self._nested(seg, seg.first + first, seg.first + last + 1):
                     yield chunk
-            finally:
-                body.close()
-                self._current = None
+                continue
+            async for chunk in self._object(seg, seg.first + first, seg.first + last):
+                yield chunk
+
+    async def _object(self, seg: Segment, first: int, last: int) -> AsyncIterator[bytes]:
+        """Bytes ``first..last`` (inclusive) of one segment object."""
+        whole = first == 0 and last == seg.size - 1
+        try:
+            info, body = await self.core.get_object(
+                self.account, seg.container, seg.name, None if whole else [(first, last)]
+            )
+        except errors.NotFound:
+            raise SegmentError(f"segment {seg.container}/{seg.name} is missing") from None
+        except errors.RangeNotSatisfiable:
+            raise SegmentError(f"segment {seg.container}/{seg.name} is too short") from None
+        self._current = body
+        try:
+            if info.size != seg.size or (self.check_etag and info.etag != seg.etag):
+                raise SegmentError(f"segment {seg.container}/{seg.name} changed")
+            async for chunk in body.chunks():
+                yield chunk
+        finally:
+            body.close()
+            self._current = None
+
+    async def _nested(self, seg: Segment, start: int, stop: int) -> AsyncIterator[bytes]:
+        """Bytes ``[start, stop)`` of a segment that is a manifest itself."""
+        if self.depth >= MAX_DEPTH:
+            raise SegmentError("manifests nested too deep")
+        try:
+            info, body = await self.core.get_object(self.account, seg.container, seg.name, raw=True)
+        except errors.NotFound:
+            raise SegmentError(f"segment {seg.container}/{seg.name} is missing") from None
+        try:
+            data = await body.read()
+        finally:
+            body.close()
+        if not is_manifest(info.system):
+            raise SegmentError(f"segment {seg.container}/{seg.name} is no manifest")
+        child = SegmentedBody(
+            self.core, self.account, load(info.system, data), depth=self.depth + 1
+        )
+        self._current = child
+        try:
+            async for chunk in child.range_chunks(start, stop):
+                yield chunk
+        finally:
+            child.close()
+            self._current = None
 
     async def read(self) -> bytes:
         return b"".join([c async for c in self.chunks()])
@@ -183,19 +306,35 @@ def present(info: ObjectInfo) -> ObjectInfo:
         size=logical_size(info.system, info.size),
         etag=info.system.get(ETAG, info.etag),
         content_type=strip_listing_params(info.content_type),
+        manifest_etag=info.etag,
     )
 
 
 def strip_listing_params(content_type: str) -> str:
-    """Drop ``swift_bytes`` / ``s3_etag``, which only serve container listings."""
+    """Drop ``swift_bytes`` / ``s3_etag`` / ``slo_etag``, which only serve listings."""
+    return split_listing_params(content_type)[0]
+
+
+def with_listing_params(content_type: str, stored: str) -> str:
+    """A manifest's new content type, keeping the listing parameters of the ``stored`` one."""
+    base, _params = split_listing_params(content_type)
+    _old, params = split_listing_params(stored)
+    return base + "".join(f";{k}={v}" for k, v in params.items())
+
+
+def split_listing_params(content_type: str) -> tuple[str, dict[str, str]]:
+    """A content type without its listing parameters, and those parameters."""
     if ";" not in content_type:
-        return content_type
-    keep = [
-        p
-        for p in content_type.split(";")
-        if p.strip().partition("=")[0] not in ("swift_bytes", "s3_etag")
-    ]
-    return ";".join(keep)
+        return content_type, {}
+    keep: list[str] = []
+    found: dict[str, str] = {}
+    for i, p in enumerate(content_type.split(";")):
+        key, _, value = p.strip().partition("=")
+        if i and key in LISTING_PARAMS:
+            found[key] = value
+        else:
+            keep.append(p)
+    return ";".join(keep), found
 
 
 async def open_segmented(
@@ -207,7 +346,7 @@ async def open_segmented(
 ) -> tuple[ObjectInfo, SegmentedBody]:
     """Turn an opened manifest into the whole object's info and a body over its segments."""
     try:
-        segments = decode(await manifest_body.read())
+        segments = load(info.system, await manifest_body.read())
     finally:
         manifest_body.close()
     body = SegmentedBody(core, account, segments)

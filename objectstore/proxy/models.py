@@ -48,6 +48,9 @@ class ObjectMetadata:
     # Protocol state kept with the object (S3's version id, tags, checksum...), never
     # shown by the native API. None: a POST keeps what is stored; a PUT stores none.
     system: dict[str, str] | None = None
+    # When the write is stamped (None: now). A versioning archive keeps the time its
+    # version was written, as Swift's internal requests carry X-Timestamp.
+    timestamp: Timestamp | None = None
 
 
 @dataclass
@@ -64,6 +67,9 @@ class ObjectInfo:
     delete_at: int | None = None
     meta_timestamp: Timestamp | None = None  # of the last metadata POST, when newer
     system: dict[str, str] = field(default_factory=dict)  # see ObjectMetadata.system
+    # A segmented object shown whole (size and ETag of the whole): the ETag of its
+    # manifest object itself (Swift's X-Manifest-Etag); None for other objects.
+    manifest_etag: str | None = None
 
     @property
     def last_modified(self) -> Timestamp:

@@ -9,10 +9,12 @@ checksum) are stored as ``s:<name>`` beside its content attributes.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncIterable, Callable, Mapping
 from typing import Any
 
 from objectstore import client as nc
+from objectstore.common import retention
 from objectstore.proxy import errors, manifest, stored
 from objectstore.proxy.containers import Containers
 from objectstore.proxy.fanout import Fanout, judge
@@ -76,7 +78,7 @@ class Objects:
             account=account,
             container=container,
             name=name,
-            timestamp=Timestamp.now(),
+            timestamp=metadata.timestamp or Timestamp.now(),
             content_type=metadata.content_type or "application/octet-stream",
             stored=pack_object(metadata.user, metadata.attributes, metadata.system or {}),
             updates=[
@@ -126,10 +128,19 @@ class Objects:
             body.select(ranges)
         return info, body
 
-    async def delete_object(self, account: str, container: str, name: str) -> Timestamp:
-        """Write a tombstone on a quorum (ObjectNotFound when there was nothing to delete)."""
+    async def delete_object(
+        self, account: str, container: str, name: str, *, bypass_retention: bool = False
+    ) -> Timestamp:
+        """Write a tombstone on a quorum (ObjectNotFound when there was nothing to delete).
+
+        Retained: the version is retained (:mod:`objectstore.common.retention`),
+        unless ``bypass_retention`` (a front-end that judged the retention itself:
+        S3 moving a version between its containers, or a permitted GOVERNANCE bypass).
+        """
         check_name("object", name, MAX_OBJECT_NAME)
         await self.containers.require(account, container)
+        if not bypass_retention:
+            await self.require_unretained(account, container, name)
         part, nodes = self.ring.get_nodes(account, container, name)
         cpart, cnodes = self.container_ring.get_nodes(account, container)
         ts = Timestamp.now()
@@ -140,8 +151,22 @@ class Objects:
                 dev, part, account, container, name, timestamp=ts, container_update=update
             )
 
-        judge(await self.fan.write(self.ring, part, nodes, delete), errors.ObjectNotFound)
+        outcome = await self.fan.write(self.ring, part, nodes, delete)
+        judge(outcome, errors.ObjectNotFound, tombstone=True)
         return ts
+
+    async def require_unretained(self, account: str, container: str, name: str) -> None:
+        """Retained when the object is (:mod:`objectstore.common.retention`): nothing may
+        delete or replace it. Free for a container without the retention flag."""
+        cinfo = await self.containers.container_info(account, container)
+        if cinfo is None or not cinfo.system.get(retention.CONTAINER_FLAG):
+            return
+        try:
+            info = await self.head_object(account, container, name, newest=True, raw=True)
+        except errors.NotFound:
+            return
+        if retention.retained(info.system):
+            raise errors.Retained(f"{container}/{name} is retained")
 
     async def post_object(
         self, account: str, container: str, name: str, metadata: ObjectMetadata
@@ -158,7 +183,10 @@ class Objects:
             # POST, which the node would store; until NodeClient.post_object skips
             # that auto header, keep the type by sending the current one.
             # The node replaces the whole map, so system entries are re-sent too.
-            now = await self.head_object(account, container, name)
+            now = await self.head_object(account, container, name, raw=True)
+            if content_type and manifest.is_manifest(now.system):
+                # A manifest's listing row keeps the whole size and ETag (as Swift's POST).
+                content_type = manifest.with_listing_params(content_type, now.content_type)
             content_type = content_type or now.content_type
             system = now.system if system is None else system
         part, nodes = self.ring.get_nodes(account, container, name)
@@ -188,38 +216,68 @@ class Objects:
         metadata: ObjectMetadata,
         *,
         fresh: bool = False,
+        raw: bool = False,
+        source: tuple[ObjectInfo, ObjectBody | manifest.SegmentedBody] | None = None,
+        part: tuple[AsyncIterable[bytes], int] | None = None,
     ) -> tuple[PutResult, ObjectInfo]:
         """Server-side copy: the source's body streamed into a new PUT.
 
         Metadata: the source's, updated by ``metadata`` (an empty value drops
         a key); ``fresh`` starts from nothing instead (X-Fresh-Metadata).
-        Returns the new object's PutResult and the source's info.
+        ``raw`` copies a manifest as stored (a new manifest of the same
+        segments); ``source`` is the source already opened by the caller (an
+        object the front-end presents in its own way). ``part``: what to store
+        instead of the whole body (a range of it), its bytes and their count;
+        it gets its own checksum. Returns the new object's PutResult and the
+        source's info.
         """
-        info, body = await self.get_object(*src)
+        info, body = source if source is not None else await self.get_object(*src, raw=raw)
         try:
-            merged = merge_metadata(info, metadata, fresh=fresh)
-            result = await self.put_object(*dst, body.chunks(), merged, content_length=info.size)
+            merged = merge_metadata(info, metadata, fresh=fresh, raw=raw)
+            chunks, size = part if part is not None else (body.chunks(), info.size)
+            if part is not None:
+                merged = dataclasses.replace(merged, etag=None)
+            result = await self.put_object(*dst, chunks, merged, content_length=size)
         finally:
             body.close()
         return result, info
 
 
-def merge_metadata(src: ObjectInfo, md: ObjectMetadata, *, fresh: bool) -> ObjectMetadata:
-    """What a copy stores: the source's metadata updated by the request's."""
+def merge_metadata(
+    src: ObjectInfo, md: ObjectMetadata, *, fresh: bool, raw: bool = False
+) -> ObjectMetadata:
+    """What a copy stores: the source's metadata updated by the request's.
+
+    A copy of a segmented object holds its bytes: it is no manifest itself,
+    unless ``raw`` copies the manifest as stored (its entries, and the
+    listing parameters of its content type, stay).
+    """
     user = {} if fresh else dict(src.user)
     attrs = {} if fresh else dict(src.attributes)
-    # A copy of a segmented object holds its bytes: it is no manifest itself.
-    system = {} if fresh else {k: v for k, v in src.system.items() if k not in manifest.ENTRIES}
+    keep_manifest = raw and manifest.is_manifest(src.system)
+    system = {
+        k: v
+        for k, v in src.system.items()
+        if (keep_manifest or k not in manifest.ENTRIES)
+        and not (fresh and k not in manifest.ENTRIES)
+    }
     user.update(md.user)
     attrs.update(md.attributes)
     system.update(md.system or {})
+    content_type = md.content_type or src.content_type
+    if keep_manifest and md.content_type:
+        content_type = manifest.with_listing_params(content_type, src.content_type)
     return ObjectMetadata(
-        content_type=md.content_type or src.content_type,
+        content_type=content_type,
         user={k: v for k, v in user.items() if v != ""},
         attributes={k: v for k, v in attrs.items() if v != ""},
         delete_at=md.delete_at,
-        etag=None if manifest.is_manifest(src.system) else src.etag,
+        # The bytes of a segmented object shown whole have no stored MD5 to check against.
+        etag=src.etag
+        if src.manifest_etag is None and (raw or not manifest.is_manifest(src.system))
+        else None,
         system={k: v for k, v in system.items() if v != ""},
+        timestamp=md.timestamp,
     )
 
 

@@ -42,11 +42,12 @@ def _egregious(ranges: list[tuple[int, int]]) -> bool:
         return True
     overlaps = 0
     for (s1, e1), (s2, e2) in itertools.combinations(ranges, 2):
-        if s1 < e2 and s2 < e1:
+        # swob's test, strict: equal ranges, or ranges sharing an end, do not overlap
+        if s1 < s2 < e1 or s1 < e2 < e1 or s2 < s1 < e2 or s2 < e1 < e2:
             overlaps += 1
             if overlaps > MAX_OVERLAPS:
                 return True
-    ascending = all(a[0] <= b[0] for a, b in itertools.pairwise(ranges))
+    ascending = all(a <= b for a, b in itertools.pairwise(ranges))  # (start, stop) tuples
     return not ascending and len(ranges) >= MAX_NONASCENDING
 
 

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from objectstore import client as nc
+from objectstore.common import retention
 from objectstore.common.errorlimit import node_key
 from objectstore.proxy import errors
 from objectstore.proxy.fanout import Fanout
@@ -186,7 +187,11 @@ def _decide(answers: list[Answer], failures: list[Any], part: int, body: bool) -
 
 
 def _expired(info: nc.ObjectInfo) -> bool:
-    return info.delete_at is not None and info.delete_at <= time.time()
+    """Past its X-Delete-At, unless retained (:mod:`objectstore.common.retention`)."""
+    now = time.time()
+    if info.delete_at is None or info.delete_at > now:
+        return False
+    return not retention.node_retained(info.metadata, now)
 
 
 class ObjectBody:

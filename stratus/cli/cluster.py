@@ -15,14 +15,12 @@ restart: a restart must find every object where it left it.
 from __future__ import annotations
 
 import dataclasses
-import os
 import secrets
 import tomllib
 from pathlib import Path
 from typing import Any
 
-from stratus import config
-from stratus.private import private_dir
+from stratus import config, private
 
 SECRETS_FILE = "cluster.toml"
 RING_NAMES = ("account", "container", "object")
@@ -58,21 +56,7 @@ def node_address(cfg: config.Config, index: int) -> tuple[str, int]:
 
 def write_private(path: Path, text: str) -> None:
     """Write a file only its owner can read, atomically and durably."""
-    private_dir(path.parent)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        os.fchmod(fd, 0o600)
-        os.write(fd, text.encode())
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
-    dfd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dfd)
-    finally:
-        os.close(dfd)
+    private.write_private(path, text.encode())
 
 
 def ensure_cluster_secrets(cfg: config.Config, *, create: bool) -> None:
@@ -156,7 +140,7 @@ def _describe(devices: set[tuple[str, int, str]]) -> str:
 def ensure_node_dirs(cfg: config.Config, index: int) -> list[Path]:
     paths = [node_dir(cfg, index) / dev for dev in device_names(cfg)]
     for p in paths:
-        private_dir(p)
+        private.private_dir(p)
     return paths
 
 

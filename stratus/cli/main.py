@@ -29,6 +29,8 @@ GROUPS = (
     "status_cmd",
     "server_cmd",
     "network_cmd",
+    "sse_cmd",
+    "s3_cmd",
 )
 
 

@@ -9,7 +9,8 @@ machines runs these instead, each machine with its own configuration
 
 Both read the rings from ``<data>/rings`` and the salts from ``[cluster]``
 or ``<data>/cluster.toml``; neither creates them (see README, "A cluster of
-several machines").
+several machines"). A node may start before its host has rings: it serves
+requests and waits for `stratus ring push` to give it them.
 """
 
 from __future__ import annotations
@@ -49,19 +50,19 @@ def _config_flag(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _load(args: argparse.Namespace) -> config.Config:
+def _load(args: argparse.Namespace, *, need_rings: bool = True) -> config.Config:
     cfg = config.load(args.config)
     cfg.data.dir = str(cfg.data_dir.resolve())
     cluster.ensure_cluster_secrets(cfg, create=False)
-    if not cluster.rings_present(cluster.ring_dir(cfg)):
+    if need_rings and not cluster.rings_present(cluster.ring_dir(cfg)):
         raise config.ConfigError(
-            f"no rings in {cluster.ring_dir(cfg)}: build them once and copy them to every machine"
+            f"no rings in {cluster.ring_dir(cfg)}: build them once and `stratus ring push` them"
         )
     return cfg
 
 
 def _node(args: argparse.Namespace) -> int:
-    cfg = _load(args)
+    cfg = _load(args, need_rings=False)  # `stratus ring push` brings them
     private.service_start(cfg.data_dir)
     if not 0 <= args.node < 1000:
         raise config.ConfigError("--node must be between 0 and 999")

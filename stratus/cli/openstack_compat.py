@@ -122,6 +122,7 @@ def object_store_calls() -> list[Call]:
         for method, handler in sorted(table.items()):
             what = _SWIFT_WHAT.get((level, method), f"{level}: {_what(handler)}")
             calls.append(Call(method, path, what))  # HEAD included: it is a call of its own
+        calls.append(Call("OPTIONS", path, "allowed methods, CORS preflight"))  # swift/cors.py
     return calls
 
 

@@ -31,6 +31,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     _register_edits(rsub)
     _register_checks(rsub)
+    from stratus.cli.ring_push import register_push
+
+    register_push(rsub)  # `stratus ring push`: the rings to every host
 
 
 def _register_edits(rsub: argparse._SubParsersAction) -> None:

@@ -8,7 +8,9 @@ name (every node of the cluster, on every machine), or with ``--node N``
 
     stratus status [--json]
         nodes up, failed devices, replication lag, quarantined replicas,
-        queued container updates, partitions waiting on handoffs; ring balance.
+        queued container updates, partitions waiting on handoffs; ring balance;
+        the ring versions each node serves with, a node whose rings differ from
+        this host's flagged STALE (`stratus ring push` brings them).
 
     stratus node replicate --once [--node N] [--workers object,container,account]
         run one replication pass on each node now and wait for it. The nodes
@@ -91,7 +93,11 @@ def _load(args: argparse.Namespace) -> config.Config:
     return cfg
 
 
-def _ring_nodes(ring_dir: Path) -> list[_Node]:
+#: The public name of a node address (``stratus ring push`` addresses nodes the same way).
+NodeRef = _Node
+
+
+def ring_nodes(ring_dir: Path) -> list[_Node]:
     """Every node the rings name (one entry per ip:port, with one of its devices)."""
     from ring.ringfile import read_ring_file
 
@@ -103,7 +109,7 @@ def _ring_nodes(ring_dir: Path) -> list[_Node]:
 
 
 def _nodes(cfg: config.Config, chosen: list[int] | None) -> list[_Node]:
-    everyone = _ring_nodes(cluster.ring_dir(cfg))
+    everyone = ring_nodes(cluster.ring_dir(cfg))
     if not chosen:
         return everyone
     out = []
@@ -114,7 +120,7 @@ def _nodes(cfg: config.Config, chosen: list[int] | None) -> list[_Node]:
     return out
 
 
-async def _each(nodes: list[_Node], timeout: float, call: Any) -> list[Any]:
+async def each_node(nodes: list[_Node], timeout: float, call: Any) -> list[Any]:
     """``call(client, node)`` on every node at once; an exception instead of a value."""
     from objectstore.client import NodeClient
 
@@ -132,7 +138,7 @@ def _replicate(args: argparse.Namespace) -> int:
     async def call(client: Any, node: _Node) -> dict[str, Any]:
         return await client.replicate_now(node, workers, timeout=args.timeout)
 
-    results = asyncio.run(_each(nodes, args.timeout, call))
+    results = asyncio.run(each_node(nodes, args.timeout, call))
     report, failed = {}, False
     for node, result in zip(nodes, results, strict=True):
         if isinstance(result, BaseException):
@@ -191,6 +197,7 @@ def ring_balance(path: Path) -> dict[str, Any]:
         "devices": len(data.devices),
         "balance": round(worst, 2),
         "version": data.ring_version,
+        "checksum": data.checksum,
     }
 
 
@@ -214,7 +221,20 @@ def _summary(stats: dict[str, Any]) -> dict[str, Any]:
         "quarantined": stats.get("quarantined", 0),
         "async_pending": stats.get("async_pending", 0),
         "async_dropped": stats.get("async_dropped", 0),
+        "rings": stats.get("rings", {}),
+        "ring_checksums": stats.get("ring_checksums", {}),
     }
+
+
+def stale_rings(node: dict[str, Any], rings: dict[str, dict[str, Any]]) -> list[str]:
+    """The rings a node serves with that are not this host's (other version or checksum)."""
+    stale = []
+    for name, mine in rings.items():
+        version = node["rings"].get(name)
+        checksum = node["ring_checksums"].get(name)
+        if version != mine["version"] or (checksum is not None and checksum != mine["checksum"]):
+            stale.append(name)
+    return stale
 
 
 def collect_status(cfg: config.Config, chosen: list[int] | None, timeout: float) -> dict[str, Any]:
@@ -224,16 +244,18 @@ def collect_status(cfg: config.Config, chosen: list[int] | None, timeout: float)
     async def call(client: Any, node: _Node) -> dict[str, Any]:
         return await client.node_stats(node)
 
-    results = asyncio.run(_each(nodes, timeout, call))
+    results = asyncio.run(each_node(nodes, timeout, call))
     out_nodes = {}
     for node, result in zip(nodes, results, strict=True):
         if isinstance(result, BaseException):
             out_nodes[node.label] = {"up": False, "error": repr(result)[:200]}
         else:
             out_nodes[node.label] = _summary(result)
-    up = [n for n in out_nodes.values() if n["up"]]
-    lags = [n["replication_lag"] for n in up]
     rings = {name: ring_balance(cluster.ring_dir(cfg) / f"{name}.ring") for name in RING_NAMES}
+    up = [n for n in out_nodes.values() if n["up"]]
+    for n in up:
+        n["stale_rings"] = stale_rings(n, rings)
+    lags = [n["replication_lag"] for n in up]
     return {
         "time": time.time(),
         "nodes": out_nodes,
@@ -245,6 +267,7 @@ def collect_status(cfg: config.Config, chosen: list[int] | None, timeout: float)
         "async_pending": sum(n["async_pending"] for n in up),
         "async_dropped": sum(n["async_dropped"] for n in up),
         "handoff_partitions": sum(n["handoff_partitions"] for n in up),
+        "stale_ring_nodes": sum(1 for n in up if n["stale_rings"]),
         "rings": rings,
     }
 
@@ -261,6 +284,14 @@ def _fmt_lag(lag: float | None) -> str:
     return "never" if lag is None else f"{lag:.0f}s"
 
 
+def _fmt_rings(node: dict[str, Any]) -> str:
+    """``a3 c3 o4``, then ``STALE(object)`` when the node's rings are not this host's."""
+    text = " ".join(f"{name[0]}{node['rings'].get(name, '?')}" for name in sorted(node["rings"]))
+    if node["stale_rings"]:
+        text += f" STALE({','.join(node['stale_rings'])})"
+    return text or "-"
+
+
 def _status(args: argparse.Namespace) -> int:
     cfg = _load(args)
     report = collect_status(cfg, args.node, args.timeout)
@@ -273,14 +304,20 @@ def _status(args: argparse.Namespace) -> int:
         f"replication lag {_fmt_lag(report['replication_lag'])}, "
         f"quarantined {report['quarantined']}, async pending {report['async_pending']}, "
         f"async dropped {report['async_dropped']}, "
-        f"handoff partitions {report['handoff_partitions']}"
+        f"handoff partitions {report['handoff_partitions']}, "
+        f"nodes with stale rings {report['stale_ring_nodes']}"
     )
     if report["async_pending"]:
         print(async_pending_legend(cluster.logs_dir(cfg)))
+    if report["stale_ring_nodes"]:
+        print(
+            "  stale rings: those nodes serve with other rings than this host's; run "
+            "`stratus ring push` here (or on the builder host)"
+        )
     rows = []
     for label, n in report["nodes"].items():
         if not n["up"]:
-            rows.append([label, "DOWN", "", "", "", "", "", n["error"][:50]])
+            rows.append([label, "DOWN", "", "", "", "", "", "", n["error"][:50]])
             continue
         failed = ", ".join(f"{d}: {why}" for d, why in n["failed_devices"].items())
         rows.append(
@@ -292,11 +329,13 @@ def _status(args: argparse.Namespace) -> int:
                 n["handoff_partitions"],
                 n["quarantined"],
                 n["async_pending"],
+                _fmt_rings(n),
                 failed,
             ]
         )
     print()
-    print(table(["node", "state", "devs", "lag", "handoff", "quar", "pending", "failed"], rows))
+    headers = ["node", "state", "devs", "lag", "handoff", "quar", "pending", "rings", "failed"]
+    print(table(headers, rows))
     print()
     ring_rows = [
         [name, r["partitions"], r["replicas"], r["devices"], f"{r['balance']:.2f}%", r["version"]]

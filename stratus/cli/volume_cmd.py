@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import sys
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -42,6 +43,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     serve = act.add_parser("serve", help="run the volume service and its iSCSI target")
     serve.add_argument("--config", metavar="FILE", default=argparse.SUPPRESS)
     serve.set_defaults(func=_serve)
+    backend = act.add_parser(
+        "backend", help="run one volume backend (storage directory and iSCSI target) process"
+    )
+    backend.add_argument("--config", metavar="FILE", default=argparse.SUPPRESS)
+    backend.add_argument("--name", help="the backend's name (default: volume.backend_name)")
+    backend.set_defaults(func=_backend)
 
     create = _action(act, "create", "create a volume (size in GiB)", _create)
     create.add_argument("size", type=int, nargs="?", help="GiB (default: the source's size)")
@@ -459,4 +466,26 @@ def _serve(args: argparse.Namespace) -> int:
         runner.run(lambda stop: serve(cfg, stop))
     except OSError as exc:
         raise CommandError(f"cannot serve volumes: {exc}") from None
+    return 0
+
+
+def _backend(args: argparse.Namespace) -> int:
+    """One backend process behind the volume API (``volume.backends`` there)."""
+    from blockstore.pool.server import serve
+
+    cfg = config.load(args.config)
+    cfg.data.dir = str(cfg.data_dir.resolve())
+    name = args.name or cfg.volume.backend_name
+    cfg.volume.backend_name = name
+    try:
+        cfg.validate()
+    except config.ConfigError as exc:
+        raise CommandError(str(exc)) from None
+    root = Path(cfg.volume.dir) if cfg.volume.dir else cfg.data_dir / "volumes"
+    private.service_start(cfg.data_dir, root)
+    setup_logging()
+    try:
+        runner.run(lambda stop: serve(cfg, name, stop))
+    except OSError as exc:
+        raise CommandError(f"cannot serve volume backend {name}: {exc}") from None
     return 0

@@ -7,8 +7,9 @@ storage URL, exactly as python-swiftclient and the ``swift`` CLI expect:
 - 200 with ``X-Auth-Token``, ``X-Storage-Token``, ``X-Storage-Url``
   (``<scheme>://<host>/v1/AUTH_<project>``) and ``X-Auth-Token-Expires``
   (seconds left), plus a JSON body naming the storage URL;
-- 401 with Swift's HTML body when the user or key is wrong;
-- 400 when the headers are missing or malformed;
+- 401 with Swift's HTML body when the user or key is wrong, missing or
+  malformed, challenging with ``Swift realm="<account>"`` (the part of the
+  user before the colon, "unknown" without one) as tempauth does;
 - 429 with ``Retry-After`` when the client's address has failed too often
   (:mod:`stratus.authlimit`): no key is checked then.
 
@@ -40,10 +41,6 @@ AUTH_PATHS = ("/auth/v1.0", "/auth/v1.0/")
 _UNAUTHORIZED = (
     "<html><h1>Unauthorized</h1><p>This server could not verify that you are "
     "authorized to access the document you requested.</p></html>"
-)
-_BAD_REQUEST = (
-    "<html><h1>Bad Request</h1><p>The server could not comply with the request "
-    "since it is either malformed or otherwise incorrect.</p></html>"
 )
 _NOT_ALLOWED = "<html><h1>Method Not Allowed</h1></html>"
 _TOO_MANY = (
@@ -78,12 +75,14 @@ def make_auth_handler(
             return _html(405, _NOT_ALLOWED, {"Allow": "GET, HEAD"})
         spec = request.headers.get("X-Auth-User") or request.headers.get("X-Storage-User")
         key = request.headers.get("X-Auth-Key") or request.headers.get("X-Storage-Pass")
+        # Swift's challenge names the account of X-Auth-User ("unknown" without one).
+        refused = _unauthorized(_realm(spec))
         if not spec or not key:
-            return _html(400, _BAD_REQUEST)
+            return refused
         try:
             project, user = parse_user_spec(spec)
         except IdentityError:
-            return _html(400, _BAD_REQUEST)
+            return refused
         wait = failures.charge(request.remote)
         if wait:
             log.info("auth throttled for %s:%s from %s", project, user, request.remote)
@@ -92,7 +91,7 @@ def make_auth_handler(
             result = await asyncio.to_thread(store.login, project, user, key, token_lifetime)
         if result is None:
             log.info("auth refused for %s:%s from %s", project, user, request.remote)
-            return _html(401, _UNAUTHORIZED, {"Www-Authenticate": 'Swift realm="unknown"'})
+            return refused
         failures.refund(request.remote)
         token, principal = result
         url = f"{base or f'{request.scheme}://{request.host}'}/v1/{principal.account}"
@@ -130,7 +129,25 @@ def make_auth_routes(
     return [web.get(path, handler) for path in AUTH_PATHS]
 
 
+def _realm(spec: str | None) -> str:
+    """tempauth's realm: the part of ``account:user`` before the colon, else "unknown".
+
+    A name that could not be echoed safely in a quoted header value is "unknown" too.
+    """
+    account = spec.partition(":")[0] if spec and ":" in spec else ""
+    if not account.isascii() or not account.isprintable() or '"' in account or "\\" in account:
+        return "unknown"
+    return account or "unknown"
+
+
+def _unauthorized(realm: str) -> web.Response:
+    return _html(401, _UNAUTHORIZED, {"Www-Authenticate": f'Swift realm="{realm}"'})
+
+
 def _html(status: int, body: str, headers: dict[str, str] | None = None) -> web.Response:
+    # swob's label, byte for byte (aiohttp's charset= would be lower case)
     return web.Response(
-        status=status, text=body, content_type="text/html", charset="utf-8", headers=headers
+        status=status,
+        text=body,
+        headers={"Content-Type": "text/html; charset=UTF-8", **(headers or {})},
     )

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import ipaddress
+import json
 import os
 import re
 import secrets
@@ -198,6 +199,12 @@ class HostCluster:
 
     def exec_in(self, netns: str, argv: Sequence[str], *, timeout: float = WAIT) -> str:
         """A command inside a namespace, with the venv's tools on PATH; its stdout."""
+        return self.run_ns(netns, argv, timeout=timeout).stdout
+
+    def run_ns(
+        self, netns: str, argv: Sequence[str], *, check: bool = True, timeout: float = WAIT
+    ) -> subprocess.CompletedProcess[str]:
+        """``exec_in``, also for commands expected to fail (``check=False``): the whole result."""
         env = {"PATH": f"{BIN}:/usr/sbin:/usr/bin:/sbin:/bin", "HOME": str(self.root)}
         done = subprocess.run(
             ["ip", "netns", "exec", netns, *argv],
@@ -207,12 +214,30 @@ class HostCluster:
             env=env,
             cwd=REPO,
         )
-        if done.returncode != 0:
+        if check and done.returncode != 0:
             raise RuntimeError(
                 f"[{netns}] {' '.join(argv)} failed ({done.returncode}):\n"
                 f"{done.stdout[-2000:]}\n{done.stderr[-2000:]}"
             )
-        return done.stdout
+        return done
+
+    def stratus(
+        self, host: Host, *args: str, check: bool = True, timeout: float = WAIT
+    ) -> subprocess.CompletedProcess[str]:
+        """``stratus --config <host's config> args`` on ``host``, as its operator runs it."""
+        argv = [str(BIN / "stratus"), "--config", str(host.config), *args]
+        return self.run_ns(host.netns, argv, check=check, timeout=timeout)
+
+    def node_stats(self, host: Host) -> dict[str, Any]:
+        """``GET /stats`` of ``host``'s node, asked from the client namespace."""
+        script = (
+            "import sys,urllib.request;"
+            "sys.stdout.write(urllib.request.urlopen(sys.argv[1],timeout=5).read().decode())"
+        )
+        out = self.run_in_client(
+            [sys.executable, "-c", script, f"http://{host.address}:6200/stats"], timeout=15
+        )
+        return json.loads(out)
 
     def run_in_client(self, argv: Sequence[str], *, timeout: float = WAIT) -> str:
         return self.exec_in(self.client_ns, argv, timeout=timeout)
@@ -383,7 +408,7 @@ def _readme_ring_script(cluster: HostCluster, readme: ReadmeCluster) -> str:
     first, second = README_IPS
     for line in readme.ring_script.splitlines():
         if line.lstrip().startswith(("ssh ", "scp ")):
-            continue  # the copy to the other machines is done by the harness
+            continue  # a copy by hand to other machines (README pushes them instead)
         line = line.replace("--replicas 2", f"--replicas {cluster.replicas}")
         if f"--ip {second} " in line:
             for host in cluster.hosts[1:]:
@@ -466,21 +491,16 @@ def host_cluster(
                 root / f"host{i}" / "node.log",
             )
             cluster.hosts.append(Host(i, ns, address, host_root, cfg, node))
-        # README: the rings on host 1, then copied to the others.
+        # README: the rings on host 1; its `stratus ring push` (a command below, once the
+        # nodes run) gives them to the other hosts.
         first = cluster.hosts[0]
-        ring_dir = first.root / "rings"
         script = _readme_ring_script(cluster, readme)
-        cluster.exec_in(first.netns, ["bash", "-euo", "pipefail", "-c", script])
-        for host in cluster.hosts[1:]:
-            # README's `ssh ... mkdir -p -m 700`, then `scp *.ring`.
-            for d in (host.root, host.root / "rings"):
-                d.mkdir(mode=0o700, exist_ok=True)
-            for ring in ring_dir.glob("*.ring"):
-                shutil.copy2(ring, host.root / "rings" / ring.name)
+        cluster.exec_in(first.netns, ["bash", "-euo", "pipefail", "-c", script], timeout=240)
         salts = (secrets.token_hex(16), secrets.token_hex(16))
         for host in cluster.hosts:
             host.config.write_text(_host_config(cluster, host, readme, salts, tuning or {}))
-        # README's commands, in order: nodes everywhere, the proxy and the first user on host 1.
+        # README's commands, in order: nodes everywhere, then on host 1 the ring push, the
+        # proxy and the first user.
         for command in readme.commands:
             argv = command.replace(README_CONFIG, "{config}").split()
             if argv[:2] == ["stratus", "node"]:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from objectstore.proxy.models import AccountInfo
-from objectstore.proxy.swift import auth
+from objectstore.proxy.swift import auth, cors
 from objectstore.proxy.swift.constraints import (
     ACCOUNT_LISTING_LIMIT,
     check_account_name,
@@ -27,7 +27,14 @@ from objectstore.timestamp import Timestamp
 if TYPE_CHECKING:
     from objectstore.proxy.swift.app import Ctx
 
-ALLOW = "GET, HEAD, POST"
+ALLOW = cors.ALLOW  # what Swift's 405 lists, OPTIONS included, in its order
+# ctx.environ keys for the filters: system entries a POST stores with the user metadata
+# (account quotas), and the AccountInfo a GET/HEAD answered from (to show those entries).
+SYSTEM = "stratus.account.system"
+INFO = "stratus.account.info"
+# ROWS: ``async fn(params, rows) -> rows`` changes a GET's container rows before they are
+# rendered (object versioning folds its hidden containers into their parents).
+ROWS = "stratus.account.rows"
 
 
 async def dispatch(ctx: Ctx) -> web.StreamResponse:
@@ -49,6 +56,7 @@ def account_headers(info: AccountInfo) -> dict[str, str]:
         "X-Account-Bytes-Used": str(info.bytes_used),
         "X-Timestamp": ts.normal,
         "X-Put-Timestamp": ts.normal,
+        "Accept-Ranges": "bytes",  # as Swift's account server sends it
     }
     headers.update(meta_headers(info.user, "account"))
     return headers
@@ -59,11 +67,14 @@ async def handle_get(ctx: Ctx) -> web.StreamResponse:
     media = listing_type(ctx.params.get("format"), ctx.headers.get("Accept"))
     vary = "format" not in ctx.params
     if ctx.method == "HEAD":
-        info = await ctx.core.head_account(ctx.account)
+        info = ctx.environ[INFO] = await ctx.core.head_account(ctx.account)
         headers = account_headers(info)
         return listing_response("HEAD", media, [], ctx.account, "account", headers, vary=vary)
     params = list_params(ctx.params, ACCOUNT_LISTING_LIMIT, allow_path=False)
     info, rows = await ctx.core.list_containers(ctx.account, params)
+    ctx.environ[INFO] = info
+    for edit in ctx.environ.get(ROWS, ()):
+        rows = await edit(params, rows)
     headers = account_headers(info)
     return listing_response("GET", media, rows, ctx.account, "account", headers, vary=vary)
 
@@ -72,7 +83,7 @@ async def handle_post(ctx: Ctx) -> web.StreamResponse:
     """Set or remove X-Account-Meta-* (an empty value or X-Remove-... removes)."""
     check_metadata(ctx.headers, "account")
     user = user_metadata(ctx.headers, "account", removals=True)
-    await ctx.core.post_account(ctx.account, user=user)
+    await ctx.core.post_account(ctx.account, user=user, system=ctx.environ.get(SYSTEM))
     return web.Response(status=204, headers={"Content-Type": "text/html; charset=UTF-8"})
 
 

@@ -16,18 +16,19 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, unquote
 
 from aiohttp import web
+from aiohttp.typedefs import Handler as RequestHandler
 from multidict import CIMultiDict, CIMultiDictProxy
 
 from objectstore.client import TRANS_ID
 from objectstore.proxy import errors as core_errors
 from objectstore.proxy.core import ProxyCore
-from objectstore.proxy.swift import account, auth, container, info, listing, obj, pipeline
+from objectstore.proxy.swift import account, auth, container, cors, info, listing, obj, pipeline
 from objectstore.proxy.swift.constraints import (
     MAX_HEADER_SIZE,
     MAX_REQUEST_LINE,
@@ -35,7 +36,8 @@ from objectstore.proxy.swift.constraints import (
     parse_query,
     split_path,
 )
-from objectstore.proxy.swift.errors import SwiftError, error_response, from_core
+from objectstore.proxy.swift.errors import HTML, SwiftError, error_response, from_core
+from objectstore.proxy.swift.middleware import tempauth
 from stratus.authlimit import AuthLimits, FailureLimiter
 from stratus.config import Config
 from stratus.http import errors, requestid
@@ -85,6 +87,21 @@ class Ctx:
     on_prepare: list[Callable[[web.StreamResponse], None]] = field(
         default_factory=lambda: list[Callable[[web.StreamResponse], None]]()
     )
+    # A filter's subrequest carries its own body (an archive member, a form file):
+    # handlers read ``body_chunks()`` and ``content_length``, never the request's directly.
+    body: AsyncIterable[bytes] | None = None
+
+    @property
+    def content_length(self) -> int | None:
+        """Content-Length of this (sub)request's body, None when absent (chunked)."""
+        if self.body is None:
+            return self.request.content_length
+        value = self.headers.get("Content-Length")
+        return int(value) if value is not None else None
+
+    def body_chunks(self) -> AsyncIterable[bytes]:
+        """The body as it arrives: the subrequest's own, else the client's."""
+        return self.body if self.body is not None else self.request.content.iter_any()
 
 
 def new_trans_id() -> str:
@@ -141,6 +158,10 @@ def _answer(request: web.Request, exc: Exception) -> web.StreamResponse | None:
         assert mapped is not None
         exc = mapped
     if isinstance(exc, SwiftError):
+        if exc.status == 404 and exc.body is None and request.method == "HEAD":
+            # the backend's bodiless 404: Content-Length 0 (aiohttp sends none for b"")
+            exc.body, exc.content_type = "", HTML
+            exc.headers.setdefault("Content-Length", "0")
         if exc.status == 401:
             exc.headers.setdefault("Www-Authenticate", www_authenticate(request.raw_path))
         return exc.response()
@@ -171,6 +192,40 @@ swift_errors = errors.error_middleware(
 )
 
 
+# aiohttp's parser limits sit above Swift's, so that the lines between are answered as
+# Swift's server (eventlet) answers them, by ``line_limits``; beyond, aiohttp's own 400.
+PARSER_LINE_LIMIT = 8 * MAX_REQUEST_LINE
+MAX_TOTAL_HEADER_SIZE = 65536  # eventlet's
+
+
+@web.middleware
+async def line_limits(request: web.Request, handler: RequestHandler) -> web.StreamResponse:
+    """eventlet's limits under Swift: a request line of ``max_request_line`` bytes or more
+    (CRLF included) is 414, a header line of ``max_header_size`` or more is 400 "Header
+    Line Too Long", more than 64 KiB of headers 400 "Headers Too Large"; no body, and the
+    connection closes."""
+    version = request.version
+    target = request.raw_path.encode("utf-8", "surrogateescape")
+    line = len(request.method) + len(target) + len(f"HTTP/{version.major}.{version.minor}") + 4
+    if line >= MAX_REQUEST_LINE:
+        return _line_error(414, "Request URI Too Long")
+    total = 2
+    for name, value in request.raw_headers:
+        size = len(name) + len(value) + 4
+        if size >= MAX_HEADER_SIZE:
+            return _line_error(400, "Header Line Too Long")
+        total += size
+    if total > MAX_TOTAL_HEADER_SIZE:
+        return _line_error(400, "Headers Too Large")
+    return await handler(request)
+
+
+def _line_error(status: int, reason: str) -> web.Response:
+    resp = web.Response(status=status, reason=reason, headers={"Connection": "close"})
+    resp.force_close()
+    return resp
+
+
 async def handle_api(request: web.Request) -> web.StreamResponse:
     """Everything under /v1: parse, authenticate, authorize, dispatch."""
     version, acct, cont, name = split_path(request.rel_url.raw_path)
@@ -188,16 +243,23 @@ async def handle_api(request: web.Request) -> web.StreamResponse:
         container=cont,
         obj=name,
         params=params,
-        principal=app[TOKENS].authenticate(request.headers.get("X-Auth-Token")),
+        principal=None,
         method=request.method,
         headers=request.headers,
     )
+    try:
+        ctx.principal = app[TOKENS].authenticate(request.headers.get("X-Auth-Token"))
+    except SwiftError as exc:  # refused where Swift's auth sits in the pipeline
+        ctx.environ[tempauth.AUTH_ERROR] = exc
     request[CTX] = ctx
     return await app[PIPELINE](ctx)
 
 
 async def dispatch(ctx: Ctx) -> web.StreamResponse:
-    """The end of the pipeline: the account, container or object handlers."""
+    """The end of the pipeline: the account, container or object handlers (and CORS)."""
+    if ctx.method == "OPTIONS":
+        return await cors.preflight(ctx)
+    await cors.begin(ctx)
     if ctx.obj is not None:
         return await obj.dispatch(ctx)
     if ctx.container is not None:
@@ -214,7 +276,7 @@ async def _run_on_prepare(request: web.Request, response: web.StreamResponse) ->
 
 
 async def handle_healthcheck(request: web.Request) -> web.Response:
-    return web.Response(text="OK")
+    return web.Response(body=b"OK", headers={"Content-Type": "text/plain"})  # as Swift's
 
 
 _TOP_OPERATIONS = {
@@ -247,14 +309,14 @@ def make_app(core: ProxyCore, identity: IdentityStore, config: Config) -> web.Ap
     install_log_filter()
     app = web.Application(
         client_max_size=CLIENT_MAX_SIZE,
-        middlewares=[swift_errors],
-        # Swift's max_request_line and max_header_size (its server's line limits).
-        handler_args={"max_line_size": MAX_REQUEST_LINE, "max_field_size": MAX_HEADER_SIZE},
+        middlewares=[line_limits, swift_errors],
+        handler_args={"max_line_size": PARSER_LINE_LIMIT, "max_field_size": PARSER_LINE_LIMIT},
     )
     app[CORE] = core
     app[IDENTITY] = identity
     app[TOKENS] = auth.TokenCache(identity)
     app[CONFIG] = config
+    app[cors.POLICY] = cors.Policy.from_config(config.proxy)
     app[AUTH_LIMITER] = limiter = FailureLimiter(AuthLimits.from_config(config))
     app[PIPELINE] = pipeline.build(dispatch)
     app.add_routes(

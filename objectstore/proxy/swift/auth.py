@@ -25,7 +25,9 @@ Policy (documented in the Swift compatibility notes):
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from objectstore.proxy.acl import read_granted, write_granted
 from objectstore.proxy.models import ContainerInfo
@@ -80,6 +82,28 @@ class TokenCache:
             until = min(until, principal.expires)
         self._hits[token] = (until, principal)
         return principal
+
+
+#: ``ctx.environ`` key: a filter that verified a signed request (TempURL, FormPost) lets it
+#: act in one account, or one container of it, whoever sent it: Swift's ``swift.authorize``
+#: override (``authorize_same_account`` / ``authorize_same_container``).
+SIGNED_SCOPE = "stratus.signed_scope"
+
+
+@dataclass(frozen=True)
+class SignedScope:
+    account: str
+    container: str | None = None  # None: every container of the account
+
+
+def signed_access(environ: Mapping[str, Any], account: str, container: str) -> Access | None:
+    """What a verified signature grants on ``account/container`` (None: nothing)."""
+    scope = environ.get(SIGNED_SCOPE)
+    if not isinstance(scope, SignedScope) or scope.account != account:
+        return None
+    if scope.container is not None and scope.container != container:
+        return None
+    return Access(None, False, True)
 
 
 def deny(principal: Principal | None) -> SwiftError:

@@ -28,6 +28,9 @@ VALID_API_VERSIONS = ("v1", "v1.0")
 EXTRA_HEADER_COUNT = 0
 AUTO_CREATE_ACCOUNT_PREFIX = "."
 MAX_ACL_LENGTH = 4096  # what a storage node keeps in one metadata value
+# Starts the names of containers middlewares keep for themselves (Swift's reserved
+# namespace starts with a NUL, which the core cannot store): clients never reach them.
+RESERVED = "\x01"
 
 
 def blen(text: str) -> int:
@@ -59,6 +62,8 @@ def split_path(raw_path: str) -> tuple[str, str, str | None, str | None]:
     if "\x00" in path:
         raise SwiftError(412, "Invalid UTF8 or contains NULL", content_type=HTML)
     segs = path.split("/", 4)
+    if len(segs) > 3 and segs[3].startswith(RESERVED):  # as Swift answers its reserved NUL
+        raise SwiftError(412, "Invalid UTF8 or contains NULL", content_type=HTML)
     if segs[0] or len(segs) < 2 or not segs[1] or not all(segs[1:-1]):
         raise SwiftError(404)
     version, account, container, obj = [*segs[1:], "", "", ""][:4]
@@ -164,7 +169,9 @@ def check_metadata(headers: Mapping[str, str], target: str) -> None:
         name = key[len(prefix) :]
         if not name:
             raise SwiftError(400, "Metadata name cannot be empty")
-        if not is_utf8(name) or not is_utf8(value):
+        # Swift refuses bytes that are not UTF-8 in account and container metadata only;
+        # an object's metadata takes them (stored as sent).
+        if target != "object" and (not is_utf8(name) or not is_utf8(value)):
             raise SwiftError(400, "Metadata must be valid UTF-8")
         count += 1
         size += blen(name) + blen(value)

@@ -14,7 +14,7 @@ from aiohttp import web
 
 from objectstore.proxy.conditional import http_date
 from objectstore.proxy.models import ContainerInfo
-from objectstore.proxy.swift import auth
+from objectstore.proxy.swift import auth, cors
 from objectstore.proxy.swift.constraints import (
     CONTAINER_LISTING_LIMIT,
     check_account_name,
@@ -30,12 +30,17 @@ from objectstore.proxy.swift.headers import (
     meta_headers,
     user_metadata,
 )
-from objectstore.proxy.swift.listing import list_params, listing_response, listing_type
+from objectstore.proxy.swift.listing import (
+    ROW_EDITS,
+    list_params,
+    listing_response,
+    listing_type,
+)
 
 if TYPE_CHECKING:
     from objectstore.proxy.swift.app import Ctx
 
-ALLOW = "DELETE, GET, HEAD, POST, PUT"
+ALLOW = cors.ALLOW  # what Swift's 405 lists, OPTIONS included, in its order
 
 
 async def dispatch(ctx: Ctx) -> web.StreamResponse:
@@ -98,7 +103,10 @@ async def handle_get(ctx: Ctx, access: auth.Access) -> web.StreamResponse:
     params = list_params(ctx.params, CONTAINER_LISTING_LIMIT, allow_path=True)
     info, rows = await ctx.core.list_objects(ctx.account, ctx.container, params)
     headers = container_headers(info, access.owner)
-    return listing_response("GET", media, rows, ctx.container, "container", headers, vary=vary)
+    edits = ctx.environ.get(ROW_EDITS, ())
+    return listing_response(
+        "GET", media, rows, ctx.container, "container", headers, vary=vary, edits=edits
+    )
 
 
 def _changes(ctx: Ctx, access: auth.Access) -> tuple[dict[str, str], dict[str, str]]:

@@ -24,7 +24,9 @@ REASONS: dict[int, tuple[str, str]] = {
     202: ("Accepted", "The request is accepted for processing."),
     204: ("No Content", ""),
     206: ("Partial Content", ""),
+    301: ("Moved Permanently", "The resource has moved permanently."),
     304: ("Not Modified", ""),
+    307: ("Temporary Redirect", "The resource has moved temporarily."),
     400: (
         "Bad Request",
         "The server could not comply with the request since it is either "
@@ -59,6 +61,7 @@ REASONS: dict[int, tuple[str, str]] = {
         "The server has either erred or is incapable of performing the requested operation.",
     ),
     501: ("Not Implemented", "The requested method is not implemented by this server."),
+    502: ("Bad Gateway", "Bad gateway."),
     503: (
         "Service Unavailable",
         "The server is currently unavailable. Please try again at a later time.",
@@ -68,7 +71,7 @@ REASONS: dict[int, tuple[str, str]] = {
 }
 
 HTML = "text/html; charset=UTF-8"
-PLAIN = "text/plain; charset=UTF-8"
+PLAIN = "text/plain"  # swob labels text/plain bodies without a charset
 
 
 def html_body(status: int) -> bytes:
@@ -128,9 +131,12 @@ def status_response(
 def from_core(exc: Exception) -> SwiftError | None:
     """Map an error of the proxy core to Swift's answer (None: not a core error)."""
     from objectstore.proxy import errors as core
+    from objectstore.proxy import manifest
 
     if not isinstance(exc, core.ProxyError):
         return None
+    if isinstance(exc, manifest.SegmentError):  # a large object's segment is gone or changed
+        return SwiftError(409)
     if isinstance(exc, core.RangeNotSatisfiable):
         return SwiftError(416, headers={"Content-Range": unsatisfied_range(exc.size)})
     if isinstance(exc, core.InvalidInput):

@@ -22,7 +22,22 @@ ATTRIBUTE_HEADERS = {
     name: "-".join(p.capitalize() for p in name.split("-")) for name in CONTENT_ATTRIBUTES
 }
 ACL_HEADERS = (("x-container-read", "read-acl"), ("x-container-write", "write-acl"))
+# Kept like the content attributes by Swift's object server (its allowed_headers): a PUT
+# or POST sets it, a POST without it drops it. It makes a dynamic large object (dlo).
+OBJECT_MANIFEST = "x-object-manifest"
+SWIFT_ATTRIBUTES = (*CONTENT_ATTRIBUTES, OBJECT_MANIFEST)
 MAX_DELETE_AT = 9999999999  # Swift clamps X-Delete-At here (normalize_delete_at_timestamp)
+
+
+def storable(text: str) -> str:
+    """Header text with bytes that were not UTF-8 (object metadata takes them, as Swift's
+    does) as U+FFFD: the nodes and the answers carry UTF-8 only, where Swift keeps the raw
+    bytes."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    return text
 
 
 def title(name: str) -> str:
@@ -38,7 +53,7 @@ def user_metadata(headers: Mapping[str, str], target: str, *, removals: bool) ->
     for key, value in headers.items():
         low = key.lower()
         if low.startswith(prefix):
-            out[low[len(prefix) :]] = value.strip()
+            out[storable(low[len(prefix) :])] = storable(value.strip())
         elif removals and low.startswith(remove) and len(low) > len(remove):
             out.setdefault(low[len(remove) :], "")
     return out
@@ -53,7 +68,7 @@ def meta_headers(user: Mapping[str, str], target: str) -> dict[str, str]:
 def content_attributes(headers: Mapping[str, str]) -> dict[str, str]:
     """The content attributes an object PUT or POST carries."""
     out: dict[str, str] = {}
-    for name in CONTENT_ATTRIBUTES:
+    for name in SWIFT_ATTRIBUTES:
         value = headers.get(name)
         if value is not None:
             out[name] = value

@@ -1,9 +1,10 @@
 """``GET /info``: the cluster's capabilities and limits, as Swift publishes them.
 
 The ``swift`` section has exactly the keys of Swift 2.38's proxy (its
-constraints and flags); other sections appear only for features Stratus
-implements (``tempauth`` without account ACLs, and each pipeline feature's
-own section, see ``pipeline``).
+constraints and flags, less the two its ``disallowed_sections`` hides by default:
+``valid_api_versions`` and ``auto_create_account_prefix``); other sections
+appear only for features Stratus implements (``tempauth`` without account ACLs,
+and each pipeline feature's own section, see ``pipeline``).
 """
 
 from __future__ import annotations
@@ -14,16 +15,16 @@ from typing import Any
 from aiohttp import web
 
 from objectstore.proxy.swift import constraints as c
-from objectstore.proxy.swift import pipeline
+from objectstore.proxy.swift import cors, pipeline
 from objectstore.proxy.swift.errors import SwiftError
 
 
-def capabilities(max_file_size: int = c.MAX_FILE_SIZE) -> dict[str, Any]:
+def capabilities(max_file_size: int = c.MAX_FILE_SIZE, strict_cors: bool = True) -> dict[str, Any]:
     """What python-swiftclient's ``swift capabilities`` shows."""
     return {
         "swift": {
             "version": "stratus-0.1",
-            "strict_cors_mode": True,
+            "strict_cors_mode": strict_cors,
             "policies": [{"name": "Policy-0", "aliases": "Policy-0", "default": True}],
             "allow_account_management": False,
             "account_autocreate": True,
@@ -40,11 +41,8 @@ def capabilities(max_file_size: int = c.MAX_FILE_SIZE) -> dict[str, Any]:
             "account_listing_limit": c.ACCOUNT_LISTING_LIMIT,
             "max_account_name_length": c.MAX_ACCOUNT_NAME_LENGTH,
             "max_container_name_length": c.MAX_CONTAINER_NAME_LENGTH,
-            "valid_api_versions": list(c.VALID_API_VERSIONS),
             "extra_header_count": c.EXTRA_HEADER_COUNT,
-            "auto_create_account_prefix": c.AUTO_CREATE_ACCOUNT_PREFIX,
         },
-        "tempauth": {"account_acls": False},
         **pipeline.info_sections(),
     }
 
@@ -71,5 +69,6 @@ async def handle_info(request: web.Request) -> web.Response:
     if origin is not None:
         headers["Access-Control-Allow-Origin"] = origin
         headers["Access-Control-Expose-Headers"] = "x-trans-id"
-    body = json.dumps(capabilities(request.app[CORE].max_object_size)).encode("ascii")
+    caps = capabilities(request.app[CORE].max_object_size, request.app[cors.POLICY].strict)
+    body = json.dumps(caps).encode("ascii")
     return web.Response(body=body, headers=headers)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from xml.etree.ElementTree import Element, SubElement, tostring
 
 from aiohttp import web
@@ -99,29 +99,39 @@ def best_match(accept: str, offered: Sequence[str]) -> str | None:
 
 
 Row = ObjectRow | ContainerRow | SubdirRow
+#: A filter's change to each object row (``ctx.environ[ROW_EDITS]``, a list): symlink
+#: turns its content-type parameters into ``symlink_path``..., as Swift's middlewares
+#: rewrite the JSON listing.
+RowEdit = Callable[[dict[str, object]], None]
+ROW_EDITS = "stratus.listing.row_edits"
 
 
-def render(rows: Sequence[Row], media: str, name: str, kind: str) -> bytes:
+def render(
+    rows: Sequence[Row], media: str, name: str, kind: str, edits: Sequence[RowEdit] = ()
+) -> bytes:
     """The listing body; ``kind`` is "account" or "container", ``name`` its name."""
     if media == "application/json":
-        return json.dumps([_as_dict(r) for r in rows]).encode("ascii")
+        return json.dumps([_as_dict(r, edits) for r in rows]).encode("ascii")
     if media.endswith("/xml"):
-        return _xml(rows, name, kind)
+        return _xml(rows, name, kind, edits)
     return b"".join(r.name.encode("utf-8") + b"\n" for r in rows)
 
 
-def _as_dict(row: Row) -> dict[str, object]:
+def _as_dict(row: Row, edits: Sequence[RowEdit] = ()) -> dict[str, object]:
     """A row with the keys, in the order, of Swift's container and account servers."""
     if isinstance(row, SubdirRow):
         return {"subdir": row.subdir}
     if isinstance(row, ObjectRow):
-        return {
+        fields: dict[str, object] = {
             "bytes": row.size,
             "hash": row.etag,
             "name": row.name,
             "content_type": row.content_type,
             "last_modified": row.last_modified.isoformat,
         }
+        for edit in edits:
+            edit(fields)
+        return fields
     return {
         "name": row.name,
         "count": row.object_count,
@@ -137,7 +147,7 @@ _XML_FIELDS = {
 }
 
 
-def _xml(rows: Sequence[Row], name: str, kind: str) -> bytes:
+def _xml(rows: Sequence[Row], name: str, kind: str, edits: Sequence[RowEdit]) -> bytes:
     """listing_formats.container_to_xml / account_to_xml."""
     account = kind == "account"
     doc = Element(kind, name=name)
@@ -149,7 +159,7 @@ def _xml(rows: Sequence[Row], name: str, kind: str) -> bytes:
             if not account:
                 SubElement(sub, "name").text = row.subdir
         else:
-            fields = _as_dict(row)
+            fields = _as_dict(row, edits)
             sub = SubElement(doc, "container" if account else "object")
             for key in _XML_FIELDS[kind]:
                 SubElement(sub, key).text = str(fields[key])
@@ -184,6 +194,7 @@ def listing_response(
     headers: dict[str, str],
     *,
     vary: bool = False,
+    edits: Sequence[RowEdit] = (),
 ) -> web.Response:
     """200 with the listing, or 204 (HEAD, or an empty plain listing).
 
@@ -194,7 +205,7 @@ def listing_response(
         headers["Vary"] = "Accept"
     if method == "HEAD":
         return web.Response(status=204, headers=headers)
-    body = render(rows, media, name, kind)
+    body = render(rows, media, name, kind, edits)
     if not body:
         return web.Response(status=204, headers=headers)
     return web.Response(status=200, body=body, headers=headers)

@@ -8,21 +8,25 @@ needs read access, the destination write access.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import mimetypes
+from collections.abc import AsyncIterable, AsyncIterator
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote
 
 from aiohttp import web
 
 from objectstore.proxy import errors as core_errors
+from objectstore.proxy import sealed
 from objectstore.proxy.conditional import http_date
 from objectstore.proxy.manifest import SegmentedBody
 from objectstore.proxy.models import ObjectInfo, ObjectMetadata
-from objectstore.proxy.ranges import content_range
+from objectstore.proxy.ranges import content_range, unsatisfied_range
 from objectstore.proxy.reads import ObjectBody
-from objectstore.proxy.swift import auth, conditional
+from objectstore.proxy.swift import auth, conditional, cors
 from objectstore.proxy.swift.constraints import (
+    RESERVED,
     check_account_name,
     check_container_name,
     check_metadata,
@@ -53,8 +57,22 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-ALLOW = "COPY, DELETE, GET, HEAD, POST, PUT"
+ALLOW = cors.ALLOW  # what Swift's 405 lists, OPTIONS included, in its order
 ONE_WRITE = 64 * 1024  # bodies up to this size are sent in one write
+# Hooks for filters (``ctx.environ`` keys, each a list of functions):
+# INSPECT: ``fn(info)`` sees the object a GET/HEAD found, before its preconditions and
+# body; it may raise (symlink follows its link, staticweb refuses directory markers).
+# The innermost filter's hook runs first.
+# PUT_EDITS: ``fn(metadata) -> metadata`` changes what a PUT stores (system entries).
+INSPECT = "stratus.obj.inspect"
+PUT_EDITS = "stratus.obj.put_edits"
+# READ_RAW: a flag: GET, HEAD and copies read a manifest as stored (multipart-manifest=get).
+# PRESENT: ``async fn(ctx, info, body) -> (info, body)`` shows what a GET, a HEAD (body
+# None) or a copy found as a filter presents it (dlo: the segments' bytes); the innermost
+# filter's runs first; a function that replaces the body closes the one it was given.
+READ_RAW = "stratus.obj.read_raw"
+PRESENT = "stratus.obj.present"
+Body = ObjectBody | SegmentedBody
 
 
 class StreamBroken(Exception):
@@ -90,10 +108,32 @@ async def authorize(ctx: Ctx, account: str, container: str, method: str) -> auth
     access = auth.owner_access(ctx.principal, account)
     if access is not None:
         return auth.check_owner(access, ctx.principal, method)
+    signed = auth.signed_access(ctx.environ, account, container)  # tempurl, formpost
+    if signed is not None:
+        return signed
     info = await ctx.core.container_info(account, container)
     return auth.acl_access(
         ctx.principal, info, method, obj=True, referer=ctx.headers.get("Referer")
     )
+
+
+def refuse_sealed(info: ObjectInfo) -> None:
+    """403 for the bytes of an object S3's server-side encryption sealed (see sealed.py)."""
+    if sealed.sealed_by(info.system):
+        raise SwiftError(403)
+
+
+def inspect(ctx: Ctx, info: ObjectInfo) -> None:
+    """Run the filters' INSPECT hooks on the object a GET/HEAD found."""
+    for hook in reversed(ctx.environ.get(INSPECT, ())):
+        hook(info)
+
+
+async def present(ctx: Ctx, info: ObjectInfo, body: Body | None) -> tuple[ObjectInfo, Body | None]:
+    """Run the filters' PRESENT hooks on what a GET, HEAD or copy found."""
+    for hook in reversed(ctx.environ.get(PRESENT, ())):
+        info, body = await hook(ctx, info, body)
+    return info, body
 
 
 def object_headers(info: ObjectInfo) -> dict[str, str]:
@@ -116,24 +156,39 @@ def _precondition(ctx: Ctx, info: ObjectInfo) -> web.Response | None:
     if status is None:
         return None
     if status == 304:
-        hdrs = {k: v for k, v in object_headers(info).items() if k != "Content-Type"}
-        return web.Response(status=304, headers=hdrs)
-    return status_response(412)
+        return web.Response(status=304, headers=object_headers(info))
+    # the object server's 412: no body, the object's validators
+    hdrs = object_headers(info)
+    keep = {k: hdrs[k] for k in ("Etag", "Last-Modified", "X-Timestamp")}
+    return web.Response(status=412, headers={"Content-Type": HTML, **keep})
 
 
 async def handle_head(ctx: Ctx) -> web.StreamResponse:
     assert ctx.container is not None and ctx.obj is not None
     try:
         info = await ctx.core.head_object(
-            ctx.account, ctx.container, ctx.obj, newest=truthy(ctx.headers.get("X-Newest"))
+            ctx.account,
+            ctx.container,
+            ctx.obj,
+            newest=truthy(ctx.headers.get("X-Newest")),
+            raw=bool(ctx.environ.get(READ_RAW)),
         )
     except core_errors.ObjectNotFound:
         raise SwiftError(conditional.missing_object_status(ctx.headers)) from None
+    inspect(ctx, info)
+    # A presenter may narrow a HEAD to one span (an SLO's ?part-number): a body with it.
+    info, span = await present(ctx, info, None)
     stop = _precondition(ctx, info)
     if stop is not None:
         return stop
     resp = web.StreamResponse(status=200, headers=object_headers(info))
     resp.content_length = info.size
+    if span is not None and span.ranges:
+        start, end = span.ranges[0]
+        resp.set_status(206)
+        resp.headers["Content-Range"] = content_range(start, end, info.size)
+        resp.content_length = end - start
+        span.close()
     await resp.prepare(ctx.request)
     await resp.write_eof()
     return resp
@@ -142,21 +197,39 @@ async def handle_head(ctx: Ctx) -> web.StreamResponse:
 async def handle_get(ctx: Ctx) -> web.StreamResponse:
     assert ctx.container is not None and ctx.obj is not None
     try:
-        info, body = await ctx.core.get_object(
-            ctx.account, ctx.container, ctx.obj, newest=truthy(ctx.headers.get("X-Newest"))
+        info, found = await ctx.core.get_object(
+            ctx.account,
+            ctx.container,
+            ctx.obj,
+            newest=truthy(ctx.headers.get("X-Newest")),
+            raw=bool(ctx.environ.get(READ_RAW)),
         )
     except core_errors.ObjectNotFound:
         raise SwiftError(conditional.missing_object_status(ctx.headers)) from None
+    body: Body | None = found
     try:
+        inspect(ctx, info)
+        refuse_sealed(info)
+        info, body = await present(ctx, info, found)
+        assert body is not None
         stop = _precondition(ctx, info)
         if stop is not None:
             return stop
-        specs = parse_range(ctx.headers.get("Range"))
-        if specs is not None:
-            body.select(specs)
+        select_range(ctx, info, body)
         return await _send_body(ctx, info, body)
     finally:
-        body.close()
+        (body or found).close()
+
+
+def select_range(ctx: Ctx, info: ObjectInfo, body: Body) -> None:
+    """Narrow ``body`` to the request's ``Range`` (a GET's, or a copy's source read)."""
+    specs = parse_range(ctx.headers.get("Range"))
+    if specs is not None:
+        try:
+            body.select(specs)
+        except core_errors.RangeNotSatisfiable as exc:  # swob's 416 keeps the headers
+            hdrs = {**object_headers(info), "Content-Range": unsatisfied_range(exc.size)}
+            raise SwiftError(416, headers=hdrs) from None
 
 
 async def _send_body(
@@ -173,30 +246,39 @@ async def _send_body(
         headers["Content-Range"] = content_range(start, stop, info.size)
         return await _stream(ctx, 206, headers, stop - start, body.chunks())
     boundary = new_boundary()
-    ctype = info.content_type
     headers["Content-Type"] = multipart_content_type(boundary)
-    length = multipart_length(boundary, ctype, ranges, info.size)
+    length = multipart_length(boundary, info.content_type, ranges, info.size)
+    return await _stream(ctx, 206, headers, length, _byteranges(info, body, ranges, boundary))
 
-    async def parts() -> Any:
-        for start, stop in ranges:
-            yield part_head(boundary, ctype, start, stop, info.size)
-            async for chunk in body.range_chunks(start, stop):
-                yield chunk
-            yield b"\r\n"
-        yield closing(boundary)
 
-    return await _stream(ctx, 206, headers, length, parts())
+async def _byteranges(
+    info: ObjectInfo, body: Body, ranges: list[tuple[int, int]], boundary: str
+) -> AsyncIterator[bytes]:
+    """The ``multipart/byteranges`` body of several ranges."""
+    for start, stop in ranges:
+        yield part_head(boundary, info.content_type, start, stop, info.size)
+        async for chunk in body.range_chunks(start, stop):
+            yield chunk
+        yield b"\r\n"
+    yield closing(boundary)
 
 
 async def _stream(
     ctx: Ctx, status: int, headers: dict[str, str], length: int, chunks: Any
 ) -> web.StreamResponse:
+    # The first chunk is read before the headers go out: a body that fails at once (a
+    # large object's first segment gone) is answered as an error, as Swift's
+    # validate_first_segment does; later failures can only break the stream.
+    source = aiter(chunks)
+    first = await anext(source, b"")
     resp = web.StreamResponse(status=status, headers=headers)
     resp.content_length = length
     await resp.prepare(ctx.request)
     sent = 0
     try:
-        async for chunk in chunks:
+        await resp.write(first)
+        sent = len(first)
+        async for chunk in source:
             sent += len(chunk)
             await resp.write(chunk)
     except Exception as exc:
@@ -239,19 +321,23 @@ def _put_metadata(ctx: Ctx, name: str) -> ObjectMetadata:
 async def handle_put(ctx: Ctx) -> web.StreamResponse:
     assert ctx.container is not None and ctx.obj is not None
     if "X-Copy-From" in ctx.headers:
-        if ctx.request.content_length:
-            raise SwiftError(400, "Copy requests require a zero byte body")
-        src = _copy_source(ctx)
+        with cors.unstamped(ctx):  # Swift's copy filter refuses these itself
+            if ctx.content_length:
+                raise SwiftError(400, "Copy requests require a zero byte body")
+            src = _copy_source(ctx)
         return await _copy(ctx, src, (ctx.account, ctx.container, ctx.obj))
-    length = ctx.request.content_length
+    length = ctx.content_length
     chunked = "chunked" in ctx.headers.get("Transfer-Encoding", "").lower()
     if length is not None and length > ctx.core.max_object_size:
         raise SwiftError(413, "Your request is too large.")
     if length is None and not chunked:
         raise SwiftError(411, "Missing Content-Length header.")
     md = _put_metadata(ctx, ctx.obj)
+    for edit in ctx.environ.get(PUT_EDITS, ()):
+        md = edit(md)
     await _if_none_match(ctx)
-    body: Any = b"" if length == 0 else ctx.request.content.iter_any()
+    await ctx.core.require_unretained(ctx.account, ctx.container, ctx.obj)  # 409 (S3 lock)
+    body: Any = b"" if length == 0 else ctx.body_chunks()
     result = await ctx.core.put_object(
         ctx.account, ctx.container, ctx.obj, body, md, content_length=length
     )
@@ -310,6 +396,8 @@ def _split_target(value: str, header: str) -> tuple[str, str]:
         path = unquote(value.strip(), errors="strict").lstrip("/")
     except UnicodeDecodeError:
         raise SwiftError(412, "Invalid UTF8 or contains NULL", content_type=HTML) from None
+    if "\x00" in path or path.startswith(RESERVED):  # no client names a reserved container
+        raise SwiftError(412, "Invalid UTF8 or contains NULL", content_type=HTML)
     cont, _, name = path.partition("/")
     if not cont or not name:
         raise SwiftError(
@@ -332,12 +420,13 @@ def _copy_source(ctx: Ctx) -> tuple[str, str, str]:
 async def handle_copy(ctx: Ctx) -> web.StreamResponse:
     """COPY <source> with ``Destination: container/object`` (and Destination-Account)."""
     assert ctx.container is not None and ctx.obj is not None
-    dest = ctx.headers.get("Destination")
-    if not dest:
-        raise SwiftError(412, "Destination header required", content_type=HTML)
-    cont, name = _split_target(dest, "Destination")
-    account = unquote(ctx.headers.get("Destination-Account", ctx.account))
-    check_account_name(account)
+    with cors.unstamped(ctx):  # Swift's copy filter refuses these itself
+        dest = ctx.headers.get("Destination")
+        if not dest:
+            raise SwiftError(412, "Destination header required", content_type=HTML)
+        cont, name = _split_target(dest, "Destination")
+        account = unquote(ctx.headers.get("Destination-Account", ctx.account))
+        check_account_name(account)
     return await _copy(ctx, (ctx.account, ctx.container, ctx.obj), (account, cont, name))
 
 
@@ -346,6 +435,7 @@ async def _copy(
 ) -> web.StreamResponse:
     await authorize(ctx, src[0], src[1], "GET")
     await authorize(ctx, dst[0], dst[1], "PUT")
+    await ctx.core.require_unretained(*dst)  # 409: a retained version is never replaced
     check_metadata(ctx.headers, "object")
     ctype = ctx.headers.get("Content-Type")
     md = ObjectMetadata(
@@ -354,22 +444,60 @@ async def _copy(
         attributes=content_attributes(ctx.headers),
         delete_at=delete_at(ctx.headers),
     )
+    for edit in ctx.environ.get(PUT_EDITS, ()):  # a copy is a PUT too
+        md = edit(md)
     fresh = truthy(ctx.headers.get("X-Fresh-Metadata"))
+    raw = bool(ctx.environ.get(READ_RAW))
     try:
-        result, source = await ctx.core.copy_object(src, dst, md, fresh=fresh)
+        info, found = await ctx.core.get_object(*src, raw=raw)
     except core_errors.ObjectNotFound:
         raise SwiftError(404) from None
-    return web.Response(
-        status=201,
-        headers={
-            "Etag": result.etag,
-            "Last-Modified": http_date(result.timestamp.seconds),
-            "X-Copied-From": quote(f"{src[1]}/{src[2]}"),
-            "X-Copied-From-Account": quote(src[0]),
-            "X-Copied-From-Last-Modified": http_date(source.last_modified.seconds),
-            "Content-Type": HTML,
-        },
-    )
+    body: Body | None = found
+    try:
+        refuse_sealed(info)
+        info, body = await present(ctx, info, found)
+        assert body is not None
+        select_range(ctx, info, body)  # Swift's copy reads its source with the request's Range
+        part, part_type = _copied_part(info, body)
+        if part_type is not None and not ctype:
+            md = dataclasses.replace(md, content_type=part_type)
+        result, source = await ctx.core.copy_object(
+            src, dst, md, fresh=fresh, raw=raw, source=(info, body), part=part
+        )
+    finally:
+        (body or found).close()
+    headers = {
+        "Etag": result.etag,
+        "Last-Modified": http_date(result.timestamp.seconds),
+        "X-Copied-From": quote(f"{src[1]}/{src[2]}"),
+        "X-Copied-From-Account": quote(src[0]),
+        "X-Copied-From-Last-Modified": http_date(source.last_modified.seconds),
+        "Content-Type": HTML,
+    }
+    # Swift's copy answers with the new object's metadata too (its _copy_headers).
+    user = {} if fresh else dict(source.user)
+    user.update(md.user)
+    headers.update(meta_headers({k: v for k, v in user.items() if v}, "object"))
+    if md.delete_at is not None:
+        headers["X-Delete-At"] = str(md.delete_at)
+    return web.Response(status=201, headers=headers)
+
+
+def _copied_part(
+    info: ObjectInfo, body: Body
+) -> tuple[tuple[AsyncIterable[bytes], int] | None, str | None]:
+    """What a ranged copy stores: the range, or the ``multipart/byteranges`` answer that
+    Swift's source GET gives for several (with its content type); (None, None) if whole."""
+    ranges = body.ranges
+    if ranges is None:
+        return None, None
+    if len(ranges) == 1:
+        start, stop = ranges[0]
+        return (body.chunks(), stop - start), None
+    boundary = new_boundary()
+    length = multipart_length(boundary, info.content_type, ranges, info.size)
+    chunks = _byteranges(info, body, ranges, boundary)
+    return (chunks, length), multipart_content_type(boundary)
 
 
 HANDLERS = {

@@ -38,6 +38,9 @@ class Feature:
     name: str
     handle: FilterFn | None = None
     info: Callable[[], dict[str, Any] | None] | None = None
+    # Further /info sections of the same middleware, by key (Swift's bulk publishes
+    # bulk_upload and bulk_delete).
+    extra: tuple[tuple[str, Callable[[], dict[str, Any] | None]], ...] = ()
 
 
 @cache
@@ -50,7 +53,7 @@ def features() -> Sequence[Feature]:
 
     found: list[Feature] = []
     for name in middleware.ORDER:
-        module = importlib.import_module(f"{middleware.__name__}.{name}")
+        module = importlib.import_module(f"objectstore.proxy.swift.middleware.{name}")
         feature = module.FEATURE
         assert isinstance(feature, Feature), name
         found.append(feature)
@@ -77,7 +80,9 @@ def info_sections() -> dict[str, dict[str, Any]]:
     """The /info sections of the features that are on."""
     sections: dict[str, dict[str, Any]] = {}
     for feature in features():
-        section = feature.info() if feature.info is not None else None
-        if section is not None:
-            sections[feature.name] = section
+        own = ((feature.name, feature.info),) if feature.info is not None else ()
+        for name, info in own + feature.extra:
+            section = info()
+            if section is not None:
+                sections[name] = section
     return sections

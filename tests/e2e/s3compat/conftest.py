@@ -6,10 +6,13 @@ how a person finds it.
 
 from __future__ import annotations
 
+import contextlib
 import re
+import subprocess
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -17,6 +20,7 @@ import pytest
 from botocore.config import Config as BotoConfig
 
 from tests.e2e.objectstore.conftest import ADMIN_KEY, ADMIN_USER, StratusUp
+from tests.helpers.tools import need_tool
 
 _BANNER = re.compile(r"S3 (access|secret) key\s+(\S+)")
 BASE_DOMAIN = "s3.e2e.test"
@@ -95,5 +99,33 @@ def s3_up(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Up]:
         access, secret = _credentials(server)
         port = server.other_ports["STRATUS_S3_PORT"]
         yield S3Up(server, f"http://127.0.0.1:{port}", access, secret)
+    finally:
+        server.stop()
+
+
+@contextlib.contextmanager
+def tls_stratus_up(factory: pytest.TempPathFactory, name: str) -> Iterator[tuple[S3Up, Path]]:
+    """A `stratus up` whose S3 API serves HTTPS with a self-signed certificate made here
+    (boto3's trailing checksums and SSE-C need TLS); yields it and the certificate."""
+    openssl = need_tool("openssl", "openssl")
+    certs = factory.mktemp(f"{name}-tls")
+    cert, key = certs / "cert.pem", certs / "key.pem"
+    subprocess.run(
+        [
+            openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+            "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+            "-addext", "subjectAltName=IP:127.0.0.1",
+            "-keyout", str(key), "-out", str(cert),
+        ],
+        check=True, capture_output=True, timeout=30,
+    )  # fmt: skip
+    server = StratusUp(factory.mktemp(f"stratus-up-{name}") / "data")
+    server.other_ports["STRATUS_S3_TLS_CERT"] = str(cert)
+    server.other_ports["STRATUS_S3_TLS_KEY"] = str(key)
+    server.start()
+    try:
+        access, secret = _credentials(server)
+        port = server.other_ports["STRATUS_S3_PORT"]
+        yield S3Up(server, f"https://127.0.0.1:{port}", access, secret), cert
     finally:
         server.stop()

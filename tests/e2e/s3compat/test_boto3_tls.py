@@ -8,7 +8,6 @@ import base64
 import hashlib
 import io
 import os
-import subprocess
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,40 +19,17 @@ from boto3.s3.transfer import TransferConfig
 from botocore.config import Config as BotoConfig
 from botocore.exceptions import SSLError
 
-from tests.e2e.objectstore.conftest import StratusUp
-from tests.e2e.s3compat.conftest import S3Up, _credentials
-from tests.helpers.tools import need_tool
+from tests.e2e.s3compat.conftest import S3Up, tls_stratus_up
 
 MiB = 1024 * 1024
 
 
 @pytest.fixture(scope="module")
 def tls_up(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[S3Up, Path]]:
-    openssl = need_tool("openssl", "openssl")
-    certs = tmp_path_factory.mktemp("tls")
-    cert, key = certs / "cert.pem", certs / "key.pem"
-    subprocess.run(
-        [
-            openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-            "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
-            "-addext", "subjectAltName=IP:127.0.0.1",
-            "-keyout", str(key), "-out", str(cert),
-        ],
-        check=True, capture_output=True, timeout=30,
-    )  # fmt: skip
-    server = StratusUp(tmp_path_factory.mktemp("stratus-up-tls") / "data")
-    server.other_ports["STRATUS_S3_TLS_CERT"] = str(cert)
-    server.other_ports["STRATUS_S3_TLS_KEY"] = str(key)
-    server.start()
-    try:
-        access, secret = _credentials(server)
-        assert f"S3 API         https://127.0.0.1:{server.other_ports['STRATUS_S3_PORT']}" in (
-            server.log_path.read_text(errors="replace")
-        )
-        port = server.other_ports["STRATUS_S3_PORT"]
-        yield S3Up(server, f"https://127.0.0.1:{port}", access, secret), cert
-    finally:
-        server.stop()
+    with tls_stratus_up(tmp_path_factory, "tls") as (up, cert):
+        banner = f"S3 API         https://127.0.0.1:{up.port}"
+        assert banner in up.server.log_path.read_text(errors="replace")
+        yield up, cert
 
 
 def _client(up: S3Up, cert: Path) -> Any:

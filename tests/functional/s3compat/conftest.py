@@ -115,6 +115,7 @@ class S3Cluster:
         cfg.cluster.hash_path_prefix, cfg.cluster.hash_path_suffix = PREFIX, SUFFIX
         cfg.proxy.node_timeout = 5.0
         cfg.s3.base_domain = BASE_DOMAIN
+        cfg.data.dir = str(self.root)  # the SSE-S3 key file is made here, not in the cwd
         # Every test's bad signatures come from 127.0.0.1 into this one session-long app;
         # the failed-authentication limit has its own tests (tests/functional/stratus/cli).
         cfg.identity.failed_auth_burst = 0

@@ -79,7 +79,32 @@ def test_multipart_object_through_swift(s3: Any, swift: Any, bucket: str) -> Non
     assert int(headers["content-length"]) == 5 * MiB + 3
     _h, ranged = swift.get_object(bucket, "mp", headers={"Range": "bytes=5242878-5242881"})
     assert ranged == b"mmen"
-    # The row's content type carries the whole size for listings (as Swift's SLOs do).
+    # The row shows the whole size, swift_bytes taken out of the content type, and the
+    # S3 ETag beside the manifest's own in "hash" (as Swift's s3api objects are listed).
     listed = swift.get_container(bucket)[1]
     assert [o["name"] for o in listed] == ["mp"]
-    assert f"swift_bytes={5 * MiB + 3}" in listed[0]["content_type"]
+    assert listed[0]["bytes"] == 5 * MiB + 3
+    assert "swift_bytes" not in listed[0]["content_type"]
+    assert listed[0]["hash"].endswith("; s3_etag=" + headers["etag"].strip('"'))
+
+
+def test_swift_slo_through_s3(s3: Any, swift: Any, bucket: str) -> None:
+    """A Swift static large object reads whole through S3 (inline data, ranged segments)."""
+    import json
+
+    swift.put_object(bucket, "seg/1", b"a" * 10)
+    swift.put_object(bucket, "seg/2", b"b" * 10)
+    doc = [
+        {"path": f"/{bucket}/seg/1"},
+        {"data": "WFla"},
+        {"path": f"/{bucket}/seg/2", "range": "5-"},
+    ]
+    swift.put_object(bucket, "big", json.dumps(doc), query_string="multipart-manifest=put")
+    whole = b"a" * 10 + b"XYZ" + b"b" * 5
+    got = s3.get_object(Bucket=bucket, Key="big")
+    assert got["Body"].read() == whole and got["ContentLength"] == len(whole)
+    ranged = s3.get_object(Bucket=bucket, Key="big", Range="bytes=8-14")["Body"].read()
+    assert ranged == whole[8:15]
+    s3.delete_object(Bucket=bucket, Key="big")
+    names = [o["name"] for o in swift.get_container(bucket)[1]]
+    assert names == ["seg/1", "seg/2"]

@@ -47,8 +47,8 @@ def test_operations(method, path, query, headers, name) -> None:
 
 
 def test_unimplemented_operations_are_named() -> None:
-    req = _parse("PUT", "/bkt", {"lifecycle": ""})
-    assert req.op.name == "PutBucketLifecycleConfiguration"
+    req = _parse("PUT", "/bkt", {"accelerate": ""})
+    assert req.op.name == "PutBucketAccelerateConfiguration"
     assert not req.op.implemented
 
 

@@ -6,4 +6,17 @@ dlo versioned_writes symlink``): a module is in the pipeline once it is
 named here.
 """
 
-ORDER: tuple[str, ...] = ()
+ORDER: tuple[str, ...] = (
+    "bulk",
+    "tempurl",
+    "formpost",
+    "tempauth",
+    "staticweb",
+    "container_quotas",
+    "account_quotas",
+    "slo",
+    "dlo",
+    "versioned_writes",
+    "object_versioning",
+    "symlink",
+)

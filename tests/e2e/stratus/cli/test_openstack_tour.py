@@ -96,7 +96,8 @@ def console_lines(cloud: Cloud, server: str, want: dict[str, int], timeout: floa
     deadline = time.monotonic() + timeout
     while True:
         text = openstack(cloud, "console", "log", "show", server).stdout
-        lines = [line.strip() for line in text.splitlines()]
+        # Only whole lines: the guest may be half-way through writing the last one.
+        lines = [line.strip() for line in text[: text.rfind("\n") + 1].splitlines()]
         short = {m: n for m, n in want.items() if sum(m in line for line in lines) < n}
         if not short:
             return lines

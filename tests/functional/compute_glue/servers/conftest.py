@@ -185,12 +185,14 @@ async def stack(make_cluster: Any, guest: GuestImage) -> AsyncIterator[Stack]:  
 async def console_line(
     nova: ComputeClient, server_id: str, marker: str, timeout: float = 90.0, after: int = 0
 ) -> str:
-    """The first console line (after ``after`` earlier ones) containing ``marker``."""
+    """The first whole console line (after ``after`` earlier ones) containing ``marker``."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while True:
         text = await nova.console(server_id)
-        hits = [line for line in text.splitlines() if marker in line]
+        # Only whole lines: the guest may be half-way through writing the last one.
+        complete = text[: text.rfind("\n") + 1]
+        hits = [line for line in complete.splitlines() if marker in line]
         if len(hits) > after:
             return hits[after].strip()
         if loop.time() > deadline:

@@ -98,27 +98,33 @@ async def test_wrong_key_unknown_user_unknown_project_are_401(
         )
         assert status == 401, user
         assert "<h1>Unauthorized</h1>" in body
-        assert headers["Www-Authenticate"].startswith("Swift realm=")
+        assert headers["Www-Authenticate"] == f'Swift realm="{user.split(":")[0]}"'
         assert "X-Auth-Token" not in headers and "X-Storage-Url" not in headers
     assert store.count_tokens() == 0
 
 
 @pytest.mark.parametrize(
-    "headers",
+    "headers,realm",
     [
-        {},
-        {"X-Auth-User": "p:amy"},
-        {"X-Auth-Key": "amy-key"},
-        {"X-Auth-User": "amy", "X-Auth-Key": "amy-key"},
-        {"X-Auth-User": "p:amy:x", "X-Auth-Key": "amy-key"},
-        {"X-Auth-User": "p/q:amy", "X-Auth-Key": "amy-key"},
-        {"X-Auth-User": ":amy", "X-Auth-Key": "amy-key"},
+        ({}, "unknown"),
+        ({"X-Auth-User": "p:amy"}, "p"),
+        ({"X-Auth-Key": "amy-key"}, "unknown"),
+        ({"X-Auth-User": "amy", "X-Auth-Key": "amy-key"}, "unknown"),
+        ({"X-Auth-User": "p:amy:x", "X-Auth-Key": "amy-key"}, "p"),
+        ({"X-Auth-User": "p/q:amy", "X-Auth-Key": "amy-key"}, "p/q"),
+        ({"X-Auth-User": ":amy", "X-Auth-Key": "amy-key"}, "unknown"),
+        ({"X-Auth-User": 'p"x:amy', "X-Auth-Key": "amy-key"}, "unknown"),
     ],
 )
-async def test_malformed_is_400(base: str, headers: dict[str, str]) -> None:
+async def test_missing_or_malformed_is_tempauths_401(
+    base: str, headers: dict[str, str], realm: str
+) -> None:
+    """As Swift's tempauth: 401, challenged with the account before the colon."""
     status, resp_headers, body = await get(f"{base}/auth/v1.0", headers)
-    assert status == 400
-    assert "<h1>Bad Request</h1>" in body
+    assert status == 401
+    assert resp_headers["Www-Authenticate"] == f'Swift realm="{realm}"'
+    assert resp_headers["Content-Type"] == "text/html; charset=UTF-8"
+    assert "<h1>Unauthorized</h1>" in body
     assert "X-Auth-Token" not in resp_headers
 
 

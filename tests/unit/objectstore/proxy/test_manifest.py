@@ -40,3 +40,22 @@ def test_present_shows_the_whole_object() -> None:
     assert (shown.size, shown.etag, shown.content_type) == (10, "abc-1", "text/plain")
     plain = ObjectInfo(name="p", timestamp=Timestamp(1.0), size=1, etag="e", content_type="t")
     assert manifest.present(plain) is plain
+
+
+def test_swift_form_and_listing_params() -> None:
+    stored = b'[{"name": "/c/a", "bytes": 9, "hash": "h", "range": "2-4"}, {"data": "WFla"}]'
+    system = {manifest.MARK: manifest.SLO}
+    ranged, inline = manifest.load(system, stored)
+    assert (ranged.container, ranged.name, ranged.length, inline.data) == ("c", "a", 3, b"XYZ")
+    assert manifest.offsets([ranged, inline]) == [(0, 3), (3, 6)]
+    with pytest.raises(errors.InvalidInput):
+        manifest.load(system, b'[{"name": "/c/a", "bytes": 9, "hash": "h", "range": "4-2"}]')
+    with pytest.raises(errors.InvalidInput):
+        manifest.load(system, b'{"format": 1, "segments": []}')
+    assert manifest.with_listing_params("text/y", "text/x;swift_bytes=9;slo_etag=e") == (
+        "text/y;swift_bytes=9;slo_etag=e"
+    )
+    assert manifest.split_listing_params("a/b;q=1;swift_bytes=3") == (
+        "a/b;q=1",
+        {"swift_bytes": "3"},
+    )

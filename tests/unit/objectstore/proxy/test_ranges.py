@@ -39,6 +39,18 @@ def test_egregious_requests_are_refused() -> None:
     assert len(resolve(backwards[:7], 100)) == 7
 
 
+def test_swobs_exact_rules() -> None:
+    """swob counts overlaps with strict inequalities and orders (start, stop) pairs."""
+    assert resolve([(0, 5)] * 4, 20) == [(0, 6)] * 4  # equal ranges never overlap
+    assert resolve([(0, 4), (5, 9), (0, 4), (5, 9)], 20) == [(0, 5), (5, 10)] * 2
+    assert len(resolve([(0, 0)] * MAX_RANGES, 20)) == MAX_RANGES
+    assert resolve([(0, 0)] * (MAX_RANGES + 1), 20) == []
+    # the same start, a shorter range second: out of order, so 8 such ranges are refused
+    tail = [(20 + 2 * i, 20 + 2 * i) for i in range(6)]
+    assert resolve([(0, 9), (0, 4), *tail], 100) == []
+    assert len(resolve([(0, 9), (0, 4), *tail[:5]], 100)) == 7
+
+
 @given(
     st.integers(0, 10_000),
     st.lists(

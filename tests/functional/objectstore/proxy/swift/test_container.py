@@ -118,5 +118,5 @@ async def test_bad_input(cluster: Cluster, swift: SwiftHTTP) -> None:
     assert (r.status, r.text) == (204, "")
     r = await swift("GET", f"{URL}/ok?prefix=%FF", token=tok, raw=True)
     assert (r.status, r.text) == (400, '"prefix" parameter not valid UTF-8')
-    assert r.headers["Content-Type"] == "text/plain; charset=UTF-8"
+    assert r.headers["Content-Type"] == "text/plain"  # as Swift labels it
     assert (await swift("PATCH", f"{URL}/ok", token=tok)).status == 405

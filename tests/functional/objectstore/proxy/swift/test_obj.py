@@ -273,6 +273,69 @@ async def test_copy(swift: SwiftHTTP, tok: str) -> None:
     assert (r.status, r.text) == (400, "Copy requests require a zero byte body")
 
 
+async def test_ranged_copy(swift: SwiftHTTP, tok: str) -> None:
+    """Swift's copy reads its source with the request's Range: only those bytes are copied."""
+    data = b"0123456789"
+    src = {"Content-Type": "text/x", "X-Object-Meta-A": "1"}
+    await swift("PUT", f"{URL}/c/src", token=tok, data=data, headers=src)
+    for rng, want in (("bytes=2-4", b"234"), ("bytes=-3", b"789"), ("bytes=8-20", b"89")):
+        r = await swift(
+            "PUT", f"{URL}/c/part", token=tok, headers={"X-Copy-From": "c/src", "Range": rng}
+        )
+        assert (r.status, r.headers["Etag"]) == (201, hashlib.md5(want).hexdigest()), rng
+        r = await swift("GET", f"{URL}/c/part", token=tok)
+        assert (r.body, r.headers["Content-Type"], r.headers["X-Object-Meta-A"]) == (
+            want,
+            "text/x",
+            "1",
+        )
+        assert r.headers["Etag"] == hashlib.md5(want).hexdigest()
+    r = await swift(
+        "COPY", f"{URL}/c/src", token=tok, headers={"Destination": "c/cp", "Range": "bytes=1-2"}
+    )
+    assert r.status == 201
+    assert (await swift("GET", f"{URL}/c/cp", token=tok)).body == b"12"
+    # A Range that does not parse is ignored (the whole object), as swob does.
+    for rng in ("bytes=x", "bytes=5-3", "items=0-1"):
+        r = await swift(
+            "PUT", f"{URL}/c/all", token=tok, headers={"X-Copy-From": "c/src", "Range": rng}
+        )
+        assert r.status == 201, rng
+        assert (await swift("GET", f"{URL}/c/all", token=tok)).body == data, rng
+    # Nothing satisfiable: the source read's 416, with the source's headers; nothing written.
+    r = await swift(
+        "PUT", f"{URL}/c/none", token=tok, headers={"X-Copy-From": "c/src", "Range": "bytes=20-"}
+    )
+    assert (r.status, r.headers["Content-Range"], r.headers["Content-Type"]) == (
+        416,
+        "bytes */10",
+        "text/x",
+    )
+    assert b"Requested Range Not Satisfiable" in r.body
+    assert (await swift("HEAD", f"{URL}/c/none", token=tok)).status == 404
+    # Several ranges: the copy holds the multipart/byteranges answer a GET gives for them.
+    r = await swift(
+        "PUT",
+        f"{URL}/c/multi",
+        token=tok,
+        headers={"X-Copy-From": "c/src", "Range": "bytes=0-1,4-5"},
+    )
+    assert r.status == 201
+    r = await swift("GET", f"{URL}/c/multi", token=tok)
+    ctype = r.headers["Content-Type"]
+    assert ctype.startswith("multipart/byteranges;boundary=")
+    boundary = ctype.split("=", 1)[1]
+    assert (
+        r.body
+        == (
+            f"--{boundary}\r\nContent-Type: text/x\r\nContent-Range: bytes 0-1/10\r\n\r\n01\r\n"
+            f"--{boundary}\r\nContent-Type: text/x\r\nContent-Range: bytes 4-5/10\r\n\r\n45\r\n"
+            f"--{boundary}--"
+        ).encode()
+    )
+    assert r.headers["Etag"] == hashlib.md5(r.body).hexdigest()
+
+
 async def test_bad_names_and_metadata(swift: SwiftHTTP, tok: str) -> None:
     r = await swift("PUT", f"{URL}/c/{'o' * 1025}", token=tok, data=b"x")
     assert (r.status, r.text) == (400, "Object name length of 1025 longer than 1024")

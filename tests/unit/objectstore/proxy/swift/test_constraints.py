@@ -78,13 +78,21 @@ def test_metadata_ok() -> None:
             {f"X-Object-Meta-K{i}": "v" * 250 for i in range(17)},
             "Total metadata too large; max 4096",
         ),
-        ({"X-Object-Meta-K": "\udcff"}, "Metadata must be valid UTF-8"),
         ({"X-Foo": "v" * 8193}, "Header value too long: X-Foo"),
     ],
 )
 def test_metadata_errors(headers: dict[str, str], message: str) -> None:
     err = _err(c.check_metadata, headers, "object")
     assert (err.status, err.body) == (400, message)
+
+
+def test_invalid_utf8_metadata() -> None:
+    """Swift stores an object's non-UTF-8 metadata as sent; accounts and containers refuse it."""
+    c.check_metadata({"X-Object-Meta-K": "a\udcffb", "X-Object-Meta-\udcff": "v"}, "object")
+    for target in ("container", "account"):
+        for headers in ({f"X-{target}-Meta-K": "\udcff"}, {f"X-{target}-Meta-\udcff": "v"}):
+            err = _err(c.check_metadata, headers, target)
+            assert (err.status, err.body) == (400, "Metadata must be valid UTF-8")
 
 
 def test_container_metadata_prefix() -> None:
