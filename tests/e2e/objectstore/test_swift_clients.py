@@ -82,6 +82,13 @@ def test_upload_tree_then_list_with_prefix_and_delimiter(
     assert swift(swift_cmd, "list", "trees").split() == sorted(files)
     listed = swift(swift_cmd, "list", "trees", "--prefix", "tree/", "--delimiter", "/").split()
     assert listed == ["tree/a.txt", "tree/other/", "tree/sub/"]
+    # `list --lh` (sizes, dates, types, then the total) and `--totals` (the total alone).
+    total = sum(len(f"contents of {name}\n") for name in files)
+    long = swift(swift_cmd, "list", "--lh", "trees").splitlines()
+    assert [line.split()[-1] for line in long[:-1]] == sorted(files)
+    assert all(line.split()[3] == "text/plain" for line in long[:-1]), long
+    assert long[-1].strip() == str(total)
+    assert swift(swift_cmd, "list", "--lh", "--totals", "trees").strip() == str(total)
     _, rows = conn.get_container("trees", prefix="tree/sub/", delimiter="/")
     assert [r.get("name") or r.get("subdir") for r in rows] == ["tree/sub/b.txt", "tree/sub/deep/"]
     _, body = conn.get_object("trees", "tree/sub/deep/c.txt")
