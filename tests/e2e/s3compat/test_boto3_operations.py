@@ -81,8 +81,11 @@ def test_bucket_create_location_and_subresources(s3_up: S3Up) -> None:
 
     with pytest.raises(ClientError) as exc:
         s3.get_bucket_lifecycle_configuration(Bucket=b)
+    assert _code(exc) == "NoSuchLifecycleConfiguration" and _status(exc) == 404
+    with pytest.raises(ClientError) as exc:
+        s3.get_bucket_accelerate_configuration(Bucket=b)
     assert _code(exc) == "NotImplemented" and _status(exc) == 501
-    assert "GetBucketLifecycleConfiguration" in exc.value.response["Error"]["Message"]
+    assert "GetBucketAccelerateConfiguration" in exc.value.response["Error"]["Message"]
 
     s3.put_object(Bucket=b, Key="keep", Body=b"x")
     with pytest.raises(ClientError) as exc:
