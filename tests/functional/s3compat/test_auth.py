@@ -232,10 +232,10 @@ def test_payload_hash_mismatch_and_truncated_upload(
 
 def test_not_implemented_names_the_operation(s3: Any, bucket: str) -> None:
     with pytest.raises(ClientError) as exc:
-        s3.get_bucket_lifecycle_configuration(Bucket=bucket)
+        s3.get_bucket_accelerate_configuration(Bucket=bucket)
     assert _code(exc) == "NotImplemented"
     assert exc.value.response["ResponseMetadata"]["HTTPStatusCode"] == 501
-    assert "GetBucketLifecycleConfiguration" in exc.value.response["Error"]["Message"]
+    assert "GetBucketAccelerateConfiguration" in exc.value.response["Error"]["Message"]
 
 
 def test_uploads_need_a_length_and_multi_delete_needs_a_digest(
