@@ -288,6 +288,12 @@ class S3Api:
     async def delete(self, container: str, key: str) -> None:
         await self._call("DELETE", f"/{container}/{quote(key)}", ok=(200, 204, 404))
 
+    async def common_prefixes(self, container: str, delimiter: str, limit: int) -> int:
+        """One ListObjectsV2 page with ``delimiter``: how many common prefixes it held."""
+        query = [("list-type", "2"), ("delimiter", delimiter), ("max-keys", str(limit))]
+        _, body = await self._call("GET", f"/{container}", query, keep=True)
+        return len(re.findall(rb"<CommonPrefixes>", body))
+
     async def list_page(
         self, container: str, marker: str | None, limit: int
     ) -> tuple[list[str], str | None]:

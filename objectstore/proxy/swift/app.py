@@ -55,7 +55,6 @@ CONFIG: web.AppKey[Config] = web.AppKey("config", Config)
 # Failed authentications per client address; the S3 API in the same process shares it.
 AUTH_LIMITER: web.AppKey[FailureLimiter] = web.AppKey("auth_limiter", FailureLimiter)
 PIPELINE: web.AppKey[Any] = web.AppKey("pipeline", object)
-CTX = "stratus.swift.ctx"  # the request's Ctx (request[CTX]), for on_response_prepare
 
 Handler = Callable[["Ctx"], Awaitable[web.StreamResponse]]
 
@@ -102,6 +101,10 @@ class Ctx:
     def body_chunks(self) -> AsyncIterable[bytes]:
         """The body as it arrives: the subrequest's own, else the client's."""
         return self.body if self.body is not None else self.request.content.iter_any()
+
+
+# The request's Ctx (request[CTX]), for on_response_prepare.
+CTX: web.RequestKey[Ctx] = web.RequestKey("stratus.swift.ctx", Ctx)
 
 
 def new_trans_id() -> str:
