@@ -11,6 +11,7 @@ agreement, no deleted object back. docs/consistency.md states these promises.
 from __future__ import annotations
 
 import json
+import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -167,3 +168,46 @@ def test_the_checker_finds_a_planted_violation(hosts: HostCluster, tmp_path: Pat
     )
     assert report["violations"] >= 1, report
     assert any(planted["key"] in p and "holds None" in p for p in report["problems"]), report
+
+
+@pytest.mark.slow
+def test_a_flapping_link(hosts: HostCluster, tmp_path: Path) -> None:
+    """Host 3's link goes down and up every second for ten seconds under load."""
+    victim = hosts.hosts[2]
+    flips: list[bool] = []
+
+    def fault(t: float) -> None:
+        down = 2 <= t < 12 and int(t) % 2 == 0
+        if down and not (flips and flips[-1]):
+            hosts.cut(victim)
+            flips.append(True)
+        elif not down and flips and flips[-1]:
+            hosts.heal(victim)
+            flips.append(False)
+
+    report = run_scenario(hosts, tmp_path, "flapping", fault)
+    assert flips.count(True) >= 4, flips  # the link really went down again and again
+    assert_kept_promises(report)
+
+
+@pytest.mark.slow
+def test_a_wiped_host_rejoins(hosts: HostCluster, tmp_path: Path) -> None:
+    """Host 3 dies, its disks are replaced empty (README: wipe before rejoining), it comes back
+    under load; after one replication pass every replica holds every settled key again."""
+    victim = hosts.hosts[2]
+    events: list[str] = []
+
+    def fault(t: float) -> None:
+        if t >= 3 and "wiped" not in events:
+            victim.node.kill9()
+            devices = victim.root / "nodes"
+            assert devices.is_dir(), list(victim.root.iterdir())
+            shutil.rmtree(devices)
+            events.append("wiped")
+        elif t >= 6 and "started" not in events:
+            hosts.start_node(victim)
+            events.append("started")
+
+    report = run_scenario(hosts, tmp_path, "wiped", fault)
+    assert events == ["wiped", "started"], events
+    assert_kept_promises(report)
