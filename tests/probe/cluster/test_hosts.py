@@ -191,6 +191,30 @@ def test_a_flapping_link(hosts: HostCluster, tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+def test_proxy_restarts_under_load(hosts: HostCluster, tmp_path: Path) -> None:
+    """The proxy is restarted twice under load: once gracefully (SIGTERM), once by kill -9.
+    Requests cut off fail or are retried; none that was answered 2xx is lost or stale."""
+    first = hosts.hosts[0]
+    assert first.proxy is not None
+    proxy = first.proxy
+    events: list[str] = []
+
+    def fault(t: float) -> None:
+        if t >= 4 and "graceful" not in events:
+            hosts.restart(proxy, first, 8080, "/info")
+            events.append("graceful")
+        elif t >= 9 and "kill9" not in events:
+            proxy.kill9()
+            proxy.start()
+            hosts.wait_ready(first, 8080, "/info")
+            events.append("kill9")
+
+    report = run_scenario(hosts, tmp_path, "proxy-restarts", fault)
+    assert events == ["graceful", "kill9"], events
+    assert_kept_promises(report)
+
+
+@pytest.mark.slow
 def test_a_wiped_host_rejoins(hosts: HostCluster, tmp_path: Path) -> None:
     """Host 3 dies, its disks are replaced empty (README: wipe before rejoining), it comes back
     under load; after one replication pass every replica holds every settled key again."""
