@@ -140,6 +140,12 @@ class RingBuilder:
             self._devices[dev_id] = new
             self._dirty = True
 
+    def pretend_min_part_hours_passed(self) -> None:
+        """Forget when partitions last moved (Swift's command of the same name), so the next
+        rebalance may move any of them: for an operator who knows replication is not behind."""
+        if self._last_moved is not None:
+            self._last_moved = array("I", [0]) * len(self._last_moved)
+
     # -- balancing -------------------------------------------------------
 
     def _topology(self) -> Topology:

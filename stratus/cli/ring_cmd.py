@@ -83,6 +83,13 @@ def _register_edits(rsub: argparse._SubParsersAction) -> None:
     add_json_flag(weight)
     weight.set_defaults(func=_wrap(_set_weight))
 
+    pretend = rsub.add_parser(
+        "pretend-min-part-hours-passed",
+        help="let the next rebalance move partitions moved less than min_part_hours ago",
+    )
+    _builder_arg(pretend)
+    pretend.set_defaults(func=_wrap(_pretend))
+
 
 def _register_checks(rsub: argparse._SubParsersAction) -> None:
     reb = rsub.add_parser("rebalance", help="rebalance and write the ring file")
@@ -189,6 +196,14 @@ def _set_weight(args: argparse.Namespace) -> int:
         emit_json(dev.to_dict())
     else:
         print(f"device {dev.id}: {dev.label} weight {old:g} -> {dev.weight:g}")
+    return 0
+
+
+def _pretend(args: argparse.Namespace) -> int:
+    b = RingBuilder.load(args.builder)
+    b.pretend_min_part_hours_passed()
+    b.save(args.builder)
+    print(f"{args.builder}: the next rebalance may move any partition (min_part_hours waived)")
     return 0
 
 

@@ -187,6 +187,7 @@ class HostCluster:
     hosts: list[Host] = field(default_factory=lambda: list[Host]())
     admin_key: str = ""
     replicas: int = 2
+    namespaces: list[str] = field(default_factory=lambda: list[str]())  # removed on exit
 
     # -- addresses --
     @property
@@ -299,6 +300,31 @@ class HostCluster:
         proc.stop()
         proc.start()
         self.wait_ready(host, port, path)
+
+    def add_host(self) -> Host:
+        """One more machine on the switch, configured as host 1 is (the same salts and
+        tuning; its own address and directory), its node started with no rings yet: the
+        operator's `stratus ring add` and `rebalance` on host 1, then `ring push`, give it some."""
+        i = len(self.hosts) + 1
+        ns = f"{self.tag}h{i}"
+        _add_ns(ns)
+        self.namespaces.append(ns)
+        address = str(self.network.network_address + i)
+        _plug(self, ns, address, i)
+        host_root = self.root / f"host{i}" / "srv"
+        host_root.parent.mkdir(parents=True, exist_ok=True)
+        doc = tomllib.loads(self.hosts[0].config.read_text())
+        doc["data"]["dir"] = str(host_root)
+        doc["storage"]["host"] = address
+        cfg = self.root / f"host{i}" / "stratus.toml"
+        cfg.write_text(_emit_toml(doc))
+        template = self.hosts[0].node.argv
+        argv = [str(cfg) if a == str(self.hosts[0].config) else a for a in template]
+        node = NsProc(f"h{i}-node", ns, argv, self.root / f"host{i}" / "node.log")
+        host = Host(i, ns, address, host_root, cfg, node)
+        self.hosts.append(host)
+        self.start_node(host)
+        return host
 
     # -- faults --
     def cut(self, host: Host, *, inbound: bool = True, outbound: bool = True) -> None:
@@ -465,7 +491,7 @@ def host_cluster(
         client_address=f"{base}100",
         replicas=replicas or min(hosts, 3),
     )
-    made: list[str] = []
+    made = cluster.namespaces
     try:
         _add_ns(cluster.switch)
         made.append(cluster.switch)

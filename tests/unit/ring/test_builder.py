@@ -76,6 +76,17 @@ def test_clock_drives_min_part_hours() -> None:
     assert report.moved > 0 and report.held == 0
 
 
+def test_pretending_min_part_hours_passed_lets_partitions_move() -> None:
+    epoch = 1.8e9  # a real clock's seconds: every move is far from minute 0
+    b = _builder(clock=lambda: epoch + 0.5 * HOUR)
+    b.rebalance(seed=1, now=epoch)
+    add_devices(b, [(1, 4, 0, 100.0)], first=10)
+    assert b.rebalance(seed=2).moved == 0  # every partition moved half an hour ago
+    b.pretend_min_part_hours_passed()
+    report = b.rebalance(seed=3)
+    assert report.moved > 0 and report.held == 0
+
+
 def test_ring_version_counts_changes() -> None:
     b = _builder()
     assert b.rebalance(seed=1, now=0).ring_version == 1

@@ -52,7 +52,17 @@ def _cluster(tmp_path: Path, capsys, devices: int = 4) -> Path:
 
 
 @pytest.mark.parametrize(
-    "action", ["create", "add", "remove", "set-weight", "rebalance", "show", "validate"]
+    "action",
+    [
+        "create",
+        "add",
+        "remove",
+        "set-weight",
+        "pretend-min-part-hours-passed",
+        "rebalance",
+        "show",
+        "validate",
+    ],
 )
 def test_every_action_has_help(action: str, capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exc:
@@ -143,6 +153,21 @@ def test_remove_and_set_weight(tmp_path: Path, capsys) -> None:
     assert "pending changes" in out
     devices = RingBuilder.load(builder).devices
     assert [d.id for d in devices] == [0, 1, 2, 3] and devices[1].weight == 50
+
+
+def test_pretend_min_part_hours_passed(tmp_path: Path, capsys) -> None:
+    builder = _cluster(tmp_path, capsys, devices=4)
+    _run(capsys, "rebalance", str(builder), "--seed", "1")
+    _run(
+        capsys, "add", str(builder), "--zone", "5", "--ip", "127.0.0.1", "--port", "6210",
+        "--device", "d0", "--weight", "100",
+    )  # fmt: skip
+    code, out, _ = _run(capsys, "rebalance", str(builder), "--seed", "2", "--json")
+    assert code == 0 and json.loads(out)["moved"] == 0  # held by min_part_hours
+    code, out, _ = _run(capsys, "pretend-min-part-hours-passed", str(builder))
+    assert code == 0 and "min_part_hours waived" in out
+    code, out, _ = _run(capsys, "rebalance", str(builder), "--seed", "3", "--json")
+    assert code == 0 and json.loads(out)["moved"] > 0
 
 
 def test_user_errors_are_one_line(tmp_path: Path, capsys) -> None:
