@@ -333,7 +333,16 @@ def make_app(core: ProxyCore, identity: IdentityStore, config: Config) -> web.Ap
     app.router.add_route("*", "/info", info.handle_info)
     app.router.add_route("GET", "/healthcheck", handle_healthcheck)
     # Requests of both APIs (the S3 app shares it) and GET /metrics, before the catch-all.
-    ServiceMetrics().install(app, "swift", swift_operation)
+    metrics = ServiceMetrics().install(app, "swift", swift_operation)
+    metrics.gauge(
+        "stratus_proxy_ring_version",
+        "Version of each ring this proxy places with (the nodes' are in their /stats).",
+        ["ring"],
+        lambda: {
+            (name,): float(getattr(core.rings, name).ring_version)
+            for name in ("account", "container", "object")
+        },
+    )
     app.router.add_route("*", "/{tail:.*}", handle_api)
     app.on_response_prepare.append(_run_on_prepare)
     app.on_response_prepare.append(requestid.stamp)

@@ -68,3 +68,14 @@ async def test_metrics_path_on_the_s3_port_is_a_bucket(proxy: tuple[Cluster, Any
         # An anonymous ListObjects of a bucket "metrics" (there is none), never the exposition.
         assert r.status == 404 and r.content_type == "application/xml"
         assert "stratus_http" not in await r.text()
+
+
+async def test_the_proxy_says_which_ring_versions_it_places_with(
+    proxy: tuple[Cluster, Any],
+) -> None:
+    cluster, cfg = proxy
+    got = await scrape(f"http://{HOST}:{cfg.proxy.port}")
+    for name in ("account", "container", "object"):
+        want = getattr(cluster.rings, name).ring_version
+        assert want >= 1
+        assert value(got, "stratus_proxy_ring_version", ring=name) == want
