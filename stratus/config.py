@@ -111,8 +111,15 @@ class StorageSection:
         65536, "Object bodies up to this many bytes are kept inline in LMDB."
     )
     fsync: bool = _opt(True, "fsync data and metadata before a write is acknowledged.")
+    reserve_bytes: int = _opt(
+        0,
+        "Bytes each device keeps free: a write that would leave less answers 507, as a full "
+        "device does, and the proxy writes to a handoff instead (Swift's fallocate_reserve).",
+    )
 
     def validate(self) -> None:
+        if self.reserve_bytes < 0:
+            raise ConfigError("storage.reserve_bytes must be >= 0")
         if not 1 <= self.nodes <= 64:
             raise ConfigError("storage.nodes must be between 1 and 64")
         if not 1 <= self.devices_per_node <= 64:
@@ -422,6 +429,11 @@ class VolumeSection:
         "Base URL of the compute API, told when an admin force-detaches a server's volume; "
         "empty: `compute.host:compute.port`.",
     )
+    image_url: str = _opt(
+        "",
+        "Base URL of the image API that volumes created from an image (`imageRef`) read it "
+        "from, as the volume's owner; empty: `image.host:image.port`.",
+    )
     backup_container: str = _opt("volume_backups", "Container that holds backup chunks.")
     backup_chunk_size: int = _opt(
         4 * 1024 * 1024, "Bytes per backup chunk (a power of two, 64 KiB to 64 MiB)."
@@ -495,6 +507,7 @@ class VolumeSection:
                     f"volume.backup_url must be an http(s) URL, not {self.backup_url!r}"
                 )
         _check_url("volume.compute_url", self.compute_url)
+        _check_url("volume.image_url", self.image_url)
         if not self.backup_container or "/" in self.backup_container:
             raise ConfigError("volume.backup_container must be a container name without '/'")
 

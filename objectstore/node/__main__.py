@@ -70,7 +70,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--inline-threshold", type=int, help="bodies up to this size live in LMDB")
     p.add_argument("--no-fsync", action="store_true", help="do not fsync (development only)")
     p.add_argument("--mount-check", action="store_true", help="507 for missing device directories")
-    p.add_argument("--reserve", type=int, default=0, help="bytes to keep free on each device")
+    p.add_argument(
+        "--reserve", type=int, help="bytes to keep free on each device (storage.reserve_bytes)"
+    )
     p.add_argument(
         "--no-workers",
         action="store_true",
@@ -88,6 +90,7 @@ def settings_from_args(args: argparse.Namespace) -> tuple[str, int, NodeSettings
     prefix, suffix = args.hash_prefix, args.hash_suffix
     threshold, fsync = args.inline_threshold, not args.no_fsync
     ring_dir = args.ring_dir
+    reserve = args.reserve
     background: dict[str, Any] = {}
     fetch: dict[str, Any] = {}
     if args.config:
@@ -105,6 +108,7 @@ def settings_from_args(args: argparse.Namespace) -> tuple[str, int, NodeSettings
         threshold = threshold if threshold is not None else cfg.storage.inline_threshold
         fsync = fsync and cfg.storage.fsync
         ring_dir = ring_dir or str(cfg.data_dir / "rings")
+        reserve = reserve if reserve is not None else cfg.storage.reserve_bytes
         background = dataclasses.asdict(cfg.durability)
         fetch = {
             "ring_source": cfg.cluster.ring_source_address(),
@@ -124,7 +128,7 @@ def settings_from_args(args: argparse.Namespace) -> tuple[str, int, NodeSettings
         device=DeviceConfig(
             inline_threshold=threshold if threshold is not None else 65536,
             fsync=fsync,
-            reserve_bytes=args.reserve,
+            reserve_bytes=reserve or 0,
         ),
         mount_check=args.mount_check,
         ring_dir=ring_dir,

@@ -11,13 +11,17 @@ agreement, no deleted object back. docs/consistency.md states these promises.
 from __future__ import annotations
 
 import json
+import re
 import shutil
+import sys
+import tomllib
 from pathlib import Path
 from typing import Any
 
 import pytest
+import tomli_w
 
-from tests.helpers.hosts import HostCluster
+from tests.helpers.hosts import Host, HostCluster
 from tests.probe.cluster.scenario import (
     WORKLOAD,
     assert_kept_promises,
@@ -151,4 +155,46 @@ def test_a_wiped_host_rejoins(hosts: HostCluster, tmp_path: Path) -> None:
 
     report = run_scenario(hosts, tmp_path, "wiped", fault)
     assert events == ["wiped", "started"], events
+    assert_kept_promises(report)
+
+
+def _answered_507(c: HostCluster, host: Host) -> int:
+    """PUTs ``host``'s node answered 507 since it started (its /metrics)."""
+    script = (
+        "import sys,urllib.request;"
+        "sys.stdout.write(urllib.request.urlopen(sys.argv[1],timeout=5).read().decode())"
+    )
+    text = c.run_in_client([sys.executable, "-c", script, f"http://{host.address}:6200/metrics"])
+    found = re.findall(r"^stratus_node_requests_total\{([^}]*)\} (\S+)$", text, flags=re.M)
+    return int(sum(float(n) for labels, n in found if 'status="507"' in labels and "PUT" in labels))
+
+
+@pytest.mark.slow
+def test_a_full_device(hosts: HostCluster, tmp_path: Path) -> None:
+    """Host 3's device fills up under load (storage.reserve_bytes above its free space): it
+    answers 507 and the proxy writes to handoffs; once it has room again, one replication
+    pass puts every replica where the ring says."""
+    victim = hosts.hosts[2]
+    normal = victim.config.read_text()
+    doc = tomllib.loads(normal)
+    doc["storage"]["reserve_bytes"] = 1 << 60  # more than any disk has free
+    full = tomli_w.dumps(doc)
+    seen: dict[str, int] = {}
+
+    def fault(t: float) -> None:
+        if t >= 2 and "full" not in seen:
+            victim.config.write_text(full)
+            hosts.restart(victim.node, victim, 6200, "/healthcheck")
+            seen["full"] = 1
+        elif t >= 10 and "freed" not in seen:
+            seen["507"] = _answered_507(hosts, victim)
+            victim.config.write_text(normal)
+            hosts.restart(victim.node, victim, 6200, "/healthcheck")
+            seen["freed"] = 1
+
+    try:
+        report = run_scenario(hosts, tmp_path, "full-device", fault)
+    finally:
+        victim.config.write_text(normal)
+    assert seen.get("507", 0) > 10, seen  # the device really refused writes
     assert_kept_promises(report)
