@@ -44,6 +44,7 @@ FAULT_TABLE = "stratus_fault"
 README_IPS = ("10.0.0.1", "10.0.0.2")
 README_DIR = "/srv/stratus"
 README_CONFIG = "/etc/stratus.toml"
+RELAY_PORT = 16200  # a slowed host's relay, inside its namespace
 
 
 def _run(argv: Sequence[str], *, check: bool = True, timeout: float = WAIT) -> str:
@@ -188,6 +189,7 @@ class HostCluster:
     admin_key: str = ""
     replicas: int = 2
     namespaces: list[str] = field(default_factory=lambda: list[str]())  # removed on exit
+    relays: dict[int, NsProc] = field(default_factory=lambda: dict[int, NsProc]())
 
     # -- addresses --
     @property
@@ -370,14 +372,52 @@ class HostCluster:
                         ],
                     )
 
+    def slow(self, host: Host, delay: float) -> None:
+        """Put ``host`` ``delay`` seconds away, each way, from everyone who connects to its node:
+        a relay in its namespace (tests/helpers/relay.py; this kernel has no netem) takes every
+        inbound connection (an nftables redirect), and the node's open connections are cut
+        (``ss -K``) so clients reconnect through it. ``heal`` ends it."""
+        self.heal(host)
+        relay = NsProc(
+            f"h{host.index}-relay",
+            host.netns,
+            [sys.executable, "-m", "tests.helpers.relay", "--listen", f"0.0.0.0:{RELAY_PORT}",
+             "--to", f"{host.address}:6200", "--delay", str(delay)],
+            self.root / f"host{host.index}" / "relay.log",
+        )  # fmt: skip
+        relay.start()
+        self.relays[host.index] = relay
+        deadline = time.monotonic() + WAIT
+        while '"listening"' not in relay.tail(5):
+            if not relay.alive or time.monotonic() > deadline:
+                raise AssertionError(f"relay did not start:\n{relay.tail()}")
+            time.sleep(0.05)
+        self.exec_in(host.netns, ["nft", f"add table inet {FAULT_TABLE}"])
+        self.exec_in(
+            host.netns,
+            ["nft", f"add chain inet {FAULT_TABLE} pre "
+             "{ type nat hook prerouting priority -100 ; policy accept ; }"],
+        )  # fmt: skip
+        self.exec_in(
+            host.netns,
+            ["nft", f'add rule inet {FAULT_TABLE} pre iifname "eth0" tcp dport 6200 '
+             f"redirect to :{RELAY_PORT}"],
+        )  # fmt: skip
+        self.exec_in(host.netns, ["ss", "-K", "state", "established", "sport", "= :6200"])
+
     def heal(self, host: Host | None = None) -> None:
-        """Remove fault rules (of one host, or of all)."""
+        """Remove fault rules and relays (of one host, or of all)."""
         for h in [host] if host is not None else self.hosts:
+            relay = self.relays.pop(h.index, None)
+            if relay is not None:
+                relay.stop()
             out = self.exec_in(h.netns, ["nft", "list tables"])
             if FAULT_TABLE in out:
                 self.exec_in(h.netns, ["nft", f"delete table inet {FAULT_TABLE}"])
 
     def stop_all(self) -> None:
+        for relay in self.relays.values():
+            relay.stop()
         for host in self.hosts:
             for p in (host.proxy, host.node):
                 if p is not None:

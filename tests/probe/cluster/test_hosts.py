@@ -198,3 +198,32 @@ def test_a_full_device(hosts: HostCluster, tmp_path: Path) -> None:
         victim.config.write_text(normal)
     assert seen.get("507", 0) > 10, seen  # the device really refused writes
     assert_kept_promises(report)
+
+
+def _seconds_to_reach(c: HostCluster, host: Host) -> float:
+    """How long ``GET /healthcheck`` on ``host``'s node takes from the client namespace."""
+    script = (
+        "import sys,time,urllib.request;t=time.monotonic();"
+        "urllib.request.urlopen(sys.argv[1],timeout=10).read();"
+        "print(time.monotonic()-t)"
+    )
+    url = f"http://{host.address}:6200/healthcheck"
+    return float(c.run_in_client([sys.executable, "-c", script, url]).strip())
+
+
+@pytest.mark.slow
+def test_a_slow_link(hosts: HostCluster, tmp_path: Path) -> None:
+    """Host 3 is 0.3 s away each way (a delaying relay) for most of the load: requests wait
+    for it or go on without it, and nothing acknowledged is lost or stale."""
+    victim = hosts.hosts[2]
+    reach: dict[str, float] = {}
+
+    def on() -> None:
+        hosts.slow(victim, 0.3)
+        reach["slow"] = _seconds_to_reach(hosts, victim)
+
+    fault = window(2, 11, on, lambda: hosts.heal(victim))
+    report = run_scenario(hosts, tmp_path, "slow-link", fault)
+    reach["healed"] = _seconds_to_reach(hosts, victim)
+    assert reach["slow"] >= 0.6 > reach["healed"], reach  # the link really was slow
+    assert_kept_promises(report)
