@@ -339,6 +339,9 @@ def run_stratus(args: argparse.Namespace, base: Path) -> dict[str, Any]:
             )
 
         return asyncio.run(measure(factory, args, None))
+    except BaseException:
+        print(f"# stratus up's log, last lines:\n{up.log_tail(60)}", file=sys.stderr)
+        raise
     finally:
         up.stop()
         shutil.rmtree(data, ignore_errors=True)
