@@ -50,6 +50,13 @@ def backup_url(cfg: Config) -> str:
     return httpserver.base_url(cfg.proxy.host, cfg.proxy.port)
 
 
+def image_url(cfg: Config) -> str:
+    """The image API volumes are made from (`openstack volume create --image`)."""
+    if cfg.volume.image_url:
+        return cfg.volume.image_url
+    return httpserver.base_url(cfg.image.host, cfg.image.port)
+
+
 def compute_url(cfg: Config) -> str:
     """The compute API told of force-detached server volumes."""
     if cfg.volume.compute_url:
@@ -93,7 +100,7 @@ def backend_pool(cfg: Config) -> BackendPool:
     entries = [tuple(e.split("=", 1)) for e in cfg.volume.backends]
     return BackendPool(
         [(n, u) for n, u in entries], cfg.volume.backend_secret,
-        down_after=cfg.volume.backend_down_after,
+        down_after=cfg.volume.backend_down_after, scratch=volume_dir(cfg) / "scratch",
     )  # fmt: skip
 
 
@@ -125,7 +132,7 @@ async def running(cfg: Config) -> AsyncIterator[Service]:
         settings = Settings.from_config(cfg)
         manager = VolumeServices(
             store, backend, driver, settings, objects=objects, pool=pool,
-            host=local_host(cfg) if pool is None else "",
+            host=local_host(cfg) if pool is None else "", image_api=image_url(cfg),
         )  # fmt: skip
         await manager.start()
         if pool is not None:

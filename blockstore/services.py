@@ -47,14 +47,16 @@ class VolumeServices:
         objects: ObjectAccess | None = None,
         pool: Pool | None = None,
         host: str = "",
+        image_api: str = "",
     ) -> None:
         """``pool``: several backend processes (``backend`` and ``driver`` route to them);
-        ``host``: the in-process backend's ``host@backend#pool`` name otherwise."""
+        ``host``: the in-process backend's ``host@backend#pool`` name otherwise;
+        ``image_api``: the image API volumes are made from (``imageRef``; empty: none)."""
         ctx = Context(store, backend, driver, settings or Settings(), pool=pool, host=host)
         self.ctx = ctx
         self.exports = Exports(ctx)
         self.types = VolumeTypes(ctx, self.exports)
-        self.images = Images(ctx, objects)
+        self.images = Images(ctx, objects, image_api)
         self.volumes = Volumes(ctx, self.types, self.exports, self.images)
         self.snapshots = Snapshots(ctx, self.exports)
         self.attachments = Attachments(ctx, self.exports)

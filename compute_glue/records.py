@@ -18,6 +18,9 @@ from typing import Any
 import lmdb
 import msgpack
 
+from stratus import durable
+from stratus.private import private_dir
+
 RECORD_VERSION = 1
 DEFAULT_MAP_SIZE = 1 << 30
 MAX_KEY = 511  # LMDB's limit: a longer (or empty) key is an error, not a miss
@@ -100,7 +103,7 @@ class RecordStore:
     ) -> None:
         self.path = Path(path)
         try:
-            self.path.mkdir(mode=0o700, parents=True, exist_ok=True)
+            private_dir(self.path)  # 0700, missing parents too
             self._env = lmdb.open(
                 os.fspath(self.path),
                 map_size=map_size,
@@ -112,6 +115,9 @@ class RecordStore:
                 readahead=False,
             )
             self._env.reader_check()
+            # The records' files and the directories made above them keep their names
+            # through a power cut (strict POSIX: a name is durable once its directory is).
+            durable.sync_entries(self.path, levels=2)
             self._dbs = {t: self._env.open_db(t.encode()) for t in tables}
         except lmdb.Error as exc:
             raise RecordError(f"cannot open records in {self.path}: {exc}") from None

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ring.errors import RingError, RingFileError
-from ring.ringfile import RingData, atomic_write, decode, read_ring_file
+from ring.ringfile import RingData, atomic_write, decode, fsync_dir, read_ring_file
 
 
 class RingRefused(RingError):
@@ -57,9 +57,12 @@ def install_ring(
         _check_successor(old, new)
         if new.ring_version == old.ring_version:
             return Installed(Outcome.CURRENT, new.ring_version, new.checksum, old.ring_version)
-    for missing in reversed([d for d in (target.parent, *target.parent.parents) if not d.exists()]):
+    made = [d for d in (target.parent, *target.parent.parents) if not d.exists()]
+    for missing in reversed(made):
         missing.mkdir(mode=0o700, exist_ok=True)
     atomic_write(target, blob)
+    for directory in made:  # a new directory's name is durable once its parent is fsynced
+        fsync_dir(directory.parent)
     return Installed(
         Outcome.INSTALLED,
         new.ring_version,

@@ -22,12 +22,13 @@ exist: a missing key answers AccessDenied (:func:`may_list`).
 from __future__ import annotations
 
 import enum
+from urllib.parse import parse_qsl
 
-from objectstore.proxy.acl import read_granted, write_granted
-from s3compat import acl, namespace, policy
+from objectstore.proxy.acl import effective, read_granted, write_granted
+from s3compat import access_state, acl, namespace, policy, policy_conditions
 from s3compat.context import Bucket, S3Context
 from s3compat.errors import S3Error
-from s3compat.router import Permission
+from s3compat.router import BUCKET_OPS, Permission
 from stratus.identity import Principal
 
 _READS = (Permission.NONE, Permission.READ, Permission.READ_ACP)
@@ -64,10 +65,28 @@ OWNER_ONLY = frozenset(
         "DeleteBucketTagging",
         "PutBucketVersioning",
         "DeleteBucket",
+        *("PutBucketOwnershipControls", "DeleteBucketOwnershipControls"),
+        *("PutPublicAccessBlock", "DeletePublicAccessBlock"),
+        # Every other configuration write too (lifecycle could expire the owner's data,
+        # encryption and object lock change every later write): whatever the router has.
+        *(
+            spec.name
+            for method in ("PUT", "DELETE")
+            for _sub, spec in BUCKET_OPS[method]
+            if spec.permission is Permission.OWNER
+        ),
     }
 )
-# Owner operations that need Right.MANAGE, not just Right.WRITE.
-_MANAGE_OPS = frozenset({"PutBucketAcl", "PutBucketPolicy", "DeleteBucketPolicy"})
+# Owner operations that need Right.MANAGE, not just Right.WRITE: who else gets in.
+_MANAGE_OPS = frozenset(
+    {
+        "PutBucketAcl",
+        "PutBucketPolicy",
+        "DeleteBucketPolicy",
+        *("PutBucketOwnershipControls", "DeleteBucketOwnershipControls"),
+        *("PutPublicAccessBlock", "DeletePublicAccessBlock"),
+    }
+)
 # Reads whose handler checks the object's own ACL once the object is found.
 _OBJECT_ACL_OPS = frozenset({"GetObject", "HeadObject", "GetObjectAttributes", "GetObjectTagging"})
 # Upload operations AWS leaves to the bucket owner and the upload's initiator
@@ -81,18 +100,76 @@ def denied() -> S3Error:
     return S3Error("AccessDenied")
 
 
+# Request headers S3 offers as condition keys (``s3:<header>``).
+_HEADER_KEYS = (
+    "x-amz-acl",
+    "x-amz-grant-read",
+    "x-amz-grant-write",
+    "x-amz-grant-read-acp",
+    "x-amz-grant-write-acp",
+    "x-amz-grant-full-control",
+    "x-amz-copy-source",
+    "x-amz-metadata-directive",
+    "x-amz-server-side-encryption",
+    "x-amz-server-side-encryption-customer-algorithm",
+    "x-amz-server-side-encryption-aws-kms-key-id",
+    "x-amz-storage-class",
+    "x-amz-content-sha256",
+    "if-match",
+    "if-none-match",
+)
+_LOCK_KEYS = {
+    "x-amz-object-lock-mode": "s3:object-lock-mode",
+    "x-amz-object-lock-retain-until-date": "s3:object-lock-retain-until-date",
+    "x-amz-object-lock-legal-hold": "s3:object-lock-legal-hold",
+}
+
+
+def _auth_facts(ctx: S3Context) -> dict[str, str]:
+    q = ctx.query
+    if ctx.principal is None:
+        return {}
+    query = "X-Amz-Signature" in q or "Signature" in q
+    v4 = ctx.sigv4 is not None or "X-Amz-Signature" in q
+    return {
+        "s3:authtype": "REST-QUERY-STRING" if query else "REST-HEADER",
+        "s3:signatureversion": "AWS4-HMAC-SHA256" if v4 else "AWS",
+    }
+
+
 def facts(ctx: S3Context) -> policy.RequestFacts:
+    """What a bucket policy's principals and conditions are matched against."""
     p = ctx.principal
-    values = {
+    now = ctx.settings.clock()
+    values: dict[str, policy_conditions.Value] = {
         "aws:referer": ctx.headers.get("referer", ""),
         "aws:useragent": ctx.headers.get("user-agent", ""),
         "aws:principaltype": "Anonymous" if p is None else "User",
+        "aws:currenttime": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "aws:epochtime": str(int(now.timestamp())),
+        **_auth_facts(ctx),
     }
+    if not values["aws:referer"]:
+        del values["aws:referer"]
     for name in ("prefix", "delimiter", "max-keys"):
         if name in ctx.query:
             values[f"s3:{name}"] = ctx.query[name]
-    if "x-amz-acl" in ctx.headers:
-        values["s3:x-amz-acl"] = ctx.headers["x-amz-acl"]
+    if "versionId" in ctx.query:
+        values["s3:versionid"] = ctx.query["versionId"]
+    for header in _HEADER_KEYS:
+        if header in ctx.headers:
+            values[f"s3:{header}"] = ctx.headers[header]
+    for header, key in _LOCK_KEYS.items():
+        if header in ctx.headers:
+            values[key] = ctx.headers[header]
+    if "x-amz-tagging" in ctx.headers:
+        tags = parse_qsl(ctx.headers["x-amz-tagging"], keep_blank_values=True)
+        values["s3:requestobjecttagkeys"] = tuple(k for k, _ in tags)
+        for k, v in tags:
+            values[f"s3:requestobjecttag/{k.lower()}"] = v
+    if ctx.bucket is not None:
+        values["s3:resourceaccount"] = acl.owner_of(ctx.bucket.account)["ID"]
+    values.update(ctx.extra.get("policy_facts", {}))
     return policy.RequestFacts(
         project=p.project if p is not None else None,
         user=p.user if p is not None else None,
@@ -100,6 +177,23 @@ def facts(ctx: S3Context) -> policy.RequestFacts:
         secure=ctx.request.secure,
         values=values,
     )
+
+
+def verdict(ctx: S3Context, bucket: Bucket, action: str, key: str | None = None) -> str | None:
+    """The bucket policy's word on this request: "Deny", "Allow" or None.
+
+    RestrictPublicBuckets: while the policy is public, its Allows count only
+    for the owning project's users.
+    """
+    doc = policy.load(bucket.system)
+    if not doc:
+        return None
+    said = policy.evaluate(doc, action, policy.resource_arn(bucket.name, key), facts(ctx))
+    if said == "Allow" and access_state.public_access_block(bucket.system).restrict_public_buckets:
+        p = ctx.principal
+        if (p is None or p.account != bucket.account) and policy.is_public(doc):
+            return None
+    return said
 
 
 def is_owner(ctx: S3Context, bucket: Bucket) -> bool:
@@ -123,14 +217,32 @@ def _owner_right(perm: Permission, op: str | None) -> Right:
 
 def _acl_grants(ctx: S3Context, bucket: Bucket, perm: Permission, key: str | None) -> bool:
     info = bucket.info
+    system = bucket.system
+    if access_state.acls_disabled(system):
+        return False
+    ignore = access_state.public_access_block(system).ignore_public_acls
+    read_acl, write_acl = effective(info.read_acl, info.write_acl, system)
     if perm == Permission.READ:
         referer = ctx.headers.get("referer")
-        return read_granted(info.read_acl, ctx.principal, referer, listing=key is None)
+        return read_granted(read_acl, ctx.principal, referer, listing=key is None)
     if perm == Permission.WRITE:
         if ctx.principal is None:
-            return bucket.system.get(acl.ACL_KEY) == "public-read-write"
-        return write_granted(info.write_acl, ctx.principal)
+            if ignore:
+                return False
+            g = acl.Grants.of_bucket(system, info.read_acl, info.write_acl, "")
+            return g.public_write
+        return write_granted(write_acl, ctx.principal)
+    if perm == Permission.READ_ACP and key is None and ctx.principal is not None:
+        owner_id = acl.owner_of(bucket.account)["ID"]
+        g = acl.Grants.of_bucket(system, info.read_acl, info.write_acl, owner_id)
+        p = ctx.principal
+        return p.project in g.acp_readers or p.name in g.acp_readers
     return False
+
+
+# Object operations a caller may be let into by the object's own ACL, and the
+# permission the handler then checks there.
+_OBJECT_ACP_OPS = frozenset({"GetObjectAcl", "PutObjectAcl"})
 
 
 def check(
@@ -143,11 +255,9 @@ def check(
     op: str | None = None,
 ) -> bool:
     """Allow, or raise AccessDenied; False: allowed only if the object's ACL agrees."""
-    doc = policy.load(bucket.system)
-    resource = policy.resource_arn(bucket.name, key)
-    verdict = policy.evaluate(doc, action, resource, facts(ctx)) if doc else None
+    said = verdict(ctx, bucket, action, key)
     owner = is_owner(ctx, bucket)
-    if verdict == "Deny" and not (owner and action in policy.POLICY_ACTIONS):
+    if said == "Deny" and not (owner and action in policy.POLICY_ACTIONS):
         raise denied()
     if owner:
         if role_grants(ctx.principal, _owner_right(perm, op)):
@@ -156,9 +266,11 @@ def check(
     if op in OWNER_ONLY:
         raise denied()
     acl_perm = Permission.WRITE if op in INITIATOR_OPS else perm
-    if verdict == "Allow" or _acl_grants(ctx, bucket, acl_perm, key):
+    if said == "Allow" or _acl_grants(ctx, bucket, acl_perm, key):
         return True
     if perm == Permission.READ and key is not None and op in (None, *_OBJECT_ACL_OPS):
+        return False
+    if key is not None and op in _OBJECT_ACP_OPS:
         return False
     raise denied()
 
@@ -168,14 +280,12 @@ def may_list(ctx: S3Context) -> bool:
     bucket = ctx.bucket
     if bucket is None:
         return False
-    doc = policy.load(bucket.system)
-    resource = policy.resource_arn(bucket.name)
-    verdict = policy.evaluate(doc, "s3:ListBucket", resource, facts(ctx)) if doc else None
-    if verdict == "Deny":
+    said = verdict(ctx, bucket, "s3:ListBucket")
+    if said == "Deny":
         return False
     if is_owner(ctx, bucket):
         return role_grants(ctx.principal, Right.READ)
-    return verdict == "Allow" or _acl_grants(ctx, bucket, Permission.READ, None)
+    return said == "Allow" or _acl_grants(ctx, bucket, Permission.READ, None)
 
 
 def hide_missing(ctx: S3Context, err: S3Error) -> S3Error:
@@ -183,27 +293,33 @@ def hide_missing(ctx: S3Context, err: S3Error) -> S3Error:
     return err if may_list(ctx) else denied()
 
 
-def check_acl_change(ctx: S3Context, grants: acl.Grants, action: str, key: str | None) -> None:
+def check_acl_change(
+    ctx: S3Context,
+    grants: acl.Grants,
+    action: str,
+    key: str | None,
+    *,
+    owners: set[str] | None = None,
+) -> None:
     """An ACL that lets anyone besides the owner in needs the right to manage access.
 
     The owning project's ``admin`` has it; another project has it only through
     a policy Allow of the ACL action (which only an admin can have written).
     A private ACL (or bucket-owner-*) needs nothing more than the write.
     """
-    if not grants.shares:
-        return
     bucket = ctx.bucket
     assert bucket is not None
-    doc = policy.load(bucket.system)
-    resource = policy.resource_arn(bucket.name, key)
-    verdict = policy.evaluate(doc, action, resource, facts(ctx)) if doc else None
-    if verdict == "Deny":
+    mine = {acl.owner_of(bucket.account)["ID"], *(owners or set())}
+    if not grants.shares_beyond(mine):
+        return
+    said = verdict(ctx, bucket, action, key)
+    if said == "Deny":
         raise denied()
     if is_owner(ctx, bucket):
         if role_grants(ctx.principal, Right.MANAGE):
             return
         raise denied()
-    if verdict == "Allow":
+    if said == "Allow":
         return
     raise denied()
 
@@ -218,12 +334,14 @@ async def authorize(ctx: S3Context) -> None:
     if op.name == "CreateBucket":
         if not role_grants(ctx.principal, Right.WRITE):
             raise denied()
-        grants = acl.header_grants(ctx)
+        assert ctx.principal is not None
+        grants = acl.header_grants(ctx, ctx.principal.project)
         if grants is not None and grants.shares and not role_grants(ctx.principal, Right.MANAGE):
             raise denied()
         return
     ctx.bucket = await namespace.find_bucket(ctx, ctx.bucket_name)
     check_expected_owner(ctx, ctx.bucket)
+    await _existing_tag_facts(ctx, ctx.bucket)
     versioned = "versionId" in ctx.query
     action = policy.action_of(op.name, version=versioned)
     key = ctx.s3.key if op.scope == "object" else None
@@ -236,9 +354,27 @@ async def authorize(ctx: S3Context) -> None:
         return
     if not allowed:
         ctx.extra["object_acl_pending"] = True
-    canned = ctx.headers.get("x-amz-acl")
-    if op.name in _ACL_CARRYING_WRITES and canned is not None:
-        check_acl_change(ctx, acl.Grants.from_canned(canned.strip()), "s3:PutObjectAcl", key)
+    if op.name in _ACL_CARRYING_WRITES:
+        owner_id = acl.owner_of(ctx.bucket.account)["ID"]
+        grants = acl.header_grants(ctx, owner_id)
+        if grants is not None:
+            writer = {ctx.principal.project} if ctx.principal is not None else set()
+            check_acl_change(ctx, grants, "s3:PutObjectAcl", key, owners=writer)
+
+
+async def _existing_tag_facts(ctx: S3Context, bucket: Bucket) -> None:
+    """``s3:ExistingObjectTag/<key>``: the object's tags, read only when the policy asks."""
+    text = bucket.system.get(policy.POLICY_KEY, "")
+    if ctx.s3.op.scope != "object" or ctx.s3.key is None or "existingobjecttag" not in text.lower():
+        return
+    from s3compat import meta, versioning
+
+    try:
+        info = await versioning.head_for_request(ctx)
+    except S3Error:
+        return
+    tags = meta.decode_tags(info.system.get(meta.TAGS))
+    ctx.extra["policy_facts"] = {f"s3:existingobjecttag/{k.lower()}": v for k, v in tags}
 
 
 def check_expected_owner(
@@ -257,11 +393,7 @@ def check_expected_owner(
 
 def _policy_denies(ctx: S3Context, action: str) -> bool:
     assert ctx.bucket is not None
-    doc = policy.load(ctx.bucket.system)
-    if not doc:
-        return False
-    resource = policy.resource_arn(ctx.bucket.name, ctx.s3.key)
-    return policy.evaluate(doc, action, resource, facts(ctx)) == "Deny"
+    return verdict(ctx, ctx.bucket, action, ctx.s3.key) == "Deny"
 
 
 def initiator_of(principal: Principal | None) -> str:
@@ -281,5 +413,7 @@ def check_object_acl(ctx: S3Context, stored_acl: str | None) -> None:
     """For a read allowed only by the object's ACL: does the ACL grant it?"""
     if not ctx.extra.get("object_acl_pending"):
         return
-    if not acl.object_acl_allows_read(stored_acl, ctx.principal):
+    bucket = ctx.bucket
+    assert bucket is not None
+    if not acl.object_acl_allows(ctx, stored_acl, bucket.system, bucket.account):
         raise denied()

@@ -21,7 +21,16 @@ from urllib.parse import parse_qsl, unquote_to_bytes
 from aiohttp import web
 
 from objectstore.proxy.errors import ProxyError
-from s3compat import access, cors, inflight, lifecycle_run, post_object, router, sse_keys
+from s3compat import (
+    access,
+    cors,
+    inflight,
+    lifecycle_run,
+    post_object,
+    router,
+    sigv4,
+    sse_keys,
+)
 from s3compat.auth import RequestBody, authenticate, wire_target
 from s3compat.context import S3Context, S3Settings, s3_error_from_core
 from s3compat.errors import S3Error, error_xml
@@ -179,6 +188,14 @@ async def _handle(request: web.Request) -> web.StreamResponse:
         return _error_response(request, S3Error("InternalError"), rid)
 
 
+def _payload_hash_first(headers: dict[str, str]) -> None:
+    """AWS judges a header-signed SigV4 request's x-amz-content-sha256 (missing, or not a
+    payload mode nor a digest: 400) before it answers MethodNotAllowed."""
+    if not headers.get("authorization", "").startswith(sigv4.ALGORITHM):
+        return
+    sigv4.declared_payload_hash(headers)
+
+
 async def _serve(request: web.Request, rid: str) -> web.StreamResponse:
     state = request.app[STATE]
     raw_path, raw_query = wire_target(request)
@@ -188,14 +205,19 @@ async def _serve(request: web.Request, rid: str) -> web.StreamResponse:
     for k, v in pairs:
         query.setdefault(k, v)
     headers = header_map(request.headers.items())
-    s3req = router.parse(
-        request.method,
-        path,
-        query,
-        headers,
-        host=headers.get("host", ""),
-        base_domain=state.settings.base_domain,
-    )
+    try:
+        s3req = router.parse(
+            request.method,
+            path,
+            query,
+            headers,
+            host=headers.get("host", ""),
+            base_domain=state.settings.base_domain,
+        )
+    except S3Error as err:
+        if err.code == "MethodNotAllowed":
+            _payload_hash_first(headers)
+        raise
     ctx = S3Context(
         request=request,
         core=state.core,
@@ -241,14 +263,18 @@ async def _serve(request: web.Request, rid: str) -> web.StreamResponse:
         and "transfer-encoding" not in headers
     ):
         raise S3Error("MissingContentLength")  # a body without a length cannot be framed
-    ctx.body = RequestBody(request.content, headers, auth.sigv4, request.content_length)
+    summed = s3req.op.name != "CompleteMultipartUpload"  # its checksum names the object
+    ctx.body = RequestBody(
+        request.content, headers, auth.sigv4, request.content_length, summed=summed
+    )
     await access.authorize(ctx)
     await _continue(request)
     if "origin" in headers and ctx.bucket is not None:
         ctx.extra["cors_headers"] = cors.response_headers(ctx)
     if s3req.op.name in inflight.KEY_WRITES:
         with inflight.writing(ctx):  # seen by conditional writes of the same key
-            return await handler(ctx)
+            async with inflight.one_at_a_time(ctx):  # versioned: no archive lost
+                return await handler(ctx)
     return await handler(ctx)
 
 

@@ -133,7 +133,11 @@ class RequestBody:
         headers: Mapping[str, str],
         auth: sigv4.SigV4Auth | None,
         content_length: int | None,
+        *,
+        summed: bool = True,
     ) -> None:
+        """``summed`` False: the request's x-amz-checksum-* headers describe something else
+        (CompleteMultipartUpload's whole object), not this body."""
         self._reader = reader
         self.error: S3Error | None = None
         self._consumed = False
@@ -147,7 +151,7 @@ class RequestBody:
             decoded = headers.get("x-amz-decoded-content-length")
             length = ascii_uint(decoded) if decoded is not None else None
             if length is None:
-                raise S3Error("MissingContentLength", "x-amz-decoded-content-length is required")
+                raise S3Error("MissingContentLength")  # AWS's own words, for the decoded one too
             self.content_length: int | None = length
             self._decoder = AwsChunkedDecoder(
                 reader, auth, payload, self.content_length, trailer=headers.get("x-amz-trailer")
@@ -160,7 +164,7 @@ class RequestBody:
         md5 = _content_md5(headers.get("content-md5"))
         self.content_md5 = md5.hex() if md5 is not None else None
         self._md5 = hashlib.md5(usedforsecurity=False) if md5 is not None else None
-        declared = checksums.declared(headers)
+        declared = checksums.declared(headers) if summed else None
         self.checksum_algorithm: str | None = declared[0] if declared else None
         self._checksum_expected = declared[1] if declared else None
         self._checksum = checksums.new(declared[0]) if declared else None
@@ -235,6 +239,14 @@ class RequestBody:
             if expected is not None:
                 checksums.verify(self.checksum_algorithm, expected, digest)
             self.checksum_value = checksums.encode(digest)
+
+    def compute_checksum(self, algorithm: str) -> None:
+        """Sum the body with ``algorithm`` though the request declared no checksum (the
+        server's own, as S3 does for a FULL_OBJECT upload's part)."""
+        if self._consumed:
+            raise RuntimeError("the body has been read already")
+        self.checksum_algorithm = algorithm
+        self._checksum = checksums.new(algorithm)
 
     def not_a_body_checksum(self) -> None:
         """The request's x-amz-checksum-* describes something else: do not check the body."""

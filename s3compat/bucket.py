@@ -13,7 +13,16 @@ from aiohttp import web
 
 from objectstore.proxy import errors as core_errors
 from objectstore.proxy.models import ListParams, ObjectRow
-from s3compat import acl, multipart, namespace, object_lock, segments, versioning, xmlio
+from s3compat import (
+    access_state,
+    acl,
+    multipart,
+    namespace,
+    object_lock,
+    segments,
+    versioning,
+    xmlio,
+)
 from s3compat.context import S3Context, empty, xml_response
 from s3compat.errors import S3Error
 
@@ -40,12 +49,30 @@ async def _location_constraint(ctx: S3Context) -> str:
     return region
 
 
+def ownership_for_create(ctx: S3Context, grants: acl.Grants | None, owner_id: str) -> str | None:
+    """``x-amz-object-ownership``: checked against the ACL the request sets."""
+    wanted = ctx.headers.get("x-amz-object-ownership")
+    if wanted is None:
+        return None
+    if wanted not in access_state.OWNERSHIP_MODES:
+        raise S3Error("InvalidArgument", "Invalid x-amz-object-ownership header: " + wanted)
+    ok = ("private", "bucket-owner-full-control")
+    if (
+        wanted == access_state.BUCKET_OWNER_ENFORCED
+        and grants is not None
+        and not grants.owner_only(owner_id, canned_ok=ok)
+    ):
+        raise S3Error("InvalidBucketAclWithObjectOwnership")
+    return wanted
+
+
 async def handle_create_bucket(ctx: S3Context) -> web.StreamResponse:
     assert ctx.principal is not None
     name = ctx.bucket_name
     account = ctx.principal.account
     region = await _location_constraint(ctx)
     grants = await acl.requested_grants(ctx, acl.owner_of(account)["ID"], body=False)
+    ownership = ownership_for_create(ctx, grants, acl.owner_of(account)["ID"])
     core = ctx.core
     if await core.container_info(account, name) is not None:
         if region == US_EAST_1:
@@ -66,6 +93,8 @@ async def handle_create_bucket(ctx: S3Context) -> web.StreamResponse:
     system = {LOCATION: region, **object_lock.bucket_system_for_create(ctx)}
     if grants is not None:
         system.update(acl.bucket_acl_system(grants))
+    if ownership is not None:
+        system.update({k: v for k, v in access_state.ownership_system(ownership).items() if v})
     await core.put_container(account, name, system=system)
     if object_lock.bucket_system_for_create(ctx):  # versioning on, versions held from the start
         await object_lock.flag_versions_container(ctx, account, name)

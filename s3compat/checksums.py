@@ -72,7 +72,7 @@ def compute(algorithm: str, data: bytes) -> str:
 
 
 # x-amz-checksum-* headers that name no checksum value.
-_NOT_VALUES = frozenset({"x-amz-checksum-algorithm", "x-amz-checksum-type", "x-amz-checksum-mode"})
+NOT_VALUES = frozenset({"x-amz-checksum-algorithm", "x-amz-checksum-type", "x-amz-checksum-mode"})
 
 
 def trailer_name(value: str | None) -> str | None:
@@ -92,7 +92,7 @@ def declared(headers: Mapping[str, str]) -> tuple[str, str | None] | None:
     """
     names = {header_name(a): a for a in ALGORITHMS}
     for name in headers:
-        if name.startswith("x-amz-checksum-") and name not in names and name not in _NOT_VALUES:
+        if name.startswith("x-amz-checksum-") and name not in names and name not in NOT_VALUES:
             raise S3Error(
                 "InvalidRequest",
                 "The algorithm type you specified in x-amz-checksum- header is invalid.",
@@ -129,23 +129,28 @@ def declared(headers: Mapping[str, str]) -> tuple[str, str | None] | None:
     if sdk_alg is not None and sdk_alg != algorithm:
         raise S3Error("InvalidRequest", "Value for x-amz-sdk-checksum-algorithm header is invalid.")
     if value_or_none is not None:
-        _check_format(algorithm, value_or_none)
+        check_format(algorithm, value_or_none)
     return algorithm, value_or_none
 
 
-def _check_format(algorithm: str, value: str) -> None:
+def invalid_value(algorithm: str) -> S3Error:
+    return S3Error("InvalidRequest", f"Value for {header_name(algorithm)} header is invalid.")
+
+
+def check_format(algorithm: str, value: str) -> None:
+    """A checksum value must be the canonical base64 of a digest of the algorithm's size."""
     size = {"CRC32": 4, "CRC32C": 4, "CRC64NVME": 8, "SHA1": 20, "SHA256": 32}[algorithm]
     try:
         raw = base64.b64decode(value, validate=True)
     except (binascii.Error, ValueError):
         raw = b""
     if len(raw) != size or base64.b64encode(raw).decode() != value:  # canonical base64 only
-        raise S3Error("InvalidRequest", f"Value for {header_name(algorithm)} header is invalid.")
+        raise invalid_value(algorithm)
 
 
 def verify(algorithm: str, expected: str, digest: bytes) -> None:
     """Raise BadDigest when the body does not have the declared checksum."""
-    _check_format(algorithm, expected)
+    check_format(algorithm, expected)
     if encode(digest) != expected:
         raise S3Error(
             "BadDigest",

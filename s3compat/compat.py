@@ -26,18 +26,53 @@ NOTES: dict[str, str] = {
     "ListObjectVersions": "key-marker / version-id-marker paging, prefix, delimiter; keys up "
     "to 1,024 bytes. A page's XML lists its versions, then its delete markers.",
     "GetBucketVersioning": "Enabled / Suspended; MFA delete is not supported.",
-    "PutBucketVersioning": "Real version ids (sortable by time); delete markers.",
-    "GetBucketAcl": "Canned ACLs and grants to AllUsers, AuthenticatedUsers and canonical "
-    "users (`project` or `project:user`); the same ACL the native API sees as "
-    "X-Container-Read / X-Container-Write.",
-    "PutBucketAcl": "x-amz-acl, x-amz-grant-read / -write / -full-control, or an "
-    "AccessControlPolicy document.",
-    "GetObjectAcl": "Canned ACLs.",
-    "PutObjectAcl": "Canned ACLs (private, public-read, public-read-write, "
-    "authenticated-read, bucket-owner-*).",
-    "PutBucketPolicy": "Allow / Deny with Principal, Action / NotAction, Resource / "
-    "NotResource, and String*, Bool, IpAddress, Null conditions; other condition "
-    "operators are refused (MalformedPolicy). At most 4 KiB.",
+    "PutBucketVersioning": "Real version ids (sortable by time); delete markers. The writes "
+    "of one key in a versioned bucket take turns in a proxy, so concurrent writes keep "
+    "every version.",
+    "GetBucketAcl": "The grants as they were set (canned ACLs expanded as AWS does): "
+    "AllUsers, AuthenticatedUsers, LogDelivery and canonical users (`project` or "
+    "`project:user`) with READ, WRITE, READ_ACP, WRITE_ACP, FULL_CONTROL; the same ACL the "
+    "native API sees as X-Container-Read / X-Container-Write (a later change there wins). "
+    "A READ_ACP grantee may read it; only the owner's FULL_CONTROL under BucketOwnerEnforced.",
+    "PutBucketAcl": "x-amz-acl, x-amz-grant-read / -write / -read-acp / -write-acp / "
+    "-full-control (`id=`, `uri=`; `emailAddress=` answers UnresolvableGrantByEmailAddress), "
+    "or an AccessControlPolicy document. Owner-only (a WRITE_ACP grant does not let another "
+    "project change it). AccessControlListNotSupported under BucketOwnerEnforced, "
+    "AccessDenied for a public ACL under BlockPublicAcls.",
+    "GetObjectAcl": "Owner and grants as set; the writing project owns what it writes into "
+    "another project's bucket (ObjectWriter). READ_ACP grantees may read it.",
+    "PutObjectAcl": "Canned ACLs, x-amz-grant-* headers or an AccessControlPolicy document, "
+    "as PutBucketAcl. WRITE_ACP grantees may set ACLs that share with nobody new; sharing "
+    "needs the owning project's admin or a policy Allow.",
+    "PutBucketPolicy": "Kept and returned byte for byte. Principal / NotPrincipal (`*`, "
+    "`arn:aws:iam::<project>:root`, `arn:aws:iam::<project>:user/<user>`, `<project>`, "
+    "`<project>:<user>`; unknown projects: MalformedPolicy), Action / NotAction, Resource / "
+    "NotResource (this bucket only). Every IAM condition operator (String*, Numeric*, Date*, "
+    "Bool, BinaryEquals, IpAddress, Arn*, Null, ...IfExists, ForAnyValue: / ForAllValues:, "
+    "policy variables) and S3's keys (s3:prefix, s3:delimiter, s3:max-keys, s3:x-amz-acl, "
+    "s3:x-amz-grant-*, s3:ExistingObjectTag/*, s3:RequestObjectTag/*, "
+    "s3:RequestObjectTagKeys, s3:x-amz-server-side-encryption*, s3:x-amz-copy-source, "
+    "s3:x-amz-metadata-directive, s3:x-amz-storage-class, s3:VersionId, s3:object-lock-*, "
+    "s3:signatureversion, s3:authType, s3:ResourceAccount; aws:SourceIp, "
+    "aws:SecureTransport, aws:Referer, aws:UserAgent, aws:CurrentTime, aws:EpochTime, "
+    "aws:username, aws:userid, aws:PrincipalAccount, aws:PrincipalType); unknown operators "
+    "or keys are MalformedPolicy. A public policy under BlockPublicPolicy: AccessDenied. "
+    "At most 4 KiB (AWS: 20 KiB).",
+    "GetBucketPolicyStatus": "IsPublic by AWS's rule (an Allow to everyone not tied to "
+    "fixed callers by aws:SourceIp or a fixed aws:Source*/Principal* key).",
+    "PutBucketOwnershipControls": "ObjectWriter, BucketOwnerPreferred, BucketOwnerEnforced "
+    "(also `x-amz-object-ownership` on CreateBucket). Enforced refuses ACLs other than the "
+    "owner's full control (400 AccessControlListNotSupported) and makes stored ACLs grant "
+    "nothing; it is refused while the bucket ACL shares (InvalidBucketAclWithObjectOwnership). "
+    "Needs the project's admin.",
+    "GetBucketOwnershipControls": "OwnershipControlsNotFoundError when none is set (new "
+    "buckets have none and behave as ObjectWriter, where AWS now defaults to "
+    "BucketOwnerEnforced).",
+    "PutPublicAccessBlock": "BlockPublicAcls, IgnorePublicAcls, BlockPublicPolicy, "
+    "RestrictPublicBuckets, all enforced on ACLs and policies; per bucket (no account-wide "
+    "setting). Needs the project's admin.",
+    "GetPublicAccessBlock": "NoSuchPublicAccessBlockConfiguration when none is set (new "
+    "buckets have none, where AWS now blocks everything by default).",
     "PutBucketCors": "Up to 100 rules, at most 4 KiB in all.",
     "PutBucketLifecycleConfiguration": "Filters by Prefix, Tag, ObjectSizeGreaterThan / "
     "LessThan and And; Expiration (Days, Date, ExpiredObjectDeleteMarker), "
@@ -73,7 +108,8 @@ NOTES: dict[str, str] = {
     "key; the ETag of an encrypted object is the MD5 of its stored (encrypted) bytes, for "
     "SSE-S3 too (AWS gives the plaintext's MD5 there). "
     "Content-MD5 (BadDigest), x-amz-checksum-* (CRC32, CRC32C, CRC64NVME, SHA1, "
-    "SHA256; header or aws-chunked trailer), If-None-Match: * and If-Match (412 "
+    "SHA256; header or aws-chunked trailer; answered with x-amz-checksum-type FULL_OBJECT), "
+    "If-None-Match: * and If-Match (412 "
     "PreconditionFailed; NoSuchKey for If-Match on no object), storage class recorded, "
     "x-amz-tagging, x-amz-acl. x-amz-meta-* values: RFC 2047 encoded-words are stored "
     "decoded (UTF-8, as the native API shows them) and non-ASCII values answered "
@@ -82,7 +118,7 @@ NOTES: dict[str, str] = {
     "comes before the body.",
     "GetObject": "SSE-C (same key: 400 InvalidRequest without it, 403 AccessDenied with "
     "another; the key's MD5 echoed) and SSE-S3 objects decrypted, ranges and parts included. "
-    "Range (one range), partNumber, If-Match / If-None-Match / "
+    "Range (one range), partNumber (not both: InvalidRequest), If-Match / If-None-Match / "
     "If-Modified-Since / If-Unmodified-Since, response-* overrides, versionId, "
     "x-amz-checksum-mode.",
     "CopyObject": "Encrypted sources (x-amz-copy-source-server-side-encryption-customer-*) "
@@ -92,16 +128,21 @@ NOTES: dict[str, str] = {
     "x-amz-copy-source-if-*, "
     "across buckets; a multipart source is copied as one object.",
     "DeleteObjects": "Up to 1000 keys, with version ids; Quiet.",
-    "GetObjectAttributes": "ETag, Checksum, ObjectParts, StorageClass, ObjectSize.",
+    "GetObjectAttributes": "ETag, Checksum (with ChecksumType), ObjectParts (each part's "
+    "checksum), StorageClass, ObjectSize.",
     "CompleteMultipartUpload": "ETag md5-of-md5s-N; EntityTooSmall under 5 MiB, InvalidPart, "
-    "InvalidPartOrder; COMPOSITE checksums, FULL_OBJECT for CRCs; If-None-Match: * and "
-    "If-Match as on PutObject (the upload stays open when the condition fails).",
+    "InvalidPartOrder; COMPOSITE and FULL_OBJECT checksums, part checksums and the "
+    "whole-object x-amz-checksum-* checked, x-amz-checksum-type, x-amz-mp-object-size; "
+    "an SSE-C upload's key is optional here, checked and echoed when given; If-None-Match: "
+    "* and If-Match as on PutObject (the upload stays open when the condition fails).",
     "UploadPartCopy": "x-amz-copy-source-range; an encrypted source is read with its "
     "x-amz-copy-source-server-side-encryption-customer-* key, the part sealed as its upload "
-    "asks.",
+    "asks; the part summed with the upload's checksum algorithm (CopyPartResult).",
     "UploadPart": "The upload's encryption: SSE-C parts must give the key the upload was "
-    "created with (InvalidRequest otherwise).",
-    "CreateMultipartUpload": "SSE-C or SSE-S3 (or the bucket's default) for every part.",
+    "created with (InvalidRequest otherwise); the upload's checksum algorithm.",
+    "CreateMultipartUpload": "SSE-C or SSE-S3 (or the bucket's default) for every part; "
+    "x-amz-checksum-algorithm and x-amz-checksum-type (FULL_OBJECT / COMPOSITE).",
+    "ListParts": "Each part's checksum, ChecksumAlgorithm and ChecksumType.",
     "HeadObject": "As GetObject; an SSE-C object needs its key (400 InvalidRequest without, "
     "403 with another).",
     "PutBucketEncryption": "One rule, SSEAlgorithm AES256 (BucketKeyEnabled kept as given); "
@@ -109,7 +150,7 @@ NOTES: dict[str, str] = {
     "GetBucketEncryption": "ServerSideEncryptionConfigurationNotFoundError when none is set.",
     "DeleteBucketEncryption": "New objects are then stored as sent; stored ones stay encrypted.",
     "ListMultipartUploads": "prefix, delimiter, key-marker / upload-id-marker paging; Owner "
-    "and Initiator with ID and DisplayName, as ListParts.",
+    "and Initiator with ID and DisplayName, as ListParts; ChecksumAlgorithm and ChecksumType.",
     "GetObjectLockConfiguration": "ObjectLockEnabled and the default retention Rule; "
     "ObjectLockConfigurationNotFoundError for a bucket without Object Lock.",
     "PutObjectLockConfiguration": "On a bucket created with "
@@ -153,12 +194,27 @@ DeleteBucketPolicy, and any ACL that lets someone else in (a canned ACL
 other than private / bucket-owner-* or grants on CreateBucket, PutObject,
 CopyObject, CreateMultipartUpload, PutObjectAcl). Other projects and
 anonymous callers get what ACLs and bucket policies grant, except the
-owner's operations: Get/Put/DeleteBucketPolicy, PutBucketAcl, the bucket's
-CORS, tagging and versioning writes, and DeleteBucket stay with the owning
-project whatever a policy says. ListParts and AbortMultipartUpload need the
+owner's operations: Get/Put/DeleteBucketPolicy, PutBucketAcl, every bucket
+configuration write (CORS, tagging, versioning, lifecycle, encryption, Object
+Lock, ownership controls, public access block, and their deletes) and
+DeleteBucket stay with the owning project whatever a policy says (AWS lets a
+policy grant another account the configuration writes; only the policy
+operations are the owner account's alone there). A policy Deny never stops the
+owner managing the policy itself. ListParts and AbortMultipartUpload need the
 owning project, a policy Allow, write access to the bucket, or to be the
 upload's initiator. A caller who may not list a bucket gets `AccessDenied`
 for a missing key, never `NoSuchKey`.
+
+Ownership and public access: Object Ownership (PutBucketOwnershipControls) and Block
+Public Access (PutPublicAccessBlock) are kept with the bucket and, like ACLs and
+policies, set by the project's `admin` only. With no ownership controls an object
+another project writes is owned by that project (AWS's ObjectWriter: its FULL_CONTROL
+grant lets it read it back); BucketOwnerEnforced turns ACLs off. Block Public Access
+refuses public ACLs (grants to AllUsers or AuthenticatedUsers) and public policies, and
+can make existing ones grant nothing. IgnorePublicAcls and BucketOwnerEnforced hold
+for the native API too (the container's `.r:` and `*:*` items, or all its ACL items,
+grant nothing while they are on); BlockPublicAcls does not stop a native
+`X-Container-Read: .r:*` (only a project admin may set one there).
 
 `x-amz-expected-bucket-owner` is honoured on every operation on a bucket or object
 (and `x-amz-source-expected-bucket-owner` on a copy's source): a bucket owned by
@@ -182,8 +238,30 @@ and admins, or another project a policy allows `s3:BypassGovernanceRetention`; a
 Deny of it wins); a delete without a version id adds a delete marker and an overwrite a
 new version, as on AWS. The store itself keeps the version, whichever API asks: the
 native API's DELETE, PUT or COPY onto it answers `409 Conflict`, and an `X-Delete-At`
-waits until the retention ends. Not covered: the segments of a locked multipart object
-(in the hidden `<bucket>+segments` container) are not retained against the native API.
+waits until the retention ends. A locked multipart object's segments (in the hidden
+`<bucket>+segments` container) carry the same retention and legal hold, set at
+CompleteMultipartUpload and changed with PutObjectRetention / PutObjectLegalHold, so
+the native API cannot delete or replace them either.
+
+Checksums of multipart uploads: CreateMultipartUpload takes `x-amz-checksum-algorithm`
+and `x-amz-checksum-type`: FULL_OBJECT (CRC32, CRC32C, CRC64NVME; the CRC of every
+byte, combined from the parts' CRCs) or COMPOSITE (CRC32, CRC32C, SHA1, SHA256; the
+checksum of the parts' checksums, `-<parts>` appended); the default is FULL_OBJECT for
+CRC64NVME and COMPOSITE otherwise, and other combinations are refused with AWS's
+messages. Every part must use the upload's algorithm ("Checksum Type mismatch
+occurred..."); a FULL_OBJECT part sent without a checksum is summed by the server.
+CompleteMultipartUpload checks each listed part checksum (InvalidArgument when it is not
+one canonical base64 value, BadDigest for another algorithm, InvalidPart when it is not
+the stored one; COMPOSITE needs one for every part), then the whole-object
+`x-amz-checksum-*` header (BadDigest, lower-case algorithm, as AWS) and
+`x-amz-checksum-type` / `x-amz-mp-object-size`. GetObject and HeadObject answer the
+checksum and its type only with `x-amz-checksum-mode: ENABLED` (any other value:
+InvalidRequest), for a range covering every byte (206) but not a smaller one, and for
+`partNumber` of a multipart object the part's own checksum. GetObjectAttributes names
+the checksum of checksums without its `-<parts>` and each part's checksum in
+ObjectParts; ListParts and ListMultipartUploads name each upload's algorithm and type.
+Not kept: the CRC64NVME checksum AWS now adds to objects uploaded without one, and
+ChecksumAlgorithm / ChecksumType in object listings.
 
 Lifecycle: Put/Get/DeleteBucketLifecycleConfiguration keep a bucket's rules with
 the bucket (they replicate with it). The proxy applies them in a pass every

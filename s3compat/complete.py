@@ -14,9 +14,6 @@ retried Complete of an upload already completed answers as the first did.
 
 from __future__ import annotations
 
-import asyncio
-import base64
-import binascii
 import hashlib
 import itertools
 from dataclasses import dataclass, field
@@ -30,7 +27,9 @@ from s3compat import (
     checksums,
     lifecycle,
     meta,
+    mpu_checksums,
     multipart,
+    segment_lock,
     segments,
     sse,
     versioning,
@@ -42,7 +41,6 @@ from s3compat.errors import S3Error
 from stratus.digits import ascii_uint
 
 MIN_PART_SIZE = 5 * 1024 * 1024
-HEAD_CONCURRENCY = 16
 _COMBINE = {"CRC32": "combine_crc32", "CRC32C": "combine_crc32c", "CRC64NVME": "combine_crc64nvme"}
 
 
@@ -62,10 +60,11 @@ def _parse(root: Any) -> list[Wanted]:
         if n is None or etag is None:
             raise S3Error("MalformedXML")  # each Part needs a PartNumber and an ETag
         sums = {
-            a: v
+            a: v.strip()
             for a in checksums.ALGORITHMS
             if (v := xmlio.text(part, f"Checksum{a}")) is not None
         }
+        mpu_checksums.part_sums(n, sums)  # one, in canonical base64 (InvalidArgument)
         out.append(Wanted(n, etag.strip().strip('"'), sums))
     if not out:
         raise S3Error("MalformedXML", "The XML you provided did not list any part")
@@ -77,19 +76,21 @@ def _parse(root: Any) -> list[Wanted]:
     return out
 
 
-def _invalid_part(w: Wanted) -> S3Error:
-    return S3Error("InvalidPart", extra={"PartNumber": str(w.number), "ETag": w.etag})
+def _invalid_part(w: Wanted, uid: str) -> S3Error:
+    return S3Error(
+        "InvalidPart", extra={"UploadId": uid, "PartNumber": str(w.number), "ETag": w.etag}
+    )
 
 
 def _pick_parts(
-    ctx: S3Context, wanted: list[Wanted], stored: dict[int, ObjectRow]
+    ctx: S3Context, uid: str, wanted: list[Wanted], stored: dict[int, ObjectRow]
 ) -> list[manifest.Segment]:
     cont = segments.container_for(ctx.bucket_name)
     segs = []
     for i, w in enumerate(wanted):
         row = stored.get(w.number)
         if row is None or row.etag != w.etag:
-            raise _invalid_part(w)
+            raise _invalid_part(w, uid)
         if i < len(wanted) - 1 and row.size < MIN_PART_SIZE:
             raise S3Error(
                 "EntityTooSmall",
@@ -126,20 +127,8 @@ async def _wanted(ctx: S3Context) -> list[Wanted]:
     return _parse(await ctx.read_xml("CompleteMultipartUpload"))
 
 
-async def _part_checksums(ctx: S3Context, segs: list[manifest.Segment]) -> list[str]:
-    """Each part's stored checksum (``ALG:value``; empty when it has none)."""
-    sem = asyncio.Semaphore(HEAD_CONCURRENCY)
-
-    async def one(seg: manifest.Segment) -> str:
-        async with sem:
-            info = await ctx.core.head_object(ctx.account, seg.container, seg.name)
-            return info.system.get(meta.CHECKSUM, "")
-
-    return await asyncio.gather(*(one(s) for s in segs))
-
-
 def _combine(algorithm: str, kind: str, values: list[bytes], segs: list[manifest.Segment]) -> str:
-    if kind == "FULL_OBJECT":
+    if kind == mpu_checksums.FULL_OBJECT:
         if algorithm not in _COMBINE:
             raise S3Error("InvalidRequest", f"{algorithm} cannot be a FULL_OBJECT checksum")
         from awscrt import checksums as crt
@@ -152,29 +141,72 @@ def _combine(algorithm: str, kind: str, values: list[bytes], segs: list[manifest
     return f"{checksums.compute(algorithm, b''.join(values))}-{len(values)}"
 
 
-async def _checksum(
-    ctx: S3Context, record: ObjectInfo, wanted: list[Wanted], segs: list[manifest.Segment]
-) -> str | None:
-    """The object's ``ALG:value`` checksum, parts checked, or None without an algorithm."""
-    algorithm = record.system.get(multipart.ALGORITHM)
-    if algorithm is None and not any(w.sums for w in wanted):
-        return None
-    stored = await _part_checksums(ctx, segs)
-    algorithm = algorithm or stored[0].partition(":")[0] or None
-    if algorithm is None:
-        return None
-    values = []
-    for w, value in zip(wanted, stored, strict=True):
+def _listed(upload: mpu_checksums.UploadChecksum, wanted: list[Wanted]) -> list[str | None]:
+    """Each listed part's checksum of the upload's algorithm (None: not listed, FULL_OBJECT)."""
+    out: list[str | None] = []
+    for w in wanted:
+        listed = mpu_checksums.part_sums(w.number, w.sums)
+        if listed is None:
+            if upload.kind == mpu_checksums.COMPOSITE:
+                raise mpu_checksums.missing_part(upload, w.number)
+            out.append(None)
+        elif listed[0] != upload.algorithm:
+            raise mpu_checksums.other_part_algorithm(listed[0], w.number)
+        else:
+            out.append(listed[1])
+    return out
+
+
+async def _match_untracked(
+    ctx: S3Context, uid: str, wanted: list[Wanted], segs: list[manifest.Segment]
+) -> None:
+    """An upload created without a checksum: a part's listed checksum must still be what
+    its UploadPart stored (InvalidPart), and the object gets none."""
+    listed = [(w, s) for w, s in zip(wanted, segs, strict=True) if w.sums]
+    if not listed:
+        return
+    names = [s.name for _w, s in listed]
+    stored = await segments.stored_checksums(ctx, segs[0].container, names)
+    for (w, _seg), value in zip(listed, stored, strict=True):
         alg, _, b64 = value.partition(":")
-        given = w.sums.get(algorithm)
-        if alg != algorithm or (given is not None and given != b64):
-            raise _invalid_part(w)
+        if w.sums != {alg: b64}:
+            raise _invalid_part(w, uid)
+
+
+async def _checksum(
+    ctx: S3Context, uid: str, record: ObjectInfo, wanted: list[Wanted], segs: list[manifest.Segment]
+) -> str | None:
+    """The object's ``ALG:value`` checksum, parts checked, or None without an algorithm.
+
+    COMPOSITE: the whole is computed from the listed part checksums and checked
+    against the request's header first (BadDigest), then each listed checksum
+    against the stored one (InvalidPart); FULL_OBJECT: the parts first, then
+    the whole combined from the stored CRCs (the order AWS answers in).
+    """
+    upload = multipart.upload_checksum(record)
+    whole = mpu_checksums.whole_from_headers(ctx.headers) if upload is not None else None
+    mpu_checksums.check_kind(upload, ctx.headers)
+    if upload is None:
+        await _match_untracked(ctx, uid, wanted, segs)
+        return None
+    listed = _listed(upload, wanted)
+    stored = await segments.stored_checksums(ctx, segs[0].container, [s.name for s in segs])
+    if upload.kind == mpu_checksums.COMPOSITE:
+        values = [mpu_checksums.decode(v) for v in listed if v is not None]
+        computed = _combine(upload.algorithm, upload.kind, values, segs)
+        mpu_checksums.check_whole(upload, whole, computed)
+    parts: list[bytes] = []
+    for w, given, value in zip(wanted, listed, stored, strict=True):
+        alg, _, b64 = value.partition(":")
+        if alg != upload.algorithm or (given is not None and given != b64):
+            raise _invalid_part(w, uid)
         try:
-            values.append(base64.b64decode(b64, validate=True))
-        except (binascii.Error, ValueError):
-            raise _invalid_part(w) from None
-    kind = record.system.get(multipart.CHECKSUM_TYPE, "COMPOSITE")
-    return f"{algorithm}:{_combine(algorithm, kind, values, segs)}"
+            parts.append(mpu_checksums.decode(b64))
+        except ValueError:
+            raise _invalid_part(w, uid) from None
+    computed = _combine(upload.algorithm, upload.kind, parts, segs)
+    mpu_checksums.check_whole(upload, whole, computed)
+    return f"{upload.algorithm}:{computed}"
 
 
 def _result(ctx: S3Context, etag: str, checksum: str | None, vid: str | None) -> web.Response:
@@ -212,11 +244,13 @@ async def handle_complete_multipart_upload(ctx: S3Context) -> web.StreamResponse
         record = await multipart.upload_record(ctx, uid)
     except S3Error as err:
         return await _already_completed(ctx, uid, err)
+    protect = sse.for_part(ctx, record.system) if sse.customer_key(ctx) else None
     wanted = await _wanted(ctx)
     stored = {multipart.row_part_number(r): r async for r in multipart.part_rows(ctx, uid)}
-    segs = _pick_parts(ctx, wanted, stored)
+    segs = _pick_parts(ctx, uid, wanted, stored)
     etag = multipart_etag(segs)
-    checksum = await _checksum(ctx, record, wanted, segs)
+    checksum = await _checksum(ctx, uid, record, wanted, segs)
+    mpu_checksums.check_object_size(ctx.headers, sum(s.size for s in segs))
     system = {
         k: v
         for k, v in record.system.items()
@@ -240,11 +274,14 @@ async def handle_complete_multipart_upload(ctx: S3Context) -> web.StreamResponse
         current = None  # a concurrent retry already wrote it: its segments are ours
     md = await versioning.before_put(ctx, md, current)
     await ctx.core.put_object(ctx.account, ctx.bucket_name, ctx.key, manifest.encode(segs), md)
+    await segment_lock.follow(ctx, ctx.account, ctx.bucket_name, ctx.key, md.system or {})
     await segments.after_overwrite(ctx, current)
     await multipart.delete_parts(ctx, uid, keep={w.number for w in wanted})
     await multipart.drop_record(ctx, uid)
     resp = _result(ctx, etag, checksum, (md.system or {}).get(meta.VERSION_ID))
     resp.headers.update(sse.stored_headers(system))
+    if protect is not None:  # SSE-C: the key the request proved, echoed as AWS does
+        resp.headers.update(protect.headers())
     now = ctx.settings.clock().timestamp()
     resp.headers.update(lifecycle.expiration_headers(ctx, ctx.key, now, total, system))
     return resp

@@ -87,7 +87,7 @@ async def open_source(ctx: S3Context) -> Source:
         src.raw = await ctx.core.head_object(*src.loc, raw=True)
     except core_errors.NotFound:
         raise await versioning.no_such_key(sub) from None
-    if not by_owner and not access_object_read(ctx, src.raw):
+    if not by_owner and not access_object_read(ctx, src.raw, bucket):
         raise S3Error("AccessDenied")
     src.opener = sse.for_read(ctx, src.raw.system, copy_source=True)
     conditional.evaluate(
@@ -99,8 +99,8 @@ async def open_source(ctx: S3Context) -> Source:
     return src
 
 
-def access_object_read(ctx: S3Context, raw: ObjectInfo) -> bool:
-    return acl.object_acl_allows_read(raw.system.get(meta.ACL), ctx.principal)
+def access_object_read(ctx: S3Context, raw: ObjectInfo, bucket: Bucket) -> bool:
+    return acl.object_acl_allows(ctx, raw.system.get(meta.ACL), bucket.system, bucket.account)
 
 
 def source_context(ctx: S3Context, src: Source) -> S3Context:

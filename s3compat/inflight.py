@@ -9,13 +9,20 @@ here for its duration (:func:`writing`, around the handler), and a
 conditional one that finds an earlier write of its key still running is
 refused (:func:`conflicts`). The registry is this proxy process's: writes
 through another proxy are not seen.
+
+In a versioned bucket the writes of one key also take turns
+(:func:`one_at_a_time`): each archives the current version before replacing
+it, and two at once would both archive the same one and lose the other's
+(a version listing after concurrent creates and removes must show them all).
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
+from s3compat import versioning
 from s3compat.context import S3Context
 
 # Operations that write an object's key (the PostObject key comes from its form).
@@ -55,3 +62,25 @@ def conflicts(ctx: S3Context) -> bool:
 def running(account: str, bucket: str, key: str) -> int:
     """How many writes of a key this proxy is running now."""
     return len(_ACTIVE.get((account, bucket, key), ()))
+
+
+_TURNS: dict[tuple[str, str, str], tuple[asyncio.Lock, list[object]]] = {}
+
+
+@contextlib.asynccontextmanager
+async def one_at_a_time(ctx: S3Context) -> AsyncIterator[None]:
+    """In a versioned bucket, the request's write of its key waits for the earlier ones."""
+    if ctx.bucket is None or not ctx.bucket.system.get(versioning.STATUS):
+        yield
+        return
+    slot = _slot(ctx)
+    lock, users = _TURNS.setdefault(slot, (asyncio.Lock(), []))
+    token = object()
+    users.append(token)
+    try:
+        async with lock:
+            yield
+    finally:
+        users.remove(token)
+        if not users:
+            _TURNS.pop(slot, None)

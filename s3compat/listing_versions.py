@@ -28,6 +28,7 @@ from objectstore.proxy.names import MAX_OBJECT_NAME
 from objectstore.timestamp import Timestamp
 from s3compat import acl, segments, versioning
 from s3compat.context import S3Context, to_datetime, xml_response
+from s3compat.errors import S3Error
 from s3compat.listing import encoder, max_keys
 
 PAGE = 1000
@@ -261,8 +262,22 @@ def _version(e: Entry, enc: Any, owner: dict[str, str]) -> tuple[str, dict[str, 
     }
 
 
+def _check_markers(q: Any) -> None:
+    """A version-id-marker needs a key-marker parameter (even empty) and a real id (AWS)."""
+    vid_marker = q.get("version-id-marker")
+    if vid_marker is None:
+        return
+    if "key-marker" not in q:
+        raise S3Error(
+            "InvalidArgument", "A version-id marker cannot be specified without a key marker."
+        )
+    if vid_marker:
+        versioning.check_version_id(vid_marker)
+
+
 async def handle_list_object_versions(ctx: S3Context) -> web.StreamResponse:
     q = ctx.query
+    _check_markers(q)
     limit = max_keys(ctx)
     enc = encoder(ctx)
     items, truncated = await _collect(ctx, limit)

@@ -173,14 +173,11 @@ def metadata_for_put(ctx: S3Context) -> ObjectMetadata:
         tags = parse_tagging(h["x-amz-tagging"])
         if tags:
             system[TAGS] = encode_tags(tags)
-    acl = h.get("x-amz-acl")
-    if acl is not None:
-        from s3compat.acl import CANNED
+    if ctx.bucket is not None:
+        from s3compat.acl import object_acl_for_write
 
-        if acl not in CANNED:
-            raise S3Error("InvalidArgument", f"Invalid canned ACL {acl!r}")
-        if acl != "private":
-            system[ACL] = acl
+        if (stored_acl := object_acl_for_write(ctx)) is not None:
+            system[ACL] = stored_acl
     system.update(lock_state.entries_from_headers(ctx))
     user = user_metadata(h)
     kept = {k: v for k, v in user.items() if v != ""}
@@ -233,8 +230,13 @@ def object_headers(info: ObjectInfo, *, checksum_mode: bool = False) -> dict[str
     if checksum_mode and CHECKSUM in system:
         algorithm, _, value = system[CHECKSUM].partition(":")
         out[f"x-amz-checksum-{algorithm.lower()}"] = value
-        out["x-amz-checksum-type"] = "FULL_OBJECT"
+        out["x-amz-checksum-type"] = checksum_type(value)
     return out
+
+
+def checksum_type(value: str) -> str:
+    """A stored checksum's type: a multipart COMPOSITE one ends "-<parts>" (base64 has no "-")."""
+    return "COMPOSITE" if "-" in value else "FULL_OBJECT"
 
 
 def _title(name: str) -> str:

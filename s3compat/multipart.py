@@ -20,6 +20,7 @@ gone = completed or aborted.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import secrets
@@ -31,7 +32,18 @@ from aiohttp import web
 from objectstore.proxy import errors as core_errors
 from objectstore.proxy.models import ListParams, ObjectInfo, ObjectMetadata, ObjectRow
 from objectstore.timestamp import Timestamp
-from s3compat import access, acl, checksums, copy, meta, segments, sse, upload_keys, writes
+from s3compat import (
+    access,
+    acl,
+    checksums,
+    copy,
+    meta,
+    mpu_checksums,
+    segments,
+    sse,
+    upload_keys,
+    writes,
+)
 from s3compat.context import S3Context, empty, etag_header, to_datetime, xml_response
 from s3compat.errors import S3Error
 from stratus.digits import ascii_uint
@@ -46,6 +58,7 @@ CHECKSUM_TYPE = "s3-checksum-type"
 UPLOAD_ID = "s3-upload-id"  # on a completed object: the upload that made it
 INITIATOR = "s3-initiator"  # on an upload record: who began it (project:user)
 DELETE_PAGE = 1000
+HEAD_CONCURRENCY = 16  # upload records read at once for a listing's checksum fields
 MAX_SWEEPS = 10000  # pages of leftovers abort_all deletes before it gives up
 
 
@@ -97,17 +110,10 @@ async def upload_record(ctx: S3Context, uid: str) -> ObjectInfo:
 async def handle_create_multipart_upload(ctx: S3Context) -> web.StreamResponse:
     md = meta.metadata_for_put(ctx)
     system = dict(md.system or {})
-    algorithm = ctx.headers.get("x-amz-checksum-algorithm")
-    if algorithm:
-        algorithm = algorithm.upper()
-        if algorithm not in checksums.ALGORITHMS:
-            raise S3Error("InvalidRequest", f"Unsupported checksum algorithm {algorithm!r}")
-        system[ALGORITHM] = algorithm
-    kind = (ctx.headers.get("x-amz-checksum-type") or "").upper()
-    if kind:
-        if kind not in ("COMPOSITE", "FULL_OBJECT"):
-            raise S3Error("InvalidRequest", "x-amz-checksum-type must be COMPOSITE or FULL_OBJECT")
-        system[CHECKSUM_TYPE] = kind
+    wanted = mpu_checksums.for_create(ctx.headers)
+    if wanted is not None:
+        system[ALGORITHM] = wanted.algorithm
+        system[CHECKSUM_TYPE] = wanted.kind
     system[INITIATOR] = access.initiator_of(ctx.principal)
     protect = await sse.for_write(ctx)
     if protect is not None:
@@ -120,8 +126,9 @@ async def handle_create_multipart_upload(ctx: S3Context) -> web.StreamResponse:
     await upload_keys.add(ctx, ctx.key)  # again, in case a remover took it meanwhile
     body = {"Bucket": ctx.bucket_name, "Key": ctx.key, "UploadId": uid}
     resp = xml_response("InitiateMultipartUploadResult", body)
-    if algorithm:
-        resp.headers["x-amz-checksum-algorithm"] = algorithm
+    if wanted is not None:
+        resp.headers["x-amz-checksum-algorithm"] = wanted.algorithm
+        resp.headers["x-amz-checksum-type"] = wanted.kind
     if protect is not None:
         resp.headers.update(protect.headers())
     return resp
@@ -136,9 +143,9 @@ async def handle_upload_part(ctx: S3Context) -> web.StreamResponse:
     body.digest_in_base64 = True  # AWS names UploadPart's ExpectedDigest in base64
     if body.content_length is not None and body.content_length > MAX_PART_SIZE:
         raise S3Error("EntityTooLarge")
-    wanted = record.system.get(ALGORITHM)
-    if wanted and body.checksum_algorithm not in (None, wanted):
-        raise S3Error("InvalidRequest", f"The upload was created using a {wanted} checksum")
+    computed = mpu_checksums.for_part(upload_checksum(record), body.checksum_algorithm)
+    if computed is not None:
+        body.compute_checksum(computed)
     protect = sse.for_part(ctx, record.system)
     ctx.extra["sse"] = protect
     md = ObjectMetadata(content_type="application/octet-stream", system={})
@@ -148,6 +155,17 @@ async def handle_upload_part(ctx: S3Context) -> web.StreamResponse:
     headers = {"ETag": etag_header(result.etag)}
     headers.update(writes.result_headers(ctx, md))
     return empty(200, headers)
+
+
+def upload_checksum(record: ObjectInfo) -> mpu_checksums.UploadChecksum | None:
+    """The checksum algorithm and type upload ``record`` was created with."""
+    return mpu_checksums.stored(record.system.get(ALGORITHM), record.system.get(CHECKSUM_TYPE))
+
+
+async def _summed(chunks: AsyncIterator[bytes], hasher: checksums.Hasher) -> AsyncIterator[bytes]:
+    async for chunk in chunks:
+        hasher.update(chunk)
+        yield chunk
 
 
 def _copy_range(ctx: S3Context, size: int) -> tuple[int, int] | None:
@@ -177,21 +195,34 @@ async def handle_upload_part_copy(ctx: S3Context) -> web.StreamResponse:
         raise S3Error("EntityTooLarge")
     chunks = await copy.source_chunks(ctx, src, span)
     md = ObjectMetadata(content_type="application/octet-stream", system={})
+    wanted = upload_checksum(record)
+    hasher = checksums.new(wanted.algorithm) if wanted is not None else None
+    source = _summed(chunks, hasher) if hasher is not None else chunks
+
+    def footer() -> dict[str, str]:  # the copied bytes' checksum, once they are all read
+        assert wanted is not None and hasher is not None
+        return {meta.CHECKSUM: f"{wanted.algorithm}:{checksums.encode(hasher.digest())}"}
+
     try:
         result = await ctx.core.put_object(
             ctx.account,
             _segments(ctx),
             part_name(uid, number),
-            sse.encrypting(protect, md, chunks),
+            sse.encrypting(protect, md, source),
             md,
             content_length=length,
+            footer=footer if hasher is not None else None,
         )
     finally:
         await chunks.aclose()
-    resp = xml_response(
-        "CopyPartResult",
-        {"ETag": etag_header(result.etag), "LastModified": to_datetime(result.timestamp)},
-    )
+    answer: dict[str, Any] = {
+        "ETag": etag_header(result.etag),
+        "LastModified": to_datetime(result.timestamp),
+    }
+    if wanted is not None:
+        algorithm, _, value = footer()[meta.CHECKSUM].partition(":")
+        answer[f"Checksum{algorithm}"] = value
+    resp = xml_response("CopyPartResult", answer)
     if protect is not None:
         resp.headers.update(protect.headers())
     if src.raw is not None and meta.VERSION_ID in src.raw.system:
@@ -232,11 +263,13 @@ async def handle_list_parts(ctx: S3Context) -> web.StreamResponse:
         raise S3Error("InvalidArgument", "part-number-marker and max-parts must be integers")
     limit = min(limit, LIST_LIMIT)
     parts: list[dict[str, Any]] = []
+    rows: list[ObjectRow] = []
     truncated = False
     async for row in part_rows(ctx, uid, marker):
         if len(parts) >= limit:
             truncated = True
             break
+        rows.append(row)
         parts.append(
             {
                 "PartNumber": row_part_number(row),
@@ -245,6 +278,13 @@ async def handle_list_parts(ctx: S3Context) -> web.StreamResponse:
                 "Size": row.size,
             }
         )
+    wanted = upload_checksum(record)
+    if wanted is not None:  # each part's checksum, as its UploadPart stored it
+        sums = await segments.stored_checksums(ctx, _segments(ctx), [r.name for r in rows])
+        for part, stored in zip(parts, sums, strict=True):
+            algorithm, _, value = stored.partition(":")
+            if value:
+                part[f"Checksum{algorithm}"] = value
     owner = acl.owner_of(ctx.account)
     body = {
         "Bucket": ctx.bucket_name,
@@ -257,7 +297,8 @@ async def handle_list_parts(ctx: S3Context) -> web.StreamResponse:
         "NextPartNumberMarker": parts[-1]["PartNumber"] if parts else marker,
         "MaxParts": limit,
         "IsTruncated": truncated,
-        "ChecksumAlgorithm": record.system.get(ALGORITHM),
+        "ChecksumAlgorithm": wanted.algorithm if wanted is not None else None,
+        "ChecksumType": wanted.kind if wanted is not None else None,
         "Part": parts,
     }
     return xml_response("ListPartsResult", body)
@@ -285,7 +326,10 @@ async def handle_abort_multipart_upload(ctx: S3Context) -> web.StreamResponse:
 async def drop_record(ctx: S3Context, uid: str) -> None:
     """End upload ``uid`` of the request's key: its record goes (and a long key's index entry)."""
     with contextlib.suppress(core_errors.NotFound):
-        await ctx.core.delete_object(ctx.account, _segments(ctx), record_name(ctx.key, uid))
+        # The record carries the lock the object will have, not one of its own.
+        await ctx.core.delete_object(
+            ctx.account, _segments(ctx), record_name(ctx.key, uid), bypass_retention=True
+        )
     await upload_keys.forget_if_unused(ctx, ctx.key)
 
 
@@ -333,6 +377,7 @@ async def handle_list_multipart_uploads(ctx: S3Context) -> web.StreamResponse:
             }
         )
         next_key, next_uid = key, uid
+    await _with_checksums(ctx, uploads)
     body = {
         "Bucket": ctx.bucket_name,
         "KeyMarker": key_marker,
@@ -347,6 +392,26 @@ async def handle_list_multipart_uploads(ctx: S3Context) -> web.StreamResponse:
         "CommonPrefixes": [{"Prefix": p} for p in common],
     }
     return xml_response("ListMultipartUploadsResult", body)
+
+
+async def _with_checksums(ctx: S3Context, uploads: list[dict[str, Any]]) -> None:
+    """Each listed upload's ChecksumAlgorithm and ChecksumType (its record says them)."""
+    sem = asyncio.Semaphore(HEAD_CONCURRENCY)
+
+    async def one(upload: dict[str, Any]) -> None:
+        async with sem:
+            try:
+                record = await ctx.core.head_object(
+                    ctx.account, _segments(ctx), record_name(upload["Key"], upload["UploadId"])
+                )
+            except core_errors.NotFound:
+                return
+        wanted = upload_checksum(record)
+        if wanted is not None:
+            upload["ChecksumAlgorithm"] = wanted.algorithm
+            upload["ChecksumType"] = wanted.kind
+
+    await asyncio.gather(*(one(u) for u in uploads))
 
 
 async def abort_all(ctx: S3Context) -> None:

@@ -26,10 +26,11 @@ from aiohttp import web
 from objectstore.common import retention
 from objectstore.proxy import errors as core_errors
 from objectstore.proxy.models import ObjectInfo, ObjectRow
-from s3compat import access, lock_state, meta, namespace, versioning, xmlio
+from s3compat import access, lock_state, meta, namespace, segment_lock, versioning, xmlio
 from s3compat.context import S3Context, empty, xml_response
 from s3compat.errors import S3Error
 from s3compat.router import Permission
+from stratus.digits import ascii_uint
 
 BYPASS_ACTION = "s3:BypassGovernanceRetention"
 CREATE_HEADER = "x-amz-bucket-object-lock-enabled"
@@ -143,9 +144,11 @@ async def handle_get_object_lock_configuration(ctx: S3Context) -> web.StreamResp
 
 
 def _period(value: str | None, limit: int) -> int:
-    if value is None or not value.strip().lstrip("-").isdigit():
+    text = value.strip() if value is not None else ""
+    digits = ascii_uint(text.removeprefix("-"))  # not isdigit(): "²" is a digit int() refuses
+    if digits is None:
         raise S3Error("MalformedXML")
-    n = int(value)
+    n = -digits if text.startswith("-") else digits
     if n <= 0:
         raise S3Error(
             "InvalidArgument", "Default retention period must be a positive integer value"
@@ -247,6 +250,7 @@ async def handle_put_object_retention(ctx: S3Context) -> web.StreamResponse:
     if new is not None:
         system.update(lock_state.retention_entries(*new))
     await versioning.set_system(ctx, info, system)
+    await segment_lock.follow(ctx, *await versioning.location(ctx), system, info.system)
     return empty(200, _version_header(info))
 
 
@@ -272,7 +276,9 @@ async def handle_put_object_legal_hold(ctx: S3Context) -> web.StreamResponse:
     if status not in lock_state.HOLDS:
         raise S3Error("MalformedXML")
     info = await versioning.head_for_request(ctx)
-    await versioning.set_system(ctx, info, {**info.system, retention.LEGAL_HOLD: status})
+    system = {**info.system, retention.LEGAL_HOLD: status}
+    await versioning.set_system(ctx, info, system)
+    await segment_lock.follow(ctx, *await versioning.location(ctx), system, info.system)
     return empty(200, _version_header(info))
 
 

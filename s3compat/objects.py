@@ -22,6 +22,7 @@ from objectstore.proxy import manifest, ranges
 from objectstore.proxy.models import ObjectInfo, ObjectMetadata, PutResult
 from s3compat import (
     access,
+    checksums,
     conditional,
     lifecycle,
     meta,
@@ -79,6 +80,8 @@ async def handle_put_object(ctx: S3Context) -> web.StreamResponse:
     headers = {"ETag": etag_header(result.etag)}
     headers.update(writes.result_headers(ctx, md))
     system = md.system or {}
+    if meta.CHECKSUM in system:
+        headers["x-amz-checksum-type"] = "FULL_OBJECT"  # a PutObject's is always (AWS)
     created = float(result.timestamp)
     headers.update(lifecycle.expiration_headers(ctx, ctx.key, created, result.size, system))
     return empty(200, headers)
@@ -109,6 +112,8 @@ class Reading:
     body: Any = None  # an open core body (plain objects, GET only)
     span: tuple[int, int] | None = None
     opener: sse.Opener | None = None  # how an encrypted object is read back
+    ranged: bool = False  # a Range header chose the span (206 even when it is all the bytes)
+    part_checksum: str | None = None  # partNumber of a multipart object: that part's "ALG:value"
 
     def close(self) -> None:
         if self.body is not None:
@@ -119,6 +124,10 @@ class Reading:
 async def _find(ctx: S3Context, *, body: bool) -> Reading:
     """Locate the requested version and open it (GET) or just describe it (HEAD)."""
     loc = await versioning.location(ctx)
+    if "partNumber" in ctx.query and "range" in ctx.headers:  # before a bad partNumber (AWS)
+        raise S3Error(
+            "InvalidRequest", "Cannot specify both Range header and partNumber query parameter"
+        )
     part = _part_number(ctx)
     spec = parse_range(ctx.headers.get("range")) if part is None else None
     core = ctx.core
@@ -164,18 +173,32 @@ async def _shape(ctx: S3Context, r: Reading, part: int | None, spec: Any) -> Non
             if part > len(spans):
                 raise S3Error("InvalidPartNumber")
             r.span = spans[part - 1]
+        if r.segs is not None and meta.CHECKSUM in r.raw.system and _checksum_mode(ctx):
+            seg = r.segs[part - 1]
+            stored = await segments.stored_checksums(ctx, seg.container, [seg.name])
+            r.part_checksum = stored[0] or None
     elif spec is not None:
+        r.ranged = True
         if r.body is not None and r.body.ranges:
             r.span = r.body.ranges[0]
         else:
             r.span = resolve_range(spec, size)
 
 
+def _checksum_mode(ctx: S3Context) -> bool:
+    """``x-amz-checksum-mode: ENABLED`` asks GET and HEAD for the stored checksum."""
+    raw = ctx.headers.get("x-amz-checksum-mode")
+    if raw is None:
+        return False
+    if raw.strip().upper() != "ENABLED":
+        raise S3Error("InvalidRequest", "Value for x-amz-checksum-mode header is invalid.")
+    return True
+
+
 def _headers(ctx: S3Context, r: Reading) -> tuple[dict[str, str], int]:
     access.check_object_acl(ctx, r.raw.system.get(meta.ACL))
     r.opener = sse.for_read(ctx, r.raw.system)
-    checksum_mode = (ctx.headers.get("x-amz-checksum-mode") or "").upper() == "ENABLED"
-    headers = meta.object_headers(r.info, checksum_mode=checksum_mode)
+    headers = meta.object_headers(r.info, checksum_mode=_checksum_mode(ctx))
     if r.opener is not None:
         headers.update(r.opener.headers())
     conditional.evaluate(
@@ -193,11 +216,18 @@ def _headers(ctx: S3Context, r: Reading) -> tuple[dict[str, str], int]:
     status = 200
     if "partNumber" in ctx.query:
         headers["x-amz-mp-parts-count"] = str(len(r.segs) if r.segs is not None else 1)
-    if r.span is not None and ("partNumber" in ctx.query or r.span != (0, size)):
+    if r.span is not None and ("partNumber" in ctx.query or r.ranged or r.span != (0, size)):
         status = 206
         headers["Content-Range"] = ranges.content_range(*r.span, size)
-        for name in [h for h in headers if h.startswith("x-amz-checksum-")]:
-            del headers[name]
+        if r.span != (0, size) or r.part_checksum is not None:
+            # Only a span of every byte keeps the object's checksum; a part has its own.
+            kind = headers.get("x-amz-checksum-type")
+            for name in [h for h in headers if h.startswith("x-amz-checksum-")]:
+                del headers[name]
+            if r.part_checksum is not None and kind is not None:
+                algorithm, _, value = r.part_checksum.partition(":")
+                headers[checksums.header_name(algorithm)] = value
+                headers["x-amz-checksum-type"] = kind
     headers["Content-Length"] = str(r.span[1] - r.span[0] if r.span is not None else size)
     return headers, status
 

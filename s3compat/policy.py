@@ -16,17 +16,16 @@ project; ``arn:aws:iam::<project>:user/<user>`` one user.
 
 from __future__ import annotations
 
-import ipaddress
 import json
-import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
 from aiohttp import web
 
-from s3compat import namespace
+from s3compat import access_state, namespace
+from s3compat import policy_conditions as conditions
 from s3compat.context import S3Context, empty
 from s3compat.errors import S3Error
 
@@ -60,25 +59,52 @@ ACTIONS: dict[str, str] = {
     "GetBucketLifecycleConfiguration": "s3:GetLifecycleConfiguration",
     "PutBucketLifecycleConfiguration": "s3:PutLifecycleConfiguration",
     "DeleteBucketLifecycle": "s3:PutLifecycleConfiguration",
+    "GetPublicAccessBlock": "s3:GetBucketPublicAccessBlock",
+    "PutPublicAccessBlock": "s3:PutBucketPublicAccessBlock",
+    "DeletePublicAccessBlock": "s3:PutBucketPublicAccessBlock",
+    "DeleteBucketOwnershipControls": "s3:PutBucketOwnershipControls",
 }
 POLICY_ACTIONS = frozenset({"s3:GetBucketPolicy", "s3:PutBucketPolicy", "s3:DeleteBucketPolicy"})
-_CONDITION_OPS = frozenset(
-    {
-        "StringEquals",
-        "StringNotEquals",
-        "StringEqualsIgnoreCase",
-        "StringNotEqualsIgnoreCase",
-        "StringLike",
-        "StringNotLike",
-        "Bool",
-        "IpAddress",
-        "NotIpAddress",
-        "Null",
-    }
+# Condition keys S3 defines (lower-case; ``s3:existingobjecttag/<key>`` and
+# ``s3:requestobjecttag/<key>`` take any tag key). Any ``aws:`` key is accepted.
+S3_CONDITION_KEYS = frozenset(
+    k.lower()
+    for k in (
+        "s3:prefix",
+        "s3:delimiter",
+        "s3:max-keys",
+        "s3:x-amz-acl",
+        "s3:x-amz-grant-read",
+        "s3:x-amz-grant-write",
+        "s3:x-amz-grant-read-acp",
+        "s3:x-amz-grant-write-acp",
+        "s3:x-amz-grant-full-control",
+        "s3:x-amz-copy-source",
+        "s3:x-amz-metadata-directive",
+        "s3:x-amz-server-side-encryption",
+        "s3:x-amz-server-side-encryption-customer-algorithm",
+        "s3:x-amz-server-side-encryption-aws-kms-key-id",
+        "s3:x-amz-storage-class",
+        "s3:x-amz-content-sha256",
+        "s3:VersionId",
+        "s3:RequestObjectTagKeys",
+        "s3:object-lock-mode",
+        "s3:object-lock-retain-until-date",
+        "s3:object-lock-legal-hold",
+        "s3:object-lock-remaining-retention-days",
+        "s3:signatureversion",
+        "s3:signatureAge",
+        "s3:authType",
+        "s3:ResourceAccount",
+        "s3:TlsVersion",
+        "s3:LocationConstraint",
+        "s3:if-match",
+        "s3:if-none-match",
+    )
 )
-_NEGATED = frozenset(
-    {"StringNotEquals", "StringNotEqualsIgnoreCase", "StringNotLike", "NotIpAddress"}
-)
+_TAG_KEYS = ("s3:existingobjecttag/", "s3:requestobjecttag/")
+_VERSIONS = ("2012-10-17", "2008-10-17")
+_PRINCIPAL_KINDS = frozenset({"AWS", "CanonicalUser"})
 
 
 def action_of(op_name: str, *, version: bool = False) -> str:
@@ -97,15 +123,7 @@ def _listify(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
-@lru_cache(maxsize=4096)
-def _pattern(glob: str, case: bool) -> re.Pattern[str]:
-    body = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in glob)
-    return re.compile(body, re.S if case else re.S | re.I)
-
-
-def _glob(glob: str, value: str, *, case: bool = True) -> bool:
-    """IAM wildcards: ``*`` any run of characters, ``?`` one character."""
-    return _pattern(glob, case).fullmatch(value) is not None
+_glob = conditions.glob_match
 
 
 @dataclass(frozen=True)
@@ -116,79 +134,48 @@ class RequestFacts:
     user: str | None
     source_ip: str
     secure: bool
-    values: Mapping[str, str]  # extra condition keys (lower-case), e.g. aws:referer
+    values: Mapping[str, conditions.Value]  # condition keys (lower-case), e.g. aws:referer
+
+    def lookup(self, key: str) -> conditions.Value | None:
+        """A condition key's value for this request, None when the request has none."""
+        key = key.lower()
+        if key == "aws:sourceip":
+            return self.source_ip or None
+        if key == "aws:securetransport":
+            return "true" if self.secure else "false"
+        if key == "aws:username":
+            return self.user
+        if key in ("aws:principalaccount", "aws:userid") and self.project is not None:
+            return self.project if key == "aws:principalaccount" else f"{self.project}:{self.user}"
+        return self.values.get(key)
+
+
+def _principal_names(spec: Any) -> list[str] | None:
+    """The names a Principal block lists (None: ``"*"``, everyone)."""
+    if spec == "*":
+        return None
+    names: list[str] = []
+    for value in spec.values():
+        names += [str(n) for n in _listify(value)]
+    return None if "*" in names else names
 
 
 def _principal_matches(spec: Any, facts: RequestFacts) -> bool:
-    if spec == "*":
+    names = _principal_names(spec)
+    if names is None:
         return True
-    if not isinstance(spec, dict):
+    if facts.project is None:
         return False
-    for kind, names in spec.items():
-        if kind != "AWS":
-            continue
-        for name in _listify(names):
-            if name == "*":
-                return True
-            if facts.project is None:
-                continue
-            if name in (facts.project, f"arn:aws:iam::{facts.project}:root"):
-                return True
-            if name == f"arn:aws:iam::{facts.project}:user/{facts.user}":
-                return True
-    return False
-
-
-def _condition_value(key: str, facts: RequestFacts) -> str | None:
-    key = key.lower()
-    if key == "aws:sourceip":
-        return facts.source_ip
-    if key == "aws:securetransport":
-        return "true" if facts.secure else "false"
-    if key == "aws:username":
-        return facts.user
-    return facts.values.get(key)
-
-
-def _test(op: str, actual: str, wanted: str) -> bool:
-    base = op[3:] if op.startswith("Not") and op != "Null" else op
-    base = base.replace("StringNot", "String")
-    if base in ("StringEquals",):
-        return actual == wanted
-    if base == "StringEqualsIgnoreCase":
-        return actual.lower() == wanted.lower()
-    if base == "StringLike":
-        return _glob(wanted, actual)
-    if base == "Bool":
-        return actual.lower() == str(wanted).lower()
-    if base == "IpAddress":
-        try:
-            return ipaddress.ip_address(actual) in ipaddress.ip_network(wanted, strict=False)
-        except ValueError:
-            return False
-    return False
-
-
-def _conditions_hold(conditions: Mapping[str, Any], facts: RequestFacts) -> bool:
-    for op, tests in conditions.items():
-        for key, wanted in tests.items():
-            actual = _condition_value(key, facts)
-            if op == "Null":
-                if (actual is None) != (str(wanted).lower() == "true"):
-                    return False
-                continue
-            if actual is None:
-                if op in _NEGATED:
-                    continue
-                return False
-            hit = any(_test(op, actual, str(w)) for w in _listify(wanted))
-            if hit == (op in _NEGATED):
-                return False
-    return True
+    project, user = facts.project, facts.user
+    mine = {project, f"arn:aws:iam::{project}:root", f"{project}:{user}"}
+    mine.add(f"arn:aws:iam::{project}:user/{user}")
+    return any(n in mine for n in names)
 
 
 def _statement_applies(st: Mapping[str, Any], action: str, resource: str, f: RequestFacts) -> bool:
     if "Principal" in st and not _principal_matches(st["Principal"], f):
+        return False
+    if "NotPrincipal" in st and _principal_matches(st["NotPrincipal"], f):
         return False
     if "Action" in st:
         if not any(_glob(a, action, case=False) for a in _listify(st["Action"])):
@@ -200,7 +187,7 @@ def _statement_applies(st: Mapping[str, Any], action: str, resource: str, f: Req
             return False
     elif any(_glob(r, resource) for r in _listify(st.get("NotResource", []))):
         return False
-    return _conditions_hold(st.get("Condition", {}), f)
+    return conditions.holds(st.get("Condition", {}), f.lookup)
 
 
 def evaluate(doc: Mapping[str, Any], action: str, resource: str, facts: RequestFacts) -> str | None:
@@ -220,6 +207,7 @@ def _parse_stored(text: str) -> Any:
 
 
 def load(system: Mapping[str, str]) -> Mapping[str, Any] | None:
+    """The bucket's policy, parsed (it is kept as the owner sent it)."""
     text = system.get(POLICY_KEY)
     return _parse_stored(text) if text else None
 
@@ -228,35 +216,78 @@ def _malformed(msg: str) -> S3Error:
     return S3Error("MalformedPolicy", msg)
 
 
-def validate(raw: bytes, bucket: str) -> str:
-    """Check a policy document; return its compact form for storage."""
+def validate(raw: bytes, bucket: str, known_project: Callable[[str], bool] | None = None) -> str:
+    """Check a policy document; return it as sent, to be stored and returned byte for byte.
+
+    ``known_project``: does a project named by a Principal exist (AWS refuses
+    unknown principals)?
+    """
+    if len(raw) > MAX_POLICY:
+        raise _malformed(f"Policies larger than {MAX_POLICY} bytes are not supported")
     try:
-        doc = json.loads(raw)
+        text = raw.decode("utf-8")
+        doc = json.loads(text)
     except (ValueError, UnicodeDecodeError):
         raise _malformed("Policies must be valid JSON and the first byte must be '{'") from None
     if not isinstance(doc, dict) or "Statement" not in doc:
         raise _malformed("Missing required field Statement")
+    if "Version" in doc and doc["Version"] not in _VERSIONS:
+        raise _malformed("Invalid Version " + str(doc["Version"]))
     statements = _listify(doc["Statement"])
     if not statements:
         raise _malformed("Could not parse the policy: Statement is empty!")
     for st in statements:
-        _validate_statement(st, bucket)
-    text = json.dumps(doc, separators=(",", ":"))
-    if len(text.encode()) > MAX_POLICY:
-        raise _malformed(f"Policies larger than {MAX_POLICY} bytes are not supported")
+        _validate_statement(st, bucket, known_project)
     return text
 
 
-def _validate_statement(st: Any, bucket: str) -> None:
+def _check_condition_key(key: str) -> None:
+    low = key.lower()
+    if low.startswith("aws:") and len(low) > 4:
+        return
+    if low in S3_CONDITION_KEYS:
+        return
+    if any(low.startswith(p) and len(low) > len(p) for p in _TAG_KEYS):
+        return
+    raise _malformed("Policy has an invalid condition key")
+
+
+def _principal_project(name: str) -> str | None:
+    """The project a principal name belongs to (None: not a name Stratus knows)."""
+    if name.startswith("arn:aws:iam::"):
+        project, _, rest = name.removeprefix("arn:aws:iam::").partition(":")
+        return project if rest == "root" or (rest.startswith("user/") and rest[5:]) else None
+    project = name.partition(":")[0]
+    return project if project and "/" not in name else None
+
+
+def _validate_principal(spec: Any, known: Callable[[str], bool] | None) -> None:
+    if spec == "*":
+        return
+    if not isinstance(spec, dict) or not spec:
+        raise _malformed("Invalid principal in policy")
+    for kind, names in spec.items():
+        if kind not in _PRINCIPAL_KINDS:
+            raise _malformed("Invalid principal in policy")
+        for name in _listify(names):
+            if name == "*":
+                continue
+            project = _principal_project(name) if isinstance(name, str) else None
+            if project is None or (known is not None and not known(project)):
+                raise _malformed("Invalid principal in policy")
+
+
+def _validate_statement(st: Any, bucket: str, known: Callable[[str], bool] | None) -> None:
     if not isinstance(st, dict):
         raise _malformed("Statement must be an object")
     if st.get("Effect") not in ("Allow", "Deny"):
         raise _malformed("Invalid effect: " + str(st.get("Effect")))
-    if "Principal" not in st:
+    if ("Principal" in st) == ("NotPrincipal" in st):
         raise _malformed("Missing required field Principal")
-    if "Action" not in st and "NotAction" not in st:
+    _validate_principal(st.get("Principal", st.get("NotPrincipal")), known)
+    if ("Action" in st) == ("NotAction" in st):
         raise _malformed("Missing required field Action")
-    if "Resource" not in st and "NotResource" not in st:
+    if ("Resource" in st) == ("NotResource" in st):
         raise _malformed("Missing required field Resource")
     for res in _listify(st.get("Resource", st.get("NotResource"))):
         if not isinstance(res, str) or not (
@@ -266,14 +297,62 @@ def _validate_statement(st: Any, bucket: str) -> None:
     for action in _listify(st.get("Action", st.get("NotAction"))):
         if not isinstance(action, str) or not (action == "*" or action.lower().startswith("s3:")):
             raise _malformed("Policy has invalid action")
-    cond = st.get("Condition", {})
-    if not isinstance(cond, dict):
-        raise _malformed("Condition must be an object")
-    for op, tests in cond.items():
-        if op not in _CONDITION_OPS:
-            raise _malformed(f"Condition operator {op} is not supported by Stratus")
-        if not isinstance(tests, dict):
-            raise _malformed("Condition values must be objects")
+    conditions.validate_block(st.get("Condition", {}), _check_condition_key)
+
+
+# Condition keys that tie an Allow to fixed callers, so that it is not public
+# (AWS's "The meaning of public"; aws:SourceIp counts unless it is every address).
+_FIXING_KEYS = frozenset(
+    {
+        "aws:sourcearn",
+        "aws:sourcevpc",
+        "aws:sourcevpce",
+        "aws:sourceowner",
+        "aws:sourceaccount",
+        "aws:principalaccount",
+        "aws:principalorgid",
+        "aws:userid",
+        "aws:username",
+        "s3:x-amz-server-side-encryption-aws-kms-key-id",
+        "s3:resourceaccount",
+    }
+)
+
+
+def _fixes_callers(cond: Mapping[str, Any]) -> bool:
+    for name, tests in cond.items():
+        op = conditions.parse_operator(name)
+        if op.negated or op.if_exists or op.quantifier == "ForAllValues":
+            continue
+        for key, wanted in tests.items():
+            values = [str(v) for v in _listify(wanted)]
+            low = key.lower()
+            if low == "aws:sourceip" and op.base == "IpAddress":
+                if all(not v.endswith("/0") for v in values):
+                    return True
+            elif (
+                low in _FIXING_KEYS
+                and op.test in ("eq", "ieq", "like")
+                and all("*" not in v and "?" not in v for v in values)
+            ):
+                return True
+    return False
+
+
+def is_public(doc: Mapping[str, Any]) -> bool:
+    """Does the policy let anyone at all in (AWS's test for Block Public Access)?
+
+    An Allow whose principal is everyone (``*``, a wildcard, or a
+    NotPrincipal) is public unless a condition ties it to fixed callers.
+    """
+    for st in _listify(doc.get("Statement", [])):
+        if st.get("Effect") != "Allow":
+            continue
+        if "NotPrincipal" not in st and _principal_names(st.get("Principal")) is not None:
+            continue
+        if not _fixes_callers(st.get("Condition", {})):
+            return True
+    return False
 
 
 async def handle_get_bucket_policy(ctx: S3Context) -> web.StreamResponse:
@@ -284,8 +363,23 @@ async def handle_get_bucket_policy(ctx: S3Context) -> web.StreamResponse:
     return web.Response(body=text.encode(), content_type="application/json")
 
 
+def _project_exists(ctx: S3Context) -> Callable[[str], bool]:
+    def known(project: str) -> bool:
+        try:
+            ctx.identity.get_project(project)
+        except Exception:  # NotFound, or a name the store refuses
+            return False
+        return True
+
+    return known
+
+
 async def handle_put_bucket_policy(ctx: S3Context) -> web.StreamResponse:
-    text = validate(await ctx.read_body(64 * 1024), ctx.bucket_name)
+    text = validate(await ctx.read_body(64 * 1024), ctx.bucket_name, _project_exists(ctx))
+    assert ctx.bucket is not None
+    blocks = access_state.public_access_block(ctx.bucket.system)
+    if blocks.block_public_policy and is_public(json.loads(text)):
+        raise S3Error("AccessDenied")
     await ctx.core.post_container(ctx.account, ctx.bucket_name, system={POLICY_KEY: text})
     await namespace.claim(ctx.core, ctx.bucket_name, ctx.account)
     return empty(204)

@@ -32,6 +32,7 @@ log = logging.getLogger("stratus.s3")
 SUFFIX = "+segments"
 MPU_FLAG = "s3-mpu"  # container system metadata: this bucket has had multipart uploads
 DELETE_CONCURRENCY = 8
+HEAD_CONCURRENCY = 16
 
 
 def container_for(bucket: str) -> str:
@@ -124,14 +125,34 @@ def segmented_source(
     return BodySource(body.chunks(), body)
 
 
+async def stored_checksums(ctx: S3Context, container: str, names: list[str]) -> list[str]:
+    """Each named segment's (or part's) stored checksum, ``ALG:value`` ("" when none)."""
+    sem = asyncio.Semaphore(HEAD_CONCURRENCY)
+
+    async def one(name: str) -> str:
+        async with sem:
+            try:
+                info = await ctx.core.head_object(ctx.account, container, name)
+            except core_errors.NotFound:
+                return ""
+            return info.system.get(meta.CHECKSUM, "")
+
+    return list(await asyncio.gather(*(one(n) for n in names)))
+
+
 async def delete_names(ctx: S3Context, account: str, container: str, names: list[str]) -> None:
-    """Delete objects, a few at a time; missing ones are fine, failures are logged."""
+    """Delete objects, a few at a time; missing ones are fine, failures are logged.
+
+    A segment's lock follows its manifest's (:mod:`s3compat.segment_lock`); the S3 layer
+    deletes segments only once it has judged their manifest deletable, so it bypasses it.
+    """
     sem = asyncio.Semaphore(DELETE_CONCURRENCY)
+    judged = container.endswith(SUFFIX)  # only S3's own segments: not a Swift SLO's
 
     async def one(name: str) -> None:
         async with sem:
             try:
-                await ctx.core.delete_object(account, container, name)
+                await ctx.core.delete_object(account, container, name, bypass_retention=judged)
             except core_errors.NotFound:
                 pass
             except core_errors.ProxyError as exc:

@@ -268,6 +268,17 @@ def check_amz_headers_signed(headers: Mapping[str, str], signed: Sequence[str]) 
         )
 
 
+def declared_payload_hash(headers: Mapping[str, str]) -> str:
+    """A header-signed request's x-amz-content-sha256: required, a mode or a digest."""
+    payload_hash = headers.get("x-amz-content-sha256")
+    if payload_hash is None:
+        raise S3Error(
+            "InvalidRequest", "Missing required header for this request: x-amz-content-sha256"
+        )
+    check_payload_hash(payload_hash)
+    return payload_hash
+
+
 def verify_header_auth(
     req: SignedRequest, secrets: SecretLookup, *, region: str, now: datetime
 ) -> SigV4Auth:
@@ -285,12 +296,7 @@ def verify_header_auth(
             extra={"RequestTime": amz_date, "ServerTime": now.strftime(_AMZ_DATE)},
         )
     _check_scope(scope, amz_date, region, "AuthorizationHeaderMalformed")
-    payload_hash = headers.get("x-amz-content-sha256")
-    if payload_hash is None:
-        raise S3Error(
-            "InvalidRequest", "Missing required header for this request: x-amz-content-sha256"
-        )
-    check_payload_hash(payload_hash)
+    payload_hash = declared_payload_hash(headers)
     secret = _lookup(access, secrets)
     key = signing_key(secret, scope)
     canonical = canonical_request(req, signed_headers, payload_hash, headers)

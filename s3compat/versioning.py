@@ -43,8 +43,10 @@ version (or the newest marker) goes, the newest remaining version is
 copied back into the bucket. A version id is kept with each object
 (``s3-version-id``), so the bucket's copy answers GET ?versionId directly.
 
-Two writers racing on one key may lose one history entry (each archives
-what it saw); data written is never lost by versioning itself.
+Through one proxy the writes of a key take turns (``inflight.one_at_a_time``),
+so concurrent creates and removes keep every version; two writers racing on
+one key through two proxies may still lose one history entry (each archives
+what it saw).
 """
 
 from __future__ import annotations
@@ -521,16 +523,20 @@ async def post_for_request(ctx: S3Context, md: ObjectMetadata, info: ObjectInfo)
         raise await no_such_key(ctx) from None
 
 
-async def set_system(ctx: S3Context, info: ObjectInfo, system: dict[str, str]) -> None:
-    """Replace the requested version's system entries (``info``: it, as stored), nothing else."""
-    md = ObjectMetadata(
+def with_system(info: ObjectInfo, system: dict[str, str]) -> ObjectMetadata:
+    """``info``'s metadata (as stored) with other system entries: what a POST re-sends."""
+    return ObjectMetadata(
         content_type=info.content_type,
         user=info.user,
         attributes=info.attributes,
         delete_at=info.delete_at,
         system=system,
     )
-    await post_for_request(ctx, md, info)
+
+
+async def set_system(ctx: S3Context, info: ObjectInfo, system: dict[str, str]) -> None:
+    """Replace the requested version's system entries (``info``: it, as stored), nothing else."""
+    await post_for_request(ctx, with_system(info, system), info)
 
 
 async def handle_get_bucket_versioning(ctx: S3Context) -> web.StreamResponse:

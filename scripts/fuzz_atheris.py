@@ -10,6 +10,13 @@ with the input that caused it (saved as ``crash-<sha1>``).
     .venv/bin/python scripts/fuzz_atheris.py TARGET [libFuzzer options, e.g. -runs=1000000]
 
 Targets: s3-xml, sigv4, aws-chunked, swift-acl, ranges, iscsi-text, iscsi-bhs, chap.
+
+Random bytes rarely make well-formed XML, so ``s3-xml`` needs a seed corpus:
+name an empty directory after the target and it is filled with one valid
+document per parser first (libFuzzer then mutates from there and keeps
+what it finds in that directory):
+
+    mkdir corpus && .venv/bin/python scripts/fuzz_atheris.py s3-xml corpus -max_total_time=600
 """
 
 from __future__ import annotations
@@ -32,7 +39,7 @@ with atheris.instrument_imports():
     from objectstore.proxy.swift import headers as swift_headers
     from objectstore.proxy.swift import ranges as swift_ranges
     from objectstore.proxy.swift.errors import SwiftError
-    from s3compat import complete, cors, delete_many, objects, sigv4, xmlio
+    from s3compat import complete, cors, delete_many, lifecycle, object_lock, objects, sigv4, xmlio
     from s3compat.chunked import AwsChunkedDecoder
     from s3compat.errors import S3Error
 
@@ -42,6 +49,8 @@ def s3_xml(data: bytes) -> None:
         ("CompleteMultipartUpload", complete._parse),
         ("Delete", delete_many._parse),
         ("CORSConfiguration", lambda r: [cors._parse_rule(e) for e in r.findall("CORSRule")]),
+        ("LifecycleConfiguration", lifecycle.parse_configuration),
+        ("ObjectLockConfiguration", object_lock.parse_rule),
     ):
         with contextlib.suppress(S3Error):
             parse(xmlio.parse_xml(data, root))
@@ -117,10 +126,36 @@ TARGETS: dict[str, Callable[[bytes], None]] = {
 }  # fmt: skip
 
 
+SEEDS: dict[str, list[bytes]] = {
+    "s3-xml": [
+        b"<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>e</ETag></Part>"
+        b"</CompleteMultipartUpload>",
+        b"<Delete><Quiet>true</Quiet><Object><Key>k</Key></Object></Delete>",
+        b"<CORSConfiguration><CORSRule><AllowedOrigin>*</AllowedOrigin><AllowedMethod>GET"
+        b"</AllowedMethod><MaxAgeSeconds>10</MaxAgeSeconds></CORSRule></CORSConfiguration>",
+        b"<LifecycleConfiguration><Rule><ID>r</ID><Filter><And><Prefix>p</Prefix><Tag><Key>k"
+        b"</Key><Value>v</Value></Tag></And></Filter><Status>Enabled</Status><Expiration><Days>1"
+        b"</Days></Expiration></Rule></LifecycleConfiguration>",
+        b"<ObjectLockConfiguration><ObjectLockEnabled>Enabled</ObjectLockEnabled><Rule>"
+        b"<DefaultRetention><Mode>GOVERNANCE</Mode><Days>1</Days></DefaultRetention></Rule>"
+        b"</ObjectLockConfiguration>",
+    ],
+}
+
+
+def _seed(name: str, args: list[str]) -> None:
+    """Fill the first corpus directory named in ``args``, if empty, with the target's seeds."""
+    dirs = [Path(a) for a in args if not a.startswith("-") and Path(a).is_dir()]
+    if dirs and not any(dirs[0].iterdir()):
+        for i, seed in enumerate(SEEDS.get(name, [])):
+            (dirs[0] / f"seed-{i}").write_bytes(seed)
+
+
 def main() -> None:
     if len(sys.argv) < 2 or sys.argv[1] not in TARGETS:
         sys.exit(f"usage: {sys.argv[0]} {{{','.join(TARGETS)}}} [libFuzzer options]")
     target = TARGETS[sys.argv[1]]
+    _seed(sys.argv[1], sys.argv[2:])
     atheris.Setup([sys.argv[0], *sys.argv[2:]], target)
     atheris.Fuzz()
 

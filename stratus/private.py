@@ -18,6 +18,7 @@ import stat
 import threading
 from pathlib import Path
 
+from stratus import durable
 from stratus.config import ConfigError
 
 UMASK = 0o077
@@ -59,6 +60,7 @@ def write_private(path: Path, data: bytes, *, replace: bool = True) -> bool:
     (a key made on first use by whichever process comes first): False when
     another writer was first, and its file stays.
     """
+    made = [d for d in (path.parent, *path.parent.parents) if not d.exists()]
     private_dir(path.parent)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
@@ -84,6 +86,8 @@ def write_private(path: Path, data: bytes, *, replace: bool = True) -> bool:
         os.fsync(dfd)
     finally:
         os.close(dfd)
+    for directory in made:  # new directories: durable once their parents are fsynced
+        durable.fsync_dir(directory.parent)
     return True
 
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from blockstore.backend.copy import clone_file
+from blockstore.backend.volumeio import FileReader, FileWriter
 from stratus import durable
 from stratus.private import private_dir
 
@@ -167,6 +168,17 @@ class FileBackend:
 
     def discard_partial_snapshot(self, snapshot_id: str) -> None:
         _unlink(self._tmp_path(self.snapshot_path(snapshot_id)))
+
+    # -- bytes by range (backups and restores) ---------------------------------------
+
+    def volume_reader(self, volume_id: str) -> FileReader:
+        return FileReader(self.volume_path(volume_id))
+
+    def snapshot_reader(self, snapshot_id: str) -> FileReader:
+        return FileReader(self.snapshot_path(snapshot_id))
+
+    def volume_writer(self, volume_id: str) -> FileWriter:
+        return FileWriter(self.volume_path(volume_id))
 
     # -- facts ---------------------------------------------------------------------
 

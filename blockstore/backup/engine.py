@@ -1,5 +1,7 @@
-"""Moving bytes between a volume file and the object store, chunk by chunk.
+"""Moving bytes between a volume and the object store, chunk by chunk.
 
+The volume is read and written through :class:`~blockstore.backend.volumeio.VolumeReader`
+and ``VolumeWriter``: a file of this process, or ranges of a backend process's file.
 Every function keeps at most ``concurrency`` chunks in flight: reading,
 hashing and compressing run in worker threads (xxhash and zstd release the
 GIL), uploads and downloads on the event loop. Holes in the volume file
@@ -10,16 +12,14 @@ GIL), uploads and downloads on the event loop. Holes in the volume file
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from blockstore.backend.copy import data_extents
+from blockstore.backend.volumeio import VolumeReader, VolumeWriter
 from blockstore.backup import chunks
 from blockstore.backup.manifest import Manifest, ManifestError
 from blockstore.backup.objects import TooLarge, read_capped
-from blockstore.scsi.backing import BackingFile
 from objectstore.apiclient import NotFound, SwiftClient
 
 Progress = Callable[[int, int], None]
@@ -55,19 +55,9 @@ async def _pool(jobs: list[Callable[[], Awaitable[Any]]], concurrency: int) -> N
         raise
 
 
-def _data_chunks(fd: int, size: int, chunk_size: int) -> set[int]:
-    """Indexes of the chunks that hold any data (the rest are holes)."""
-    found: set[int] = set()
-    for start, end in data_extents(fd, size):
-        found.update(range(start // chunk_size, (end - 1) // chunk_size + 1))
-    return found
-
-
-def _read_chunk(fd: int, offset: int, length: int) -> tuple[bytes | None, bytes]:
+def _read_chunk(source: VolumeReader, offset: int, length: int) -> tuple[bytes | None, bytes]:
     """(digest or None for zeros, data)."""
-    data = os.pread(fd, length, offset)
-    if len(data) < length:
-        data += bytes(length - len(data))
+    data = source.read(offset, length)
     if chunks.is_zero(data):
         return None, b""
     return chunks.digest(data), data
@@ -76,7 +66,7 @@ def _read_chunk(fd: int, offset: int, length: int) -> tuple[bytes | None, bytes]
 async def backup_file(
     client: SwiftClient,
     container: str,
-    path: str,
+    source: VolumeReader,
     size: int,
     *,
     chunk_size: int,
@@ -85,43 +75,40 @@ async def backup_file(
     concurrency: int = 4,
     progress: Progress | None = None,
 ) -> BackupResult:
-    """Store ``path``'s first ``size`` bytes as chunks; skip chunks in ``known``."""
+    """Store ``source``'s first ``size`` bytes as chunks; skip chunks in ``known``."""
     total = chunk_count(size, chunk_size)
     result = BackupResult([None] * total, 0, 0, 0)
     seen: set[bytes] = set(known)
     done = 0
-    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-    try:
-        with_data = await asyncio.to_thread(_data_chunks, fd, size, chunk_size)
+    found = await asyncio.to_thread(source.data_chunks, size, chunk_size)
+    with_data = {i for i in found if 0 <= i < total}
 
-        def tick() -> None:
-            nonlocal done
-            done += 1
-            if progress is not None:
-                progress(done, total)
+    def tick() -> None:
+        nonlocal done
+        done += 1
+        if progress is not None:
+            progress(done, total)
 
-        def job(i: int) -> Callable[[], Awaitable[None]]:
-            async def run() -> None:
-                offset = i * chunk_size
-                length = min(chunk_size, size - offset)
-                dig, data = await asyncio.to_thread(_read_chunk, fd, offset, length)
-                result.read_bytes += length
-                result.chunks[i] = dig
-                if dig is not None and dig not in seen:
-                    seen.add(dig)
-                    body = await asyncio.to_thread(chunks.encode, data, codec)
-                    await client.put_object(container, chunks.object_name(dig), body)
-                    result.uploaded += 1
-                    result.stored_bytes += len(body)
-                tick()
-
-            return run
-
-        for _ in range(total - len(with_data)):
+    def job(i: int) -> Callable[[], Awaitable[None]]:
+        async def run() -> None:
+            offset = i * chunk_size
+            length = min(chunk_size, size - offset)
+            dig, data = await asyncio.to_thread(_read_chunk, source, offset, length)
+            result.read_bytes += length
+            result.chunks[i] = dig
+            if dig is not None and dig not in seen:
+                seen.add(dig)
+                body = await asyncio.to_thread(chunks.encode, data, codec)
+                await client.put_object(container, chunks.object_name(dig), body)
+                result.uploaded += 1
+                result.stored_bytes += len(body)
             tick()
-        await _pool([job(i) for i in sorted(with_data)], concurrency)
-    finally:
-        os.close(fd)
+
+        return run
+
+    for _ in range(total - len(with_data)):
+        tick()
+    await _pool([job(i) for i in sorted(with_data)], concurrency)
     return result
 
 
@@ -141,54 +128,50 @@ async def restore_file(
     client: SwiftClient,
     container: str,
     manifest: Manifest,
-    path: str,
+    dest: VolumeWriter,
     *,
     fresh: bool,
     volume_bytes: int,
     concurrency: int = 4,
     progress: Progress | None = None,
 ) -> None:
-    """Write the manifest's bytes into ``path`` (holes punched unless the file is ``fresh``);
-    a manifest larger than the volume's ``volume_bytes`` is refused before any write."""
+    """Write the manifest's bytes through ``dest`` (holes punched unless the volume is
+    ``fresh``); a manifest larger than the volume's ``volume_bytes`` is refused before
+    any write."""
     if not 0 <= manifest.size <= volume_bytes:
         raise ManifestError(
             f"the backup holds {manifest.size} bytes, more than the volume's {volume_bytes}"
         )
     total = len(manifest.chunks)
     done = 0
-    backing = BackingFile(path, read_only=False)
-    await asyncio.to_thread(backing.open)
-    try:
 
-        def tick() -> None:
-            nonlocal done
-            done += 1
-            if progress is not None:
-                progress(done, total)
+    def tick() -> None:
+        nonlocal done
+        done += 1
+        if progress is not None:
+            progress(done, total)
 
-        def job(i: int, dig: bytes | None) -> Callable[[], Awaitable[None]]:
-            async def run() -> None:
-                offset = i * manifest.chunk_size
-                length = min(manifest.chunk_size, manifest.size - offset)
-                if dig is None:
-                    if not fresh:
-                        await asyncio.to_thread(backing.zero, offset, length)
-                else:
-                    data = await fetch_chunk(client, container, dig, length)
-                    if len(data) != length:
-                        raise chunks.ChunkError(f"chunk {i} has {len(data)} bytes, not {length}")
-                    await asyncio.to_thread(backing.write, memoryview(data), offset)
-                tick()
-
-            return run
-
-        jobs = [job(i, d) for i, d in enumerate(manifest.chunks) if d is not None or not fresh]
-        for _ in range(total - len(jobs)):
+    def job(i: int, dig: bytes | None) -> Callable[[], Awaitable[None]]:
+        async def run() -> None:
+            offset = i * manifest.chunk_size
+            length = min(manifest.chunk_size, manifest.size - offset)
+            if dig is None:
+                if not fresh:
+                    await asyncio.to_thread(dest.zero, offset, length)
+            else:
+                data = await fetch_chunk(client, container, dig, length)
+                if len(data) != length:
+                    raise chunks.ChunkError(f"chunk {i} has {len(data)} bytes, not {length}")
+                await asyncio.to_thread(dest.write, offset, data, dig)
             tick()
-        await _pool(jobs, concurrency)
-        await asyncio.to_thread(backing.flush)
-    finally:
-        backing.close()
+
+        return run
+
+    jobs = [job(i, d) for i, d in enumerate(manifest.chunks) if d is not None or not fresh]
+    for _ in range(total - len(jobs)):
+        tick()
+    await _pool(jobs, concurrency)
+    await asyncio.to_thread(dest.flush)
 
 
 async def verify(

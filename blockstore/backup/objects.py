@@ -62,12 +62,17 @@ class ObjectAccess:
     def storage_url(self, project: str) -> str:
         return f"{self.base_url}/v1/AUTH_{project}"
 
-    async def client(self, project: str, user: str) -> SwiftClient:
+    def session(self) -> aiohttp.ClientSession:
+        """The one HTTP session (object store and image API)."""
         if self._session is None:
             connector = aiohttp.TCPConnector(limit=64)
             self._session = aiohttp.ClientSession(
                 timeout=DEFAULT_TIMEOUT, auto_decompress=False, connector=connector
             )
+        return self._session
+
+    async def token(self, project: str, user: str) -> str:
+        """A token of ``user`` in ``project`` (any Stratus service accepts it)."""
         key = (project, user)
         token, expires = self._tokens.get(key, ("", 0.0))
         if expires - time.time() < RENEW_BEFORE:
@@ -76,7 +81,11 @@ class ObjectAccess:
             )
             expires = principal.expires or time.time() + self.lifetime
             self._tokens[key] = (token, expires)
-        return SwiftClient(self.storage_url(project), token, session=self._session)
+        return token
+
+    async def client(self, project: str, user: str) -> SwiftClient:
+        token = await self.token(project, user)
+        return SwiftClient(self.storage_url(project), token, session=self.session())
 
     async def close(self) -> None:
         if self._session is not None:

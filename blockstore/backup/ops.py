@@ -28,13 +28,14 @@ from blockstore.backup.objects import ObjectAccess, TooLarge, read_capped, requi
 from blockstore.manager import quotas, states, validate
 from blockstore.manager.context import Context
 from blockstore.manager.core import Caller, GiB, must_be_cloud_admin, must_write
-from blockstore.manager.errors import BadRequest, NotFound
+from blockstore.manager.errors import BackendError, BadRequest, NotFound
 from blockstore.manager.exports import Exports
 from blockstore.manager.reconcile import RESTART, Reconciled
 from blockstore.manager.records import Backup, Volume
 from blockstore.manager.store import Txn
 from blockstore.manager.table import Table, attachments_of, must_get
 from blockstore.manager.types import VolumeTypes
+from blockstore.manager.volumes import schedule
 from blockstore.scsi.gate import SharedExclusive
 from objectstore.apiclient import NotFound as ObjectNotFound
 from objectstore.apiclient import SwiftClient
@@ -151,24 +152,12 @@ class Backups:
             async with self.gate(bk.project).shared():
                 client = await self._objects().client(bk.project, bk.user)
                 await client.put_container(bk.container)
-                path = str(self.ctx.backend.volume_path(bk.volume_id))
                 if bk.volume_previous_status == states.IN_USE:
                     snap_id = temp_snapshot_id(bk.id)
                     async with self.exports.quiesced(bk.volume_id):
                         await self.ctx.io(self.ctx.backend.snapshot_volume, bk.volume_id, snap_id)
-                    path = str(self.ctx.backend.snapshot_path(snap_id))
                 known = await self._known_chunks(client, bk) if bk.incremental else set()
-                result = await engine.backup_file(
-                    client,
-                    bk.container,
-                    path,
-                    bk.size * GiB,
-                    chunk_size=self.ctx.settings.backup.chunk_size,
-                    codec=chunks.codec_for(self.ctx.settings.backup.compression),
-                    known=known,
-                    concurrency=self.ctx.settings.backup.concurrency,
-                    progress=self._progress(bk),
-                )
+                result = await self._upload(client, bk, snap_id, known)
                 uploaded = {d for d in result.chunks if d is not None} - known
                 man = Manifest(
                     backup_id=bk.id,
@@ -199,6 +188,30 @@ class Backups:
             )
         finally:
             await self._drop_temp_snapshot(snap_id)  # cancelled: gone all the same
+
+    async def _upload(
+        self, client: SwiftClient, bk: Backup, snap_id: str | None, known: set[bytes]
+    ) -> engine.BackupResult:
+        """The volume's chunks (or its temporary snapshot's) into the object store, read
+        where the backend holds them (this process, or a backend process by range)."""
+        if snap_id is not None:
+            source = await self.ctx.io(self.ctx.backend.snapshot_reader, snap_id)
+        else:
+            source = await self.ctx.io(self.ctx.backend.volume_reader, bk.volume_id)
+        try:
+            return await engine.backup_file(
+                client,
+                bk.container,
+                source,
+                bk.size * GiB,
+                chunk_size=self.ctx.settings.backup.chunk_size,
+                codec=chunks.codec_for(self.ctx.settings.backup.compression),
+                known=known,
+                concurrency=self.ctx.settings.backup.concurrency,
+                progress=self._progress(bk),
+            )
+        finally:
+            await self.ctx.io(source.close)
 
     async def _drop_temp_snapshot(self, snap_id: str | None) -> None:
         """Before the backup leaves creating: a power cut in between leaves a creating
@@ -342,7 +355,7 @@ class Backups:
         name = validate.text(name, "name") if name is not None else None
         if volume_id is not None and not isinstance(volume_id, str):
             raise BadRequest("Invalid input received: volume_id must be a string.")
-        stats = await self.ctx.io(self.ctx.backend.stats)
+        stats = await self.ctx.io(self.ctx.backend.stats) if self.ctx.pool is None else None
 
         def txn(t: Txn) -> tuple[Backup, Volume, bool]:
             bk = self.table.must_get(t, caller, backup_id)
@@ -365,7 +378,6 @@ class Backups:
                     self.ctx.settings.quota_defaults,
                     {"volumes": 1, "gigabytes": bk.size},
                 )
-                quotas.check_capacity(t, stats, self.ctx.settings.capacity, bk.size, thick=False)
                 vt = self.types.resolve_type(t, caller, None)
                 vol = Volume(
                     project=caller.project,
@@ -374,6 +386,9 @@ class Backups:
                     name=name or f"restore_backup_{bk.id}",
                     volume_type_id=vt.id,
                 )
+                schedule(self.ctx, t, vol, vt, stats)  # as Cinder: fails the restore
+                if vol.status == states.ERROR:
+                    raise BadRequest(f"Invalid volume: {vol.fail_reason}")
                 fresh = True
             vol.status, vol.backup_id = states.RESTORING, bk.id
             bk.status, bk.restore_volume_id, bk.progress = states.BK_RESTORING, vol.id, 0.0
@@ -382,6 +397,8 @@ class Backups:
             return bk, vol, fresh
 
         bk, vol, fresh = await self.ctx.store.write(txn)
+        if fresh and self.ctx.pool is not None:
+            self.ctx.pool.bind(vol.id, vol.host)
         self.ctx.spawn(self._run_restore(bk, vol, fresh), f"restore backup {bk.id}")
         return bk, vol
 
@@ -410,16 +427,20 @@ class Backups:
                 raise NotFound(f"the manifest of backup {bk.id} is missing")
             if fresh:
                 await self.ctx.io(self.ctx.backend.create_volume, vol.id, vol.size * GiB, False)
-            await engine.restore_file(
-                client,
-                bk.container,
-                man,
-                str(self.ctx.backend.volume_path(vol.id)),
-                fresh=fresh,
-                volume_bytes=vol.size * GiB,
-                concurrency=self.ctx.settings.backup.concurrency,
-                progress=self._progress(bk),
-            )
+            dest = await self.ctx.io(self.ctx.backend.volume_writer, vol.id)
+            try:
+                await engine.restore_file(
+                    client,
+                    bk.container,
+                    man,
+                    dest,
+                    fresh=fresh,
+                    volume_bytes=vol.size * GiB,
+                    concurrency=self.ctx.settings.backup.concurrency,
+                    progress=self._progress(bk),
+                )
+            finally:
+                await self.ctx.io(dest.close)
         except Exception as exc:
             log.exception("restore of backup %s into %s failed", bk.id, vol.id)
             ok, reason = False, str(exc)
@@ -518,14 +539,25 @@ class Backups:
 
     # -- restart -----------------------------------------------------------------------
 
+    def _forget_temp_snapshot(self, t: Txn, bk: Backup) -> None:
+        """Delete what a backup stopped by a restart may have left (on the volume's
+        backend, routed there first: the pool knows only the records' snapshots)."""
+        snap_id = temp_snapshot_id(bk.id)
+        if self.ctx.pool is not None:
+            vol = t.get(Volume, bk.project, bk.volume_id)
+            if vol is None or not vol.host:
+                return
+            self.ctx.pool.bind(snap_id, vol.host)
+        with contextlib.suppress(OSError, BackendError):  # a backend down keeps it
+            self.ctx.backend.delete_snapshot(snap_id)
+
     def reconcile(self, t: Txn, out: Reconciled) -> list[Coroutine[Any, Any, Any]]:
         later: list[Coroutine[Any, Any, Any]] = []
         """Settle what a stop left (the Reconciler's hook for backups)."""
         for bk in t.scan(Backup):
             if bk.status == states.BK_CREATING:
                 bk.status, bk.fail_reason = states.BK_ERROR, RESTART
-                with contextlib.suppress(OSError):
-                    self.ctx.backend.delete_snapshot(temp_snapshot_id(bk.id))
+                self._forget_temp_snapshot(t, bk)
             elif bk.status in (states.BK_RESTORING, states.BK_VERIFYING):
                 bk.status, bk.restore_volume_id = states.BK_AVAILABLE, None
             elif bk.status == states.BK_DELETING:

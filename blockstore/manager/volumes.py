@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from typing import Any, Literal, Protocol
 
+from blockstore.backend import BackendStats
 from blockstore.manager import placement, quotas, states, validate
 from blockstore.manager.context import Context
 from blockstore.manager.core import Caller, GiB, must_be_cloud_admin, must_write
@@ -35,6 +36,37 @@ class ImageSource(Protocol):
     async def fill_from_image(self, vol: Volume) -> None:
         """Write the image into the new volume's file."""
         ...
+
+
+def schedule(
+    ctx: Context,
+    t: Txn,
+    vol: Volume,
+    vtype: VolumeType,
+    stats: BackendStats | None,
+    same_as: str | None = None,
+) -> None:
+    """Give a new volume its ``host``: this process's backend once its capacity (``stats``)
+    is checked, or with a pool the scheduler's choice, else Cinder's NoValidBackend (the
+    volume is ``error``)."""
+    if ctx.pool is None:
+        assert stats is not None
+        quotas.check_capacity(t, stats, ctx.settings.capacity, vol.size, thick=vol.thick)
+        vol.host = ctx.host
+        return
+    rules = ctx.settings.capacity
+    chosen = placement.choose(
+        t, ctx.pool.backends(), vtype, vol.size, rules, thick=vol.thick, same_as=same_as
+    )
+    if chosen is not None:
+        vol.host = chosen.host
+        return
+    wanted = vtype.extra_specs.get("volume_backend_name")
+    why = f" (volume_backend_name={wanted})" if wanted else ""
+    if same_as:
+        why += f" (the source is on {same_as})"
+    vol.status = states.ERROR
+    vol.fail_reason = f"{placement.NO_VALID_BACKEND} No backend fits {vol.size}G{why}."
 
 
 class Volumes:
@@ -123,13 +155,7 @@ class Volumes:
                 self.ctx.settings.quota_defaults,
                 {"volumes": 1, "gigabytes": vol.size},
             )
-            if stats is not None:
-                quotas.check_capacity(
-                    t, stats, self.ctx.settings.capacity, vol.size, thick=vol.thick
-                )
-                vol.host = self.ctx.host
-            else:
-                self._place(t, vol, vtype, same_as)
+            schedule(self.ctx, t, vol, vtype, stats, same_as)
             t.put(vol)
             return vol
 
@@ -142,24 +168,6 @@ class Volumes:
         log.info("volume %s (%dG) creating on %s", vol.id, vol.size, vol.host)
         self.ctx.spawn(self._finish_create(vol), f"create volume {vol.id}")
         return vol
-
-    def _place(self, t: Txn, vol: Volume, vtype: VolumeType, same_as: str | None) -> None:
-        """The scheduler's choice, or Cinder's NoValidBackend: the volume is ``error``."""
-        assert self.ctx.pool is not None
-        backends = self.ctx.pool.backends()
-        rules = self.ctx.settings.capacity
-        chosen = placement.choose(
-            t, backends, vtype, vol.size, rules, thick=vol.thick, same_as=same_as
-        )
-        if chosen is not None:
-            vol.host = chosen.host
-            return
-        wanted = vtype.extra_specs.get("volume_backend_name")
-        why = f" (volume_backend_name={wanted})" if wanted else ""
-        if same_as:
-            why += f" (the source is on {same_as})"
-        vol.status = states.ERROR
-        vol.fail_reason = f"{placement.NO_VALID_BACKEND} No backend fits {vol.size}G{why}."
 
     def _source_type(
         self, t: Txn, caller: Caller, snapshot_id: str | None, source_volid: str | None

@@ -14,6 +14,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import shutil
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -26,6 +28,7 @@ from blockstore.export.base import ConnectionInfo, ExportSession, ExportSpec, co
 from blockstore.manager.errors import BackendError
 from blockstore.manager.placement import BackendState, Copied, backend_of, host_name
 from blockstore.pool.client import BackendClient
+from stratus.private import private_dir
 
 log = logging.getLogger("blockstore.pool")
 Callback = Callable[[str], Awaitable[Any]]
@@ -64,7 +67,11 @@ class BackendPool:
         *,
         down_after: float = 5.0,
         interval: float = 0.5,
+        scratch: Path | None = None,
     ) -> None:
+        """``scratch``: a directory of this host where volumes filled from images are
+        built before they are sent to their backend (None: such volumes are refused)."""
+        self.scratch = scratch
         self.members = {n: Member(BackendClient(n, url, secret)) for n, url in entries}
         self.down_after = down_after
         self.interval = interval
@@ -201,13 +208,45 @@ class PoolFiles:
         body = {"volume_id": volume_id}
         return str(self._call(volume_id, "PUT", f"/snapshots/{_q(snapshot_id)}", body)["method"])
 
+    def volume_reader(self, volume_id: str) -> RemoteReader:
+        return RemoteReader(self.pool.member(volume_id).client, "volumes", volume_id)
+
+    def snapshot_reader(self, snapshot_id: str) -> RemoteReader:
+        return RemoteReader(self.pool.member(snapshot_id).client, "snapshots", snapshot_id)
+
+    def volume_writer(self, volume_id: str) -> RemoteWriter:
+        return RemoteWriter(self.pool.member(volume_id).client, volume_id)
+
+    def _scratch(self, volume_id: str) -> Path:
+        if self.pool.scratch is None:
+            raise BackendError("volumes from images need a scratch directory on this host")
+        if not volume_id or "/" in volume_id or volume_id.startswith("."):
+            raise BackendError(f"bad volume id {volume_id!r}")
+        return self.pool.scratch / f"{volume_id}.part"
+
     def open_partial_volume(self, volume_id: str) -> tuple[int, Path]:
-        raise BackendError("volumes from images need the in-process backend (no volume.backends)")
+        """A partial file in this host's scratch directory (an image is written, or
+        converted by qemu-img, into it); :meth:`commit_partial_volume` sends it."""
+        path = self._scratch(volume_id)
+        private_dir(path.parent)
+        return os.open(path, os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600), path
 
     def commit_partial_volume(
         self, volume_id: str, fd: int, size: int, thick: bool = False
     ) -> None:
-        raise BackendError("volumes from images need the in-process backend (no volume.backends)")
+        """Send the partial file (closes ``fd``) to the volume's backend, which builds the
+        volume from its data extents; verified by checksum at both ends, then dropped here."""
+        path = self._scratch(volume_id)
+        try:
+            os.ftruncate(fd, max(size, os.fstat(fd).st_size))
+        finally:
+            os.close(fd)
+        m = self.pool.member(volume_id)
+        try:
+            copied = m.client.put_volume_file(volume_id, path, size, thick)
+        finally:
+            path.unlink(missing_ok=True)
+        log.info("volume %s sent to %s: %d bytes on the wire", volume_id, m.name, copied.sent)
 
     def extend_volume(self, volume_id: str, size: int, thick: bool = False) -> None:
         body = {"size": size, "thick": thick}
@@ -222,6 +261,8 @@ class PoolFiles:
             self._call(snapshot_id, "DELETE", f"/snapshots/{_q(snapshot_id)}")
 
     def discard_partial_volume(self, volume_id: str) -> None:
+        with contextlib.suppress(BackendError):
+            self._scratch(volume_id).unlink(missing_ok=True)
         with contextlib.suppress(BackendError):
             self._call(volume_id, "DELETE", f"/volumes/{_q(volume_id)}?partial=1")
 
@@ -246,8 +287,46 @@ class PoolFiles:
         )
 
     def clean_tmp(self) -> None:
+        if self.pool.scratch is not None:
+            shutil.rmtree(self.pool.scratch, ignore_errors=True)
         for m in self.pool.up_members():
             m.client.must("POST", "/clean_tmp")
+
+
+class RemoteReader:
+    """:class:`~blockstore.backend.volumeio.VolumeReader` of a backend process's volume or
+    snapshot: each call one range request (the engine keeps a bounded number in flight)."""
+
+    def __init__(self, client: BackendClient, kind: str, ident: str) -> None:
+        self.client, self.kind, self.ident = client, kind, ident
+
+    def data_chunks(self, size: int, chunk_size: int) -> set[int]:
+        return self.client.data_map(self.kind, self.ident, size, chunk_size)
+
+    def read(self, offset: int, length: int) -> bytes:
+        return self.client.read_range(self.kind, self.ident, offset, length)
+
+    def close(self) -> None:
+        return None
+
+
+class RemoteWriter:
+    """:class:`~blockstore.backend.volumeio.VolumeWriter` of a backend process's volume."""
+
+    def __init__(self, client: BackendClient, volume_id: str) -> None:
+        self.client, self.volume_id = client, volume_id
+
+    def write(self, offset: int, data: bytes, digest: bytes) -> None:
+        self.client.write_range(self.volume_id, offset, data, digest)
+
+    def zero(self, offset: int, length: int) -> None:
+        self.client.zero_range(self.volume_id, offset, length)
+
+    def flush(self) -> None:
+        self.client.flush_volume(self.volume_id)
+
+    def close(self) -> None:
+        return None
 
 
 class PoolDriver:

@@ -6,7 +6,9 @@ holds the bytes (a :class:`FileBackend` under ``volume.dir``) and the exports (t
 built-in target on ``iscsi.host:iscsi.port``) and does what it is told. Every request
 carries the shared secret (``X-Backend-Token``, compared in constant time). Names are the
 API's ids, checked by the file backend; a clone's source must be a file of this backend.
-A copy of a volume that is exported holds the LUN's writes while it is taken.
+A copy of a volume that is exported holds the LUN's writes while it is taken. Backups and
+restores read and write volumes by range (``ranges.py``); whole volume files (a migration,
+a volume built from an image on the API host) travel as data-extent frames (``wire.py``).
 """
 
 from __future__ import annotations
@@ -18,9 +20,8 @@ import hmac
 import logging
 import os
 import socket
-import struct
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -28,17 +29,16 @@ from typing import Any
 from aiohttp import web
 
 from blockstore.backend import FileBackend
-from blockstore.backend.copy import data_extents
 from blockstore.export.base import Acl, ExportError, ExportSpec
 from blockstore.export.userspace import UserspaceDriver
 from blockstore.iscsi import TargetServer
+from blockstore.pool import ranges, wire
+from blockstore.pool.wire import CHUNK, FRAME, TOKEN_HEADER
 from stratus.config import Config
 from stratus.http import server as httpserver
 
 log = logging.getLogger("blockstore.pool.server")
 GiB = 1024**3
-TOKEN_HEADER = "X-Backend-Token"
-CHUNK = 4 * 1024 * 1024
 
 
 class Backend:
@@ -196,30 +196,9 @@ async def clean_tmp(request: web.Request, b: Backend) -> web.Response:
 # -- whole volume files: a migration's copy -------------------------------------------------
 
 
-def _sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(CHUNK):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 async def checksum(request: web.Request, b: Backend) -> web.Response:
     path = b.files.volume_path(request.match_info["id"])
-    return web.json_response({"sha256": await _io(_sha256_file, path)})
-
-
-FRAME = struct.Struct(">QQ")  # one data extent of a volume file: offset, length
-
-
-def _frames(path: Path) -> Iterator[bytes]:
-    """The file as frames of its data extents (holes are not sent), CHUNK bytes at most each."""
-    with open(path, "rb") as f:
-        size = os.fstat(f.fileno()).st_size
-        for start, end in data_extents(f.fileno(), size):
-            for offset in range(start, end, CHUNK):
-                data = os.pread(f.fileno(), min(CHUNK, end - offset), offset)
-                yield FRAME.pack(offset, len(data)) + data
+    return web.json_response({"sha256": await _io(wire.sha256_file, path)})
 
 
 async def read_data(request: web.Request, b: Backend) -> web.StreamResponse:
@@ -228,7 +207,7 @@ async def read_data(request: web.Request, b: Backend) -> web.StreamResponse:
     size = (await _io(path.stat)).st_size
     resp = web.StreamResponse(headers={"X-Volume-Size": str(size)})
     resp.content_type = "application/octet-stream"
-    frames = _frames(path)
+    frames = wire.frames(path)
     await resp.prepare(request)
     while frame := await _io(next, frames, b""):
         await resp.write(frame)
@@ -272,7 +251,7 @@ async def write_data(request: web.Request, b: Backend) -> web.Response:
         tmp.unlink(missing_ok=True)
         raise
     await _io(b.files.commit_partial_volume, vid, fd, size, thick)
-    digest = await _io(_sha256_file, b.files.volume_path(vid))
+    digest = await _io(wire.sha256_file, b.files.volume_path(vid))
     return web.json_response({"size": size, "sha256": digest, "stream_sha256": stream})
 
 
@@ -336,6 +315,11 @@ def make_app(backend: Backend) -> web.Application:
     r.add_get("/volumes/{id}/checksum", _route(checksum))
     r.add_get("/volumes/{id}/data", _route(read_data))
     r.add_put("/volumes/{id}/data", _route(write_data))
+    r.add_get("/{kind:volumes|snapshots}/{id}/map", _route(ranges.data_map))
+    r.add_get("/{kind:volumes|snapshots}/{id}/range", _route(ranges.read_range))
+    r.add_put("/volumes/{id}/range", _route(ranges.write_range))
+    r.add_post("/volumes/{id}/zero", _route(ranges.zero_range))
+    r.add_post("/volumes/{id}/flush", _route(ranges.flush))
     r.add_put("/snapshots/{id}", _route(snapshot))
     r.add_get("/snapshots/{id}", _route(snapshot_facts))
     r.add_delete("/{kind:volumes|snapshots}/{id}", _route(delete))

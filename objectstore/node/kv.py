@@ -20,6 +20,8 @@ from typing import Any, Protocol, TypeVar
 
 import lmdb
 
+from stratus.private import private_dir
+
 T = TypeVar("T")
 
 TABLES = (
@@ -115,7 +117,7 @@ class LmdbEngine:
     """One LMDB environment per device; ``sync`` makes every commit durable."""
 
     def __init__(self, path: str, *, sync: bool = True, map_size: int = 1 << 40) -> None:
-        os.makedirs(path, mode=0o700, exist_ok=True)  # inline bodies: owner only
+        private_dir(path)  # inline bodies: owner only (0700, missing parents too)
         self.env = lmdb.open(
             path,
             mode=0o600,

@@ -12,13 +12,17 @@ list of items:
   users, by project and user name.
 - ``<project>`` or ``AUTH_<project>``: every user of that project.
 
-So a grant made through either API holds in both. Protocol-neutral: how a
+So a grant made through either API holds in both. Two system flags switch
+grants off for both front-ends (:func:`effective`): ``acl-off`` (every ACL
+item; S3's BucketOwnerEnforced) and ``acl-no-public`` (``.r:`` items and
+``*:*``; S3's IgnorePublicAcls). Protocol-neutral: how a
 header is cleaned into this form (Swift's designators and messages) stays
 with the front-end, as does who counts as the container's owner.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol
 from urllib.parse import urlparse
@@ -35,6 +39,23 @@ class Principal(Protocol):
 
     @property
     def account(self) -> str: ...
+
+
+ACL_OFF = "acl-off"  # system flag "1": the container's ACLs grant nothing
+ACL_NO_PUBLIC = "acl-no-public"  # system flag "1": public items (.r:, *:*) grant nothing
+
+
+def effective(read_acl: str, write_acl: str, system: Mapping[str, str]) -> tuple[str, str]:
+    """The (read, write) ACLs that grant, once the container's flags are applied."""
+    if system.get(ACL_OFF) == "1":
+        return "", ""
+    if system.get(ACL_NO_PUBLIC) == "1":
+        return _without_public(read_acl), _without_public(write_acl)
+    return read_acl, write_acl
+
+
+def _without_public(acl: str) -> str:
+    return ",".join(i for i in acl.split(",") if i and not i.startswith(".r:") and i != "*:*")
 
 
 @dataclass(frozen=True)

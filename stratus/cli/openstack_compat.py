@@ -190,8 +190,9 @@ SERVICES = (
         "Block storage (Cinder v3)",
         "block-storage, volumev3",
         "`volume.port` (8776), `/v3/<project>`",
-        "Volumes (served over the built-in iSCSI target), snapshots, backups (into the "
-        "object store), attachments, types, limits and quotas.",
+        "Volumes (served over the built-in iSCSI target; blank, or from a snapshot, a "
+        "volume, a backup or a raw/qcow2 image of the image API), snapshots, backups (into "
+        "the object store), attachments, types, limits and quotas.",
         block_storage_calls,
     ),
     ServiceDoc(

@@ -70,14 +70,21 @@ def fields(value: dict[str, Any]) -> str:
 
 
 def pairs(items: Iterable[tuple[str, Any]]) -> str:
-    """Labelled values in the given order, one a line, the values aligned after the labels."""
-    rows = [(str(k), cell(v, str(k))) for k, v in items]
+    """Labelled values in the given order, one a line, the values aligned after the labels.
+
+    Values are whole (never cut to a table cell's width): a line of its own is what a
+    person copies, such as an attachment's ``iscsi://`` URL.
+    """
+    rows = [(str(k), cell(v, str(k), limit=None)) for k, v in items]
     width = max((len(k) for k, _ in rows), default=0) + 2
     return "\n".join(f"{k:<{width}}{v}".rstrip() for k, v in rows)
 
 
-def cell(value: Any, key: str = "") -> str:
-    """One value as text a person reads: no Python reprs, times in ISO 8601."""
+def cell(value: Any, key: str = "", limit: int | None = MAX_CELL) -> str:
+    """One value as text a person reads: no Python reprs, times in ISO 8601.
+
+    Longer than ``limit`` characters (None: no limit), it is cut with an ellipsis.
+    """
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -91,7 +98,7 @@ def cell(value: Any, key: str = "") -> str:
     else:
         text = str(value)
     text = plain_text(text).replace("\n", " ")
-    return text if len(text) <= MAX_CELL else text[: MAX_CELL - 1] + "…"
+    return text if limit is None or len(text) <= limit else text[: limit - 1] + "…"
 
 
 def iso_time(seconds: float) -> str:

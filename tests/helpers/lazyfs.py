@@ -189,7 +189,7 @@ class Forgetful:
         ]
 
     # -- the power cut --
-    def crash(self, torn: bool, seed: int | None) -> dict[str, int]:
+    def crash(self, torn: bool, seed: int | None) -> dict[str, object]:
         rnd = random.Random(seed)
         pages = 0
         for u in self.files.values():
@@ -309,7 +309,10 @@ def _operations(root: str, state: Forgetful):
             return 0
 
         def utimens(self, path, times=None):
-            os.utime(full(path), ns=times, follow_symlinks=False)
+            if times is None:
+                os.utime(full(path), follow_symlinks=False)
+            else:
+                os.utime(full(path), ns=times, follow_symlinks=False)
             return 0
 
         def access(self, path, amode):
@@ -335,7 +338,8 @@ def _operations(root: str, state: Forgetful):
         def open(self, path, flags):
             return self._open(path, flags)
 
-        def create(self, path, mode, flags):
+        def create(self, path, mode, fi=None):
+            flags = int(fi or 0)  # mfusepy passes the open flags here (raw_fi is off)
             p = full(path)
             existed = os.path.lexists(p)
             fd = os.open(p, (flags & ~(_STRIP_FLAGS | os.O_ACCMODE)) | os.O_RDWR | os.O_CREAT, mode)
@@ -491,6 +495,16 @@ def _control(sock_path: str, mount: str, state: Forgetful) -> None:
             os._exit(0)
 
 
+def _orphan_watch(mount: str) -> None:
+    """The test that started this daemon died (killed by a timeout, a cancelled CI job):
+    unmount and exit, rather than leave a mount behind that nobody will take down."""
+    parent = os.getppid()
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    subprocess.run(["fusermount3", "-u", "-z", mount], check=False)
+    os._exit(1)
+
+
 def main(argv: list[str]) -> None:
     backing, mount, sock_path = (os.path.abspath(a) for a in argv[:3])
     stash = backing.rstrip("/") + ".lazyfs-stash"
@@ -498,6 +512,7 @@ def main(argv: list[str]) -> None:
     os.makedirs(stash, mode=0o700)
     state = Forgetful(backing, stash)
     threading.Thread(target=_control, args=(sock_path, mount, state), daemon=True).start()
+    threading.Thread(target=_orphan_watch, args=(mount,), daemon=True).start()
     _fuse_class()(_operations(backing, state), mount, foreground=True, nothreads=True)
 
 

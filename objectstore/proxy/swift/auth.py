@@ -29,7 +29,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from objectstore.proxy.acl import read_granted, write_granted
+from objectstore.proxy.acl import effective, read_granted, write_granted
 from objectstore.proxy.models import ContainerInfo
 from objectstore.proxy.swift.errors import SwiftError
 from stratus.identity import IdentityStore, Principal
@@ -140,9 +140,10 @@ def acl_access(
 ) -> Access:
     """Access granted by a container's ACLs to a non-owner (or raise 401/403)."""
     if info is not None:
+        read_acl, write_acl = effective(info.read_acl, info.write_acl, info.system)
         if method in READ_METHODS:
-            if read_granted(info.read_acl, principal, referer, listing=not obj):
+            if read_granted(read_acl, principal, referer, listing=not obj):
                 return Access(principal, False, False)
-        elif obj and write_granted(info.write_acl, principal):
+        elif obj and write_granted(write_acl, principal):
             return Access(principal, False, True)
     raise deny(principal)

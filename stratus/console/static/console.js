@@ -260,12 +260,14 @@
   });
   drop.addEventListener("drop", function (ev) {
     ev.preventDefault();
-    const items = ev.dataTransfer.items;
-    if (items && items.length && items[0].webkitGetAsEntry) {
-      Array.from(items).forEach(function (item) {
-        const entry = item.webkitGetAsEntry();
-        if (entry) walk(entry, "");
-      });
+    // Folders come as entries (walked for their files); a browser without entries, or a
+    // drop it made itself, gives plain files.
+    const items = Array.from(ev.dataTransfer.items || []);
+    const entries = items.map(function (item) {
+      return item.webkitGetAsEntry ? item.webkitGetAsEntry() : null;
+    }).filter(function (e) { return e; });
+    if (entries.length) {
+      entries.forEach(function (entry) { walk(entry, ""); });
     } else {
       Array.from(ev.dataTransfer.files).forEach(function (f) { add(f, f.name); });
     }

@@ -10,6 +10,7 @@ every 2 s (htmx polling of ``os-getConsoleOutput``).
 
 from __future__ import annotations
 
+import base64
 import ipaddress
 import json
 from typing import Any
@@ -32,9 +33,11 @@ from stratus.console.services import SERVICES, ServiceError
 from stratus.console.templating import NavEntry, add_nav, fragment, render
 
 DISK_FORMATS = ("qcow2", "raw")
-VISIBILITIES = ("private", "shared", "community", "public")
+# What the image API accepts (compute_glue.images.model.VISIBILITIES); public: cloud admins.
+VISIBILITIES = ("private", "public")
 LOG_LINES = 200
 MAX_IMAGE = 64 * 1024**3
+MAX_USER_DATA = 65535  # Nova's limit on user_data (base64 characters)
 
 
 def _id(request: web.Request, key: str) -> str:
@@ -82,6 +85,12 @@ async def create_server(request: web.Request) -> web.StreamResponse:
     }
     net = str(form.get("network", "")).strip()
     spec["networks"] = [{"uuid": ident(net)}] if net else "none"
+    script = str(form.get("user_data", "")).replace("\r\n", "\n")  # a textarea sends CRLF
+    if script.strip():
+        encoded = base64.b64encode(script.encode()).decode()
+        if len(encoded) > MAX_USER_DATA:
+            raise web.HTTPBadRequest(text="the script (user data) is over 48 KiB")
+        spec["user_data"] = encoded
     vols = [ident(str(v)) for v in form.getall("volume", []) if str(v)]
     if vols:
         spec["block_device_mapping_v2"] = [
@@ -159,7 +168,7 @@ async def images_page(request: web.Request) -> web.StreamResponse:
         formats=DISK_FORMATS,
         visibilities=VISIBILITIES
         if viewer(request).principal.is_reseller_admin
-        else VISIBILITIES[:3],
+        else VISIBILITIES[:1],
     )
 
 

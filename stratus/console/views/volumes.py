@@ -52,6 +52,15 @@ def qemu_io_line(data: dict[str, Any], initiator: str) -> str:
     return f'qemu-io --image-opts {",".join(opts)} -c "read 0 1M"'
 
 
+def image_gib(image: Any) -> int:
+    """The GiB a volume needs for an image: its size rounded up, at least its min_disk and 1."""
+    info: dict[str, Any] = image if isinstance(image, dict) else {}
+    size, min_disk = info.get("size"), info.get("min_disk")
+    size = size if isinstance(size, int) else 0
+    min_disk = min_disk if isinstance(min_disk, int) else 0
+    return max(1, -(-size // 1024**3), min_disk)
+
+
 def _vid(request: web.Request, key: str = "volume_id") -> str:
     return ident(request.match_info[key])
 
@@ -108,6 +117,10 @@ async def create_volume(request: web.Request) -> web.StreamResponse:
         spec[key] = ident(str(form.get(f"{source}_id", "")))
     elif source != "blank":
         raise web.HTTPBadRequest(text="unknown source")
+    if source == "image" and "size" not in spec:
+        # The volume API (as Cinder) needs a size with an image: the image's, in whole GiB.
+        image = await api_json(request, "GET", image_url(request, f"/images/{spec['imageRef']}"))
+        spec["size"] = image_gib(image)
     vol = (await volume_api(request, "POST", "/volumes", {"volume": spec}))["volume"]
     viewer(request).session.flash(f"Volume {vol.get('name') or vol['id']} is being created.")
     raise _back(vol["id"])

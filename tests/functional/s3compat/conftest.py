@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import ssl
-import subprocess
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -30,7 +29,7 @@ from ring import build_cluster_rings
 from s3compat.app import make_s3_app
 from stratus import config as stratus_config
 from stratus.identity import IdentityStore
-from tests.helpers.net import free_port
+from tests.helpers.net import free_port, self_signed_cert
 
 PREFIX, SUFFIX = "pre", "suf"
 MiB = 1024 * 1024
@@ -150,13 +149,7 @@ class S3Cluster:
         return f"http://127.0.0.1:{self.swift_port}/auth/v1.0"
 
     def _tls(self) -> ssl.SSLContext:
-        cert, key = self.root / "cert.pem", self.root / "key.pem"
-        subprocess.run(
-            ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-             "-subj", "/CN=127.0.0.1", "-keyout", str(key), "-out", str(cert)],
-            check=True,
-            capture_output=True,
-        )  # fmt: skip
+        cert, key = self_signed_cert(self.root)
         ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         ctx.load_cert_chain(cert, key)
         return ctx

@@ -71,8 +71,9 @@ def request(
     body: bytes,
     extra: dict[str, str],
     encoding: str = "utf-8",
+    user: str = "alice",
 ) -> tuple[int, bytes]:
-    alice = cluster.users["alice"]
+    alice = cluster.users[user]
     host = f"127.0.0.1:{cluster.port}"
     pairs = [(k, v) for k, _, v in (p.partition("=") for p in query.split("&") if p)]
     signed = rawsign.sign(method, host, path, alice.access, alice.secret, headers=extra,

@@ -458,3 +458,51 @@ def test_background_pass_of_the_s3_app(s3_cluster: S3Cluster, s3: Any, bucket_na
         assert _keys(s3, bucket_name) == []
     finally:
         s3_cluster.run(runner.cleanup())
+
+
+def test_pass_tag_and_date_filters(s3_cluster: S3Cluster, s3: Any, bucket_name: str) -> None:
+    """Tag filters, And (prefix + tags + size) and a past Date, applied by the pass."""
+    s3.create_bucket(Bucket=bucket_name)
+    _put_rules(
+        s3,
+        bucket_name,
+        _rule(ID="tag", Filter={"Tag": {"Key": "temp", "Value": "yes"}}, Expiration={"Days": 5}),
+        _rule(
+            ID="and",
+            Filter={
+                "And": {
+                    "Prefix": "logs/",
+                    "Tags": [{"Key": "kind", "Value": "debug"}],
+                    "ObjectSizeGreaterThan": 2,
+                }
+            },
+            Expiration={"Days": 5},
+        ),
+        _rule(
+            ID="date",
+            Filter={"Prefix": "dated/"},
+            Expiration={"Date": datetime(2020, 1, 1, tzinfo=UTC)},
+        ),
+    )
+    puts = [
+        ("t/tagged", b"x", "temp=yes"),
+        ("t/other-value", b"x", "temp=no"),
+        ("logs/big-debug", b"12345", "kind=debug"),
+        ("logs/small-debug", b"1", "kind=debug"),
+        ("logs/big-info", b"12345", "kind=info"),
+        ("elsewhere/big-debug", b"12345", "kind=debug"),
+        ("dated/a", b"x", ""),
+    ]
+    for key, body, tags in puts:
+        s3.put_object(Bucket=bucket_name, Key=key, Body=body, Tagging=tags)
+    early = _run(s3_cluster, ahead=0)
+    assert early.expired == 1  # the Date is past already: days need not pass
+    assert "dated/a" not in _keys(s3, bucket_name)
+    done = _run(s3_cluster, ahead=10)
+    assert done.expired == 2 and not done.errors
+    assert sorted(_keys(s3, bucket_name)) == [
+        "elsewhere/big-debug",
+        "logs/big-info",
+        "logs/small-debug",
+        "t/other-value",
+    ]

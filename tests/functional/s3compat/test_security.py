@@ -170,6 +170,7 @@ def test_policy_cannot_grant_owner_operations(s3_cluster: S3Cluster, s3: Any, bu
             }
         ],
     }
+    wipe = {"Rules": [{"ID": "wipe", "Status": "Enabled", "Expiration": {"Days": 1}}]}
     attempts = [
         lambda: bob.put_bucket_policy(Bucket=bucket, Policy=json.dumps(lockout)),
         lambda: bob.get_bucket_policy(Bucket=bucket),
@@ -186,6 +187,19 @@ def test_policy_cannot_grant_owner_operations(s3_cluster: S3Cluster, s3: Any, bu
         lambda: bob.put_bucket_tagging(Bucket=bucket, Tagging={"TagSet": []}),
         lambda: bob.delete_bucket_tagging(Bucket=bucket),
         lambda: bob.delete_bucket(Bucket=bucket),
+        # Every bucket configuration write: an expiration rule would delete the owner's data.
+        lambda: bob.put_bucket_lifecycle_configuration(Bucket=bucket, LifecycleConfiguration=wipe),
+        lambda: bob.delete_bucket_lifecycle(Bucket=bucket),
+        lambda: bob.put_bucket_encryption(
+            Bucket=bucket,
+            ServerSideEncryptionConfiguration={
+                "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
+            },
+        ),
+        lambda: bob.delete_bucket_encryption(Bucket=bucket),
+        lambda: bob.put_object_lock_configuration(
+            Bucket=bucket, ObjectLockConfiguration={"ObjectLockEnabled": "Enabled"}
+        ),
     ]
     for attempt in attempts:
         with pytest.raises(ClientError) as exc:
@@ -193,7 +207,18 @@ def test_policy_cannot_grant_owner_operations(s3_cluster: S3Cluster, s3: Any, bu
         assert _code(exc) == "AccessDenied"
     assert json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"]) == everything
     assert s3.get_bucket_versioning(Bucket=bucket).get("Status") is None
+    with pytest.raises(ClientError) as exc:
+        s3.get_bucket_lifecycle_configuration(Bucket=bucket)
+    assert _code(exc) == "NoSuchLifecycleConfiguration"
+    # The owner's own Deny of everything stops the owner's data operations, never the
+    # owner's policy management: the owner cannot be locked out.
+    admin.put_bucket_policy(Bucket=bucket, Policy=json.dumps(lockout))
+    with pytest.raises(ClientError) as exc:
+        s3.get_object(Bucket=bucket, Key="shared")
+    assert _code(exc) == "AccessDenied"
+    assert json.loads(admin.get_bucket_policy(Bucket=bucket)["Policy"]) == lockout
     admin.delete_bucket_policy(Bucket=bucket)
+    assert s3.get_object(Bucket=bucket, Key="shared")["Body"].read() == b"for beta"
 
 
 # 3. Object tags and upload parts are not for whoever asks

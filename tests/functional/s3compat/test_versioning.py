@@ -146,3 +146,20 @@ def test_listing_versions_pages_through_common_prefixes(s3: Any, bucket: str) ->
     after = s3.list_object_versions(Bucket=bucket, Delimiter="/", KeyMarker="a/1")
     assert [v["Key"] for v in after["Versions"]] == ["b"]
     assert [p["Prefix"] for p in after["CommonPrefixes"]] == ["c/"]
+
+
+def test_listing_versions_marker_errors(s3: Any, bucket: str) -> None:
+    """AWS's checks of version-id-marker (as Swift's boto3 suite asserts them against AWS)."""
+    cases = [
+        ({"KeyMarker": "", "VersionIdMarker": "bogus"}, "Invalid version id specified"),
+        (
+            {"VersionIdMarker": "a" * 32},
+            "A version-id marker cannot be specified without a key marker.",
+        ),
+    ]
+    for params, message in cases:
+        with pytest.raises(ClientError) as exc:
+            s3.list_object_versions(Bucket=bucket, **params)
+        err = exc.value.response["Error"]
+        assert (err["Code"], err["Message"]) == ("InvalidArgument", message)
+    s3.list_object_versions(Bucket=bucket, KeyMarker="k", VersionIdMarker="null")

@@ -21,6 +21,13 @@ from tests.helpers.tools import missing_tool, need_tool
 from tests.probe.objectstore.harness import ProbeCluster, probe_cluster
 
 
+def lost(cuts: list[dict]) -> str:
+    """What a list of cuts took away, in one phrase."""
+    pages = sum(c.get("pages_restored", 0) for c in cuts)
+    names = sum(c.get("name_ops_undone", 0) for c in cuts)
+    return f"{len(cuts)} cuts (they took back {pages} unsynced pages, {names} unsynced names)"
+
+
 def need_fuse() -> None:
     need_tool("fusermount3", "fuse3")
     if not os.path.exists("/dev/fuse"):

@@ -20,7 +20,7 @@ import os
 import random
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,6 +28,7 @@ import pytest
 
 from stratus.identity import IdentityError, IdentityStore, NotFound
 from tests.helpers.lazyfs import LazyFS
+from tests.probe.power.cluster import lost as cut_summary
 from tests.probe.power.cluster import need_fuse
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
@@ -208,13 +209,15 @@ async def identity_power_cuts(
         exp.unsure = set()
         if problems:
             break
-    report = f"seed {seed}: {len(lost)} cuts {lost}, {exp.acked} acknowledged changes"
+    report = f"seed {seed}: {cut_summary(lost)}, {exp.acked} acknowledged changes"
     return problems, report
 
 
-async def test_identity_changes_survive_power_cuts(tmp_path: Path, disk: LazyFS) -> None:
+async def test_identity_changes_survive_power_cuts(
+    tmp_path: Path, disk: LazyFS, power_report: Callable[[str], None]
+) -> None:
     seed = int(os.environ.get("STRATUS_POWER_SEED") or random.randrange(1 << 30))
     cuts = int(os.environ.get("STRATUS_POWER_CUTS", "3"))
     problems, report = await identity_power_cuts(tmp_path, disk, seed, cuts)
-    print(report)
+    power_report(report)
     assert not problems, f"{report}\n" + "\n".join(problems[:20])

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -41,8 +45,8 @@ def _sync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def _boot(fs: LazyFS, **kw: object) -> dict:
-    lost = fs.crash(**kw)  # type: ignore[arg-type]
+def _boot(fs: LazyFS, *, torn: bool = False, seed: int | None = None) -> dict:
+    lost = fs.crash(torn=torn, seed=seed)
     fs.start()
     return lost
 
@@ -146,3 +150,25 @@ def test_torn_writes_keep_a_page_aligned_mix(lazy: tuple[LazyFS, Path]) -> None:
     pages = {data[i : i + PAGE] for i in range(0, len(data), PAGE)}
     assert pages <= {b"o" * PAGE, b"n" * PAGE}
     assert len(pages) == 2, "seed 7 tears this write"
+
+
+def test_the_mount_goes_away_when_its_test_dies(tmp_path: Path) -> None:
+    """A test killed mid-run (a timeout, a cancelled CI job) leaves no mount behind."""
+    need_fuse()
+    code = (
+        "import os, signal, sys\n"
+        "from pathlib import Path\n"
+        "from tests.helpers.lazyfs import LazyFS\n"
+        "LazyFS.under(Path(sys.argv[1])).start()\n"
+        "os.kill(os.getpid(), signal.SIGKILL)\n"
+    )
+    root = Path(__file__).resolve().parents[3]
+    done = subprocess.run([sys.executable, "-c", code, str(tmp_path)], cwd=root, check=False)
+    assert done.returncode == -signal.SIGKILL
+    deadline = time.monotonic() + 10
+    while os.path.ismount(tmp_path / "mnt") and time.monotonic() < deadline:
+        time.sleep(0.1)
+    mounted = os.path.ismount(tmp_path / "mnt")
+    if mounted:
+        subprocess.run(["fusermount3", "-u", "-z", str(tmp_path / "mnt")], check=False)
+    assert not mounted, "the daemon outlived its test and left its mount"

@@ -1,191 +1,153 @@
-"""Mutation check: take each durability call out of the storage nodes and the volume
-service, and watch a power cut notice.
+"""Mutation check: take each durability call out of the product in turn, at its one call
+site, and watch a power-loss probe notice.
 
-Each mutation is a ``sitecustomize`` module put on the node processes'
-``PYTHONPATH`` by this test (a monkeypatch of the test's, never a switch in
-product code). The power-loss probe of ``test_objects`` must then fail; a
-mutation it does not catch would be a durability promise no test keeps.
+Each mutant (``mutants.SITES``) is a ``sitecustomize`` module put on the
+``PYTHONPATH`` of the processes the probe starts (a monkeypatch of the
+test's, never a switch in product code). It logs every call it drops, so a
+mutant that never ran where it should fails the test as surely as one the
+probe did not catch. ``test_every_sync_site_has_a_mutant`` keeps the list in
+step with the code: a new fsync, fdatasync, O_DSYNC or LMDB sync without a
+mutant (or a stated reason it cannot be caught) fails it.
 """
 
 from __future__ import annotations
 
+import ast
 import os
 import random
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from tests.helpers.lazyfs import LazyFS
 from tests.probe.power.cluster import need_fuse
+from tests.probe.power.mutants import (
+    EXEMPT,
+    SITES,
+    Site,
+    doc_table,
+    dropped,
+    mutant_dir,
+    pythonpath_with,
+)
 from tests.probe.power.test_identity import identity_power_cuts
 from tests.probe.power.test_iscsi import power_cuts as iscsi_power_cuts
 from tests.probe.power.test_objects import all_hosts_cut
+from tests.probe.power.test_small_files import small_file_cut
 from tests.probe.power.test_volumes import volume_power_cuts
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
-
-# fsync becomes a no-op for the descriptors ``{test}`` (a ``stat`` predicate) picks.
-_SKIP_FSYNC = """
-import os, stat
-_fsync = os.fsync
-def fsync(fd):
-    if not {test}(os.fstat(fd).st_mode):
-        _fsync(fd)
-os.fsync = fsync
-"""
-
-# LMDB commits without fdatasync (MDB_NOSYNC | MDB_NOMETASYNC) for the stores ``{picks}``
-# (an expression of the store's ``path``) selects.
-_LMDB_NOSYNC = """
-import lmdb, os
-_open = lmdb.open
-def open_nosync(path, **kw):
-    if {picks}:
-        kw["sync"] = False
-        kw["metasync"] = False
-    return _open(path, **kw)
-lmdb.open = open_nosync
-"""
-
-
-def _lmdb_nosync(store: str) -> str:
-    """The LMDB mutation for the stores named ``store`` (their directory's name) only."""
-    return _LMDB_NOSYNC.format(picks=f'os.path.basename(str(path).rstrip("/")) == "{store}"')
-
-
-def _mutant(tmp_path: Path, source: str) -> Path:
-    """A directory holding ``source`` as ``sitecustomize.py``."""
-    site = tmp_path / "mutant"
-    site.mkdir()
-    (site / "sitecustomize.py").write_text(source)
-    return site
-
-
-def _run_mutated(monkeypatch: pytest.MonkeyPatch, site: Path) -> None:
-    """Every process started from now on imports the mutant first."""
-    monkeypatch.setenv(
-        "PYTHONPATH", os.pathsep.join(filter(None, [str(site), os.environ.get("PYTHONPATH")]))
-    )
+ROOT = Path(__file__).resolve().parents[3]
+PRODUCT = ("objectstore", "blockstore", "stratus", "ring", "compute_glue", "s3compat")
 
 
 def _seed() -> int:
     return int(os.environ.get("STRATUS_POWER_SEED") or random.randrange(1 << 30))
 
 
-MUTATIONS = {
-    # Body files: data written, never fsynced.
-    "file-fsync": _SKIP_FSYNC.format(test="stat.S_ISREG"),
-    # Directories: renames and new files never made durable.
-    "dir-fsync": _SKIP_FSYNC.format(test="stat.S_ISDIR"),
-    # The index: every LMDB commit without fdatasync.
-    "lmdb-sync": _LMDB_NOSYNC.format(picks="True"),
-}
-
-
-def _caught(mutation: str, problems: list[Any], report: object) -> None:
-    print(f"{mutation}: {len(problems)} problems; {report}; first: {problems[:2]}")
-    assert problems, f"the power cut did not notice {mutation} removed: {report}"
-
-
-@pytest.mark.parametrize("mutation", sorted(MUTATIONS))
-async def test_power_cut_catches_a_missing_sync(
-    mutation: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    _run_mutated(monkeypatch, _mutant(tmp_path, MUTATIONS[mutation]))
-    (tmp_path / "cluster").mkdir()
-    problems, report = await all_hosts_cut(tmp_path / "cluster", _seed())
-    _caught(mutation, problems, report)
-
-
-TARGET_MUTATIONS = {
-    # FUA and write-through writes lose their O_DSYNC descriptor.
-    "o-dsync": """
-import os
-os.O_DSYNC = 0
-os.O_SYNC = 0
-""",
-    # SYNCHRONIZE CACHE flushes nothing.
-    "fdatasync": """
-import os
-os.fdatasync = lambda fd: None
-os.fsync = lambda fd: None
-""",
-}
-
-
-@pytest.mark.parametrize("mutation", sorted(TARGET_MUTATIONS))
-async def test_iscsi_power_cut_catches_a_missing_flush(
-    mutation: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+async def _probe(site: Site, root: Path, pythonpath: str, mp: pytest.MonkeyPatch) -> tuple:
+    """Run the probe that must catch ``site`` with its mutant: (problems, report)."""
     need_fuse()
-    site = _mutant(tmp_path, TARGET_MUTATIONS[mutation])
-    with LazyFS.under(tmp_path) as disk:
-        # The image is made by this process, unpatched; only the target runs mutated.
-        _run_mutated(monkeypatch, site)
-        problems, report = await iscsi_power_cuts(tmp_path, disk, _seed(), cuts=3)
-    _caught(mutation, problems, report)
-
-
-# Only the calls made from the volume service's file backend lose their fsync: the
-# same sitecustomize is on the path of the object cluster the backups go to.
-_FROM_FILES = """
-import os, stat, sys
-_fsync = os.fsync
-_FILES = os.path.join("blockstore", "backend", "files.py")
-def _from_files():
-    frame = sys._getframe(2)
-    for _ in range(4):
-        if frame is None:
-            return False
-        if frame.f_code.co_filename.endswith(_FILES):
-            return True
-        frame = frame.f_back
-    return False
-def fsync(fd):
-    if _from_files() and {test}(os.fstat(fd).st_mode):
-        return
-    _fsync(fd)
-os.fsync = fsync
-"""
-
-VOLUME_MUTATIONS = {
-    # Volume and snapshot files: built, renamed into place, never fsynced.
-    "volume-file-fsync": _FROM_FILES.format(test="stat.S_ISREG"),
-    # The backend's directories: renames into volumes/ and snapshots/, unlinks, and the
-    # directories themselves never made durable.
-    "volume-dir-fsync": _FROM_FILES.format(test="stat.S_ISDIR"),
-    # The volume records (``<volume dir>/records``): LMDB commits without fdatasync.
-    "volume-store-sync": _lmdb_nosync("records"),
-}
-
-
-@pytest.mark.parametrize("mutation", sorted(VOLUME_MUTATIONS))
-async def test_volume_power_cut_catches_a_missing_sync(
-    mutation: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    need_fuse()
-    _run_mutated(monkeypatch, _mutant(tmp_path, VOLUME_MUTATIONS[mutation]))
-    (tmp_path / "volumes").mkdir(mode=0o700)
-    problems, report, _ = await volume_power_cuts(tmp_path / "volumes", _seed(), cuts=2)
-    _caught(mutation, problems, report)
-
-
-async def test_identity_power_cut_catches_a_missing_sync(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The identity store's LMDB commits without fdatasync: acknowledged users go missing."""
-    need_fuse()
-    site = _mutant(tmp_path, _lmdb_nosync("identity"))
-    _run_mutated(monkeypatch, site)  # the CLI and the worker; not this process
-    # One round (CLI changes, then cuts) sometimes loses nothing: seen once in a CI-like
-    # run, cause not yet understood. Up to three rounds, each on a fresh disk and store.
+    seed = _seed()
+    if site.probe.startswith("files:"):
+        # Not torn: every unsynced page is lost, so a single page left unsynced is seen.
+        kind = site.probe[len("files:") :]
+        return small_file_cut(root / "files", kind, seed, pythonpath, torn=False)
+    if site.probe == "iscsi":
+        with LazyFS.under(root / "iscsi") as disk:
+            # The image is made by this process, unmutated; only the target runs mutated.
+            mp.setenv("PYTHONPATH", pythonpath)
+            return await iscsi_power_cuts(root, disk, seed, cuts=3)
+    mp.setenv("PYTHONPATH", pythonpath)  # every process started from now on
+    if site.probe == "objects":
+        (root / "cluster").mkdir()
+        return await all_hosts_cut(root / "cluster", seed)
+    if site.probe == "volumes":
+        (root / "volumes").mkdir(mode=0o700)
+        problems, report, _ = await volume_power_cuts(root / "volumes", seed, cuts=2)
+        return problems, report
+    assert site.probe == "identity", site.probe
+    # One round (CLI changes, then cuts) may lose nothing: up to three, each on a fresh
+    # disk and store.
     reports = []
     for round_ in range(3):
-        root = tmp_path / f"round{round_}"
-        with LazyFS.under(root) as disk:
-            problems, report = await identity_power_cuts(root, disk, _seed(), cuts=4)
+        sub = root / f"round{round_}"
+        with LazyFS.under(sub) as disk:
+            problems, report = await identity_power_cuts(sub, disk, seed + round_, cuts=4)
         reports.append(report)
         if problems:
-            break
-    _caught("identity-lmdb-sync", problems, reports)
+            return problems, reports
+    return [], reports
+
+
+@pytest.mark.parametrize("site", SITES, ids=[s.name for s in SITES])
+async def test_power_cut_catches_a_missing_sync(
+    site: Site, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    site_dir, log = mutant_dir(tmp_path, site)
+    problems, report = await _probe(site, tmp_path, pythonpath_with(site_dir), monkeypatch)
+    n = dropped(log)
+    print(f"{site.name}: {n} calls dropped, {len(problems)} problems; {report}; {problems[:2]}")
+    assert n, f"the mutant of {site.name} never ran: its site moved or the probe misses it"
+    assert problems, f"the power cut did not notice {site.name} ({site.what}): {report}"
+
+
+# -- the list is complete ---------------------------------------------------------------
+
+_DURABLE_CALLS = {"fsync", "fdatasync", "fsync_dir", "sync_entries", "_fsync_dir"}
+
+
+def _is_sync_call(node: ast.AST) -> bool:
+    """An fsync / fdatasync (or a helper that makes one), an ``lmdb.open``, an O_DSYNC."""
+    if isinstance(node, ast.Attribute) and node.attr in ("O_DSYNC", "O_SYNC"):
+        return True
+    if not isinstance(node, ast.Call):
+        return False
+    f = node.func
+    if isinstance(f, ast.Attribute):
+        return f.attr in _DURABLE_CALLS or (
+            f.attr == "open" and isinstance(f.value, ast.Name) and f.value.id == "lmdb"
+        )
+    return isinstance(f, ast.Name) and f.id in _DURABLE_CALLS
+
+
+def _sync_calls() -> set[tuple[str, str, int]]:
+    """(file, function, line) of every durability call in the product."""
+    found = set()
+    for pkg in PRODUCT:
+        for path in sorted((ROOT / pkg).rglob("*.py")):
+            rel = str(path.relative_to(ROOT))
+            for func in ast.walk(ast.parse(path.read_text(), rel)):
+                if not isinstance(func, ast.FunctionDef | ast.AsyncFunctionDef):
+                    continue
+                if func.name in _DURABLE_CALLS:
+                    continue  # the helpers themselves: their callers are the sites
+                for node in ast.walk(func):
+                    if _is_sync_call(node):
+                        found.add((rel, func.name, getattr(node, "lineno", 0)))
+    return found
+
+
+def _covered(rel: str, function: str, lineno: int) -> bool:
+    line = (ROOT / rel).read_text().splitlines()[lineno - 1]
+    for s in SITES:
+        if s.file == rel and s.function == function and s.line in line:
+            return True
+    return (rel, function) in EXEMPT
+
+
+def test_every_sync_site_has_a_mutant() -> None:
+    missing = []
+    for rel, function, lineno in sorted(_sync_calls()):
+        if rel.startswith(("objectstore/node/__main__", "stratus/cli/")):
+            continue  # flags and help text, not calls
+        if not _covered(rel, function, lineno):
+            missing.append(f"{rel}:{lineno} in {function}")
+    assert not missing, "durability calls without a mutant in mutants.SITES:\n" + "\n".join(missing)
+
+
+def test_the_durability_page_lists_every_mutant() -> None:
+    page = (ROOT / "docs" / "durability.md").read_text()
+    assert doc_table() in page, (
+        "docs/durability.md: paste the table from `python -m tests.probe.power.mutants`"
+    )

@@ -10,11 +10,12 @@ from __future__ import annotations
 import asyncio
 import os
 import random
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from tests.probe.power.cluster import PowerCluster, power_cluster
+from tests.probe.power.cluster import PowerCluster, lost, power_cluster
 from tests.probe.power.objects_load import (
     Workload,
     check_all_replicas,
@@ -38,7 +39,9 @@ async def _cutter(pc: PowerCluster, cuts: int, done: asyncio.Event) -> None:
     done.set()
 
 
-async def test_single_host_power_cuts_lose_nothing_acknowledged(tmp_path: Path) -> None:
+async def test_single_host_power_cuts_lose_nothing_acknowledged(
+    tmp_path: Path, power_report: Callable[[str], None]
+) -> None:
     seed = _seed()
     cuts = int(os.environ.get("STRATUS_POWER_CUTS", "4"))
     async with power_cluster(tmp_path, seed=seed) as pc:
@@ -54,10 +57,10 @@ async def test_single_host_power_cuts_lose_nothing_acknowledged(tmp_path: Path) 
         problems += await check_listing(c, w)
         problems += w.torn_reads
         report = (
-            f"seed {seed}: {len(pc.cuts)} cuts {pc.cuts}, {w.ops} operations, "
-            f"{w.acked} acknowledged, {w.reads_checked} reads checked"
+            f"seed {seed}: {lost(pc.cuts)} of one host, {w.ops} operations "
+            f"(Swift and S3), {w.acked} acknowledged, {w.reads_checked} reads checked"
         )
-        print(report)
+        power_report(report)
         assert w.acked >= 100, report
         assert sum(x["pages_restored"] + x["name_ops_undone"] for x in pc.cuts) > 0, (
             f"no cut lost anything, so nothing was tested: {report}"
@@ -72,18 +75,23 @@ async def all_hosts_cut(root: Path, seed: int) -> tuple[list[str], str]:
         w = Workload(c, await c.swift(), KEYS, random.Random(seed))
         await w.setup()
         await w.run(seconds=8.0, max_ops=300)
-        lost = await pc.cut_all()
+        cuts = await pc.cut_all()
+        report = (
+            f"seed {seed}: every host cut at once, {lost(cuts)}, {w.ops} operations "
+            f"(Swift and S3), {w.acked} acknowledged, {w.reads_checked} reads checked"
+        )
         if pc.failed_starts:
-            return pc.failed_starts, f"seed {seed}: {w.acked} acknowledged, cut {lost}"
-        problems = await check_quorum(c, w, quorum=2)
-        report = f"seed {seed}: {w.ops} operations, {w.acked} acknowledged, cut {lost}"
+            return pc.failed_starts, report
+        problems = await check_quorum(c, w, quorum=2) + w.torn_reads
         if not problems:
             await c.replicate()
             problems = await check_all_replicas(c, w) + await check_listing(c, w)
         return problems, report
 
 
-async def test_all_hosts_lose_power_at_once(tmp_path: Path) -> None:
+async def test_all_hosts_lose_power_at_once(
+    tmp_path: Path, power_report: Callable[[str], None]
+) -> None:
     problems, report = await all_hosts_cut(tmp_path, _seed())
-    print(report)
+    power_report(report)
     assert not problems, f"{report}\n" + "\n".join(problems)

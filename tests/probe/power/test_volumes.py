@@ -14,11 +14,13 @@ import asyncio
 import contextlib
 import os
 import random
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from blockstore.client import VolumeClient
+from tests.probe.power.cluster import lost as cut_summary
 from tests.probe.power.volume_load import Model, Workload, adopt, check, settle
 from tests.probe.power.volume_service import PROJECT, volume_host
 
@@ -59,16 +61,18 @@ async def volume_power_cuts(root: Path, seed: int, cuts: int) -> tuple[list[str]
                 if found:
                     break
         report = (
-            f"seed {seed}: {len(host.cuts)} cuts {host.cuts}, {model.ops} operations, "
+            f"seed {seed}: {cut_summary(host.cuts)}, {model.ops} operations, "
             f"{model.acked} acknowledged, iSCSI logins after restarts {model.logins}"
         )
     return problems, report, model.acked
 
 
-async def test_volume_service_power_cuts_keep_what_was_acknowledged(tmp_path: Path) -> None:
+async def test_volume_service_power_cuts_keep_what_was_acknowledged(
+    tmp_path: Path, power_report: Callable[[str], None]
+) -> None:
     seed = _seed()
     cuts = int(os.environ.get("STRATUS_POWER_CUTS", "3"))
     problems, report, acked = await volume_power_cuts(tmp_path, seed, cuts)
-    print(report)
+    power_report(report)
     assert not problems, f"{report}\n" + "\n".join(problems[:20])
     assert acked >= 10 * cuts, f"too little was acknowledged to test anything: {report}"

@@ -1,11 +1,10 @@
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import pytest
 
 from s3compat import acl
 from s3compat.errors import S3Error
+from stratus.identity import Principal
 
 
 @pytest.mark.parametrize(
@@ -49,10 +48,54 @@ def test_canned_names_of_grant_sets() -> None:
     assert acl._canned_name(acl.Grants(readers=["x:y"])) == "custom"
 
 
+def _reads(stored: str | None, who: Principal | None, *, ignore: bool = False) -> bool:
+    return acl.ObjectAcl.parse(stored, "alpha").permits(who, "READ", ignore_public=ignore)
+
+
 def test_object_acl_reads() -> None:
-    someone = SimpleNamespace(project="p", user="u")
-    assert acl.object_acl_allows_read("public-read", None)
-    assert not acl.object_acl_allows_read("authenticated-read", None)
-    assert acl.object_acl_allows_read("authenticated-read", someone)
-    assert not acl.object_acl_allows_read("private", someone)
-    assert not acl.object_acl_allows_read(None, someone)
+    someone = Principal("p", "u", ("member",))
+    assert _reads("public-read", None)
+    assert not _reads("public-read", None, ignore=True)  # IgnorePublicAcls
+    assert not _reads("authenticated-read", None)
+    assert _reads("authenticated-read", someone)
+    assert not _reads("private", someone)
+    assert not _reads(None, someone)
+    granted = '{"g":[["id","alpha","FULL_CONTROL"],["id","p","READ"]]}'
+    assert _reads(granted, someone)
+    parsed = acl.ObjectAcl.parse(granted, "alpha")
+    assert not parsed.permits(someone, "READ_ACP", ignore_public=False)
+    acl_only = Principal("alpha", "carol", ("acl-only",))  # the owner's grant is not hers
+    assert not parsed.permits(acl_only, "READ", ignore_public=False)
+    assert parsed.permits(Principal("alpha", "ada", ("admin",)), "READ", ignore_public=False)
+    written = acl.ObjectAcl.parse('{"o":"p","c":"bucket-owner-read"}', "alpha")
+    assert written.owner == "p"
+    assert written.grants == [("id", "p", "FULL_CONTROL"), ("id", "alpha", "READ")]
+
+
+def test_canned_grants_as_aws_lists_them() -> None:
+    assert acl.canned_grants("public-read-write", "o", "o") == [
+        ("id", "o", "FULL_CONTROL"),
+        ("uri", acl.ALL_USERS, "READ"),
+        ("uri", acl.ALL_USERS, "WRITE"),
+    ]
+    assert acl.canned_grants("bucket-owner-full-control", "w", "o")[1] == (
+        "id",
+        "o",
+        "FULL_CONTROL",
+    )
+    assert len(acl.canned_grants("bucket-owner-full-control", "o", "o")) == 1
+
+
+def test_grant_lists_as_flags() -> None:
+    g = acl.Grants.from_list(
+        [
+            ("id", "alpha", "FULL_CONTROL"),
+            ("id", "beta", "READ_ACP"),
+            ("uri", acl.AUTH_USERS, "READ"),
+        ],
+        "alpha",
+    )
+    assert g.acp_readers == ["beta"] and g.auth_read and g.public and g.canned == "custom"
+    assert g.swift_acls() == ("*:*", "")
+    owner_only = acl.Grants.from_list([("id", "alpha", "FULL_CONTROL")], "alpha")
+    assert owner_only.owner_only("alpha", canned_ok=()) and not owner_only.shares

@@ -39,7 +39,7 @@ from objectstore.proxy.conditional import http_date
 from objectstore.proxy.models import ContainerRow, ListParams, ObjectInfo, ObjectMetadata, SubdirRow
 from objectstore.proxy.swift import account as account_handlers
 from objectstore.proxy.swift import auth, obj
-from objectstore.proxy.swift.constraints import RESERVED
+from objectstore.proxy.swift.constraints import RESERVED, check_object_name
 from objectstore.proxy.swift.errors import HTML, SwiftError
 from objectstore.proxy.swift.headers import truthy
 from objectstore.proxy.swift.middleware import versions_listing as vl
@@ -260,6 +260,11 @@ async def _keep_current(ctx: Ctx, state: State, method: str) -> bool:
 
 async def _put(ctx: Ctx, next: Next, state: State) -> web.StreamResponse:
     """A new version (while on), after the current one is kept."""
+    if state.enabled:
+        # Swift checks the version's own name (longer than the object's) as it creates
+        # it: refuse before anything is written, not on the next overwrite or delete.
+        assert ctx.obj is not None
+        check_object_name(vn.entry_name(ctx.obj, Timestamp.now()))
     if not await _keep_current(ctx, state, "PUT"):
         return await next(ctx)
     version = Timestamp.now()

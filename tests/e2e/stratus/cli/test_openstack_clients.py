@@ -50,7 +50,9 @@ def test_up_writes_a_private_clouds_yaml_and_prints_the_exports(cloud: Cloud) ->
     port = cloud.env["STRATUS_IDENTITY_PORT"]
     assert f'auth_url: "http://127.0.0.1:{port}/v3"' in text
     log = _banner(cloud)
-    assert f"export OS_CLOUD=stratus OS_CLIENT_CONFIG_FILE={path}" in log
+    # The whole line, the path absolute and last (a shell pastes it as it is).
+    export = rf"export OS_CLOUD=stratus OS_CLIENT_CONFIG_FILE={re.escape(str(path))}$"
+    assert re.search(export, log, re.MULTILINE), log
     assert re.search(rf"identity API\s+http://127.0.0.1:{port}/v3/", log)
 
 

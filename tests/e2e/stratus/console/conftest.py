@@ -16,6 +16,7 @@ READER_KEY = "console-reader-key-0123456789"
 @pytest.fixture(scope="package")
 def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cloud]:
     up = Cloud(tmp_path_factory.mktemp("console"))
+    up.env["STRATUS_COMPUTE_SHUTDOWN_TIMEOUT"] = "2"  # the test guest ignores ACPI power-off
     up.start()
     try:
         up.cli("user", "create", READER, "--role", "reader", "--key", READER_KEY)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -21,7 +22,11 @@ from tests.e2e.cloud import ADMIN_KEY, Cloud
 from tests.e2e.stratus.console import test_console_browser as shared
 from tests.e2e.stratus.console.conftest import READER, READER_KEY
 
+if TYPE_CHECKING:  # the module is imported by the fixture, skipped without it
+    from playwright.sync_api import Browser, Page
+
 _log_in = shared._log_in
+_fits = shared._fits
 # The same fixtures as the console's first browser test (chromium's launch flags, artifacts).
 browser = shared.browser
 artifacts = shared.artifacts
@@ -29,13 +34,13 @@ artifacts = shared.artifacts
 pytestmark = pytest.mark.timeout(420)
 
 
-def _reload_until(page: object, selector: str, timeout: float = 60) -> None:
+def _reload_until(page: Page, selector: str, timeout: float = 60) -> None:
     """Reload until ``selector`` is on the page (for pages without polling)."""
     end = time.monotonic() + timeout
-    while not page.query_selector(selector):  # type: ignore[attr-defined]
+    while not page.query_selector(selector):
         assert time.monotonic() < end, f"{selector} never showed"
         time.sleep(1)
-        page.reload()  # type: ignore[attr-defined]
+        page.reload()
 
 
 def _boot_server(cloud: Cloud, tmp_path: Path) -> dict[str, str]:
@@ -54,10 +59,10 @@ def _boot_server(cloud: Cloud, tmp_path: Path) -> dict[str, str]:
 
 
 def test_volumes_servers_and_cluster_in_a_browser(
-    browser: object, cloud: Cloud, console_url: str, artifacts: Path, tmp_path: Path
+    browser: Browser, cloud: Cloud, console_url: str, artifacts: Path, tmp_path: Path
 ) -> None:
     server = _boot_server(cloud, tmp_path)
-    ctx = browser.new_context(viewport={"width": 1280, "height": 900})  # type: ignore[attr-defined]
+    ctx = browser.new_context(viewport={"width": 1280, "height": 900})
     ctx.set_default_timeout(20_000)
     page = ctx.new_page()
     _log_in(page, console_url, "admin:admin", ADMIN_KEY)
@@ -112,6 +117,8 @@ def test_volumes_servers_and_cluster_in_a_browser(
     assert page.locator("figure.chart svg").count() == 3
     assert page.locator("figure.chart svg polyline.series").count() == 3
     page.screenshot(path=str(artifacts / "cluster.png"), full_page=True)
+    _fits(page)  # the nodes table and the charts fit a laptop screen
+    page.set_viewport_size({"width": 1280, "height": 900})
     # An image upload with its progress bar; listed active after the page redraws.
     disk = tmp_path / "disk.raw"
     disk.write_bytes(os.urandom(3 * 1024 * 1024))
@@ -127,9 +134,15 @@ def test_volumes_servers_and_cluster_in_a_browser(
                        ("/compute/networks", "networks")):  # fmt: skip
         page.goto(console_url + path)
         page.screenshot(path=str(artifacts / f"{name}.png"), full_page=True)
+        _fits(page)
+        page.set_viewport_size({"width": 1280, "height": 900})
+    for path in ("/volumes", volume_url.removeprefix(console_url)):
+        page.goto(console_url + path)
+        _fits(page)
+        page.set_viewport_size({"width": 1280, "height": 900})
 
     # A reader: no create or delete buttons; a forged POST (with its own token) gets 403.
-    reader_ctx = browser.new_context(viewport={"width": 1280, "height": 900})  # type: ignore[attr-defined]
+    reader_ctx = browser.new_context(viewport={"width": 1280, "height": 900})
     reader_ctx.set_default_timeout(20_000)
     reader = reader_ctx.new_page()
     _log_in(reader, console_url, READER, READER_KEY)
@@ -140,7 +153,7 @@ def test_volumes_servers_and_cluster_in_a_browser(
         assert reader.locator("button.danger").count() == 0, path
     reader.goto(volume_url)
     reader.screenshot(path=str(artifacts / "volume-reader.png"), full_page=True)
-    csrf = reader.get_attribute("body", "data-csrf")
+    csrf = reader.get_attribute("body", "data-csrf") or ""
     refused = reader_ctx.request.post(f"{volume_url}/delete", form={"csrf": csrf})
     assert refused.status == 403
     assert reader_ctx.request.get(f"{console_url}/cluster").status == 403

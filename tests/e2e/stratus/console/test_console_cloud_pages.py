@@ -74,7 +74,9 @@ def test_a_volume_from_creation_to_deletion(console_url: str) -> None:
     # Backup, its progress row (what htmx polls) reaching 100%, and a restore.
     assert web.post(f"{page}/backup", form={"name": "web-bk", "csrf": csrf}).status == 303
     body = web.get(page).text
-    bid = re.search(r'id="backup-([0-9a-f-]{36})"', body).group(1)
+    found = re.search(r'id="backup-([0-9a-f-]{36})"', body)
+    assert found, "the backup's row"
+    bid = found.group(1)
     end = time.monotonic() + 90
     while True:
         row = web.get(f"/volumes/backups/{bid}/row", headers={"HX-Request": "true"})
@@ -153,7 +155,9 @@ def test_compute_pages_and_a_network(console_url: str) -> None:
     assert made.status == 303, made.text[:300]
     page = web.get("/compute/networks").text
     assert "web-net" in page and "10.77.0.0/24" in page
-    nid = re.search(r"/compute/networks/([0-9a-f-]{36})/delete", page).group(1)
+    found = re.search(r"/compute/networks/([0-9a-f-]{36})/delete", page)
+    assert found, "the network's delete form"
+    nid = found.group(1)
     assert web.post(f"/compute/networks/{nid}/delete", form={"csrf": csrf}).status == 303
     assert "web-net" not in web.get("/compute/networks").text
     bad = web.post("/compute/networks", form={"name": "x", "cidr": "not-a-net", "csrf": csrf})
@@ -164,6 +168,9 @@ def test_the_cluster_page_is_for_the_cloud_admin(cloud: Cloud, console_url: str)
     web, _ = logged_in(console_url, "admin:admin", ADMIN_KEY)
     page = _wait_text(web, "/cluster", r'data-points="[1-9]', 40)
     assert "nodes up 1/1" in page
+    # The ring versions the node serves with, and each device's fill level.
+    assert re.search(r'<td class="rings">v\d+ / v\d+ / v\d+</td>', page), page
+    assert re.search(r'<meter min="0" max="100" value="[\d.]+" title="[^"]+ of [^"]+">', page)
     assert page.count("<svg") == 3 and "<polyline" in page
     # The volume service lists its iSCSI sessions to the cloud admin (none, or a table).
     assert 'id="iscsi-sessions"' in page and "did not list them" not in page

@@ -50,7 +50,7 @@ def new_user(cloud: Cloud, role: str = "member") -> tuple[str, str]:
 def test_the_session_cookie_is_httponly_and_samesite(console_url: str) -> None:
     web, answer = login(console_url, "admin:admin", ADMIN_KEY)
     assert answer.status == 303 and answer.location == "/"
-    cookie = answer.headers.get_all("Set-Cookie")
+    cookie = answer.headers.get_all("Set-Cookie") or []
     session = next(c for c in cookie if c.startswith("stratus_console="))
     assert "HttpOnly" in session and "SameSite=Strict" in session and "Path=/" in session
     page = web.get("/objects")

@@ -143,3 +143,19 @@ async def test_discovery_auth_none_keeps_the_old_listing(unit) -> None:
         await server.stop()
     with pytest.raises(ValueError, match="discovery_auth"):
         TargetServer(HOST, 0, discovery_auth="maybe")
+
+
+async def test_discovery_chap_without_any_credentials_refuses_every_session(unit) -> None:
+    """``chap`` with no discovery credentials and no CHAP target: nobody can prove anything,
+    so every discovery login is refused (never silently listed)."""
+    server = TargetServer(HOST, 0, nop_interval=0, discovery_auth="chap")
+    await server.start()
+    try:
+        server.add_target(IQN).allow_any_initiator = True
+        ini = Initiator(HOST, server.port, name=VICTIM)
+        with pytest.raises(LoginError) as exc:
+            await ini.login(None)
+        assert exc.value.status == 0x0201
+        ini.close()
+    finally:
+        await server.stop()

@@ -8,101 +8,32 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import json
 import os
 import signal
-import socket
-import sys
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import pytest
 
 from blockstore import service
 from blockstore.api.context import IDENTITY
 from blockstore.client import VolumeApiError, VolumeClient
-from blockstore.pool.server import TOKEN_HEADER
 from stratus.config import Config
 from tests.functional.blockstore.iscsi.initiator import session
+from tests.functional.blockstore.volume.backend_procs import (
+    SECRET,
+    BackendProc,
+    MiB,
+    head,
+    sha256_of,
+)
 from tests.helpers.net import free_port
 
-MiB = 1024 * 1024
-SECRET = "backend-secret-for-tests-0123456789"
 HOST = "iqn.2024-01.org.stratus.test:backends-host"
-HOSTNAME = socket.gethostname()
-
-
-def sha256_of(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(8 * MiB):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def head(path: Path, n: int = MiB, offset: int = 0) -> bytes:
-    with open(path, "rb") as f:
-        f.seek(offset)
-        return f.read(n)
-
-
-@dataclass
-class BackendProc:
-    name: str
-    root: Path
-    port: int
-    iscsi_port: int
-    capacity_gb: int
-    proc: asyncio.subprocess.Process | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def host(self) -> str:
-        return f"{HOSTNAME}@{self.name}#{self.name}"
-
-    def volume_file(self, volume_id: str) -> Path:
-        return self.root / "data" / "volumes" / "files" / "volumes" / f"{volume_id}.img"
-
-    def snapshot_file(self, snapshot_id: str) -> Path:
-        return self.root / "data" / "volumes" / "files" / "snapshots" / f"{snapshot_id}.img"
-
-    async def start(self) -> None:
-        cfg = self.root / "backend.toml"
-        cfg.write_text(
-            f'[data]\ndir = "{self.root / "data"}"\n'
-            f"[volume]\nbackend_port = {self.port}\ncapacity_gb = {self.capacity_gb}\n"
-            f'backend_secret = "{SECRET}"\n'
-            f"[iscsi]\nport = {self.iscsi_port}\n"
-        )
-        argv = [sys.executable, "-m", "stratus.cli.main", "--config", str(cfg)]
-        argv += ["volume", "backend", "--name", self.name]
-        env = {k: v for k, v in os.environ.items() if not k.startswith("STRATUS_")}
-        with (self.root / "backend.log").open("ab") as out:
-            self.proc = await asyncio.create_subprocess_exec(*argv, stdout=out, stderr=out, env=env)
-        deadline = time.monotonic() + 30
-        async with aiohttp.ClientSession() as s:
-            while True:
-                with contextlib.suppress(aiohttp.ClientError):
-                    async with s.get(f"{self.url}/stats", headers={TOKEN_HEADER: SECRET}) as r:
-                        if r.status == 200:
-                            return
-                if self.proc.returncode is not None or time.monotonic() > deadline:
-                    log = (self.root / "backend.log").read_text()[-3000:]
-                    raise AssertionError(f"backend {self.name} did not start:\n{log}")
-                await asyncio.sleep(0.1)
-
-    async def kill(self, sig: int = signal.SIGKILL) -> None:
-        if self.proc is not None and self.proc.returncode is None:
-            self.proc.send_signal(sig)
-            await asyncio.wait_for(self.proc.wait(), 30)
 
 
 @dataclass

@@ -185,11 +185,16 @@ def _ping(ns: str, address: str) -> bool:
     return done.returncode == 0
 
 
-async def test_projects_networks_are_apart_even_with_forwarding_on(nets: NetRig) -> None:
+@pytest.mark.parametrize("nat", [False, True], ids=["nat-off", "nat-on"])
+async def test_projects_networks_are_apart_even_with_forwarding_on(nets: NetRig, nat: bool) -> None:
     """Attack: a guest of beta reaches a guest of alpha through the host's routing."""
     need_tool("nft", "nftables")
     forwarding = Path("/proc/sys/net/ipv4/ip_forward")
     was = forwarding.read_text()
+    if nat:  # NAT on or off, the service's own forward rules decide
+        await nets.stop()
+        nets.nat = True
+        await nets.start()
     alpha, beta = await nets.client("alpha"), await nets.client("beta")
     net_a = await alpha.create_network("a")
     await alpha.create_subnet(net_a["id"], "10.213.14.0/24")

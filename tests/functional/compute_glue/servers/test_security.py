@@ -16,6 +16,7 @@ from compute_glue.guest_image import BASE_CMDLINE
 from compute_glue.jsonclient import ApiClientError
 from compute_glue.servers.client import ComputeClient
 from objectstore.apiclient import SwiftClient
+from stratus import diskimage
 from tests.functional.compute_glue.servers.conftest import Stack, console_line
 from tests.helpers import badimages
 from tests.helpers.badimages import HostSecret
@@ -40,6 +41,29 @@ async def settled(nova: ComputeClient, server_id: str, timeout: float = 120.0) -
             return server
         assert loop.time() < deadline, f"server {server_id} still {server['status']}"
         await asyncio.sleep(0.3)
+
+
+async def image_swapped_to(
+    stack: Stack, swift: SwiftClient, work: Path, secret: HostSecret, name: str
+) -> str:
+    """A qcow2 image uploaded (and checked) harmless, whose stored bytes are then replaced by
+    a qcow2 naming ``secret`` as its backing file, its record updated to match: an image
+    stored before uploads were checked, or edited in the object store behind the service."""
+    guest = await stack.images.get(stack.image_id)
+    img = await stack.images.create(
+        name=name, disk_format="qcow2", container_format="bare",
+        kernel_id=guest["kernel_id"], ramdisk_id=guest["ramdisk_id"],
+        os_command_line=BASE_CMDLINE,
+    )  # fmt: skip
+    await stack.images.upload(img["id"], badimages.plain_qcow2(work, b"harmless"))
+    evil = badimages.qcow2_with_backing(work, secret.path).read_bytes()
+    await swift.put_object(stack.cfg.image.container, img["id"], evil)
+
+    def legacy(i: Any) -> None:
+        i.size, i.checksum = len(evil), hashlib.md5(evil).hexdigest()
+
+    stack.image_svc.store.update(img["id"], legacy)
+    return img["id"]
 
 
 async def test_user_data_stays_off_the_command_line_and_readers_only_read(stack: Stack) -> None:
@@ -118,20 +142,8 @@ async def test_images_naming_host_files_do_not_boot(stack: Stack) -> None:
 
     # 1. A disk image whose bytes were replaced after upload (or stored before uploads were
     # checked): the compute service checks again before qemu-img or QEMU opens it.
-    img = await stack.images.create(
-        name="evil-disk", disk_format="qcow2", container_format="bare",
-        kernel_id=guest["kernel_id"], ramdisk_id=guest["ramdisk_id"],
-        os_command_line=BASE_CMDLINE,
-    )  # fmt: skip
-    await stack.images.upload(img["id"], badimages.plain_qcow2(work, b"harmless"))
-    evil = badimages.qcow2_with_backing(work, secret.path).read_bytes()
-    await swift.put_object(container, img["id"], evil)
-
-    def legacy(i: Any) -> None:
-        i.size, i.checksum = len(evil), hashlib.md5(evil).hexdigest()
-
-    stack.image_svc.store.update(img["id"], legacy)
-    made = await stack.nova.create_server("evil", img["id"], "m1.tiny", script=script,
+    evil_id = await image_swapped_to(stack, swift, work, secret, "evil-disk")
+    made = await stack.nova.create_server("evil", evil_id, "m1.tiny", script=script,
                                           networks="none")  # fmt: skip
     server = await settled(stack.nova, made["id"])
     assert server["status"] == "ERROR", await stack.nova.console(made["id"])
@@ -157,3 +169,34 @@ async def test_images_naming_host_files_do_not_boot(stack: Stack) -> None:
     assert secret.seen_anywhere(root) == []
     await stack.nova.delete_server(made["id"])
     await stack.nova.wait_gone(made["id"])
+
+
+async def test_a_fooled_inspection_still_boots_with_backing_disabled(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The second wall: were both inspection passes fooled, QEMU still gets the cached image
+    as the overlay's backing node with its own backing switched off, so the guest reads
+    zeros where the image's backing file (a host file) would have been."""
+    root = Path(stack.cfg.data.dir)
+    secret = HostSecret.make(root / "host-fooled")
+    work = root / "attack-fooled"
+    work.mkdir()
+
+    async def fooled(path: Path, declared: str, **_: object) -> diskimage.DiskInfo:
+        return diskimage.DiskInfo(declared, 2 * badimages.MiB)
+
+    monkeypatch.setattr(diskimage, "inspect_file", fooled)
+    swift = SwiftClient(f"{stack.cluster.url}/v1/AUTH_alpha", stack.token())
+    stack.clients.append(swift)
+    image_id = await image_swapped_to(stack, swift, work, secret, "fooled-disk")
+    script = 'echo "T:DISK $(head -c 64 /dev/vda)."\nwhile true; do sleep 1; done\n'
+    made = await stack.nova.create_server("fooled", image_id, "m1.tiny", script=script,
+                                          networks="none")  # fmt: skip
+    await stack.nova.wait_server(made["id"], "ACTIVE")
+    line = await console_line(stack.nova, made["id"], "T:DISK")
+    assert secret.marker.decode() not in line, line
+    await stack.nova.delete_server(made["id"])
+    await stack.nova.wait_gone(made["id"])
+    for path in work.iterdir():
+        path.unlink()
+    assert secret.seen_anywhere(root) == []

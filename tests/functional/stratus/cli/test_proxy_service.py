@@ -125,3 +125,34 @@ async def test_failed_logins_are_limited_swift_429_then_s3_slowdown(
         await asyncio.to_thread(s3.list_buckets)
     assert exc.value.response["Error"]["Code"] == "SlowDown"
     assert exc.value.response["ResponseMetadata"]["HTTPStatusCode"] == 503
+
+
+async def test_bad_s3_signatures_alone_get_slowdown_then_swift_429(
+    proxy: tuple[Cluster, Any],
+) -> None:
+    """Guessing S3 secrets spends the address's budget: SlowDown before any check, then the
+    Swift login from the same address is refused too (one budget per address)."""
+    cluster, cfg = proxy
+    cluster.token("p", "bob")
+    access, secret = cluster.identity.create_credential("p", "bob")
+    endpoint = f"http://{HOST}:{cfg.s3.port}"
+    guess = s3_client(endpoint, access, "not-" + secret)
+
+    def code(client: Any) -> str:
+        try:
+            client.list_buckets()
+        except ClientError as exc:
+            return str(exc.response["Error"]["Code"])
+        return "OK"
+
+    codes = [await asyncio.to_thread(code, guess) for _ in range(4)]
+    assert codes == ["SignatureDoesNotMatch"] * 3 + ["SlowDown"]
+    # the right secret is refused unchecked too while the address is over its budget
+    assert await asyncio.to_thread(code, s3_client(endpoint, access, secret)) == "SlowDown"
+    raw = await slowclient.get(
+        HOST,
+        cfg.proxy.port,
+        "/auth/v1.0",
+        f"X-Auth-User: p:bob\r\nX-Auth-Key: {cluster.key('p', 'bob')}\r\n",
+    )
+    assert raw.startswith(b"HTTP/1.1 429")

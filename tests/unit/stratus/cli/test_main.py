@@ -63,5 +63,7 @@ def test_console_script_runs(tmp_path: Path) -> None:
         check=True,
     )
     assert "data directory" in out.stdout
+    # The banner names the web console's address (README: "Web console").
+    assert f"web console    http://127.0.0.1:{env['STRATUS_CONSOLE_PORT']}/" in out.stdout
     assert "stopped" in out.stdout
     assert (tmp_path / "d" / "rings" / "object.ring").is_file()

@@ -64,6 +64,9 @@ def test_labels_never_run_into_their_values() -> None:
         "target_portal  127.0.0.1:3260",
         "lun            0",
     ]
+    # A value on a line of its own is whole: `volume attach`'s iscsi:// URL is copied.
+    url = "iscsi://att-" + "a" * 36 + "%" + "p" * 32 + "@127.0.0.1:3260/iqn." + "v" * 80 + "/0"
+    assert pairs([("url", url)]) == f"url  {url}"
     # backup-verify prints the verify result's "at" (a Unix time) this way: as ISO 8601.
     assert pairs([("checked", 3), ("at", 1765110000.5)]).splitlines() == [
         "checked  3",

@@ -101,3 +101,60 @@ def test_the_iscsi_sessions_render_per_volume() -> None:
     empty = template.render(volumes=group_sessions({"sessions": []}), sessions_error=None)
     assert "<table" not in empty and ">none</p>" in empty
     assert "did not list them: denied" in template.render(volumes=[], sessions_error="denied")
+
+
+def test_the_health_page_shows_what_a_node_reports() -> None:
+    """A node's /stats as the cluster page draws it: a failed device, lag, rings, fill."""
+    from stratus.console.views.cluster import summary
+
+    stats = {
+        "devices": {"d0": {}, "d1": {"unavailable": "not mounted"}},
+        "workers": {
+            "object-replicator": {"lag": 42.0},
+            "container-replicator": {"lag": 3.0},
+            "account-replicator": {"lag": 1.0},
+            "auditor": {"lag": 999.0},  # not a replicator: not replication lag
+        },
+        "quarantined": 7,
+        "async_pending": 2,
+        "async_dropped": 0,
+        "rings": {"object": 3, "container": 2, "account": None},
+    }
+    h = summary(stats)
+    assert h["failed_devices"] == {"d1": "not mounted"}
+    assert h["replication_lag"] == 42.0 and h["quarantined"] == 7
+    nodes = [
+        {
+            "url": "127.0.0.1:6200",
+            "health": h,
+            "devs": ["d0", "d1"],
+            "fill": {"d0": {"used": 3 * 2**30, "total": 4 * 2**30, "pct": 75.0}},
+        },
+        {"url": "127.0.0.1:6201", "health": {"up": False, "error": "ClientConnectorError"},
+         "devs": [], "fill": {}},
+    ]  # fmt: skip
+    totals = {"nodes_up": 1, "nodes_total": 2, "failed_devices": 1, "replication_lag": 42.0,
+              "quarantined": 7, "async_pending": 2, "async_dropped": 0}  # fmt: skip
+    charts = [line_chart("Requests", "req/s", [Point(1000.0, 2.0)], now=1000.0)]
+    html = (
+        make_env()
+        .get_template("cluster/health.html")
+        .render(
+            request=None,
+            viewer=None,
+            nav=[],
+            flashes=[],
+            csrf="",
+            nodes=nodes,
+            totals=totals,
+            charts=charts,
+            volumes=[],
+            sessions_error=None,
+        )
+    )
+    assert "nodes up 1/2 · failed devices 1 · replication lag 42 s · quarantined 7" in html
+    assert "d1: not mounted" in html
+    assert '<meter min="0" max="100" value="75.0" title="3.0 GiB of 4.0 GiB">' in html
+    assert '<td class="rings">v3 / v2 / v?</td>' in html
+    assert 'down</td><td colspan="7">ClientConnectorError' in html
+    assert html.count('class="point"') == 1
