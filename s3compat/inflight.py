@@ -18,10 +18,10 @@ it, and two at once would both archive the same one and lose the other's
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Iterator
 
+from objectstore.proxy import turns
 from s3compat import versioning
 from s3compat.context import S3Context
 
@@ -64,23 +64,12 @@ def running(account: str, bucket: str, key: str) -> int:
     return len(_ACTIVE.get((account, bucket, key), ()))
 
 
-_TURNS: dict[tuple[str, str, str], tuple[asyncio.Lock, list[object]]] = {}
-
-
 @contextlib.asynccontextmanager
 async def one_at_a_time(ctx: S3Context) -> AsyncIterator[None]:
-    """In a versioned bucket, the request's write of its key waits for the earlier ones."""
+    """In a versioned bucket, the request's write of its key waits for the earlier ones
+    (the proxy's one table: Swift's writes of the same key take turns with it)."""
     if ctx.bucket is None or not ctx.bucket.system.get(versioning.STATUS):
         yield
         return
-    slot = _slot(ctx)
-    lock, users = _TURNS.setdefault(slot, (asyncio.Lock(), []))
-    token = object()
-    users.append(token)
-    try:
-        async with lock:
-            yield
-    finally:
-        users.remove(token)
-        if not users:
-            _TURNS.pop(slot, None)
+    async with turns.key_turn(ctx.account, ctx.bucket_name, ctx.key):
+        yield

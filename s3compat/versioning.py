@@ -43,7 +43,8 @@ version (or the newest marker) goes, the newest remaining version is
 copied back into the bucket. A version id is kept with each object
 (``s3-version-id``), so the bucket's copy answers GET ?versionId directly.
 
-Through one proxy the writes of a key take turns (``inflight.one_at_a_time``),
+Through one proxy the writes of a key take turns (``inflight.one_at_a_time`` over
+``objectstore.proxy.turns``, shared with the native API),
 so concurrent creates and removes keep every version; two writers racing on
 one key through two proxies may still lose one history entry (each archives
 what it saw).

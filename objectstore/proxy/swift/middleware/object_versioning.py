@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote
@@ -35,6 +36,7 @@ from aiohttp import web
 from multidict import CIMultiDict, CIMultiDictProxy
 
 from objectstore.proxy import errors as core_errors
+from objectstore.proxy import turns
 from objectstore.proxy.conditional import http_date
 from objectstore.proxy.models import ContainerRow, ListParams, ObjectInfo, ObjectMetadata, SubdirRow
 from objectstore.proxy.swift import account as account_handlers
@@ -258,6 +260,22 @@ async def _keep_current(ctx: Ctx, state: State, method: str) -> bool:
     return state.enabled
 
 
+def _one_at_a_time(
+    fn: Callable[[Ctx, Next, State], Awaitable[web.StreamResponse]],
+) -> Callable[[Ctx, Next, State], Awaitable[web.StreamResponse]]:
+    """The writes of one object take turns in this proxy (objectstore/proxy/turns.py): two
+    at once would both keep the same current version and lose each other's."""
+
+    @functools.wraps(fn)
+    async def run(ctx: Ctx, next: Next, state: State) -> web.StreamResponse:
+        assert ctx.container is not None and ctx.obj is not None
+        async with turns.key_turn(ctx.account, ctx.container, ctx.obj):
+            return await fn(ctx, next, state)
+
+    return run
+
+
+@_one_at_a_time
 async def _put(ctx: Ctx, next: Next, state: State) -> web.StreamResponse:
     """A new version (while on), after the current one is kept."""
     if state.enabled:
@@ -284,6 +302,7 @@ async def _put(ctx: Ctx, next: Next, state: State) -> web.StreamResponse:
     return resp
 
 
+@_one_at_a_time
 async def _delete(ctx: Ctx, next: Next, state: State) -> web.StreamResponse:
     """Keep the current version and write a delete marker (while on), then delete."""
     assert ctx.obj is not None and state.hidden is not None
@@ -506,7 +525,9 @@ async def _with_version_id(ctx: Ctx, next: Next, state: State, vid: str) -> web.
         return await _delete_version(ctx, next, state, version, vid)
     if ctx.method == "PUT":
         assert version is not None
-        return await _restore(ctx, state, version, vid)
+        assert ctx.container is not None and ctx.obj is not None
+        async with turns.key_turn(ctx.account, ctx.container, ctx.obj):
+            return await _restore(ctx, state, version, vid)
     if version is None:
         return await _read_null(ctx, next)
     assert state.hidden is not None

@@ -26,6 +26,7 @@ from urllib.parse import unquote
 from aiohttp import web
 
 from objectstore.proxy import errors as core_errors
+from objectstore.proxy import turns
 from objectstore.proxy.models import ListParams, ObjectInfo, ObjectMetadata, ObjectRow
 from objectstore.proxy.swift import obj
 from objectstore.proxy.swift.constraints import blen
@@ -217,12 +218,16 @@ async def _object(ctx: Ctx, next: Next) -> web.StreamResponse:
     if not location:
         return await next(ctx)
     archive = unquote(location).split("/")[0]
-    if ctx.method == "PUT":
-        await _keep_current(ctx, archive)
-        return await next(ctx)
-    if system.get(MODE) == "history":
-        return await _delete_history(ctx, next, archive)
-    return await _delete_stack(ctx, next, archive)
+    assert ctx.obj is not None
+    # One at a time in this proxy, as object versioning: two overwrites at once would both
+    # archive the same version and lose the other's (objectstore/proxy/turns.py).
+    async with turns.key_turn(ctx.account, ctx.container, ctx.obj):
+        if ctx.method == "PUT":
+            await _keep_current(ctx, archive)
+            return await next(ctx)
+        if system.get(MODE) == "history":
+            return await _delete_history(ctx, next, archive)
+        return await _delete_stack(ctx, next, archive)
 
 
 async def handle(ctx: Ctx, next: Next) -> web.StreamResponse:

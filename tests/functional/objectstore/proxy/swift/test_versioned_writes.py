@@ -5,6 +5,7 @@ Expected statuses, headers and bodies are Swift 2.38's answers to the same reque
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import pytest
@@ -146,3 +147,14 @@ async def test_copy_into_versioned_container(swift: SwiftHTTP, tok: str) -> None
     assert r.status == 201
     assert (await swift("GET", f"{URL}/c/o", token=tok)).body == b"new"
     assert len(await _names(swift, tok, "arch")) == 1
+
+
+async def test_concurrent_overwrites_archive_every_version(swift: SwiftHTTP, tok: str) -> None:
+    """Eight overwrites at once in history mode: each one archives the version it replaced,
+    so the archive holds all but the last (objectstore/proxy/turns.py)."""
+    r = await swift("PUT", f"{URL}/hc", token=tok, headers={"X-History-Location": "harch"})
+    assert r.status == 201
+    assert (await swift("PUT", f"{URL}/harch", token=tok)).status == 201
+    statuses = await asyncio.gather(*(_put(swift, tok, "hc/o", b"%d" % i) for i in range(8)))
+    assert statuses == [201] * 8
+    assert len(await _names(swift, tok, "harch")) == 7
