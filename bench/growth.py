@@ -245,6 +245,8 @@ async def grow_account(system: System, total: int, step: int, budget: float | No
     async def make(name: str) -> None:
         nonlocal errors
         async with sem:
+            if budget is not None and time.monotonic() - started > budget:
+                return  # out of time: the step ends with what was made
             try:
                 await system.api.create_container(name)
             except Exception:  # counted: the JSON says how many failed
