@@ -51,7 +51,7 @@ from typing import Any
 import aiohttp
 from _launch import ADMIN_USER, emit
 from _peers import CACHE, SwiftPeer
-from loadgen import Api, Phase, S3Api, SigV4, SwiftApi, call, run_phase
+from loadgen import Api, Phase, S3Api, SigV4, SwiftApi, call, descendants, run_phase
 from objects import ACCESS, SECRET, StratusBenchUp, wait_answering
 
 BODY = 4096
@@ -87,26 +87,6 @@ class System:
     data_dir: Path
     node_urls: list[str] = field(default_factory=list)  # Stratus: each node's internal URL
     session: aiohttp.ClientSession | None = None
-
-
-def descendants(root: int) -> list[int]:
-    """``root`` and every process below it, from /proc."""
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as f:
-                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
-        except (OSError, IndexError, ValueError):
-            continue
-        children.setdefault(ppid, []).append(int(entry))
-    out, todo = [], [root]
-    while todo:
-        pid = todo.pop()
-        out.append(pid)
-        todo.extend(children.get(pid, []))
-    return out
 
 
 def cmdline(pid: int) -> str:
@@ -334,7 +314,7 @@ def run_stratus(args: argparse.Namespace, base: Path) -> dict[str, Any]:
                 s3=s3,
                 pids=lambda: [root],
                 memory_pids=lambda: [
-                    p for p in descendants(root) if " node" in cmdline(p) or "node " in cmdline(p)
+                    p for p in descendants([root]) if " node" in cmdline(p) or "node " in cmdline(p)
                 ],
                 data_dir=up.data_dir,
                 node_urls=[f"http://127.0.0.1:{up.base_port + i}" for i in range(up.nodes)],
@@ -365,7 +345,7 @@ def run_swift(args: argparse.Namespace, budget: float) -> dict[str, Any]:
                 session, info["S3_ENDPOINT"], SigV4(info["S3_ACCESS_KEY"], info["S3_SECRET_KEY"],
                 "us-east-1"),
             )  # fmt: skip
-            every = lambda: [q for p in pids() for q in descendants(p)]  # noqa: E731
+            every = lambda: descendants(pids())  # noqa: E731
             return System(
                 name="swift",
                 api=api,

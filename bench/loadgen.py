@@ -64,10 +64,8 @@ def parse_size(text: str) -> int:
 # ------------------------------------------------------------------ CPU accounting
 
 
-def tree_cpu_seconds(roots: list[int]) -> float | None:
-    """CPU seconds used so far by ``roots`` and every descendant (forked workers); Linux /proc."""
-    if not roots:
-        return None
+def _proc_stats() -> dict[int, tuple[int, float]]:
+    """Every process's (parent PID, CPU seconds with reaped children), from /proc."""
     table: dict[int, tuple[int, float]] = {}
     for name in os.listdir("/proc"):
         if not name.isdigit():
@@ -80,18 +78,35 @@ def tree_cpu_seconds(roots: list[int]) -> float | None:
         fields = stat[stat.rfind(b")") + 2 :].split()
         # utime + stime, and cutime + cstime: children that exited and were reaped still count
         table[int(name)] = (int(fields[1]), sum(int(x) for x in fields[11:15]) / CLK_TCK)
+    return table
+
+
+def _tree(table: dict[int, tuple[int, float]], roots: list[int]) -> list[int]:
     children: dict[int, list[int]] = {}
     for pid, (ppid, _) in table.items():
         children.setdefault(ppid, []).append(pid)
-    total, seen, todo = 0.0, set(), list(roots)
+    found, seen, todo = [], set(), list(roots)
     while todo:
         pid = todo.pop()
         if pid in seen or pid not in table:
             continue
         seen.add(pid)
-        total += table[pid][1]
+        found.append(pid)
         todo += children.get(pid, [])
-    return total
+    return found
+
+
+def descendants(roots: list[int]) -> list[int]:
+    """``roots`` and every process below them (Linux /proc)."""
+    return _tree(_proc_stats(), roots)
+
+
+def tree_cpu_seconds(roots: list[int]) -> float | None:
+    """CPU seconds used so far by ``roots`` and every descendant (forked workers); Linux /proc."""
+    if not roots:
+        return None
+    table = _proc_stats()
+    return sum(table[pid][1] for pid in _tree(table, roots))
 
 
 def own_cpu_seconds() -> float:

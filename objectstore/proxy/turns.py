@@ -33,8 +33,3 @@ async def key_turn(account: str, container: str, obj: str) -> AsyncIterator[None
         users.remove(token)
         if not users:
             _TURNS.pop(slot, None)
-
-
-def waiting(account: str, container: str, obj: str) -> int:
-    """Writes of the object holding or waiting for its turn (for tests)."""
-    return len(_TURNS.get((account, container, obj), (None, []))[1])
