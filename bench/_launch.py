@@ -56,9 +56,11 @@ class StratusUp:
         self.base_port = free_port_block(nodes)
         self.proc: subprocess.Popen[bytes] | None = None
         self.log_path = data_dir.parent / f"{data_dir.name}.up.log"
-        self.other_ports = {
-            f"STRATUS_{name}_PORT": str(free_port()) for name in ("S3", "VOLUME", "ISCSI")
-        }
+        # Every service on a free port, so a bench runs beside another `stratus up`.
+        services = ("S3", "VOLUME", "ISCSI", "IDENTITY", "IMAGE", "COMPUTE", "NETWORK", "CONSOLE")
+        self.other_ports = {f"STRATUS_{name}_PORT": str(free_port()) for name in services}
+        self.other_ports["STRATUS_VOLUME_BACKEND_PORT"] = str(free_port())
+        self.other_ports["STRATUS_NETWORK_METADATA_PORT"] = str(free_port())
 
     @property
     def auth_url(self) -> str:

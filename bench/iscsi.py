@@ -32,8 +32,14 @@ a time budget (``--seconds``), so a slow target cannot make the run endless.
 reads come from the disk; ``--big-lun`` makes the LUN twice the memory the
 page cache could use (MemAvailable) and fills it with data first.
 
+``--pairs N`` runs every target N times, alternating (A B A B ...), each run
+with a fresh server; every figure is then the median of the N runs, with
+min, max and each run's value beside it, and the ratios are of medians.
+``--tests`` picks a subset of the tests by name (a substring matches).
+
 Usage: .venv/bin/python bench/iscsi.py [--quick] [--size 1G] [--uncached] [--big-lun]
-                                       [--only stratus,tgtd,tgtd_default,raw]
+                                       [--only stratus,tgtd,tgtd_default,raw] [--pairs N]
+                                       [--tests NAME,...]
 """
 
 from __future__ import annotations
@@ -47,6 +53,7 @@ import resource
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -62,9 +69,9 @@ from blockstore.iscsi.negotiate import TargetLimits
 IQN_STRATUS = "iqn.2024-01.org.stratus.bench:vol0"
 IQN_TGT = "iqn.2024-01.org.stratus.peer:tgt0"
 INITIATOR = "iqn.2024-01.org.stratus.bench:initiator"
-TARGETS = ("stratus", "tgtd", "tgtd_default", "raw")
+TARGETS = ("stratus", "tgtd", "tgtd_default", "raw", "stratus_base")
 IO_MODE = {"stratus": "page cache", "tgtd": "page cache", "tgtd_default": "page cache",
-           "raw": "O_DIRECT"}  # fmt: skip
+           "raw": "O_DIRECT", "stratus_base": "page cache"}  # fmt: skip
 KiB, MiB = 1024, 1024 * 1024
 MAX_OPS = {4 * KiB: 2_000_000, MiB: 32_768}  # hard caps behind the time budget
 
@@ -293,12 +300,21 @@ def stratus_command() -> list[str]:
 
 
 @contextlib.contextmanager
-def stratus_target(path: Path, workdir: Path) -> Iterator[Target]:
+def stratus_target(path: Path, workdir: Path, source: Path | None = None) -> Iterator[Target]:
+    """Stratus's target; ``source``: a tree whose packages come first on the import path."""
     port = free_port()
     argv = [*stratus_command(), "target", "export", str(path)]
     argv += ["--iqn", IQN_STRATUS, "--portal", f"127.0.0.1:{port}"]
+    env = None
+    if source is not None:
+        env = dict(os.environ, PYTHONPATH=str(source))
     log = (workdir / "stratus-target.log").open("wb")
-    proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
+    # A session of its own, as tgtd has (it daemonizes): with the kernel's autogroup
+    # scheduling each session shares the CPU as one group, and a target left in the
+    # bench's session would share its part with the initiator it serves.
+    proc = subprocess.Popen(
+        argv, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True
+    )
     try:
         try:
             wait_port(port, proc)
@@ -306,7 +322,8 @@ def stratus_target(path: Path, workdir: Path) -> Iterator[Target]:
             log.flush()
             tail = (workdir / "stratus-target.log").read_text(errors="replace")[-800:]
             raise BenchError(f"{exc}: {tail}") from exc
-        yield Target("stratus", iscsi_args(port, IQN_STRATUS, 0), server_pid=proc.pid)
+        name = "stratus" if source is None else "stratus_base"
+        yield Target(name, iscsi_args(port, IQN_STRATUS, 0), server_pid=proc.pid)
     finally:
         if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)
@@ -353,17 +370,20 @@ def page_cache_bytes() -> int:
     raise BenchError("no MemAvailable in /proc/meminfo")
 
 
-def bench_target(name: str, path: Path, workdir: Path, args: argparse.Namespace) -> dict:
+def bench_target(
+    name: str, path: Path, workdir: Path, args: argparse.Namespace, tests: tuple[Test, ...]
+) -> dict:
     starters = {
         "raw": lambda: raw_target(path),
         "tgtd": lambda: tgtd_target(path, workdir, tuned=True),
         "tgtd_default": lambda: tgtd_target(path, workdir, tuned=False),
         "stratus": lambda: stratus_target(path, workdir),
+        "stratus_base": lambda: stratus_target(path, workdir, args.baseline),
     }
     results: dict = {}
     try:
         with starters[name]() as target:
-            for test in TESTS:
+            for test in tests:
                 if not target.alive():
                     raise BenchError(f"the {name} server process died")
                 if args.uncached:
@@ -381,6 +401,38 @@ def bench_target(name: str, path: Path, workdir: Path, args: argparse.Namespace)
     return results
 
 
+_SPREAD_KEYS = ("value", "server_cpu_us_per_op")
+
+
+def combine(runs: list[dict]) -> dict:
+    """One target's runs (one dict per pair) as one: per test the median of each figure,
+    with ``value_min``, ``value_max`` and ``runs`` (each run's value and CPU per op)."""
+    if len(runs) == 1:
+        return runs[0]
+    out: dict = {}
+    errors = [r["error"] for r in runs if "error" in r]
+    if errors:
+        out["error"] = errors[0]
+    names = [t for t in runs[0] if t != "error"]
+    for name in names:
+        ok = [r[name] for r in runs if isinstance(r.get(name), dict) and "value" in r[name]]
+        if not ok:
+            out[name] = {"error": next((r[name]["error"] for r in runs if name in r), "no runs")}
+            continue
+        entry: dict = {}
+        for key in ("value", "server_cpu_us_per_op", "client_cpu_s", "seconds"):
+            vals = [r[key] for r in ok if key in r]
+            if vals:
+                entry[key] = round(statistics.median(vals), 3)
+        entry["value_min"] = min(r["value"] for r in ok)
+        entry["value_max"] = max(r["value"] for r in ok)
+        entry["runs"] = [{k: r[k] for k in _SPREAD_KEYS if k in r} for r in ok]
+        if len(ok) < len(runs):
+            entry["failed_runs"] = len(runs) - len(ok)
+        out[name] = entry
+    return out
+
+
 def ratios(a: dict, b: dict) -> dict:
     """a over b per test; only call it for targets with the same I/O mode."""
     return {
@@ -391,11 +443,11 @@ def ratios(a: dict, b: dict) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="~0.5 s per test instead of ~3 s")
     parser.add_argument("--size", type=parse_size, default=parse_size("1G"), help="LUN size")
     parser.add_argument(
-        "--only", default=",".join(TARGETS), help="comma list of " + "|".join(TARGETS)
+        "--only", default=",".join(TARGETS[:4]), help="comma list of " + "|".join(TARGETS)
     )
     parser.add_argument("--seconds", type=float, help="time budget per test (default 3, quick 0.5)")
     parser.add_argument("--dir", type=Path, help="work directory (default: a fresh temp dir)")
@@ -407,7 +459,24 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="LUN of twice MemAvailable (at least --size), filled with data first",
     )
+    parser.add_argument(
+        "--pairs", type=int, default=1, help="runs of each target, alternating (default 1)"
+    )
+    parser.add_argument("--tests", default="", help="comma list of test names (substrings)")
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        help="a source tree (e.g. `git archive` of an earlier commit) run as target stratus_base",
+    )
     args = parser.parse_args(argv)
+    if "stratus_base" in args.only and args.baseline is None:
+        parser.error("stratus_base needs --baseline DIR")
+    if args.pairs < 1:
+        parser.error("--pairs must be at least 1")
+    wanted = [w.strip() for w in args.tests.split(",") if w.strip()]
+    tests = tuple(t for t in TESTS if not wanted or any(w in t.name for w in wanted))
+    if not tests:
+        parser.error(f"no test matches {args.tests!r}; tests: {[t.name for t in TESTS]}")
     only = [t.strip() for t in args.only.split(",") if t.strip()]
     if bad := [t for t in only if t not in TARGETS]:
         parser.error(f"unknown target(s) {bad}; choose from {TARGETS}")
@@ -428,6 +497,10 @@ def main(argv: list[str] | None = None) -> int:
         "filled": args.big_lun,
         "uncached_before_each_test": args.uncached,
         "seconds_per_test": args.seconds,
+        "pairs": args.pairs,
+        "figures": "median of the pairs (value_min, value_max, runs beside it)"
+        if args.pairs > 1
+        else "one run",
         "flush": f"the *_flush16m tests flush every {FLUSH_BYTES >> 20} MiB, on every target",
         "random_4k": "full-cycle scrambled stride (qemu-img bench -S), not true random",
         "io_mode": {name: IO_MODE[name] for name in only},
@@ -439,14 +512,20 @@ def main(argv: list[str] | None = None) -> int:
         if shutil.disk_usage(workdir).free < args.size + (1 << 30):
             raise SystemExit(f"no room under {workdir} for a {args.size >> 30} GiB LUN")
         make_backing(backing, args.size, fill=args.big_lun)
-        for name in only:
-            print(f"bench: {name}", file=sys.stderr)
-            report["targets"][name] = bench_target(name, backing, workdir, args)
+        runs: dict[str, list[dict]] = {name: [] for name in only}
+        for pair in range(args.pairs):
+            for name in only:
+                print(f"bench: {name} (run {pair + 1} of {args.pairs})", file=sys.stderr)
+                runs[name].append(bench_target(name, backing, workdir, args, tests))
+        report["targets"] = {name: combine(r) for name, r in runs.items()}
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     res = report["targets"]
+    if "stratus_base" in res and "stratus" in res:
+        report["ratio_stratus_over_stratus_base"] = ratios(res["stratus"], res["stratus_base"])
     for other in res:  # a ratio only between targets with the same I/O mode
-        if "stratus" in res and other != "stratus" and IO_MODE[other] == IO_MODE["stratus"]:
+        ours = other in ("stratus", "stratus_base")
+        if "stratus" in res and not ours and IO_MODE[other] == IO_MODE["stratus"]:
             report[f"ratio_stratus_over_{other}"] = ratios(res["stratus"], res[other])
     print(json.dumps(report, indent=2))
     failed = any("error" in r or any("error" in v for v in r.values()) for r in res.values())

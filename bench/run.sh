@@ -56,6 +56,7 @@ fi
 run startup bench/startup.py --repeats "$repeats"
 run identity bench/identity.py
 run node bench/node.py "${sizes[@]}"
+run cluster bench/cluster.py "${quick[@]}"
 
 echo "results: $OUT" >&2
 if ((${#failed[@]})); then

@@ -61,7 +61,7 @@ class VolumeServices:
         self.snapshots = Snapshots(ctx, self.exports)
         self.attachments = Attachments(ctx, self.exports)
         self.quotas = Quotas(ctx)
-        self.migrations = Migrations(ctx)
+        self.migrations = Migrations(ctx, self.exports)
         self.backups = Backups(ctx, objects, self.exports, self.types)
         self.reconciler = Reconciler(
             ctx, self.types, self.volumes, self.snapshots, self.exports, [self.backups.reconcile]

@@ -16,6 +16,20 @@ from typing import Any
 
 TICKS_PER_SECOND = 100_000
 _MAX_TICKS = 10**15  # "9999999999.99999": the largest value with ten integer digits
+_offset_ticks = 0  # a test's clock skew for this process (set_test_clock_offset)
+
+
+def set_test_clock_offset(seconds: float) -> None:
+    """Run this process's clock ``seconds`` ahead for every timestamp it makes and every
+    expiry it judges: the clock-skew probes' knob (``proxy.test_clock_offset``, refused
+    outside tests by the configuration)."""
+    global _offset_ticks
+    _offset_ticks = round(seconds * TICKS_PER_SECOND)
+
+
+def wall_clock() -> float:
+    """Seconds since the epoch on this process's clock (the test offset included)."""
+    return time.time() + _offset_ticks / TICKS_PER_SECOND
 
 
 class Timestamp:
@@ -47,7 +61,7 @@ class Timestamp:
 
     @classmethod
     def now(cls) -> Timestamp:
-        return cls.from_ticks(time.time_ns() // 10_000)
+        return cls.from_ticks(time.time_ns() // 10_000 + _offset_ticks)
 
     @property
     def normal(self) -> str:

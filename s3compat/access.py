@@ -25,7 +25,7 @@ import enum
 from urllib.parse import parse_qsl
 
 from objectstore.proxy.acl import effective, read_granted, write_granted
-from s3compat import access_state, acl, namespace, policy, policy_conditions
+from s3compat import access_state, acl, namespace, object_owners, policy, policy_conditions
 from s3compat.context import Bucket, S3Context
 from s3compat.errors import S3Error
 from s3compat.router import BUCKET_OPS, Permission
@@ -360,11 +360,12 @@ async def authorize(ctx: S3Context) -> None:
         if grants is not None:
             writer = {ctx.principal.project} if ctx.principal is not None else set()
             check_acl_change(ctx, grants, "s3:PutObjectAcl", key, owners=writer)
+        await object_owners.note_writer(ctx)  # the writer may own it: listings then look
 
 
 async def _existing_tag_facts(ctx: S3Context, bucket: Bucket) -> None:
     """``s3:ExistingObjectTag/<key>``: the object's tags, read only when the policy asks."""
-    text = bucket.system.get(policy.POLICY_KEY, "")
+    text = policy.text_of(bucket.system) or ""
     if ctx.s3.op.scope != "object" or ctx.s3.key is None or "existingobjecttag" not in text.lower():
         return
     from s3compat import meta, versioning

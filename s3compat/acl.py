@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from objectstore.proxy.acl import Acl
-from s3compat import access_state, namespace, xmlio
+from s3compat import access_state, namespace, system_text, xmlio
 from s3compat.context import S3Context, empty, xml_response
 from s3compat.errors import S3Error
 from stratus.identity import Principal
@@ -174,7 +174,7 @@ class Grants:
         cls, system: Mapping[str, str], read_acl: str, write_acl: str, owner_id: str
     ) -> Grants:
         """A bucket's ACL: the grants as sent while they still describe its Swift ACLs."""
-        kept = system.get(GRANTS_KEY)
+        kept = system_text.text_of(system, GRANTS_KEY)
         if kept:
             g = cls.from_list(_decode_grants(kept), owner_id)
             if g.swift_acls() == (read_acl, write_acl):
@@ -357,17 +357,25 @@ def _decode_grants(text: str) -> list[Grant]:
 
 
 def _encode_grants(grants: list[Grant]) -> str:
-    text = json.dumps([list(g) for g in grants], separators=(",", ":"))
-    if len(text.encode()) > 3500:  # one metadata value on the storage nodes
-        raise S3Error("MalformedACLError", "The ACL is too large to store")
-    return text
+    return json.dumps([list(g) for g in grants], separators=(",", ":"))
 
 
 def bucket_acl_system(g: Grants) -> dict[str, str]:
-    """Container system metadata that stores a bucket ACL."""
+    """Container system metadata that stores a bucket ACL, for a new bucket.
+
+    Grants longer than one metadata value are left out: :func:`store_bucket_acl`
+    writes them in parts once the bucket exists (the Swift ACLs say the same meanwhile).
+    """
     read, write = g.swift_acls()
     exact = _encode_grants(g.exact) if g.exact is not None else ""
+    if not system_text.fits(exact):
+        exact = ""
     return {"read-acl": read, "write-acl": write, ACL_KEY: g.canned, GRANTS_KEY: exact}
+
+
+def needs_parts(g: Grants) -> bool:
+    """Are these grants too long for :func:`bucket_acl_system` to hold?"""
+    return g.exact is not None and not system_text.fits(_encode_grants(g.exact))
 
 
 def bucket_grants(
@@ -511,13 +519,20 @@ async def handle_put_bucket_acl(ctx: S3Context) -> web.StreamResponse:
     g = await requested_grants(ctx, owner["ID"], body=True)
     assert g is not None
     _check_settable(ctx, g, bucket_acl=True)
-    await store_bucket_acl(ctx.core, ctx.account, ctx.bucket_name, g)
+    assert ctx.bucket is not None
+    await store_bucket_acl(ctx.core, ctx.account, ctx.bucket_name, g, ctx.bucket.system)
     return empty(200)
 
 
-async def store_bucket_acl(core: ProxyCore, account: str, bucket: str, g: Grants) -> None:
-    """Replace a bucket's ACL (PutBucketAcl, and CreateBucket again in us-east-1)."""
-    await core.post_container(account, bucket, system=bucket_acl_system(g))
+async def store_bucket_acl(
+    core: ProxyCore, account: str, bucket: str, g: Grants, system: Mapping[str, str]
+) -> None:
+    """Replace a bucket's ACL (PutBucketAcl, CreateBucket again in us-east-1, long grants
+    of a new bucket); ``system``: the bucket's metadata as it was."""
+    read, write = g.swift_acls()
+    others = {"read-acl": read, "write-acl": write, ACL_KEY: g.canned}
+    exact = _encode_grants(g.exact) if g.exact is not None else ""
+    await system_text.write(core, account, bucket, GRANTS_KEY, exact, system, also=others)
     if g.shares:
         await namespace.claim(core, bucket, account)
 

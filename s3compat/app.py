@@ -103,6 +103,7 @@ def make_s3_app(
             sse_keys=sse_keys.KeyRing(sse_keys.path_for(config)),
             sse_c_plain_http=config.s3.sse_c_plain_http,
             lifecycle_debug_day_seconds=config.s3.lifecycle_debug_day_seconds,
+            default_checksum=config.s3.default_checksum,
         )
     app = web.Application(
         client_max_size=1024 * 1024,
@@ -273,8 +274,7 @@ async def _serve(request: web.Request, rid: str) -> web.StreamResponse:
         ctx.extra["cors_headers"] = cors.response_headers(ctx)
     if s3req.op.name in inflight.KEY_WRITES:
         with inflight.writing(ctx):  # seen by conditional writes of the same key
-            async with inflight.one_at_a_time(ctx):  # versioned: no archive lost
-                return await handler(ctx)
+            return await handler(ctx)
     return await handler(ctx)
 
 

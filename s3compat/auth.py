@@ -25,7 +25,7 @@ from typing import Any
 from aiohttp import web
 
 from s3compat import checksums, sigv2, sigv4
-from s3compat.chunked import AwsChunkedDecoder
+from s3compat.chunked import AwsChunkedDecoder, incomplete_body
 from s3compat.errors import S3Error
 from stratus.digits import ascii_uint
 from stratus.identity import IdentityStore, Principal
@@ -141,26 +141,29 @@ class RequestBody:
         self._reader = reader
         self.error: S3Error | None = None
         self._consumed = False
-        if auth is not None:
-            payload = auth.payload_hash
-        else:  # SigV2 or anonymous: a SHA-256 the client sends is still checked, as AWS does
-            # (a STREAMING-* value there is no digest: it fails as a mismatch, as on AWS)
-            payload = headers.get("x-amz-content-sha256") or sigv4.UNSIGNED_PAYLOAD
+        # SigV2, anonymous or presigned: a SHA-256 the client sends is still checked, as AWS
+        # does (a STREAMING-* value there is no digest: it fails as a mismatch, as on AWS)
+        payload = (
+            auth.payload_hash
+            if auth is not None
+            else headers.get("x-amz-content-sha256") or sigv4.UNSIGNED_PAYLOAD
+        )
         self._decoder: AwsChunkedDecoder | None = None
-        if auth is not None and payload in sigv4.STREAMING_MODES:
-            decoded = headers.get("x-amz-decoded-content-length")
-            length = ascii_uint(decoded) if decoded is not None else None
+        self.content_length: int | None = content_length
+        self._sha256: tuple[str, Any] | None = None
+        if payload in sigv4.STREAMING_MODES:
+            length = ascii_uint(headers.get("x-amz-decoded-content-length") or "")
             if length is None:
                 raise S3Error("MissingContentLength")  # AWS's own words, for the decoded one too
-            self.content_length: int | None = length
-            self._decoder = AwsChunkedDecoder(
-                reader, auth, payload, self.content_length, trailer=headers.get("x-amz-trailer")
-            )
-            self._sha256 = None
-        else:
-            self.content_length = content_length
-            signed = payload != sigv4.UNSIGNED_PAYLOAD
-            self._sha256 = (payload, hashlib.sha256()) if signed else None
+            if auth is not None and not auth.presigned:  # only a header-signed request streams
+                self.content_length = length
+                self._decoder = AwsChunkedDecoder(
+                    reader, auth, payload, length, trailer=headers.get("x-amz-trailer")
+                )
+            elif content_length is not None and length < content_length:
+                raise incomplete_body(length, content_length)  # AWS: before the mismatch
+        if self._decoder is None and payload != sigv4.UNSIGNED_PAYLOAD:
+            self._sha256 = (payload, hashlib.sha256())
         md5 = _content_md5(headers.get("content-md5"))
         self.content_md5 = md5.hex() if md5 is not None else None
         self._md5 = hashlib.md5(usedforsecurity=False) if md5 is not None else None
@@ -168,6 +171,8 @@ class RequestBody:
         self.checksum_algorithm: str | None = declared[0] if declared else None
         self._checksum_expected = declared[1] if declared else None
         self._checksum = checksums.new(declared[0]) if declared else None
+        if declared and declared[1] is None and self._decoder is None:
+            raise S3Error("MalformedTrailerError")  # a trailer announced, but no aws-chunked body
         self.checksum_value: str | None = None  # base64, once the body has been read
         self._trailer_declared = bool(headers.get("x-amz-trailer"))
         self.digest_in_base64 = False  # how BadDigest names the Content-MD5 it expected
@@ -208,15 +213,7 @@ class RequestBody:
 
     def _finish(self) -> None:
         if self.content_length is not None and self.size != self.content_length:
-            raise S3Error(
-                "IncompleteBody",
-                "You did not provide the number of bytes specified by the Content-Length "
-                "HTTP header",
-                extra={
-                    "NumberBytesExpected": str(self.content_length),
-                    "NumberBytesProvided": str(self.size),
-                },
-            )
+            raise incomplete_body(self.content_length, self.size)
         if self._sha256 is not None and self._sha256[1].hexdigest() != self._sha256[0].lower():
             raise S3Error(
                 "XAmzContentSHA256Mismatch",
@@ -237,7 +234,8 @@ class RequestBody:
                 if expected is None and self._trailer_declared:
                     raise S3Error("MalformedTrailerError")  # x-amz-trailer named it: none came
             if expected is not None:
-                checksums.verify(self.checksum_algorithm, expected, digest)
+                trailing = self._checksum_expected is None  # AWS's message names a trailer
+                checksums.verify(self.checksum_algorithm, expected, digest, trailing=trailing)
             self.checksum_value = checksums.encode(digest)
 
     def compute_checksum(self, algorithm: str) -> None:
@@ -247,6 +245,12 @@ class RequestBody:
             raise RuntimeError("the body has been read already")
         self.checksum_algorithm = algorithm
         self._checksum = checksums.new(algorithm)
+
+    def sum_unless_declared(self, algorithm: str) -> None:
+        """The server's own checksum for a body the client declared none for (as S3 gives
+        such objects a default one)."""
+        if self.checksum_algorithm is None and not self._consumed:
+            self.compute_checksum(algorithm)
 
     def not_a_body_checksum(self) -> None:
         """The request's x-amz-checksum-* describes something else: do not check the body."""

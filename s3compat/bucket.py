@@ -74,11 +74,12 @@ async def handle_create_bucket(ctx: S3Context) -> web.StreamResponse:
     grants = await acl.requested_grants(ctx, acl.owner_of(account)["ID"], body=False)
     ownership = ownership_for_create(ctx, grants, acl.owner_of(account)["ID"])
     core = ctx.core
-    if await core.container_info(account, name) is not None:
+    if (existing := await core.container_info(account, name)) is not None:
         if region == US_EAST_1:
             # AWS, for legacy clients: 200 in us-east-1, resetting the bucket's ACL (to
             # the one asked for, else private); BucketAlreadyOwnedByYou in other regions.
-            await acl.store_bucket_acl(core, account, name, grants or acl.Grants())
+            g = grants or acl.Grants()
+            await acl.store_bucket_acl(core, account, name, g, existing.system)
             return empty(200, {"Location": f"/{name}"})
         raise S3Error("BucketAlreadyOwnedByYou", extra={"BucketName": name})
     owner = await namespace.registered_owner(core, name)
@@ -96,6 +97,8 @@ async def handle_create_bucket(ctx: S3Context) -> web.StreamResponse:
     if ownership is not None:
         system.update({k: v for k, v in access_state.ownership_system(ownership).items() if v})
     await core.put_container(account, name, system=system)
+    if grants is not None and acl.needs_parts(grants):  # too long to go with the PUT
+        await acl.store_bucket_acl(core, account, name, grants, {})
     if object_lock.bucket_system_for_create(ctx):  # versioning on, versions held from the start
         await object_lock.flag_versions_container(ctx, account, name)
     return empty(200, {"Location": f"/{name}"})

@@ -21,14 +21,18 @@ NOTES: dict[str, str] = {
     "BucketRegion on every bucket. Without them, every bucket in one answer.",
     "DeleteBucket": "BucketNotEmpty while objects or versions remain; unfinished multipart "
     "uploads are aborted.",
-    "ListObjects": "prefix, delimiter, marker, max-keys (at most 1000), encoding-type=url.",
+    "ListObjects": "prefix, delimiter, marker, max-keys (at most 1000), encoding-type=url. "
+    "Owner is each object's (the writing project's under ObjectWriter). ChecksumAlgorithm "
+    "and ChecksumType for each object with a checksum.",
     "ListObjectsV2": "continuation-token, start-after, fetch-owner, plus ListObjects' options.",
     "ListObjectVersions": "key-marker / version-id-marker paging, prefix, delimiter; keys up "
-    "to 1,024 bytes. A page's XML lists its versions, then its delete markers.",
+    "to 1,024 bytes. A page's XML lists its versions, then its delete markers. "
+    "ChecksumAlgorithm and ChecksumType for each version with a checksum.",
     "GetBucketVersioning": "Enabled / Suspended; MFA delete is not supported.",
-    "PutBucketVersioning": "Real version ids (sortable by time); delete markers. The writes "
-    "of one key in a versioned bucket take turns in a proxy, so concurrent writes keep "
-    "every version.",
+    "PutBucketVersioning": "Real version ids (sortable by time); delete markers. Each write "
+    "stores its own version first, under its own id, so concurrent writes of one key "
+    "through any number of proxies keep every version, and the newest is current (its copy "
+    "in the bucket is counted in the native API's byte counts as well).",
     "GetBucketAcl": "The grants as they were set (canned ACLs expanded as AWS does): "
     "AllUsers, AuthenticatedUsers, LogDelivery and canonical users (`project` or "
     "`project:user`) with READ, WRITE, READ_ACP, WRITE_ACP, FULL_CONTROL; the same ACL the "
@@ -38,12 +42,16 @@ NOTES: dict[str, str] = {
     "-full-control (`id=`, `uri=`; `emailAddress=` answers UnresolvableGrantByEmailAddress), "
     "or an AccessControlPolicy document. Owner-only (a WRITE_ACP grant does not let another "
     "project change it). AccessControlListNotSupported under BucketOwnerEnforced, "
-    "AccessDenied for a public ACL under BlockPublicAcls.",
+    "AccessDenied for a public ACL under BlockPublicAcls. Up to 100 grants, as AWS; "
+    "the grantees with READ (or WRITE) also form the bucket's Swift read (write) ACL, one "
+    "4 KiB value: 100 grantees whose ids are up to ~40 characters.",
     "GetObjectAcl": "Owner and grants as set; the writing project owns what it writes into "
     "another project's bucket (ObjectWriter). READ_ACP grantees may read it.",
     "PutObjectAcl": "Canned ACLs, x-amz-grant-* headers or an AccessControlPolicy document, "
     "as PutBucketAcl. WRITE_ACP grantees may set ACLs that share with nobody new; sharing "
-    "needs the owning project's admin or a policy Allow.",
+    "needs the owning project's admin or a policy Allow. An object's ACL is one 3500-byte "
+    "metadata value: 100 grants whose ids are up to ~20 characters (MalformedACLError "
+    "past it, where AWS takes 100 of any length).",
     "PutBucketPolicy": "Kept and returned byte for byte. Principal / NotPrincipal (`*`, "
     "`arn:aws:iam::<project>:root`, `arn:aws:iam::<project>:user/<user>`, `<project>`, "
     "`<project>:<user>`; unknown projects: MalformedPolicy), Action / NotAction, Resource / "
@@ -57,7 +65,9 @@ NOTES: dict[str, str] = {
     "aws:SecureTransport, aws:Referer, aws:UserAgent, aws:CurrentTime, aws:EpochTime, "
     "aws:username, aws:userid, aws:PrincipalAccount, aws:PrincipalType); unknown operators "
     "or keys are MalformedPolicy. A public policy under BlockPublicPolicy: AccessDenied. "
-    "At most 4 KiB (AWS: 20 KiB).",
+    "At most 20 KB without whitespace, as AWS; unknown elements: MalformedPolicy "
+    "`Unknown field <name>`; an element named twice in one object: MalformedPolicy "
+    "`Duplicate field <name>` (a Stratus choice, AWS documents none).",
     "GetBucketPolicyStatus": "IsPublic by AWS's rule (an Allow to everyone not tied to "
     "fixed callers by aws:SourceIp or a fixed aws:Source*/Principal* key).",
     "PutBucketOwnershipControls": "ObjectWriter, BucketOwnerPreferred, BucketOwnerEnforced "
@@ -73,14 +83,20 @@ NOTES: dict[str, str] = {
     "setting). Needs the project's admin.",
     "GetPublicAccessBlock": "NoSuchPublicAccessBlockConfiguration when none is set (new "
     "buckets have none, where AWS now blocks everything by default).",
-    "PutBucketCors": "Up to 100 rules, at most 4 KiB in all.",
+    "PutBucketTagging": "Up to 50 tags of 128 + 256 characters, as AWS.",
+    "PutObjectTagging": "Up to 10 tags of 128 + 256 characters; an object's tags are one "
+    "metadata value on the storage nodes, so they fit when their UTF-8 form is at most "
+    "4 KiB (any ASCII tags; InvalidTag past it, where AWS takes more non-ASCII text).",
+    "PutBucketCors": "Up to 100 rules in a document of at most 64 KB, as AWS "
+    "(MaxMessageLengthExceeded past it).",
     "PutBucketLifecycleConfiguration": "Filters by Prefix, Tag, ObjectSizeGreaterThan / "
     "LessThan and And; Expiration (Days, Date, ExpiredObjectDeleteMarker), "
     "NoncurrentVersionExpiration (NoncurrentDays, NewerNoncurrentVersions), "
     "AbortIncompleteMultipartUpload; validated as AWS. Transitions answer InvalidStorageClass "
     "(one storage class). Rules run in a pass of the proxy every `s3.lifecycle_interval` "
     "seconds and on `stratus s3 lifecycle run`; locked versions are kept; "
-    "`s3.lifecycle_debug_day_seconds` shortens a day for tests.",
+    "`s3.lifecycle_debug_day_seconds` shortens a day for tests. Up to 1000 rules, as AWS "
+    "(the stored rules at most 1 MiB).",
     "GetBucketLifecycleConfiguration": "The rules as stored; NoSuchLifecycleConfiguration "
     "without any. GET, HEAD, PUT and CompleteMultipartUpload of an object a rule expires "
     "carry `x-amz-expiration`.",
@@ -108,7 +124,8 @@ NOTES: dict[str, str] = {
     "key; the ETag of an encrypted object is the MD5 of its stored (encrypted) bytes, for "
     "SSE-S3 too (AWS gives the plaintext's MD5 there). "
     "Content-MD5 (BadDigest), x-amz-checksum-* (CRC32, CRC32C, CRC64NVME, SHA1, "
-    "SHA256; header or aws-chunked trailer; answered with x-amz-checksum-type FULL_OBJECT), "
+    "SHA256; header or aws-chunked trailer; answered with x-amz-checksum-type FULL_OBJECT; "
+    "without one, a CRC64NVME computed by the server, as AWS: `s3.default_checksum`), "
     "If-None-Match: * and If-Match (412 "
     "PreconditionFailed; NoSuchKey for If-Match on no object), storage class recorded, "
     "x-amz-tagging, x-amz-acl. x-amz-meta-* values: RFC 2047 encoded-words are stored "
@@ -150,7 +167,8 @@ NOTES: dict[str, str] = {
     "GetBucketEncryption": "ServerSideEncryptionConfigurationNotFoundError when none is set.",
     "DeleteBucketEncryption": "New objects are then stored as sent; stored ones stay encrypted.",
     "ListMultipartUploads": "prefix, delimiter, key-marker / upload-id-marker paging; Owner "
-    "and Initiator with ID and DisplayName, as ListParts; ChecksumAlgorithm and ChecksumType.",
+    "(the upload's owner) and Initiator (the `project:user` who began it) with ID and "
+    "DisplayName, as ListParts; ChecksumAlgorithm and ChecksumType.",
     "GetObjectLockConfiguration": "ObjectLockEnabled and the default retention Rule; "
     "ObjectLockConfigurationNotFoundError for a bucket without Object Lock.",
     "PutObjectLockConfiguration": "On a bucket created with "
@@ -260,8 +278,29 @@ InvalidRequest), for a range covering every byte (206) but not a smaller one, an
 `partNumber` of a multipart object the part's own checksum. GetObjectAttributes names
 the checksum of checksums without its `-<parts>` and each part's checksum in
 ObjectParts; ListParts and ListMultipartUploads name each upload's algorithm and type.
-Not kept: the CRC64NVME checksum AWS now adds to objects uploaded without one, and
-ChecksumAlgorithm / ChecksumType in object listings.
+An object uploaded without a checksum gets a full-object CRC64NVME one, as on AWS
+(`s3.default_checksum`, on by default: about 5 µs of CPU for a 4 KiB PutObject, 15 ms
+per 64 MiB); multipart uploads created without an algorithm still get none. Object
+listings (ListObjects, ListObjectsV2, ListObjectVersions) name each object's
+ChecksumAlgorithm and ChecksumType from its listing row (a content-type parameter,
+`s3_checksum`, that neither API ever shows as the Content-Type); objects written
+before this, or whose content type a native POST replaced, list none.
+
+Streaming uploads (`Content-Encoding: aws-chunked`): STREAMING-AWS4-HMAC-SHA256-PAYLOAD,
+STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER (each chunk signature chained from the
+request's, the trailer's `x-amz-trailer-signature` from the last chunk's) and
+STREAMING-UNSIGNED-PAYLOAD-TRAILER (boto3's default over HTTPS), decoded only for
+header-signed SigV4 requests (elsewhere the value is no digest: XAmzContentSHA256Mismatch,
+after the `x-amz-decoded-content-length` checks, as AWS). `x-amz-trailer` names one
+`x-amz-checksum-*` (blanks and trailing commas forgiven; anything else, or two,
+InvalidRequest); the trailer must be the one announced and must come
+(MalformedTrailerError; also for a trailer announced on a body that is not aws-chunked);
+a bad value is "Value for x-amz-checksum-crc32 trailing header is invalid." and a wrong
+one BadDigest. Framing as AWS: a line not ending in CRLF, a chunk without (or with a
+blank) signature, a stream cut short: IncompleteBody; a chunk below 8 KiB that is not
+the last: 403 InvalidChunkSizeError; a chunk or trailer signature that does not verify:
+403 SignatureDoesNotMatch naming the string to sign and the canonical request.
+`aws-chunked` is removed from the stored Content-Encoding, other codings are kept.
 
 Lifecycle: Put/Get/DeleteBucketLifecycleConfiguration keep a bucket's rules with
 the bucket (they replicate with it). The proxy applies them in a pass every

@@ -263,7 +263,7 @@ async def handle_complete_multipart_upload(ctx: S3Context) -> web.StreamResponse
         system[meta.CHECKSUM] = checksum
     total = sum(s.size for s in segs)
     md = ObjectMetadata(
-        content_type=segments.manifest_content_type(record.content_type, total, etag),
+        content_type=segments.manifest_content_type(record.content_type, total, etag, checksum),
         user=record.user,
         attributes=record.attributes,
         system=system,
@@ -273,8 +273,10 @@ async def handle_complete_multipart_upload(ctx: S3Context) -> web.StreamResponse
     if current is not None and current.system.get(multipart.UPLOAD_ID) == uid:
         current = None  # a concurrent retry already wrote it: its segments are ours
     md = await versioning.before_put(ctx, md, current)
-    await ctx.core.put_object(ctx.account, ctx.bucket_name, ctx.key, manifest.encode(segs), md)
-    await segment_lock.follow(ctx, ctx.account, ctx.bucket_name, ctx.key, md.system or {})
+    dest = versioning.destination(ctx, md)
+    await ctx.core.put_object(*dest, manifest.encode(segs), md)
+    await segment_lock.follow(ctx, *dest, md.system or {})
+    await versioning.after_put(ctx, md)
     await segments.after_overwrite(ctx, current)
     await multipart.delete_parts(ctx, uid, keep={w.number for w in wanted})
     await multipart.drop_record(ctx, uid)

@@ -42,6 +42,7 @@ class S3Settings:
     sse_keys: KeyRing | None = None  # the cluster's SSE-S3 keys (None: SSE-S3 refused)
     sse_c_plain_http: bool = False  # accept SSE-C keys without TLS (s3.sse_c_plain_http)
     lifecycle_debug_day_seconds: int = 0  # a lifecycle "day" in seconds (0: a real day)
+    default_checksum: bool = True  # CRC64NVME for uploads without a checksum (as AWS)
 
 
 @dataclass

@@ -187,15 +187,14 @@ async def handle_copy_object(ctx: S3Context) -> web.StreamResponse:
     chunks = await source_chunks(ctx, src)
     try:
         result = await ctx.core.put_object(
-            ctx.account,
-            ctx.bucket_name,
-            ctx.key,
+            *versioning.destination(ctx, md),
             sse.encrypting(protect, md, chunks),
             md,
             content_length=src.info.size,
         )
     finally:
         await chunks.aclose()
+    await versioning.after_put(ctx, md)
     await segments.after_overwrite(ctx, current)
     headers: dict[str, Any] = protect.headers() if protect is not None else {}
     vid = (md.system or {}).get(meta.VERSION_ID)

@@ -16,13 +16,13 @@ from typing import Any
 
 from aiohttp import web
 
-from s3compat import namespace, xmlio
+from s3compat import namespace, system_text, xmlio
 from s3compat.context import S3Context, empty, xml_response
 from s3compat.errors import S3Error
 from stratus.digits import ascii_uint
 
 CORS_KEY = "s3-cors"
-MAX_STORED = 4096
+MAX_DOCUMENT = 64 * 1024  # AWS: "The document is limited to 64 KB in size."
 METHODS = ("GET", "PUT", "POST", "DELETE", "HEAD")
 MAX_RULES = 100
 
@@ -42,7 +42,7 @@ def _rules(text: str) -> list[dict[str, Any]]:
 
 
 def rules_of(system: dict[str, str]) -> list[dict[str, Any]] | None:
-    text = system.get(CORS_KEY)
+    text = system_text.text_of(system, CORS_KEY)
     return _rules(text) if text else None
 
 
@@ -152,16 +152,18 @@ def _parse_rule(elem: Any) -> dict[str, Any]:
 
 
 async def handle_put_bucket_cors(ctx: S3Context) -> web.StreamResponse:
-    root = await ctx.read_xml("CORSConfiguration")
+    body = await ctx.read_body()
+    if len(body) > MAX_DOCUMENT:
+        raise S3Error("MaxMessageLengthExceeded")
+    root = xmlio.parse_xml(body, "CORSConfiguration")
     rules = [_parse_rule(e) for e in root.findall("CORSRule")]
     if not rules or len(rules) > MAX_RULES:
         raise S3Error("MalformedXML", f"A CORS configuration holds 1 to {MAX_RULES} rules")
     text = json.dumps(rules, separators=(",", ":"))
-    if len(text.encode()) > MAX_STORED:
-        raise S3Error(
-            "InvalidRequest", f"CORS configurations over {MAX_STORED} bytes are not supported"
-        )
-    await ctx.core.post_container(ctx.account, ctx.bucket_name, system={CORS_KEY: text})
+    assert ctx.bucket is not None
+    await system_text.write(
+        ctx.core, ctx.account, ctx.bucket_name, CORS_KEY, text, ctx.bucket.system
+    )
     await namespace.claim(ctx.core, ctx.bucket_name, ctx.account)
     return empty(200)
 
@@ -187,5 +189,7 @@ async def handle_get_bucket_cors(ctx: S3Context) -> web.StreamResponse:
 
 
 async def handle_delete_bucket_cors(ctx: S3Context) -> web.StreamResponse:
-    await ctx.core.post_container(ctx.account, ctx.bucket_name, system={CORS_KEY: ""})
+    assert ctx.bucket is not None
+    system = ctx.bucket.system
+    await system_text.write(ctx.core, ctx.account, ctx.bucket_name, CORS_KEY, "", system)
     return empty(204)

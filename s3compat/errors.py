@@ -31,6 +31,10 @@ ERRORS: dict[str, tuple[int, str]] = {
     ),
     "EntityTooLarge": (400, "Your proposed upload exceeds the maximum allowed object size."),
     "EntityTooSmall": (400, "Your proposed upload is smaller than the minimum allowed size"),
+    "InvalidChunkSizeError": (
+        403,  # sic: AWS answers 403
+        "Only the last chunk is allowed to have a size less than 8192 bytes",
+    ),
     "IncompleteBody": (400, "The request body terminated unexpectedly"),
     "MalformedTrailerError": (
         400,
@@ -82,6 +86,7 @@ ERRORS: dict[str, tuple[int, str]] = {
         400,
         "The body of your POST request is not well-formed multipart/form-data.",
     ),
+    "MaxMessageLengthExceeded": (400, "Your request was too big."),
     "MaxPostPreDataLengthExceeded": (
         400,
         "Your POST request fields preceeding the upload file was too large.",  # sic, as AWS
@@ -155,7 +160,9 @@ class S3Error(Exception):
         *,
         extra: Mapping[str, str] | None = None,
         headers: Mapping[str, str] | None = None,
+        resource: bool = True,
     ) -> None:
+        """``resource`` False: the body names no <Resource> (AWS leaves it out of some)."""
         if code not in ERRORS:
             raise ValueError(f"unknown S3 error code {code!r}")
         status, default = ERRORS[code]
@@ -165,6 +172,7 @@ class S3Error(Exception):
         self.message = message or default
         self.extra = dict(extra or {})
         self.headers = dict(headers or {})
+        self.resource = resource
 
 
 def error_xml(err: S3Error, *, resource: str = "", request_id: str = "") -> bytes:
@@ -175,7 +183,7 @@ def error_xml(err: S3Error, *, resource: str = "", request_id: str = "") -> byte
         f"<Message>{escape(err.message)}</Message>",
     ]
     parts += [f"<{k}>{escape(v)}</{k}>" for k, v in err.extra.items()]
-    if resource:
+    if resource and err.resource:
         parts.append(f"<Resource>{escape(resource)}</Resource>")
     if request_id:
         parts.append(f"<RequestId>{escape(request_id)}</RequestId>")

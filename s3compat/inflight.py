@@ -9,20 +9,13 @@ here for its duration (:func:`writing`, around the handler), and a
 conditional one that finds an earlier write of its key still running is
 refused (:func:`conflicts`). The registry is this proxy process's: writes
 through another proxy are not seen.
-
-In a versioned bucket the writes of one key also take turns
-(:func:`one_at_a_time`): each archives the current version before replacing
-it, and two at once would both archive the same one and lose the other's
-(a version listing after concurrent creates and removes must show them all).
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 
-from objectstore.proxy import turns
-from s3compat import versioning
 from s3compat.context import S3Context
 
 # Operations that write an object's key (the PostObject key comes from its form).
@@ -62,14 +55,3 @@ def conflicts(ctx: S3Context) -> bool:
 def running(account: str, bucket: str, key: str) -> int:
     """How many writes of a key this proxy is running now."""
     return len(_ACTIVE.get((account, bucket, key), ()))
-
-
-@contextlib.asynccontextmanager
-async def one_at_a_time(ctx: S3Context) -> AsyncIterator[None]:
-    """In a versioned bucket, the request's write of its key waits for the earlier ones
-    (the proxy's one table: Swift's writes of the same key take turns with it)."""
-    if ctx.bucket is None or not ctx.bucket.system.get(versioning.STATUS):
-        yield
-        return
-    async with turns.key_turn(ctx.account, ctx.bucket_name, ctx.key):
-        yield

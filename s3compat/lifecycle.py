@@ -29,7 +29,7 @@ from aiohttp import web
 
 from objectstore.proxy import errors as core_errors
 from objectstore.proxy.models import ObjectMetadata
-from s3compat import meta, namespace, xmlio
+from s3compat import meta, namespace, system_text, xmlio
 from s3compat.context import S3Context, empty, xml_response
 from s3compat.errors import S3Error
 from stratus.digits import ascii_uint
@@ -41,7 +41,7 @@ LIFECYCLE_KEY = "s3-lifecycle"
 INDEX_CONTAINER = "lifecycle"  # in namespace.REGISTRY_ACCOUNT: "<account>/<bucket>"
 MAX_RULES = 1000
 MAX_ID = 255
-MAX_STORED = 256 * 1024
+MAX_STORED = 1024 * 1024  # as large as the request body may be (context.MAX_XML_REQUEST)
 DAY = 86400
 ACTIONS = ("Expiration", "NoncurrentVersionExpiration", "AbortIncompleteMultipartUpload")
 UNSUPPORTED = ("Transition", "NoncurrentVersionTransition")
@@ -267,7 +267,7 @@ def _load(text: str) -> tuple[Rule, ...]:
 
 def rules_of(system: dict[str, str]) -> tuple[Rule, ...]:
     """The bucket's rules (empty when it has no lifecycle configuration)."""
-    text = system.get(LIFECYCLE_KEY)
+    text = system_text.text_of(system, LIFECYCLE_KEY)
     return _load(text) if text else ()
 
 
@@ -299,7 +299,10 @@ async def handle_put_bucket_lifecycle(ctx: S3Context) -> web.StreamResponse:
     text = dump(rules)
     if len(text.encode()) > MAX_STORED:
         raise S3Error("InvalidRequest", "The lifecycle configuration is too large")
-    await ctx.core.post_container(ctx.account, ctx.bucket_name, system={LIFECYCLE_KEY: text})
+    assert ctx.bucket is not None
+    await system_text.write(
+        ctx.core, ctx.account, ctx.bucket_name, LIFECYCLE_KEY, text, ctx.bucket.system
+    )
     await set_indexed(ctx.core, ctx.account, ctx.bucket_name, True)
     return empty(200)
 
@@ -352,7 +355,9 @@ async def handle_get_bucket_lifecycle(ctx: S3Context) -> web.StreamResponse:
 
 
 async def handle_delete_bucket_lifecycle(ctx: S3Context) -> web.StreamResponse:
-    await ctx.core.post_container(ctx.account, ctx.bucket_name, system={LIFECYCLE_KEY: ""})
+    assert ctx.bucket is not None
+    system = ctx.bucket.system
+    await system_text.write(ctx.core, ctx.account, ctx.bucket_name, LIFECYCLE_KEY, "", system)
     await set_indexed(ctx.core, ctx.account, ctx.bucket_name, False)
     return empty(204)
 

@@ -18,7 +18,7 @@ from urllib.parse import quote
 from aiohttp import web
 
 from objectstore.proxy.models import ListParams, ObjectRow, SubdirRow
-from s3compat import acl, segments
+from s3compat import acl, object_owners, segments
 from s3compat.context import S3Context, to_datetime, xml_response
 from s3compat.errors import S3Error
 from stratus.digits import ascii_uint
@@ -60,6 +60,7 @@ def _contents(row: ObjectRow, enc: Any, owner: dict[str, str] | None) -> dict[st
         "Key": enc(row.name),
         "LastModified": to_datetime(row.last_modified),
         "ETag": f'"{etag}"',
+        **segments.listed_checksum(row.content_type),
         "Size": size,
         "Owner": owner,
         "StorageClass": "STANDARD",
@@ -80,6 +81,7 @@ async def handle_list_objects(ctx: S3Context) -> web.StreamResponse:
     rows, truncated = await _page(ctx, prefix, delimiter, marker, limit)
     owner = acl.owner_of(ctx.account)
     contents, prefixes = _split(rows, enc, owner)
+    await object_owners.fill(ctx, contents, [r.name for r in rows if isinstance(r, ObjectRow)])
     body: dict[str, Any] = {
         "Name": ctx.bucket_name,
         "Prefix": enc(prefix),
@@ -119,6 +121,7 @@ async def handle_list_objects_v2(ctx: S3Context) -> web.StreamResponse:
     rows, truncated = await _page(ctx, prefix, delimiter, marker, limit)
     owner = acl.owner_of(ctx.account) if q.get("fetch-owner") == "true" else None
     contents, prefixes = _split(rows, enc, owner)
+    await object_owners.fill(ctx, contents, [r.name for r in rows if isinstance(r, ObjectRow)])
     body: dict[str, Any] = {
         "Name": ctx.bucket_name,
         "Prefix": enc(prefix),

@@ -1,9 +1,10 @@
 """ListObjectVersions: the bucket's current versions merged with its versions container.
 
 Each key's entries come out newest first: the current object (from the
-bucket, whose version id a HEAD reads) and then the archived versions and
-delete markers (from ``<bucket>+versions``, whose names already sort newest
-first). The first entry of a key is its latest. Long keys' entries carry a
+bucket, whose version id a HEAD reads) and then the versions and delete
+markers (from ``<bucket>+versions``, whose names already sort newest
+first; the entry of the current version itself is dropped, as the
+bucket's object shows it). The first entry of a key is its latest. Long keys' entries carry a
 digest instead of the key (see ``versioning``), so their keys come in order
 from ``<bucket>+versionkeys`` and each one's entries from a listing of its
 own; three sorted streams are merged. Delimiter roll-ups are computed here
@@ -26,7 +27,7 @@ from objectstore.proxy import errors as core_errors
 from objectstore.proxy.models import ListParams, ObjectInfo, ObjectRow
 from objectstore.proxy.names import MAX_OBJECT_NAME
 from objectstore.timestamp import Timestamp
-from s3compat import acl, segments, versioning
+from s3compat import acl, object_owners, segments, versioning
 from s3compat.context import S3Context, to_datetime, xml_response
 from s3compat.errors import S3Error
 from s3compat.listing import encoder, max_keys
@@ -193,6 +194,8 @@ async def _collect(ctx: S3Context, limit: int) -> tuple[list[Entry | str], bool]
         if skipping and e.key == key_marker:
             skipping = e.vid != vid_marker
             continue
+        if vid_marker and e.key == key_marker and e.vid == vid_marker:
+            continue  # the history's entry of the current version the last page ended with
         skipping = False
         if delimiter and delimiter in e.key[len(prefix) :]:
             common = e.key[: e.key.index(delimiter, len(prefix)) + len(delimiter)]
@@ -218,7 +221,7 @@ def _latest_and_dedupe(items: list[Entry | str], first_key_seen: str | None) -> 
         if item.current:
             current_vid[item.key] = item.vid
         elif current_vid.get(item.key) == item.vid:
-            continue  # an archive copy left by an interrupted write
+            continue  # the history's entry of the current version (versioning's layout)
         item.latest = item.key != last_key
         last_key = item.key
         kept.append(item)
@@ -235,6 +238,7 @@ def _version(e: Entry, enc: Any, owner: dict[str, str]) -> tuple[str, dict[str, 
             "IsLatest": latest,
             "LastModified": to_datetime(info.last_modified),
             "ETag": f'"{info.etag}"',
+            **segments.listed_checksum(e.info.content_type),  # (raw: it has the parameter)
             "Size": info.size,
             "StorageClass": "STANDARD",
             "Owner": owner,
@@ -256,6 +260,7 @@ def _version(e: Entry, enc: Any, owner: dict[str, str]) -> tuple[str, dict[str, 
         "IsLatest": latest,
         "LastModified": when,
         "ETag": f'"{etag}"',
+        **segments.listed_checksum(e.row.content_type),
         "Size": size,
         "StorageClass": "STANDARD",
         "Owner": owner,
@@ -290,12 +295,25 @@ async def handle_list_object_versions(ctx: S3Context) -> web.StreamResponse:
     versions: list[dict[str, Any]] = []
     markers: list[dict[str, Any]] = []
     prefixes: list[dict[str, str]] = []
+    listed: list[dict[str, Any]] = []
+    entries: list[Entry] = []
     for item in items:
         if isinstance(item, str):
             prefixes.append({"Prefix": enc(item)})
             continue
         kind, row = _version(item, enc, owner)
         (versions if kind == "Version" else markers).append(row)
+        listed.append(row)
+        entries.append(item)
+    # Each version's own owner (another project's writes under ObjectWriter): the current
+    # ones were read already; history entries are read only in buckets others write into.
+    await object_owners.fill(
+        ctx,
+        listed,
+        [e.row.name for e in entries],
+        container=versioning.container_for(ctx.bucket_name),
+        known={i: e.info.system for i, e in enumerate(entries) if e.current and e.info},
+    )
     last = items[-1] if items else None
     body: dict[str, Any] = {
         "Name": ctx.bucket_name,

@@ -39,6 +39,7 @@ from s3compat import (
     copy,
     meta,
     mpu_checksums,
+    object_owners,
     segments,
     sse,
     upload_keys,
@@ -285,12 +286,13 @@ async def handle_list_parts(ctx: S3Context) -> web.StreamResponse:
             algorithm, _, value = stored.partition(":")
             if value:
                 part[f"Checksum{algorithm}"] = value
-    owner = acl.owner_of(ctx.account)
+    assert ctx.bucket is not None
+    owner = object_owners.owner_from(record.system, ctx.bucket)
     body = {
         "Bucket": ctx.bucket_name,
         "Key": ctx.key,
         "UploadId": uid,
-        "Initiator": owner,
+        "Initiator": object_owners.initiator_from(record.system.get(INITIATOR), owner),
         "Owner": owner,
         "StorageClass": record.system.get(meta.STORAGE_CLASS, "STANDARD"),
         "PartNumberMarker": marker,
@@ -406,6 +408,9 @@ async def _with_checksums(ctx: S3Context, uploads: list[dict[str, Any]]) -> None
                 )
             except core_errors.NotFound:
                 return
+        assert ctx.bucket is not None
+        owner = upload["Owner"] = object_owners.owner_from(record.system, ctx.bucket)
+        upload["Initiator"] = object_owners.initiator_from(record.system.get(INITIATOR), owner)
         wanted = upload_checksum(record)
         if wanted is not None:
             upload["ChecksumAlgorithm"] = wanted.algorithm

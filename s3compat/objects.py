@@ -76,6 +76,10 @@ def _invalid_range(spec: ranges.RangeSpec, size: int) -> S3Error:
 async def handle_put_object(ctx: S3Context) -> web.StreamResponse:
     md = meta.metadata_for_put(ctx)
     await writes.check_write_conditions(ctx)
+    if ctx.settings.default_checksum and ctx.body is not None:
+        ctx.body.sum_unless_declared(checksums.DEFAULT)  # AWS's default for an upload
+    if ctx.body is not None and ctx.body.checksum_algorithm is not None:  # for listings
+        md.content_type = segments.with_checksum(md.content_type or "", ctx.body.checksum_algorithm)
     result, md = await writes.put_from_request(ctx, md)
     headers = {"ETag": etag_header(result.etag)}
     headers.update(writes.result_headers(ctx, md))

@@ -24,13 +24,18 @@ from typing import Any
 
 from aiohttp import web
 
-from s3compat import access_state, namespace
+from s3compat import access_state, namespace, system_text
 from s3compat import policy_conditions as conditions
 from s3compat.context import S3Context, empty
 from s3compat.errors import S3Error
 
 POLICY_KEY = "s3-policy"
-MAX_POLICY = 4096  # one metadata value on the storage nodes
+MAX_POLICY = 20 * 1024  # AWS's limit, on the document without its whitespace
+_POLICY_ELEMENTS = frozenset({"Version", "Id", "Statement"})
+_STATEMENT_ELEMENTS = frozenset(
+    {"Sid", "Effect", "Principal", "NotPrincipal", "Action", "NotAction", "Resource", "NotResource",
+     "Condition"}
+)  # fmt: skip
 
 # AWS operation -> IAM action, where they differ from "s3:<operation>".
 ACTIONS: dict[str, str] = {
@@ -206,14 +211,34 @@ def _parse_stored(text: str) -> Any:
     return json.loads(text)
 
 
+def text_of(system: Mapping[str, str]) -> str | None:
+    """The bucket's policy as the owner sent it (503 while a replica lacks part of it)."""
+    return system_text.text_of(system, POLICY_KEY)
+
+
 def load(system: Mapping[str, str]) -> Mapping[str, Any] | None:
     """The bucket's policy, parsed (it is kept as the owner sent it)."""
-    text = system.get(POLICY_KEY)
+    text = text_of(system)
     return _parse_stored(text) if text else None
 
 
 def _malformed(msg: str) -> S3Error:
     return S3Error("MalformedPolicy", msg)
+
+
+class _Duplicate(Exception):
+    """A JSON object names one element twice."""
+
+
+def _unique_names(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """Refuse a name given twice in one object: the stored text (returned byte for byte)
+    would show one value while a parser keeps the other (Python's and Go's: the last)."""
+    out: dict[str, Any] = {}
+    for name, value in pairs:
+        if name in out:
+            raise _Duplicate(name)
+        out[name] = value
+    return out
 
 
 def validate(raw: bytes, bucket: str, known_project: Callable[[str], bool] | None = None) -> str:
@@ -222,14 +247,20 @@ def validate(raw: bytes, bucket: str, known_project: Callable[[str], bool] | Non
     ``known_project``: does a project named by a Principal exist (AWS refuses
     unknown principals)?
     """
-    if len(raw) > MAX_POLICY:
-        raise _malformed(f"Policies larger than {MAX_POLICY} bytes are not supported")
     try:
         text = raw.decode("utf-8")
-        doc = json.loads(text)
+        doc = json.loads(text, object_pairs_hook=_unique_names)
+    except _Duplicate as exc:
+        raise _malformed(f"Duplicate field {exc}") from None
     except (ValueError, UnicodeDecodeError):
         raise _malformed("Policies must be valid JSON and the first byte must be '{'") from None
-    if not isinstance(doc, dict) or "Statement" not in doc:
+    compact = json.dumps(doc, separators=(",", ":"), ensure_ascii=False)
+    if len(compact.encode("utf-8")) > MAX_POLICY:
+        raise _malformed("Policy exceeds the maximum allowed document size.")
+    if not isinstance(doc, dict):
+        raise _malformed("Policies must be valid JSON and the first byte must be '{'")
+    _check_elements(doc, _POLICY_ELEMENTS)
+    if "Statement" not in doc:
         raise _malformed("Missing required field Statement")
     if "Version" in doc and doc["Version"] not in _VERSIONS:
         raise _malformed("Invalid Version " + str(doc["Version"]))
@@ -239,6 +270,13 @@ def validate(raw: bytes, bucket: str, known_project: Callable[[str], bool] | Non
     for st in statements:
         _validate_statement(st, bucket, known_project)
     return text
+
+
+def _check_elements(doc: Mapping[str, Any], known: frozenset[str]) -> None:
+    """AWS refuses an element it does not know (a misspelt one would be ignored)."""
+    for name in doc:
+        if name not in known:
+            raise _malformed(f"Unknown field {name}")
 
 
 def _check_condition_key(key: str) -> None:
@@ -280,6 +318,7 @@ def _validate_principal(spec: Any, known: Callable[[str], bool] | None) -> None:
 def _validate_statement(st: Any, bucket: str, known: Callable[[str], bool] | None) -> None:
     if not isinstance(st, dict):
         raise _malformed("Statement must be an object")
+    _check_elements(st, _STATEMENT_ELEMENTS)
     if st.get("Effect") not in ("Allow", "Deny"):
         raise _malformed("Invalid effect: " + str(st.get("Effect")))
     if ("Principal" in st) == ("NotPrincipal" in st):
@@ -357,7 +396,7 @@ def is_public(doc: Mapping[str, Any]) -> bool:
 
 async def handle_get_bucket_policy(ctx: S3Context) -> web.StreamResponse:
     assert ctx.bucket is not None
-    text = ctx.bucket.system.get(POLICY_KEY)
+    text = text_of(ctx.bucket.system)
     if not text:
         raise S3Error("NoSuchBucketPolicy", extra={"BucketName": ctx.bucket_name})
     return web.Response(body=text.encode(), content_type="application/json")
@@ -380,11 +419,15 @@ async def handle_put_bucket_policy(ctx: S3Context) -> web.StreamResponse:
     blocks = access_state.public_access_block(ctx.bucket.system)
     if blocks.block_public_policy and is_public(json.loads(text)):
         raise S3Error("AccessDenied")
-    await ctx.core.post_container(ctx.account, ctx.bucket_name, system={POLICY_KEY: text})
+    await system_text.write(
+        ctx.core, ctx.account, ctx.bucket_name, POLICY_KEY, text, ctx.bucket.system
+    )
     await namespace.claim(ctx.core, ctx.bucket_name, ctx.account)
     return empty(204)
 
 
 async def handle_delete_bucket_policy(ctx: S3Context) -> web.StreamResponse:
-    await ctx.core.post_container(ctx.account, ctx.bucket_name, system={POLICY_KEY: ""})
+    assert ctx.bucket is not None
+    system = ctx.bucket.system
+    await system_text.write(ctx.core, ctx.account, ctx.bucket_name, POLICY_KEY, "", system)
     return empty(204)

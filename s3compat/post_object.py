@@ -291,7 +291,7 @@ def _tagging(document: str) -> str:
     """The ``tagging`` field (a ``<Tagging>`` document) as x-amz-tagging's query form."""
     pairs = tagging.pairs_from_xml(xmlio.parse_xml(document.encode(), "Tagging"))
     meta.check_tags(pairs)
-    return meta.encode_tags(pairs)
+    return meta.query_tags(pairs)
 
 
 def _object_headers(request: Mapping[str, str], values: Mapping[str, str]) -> dict[str, str]:

@@ -18,12 +18,12 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncGenerator, AsyncIterator
-from typing import Protocol
+from typing import Any, Protocol
 
 from objectstore.proxy import errors as core_errors
 from objectstore.proxy import manifest
 from objectstore.proxy.models import ObjectInfo
-from s3compat import meta
+from s3compat import checksums, meta
 from s3compat.context import S3Context
 from stratus.digits import ascii_uint
 
@@ -53,8 +53,32 @@ def strip_params(content_type: str) -> str:
     return manifest.strip_listing_params(content_type)
 
 
-def manifest_content_type(content_type: str, size: int, etag: str) -> str:
-    return f"{content_type};swift_bytes={size};s3_etag={etag}"
+def manifest_content_type(
+    content_type: str, size: int, etag: str, checksum: str | None = None
+) -> str:
+    """A multipart object's content type (``checksum``: its meta.CHECKSUM "ALG:value")."""
+    ctype = f"{content_type};swift_bytes={size};s3_etag={etag}"
+    if not checksum:
+        return ctype
+    algorithm, _, value = checksum.partition(":")
+    return with_checksum(ctype, algorithm, meta.checksum_type(value))
+
+
+def with_checksum(content_type: str, algorithm: str | None, kind: str = "FULL_OBJECT") -> str:
+    """The content type with the listing parameter that names the object's checksum
+    algorithm and type, so listings show both without reading each object (never shown as
+    the Content-Type: manifest.OBJECT_PARAMS)."""
+    base = manifest.strip_object_params(content_type)
+    return f"{base};{manifest.S3_CHECKSUM}={algorithm}.{kind}" if algorithm else base
+
+
+def listed_checksum(content_type: str) -> dict[str, Any]:
+    """ChecksumAlgorithm / ChecksumType of a listing row (none for rows written without)."""
+    found = manifest.split_listing_params(content_type)[1].get(manifest.S3_CHECKSUM, "")
+    algorithm, _, kind = found.partition(".")
+    if algorithm not in checksums.ALGORITHMS or kind not in ("FULL_OBJECT", "COMPOSITE"):
+        return {}
+    return {"ChecksumAlgorithm": [algorithm], "ChecksumType": kind}
 
 
 def listing_row(content_type: str, size: int, etag: str) -> tuple[str, int, str]:

@@ -74,6 +74,7 @@ class SigV4Auth:
     payload_hash: str  # x-amz-content-sha256 value (or UNSIGNED-PAYLOAD)
     signing_key: bytes
     presigned: bool
+    canonical: str = ""  # the canonical request (a chunk signature's mismatch names it)
 
     @property
     def streaming(self) -> bool:
@@ -220,18 +221,37 @@ def _lookup(access: str, secrets: SecretLookup) -> str:
     return secret
 
 
+def _hex_bytes(text: str) -> str:
+    """The bytes of ``text`` as the client sent them (headers arrive surrogate-escaped)."""
+    try:
+        raw = text.encode(errors="surrogateescape")
+    except UnicodeEncodeError:
+        raw = text.encode(errors="replace")
+    return " ".join(f"{b:02x}" for b in raw)
+
+
+def signature_mismatch(access: str, sts: str, given: str, canonical: str | None = None) -> S3Error:
+    """SignatureDoesNotMatch with what AWS shows the signer to debug it (nothing secret:
+    the string signed and the canonical request, when there is one; never the key)."""
+    extra = {
+        "AWSAccessKeyId": access,
+        "StringToSign": sts,
+        "SignatureProvided": given,
+        "StringToSignBytes": _hex_bytes(sts),
+    }
+    if canonical is not None:
+        extra |= {"CanonicalRequest": canonical, "CanonicalRequestBytes": _hex_bytes(canonical)}
+    return S3Error(
+        "SignatureDoesNotMatch",
+        "The request signature we calculated does not match the signature you provided. "
+        "Check your key and signing method.",
+        extra=extra,
+    )
+
+
 def _compare(expected: str, given: str, canonical: str, sts: str, access: str) -> None:
     if not hmac.compare_digest(expected.encode(), given.lower().encode(errors="replace")):
-        raise S3Error(
-            "SignatureDoesNotMatch",
-            "The request signature we calculated does not match the signature you provided. "
-            "Check your key and signing method.",
-            extra={
-                "AWSAccessKeyId": access,
-                "StringToSign": sts,
-                "CanonicalRequest": canonical,
-            },
-        )
+        raise signature_mismatch(access, sts, given, canonical)
 
 
 def check_payload_hash(value: str) -> None:
@@ -303,7 +323,9 @@ def verify_header_auth(
     sts = string_to_sign(amz_date, scope, canonical)
     _compare(sign(key, sts), signature, canonical, sts, access)
     check_amz_headers_signed(headers, signed_headers)
-    return SigV4Auth(access, amz_date, scope, signature.lower(), payload_hash, key, False)
+    return SigV4Auth(
+        access, amz_date, scope, signature.lower(), payload_hash, key, False, canonical
+    )
 
 
 def _presign_expires(raw: str, code: str) -> int:
@@ -370,7 +392,7 @@ def verify_query_auth(
     sts = string_to_sign(amz_date, scope, canonical)
     _compare(sign(key, sts), signature, canonical, sts, access)
     check_amz_headers_signed(headers, signed_headers)
-    return SigV4Auth(access, amz_date, scope, signature.lower(), payload_hash, key, True)
+    return SigV4Auth(access, amz_date, scope, signature.lower(), payload_hash, key, True, canonical)
 
 
 def chunk_string_to_sign(auth: SigV4Auth, previous: str, chunk_sha256: str) -> str:
@@ -402,17 +424,7 @@ def trailer_string_to_sign(auth: SigV4Auth, previous: str, trailer: bytes) -> st
 
 def post_signature_mismatch(access: str, policy: str, given: str) -> S3Error:
     """SignatureDoesNotMatch for a browser form: the string signed is the policy as sent."""
-    return S3Error(
-        "SignatureDoesNotMatch",
-        "The request signature we calculated does not match the signature you provided. "
-        "Check your key and signing method.",
-        extra={
-            "AWSAccessKeyId": access,
-            "StringToSign": policy,
-            "SignatureProvided": given,
-            "StringToSignBytes": " ".join(f"{b:02x}" for b in policy.encode()),
-        },
-    )
+    return signature_mismatch(access, policy, given)
 
 
 def _form_argument(err: S3Error, name: str, value: str) -> S3Error:

@@ -13,7 +13,7 @@ from xml.etree.ElementTree import Element
 from aiohttp import web
 
 from objectstore.proxy.models import ObjectInfo
-from s3compat import access, meta, versioning
+from s3compat import access, meta, system_text, versioning
 from s3compat.context import S3Context, empty, xml_response
 from s3compat.errors import S3Error
 
@@ -68,7 +68,10 @@ async def handle_get_object_tagging(ctx: S3Context) -> web.StreamResponse:
 
 async def handle_put_object_tagging(ctx: S3Context) -> web.StreamResponse:
     pairs = await _parse(ctx, meta.MAX_TAGS)
-    return empty(200, await _set_object_tags(ctx, meta.encode_tags(pairs)))
+    encoded = meta.encode_tags(pairs)
+    if not system_text.fits(encoded):  # an object's metadata is one request, no parts
+        raise S3Error("InvalidTag", "Object tags over 4 KiB (UTF-8) are not supported")
+    return empty(200, await _set_object_tags(ctx, encoded))
 
 
 async def handle_delete_object_tagging(ctx: S3Context) -> web.StreamResponse:
@@ -77,7 +80,7 @@ async def handle_delete_object_tagging(ctx: S3Context) -> web.StreamResponse:
 
 async def handle_get_bucket_tagging(ctx: S3Context) -> web.StreamResponse:
     assert ctx.bucket is not None
-    stored = ctx.bucket.system.get(BUCKET_TAGS)
+    stored = system_text.text_of(ctx.bucket.system, BUCKET_TAGS)
     if not stored:
         raise S3Error("NoSuchTagSet", extra={"BucketName": ctx.bucket_name})
     return xml_response("Tagging", _tag_set(meta.decode_tags(stored)))
@@ -86,12 +89,14 @@ async def handle_get_bucket_tagging(ctx: S3Context) -> web.StreamResponse:
 async def handle_put_bucket_tagging(ctx: S3Context) -> web.StreamResponse:
     pairs = await _parse(ctx, MAX_BUCKET_TAGS)
     encoded = meta.encode_tags(pairs)
-    if len(encoded.encode()) > 4096:
-        raise S3Error("InvalidTag", "Bucket tags over 4096 bytes are not supported")
-    await ctx.core.post_container(ctx.account, ctx.bucket_name, system={BUCKET_TAGS: encoded})
+    assert ctx.bucket is not None
+    system = ctx.bucket.system
+    await system_text.write(ctx.core, ctx.account, ctx.bucket_name, BUCKET_TAGS, encoded, system)
     return empty(204)
 
 
 async def handle_delete_bucket_tagging(ctx: S3Context) -> web.StreamResponse:
-    await ctx.core.post_container(ctx.account, ctx.bucket_name, system={BUCKET_TAGS: ""})
+    assert ctx.bucket is not None
+    system = ctx.bucket.system
+    await system_text.write(ctx.core, ctx.account, ctx.bucket_name, BUCKET_TAGS, "", system)
     return empty(204)

@@ -34,20 +34,27 @@ writer adds that index object before the entry, and the last entry's
 remover takes it away (and puts it back if an entry appeared meanwhile);
 an index object without entries only costs a listing one empty look.
 
-Writes: PUT with versioning Enabled copies the current version (if any)
-into the versions container, then writes the new one with a fresh id.
-Suspended writes the "null" version (replacing the previous null one).
-DELETE without an id archives the current version and adds a marker;
-DELETE with an id removes that version for good, and when the current
-version (or the newest marker) goes, the newest remaining version is
-copied back into the bucket. A version id is kept with each object
+Writes: every write of a versioned key stores ITS OWN version in the
+versions container first, named by its own id (its own time), so two
+writers never write the same name: a PUT its body (Enabled: a fresh id;
+Suspended: the "null" version, and older null entries go), a DELETE
+without an id its delete marker. Then :func:`settle` makes the bucket's
+object a copy of the key's newest entry (marked ``s3-kept``), or removes
+it when the newest is a marker. The copy is written with the version's
+own timestamp, so the nodes keep the newest of racing copies, and each
+writer checks again after its change (a removed version can make an older
+one current, which needs a newer timestamp): whichever writer finishes
+last leaves the newest version current, and no write can lose another's,
+through any number of proxies. DELETE with an id removes that version's
+entry for good and settles. A version id is kept with each object
 (``s3-version-id``), so the bucket's copy answers GET ?versionId directly.
 
-Through one proxy the writes of a key take turns (``inflight.one_at_a_time`` over
-``objectstore.proxy.turns``, shared with the native API),
-so concurrent creates and removes keep every version; two writers racing on
-one key through two proxies may still lose one history entry (each archives
-what it saw).
+Stored before this layout (or written through the native API): the
+bucket's object is not in the history (no ``s3-kept``). A versioned write
+that finds it there archives it first, as before (an idempotent copy
+under its own id); ListObjectVersions shows the bucket's object and drops
+the history entry of the same id, so both layouts list alike and nothing
+is migrated ahead of use.
 """
 
 from __future__ import annotations
@@ -55,6 +62,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import hashlib
+import logging
 import secrets
 from collections.abc import AsyncIterator
 
@@ -66,11 +74,17 @@ from objectstore.proxy.conditional import http_date
 from objectstore.proxy.models import ListParams, ObjectInfo, ObjectMetadata, ObjectRow
 from objectstore.proxy.names import MAX_OBJECT_NAME
 from objectstore.timestamp import Timestamp
-from s3compat import access, lock_state, meta, namespace, segments, xmlio
+from s3compat import access, acl, lock_state, meta, namespace, object_owners, segments, xmlio
 from s3compat.context import S3Context, empty, xml_response
 from s3compat.errors import S3Error
 
+log = logging.getLogger(__name__)
+
 STATUS = "s3-versioning"
+#: On the bucket's object: it copies the history entry whose name ends with this value.
+KEPT = "s3-kept"
+#: Rounds of :func:`settle` before it gives up (each round follows a concurrent change).
+SETTLE_ROUNDS = 12
 SUFFIX = "+versions"
 INDEX_SUFFIX = "+versionkeys"
 SEP = "\x01\x01"
@@ -102,8 +116,9 @@ def index_for(bucket: str) -> str:
     return bucket + INDEX_SUFFIX
 
 
-def new_version_id() -> str:
-    return f"{Timestamp.now().ticks:014x}{secrets.randbelow(0xFFFFFF) + 1:06x}"
+def new_version_id(when: Timestamp | None = None) -> str:
+    ticks = (when or Timestamp.now()).ticks
+    return f"{ticks:014x}{secrets.randbelow(0xFFFFFF) + 1:06x}"
 
 
 def escape(key: str) -> str:
@@ -157,6 +172,24 @@ def version_of(info: ObjectInfo) -> str:
     return info.system.get(meta.VERSION_ID, NULL)
 
 
+def kept(info: ObjectInfo) -> bool:
+    """Whether the bucket's object is a copy of its history entry (this layout)."""
+    return bool(info.system.get(KEPT))
+
+
+def created(info: ObjectInfo) -> Timestamp:
+    """When the version was written (a copy keeps its original time in ``s3-mtime``)."""
+    mtime = info.system.get(MTIME)
+    return Timestamp(mtime) if mtime else info.last_modified
+
+
+def entry_of(info: ObjectInfo) -> str:
+    """The name of the history entry of the bucket's object ``info``."""
+    if kept(info):
+        return entry_prefix(info.name) + info.system[KEPT]
+    return entry_name(info.name, version_of(info), created(info).ticks)
+
+
 def present(info: ObjectInfo) -> ObjectInfo:
     """An object as S3 shows it: original Last-Modified, multipart size and ETag."""
     mtime = info.system.get(MTIME)
@@ -165,9 +198,11 @@ def present(info: ObjectInfo) -> ObjectInfo:
     return segments.presented(info)
 
 
-async def current(ctx: S3Context) -> ObjectInfo | None:
+async def current(ctx: S3Context, *, newest: bool = False) -> ObjectInfo | None:
     try:
-        return await ctx.core.head_object(ctx.account, ctx.bucket_name, ctx.key, raw=True)
+        return await ctx.core.head_object(
+            ctx.account, ctx.bucket_name, ctx.key, raw=True, newest=newest
+        )
     except core_errors.NotFound:
         return None
 
@@ -238,10 +273,15 @@ async def drop_index(ctx: S3Context) -> None:
 
 
 async def copy_stored(
-    ctx: S3Context, src: tuple[str, str, str], dst: tuple[str, str, str], system: dict[str, str]
+    ctx: S3Context,
+    src: tuple[str, str, str],
+    dst: tuple[str, str, str],
+    system: dict[str, str],
+    timestamp: Timestamp | None = None,
 ) -> None:
-    """Copy an object exactly as stored (a manifest stays a manifest), adding ``system``."""
-    info, body = await ctx.core.get_object(*src, raw=True)
+    """Copy an object exactly as stored (a manifest stays a manifest), adding ``system``
+    (and its original Last-Modified, when it has none yet)."""
+    info, body = await ctx.core.get_object(*src, raw=True, newest=True)
     try:
         md = ObjectMetadata(
             content_type=info.content_type,
@@ -249,7 +289,8 @@ async def copy_stored(
             attributes=info.attributes,
             delete_at=info.delete_at,
             etag=info.etag,
-            system={**info.system, **system},
+            system={MTIME: info.last_modified.normal, **info.system, **system},
+            timestamp=timestamp,
         )
         await ctx.core.put_object(*dst, body.chunks(), md, content_length=info.size)
     finally:
@@ -257,10 +298,11 @@ async def copy_stored(
 
 
 async def archive(ctx: S3Context, info: ObjectInfo) -> None:
-    """Copy the current version into the versions container."""
+    """Copy the bucket's object, written outside the history, into it (idempotent: the
+    entry is named by the version's own id)."""
     vid = version_of(info)
-    name = entry_name(info.name, vid, info.last_modified.ticks)
-    system = {meta.VERSION_ID: vid, MTIME: info.system.get(MTIME) or info.last_modified.normal}
+    name = entry_of(info)
+    system = {meta.VERSION_ID: vid, MTIME: created(info).normal}
     src = (ctx.account, ctx.bucket_name, info.name)
     dst = (ctx.account, container_for(ctx.bucket_name), name)
     await _index(ctx, info.name)
@@ -271,10 +313,14 @@ async def archive(ctx: S3Context, info: ObjectInfo) -> None:
         await copy_stored(ctx, src, dst, system)
 
 
-async def _put_marker(ctx: S3Context, vid: str) -> None:
-    ticks = Timestamp.now().ticks
-    md = ObjectMetadata(content_type=MARKER_TYPE, system={meta.VERSION_ID: vid})
-    name = entry_name(ctx.key, vid, ticks)
+async def _put_marker(ctx: S3Context, vid: str, when: Timestamp) -> None:
+    system = {meta.VERSION_ID: vid}
+    owned = acl.object_acl_for_write(ctx)  # the marker is its deleter's, as on AWS
+    if owned is not None:
+        system[meta.ACL] = owned
+        await object_owners.note_writer(ctx)
+    md = ObjectMetadata(content_type=MARKER_TYPE, system=system, timestamp=when)
+    name = entry_name(ctx.key, vid, when.ticks)
     cont = container_for(ctx.bucket_name)
     await _index(ctx, ctx.key)
     try:
@@ -322,9 +368,7 @@ def is_marker(entry: ObjectRow | ObjectInfo) -> bool:
     return entry.content_type == MARKER_TYPE
 
 
-async def _delete_entry(
-    ctx: S3Context, name: str, *, drop_segments: bool, moved: bool = False
-) -> None:
+async def _delete_entry(ctx: S3Context, name: str, *, drop_segments: bool) -> None:
     cont = container_for(ctx.bucket_name)
     if drop_segments:
         try:
@@ -335,48 +379,128 @@ async def _delete_entry(
         except core_errors.NotFound:
             return
     with contextlib.suppress(core_errors.NotFound):
-        await ctx.core.delete_object(ctx.account, cont, name, bypass_retention=_bypass(ctx, moved))
+        await ctx.core.delete_object(ctx.account, cont, name, bypass_retention=_bypass(ctx))
 
 
-async def _drop_null_entries(ctx: S3Context) -> None:
-    """A new null version (or null marker) replaces every older null entry."""
-    doomed = [row.name async for row in entries(ctx, ctx.key) if entry_version(row.name)[0] == NULL]
+async def _drop_older_nulls(ctx: S3Context, when: Timestamp) -> None:
+    """A new null version (or null marker) replaces every older null entry (a newer one,
+    written meanwhile by another writer, replaces this one in its turn)."""
+    doomed = [
+        row.name
+        async for row in entries(ctx, ctx.key)
+        if entry_version(row.name)[0] == NULL and entry_version(row.name)[1] < when.ticks
+    ]
     for name in doomed:
         await _delete_entry(ctx, name, drop_segments=True)
 
 
-async def restore_latest(ctx: S3Context) -> None:
-    """After the current version went: the newest remaining version becomes current."""
-    async for row in entries(ctx, ctx.key):
-        if is_marker(row):
-            return
-        cont = container_for(ctx.bucket_name)
-        src = (ctx.account, cont, row.name)
-        try:
-            await copy_stored(ctx, src, (ctx.account, ctx.bucket_name, ctx.key), {})
-        except core_errors.NotFound:
+async def _newest_entry(ctx: S3Context) -> ObjectRow | None:
+    params = ListParams(limit=1, prefix=entry_prefix(ctx.key))
+    try:
+        _info, rows = await ctx.core.list_objects(
+            ctx.account, container_for(ctx.bucket_name), params
+        )
+    except core_errors.ContainerNotFound:
+        return None
+    return next((r for r in rows if isinstance(r, ObjectRow)), None)
+
+
+def _stamp(cur: ObjectInfo | None, when: Timestamp, again: bool) -> Timestamp:
+    """The version's own time, so the nodes keep the newest of racing copies; now when
+    the bucket holds a newer write, or the nodes refused the same change (a newer
+    tombstone): a removed version can make an older one current."""
+    if again or (cur is not None and cur.timestamp >= when):
+        return Timestamp.now()
+    return when
+
+
+async def settle(ctx: S3Context, own: Timestamp | None) -> None:
+    """Make the bucket's object the key's newest history entry (none after a marker).
+
+    ``own``: the time of this writer's entry. A bucket object outside the
+    history and newer than it (a native-API write meanwhile) is archived
+    first, so it counts as a version. Every change is checked again: a
+    concurrent writer may have changed the history or the bucket meanwhile.
+    """
+    last = ""  # this writer's previous change: the same again means the nodes refused it
+    for _ in range(SETTLE_ROUNDS):
+        cur = await current(ctx, newest=True)
+        if cur is not None and not kept(cur) and (own is None or cur.timestamp > own):
+            await archive(ctx, cur)
+        row = await _newest_entry(ctx)
+        if row is None or is_marker(row):
+            if cur is None:
+                return
+            change = "-" + (row.name if row else "")
+            when = Timestamp.from_ticks(entry_version(row.name)[1]) if row else Timestamp.now()
+            with contextlib.suppress(core_errors.NotFound, core_errors.Conflict):
+                await ctx.core.delete_object(
+                    ctx.account,
+                    ctx.bucket_name,
+                    ctx.key,
+                    bypass_retention=True,  # a copy: the history keeps the version
+                    timestamp=_stamp(cur, when, change == last),
+                )
+            last = change
             continue
-        await _delete_entry(ctx, row.name, drop_segments=False, moved=True)
-        return
+        if cur is not None and entry_of(cur) == row.name:
+            return
+        when = Timestamp.from_ticks(entry_version(row.name)[1])
+        src = (ctx.account, container_for(ctx.bucket_name), row.name)
+        dst = (ctx.account, ctx.bucket_name, ctx.key)
+        stamp = _stamp(cur, when, row.name == last)
+        with contextlib.suppress(core_errors.NotFound):  # the entry went meanwhile
+            await copy_stored(ctx, src, dst, {KEPT: row.name[-_SUFFIX_LEN:]}, stamp)
+        last = row.name
+    log.warning(
+        "versions of %s/%s still changing after %d rounds", ctx.bucket_name, ctx.key, SETTLE_ROUNDS
+    )
 
 
 async def before_put(ctx: S3Context, md: ObjectMetadata, cur: ObjectInfo | None) -> ObjectMetadata:
-    """Archive what a PUT replaces and give the new object its version id."""
+    """Keep the bucket's object when it is outside the history; give the new one its id
+    and time. The caller stores it at :func:`destination`, then calls :func:`after_put`."""
     st = status(ctx)
     if st is None:
         await segments.remember_segments(ctx, cur)
         return md
-    vid = new_version_id() if st == "Enabled" else NULL
-    if cur is not None:
-        if st == "Enabled" or version_of(cur) != NULL:
-            await archive(ctx, cur)
-        else:
-            await segments.remember_segments(ctx, cur)
-    if st != "Enabled":
-        await _drop_null_entries(ctx)
-        await _unindex_if_empty(ctx, ctx.key)
+    await _keep_outside(ctx, cur, st)
+    when = Timestamp.now()
+    vid = new_version_id(when) if st == "Enabled" else NULL
+    await _index(ctx, ctx.key)
     md.system = {**lock_state.with_default(ctx, md.system), meta.VERSION_ID: vid}
+    md.timestamp = when
     return md
+
+
+async def _keep_outside(ctx: S3Context, cur: ObjectInfo | None, st: str) -> None:
+    """The bucket's object, when outside the history: archived (a null one that a
+    suspended write replaces: its segments noted, to go after the write)."""
+    if cur is None or kept(cur):
+        return
+    if st == "Enabled" or version_of(cur) != NULL:
+        await archive(ctx, cur)
+    else:
+        await segments.remember_segments(ctx, cur)
+
+
+def destination(ctx: S3Context, md: ObjectMetadata) -> tuple[str, str, str]:
+    """Where a write stores its object: its own history entry when versioned."""
+    if status(ctx) is None:
+        return ctx.account, ctx.bucket_name, ctx.key
+    assert md.timestamp is not None and md.system is not None
+    name = entry_name(ctx.key, md.system[meta.VERSION_ID], md.timestamp.ticks)
+    return ctx.account, container_for(ctx.bucket_name), name
+
+
+async def after_put(ctx: S3Context, md: ObjectMetadata) -> None:
+    """After the write stored its entry: older null entries go, the newest becomes current."""
+    if status(ctx) is None:
+        return
+    assert md.timestamp is not None
+    if status(ctx) != "Enabled":
+        await _drop_older_nulls(ctx, md.timestamp)
+    await settle(ctx, md.timestamp)
 
 
 async def delete_for_request(ctx: S3Context) -> dict[str, str]:
@@ -392,32 +516,28 @@ async def delete_for_request(ctx: S3Context) -> dict[str, str]:
         await _delete_current(ctx)
         await segments.after_overwrite(ctx, None)
         return {}
-    if cur is not None:
-        archived = st == "Enabled" or version_of(cur) != NULL
-        if archived:
-            await archive(ctx, cur)
-        else:
-            await segments.remember_segments(ctx, cur)
-        await _delete_current(ctx, moved=archived)
-        await segments.after_overwrite(ctx, None)
-    marker = new_version_id() if st == "Enabled" else NULL
+    await _keep_outside(ctx, cur, st)
+    when = Timestamp.now()
+    marker = new_version_id(when) if st == "Enabled" else NULL
+    await _put_marker(ctx, marker, when)
     if st != "Enabled":
-        await _drop_null_entries(ctx)
-    await _put_marker(ctx, marker)
+        await _drop_older_nulls(ctx, when)
+    await settle(ctx, when)
+    await segments.after_overwrite(ctx, None)
     return {"x-amz-delete-marker": "true", "x-amz-version-id": marker}
 
 
-async def _delete_current(ctx: S3Context, *, moved: bool = False) -> None:
+async def _delete_current(ctx: S3Context) -> None:
     with contextlib.suppress(core_errors.NotFound):
         await ctx.core.delete_object(
-            ctx.account, ctx.bucket_name, ctx.key, bypass_retention=_bypass(ctx, moved)
+            ctx.account, ctx.bucket_name, ctx.key, bypass_retention=_bypass(ctx)
         )
 
 
-def _bypass(ctx: S3Context, moved: bool) -> bool:
-    """Delete a retained version anyway: it was moved (archived or restored, a copy lives
-    on), or the request may bypass its GOVERNANCE retention (object_lock.check_delete)."""
-    return moved or bool(ctx.extra.get(lock_state.BYPASSED))
+def _bypass(ctx: S3Context) -> bool:
+    """Delete a retained version anyway: the request may bypass its GOVERNANCE retention
+    (object_lock.check_delete)."""
+    return bool(ctx.extra.get(lock_state.BYPASSED))
 
 
 async def _delete_version(ctx: S3Context, vid: str) -> dict[str, str]:
@@ -427,26 +547,27 @@ async def _delete_version(ctx: S3Context, vid: str) -> dict[str, str]:
 
 
 async def _delete_version_entry(ctx: S3Context, vid: str) -> dict[str, str]:
+    """The version's entry goes (and the bucket's object, when outside the history and
+    that version); then the newest remaining version is made current."""
     headers = {"x-amz-version-id": vid}
     cur = await current(ctx)
-    if cur is not None and version_of(cur) == vid:
+    dropped = False
+    if cur is not None and version_of(cur) == vid and not kept(cur):
         await segments.remember_segments(ctx, cur)
         await _delete_current(ctx)
         await segments.after_overwrite(ctx, None)
-        if status(ctx) is not None:
-            await restore_latest(ctx)
-        return headers
-    if status(ctx) is None and vid != NULL:
+        dropped = True
+    if status(ctx) is None and (dropped or vid != NULL):
         return headers
     entry = await find_entry(ctx, ctx.key, vid)
-    if entry is None:
-        return headers
-    marker = is_marker(entry)
-    if marker:
-        headers["x-amz-delete-marker"] = "true"
-    await _delete_entry(ctx, _entry_name_of(ctx, entry, vid), drop_segments=not marker)
-    if cur is None:
-        await restore_latest(ctx)
+    if entry is not None:
+        marker = is_marker(entry)
+        if marker:
+            headers["x-amz-delete-marker"] = "true"
+        drop = not marker and not dropped
+        await _delete_entry(ctx, _entry_name_of(ctx, entry, vid), drop_segments=drop)
+    if status(ctx) is not None:
+        await settle(ctx, None)
     return headers
 
 
@@ -516,12 +637,18 @@ async def info_for_request(ctx: S3Context) -> ObjectInfo:
 
 
 async def post_for_request(ctx: S3Context, md: ObjectMetadata, info: ObjectInfo) -> None:
-    """Replace the requested version's metadata (all of it: build ``md`` from ``info``)."""
+    """Replace the requested version's metadata (all of it: build ``md`` from ``info``);
+    the bucket's copy of a version and its history entry both."""
     loc = await location(ctx)
     try:
         await ctx.core.post_object(*loc, md)
     except core_errors.NotFound:
         raise await no_such_key(ctx) from None
+    if loc[1] == ctx.bucket_name and kept(info):
+        system = {k: v for k, v in (md.system or {}).items() if k != KEPT}
+        entry = (ctx.account, container_for(ctx.bucket_name), entry_of(info))
+        with contextlib.suppress(core_errors.NotFound):  # removed meanwhile
+            await ctx.core.post_object(*entry, dataclasses.replace(md, system=system))
 
 
 def with_system(info: ObjectInfo, system: dict[str, str]) -> ObjectMetadata:

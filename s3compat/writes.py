@@ -108,7 +108,8 @@ async def put_from_request(ctx: S3Context, md: ObjectMetadata) -> tuple[PutResul
     protect = await sse.for_write(ctx)
     current = await versioning.current_if_needed(ctx)
     md = await versioning.before_put(ctx, md, current)
-    result = await store_body(ctx, ctx.account, ctx.bucket_name, ctx.key, md, protect)
+    result = await store_body(ctx, *versioning.destination(ctx, md), md, protect)
+    await versioning.after_put(ctx, md)
     ctx.extra["sse"] = protect
     await segments.after_overwrite(ctx, current)
     return result, md

@@ -22,6 +22,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+TEST_HOOKS_ENV = "STRATUS_TEST_HOOKS"  # test-only options are refused unless it is "1"
+
 
 class ConfigError(ValueError):
     """A configuration value is unknown, mistyped or out of range."""
@@ -136,6 +138,11 @@ class ProxySection:
     host: str = _opt("127.0.0.1", "Address the proxy listens on.")
     port: int = _opt(8080, "Port of the native Swift API and of /auth/v1.0.")
     node_timeout: float = _opt(10.0, "Seconds to wait for a storage node before giving up.")
+    conn_timeout: float = _opt(
+        0.5,
+        "Seconds to wait for a connection to a storage node (Swift's default): a host whose "
+        "link is cut costs this much per request until the node is error-limited.",
+    )
     error_limit: int = _opt(10, "Errors after which a storage node is skipped for a while.")
     error_suppression_interval: float = _opt(60.0, "Seconds an error-limited node is skipped.")
     cors_allow_origin: str = _opt(
@@ -153,11 +160,24 @@ class ProxySection:
         "CORS headers on actual requests only for an allowed origin (Swift's option; off "
         "stamps them for any origin, only a preflight is then checked).",
     )
+    test_clock_offset: float = _opt(
+        0.0,
+        "Tests only: seconds this proxy's clock runs ahead (negative: behind) for every "
+        "timestamp it makes (X-Timestamp of writes and deletes, X-Delete-After, expiry of "
+        "reads), as on a host with a skewed clock (docs/consistency.md, Clock skew). "
+        f"Refused unless the environment sets {TEST_HOOKS_ENV}=1.",
+    )
 
     def validate(self) -> None:
         _check_port("proxy.port", self.port)
         if self.node_timeout <= 0:
             raise ConfigError("proxy.node_timeout must be > 0")
+        if not 0 < self.conn_timeout <= self.node_timeout:
+            raise ConfigError("proxy.conn_timeout must be > 0 and at most proxy.node_timeout")
+        if self.test_clock_offset and os.environ.get(TEST_HOOKS_ENV) != "1":
+            raise ConfigError(f"proxy.test_clock_offset is for tests: set {TEST_HOOKS_ENV}=1")
+        if abs(self.test_clock_offset) > 86400:
+            raise ConfigError("proxy.test_clock_offset must be within a day")
 
 
 @dataclass
@@ -333,6 +353,12 @@ class S3Section:
         False,
         "Accept SSE-C (customer keys) over plain HTTP. AWS refuses them unless the request "
         "came over TLS; set this only behind a TLS-terminating proxy.",
+    )
+    default_checksum: bool = _opt(
+        True,
+        "Give an object uploaded without a checksum a full-object CRC64NVME one, as AWS "
+        "does (returned with ChecksumMode=ENABLED and in listings). Off: such objects carry "
+        "none.",
     )
     lifecycle_interval: float = _opt(
         3600.0,

@@ -8,6 +8,7 @@ from typing import Any
 from aiohttp import web
 
 from blockstore.api import compute_events, metadata, requests, views
+from blockstore.api.compute_swap import ComputeSwapClient
 from blockstore.api.context import COMPUTE_URL, Ctx, ctx, flag, ok
 from blockstore.api.requests import Json
 from blockstore.manager.errors import BadRequest
@@ -194,8 +195,11 @@ async def _force_delete(c: Ctx, vid: str, args: Json) -> web.Response:
 async def _migrate(c: Ctx, vid: str, args: Json) -> web.Response:
     """Admin: move the volume's bytes to another backend (``openstack volume migrate``)."""
     m = requests.Migrate.parse(args)
+    compute_url = c.request.app[COMPUTE_URL]
+    token = c.request.headers.get("X-Auth-Token", "")
+    swap = ComputeSwapClient(compute_url, token) if compute_url else None
     await c.manager.migrations.migrate_volume(
-        c.caller, vid, m.host, force_host_copy=m.force_host_copy
+        c.caller, vid, m.host, force_host_copy=m.force_host_copy, compute=swap
     )
     return ok(status=202)
 

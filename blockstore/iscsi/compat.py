@@ -10,6 +10,7 @@ from __future__ import annotations
 import inspect
 
 from blockstore.iscsi import pdu as P
+from blockstore.iscsi.buffers import IDLE_LIMIT
 from blockstore.iscsi.connection import FULL_FEATURE, REJECTED
 from blockstore.iscsi.login import REFUSALS
 from blockstore.iscsi.negotiate import (
@@ -21,6 +22,7 @@ from blockstore.iscsi.negotiate import (
 )
 from blockstore.iscsi.server import TargetServer
 from blockstore.iscsi.tmf import FUNCTIONS
+from blockstore.scsi.unit import RUN_WRITE_MIN, WRITEBACK_AHEAD_BYTES
 
 _LIMITS = {
     "queue_depth": "commands a session may have outstanding (the CmdSN window)",
@@ -84,6 +86,22 @@ _WRITE_CACHE = [
     "own write path, not this table, decides there. The power-loss probes",
     "(`tests/probe/power/test_iscsi.py`)",
     "cut power under FUA, SYNCHRONIZE CACHE and cached writes and check exactly this table.",
+    "",
+    f"Writeback ahead: buffered writes of {RUN_WRITE_MIN // 1024} KiB or more that form one",
+    f"sequential run start the run's writeback every {WRITEBACK_AHEAD_BYTES >> 20} MiB",
+    "(`sync_file_range(SYNC_FILE_RANGE_WRITE)`, in the I/O pool, not waited for). It",
+    "promises nothing (the table above is unchanged: only FUA, WCE=0 and SYNCHRONIZE",
+    "CACHE make data durable), but the disk writes a stream while it arrives, so the",
+    "next SYNCHRONIZE CACHE has little left to do. Scattered small writes are left to",
+    "the kernel. `LogicalUnit.writeback_ahead = 0` turns it off.",
+    "",
+    "## Data path",
+    "",
+    "A write's data-out lands straight in one buffer per command (`recv_into`), taken",
+    "from a small per-connection pool (`blockstore/iscsi/buffers.py`, at most",
+    f"{IDLE_LIMIT >> 20} MiB idle) and handed back when the command is done, never after",
+    "an abort; commands served from the page cache run on the event loop, the rest in",
+    'the I/O pool. Measured against tgtd: `bench/README.md`, "iSCSI data path".',
     "",
 ]
 

@@ -25,6 +25,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from blockstore.iscsi import pdu as P
+from blockstore.iscsi.buffers import BufferPool
 from blockstore.iscsi.eager import start_eagerly
 from blockstore.iscsi.session import Admission
 from blockstore.iscsi.stream import StreamClosed
@@ -115,6 +116,7 @@ class DataPath:
         self.tasks: dict[int, ScsiTask] = {}
         self.by_ttt: dict[int, tuple[ScsiTask, Burst]] = {}
         self.buffered = 0  # bytes of data-out buffers held by live tasks
+        self.pool = BufferPool()  # data-out buffers of finished commands, for the next ones
         self._immediate = 0
         self._aborted_ahead: set[int] = set()  # ITTs aborted before their command came
         self._idle = asyncio.Event()
@@ -159,7 +161,7 @@ class DataPath:
             elif self.buffered + edtl > server.write_budget:
                 task.fail(ScsiResult(TASK_SET_FULL))
             else:
-                task.buffer = bytearray(edtl)
+                task.buffer = self.pool.take(edtl)
                 self.buffered += edtl
         if dsl:
             if task.buffer is not None:
@@ -252,12 +254,14 @@ class DataPath:
         task.runner = start_eagerly(self.conn.loop, self._run(task))
 
     async def _run(self, task: ScsiTask) -> None:
+        reusable = False  # whether the logical unit is done with the data-out buffer
         try:
             session = self.conn.session
             assert session is not None
             if task.admission is Admission.QUEUED:
                 await session.turn(task.cmd_sn)
             result = task.failure or await self._execute(task)
+            reusable = True
             await self._respond(task, result)
         except (asyncio.CancelledError, StreamClosed):
             pass
@@ -266,7 +270,11 @@ class DataPath:
             with contextlib.suppress(Exception):  # still answer, so the initiator need not time out
                 await self._respond(task, sense_result(0x04, 0x44, 0x00))
         finally:
+            buffer = task.buffer
             self._finish(task)
+            # Not after a cancellation: a pool thread may still be writing from it.
+            if reusable and buffer is not None:
+                self.pool.give(buffer)
 
     async def _execute(self, task: ScsiTask) -> ScsiResult:
         session = self.conn.session

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from blockstore.backend import BackendStats
+from blockstore.export.base import ExportSpec
 from blockstore.manager.quotas import CapacityRules
 from blockstore.manager.records import Snapshot, Volume, VolumeType
 from blockstore.manager.store import Txn
@@ -74,6 +75,25 @@ class Pool(Protocol):
 
     def drop_volume(self, volume_id: str, host: str) -> None:
         """Delete a volume's file on ``host`` (a migration's leftover). Blocks."""
+        ...
+
+    # A live migration's steps on one named backend (the volume stays routed to its
+    # source until it is switched with ``bind``). Each blocks.
+
+    def create_on(self, host: str, volume_id: str, size: int, thick: bool) -> None:
+        """An empty volume file of ``size`` bytes on ``host``."""
+        ...
+
+    def export_on(self, host: str, spec: ExportSpec) -> tuple[str, ...]:
+        """Export ``host``'s file of ``spec.volume_id`` as ``spec`` says; its portals."""
+        ...
+
+    def unexport_on(self, host: str, target_iqn: str) -> None:
+        """Remove ``host``'s export of the target (its sessions end)."""
+        ...
+
+    def checksum_on(self, host: str, volume_id: str) -> str:
+        """SHA-256 of what ``host``'s file of the volume reads as (holes as zeros)."""
         ...
 
 

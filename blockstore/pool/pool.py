@@ -18,7 +18,7 @@ import os
 import shutil
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -96,6 +96,23 @@ class BackendPool:
 
     def drop_volume(self, volume_id: str, host: str) -> None:
         self._by_host(host).client.must("DELETE", f"/volumes/{quote(volume_id, safe='')}")
+
+    def create_on(self, host: str, volume_id: str, size: int, thick: bool) -> None:
+        body = {"size": size, "thick": thick}
+        self._by_host(host).client.must("PUT", f"/volumes/{_q(volume_id)}", body)
+
+    def export_on(self, host: str, spec: ExportSpec) -> tuple[str, ...]:
+        m = self._by_host(host)
+        path = str(Path(m.root) / "volumes" / f"{spec.volume_id}.img")
+        out = m.client.must("PUT", "/exports", asdict(replace(spec, path=path)))
+        return tuple(out["portals"])
+
+    def unexport_on(self, host: str, target_iqn: str) -> None:
+        self._by_host(host).client.must("DELETE", f"/exports/{_q(target_iqn)}")
+
+    def checksum_on(self, host: str, volume_id: str) -> str:
+        out = self._by_host(host).client.must("GET", f"/volumes/{_q(volume_id)}/content_digest")
+        return str(out["sha256"])
 
     # -- routing -------------------------------------------------------------------------
 

@@ -201,6 +201,11 @@ async def checksum(request: web.Request, b: Backend) -> web.Response:
     return web.json_response({"sha256": await _io(wire.sha256_file, path)})
 
 
+async def content_digest(request: web.Request, b: Backend) -> web.Response:
+    path = b.files.volume_path(request.match_info["id"])
+    return web.json_response({"sha256": await _io(wire.content_digest, path)})
+
+
 async def read_data(request: web.Request, b: Backend) -> web.StreamResponse:
     """A volume's file as a stream of data-extent frames; ``X-Volume-Size`` its size."""
     path = b.files.volume_path(request.match_info["id"])
@@ -313,6 +318,7 @@ def make_app(backend: Backend) -> web.Application:
     r.add_post("/volumes/{id}/clone", _route(clone))
     r.add_post("/volumes/{id}/extend", _route(extend))
     r.add_get("/volumes/{id}/checksum", _route(checksum))
+    r.add_get("/volumes/{id}/content_digest", _route(content_digest))
     r.add_get("/volumes/{id}/data", _route(read_data))
     r.add_put("/volumes/{id}/data", _route(write_data))
     r.add_get("/{kind:volumes|snapshots}/{id}/map", _route(ranges.data_map))

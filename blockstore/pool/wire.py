@@ -29,6 +29,25 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
+def content_digest(path: Path, chunk: int = 1024 * 1024) -> str:
+    """SHA-256 of what the file reads as, whatever its allocation: its size, then each
+    ``chunk`` that holds a non-zero byte with its index. Holes are never read, so two
+    copies of a mostly empty volume compare in the time their data takes (a live
+    migration hashes both while the guest is paused)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        size = os.fstat(f.fileno()).st_size
+        h.update(size.to_bytes(8, "big"))
+        done = -1
+        for start, end in data_extents(f.fileno(), size):
+            for index in range(max(start // chunk, done + 1), -(-end // chunk)):
+                data = os.pread(f.fileno(), chunk, index * chunk)
+                done = index
+                if data.count(0) != len(data):
+                    h.update(index.to_bytes(8, "big") + data)
+    return h.hexdigest()
+
+
 def frames(path: Path) -> Iterator[bytes]:
     """The file as frames of its data extents (holes are not sent), CHUNK bytes at most each."""
     with open(path, "rb") as f:

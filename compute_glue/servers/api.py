@@ -14,7 +14,7 @@ from aiohttp import web
 
 from compute_glue import httpkit
 from compute_glue.errors import BadRequest, Forbidden, NotFound, NotImplementedOp
-from compute_glue.servers import bodies, hostinfo, microversion, quotas
+from compute_glue.servers import bodies, hostinfo, microversion, quotas, swap
 from compute_glue.servers.guards import require_writer
 from compute_glue.servers.manager import ServerManager
 from compute_glue.servers.model import FLAVORS, Server
@@ -260,6 +260,21 @@ async def handle_detach(request: web.Request) -> web.Response:
     return web.Response(status=202)
 
 
+async def handle_swap(request: web.Request) -> web.Response:
+    """Nova's swap_volume (admin): here, one step of the volume service's live migration
+    of the server's volume to another backend (``compute_glue.servers.swap``)."""
+    who = _who(request)
+    if not who.is_admin:
+        raise Forbidden(
+            "Policy doesn't allow os_compute_api:os-volumes-attachments:swap.", kind="forbidden"
+        )
+    server_id, volume_id = request.match_info["server_id"], request.match_info["volume_id"]
+    _mgr(request).get(who, server_id)
+    step, info = swap.parse_swap(await httpkit.read_json(request, "volumeAttachment"), volume_id)
+    await _mgr(request).swaps.step(server_id, volume_id, step, info)
+    return web.Response(status=202)
+
+
 async def handle_external_events(request: web.Request) -> web.Response:
     """Nova's server external events (admin): news of a server's resources from elsewhere."""
     who = _who(request)
@@ -333,6 +348,7 @@ def make_app(manager: ServerManager, identity: IdentityStore) -> web.Application
     r.add_post("/servers/{server_id}/os-volume_attachments", handle_attach)
     r.add_get("/servers/{server_id}/os-volume_attachments/{volume_id}", handle_show_attachment)
     r.add_delete("/servers/{server_id}/os-volume_attachments/{volume_id}", handle_detach)
+    r.add_put("/servers/{server_id}/os-volume_attachments/{volume_id}", handle_swap)
     r.add_get("/servers/{server_id}/os-interface", handle_interfaces)
     r.add_post("/os-server-external-events", handle_external_events)
     hostinfo.add_routes(app, _project_servers)

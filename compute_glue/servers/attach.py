@@ -29,7 +29,7 @@ from typing import Any
 
 from blockstore.client import VolumeApiError, VolumeClient, VolumeStateError
 from compute_glue.errors import ApiError, BadRequest, Conflict, NotFound, Unavailable
-from compute_glue.servers import hotplug
+from compute_glue.servers import hotplug, swap
 from compute_glue.servers.bodies import MAX_VOLUMES, VolumeAttach
 from compute_glue.servers.guards import ServerLocks, require_writer
 from compute_glue.servers.hotplug import ConnectionInfoError
@@ -215,6 +215,11 @@ class VolumeAttachments:
                 )
             if att.boot_index == 0:
                 raise BadRequest("Cannot detach the boot volume.", kind="badRequest")
+            if att.state == "migrating":
+                raise Conflict(
+                    f"Volume {volume_id} is being migrated; detach it afterwards.",
+                    kind="conflictingRequest",
+                )
             att.state = "detaching"
             self.store.edit(server_id, _put(att))
             qmp = self._qmp(server_id)
@@ -341,6 +346,12 @@ class VolumeAttachments:
             vc = await self.clients.volumes(server)
             qmp = self._qmp(server_id)
             for att in server.volumes():
+                if att.state == "migrating":  # a restart ends the migration: the old node
+                    if qmp is not None:
+                        with contextlib.suppress(Exception):
+                            await swap.recover(qmp, att, self.settings.qmp_timeout)
+                    att.state = "attached"
+                    self.store.edit(server_id, _put(att))
                 if att.state == "attached":
                     continue
                 try:

@@ -95,6 +95,18 @@ async def plug(
     qmp: QmpClient, att: Attachment, info: dict[str, Any], initiator: str, timeout: float
 ) -> None:
     """Hot-plug the volume into the running VM; on failure undo what was done and raise."""
+    await add_node(qmp, att, info, initiator, timeout)
+    try:
+        await qmp.execute("device_add", block_device(att, hotplug=True), timeout=timeout)
+    except BaseException:
+        await _undo(qmp, att, ["secret", "node"], timeout)
+        raise
+
+
+async def add_node(
+    qmp: QmpClient, att: Attachment, info: dict[str, Any], initiator: str, timeout: float
+) -> None:
+    """The CHAP secret and the iSCSI block node (QEMU logs in), no device; undone on failure."""
     password = chap_password(info)
     node = block_node(att, info, initiator)
     done: list[str] = []
@@ -107,8 +119,6 @@ async def plug(
             )
             done.append("secret")
         await qmp.execute("blockdev-add", node, timeout=timeout)
-        done.append("node")
-        await qmp.execute("device_add", block_device(att, hotplug=True), timeout=timeout)
     except BaseException:
         await _undo(qmp, att, done, timeout)
         raise

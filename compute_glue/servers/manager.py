@@ -44,6 +44,7 @@ from compute_glue.servers.owner import OwnerClients
 from compute_glue.servers.process import Disk, VmProcess, VmSpec, qemu_argv
 from compute_glue.servers.settings import ComputeSettings
 from compute_glue.servers.store import ServerStore
+from compute_glue.servers.swap import VolumeSwaps
 from stratus import diskimage
 from stratus.identity import Principal
 
@@ -85,6 +86,7 @@ class ServerManager:
         self.locks = ServerLocks()
         self.clients = OwnerClients(tokens, settings.image_url, settings.volume_url)
         self.volumes = VolumeAttachments(self.store, self.locks, self.clients, self.vms, settings)
+        self.swaps = VolumeSwaps(self.store, self.locks, self.vms, settings)
         self.tasks: set[asyncio.Task[Any]] = set()
 
     # -- records -----------------------------------------------------------------------------

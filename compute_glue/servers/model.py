@@ -82,6 +82,7 @@ class Attachment:
     boot_index: int | None = None
     delete_on_termination: bool = False
     device: str = ""  # what the guest is told (/dev/vdX); the guest may name it otherwise
+    generation: int = 0  # one more for each live migration (the block node is a new one)
 
     @property
     def key(self) -> str:
@@ -89,7 +90,7 @@ class Attachment:
 
     @property
     def node(self) -> str:
-        return f"v{self.key}"
+        return f"v{self.key}" + (f"g{self.generation}" if self.generation else "")
 
     @property
     def device_id(self) -> str:
@@ -97,7 +98,7 @@ class Attachment:
 
     @property
     def secret_id(self) -> str:
-        return f"s{self.key}"
+        return f"s{self.key}" + (f"g{self.generation}" if self.generation else "")
 
     def view(self, server_id: str) -> dict[str, Any]:
         return {

@@ -40,7 +40,9 @@ def make_session(limit: int = 512, limit_per_host: int = 128) -> aiohttp.ClientS
     connector = aiohttp.TCPConnector(
         limit=limit, limit_per_host=limit_per_host, keepalive_timeout=30, ttl_dns_cache=None
     )
-    return aiohttp.ClientSession(connector=connector, auto_decompress=False)
+    # A container's metadata comes back in up to MAX_META_HEADERS headers (aiohttp: 128).
+    headers = wire.MAX_META_HEADERS + 64
+    return aiohttp.ClientSession(connector=connector, auto_decompress=False, max_headers=headers)
 
 
 def request_headers(timestamp: Timestamp | None = None) -> dict[str, str]:

@@ -82,6 +82,9 @@ CREATED = "X-Backend-Created"
 MSGPACK = "application/x-msgpack"
 
 _META_CHUNK = 6000
+# A container's metadata grows by many requests (S3 configurations cut into parts:
+# a 1 MiB lifecycle, 64 KB CORS, 20 KB policy...), so a response may carry ~2 MiB of it.
+MAX_META_HEADERS = 512
 LISTING_VERSION = 1
 BATCH_VERSION = 1
 REPL_VERSION = 1
@@ -215,7 +218,7 @@ def unpack_metadata(headers: Mapping[str, str]) -> dict[str, str]:
     while (more := headers.get(f"{METADATA_PREFIX}{i}")) is not None:
         parts.append(more)
         i += 1
-        if i > 64:
+        if i > MAX_META_HEADERS:
             raise InvalidName("too many metadata headers")
     try:
         value = msgpack.unpackb(base64.b64decode("".join(parts), validate=True))

@@ -44,7 +44,7 @@ async def handle_put_container(
     ikey, _ = dev.container_keys(part, a, c)
     created = await dev.submit(dbs.put_container_op(ikey, a, c, ts.ticks, meta, account))
     if account is not None:
-        await state.reporter.report(dev, only=ikey)
+        await state.reporter.report(dev, only=ikey, inline=True)
     return web.Response(status=201 if created else 202, headers={wire.BACKEND_TIMESTAMP: ts.normal})
 
 
@@ -56,7 +56,7 @@ async def handle_delete_container(
     dev.check_writable()
     ikey, _ = dev.container_keys(part, a, c)
     await dev.submit(dbs.delete_container_op(ikey, ts.ticks, account))
-    await state.reporter.report(dev, only=ikey)
+    await state.reporter.report(dev, only=ikey, inline=True)
     return web.Response(status=204, headers={wire.BACKEND_TIMESTAMP: ts.normal})
 
 

@@ -5,12 +5,21 @@ Per target (ip, port, device) at most one request is in flight; rows that
 arrive meanwhile ride together in the next one, so 64 concurrent PUTs into
 one container cost a handful of requests (and of commits on the container
 node), not 64.
+
+A target whose last request failed to connect or timed out is *unreachable*
+for ``hold`` seconds: requests' own sends to it (``inline=True``) fail at
+once instead of each waiting out a timeout; their rows are durably queued
+already, and the background passes (which still send, and clear the mark on
+success) deliver them. Without it a host whose link is cut made every PUT
+whose container replica it held wait out a timeout (Swift's object server
+bounds the same wait with ``container_update_timeout``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextvars
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -41,15 +50,40 @@ class _Queue(Generic[R]):
 class BatchSender(Generic[R]):
     """Send rows of type R to targets through ``send(target, rows) -> statuses``."""
 
-    def __init__(self, send: Callable[[Target, list[R]], Awaitable[list[int]]]) -> None:
+    def __init__(
+        self,
+        send: Callable[[Target, list[R]], Awaitable[list[int]]],
+        *,
+        hold: float = 5.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._send = send
         self._queues: dict[Target, _Queue[R]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._unreachable: dict[Target, float] = {}  # target -> until (clock)
+        self.hold = hold
+        self._clock = clock
         #: Requests made (for tests and stats).
         self.requests = 0
+        #: Inline sends refused at once because their target was unreachable.
+        self.skipped = 0
 
-    async def send(self, target: Target, row: R) -> int:
-        """The row's status on the target; NodeClientError if it could not be sent."""
+    def unreachable(self, target: Target) -> bool:
+        """True while ``target``'s last request failed less than ``hold`` seconds ago."""
+        until = self._unreachable.get(target)
+        if until is None:
+            return False
+        if self._clock() >= until:
+            del self._unreachable[target]
+            return False
+        return True
+
+    async def send(self, target: Target, row: R, *, inline: bool = False) -> int:
+        """The row's status on the target; NodeClientError if it could not be sent, at once
+        for an ``inline`` send (a request's own) to a target that is unreachable for now."""
+        if inline and self.unreachable(target):
+            self.skipped += 1
+            raise NodeClientError(f"{target.ip}:{target.port} unreachable for now")
         q = self._queues.get(target)
         if q is None:
             q = self._queues[target] = _Queue()
@@ -75,6 +109,7 @@ class BatchSender(Generic[R]):
                 try:
                     statuses = await self._send(target, [row for row, _ in batch])
                 except (NodeClientError, OSError) as exc:
+                    self._unreachable[target] = self._clock() + self.hold
                     for _, fut in batch:
                         if not fut.done():
                             fut.set_exception(exc)
@@ -86,6 +121,7 @@ class BatchSender(Generic[R]):
                                 exc if isinstance(exc, Exception) else NodeClientError("cancelled")
                             )
                     raise
+                self._unreachable.pop(target, None)
                 for (_, fut), status in zip(batch, statuses, strict=True):
                     if not fut.done():
                         fut.set_result(status)

@@ -76,7 +76,7 @@ class ContainerUpdater:
         """Send one row now; on success unqueue it (no wait: the next commit carries it)."""
         dev.in_flight.add(pkey)
         try:
-            status = await self.sender.send(target, row)
+            status = await self.sender.send(target, row, inline=True)
         except NodeClientError as exc:
             log.warning("container update to %s queued: %s trans=%s", target, exc, TRANS_ID.get())
             return False
@@ -197,8 +197,9 @@ class AccountReporter:
     async def _post(self, target: Target, rows: list[AccountRowUpdate]) -> list[int]:
         return await self.client.update_account_rows(target, rows)
 
-    async def report(self, dev: Device, only: bytes | None = None) -> bool:
-        """Report marked containers of ``dev`` (just ``only`` if given); True if all went."""
+    async def report(self, dev: Device, only: bytes | None = None, *, inline: bool = False) -> bool:
+        """Report marked containers of ``dev`` (just ``only`` if given); True if all went.
+        ``inline``: a request's own report, which skips account nodes unreachable for now."""
         with dev.read() as txn:
             marked = dbs.scan_dirty(txn, 1000, only)
         jobs = []
@@ -218,7 +219,8 @@ class AccountReporter:
                 info.bytes_used,
                 Timestamp.from_ticks(info.stats_timestamp),
             )
-            jobs.append(((ikey, stamp), row, self.sender.send(Target(ip, port, device), row)))
+            send = self.sender.send(Target(ip, port, device), row, inline=inline)
+            jobs.append(((ikey, stamp), row, send))
         results = await asyncio.gather(*(j for _, _, j in jobs), return_exceptions=True)
         ok = True
         for (mark, row, _), result in zip(jobs, results, strict=True):

@@ -55,7 +55,9 @@ ETAG = "manifest-etag"  # system entry: the whole object's ETag (as the writer d
 ENTRIES = (MARK, SIZE, ETAG)
 MAX_SEGMENTS = 10000
 MAX_DEPTH = 10  # manifests within manifests (Swift's max_slo_recursion_depth)
-LISTING_PARAMS = ("swift_bytes", "s3_etag", "slo_etag")  # content-type parameters for listings
+S3_CHECKSUM = "s3_checksum"  # S3's checksum algorithm and type, for its listings
+LISTING_PARAMS = ("swift_bytes", "s3_etag", "slo_etag", S3_CHECKSUM)  # only for listings
+OBJECT_PARAMS = (S3_CHECKSUM,)  # listing parameters any object may carry, not only a manifest
 
 
 class SegmentError(errors.ServiceUnavailable):
@@ -298,9 +300,11 @@ class SegmentedBody:
 
 
 def present(info: ObjectInfo) -> ObjectInfo:
-    """A manifest's info as the whole object: its size and ETag (other objects unchanged)."""
+    """A manifest's info as the whole object: its size and ETag (other objects: their
+    content type without the listing parameters any object may carry)."""
     if not is_manifest(info.system):
-        return info
+        shown = strip_object_params(info.content_type)
+        return info if shown == info.content_type else dataclasses.replace(info, content_type=shown)
     return dataclasses.replace(
         info,
         size=logical_size(info.system, info.size),
@@ -313,6 +317,18 @@ def present(info: ObjectInfo) -> ObjectInfo:
 def strip_listing_params(content_type: str) -> str:
     """Drop ``swift_bytes`` / ``s3_etag`` / ``slo_etag``, which only serve listings."""
     return split_listing_params(content_type)[0]
+
+
+def strip_object_params(content_type: str) -> str:
+    """Drop the listing parameters any object may carry (``OBJECT_PARAMS``)."""
+    if ";" not in content_type:
+        return content_type
+    kept = [
+        p
+        for i, p in enumerate(content_type.split(";"))
+        if not i or p.strip().partition("=")[0] not in OBJECT_PARAMS
+    ]
+    return ";".join(kept)
 
 
 def with_listing_params(content_type: str, stored: str) -> str:

@@ -129,13 +129,21 @@ class Objects:
         return info, body
 
     async def delete_object(
-        self, account: str, container: str, name: str, *, bypass_retention: bool = False
+        self,
+        account: str,
+        container: str,
+        name: str,
+        *,
+        bypass_retention: bool = False,
+        timestamp: Timestamp | None = None,
     ) -> Timestamp:
         """Write a tombstone on a quorum (ObjectNotFound when there was nothing to delete).
 
         Retained: the version is retained (:mod:`objectstore.common.retention`),
         unless ``bypass_retention`` (a front-end that judged the retention itself:
         S3 moving a version between its containers, or a permitted GOVERNANCE bypass).
+        ``timestamp``: the tombstone's time (default now); Conflict when the
+        nodes hold a newer version, which this delete then does not remove.
         """
         check_name("object", name, MAX_OBJECT_NAME)
         await self.containers.require(account, container)
@@ -143,7 +151,7 @@ class Objects:
             await self.require_unretained(account, container, name)
         part, nodes = self.ring.get_nodes(account, container, name)
         cpart, cnodes = self.container_ring.get_nodes(account, container)
-        ts = Timestamp.now()
+        ts = timestamp or Timestamp.now()
 
         async def delete(dev: Any, slot: int) -> None:
             update = nc.ContainerUpdate(cnodes[slot % len(cnodes)], cpart)

@@ -22,7 +22,6 @@ the fan-out with its error limiter) and knows nothing of the core.
 from __future__ import annotations
 
 import itertools
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -34,7 +33,7 @@ from objectstore.proxy import errors
 from objectstore.proxy.fanout import Fanout
 from objectstore.proxy.placement import call_many, read_order, read_quorum
 from objectstore.proxy.ranges import RangeSpec, resolve
-from objectstore.timestamp import Timestamp
+from objectstore.timestamp import Timestamp, wall_clock
 from ring import Ring
 
 SKIP_LIMIT = 256 * 1024  # read past at most this much of an open body to reach a range
@@ -188,7 +187,7 @@ def _decide(answers: list[Answer], failures: list[Any], part: int, body: bool) -
 
 def _expired(info: nc.ObjectInfo) -> bool:
     """Past its X-Delete-At, unless retained (:mod:`objectstore.common.retention`)."""
-    now = time.time()
+    now = wall_clock()
     if info.delete_at is None or info.delete_at > now:
         return False
     return not retention.node_retained(info.metadata, now)

@@ -1,13 +1,18 @@
-"""Writes of one object that take turns in this proxy process.
+"""Writes of one object that take turns in this proxy process: legacy versioned writes.
 
-In a versioned container (S3 versioning, Swift's object versioning) a write
-first keeps the current version, then replaces it. Two writes of one key at
-once would both keep the same current version, and each would replace it
-with its own: every acknowledged version but the last would be lost. So the
-writes of a key in a versioned container wait for each other here. The table
-is the process's, shared by both APIs (one proxy serves both), so an S3 PUT
-and a Swift PUT of the same key take turns too. Writes through another proxy
-are not seen (docs/consistency.md).
+Swift's legacy versioned writes (``X-Versions-Location`` / ``X-History-Location``,
+middleware/versioned_writes.py) keep Swift's visible layout: the archive
+container holds the previous versions only, each named by its own
+timestamp, and a PUT first copies the current object there, then replaces
+it. Two PUTs of one key at once would both archive the same current
+version and each replace it with its own: every acknowledged version but
+the last would be lost. Swift has that race itself (its middleware takes no
+lock); here the writes of one key wait for each other in this process, so
+through one proxy none is lost. Writes through another proxy are not seen
+(docs/consistency.md, promise 7). S3 versioning and Swift's object
+versioning (``X-Versions-Enabled``) need no turn: each write stores its own
+version first, under its own id (s3compat/versioning.py,
+middleware/object_versioning.py).
 """
 
 from __future__ import annotations

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from aiohttp import web
 
+from objectstore import timestamp
 from objectstore.proxy.swift.app import make_app_from_config
 from stratus import config
 from stratus.cli import cluster
@@ -41,6 +42,10 @@ def build_app(cfg: config.Config) -> web.Application:
 async def serve_proxy(cfg: config.Config, stop: asyncio.Event) -> None:
     """Serve the native Swift API, /auth/v1.0 and the S3 API until ``stop`` is set."""
     cluster.ensure_cluster_secrets(cfg, create=False)
+    if cfg.proxy.test_clock_offset:  # validated: only with STRATUS_TEST_HOOKS=1
+        log.warning("proxy clock runs %+.3f s off (proxy.test_clock_offset)",
+                    cfg.proxy.test_clock_offset)  # fmt: skip
+        timestamp.set_test_clock_offset(cfg.proxy.test_clock_offset)
     # Both sockets are bound before the app is built, so bind errors come first.
     s3_sock = httpserver.listen(cfg.s3.host, cfg.s3.port)
     sock = httpserver.listen(cfg.proxy.host, cfg.proxy.port)

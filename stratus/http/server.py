@@ -36,6 +36,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from stratus.config import Config
+from stratus.http.salvage import salvaging
 
 log = logging.getLogger("stratus.http.server")
 
@@ -157,7 +158,7 @@ class LimitedSite(web.SockSite):
         assert server is not None
         handshake = self._limits.header_timeout if self._ssl_context else None  # None: no TLS
         self._server = await asyncio.get_running_loop().create_server(
-            lambda: _Counted(self, server()),
+            lambda: _Counted(self, salvaging(server())),  # see stratus.http.salvage
             sock=self._sock,
             ssl=self._ssl_context,
             backlog=self._backlog,

@@ -120,9 +120,11 @@ class NsProc:
     argv: list[str]
     log: Path
     proc: subprocess.Popen[bytes] | None = None
+    env: dict[str, str] = field(default_factory=lambda: dict[str, str]())  # set on top
 
     def start(self) -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith("STRATUS_")}
+        env.update(self.env)
         env["PYTHONUNBUFFERED"] = "1"
         env["PATH"] = f"{BIN}:{env.get('PATH', '/usr/bin:/bin')}"
         with open(self.log, "ab") as out:
@@ -302,6 +304,26 @@ class HostCluster:
         proc.stop()
         proc.start()
         self.wait_ready(host, port, path)
+
+    def start_proxy(self, host: Host, env: Mapping[str, str] | None = None) -> NsProc:
+        """A second proxy, on ``host``, from host 1's own configuration file: it shares
+        host 1's identity store (the LMDB under host 1's data directory, which both
+        namespaces see) and rings, so one token works at both proxies. ``env``: extra
+        variables, e.g. a test-only option. Stop it with ``stop_proxy``."""
+        assert host.proxy is None and host is not self.hosts[0], "one proxy per host"
+        first = self.hosts[0]
+        assert first.proxy is not None
+        argv = list(first.proxy.argv)
+        log = self.root / f"host{host.index}" / "proxy.log"
+        host.proxy = NsProc(f"h{host.index}-proxy", host.netns, argv, log, env=dict(env or {}))
+        host.proxy.start()
+        self.wait_ready(host, 8080, "/info")
+        return host.proxy
+
+    def stop_proxy(self, host: Host) -> None:
+        if host.proxy is not None:
+            host.proxy.stop()
+            host.proxy = None
 
     def add_host(self) -> Host:
         """One more machine on the switch, configured as host 1 is (the same salts and

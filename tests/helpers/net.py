@@ -3,7 +3,9 @@
 Ports come from below the kernel's ephemeral range: a port the kernel hands
 out with ``bind(0)`` can be taken by any outgoing connection between the
 moment a test picks it and the moment its server (often another process)
-binds it, and the suite makes thousands of outgoing connections.
+binds it, and the suite makes thousands of outgoing connections. Under
+pytest-xdist each worker takes its own slice of that range, so two workers
+never pick the same port before either has bound it.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from pathlib import Path
 
 from aiohttp import web
 
+from tests.helpers import parallel
+
 _LOW, _HIGH = 20000, 32000  # below Linux's default ip_local_port_range (32768-60999)
 
 
@@ -26,6 +30,14 @@ def _ephemeral_floor() -> int:
             return int(f.read().split()[0])
     except (OSError, ValueError, IndexError):
         return 32768
+
+
+def _span() -> tuple[int, int]:
+    """This process's ports: its xdist worker's slice of the range below the ephemeral one."""
+    low, high = _LOW, min(_HIGH, _ephemeral_floor())
+    index, count = parallel.worker()
+    size = (high - low) // count
+    return low + index * size, low + (index + 1) * size
 
 
 def _bindable(host: str, port: int) -> bool:
@@ -39,9 +51,9 @@ def _bindable(host: str, port: int) -> bool:
 
 def free_port(host: str = "127.0.0.1") -> int:
     """A port nothing listens on, outside the range outgoing connections use."""
-    high = min(_HIGH, _ephemeral_floor())
+    low, high = _span()
     for _ in range(200):
-        port = random.randrange(_LOW, high)
+        port = random.randrange(low, high)
         if _bindable(host, port):
             return port
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:  # crowded: let the kernel pick
@@ -51,9 +63,9 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 def free_port_block(count: int, host: str = "127.0.0.1") -> int:
     """The first of ``count`` consecutive free ports."""
-    high = min(_HIGH, _ephemeral_floor())
+    low, high = _span()
     for _ in range(200):
-        base = random.randrange(_LOW, high - count)
+        base = random.randrange(low, high - count)
         if all(_bindable(host, p) for p in range(base, base + count)):
             return base
     raise RuntimeError(f"no block of {count} free ports")

@@ -368,7 +368,11 @@ def make_app_from_config(config: Config) -> web.Application:
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         session = NodeClient.make_session()
-        core.client = NodeClient(session, node_timeout=config.proxy.node_timeout)
+        core.client = NodeClient(
+            session,
+            conn_timeout=config.proxy.conn_timeout,
+            node_timeout=config.proxy.node_timeout,
+        )
         try:
             yield
         finally:

@@ -10,13 +10,13 @@ entries ``read-acl`` / ``write-acl``.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping
 
 from objectstore.proxy.models import CONTENT_ATTRIBUTES
 from objectstore.proxy.swift.acl import clean_acl
 from objectstore.proxy.swift.constraints import MAX_ACL_LENGTH, blen
 from objectstore.proxy.swift.errors import HTML, SwiftError
+from objectstore.timestamp import wall_clock
 
 ATTRIBUTE_HEADERS = {
     name: "-".join(p.capitalize() for p in name.split("-")) for name in CONTENT_ATTRIBUTES
@@ -114,7 +114,7 @@ def delete_at(headers: Mapping[str, str], now: float | None = None) -> int | Non
     0..9999999999; the time they name must be after now, so an
     X-Delete-After of 0 or less is "X-Delete-After in past".
     """
-    now = time.time() if now is None else now
+    now = wall_clock() if now is None else now
     after = headers.get("X-Delete-After")
     at = headers.get("X-Delete-At")
     if after is not None:

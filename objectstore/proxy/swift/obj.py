@@ -20,7 +20,7 @@ from aiohttp import web
 from objectstore.proxy import errors as core_errors
 from objectstore.proxy import sealed
 from objectstore.proxy.conditional import http_date
-from objectstore.proxy.manifest import SegmentedBody
+from objectstore.proxy.manifest import SegmentedBody, strip_object_params
 from objectstore.proxy.models import ObjectInfo, ObjectMetadata
 from objectstore.proxy.ranges import content_range, unsatisfied_range
 from objectstore.proxy.reads import ObjectBody
@@ -66,6 +66,9 @@ ONE_WRITE = 64 * 1024  # bodies up to this size are sent in one write
 # PUT_EDITS: ``fn(metadata) -> metadata`` changes what a PUT stores (system entries).
 INSPECT = "stratus.obj.inspect"
 PUT_EDITS = "stratus.obj.put_edits"
+# PUT_PLACE: ``fn((account, container, name)) -> (account, container, name)``: where a
+# PUT (or copy) stores the object, once the request's own path was authorized and checked.
+PUT_PLACE = "stratus.obj.put_place"
 # READ_RAW: a flag: GET, HEAD and copies read a manifest as stored (multipart-manifest=get).
 # PRESENT: ``async fn(ctx, info, body) -> (info, body)`` shows what a GET, a HEAD (body
 # None) or a copy found as a filter presents it (dlo: the segments' bytes); the innermost
@@ -138,7 +141,7 @@ async def present(ctx: Ctx, info: ObjectInfo, body: Body | None) -> tuple[Object
 
 def object_headers(info: ObjectInfo) -> dict[str, str]:
     headers = {
-        "Content-Type": info.content_type,
+        "Content-Type": strip_object_params(info.content_type),  # (S3's listing parameter)
         "Etag": info.etag,
         "Last-Modified": http_date(info.last_modified.seconds),
         "X-Timestamp": info.last_modified.normal,
@@ -338,9 +341,8 @@ async def handle_put(ctx: Ctx) -> web.StreamResponse:
     await _if_none_match(ctx)
     await ctx.core.require_unretained(ctx.account, ctx.container, ctx.obj)  # 409 (S3 lock)
     body: Any = b"" if length == 0 else ctx.body_chunks()
-    result = await ctx.core.put_object(
-        ctx.account, ctx.container, ctx.obj, body, md, content_length=length
-    )
+    dest = placed(ctx, (ctx.account, ctx.container, ctx.obj))
+    result = await ctx.core.put_object(*dest, body, md, content_length=length)
     return web.Response(
         status=201,
         headers={
@@ -349,6 +351,13 @@ async def handle_put(ctx: Ctx) -> web.StreamResponse:
             "Content-Type": HTML,
         },
     )
+
+
+def placed(ctx: Ctx, path: tuple[str, str, str]) -> tuple[str, str, str]:
+    """Where a write of ``path`` stores its object (the PUT_PLACE hooks')."""
+    for place in ctx.environ.get(PUT_PLACE, ()):
+        path = place(path)
+    return path
 
 
 async def _if_none_match(ctx: Ctx) -> None:
@@ -436,6 +445,7 @@ async def _copy(
     await authorize(ctx, src[0], src[1], "GET")
     await authorize(ctx, dst[0], dst[1], "PUT")
     await ctx.core.require_unretained(*dst)  # 409: a retained version is never replaced
+    dst = placed(ctx, dst)
     check_metadata(ctx.headers, "object")
     ctype = ctx.headers.get("Content-Type")
     md = ObjectMetadata(

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.cloud import ROOT, Cloud, openstack, osj
+from tests.e2e.cloud import ROOT, Cloud, need_vm_tools, openstack, osj, upload_test_guest
 from tests.helpers.net import free_port
 
 SECRET = "e2e-backend-secret-0123456789"
@@ -158,3 +158,40 @@ def test_backups_restores_and_image_volumes_on_backends(cloud: Cloud, tmp_path: 
     assert made["os-vol-host-attr:host"].endswith("@fast#fast")
     with open(volume_file(made), "rb") as f:
         assert f.read(raw.stat().st_size) == raw.read_bytes()
+
+
+@pytest.mark.slow
+def test_migrate_an_attached_volume_with_the_unmodified_cli(cloud: Cloud, tmp_path: Path) -> None:
+    """`openstack volume migrate --host` on a volume a running server holds: the server's
+    disk moves to the other backend while it runs (the compute service's block mirror)."""
+    need_vm_tools()
+    upload_test_guest(cloud, tmp_path, "mig")
+    script = tmp_path / "user-data.sh"
+    script.write_text('echo "T:UP"\nwhile true; do sleep 1; done\n')  # the guest stays up
+    server = osj(cloud, "server", "create", "--image", "mig-guest", "--flavor", "m1.tiny",
+                 "--nic", "none", "--user-data", str(script), "--wait", "mig-vm")  # fmt: skip
+    assert server["status"] == "ACTIVE"
+    openstack(
+        cloud, "volume", "type", "create", "--property", "volume_backend_name=fast", "mig-fast"
+    )
+    osj(cloud, "volume", "create", "--type", "mig-fast", "--size", "1", "mig-vol")
+    vol = wait_show(cloud, "mig-vol", "status", "available")
+    payload = os.urandom(MiB)
+    with open(volume_file(vol), "r+b") as f:
+        f.write(payload)
+    openstack(cloud, "server", "add", "volume", "mig-vm", "mig-vol")
+    vol = wait_show(cloud, "mig-vol", "status", "in-use")
+    assert vol["os-vol-host-attr:host"].endswith("@fast#fast")
+
+    slow = vol["os-vol-host-attr:host"].replace("@fast#fast", "@slow#slow")
+    openstack(cloud, "volume", "migrate", "--host", slow, "mig-vol")
+    moved = wait_show(cloud, "mig-vol", "os-vol-mig-status-attr:migstat", "success")
+    assert moved["os-vol-host-attr:host"] == slow and moved["status"] == "in-use"
+    assert not volume_file(vol).exists()
+    with open(volume_file(moved), "rb") as f:
+        assert f.read(MiB) == payload
+    assert osj(cloud, "server", "show", "mig-vm")["status"] == "ACTIVE"
+    openstack(cloud, "server", "remove", "volume", "mig-vm", "mig-vol")
+    wait_show(cloud, "mig-vol", "status", "available")
+    openstack(cloud, "server", "delete", "--wait", "mig-vm")
+    openstack(cloud, "volume", "delete", "mig-vol")

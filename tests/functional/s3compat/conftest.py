@@ -6,6 +6,8 @@ event loop so that synchronous clients (boto3) can drive it from the tests.
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
+import socket
 import ssl
 import threading
 from collections.abc import Iterator
@@ -30,6 +32,7 @@ from s3compat.app import make_s3_app
 from stratus import config as stratus_config
 from stratus.identity import IdentityStore
 from tests.helpers.net import free_port, self_signed_cert
+from tests.helpers.waiting import eventually
 
 PREFIX, SUFFIX = "pre", "suf"
 MiB = 1024 * 1024
@@ -110,6 +113,10 @@ class S3Cluster:
             await runner.setup()
             await web.TCPSite(runner, "127.0.0.1", port).start()
             self.runners.append(runner)
+        await self._make_core()
+
+    async def _make_core(self) -> None:
+        """The proxy core over the rings in ``root`` (another proxy makes its own)."""
         cfg = stratus_config.Config()
         cfg.cluster.hash_path_prefix, cfg.cluster.hash_path_suffix = PREFIX, SUFFIX
         cfg.proxy.node_timeout = 5.0
@@ -119,12 +126,20 @@ class S3Cluster:
         # the failed-authentication limit has its own tests (tests/functional/stratus/cli).
         cfg.identity.failed_auth_burst = 0
         self.config = cfg
-        rings = Rings.load(ring_dir, prefix=PREFIX, suffix=SUFFIX)
+        rings = Rings.load(self.root / "rings", prefix=PREFIX, suffix=SUFFIX)
         self._session = NodeClient.make_session()
         self.core = ProxyCore(cfg, rings, NodeClient(self._session, node_timeout=5.0))
 
-    async def _start_s3(self) -> None:
-        self.port = free_port()
+    def serve_proxy(self, port: int, swift_port: int) -> None:
+        """Run another proxy (S3 and native apps, its own core) over this cluster's nodes,
+        rings and identity, in this process, until killed: see :func:`second_proxy`."""
+        self.identity = IdentityStore(self.root / "identity")
+        self.loop.run_until_complete(self._make_core())
+        self.loop.run_until_complete(self._start_s3(port, swift_port))
+        self.loop.run_forever()
+
+    async def _start_s3(self, port: int = 0, swift_port: int = 0) -> None:
+        self.port = port or free_port()
         runner = web.AppRunner(
             make_s3_app(self.core, self.identity, self.config), access_log=None, shutdown_timeout=2
         )
@@ -133,7 +148,7 @@ class S3Cluster:
         self.tls_port = free_port()
         await web.TCPSite(runner, "127.0.0.1", self.tls_port, ssl_context=self._tls()).start()
         self.runners.insert(0, runner)
-        self.swift_port = free_port()
+        self.swift_port = swift_port or free_port()
         swift = web.AppRunner(
             make_swift_app(self.core, self.identity, self.config),
             access_log=None,
@@ -192,6 +207,39 @@ def s3_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Cluster]:
         yield cluster
     finally:
         cluster.stop()
+
+
+def _accepts(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+    except OSError:
+        return False
+    return True
+
+
+def _serve_second_proxy(root: str, port: int, swift_port: int) -> None:
+    S3Cluster(Path(root)).serve_proxy(port, swift_port)
+
+
+@pytest.fixture(scope="session")
+def second_proxy(s3_cluster: S3Cluster) -> Iterator[S3Cluster]:
+    """Another proxy PROCESS over the same nodes, rings and identity (S3 on ``port``, the
+    native API on ``swift_port``): nothing in one proxy's memory is seen by the other."""
+    other = S3Cluster(s3_cluster.root, port=free_port(), swift_port=free_port())
+    other.users = s3_cluster.users
+    proc = multiprocessing.get_context("spawn").Process(
+        target=_serve_second_proxy,
+        args=(str(s3_cluster.root), other.port, other.swift_port),
+        daemon=True,
+    )
+    proc.start()
+    try:
+        for port in (other.port, other.swift_port):
+            assert eventually(lambda p=port: _accepts(p), bool, timeout=60), "no second proxy"
+        yield other
+    finally:
+        proc.kill()
+        proc.join(10)
 
 
 _counter = iter(range(1_000_000))

@@ -390,10 +390,13 @@ def test_list_multipart_uploads_owner_and_initiator(
     uid = s3.create_multipart_upload(Bucket=bucket, Key="up")["UploadId"]
     (upload,) = s3.list_multipart_uploads(Bucket=bucket)["Uploads"]
     assert upload["UploadId"] == uid
+    # The owner is the project (the canonical id); the initiator is the user who started it,
+    # as AWS names the IAM user who initiated an upload.
     owner = {"ID": "alpha", "DisplayName": "alpha"}
-    assert upload["Owner"] == owner and upload["Initiator"] == owner
+    initiator = {"ID": "alpha:alice", "DisplayName": "alice"}
+    assert upload["Owner"] == owner and upload["Initiator"] == initiator
     parts = s3.list_parts(Bucket=bucket, Key="up", UploadId=uid)
-    assert parts["Owner"] == owner and parts["Initiator"] == owner
+    assert parts["Owner"] == owner and parts["Initiator"] == initiator
 
 
 def _chunked_put(cluster: S3Cluster, path: str, data: bytes, encoding: str) -> int:
@@ -404,7 +407,7 @@ def _chunked_put(cluster: S3Cluster, path: str, data: bytes, encoding: str) -> i
         headers={"content-encoding": encoding, "x-amz-decoded-content-length": str(len(data))},
         payload_hash="STREAMING-AWS4-HMAC-SHA256-PAYLOAD",
     )  # fmt: skip
-    body = rawsign.chunked_body(signed, data, 1024)
+    body = rawsign.chunked_body(signed, data, 8192)
     headers = {**signed.headers, "content-length": str(len(body))}
     status, _h, _reply = rawsign.send(cluster.port, "PUT", path, headers, body)
     return status

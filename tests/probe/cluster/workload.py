@@ -51,7 +51,13 @@ def _md5(value: bytes | None) -> str | None:
 async def load(args: argparse.Namespace) -> dict[str, Any]:
     async with aiohttp.ClientSession() as session:
         swift = await _swift(session, args.auth, args.user, args.key)
-        status = (await swift.request("PUT", f"/{args.container}"))[0]
+        # Right after the last scenario healed, a node may still wait out a connection the
+        # fault left dead: the setup retries as a client would; the load itself never does.
+        for attempt in range(4):
+            status = (await swift.request("PUT", f"/{args.container}"))[0]
+            if status in (201, 202) or attempt == 3:
+                break
+            await asyncio.sleep(1.0)
         assert status in (201, 202), status
         checker = Checker(
             swift, args.container, workers=args.workers, keys=args.keys, seed=args.seed

@@ -74,3 +74,30 @@ def test_declared_refuses_what_aws_refuses() -> None:
         assert exc.value.code == "InvalidRequest"
     assert checksums.declared({"x-amz-trailer": " x-amz-checksum-crc32, "}) == ("CRC32", None)
     assert checksums.declared({"x-amz-checksum-mode": "ENABLED"}) is None
+
+
+def test_trailer_lists_and_counts_as_aws() -> None:
+    """x-amz-trailer forgives blanks and trailing commas, not an empty item; one checksum in
+    headers and trailer together, each count with AWS's own message."""
+    assert checksums.trailer_names(" x-amz-checksum-crc32,, ") == ["x-amz-checksum-crc32"]
+    assert checksums.trailer_names("x-amz-checksum-crc32, ,") == ["x-amz-checksum-crc32", ""]
+    assert checksums.trailer_names(", X-Amz-Checksum-Crc32") == ["", "x-amz-checksum-crc32"]
+    crc = checksums.compute("CRC32", b"x")
+    cases = {
+        "Multiple checksum Types are not allowed.": {
+            "x-amz-trailer": "x-amz-checksum-crc32, x-amz-checksum-crc32",
+            "x-amz-checksum-crc32": crc,
+            "x-amz-sdk-checksum-algorithm": "sha256",  # repeats trump the mismatch
+        },
+        "Expecting a single x-amz-checksum- header$": {
+            "x-amz-trailer": "x-amz-checksum-crc32c",
+            "x-amz-checksum-crc32": crc,
+        },
+        "x-amz-trailer header is not supported": {"x-amz-trailer": ",x-amz-checksum-crc32"},
+    }
+    for message, headers in cases.items():
+        with pytest.raises(S3Error, match=message) as exc:
+            checksums.declared(headers)
+        assert not exc.value.resource  # AWS names no <Resource> in these
+    with pytest.raises(S3Error, match="trailing header is invalid"):
+        checksums.verify("CRC32", "not-base-64", b"\0\0\0\0", trailing=True)

@@ -97,22 +97,79 @@ async def test_signed_trailer() -> None:
     crc = checksums.compute("CRC32", b"hello world")
     body = _signed_trailer_body(b"hello world", crc)
     mode = sigv4.STREAMING_SIGNED_TRAILER
-    dec = AwsChunkedDecoder(_reader(body), _auth(mode), mode, 11)
+    trailer = "x-amz-checksum-crc32"
+    dec = AwsChunkedDecoder(_reader(body), _auth(mode), mode, 11, trailer=trailer)
     assert await _collect(dec) == b"hello world"
     assert dec.trailers == {"x-amz-checksum-crc32": crc}
     forged = body.replace(crc.encode(), checksums.compute("CRC32", b"other").encode())
     with pytest.raises(S3Error) as forged_trailer:
-        await _collect(AwsChunkedDecoder(_reader(forged), _auth(mode), mode, 11))
+        await _collect(AwsChunkedDecoder(_reader(forged), _auth(mode), mode, 11, trailer=trailer))
     assert forged_trailer.value.code == "SignatureDoesNotMatch"
+    assert forged_trailer.value.extra["StringToSign"].startswith("AWS4-HMAC-SHA256-TRAILER\n")
+    # the trailer AWS needs announced in x-amz-trailer: unannounced, it is malformed
+    with pytest.raises(S3Error) as unannounced:
+        await _collect(AwsChunkedDecoder(_reader(body), _auth(mode), mode, 11))
+    assert unannounced.value.code == "MalformedTrailerError"
 
 
 async def test_unsigned_trailer() -> None:
-    crc = checksums.compute("CRC32C", b"abcdef")
-    body = b"3\r\nabc\r\n3\r\ndef\r\n0\r\n" + f"x-amz-checksum-crc32c:{crc}\r\n\r\n".encode()
+    payload = b"a" * 8192 + b"def"
+    crc = checksums.compute("CRC32C", payload)
+    body = b"2000\r\n" + b"a" * 8192 + b"\r\n3\r\ndef\r\n0\r\n"
+    body += f"x-amz-checksum-crc32c:{crc}\r\n\r\n".encode()
     mode = sigv4.STREAMING_UNSIGNED_TRAILER
-    dec = AwsChunkedDecoder(_reader(body), None, mode, 6)
-    assert await _collect(dec) == b"abcdef"
+    dec = AwsChunkedDecoder(_reader(body), None, mode, 8195, trailer="x-amz-checksum-crc32c")
+    assert await _collect(dec) == payload
     assert dec.trailers["x-amz-checksum-crc32c"] == crc
+
+
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        (b"3\r\nabc\r\n3\r\ndef\r\n0\r\n\r\n", "InvalidChunkSizeError"),  # 8 KiB minimum
+        (b"3\r\nabc\r\n0\r\nx-amz-checksum-crc32:AAAAAA==\n\r\n", "IncompleteBody"),  # no CR
+        (b"3\r\nabc\r\n0\r\n\r\n", "MalformedTrailerError"),  # announced, never came
+        (b"3\r\nabc\r\n0\r\nbonus:x\r\n\r\n", "MalformedTrailerError"),  # not announced
+        (b"3\nabc\n0\n\n", "IncompleteBody"),  # LF alone ends no line
+    ],
+)
+async def test_framing_errors_as_aws(body: bytes, code: str) -> None:
+    mode = sigv4.STREAMING_UNSIGNED_TRAILER
+    dec = AwsChunkedDecoder(_reader(body), None, mode, None, trailer="x-amz-checksum-crc32")
+    with pytest.raises(S3Error) as exc:
+        await _collect(dec)
+    assert exc.value.code == code
+    if code == "InvalidChunkSizeError":
+        assert exc.value.status == 403
+        assert exc.value.extra == {"Chunk": "2", "BadChunkSize": "3"}
+
+
+async def test_signed_chunk_parameters() -> None:
+    body = _documented_body()
+    cases = {
+        b"chunk-signature=" + CHUNK_SIGS[0].encode(): None,
+        b" chunk-signature = " + CHUNK_SIGS[0].encode() + b" ": None,  # blanks forgiven
+        b"": "IncompleteBody",  # no signature
+        b"chunk-signature=": "IncompleteBody",  # a blank one
+        b"chunk-signature=" + CHUNK_SIGS[0].encode() + b";extra=param": "IncompleteBody",
+        b"extra=param;chunk-signature=" + CHUNK_SIGS[0].encode(): "SignatureDoesNotMatch",
+        b"chunk-signature=invalid": "SignatureDoesNotMatch",
+    }
+    first = b"10000;chunk-signature=" + CHUNK_SIGS[0].encode()
+    for params, code in cases.items():
+        header = b"10000" + (b";" + params if params else b"")
+        dec = AwsChunkedDecoder(
+            _reader(body.replace(first, header, 1)), _auth(), sigv4.STREAMING_SIGNED, 66560
+        )
+        if code is None:
+            assert await _collect(dec) == b"a" * 66560
+            continue
+        with pytest.raises(S3Error) as exc:
+            await _collect(dec)
+        assert exc.value.code == code, params
+        if code == "SignatureDoesNotMatch":
+            assert exc.value.extra["StringToSign"].startswith("AWS4-HMAC-SHA256-PAYLOAD\n")
+            assert exc.value.extra["CanonicalRequestBytes"] == ""  # (the test's auth has none)
 
 
 @pytest.mark.parametrize(

@@ -102,8 +102,8 @@ def test_fuzz_aws_chunked_raw_bytes(body: bytes, mode: str) -> None:
 
 def test_valid_bodies_decode_whole() -> None:
     for mode in MODES:
-        body = encode([b"abc", b"d" * 100], mode, ("x-amz-checksum-crc32", "AAAAAA=="))
-        assert asyncio.run(decode(body, mode, 103, None)) == 103
+        body = encode([b"a" * 8192, b"d" * 100], mode, ("x-amz-checksum-crc32", "AAAAAA=="))
+        assert asyncio.run(decode(body, mode, 8292, "x-amz-checksum-crc32")) == 8292
 
 
 def test_huge_size_line_allocates_nothing() -> None:

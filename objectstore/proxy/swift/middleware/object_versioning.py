@@ -11,23 +11,30 @@ reads (GET/HEAD), removes (DELETE) or restores (PUT, zero bytes) one
 version; ``version-id=null`` names the object written while versioning was
 off. A container with versions left cannot be deleted (409).
 
-Layout. Swift's container holds a symlink to the current version's data
-in the hidden container. Stratus keeps the current version's bytes in the
-container itself, as its S3 versioning does, so a plain GET (either API)
-reads it directly and the S3 layer sees the same objects; a version id is
-kept with each current version (system entry ``versions-id``). The hidden
-container (``versions_names``) holds every other version and every delete
-marker: a write archives the current version there first (a server-side
-copy stamped with the version's own time, so it lists as Swift's does).
-An object written before versioning was on is the ``null`` version until
-it is archived, when it gets its timestamp as id, as in Swift.
+Layout. As in Swift, every version is written straight into the hidden
+container (``versions_names``), named by its own timestamp, and every
+delete marker too: two writers never write the same name, so no write can
+lose another's, through any number of proxies. Swift's container then gets
+a symlink to it; Stratus puts a copy of the version there instead (system
+entries ``versions-id``, its id, and ``versions-kept``), so a plain GET
+(either API) reads it directly and the S3 layer sees the same objects.
+The copy carries the version's own timestamp, as Swift's symlink does, so
+the nodes keep the newest of racing writes as the current one; a DELETE
+removes it with its marker's timestamp (a newer write stays current).
+
+Stored before this layout: the current version only in the container
+(no ``versions-kept``). A write that finds it there archives it first, as
+before (a server-side copy named by its own id: idempotent), and listings
+merge the container's current objects with the hidden entries either way,
+so old containers read and list as before, with nothing migrated ahead of
+use. An object written while versioning was off is the ``null`` version
+until it is archived, when it gets its timestamp as id, as in Swift.
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
-import functools
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote
@@ -36,7 +43,6 @@ from aiohttp import web
 from multidict import CIMultiDict, CIMultiDictProxy
 
 from objectstore.proxy import errors as core_errors
-from objectstore.proxy import turns
 from objectstore.proxy.conditional import http_date
 from objectstore.proxy.models import ContainerRow, ListParams, ObjectInfo, ObjectMetadata, SubdirRow
 from objectstore.proxy.swift import account as account_handlers
@@ -56,6 +62,7 @@ CLIENT_HEADER = "X-Versions-Enabled"
 ENABLED = "versions-enabled"  # container system entries: "True" / "False"
 HIDDEN = "versions-container"  # ... and the hidden container's name (quoted)
 LEGACY = "versions-location"  # the legacy middleware's (versioned_writes)
+KEPT = "versions-kept"  # on a current object: its version's entry is in the hidden container
 NO_HIDDEN = "The versions container does not exist. You may want to re-enable object versioning."
 
 
@@ -246,8 +253,14 @@ async def _archive(ctx: Ctx, hidden: str, current: ObjectInfo) -> None:
         pass  # gone meanwhile: nothing to keep
 
 
+def kept(info: ObjectInfo) -> bool:
+    """Whether the current object is a copy of its hidden entry (this layout)."""
+    return bool(info.system.get(KEPT))
+
+
 async def _keep_current(ctx: Ctx, state: State, method: str) -> bool:
-    """Before a write: keep the current version if it is one (any, while on).
+    """Before a write: keep the current version when only the container holds it (stored
+    before this layout, or while off: any, while on).
 
     The writer's rights are checked first, as Swift does before it reads.
     True when versioning is on (the write makes a version).
@@ -255,29 +268,29 @@ async def _keep_current(ctx: Ctx, state: State, method: str) -> bool:
     assert ctx.container is not None and state.hidden is not None
     await obj.authorize(ctx, ctx.account, ctx.container, method)
     current = await current_object(ctx)
-    if current is not None and (state.enabled or vl.version_of(current) is not None):
+    if current is None or kept(current):
+        return state.enabled
+    if state.enabled or vl.version_of(current) is not None:
         await _archive(ctx, state.hidden, current)
     return state.enabled
 
 
-def _one_at_a_time(
-    fn: Callable[[Ctx, Next, State], Awaitable[web.StreamResponse]],
-) -> Callable[[Ctx, Next, State], Awaitable[web.StreamResponse]]:
-    """The writes of one object take turns in this proxy (objectstore/proxy/turns.py): two
-    at once would both keep the same current version and lose each other's."""
-
-    @functools.wraps(fn)
-    async def run(ctx: Ctx, next: Next, state: State) -> web.StreamResponse:
-        assert ctx.container is not None and ctx.obj is not None
-        async with turns.key_turn(ctx.account, ctx.container, ctx.obj):
-            return await fn(ctx, next, state)
-
-    return run
+async def _make_current(ctx: Ctx, hidden: str, version: Timestamp, when: Timestamp) -> None:
+    """Copy version ``version`` from the hidden container into the container, stamped
+    ``when`` (its own time, as Swift's symlink: the nodes keep the newest write)."""
+    assert ctx.container is not None and ctx.obj is not None
+    src = (ctx.account, hidden, vn.entry_name(ctx.obj, version))
+    info, body = await ctx.core.get_object(*src, raw=True, newest=True)
+    system = {vl.VERSION: version.normal, KEPT: "1"}
+    md = ObjectMetadata(system=system, delete_at=info.delete_at, timestamp=when)
+    await ctx.core.copy_object(
+        src, (ctx.account, ctx.container, ctx.obj), md, raw=True, source=(info, body)
+    )
 
 
-@_one_at_a_time
 async def _put(ctx: Ctx, next: Next, state: State) -> web.StreamResponse:
-    """A new version (while on), after the current one is kept."""
+    """A new version (while on): written into the hidden container under its own
+    timestamp, then made current."""
     if state.enabled:
         # Swift checks the version's own name (longer than the object's) as it creates
         # it: refuse before anything is written, not on the next overwrite or delete.
@@ -285,27 +298,37 @@ async def _put(ctx: Ctx, next: Next, state: State) -> web.StreamResponse:
         check_object_name(vn.entry_name(ctx.obj, Timestamp.now()))
     if not await _keep_current(ctx, state, "PUT"):
         return await next(ctx)
+    assert ctx.obj is not None and state.hidden is not None
     version = Timestamp.now()
+    entry = (ctx.account, state.hidden, vn.entry_name(ctx.obj, version))
 
     def stamp(md: ObjectMetadata) -> ObjectMetadata:
-        system = {**(md.system or {}), vl.VERSION: version.normal}
-        return dataclasses.replace(md, system=system, timestamp=version)
+        return dataclasses.replace(md, timestamp=version)
+
+    def place(_path: tuple[str, str, str]) -> tuple[str, str, str]:
+        return entry
 
     edits: list[Any] = ctx.environ.setdefault(obj.PUT_EDITS, [])
+    places: list[Any] = ctx.environ.setdefault(obj.PUT_PLACE, [])
     edits.append(stamp)
+    places.append(place)
     try:
         resp = await next(ctx)
+    except core_errors.ContainerNotFound:
+        raise SwiftError(500, NO_HIDDEN) from None
     finally:
         edits.remove(stamp)
+        places.remove(place)
     if resp.status == 201 and not resp.prepared:
+        await _make_current(ctx, state.hidden, version, version)
         resp.headers["X-Object-Version-Id"] = version.normal
     return resp
 
 
-@_one_at_a_time
 async def _delete(ctx: Ctx, next: Next, state: State) -> web.StreamResponse:
-    """Keep the current version and write a delete marker (while on), then delete."""
-    assert ctx.obj is not None and state.hidden is not None
+    """A delete marker in the hidden container (while on), then the current object goes
+    with the marker's timestamp (a newer write, from anywhere, stays current)."""
+    assert ctx.container is not None and ctx.obj is not None and state.hidden is not None
     if not await _keep_current(ctx, state, "DELETE"):
         return await next(ctx)
     marker = Timestamp.now()
@@ -316,13 +339,16 @@ async def _delete(ctx: Ctx, next: Next, state: State) -> web.StreamResponse:
         )
     except core_errors.ContainerNotFound:
         raise SwiftError(412) from None
-
-    def stamp(resp: web.StreamResponse) -> None:
-        if resp.status < 300 or resp.status == 404:
-            resp.headers["X-Object-Version-Id"] = marker.normal
-
-    ctx.on_prepare.append(stamp)
-    return await next(ctx)
+    headers = {"X-Object-Version-Id": marker.normal}
+    try:
+        await ctx.core.delete_object(ctx.account, ctx.container, ctx.obj, timestamp=marker)
+    except core_errors.ObjectNotFound:
+        raise SwiftError(404, headers=headers) from None
+    except core_errors.Retained:
+        raise
+    except core_errors.Conflict:
+        pass  # a newer write is current: the marker is kept as an older version
+    return web.Response(status=204, headers={"Content-Type": HTML, **headers})
 
 
 def _watch(ctx: Ctx, check: Callable[[ObjectInfo], None] | None = None) -> list[ObjectInfo]:
@@ -487,17 +513,20 @@ async def _restore(ctx: Ctx, state: State, version: Timestamp, vid: str) -> web.
         raise SwiftError(500, NO_HIDDEN) from None
     current = await current_object(ctx)
     current_id = vl.version_of(current) if current is not None else None
-    if current is not None and current_id is not None and current_id != version.normal:
+    if (
+        current is not None
+        and not kept(current)
+        and current_id is not None
+        and current_id != version.normal
+    ):
         await _archive(ctx, state.hidden, current)
-    md = ObjectMetadata(system={vl.VERSION: version.normal}, delete_at=source.delete_at)
-    result, _src = await ctx.core.copy_object(
-        (ctx.account, state.hidden, entry), (ctx.account, ctx.container, ctx.obj), md, raw=True
-    )
+    now = Timestamp.now()  # a new current object, as Swift's new symlink
+    await _make_current(ctx, state.hidden, version, now)
     return web.Response(
         status=201,
         headers={
             "Etag": source.etag,
-            "Last-Modified": http_date(result.timestamp.seconds),
+            "Last-Modified": http_date(now.seconds),
             "X-Object-Version-Id": vid,
             "Content-Type": HTML,
         },
@@ -525,9 +554,7 @@ async def _with_version_id(ctx: Ctx, next: Next, state: State, vid: str) -> web.
         return await _delete_version(ctx, next, state, version, vid)
     if ctx.method == "PUT":
         assert version is not None
-        assert ctx.container is not None and ctx.obj is not None
-        async with turns.key_turn(ctx.account, ctx.container, ctx.obj):
-            return await _restore(ctx, state, version, vid)
+        return await _restore(ctx, state, version, vid)
     if version is None:
         return await _read_null(ctx, next)
     assert state.hidden is not None
@@ -541,7 +568,7 @@ async def _delete_null(ctx: Ctx, next: Next, state: State) -> web.StreamResponse
     if state.hidden is not None:
         await obj.authorize(ctx, ctx.account, ctx.container, "DELETE")
         current = await current_object(ctx)
-        if current is not None and vl.version_of(current) is not None:
+        if current is not None and not kept(current) and vl.version_of(current) is not None:
             await _archive(ctx, state.hidden, current)
     return await next(inner)
 
@@ -566,9 +593,32 @@ async def _object(ctx: Ctx, next: Next) -> web.StreamResponse:
     return await next(ctx)
 
 
+async def _post(ctx: Ctx, next: Next, state: State) -> web.StreamResponse:
+    """POST updates the current version's metadata: its copy here, then its version in
+    the hidden container (which keeps it once another version is current)."""
+    assert ctx.obj is not None and state.hidden is not None
+    resp = await next(ctx)
+    if resp.status >= 300:
+        return resp
+    current = await current_object(ctx)
+    stamp = vn.parse_version(vl.version_of(current) or "") if current is not None else None
+    if current is None or not kept(current) or stamp is None:
+        return resp
+    md = ObjectMetadata(
+        content_type=current.content_type,
+        user=current.user,
+        attributes=current.attributes,
+        delete_at=current.delete_at,
+    )
+    with contextlib.suppress(core_errors.ObjectNotFound):  # the version went meanwhile
+        await ctx.core.post_object(ctx.account, state.hidden, vn.entry_name(ctx.obj, stamp), md)
+    return resp
+
+
 _OBJECT: dict[str, Callable[[Ctx, Next, State], Awaitable[web.StreamResponse]]] = {
     "PUT": _put,
     "DELETE": _delete,
+    "POST": _post,
 }
 
 

@@ -168,6 +168,7 @@ def listing_row(fields: dict[str, object]) -> None:
         return
     base, params = manifest.split_listing_params(ctype)
     if "swift_bytes" not in params:  # only manifests carry them (clients may not set it)
+        fields["content_type"] = manifest.strip_object_params(ctype)  # (S3's, on any object)
         return
     fields["content_type"] = base
     size = params.get("swift_bytes", "")

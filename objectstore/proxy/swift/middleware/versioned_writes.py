@@ -219,8 +219,8 @@ async def _object(ctx: Ctx, next: Next) -> web.StreamResponse:
         return await next(ctx)
     archive = unquote(location).split("/")[0]
     assert ctx.obj is not None
-    # One at a time in this proxy, as object versioning: two overwrites at once would both
-    # archive the same version and lose the other's (objectstore/proxy/turns.py).
+    # One at a time in this proxy: two overwrites at once would both archive the same
+    # version and lose the other's; across proxies as in Swift (objectstore/proxy/turns.py).
     async with turns.key_turn(ctx.account, ctx.container, ctx.obj):
         if ctx.method == "PUT":
             await _keep_current(ctx, archive)

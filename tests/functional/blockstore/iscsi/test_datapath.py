@@ -184,3 +184,30 @@ async def test_write_budget_answers_task_set_full(unit, target, server) -> None:
         assert 0 in statuses and 0x28 in statuses  # some run, some are told to retry
         assert set(statuses) <= {0, 0x28}
         assert (await ini.write16(0, os.urandom(48 * 1024))).status == 0  # budget came back
+
+
+async def test_reused_data_out_buffers_never_mix_writes(server, target, unit) -> None:
+    """Large writes share the connection's pooled buffers; each lands with its own bytes.
+
+    FUA writes run in the I/O pool, so several are in flight at once, each
+    holding a buffer while the next ones arrive.
+    """
+
+    def write_fua(lba: int, data: bytes):
+        cdb = struct.pack(">BBQIBB", 0x8A, 0x08, lba, len(data) // 512, 0, 0)
+        return ini.command(cdb, data_out=data)
+
+    async with session(HOST, server.port, IQN) as ini:
+        for rounds in range(3):
+            chunks = {i: os.urandom(256 * 1024) for i in range(8)}
+            step = 256 * 1024 // 512
+            replies = await asyncio.gather(*(write_fua(i * step, d) for i, d in chunks.items()))
+            assert all(r.status == 0 for r in replies)
+            for i, data in chunks.items():
+                assert backing_bytes(unit, i * 256 * 1024, len(data)) == data, (rounds, i)
+        # A short write into a reused buffer leaves nothing of the last command behind.
+        reply = await ini.write16(0, b"\x11" * (128 * 1024))
+        assert reply.status == 0
+        assert backing_bytes(unit, 0, 128 * 1024) == b"\x11" * (128 * 1024)
+        [conn] = [s.connection for s in server.sessions if s.connection is not None]
+        assert conn.scsi.pool.idle > 0  # the buffers did come back for reuse

@@ -26,11 +26,12 @@ from tests.helpers.net import serve_app
 CALLER = "req-" + str(uuid.uuid4())
 SEEN: web.AppKey[list[dict[str, str | None]]] = web.AppKey("seen", list)
 UPSTREAM: web.AppKey[str] = web.AppKey("upstream", str)
+# Fixed UUIDs: the values are the test ids, which every pytest-xdist worker must collect alike.
 NOT_IDS = [
-    "req-" + str(uuid.uuid4()).upper(),  # oslo.context accepts lower-case hex only
-    "req-" + str(uuid.uuid4()) + "x",
-    "req-" + str(uuid.uuid4()) + "\nINFO forged line",
-    str(uuid.uuid4()),
+    "req-0F81261F-864B-4E7B-AFC4-8C7024A44567",  # oslo.context accepts lower-case hex only
+    "req-17e95510-d7b5-4b26-9545-3ce2eecc247dx",
+    "req-f49dd4a7-586b-4589-91d1-6e8fa6d637d4\nINFO forged line",
+    "4ab2740b-fc46-4f35-bf9e-690ccba6ad02",
     "tx0123456789abcdef01234-0123456789",
     "<script>alert(1)</script>",
     "req-" + "a" * 200,

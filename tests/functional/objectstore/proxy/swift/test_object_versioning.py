@@ -92,11 +92,13 @@ async def test_versions_kept_and_listed(swift: SwiftHTTP, tok: str) -> None:
         ("o", v2, True, 6, "text/plain"),
         ("o", v1, False, 3, "text/plain"),
     ]
-    # The container's bytes count every version; its objects, the current ones.
+    # The container's bytes count every version, and the current one's copy in the
+    # container (Swift's container holds a 0-byte symlink there: 9); its objects, the
+    # current ones.
     r = await swift("HEAD", f"{URL}/c", token=tok)
     assert (r.headers["X-Container-Object-Count"], r.headers["X-Container-Bytes-Used"]) == (
         "1",
-        "9",
+        "15",
     )
     # The plain listing shows the current version only.
     r = await swift("GET", f"{URL}/c?format=json", token=tok)
@@ -314,8 +316,9 @@ async def test_container_rules(swift: SwiftHTTP, cluster: Cluster, tok: str) -> 
     await _put(swift, tok, "c/o", b"two")
     r = await swift("DELETE", f"{URL}/c", token=tok)
     assert (r.status, r.body) == (409, b"Delete all versions before deleting container.")
-    # The hidden container is neither listed nor reachable; its bytes count in its container's.
-    assert await _account_rows(swift, tok, [("c", 1, 6)]) == [("c", 1, 6)]
+    # The hidden container is neither listed nor reachable; its bytes count in its container's
+    # (6, both versions) with the current version's copy in the container (3; Swift: 0).
+    assert await _account_rows(swift, tok, [("c", 1, 9)]) == [("c", 1, 9)]
     hidden = vn.versions_container("c").replace("\x01", "%01")
     r = await swift("GET", f"{URL}/{hidden}", token=tok, raw=True)
     assert (r.status, r.body) == (412, b"Invalid UTF8 or contains NULL")
@@ -411,7 +414,8 @@ async def test_info_sections(swift: SwiftHTTP) -> None:
 
 async def test_concurrent_writes_keep_every_version(swift: SwiftHTTP, tok: str) -> None:
     """Ten PUTs of one object at once, then five DELETEs: every version each PUT was told
-    about is listed, and each DELETE leaves its marker (objectstore/proxy/turns.py)."""
+    about is listed, and each DELETE leaves its marker (each writes its own version first:
+    object_versioning.py; through two proxy processes: s3compat/test_versions_two_proxies)."""
     await _enable(swift, tok)
 
     async def put(i: int) -> str:
@@ -433,3 +437,17 @@ async def test_concurrent_writes_keep_every_version(swift: SwiftHTTP, tok: str) 
     assert sorted(v["version_id"] for v in rows) == sorted([*made, *markers])
     r = await swift("GET", f"{URL}/c/o?version-id={max(made)}", token=tok)
     assert r.status == 200
+
+
+async def test_post_metadata_stays_with_its_version(swift: SwiftHTTP, tok: str) -> None:
+    """A POST to the current object reaches its version too: it keeps the metadata once
+    another version is current (Swift POSTs to the version its symlink names)."""
+    await _enable(swift, tok)
+    v1 = await _put(swift, tok, "c/o", b"one")
+    r = await swift("POST", f"{URL}/c/o", token=tok, headers={"X-Object-Meta-Color": "red"})
+    assert r.status == 202
+    v2 = await _put(swift, tok, "c/o", b"two")
+    r = await swift("HEAD", f"{URL}/c/o?version-id={v1}", token=tok)
+    assert (r.status, r.headers.get("X-Object-Meta-Color")) == (200, "red")
+    r = await swift("HEAD", f"{URL}/c/o", token=tok)
+    assert (r.headers["X-Object-Version-Id"], r.headers.get("X-Object-Meta-Color")) == (v2, None)
