@@ -16,6 +16,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -93,16 +94,7 @@ class Cloud:
         a picked port taken before it bound it (new ports then), or a service not ready
         in `stratus up`'s own limit while the machine is busy (the suite runs on several
         workers). Any other failure is the test's."""
-        for attempt in range(3):
-            try:
-                self._start(timeout)
-                return
-            except AssertionError as exc:
-                if attempt == 2 or not start_lost_a_race(str(exc)):
-                    raise
-                self.stop()
-                if "address already in use" in str(exc):
-                    self._pick_ports()
+        start_retrying(lambda: self._start(timeout), self.stop, self._pick_ports, AssertionError)
 
     def _start(self, timeout: float) -> None:
         with self.log.open("ab") as out:
@@ -173,6 +165,27 @@ class Cloud:
 def start_lost_a_race(failure: str) -> bool:
     """Whether a failed `stratus up` start lost to the machine (see ``Cloud.start``)."""
     return "address already in use" in failure or "not ready after" in failure
+
+
+def start_retrying(
+    start: Callable[[], None],
+    stop: Callable[[], object],
+    new_ports: Callable[[], None],
+    failure: type[Exception],
+) -> None:
+    """``start()``, up to three times when it lost to the machine (``start_lost_a_race``):
+    stopped in between, with new ports when a picked one was taken. Any other failure is
+    the test's."""
+    for attempt in range(3):
+        try:
+            start()
+            return
+        except failure as exc:
+            if attempt == 2 or not start_lost_a_race(str(exc)):
+                raise
+            stop()
+            if "address already in use" in str(exc):
+                new_ports()
 
 
 def os_env(

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.cloud import start_lost_a_race
+from tests.e2e.cloud import start_retrying
 from tests.helpers.net import free_port, free_port_block
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -64,17 +64,12 @@ class StratusUp:
         """Start it, up to three times when the start lost to the machine: a picked port
         taken before it bound it (new ports then), or a service not ready in `stratus up`'s
         own limit while the machine is busy (tests/e2e/cloud.py, ``Cloud.start``)."""
-        for attempt in range(3):
-            try:
-                self._start(timeout)
-                return
-            except RuntimeError as exc:
-                if attempt == 2 or not start_lost_a_race(str(exc)):
-                    raise
-                self.stop()
-                if "address already in use" in str(exc):
-                    self.proxy_port, self.base_port = free_port(), free_port_block(self.nodes)
-                    self._pick_other_ports()
+
+        def new_ports() -> None:
+            self.proxy_port, self.base_port = free_port(), free_port_block(self.nodes)
+            self._pick_other_ports()
+
+        start_retrying(lambda: self._start(timeout), self.stop, new_ports, RuntimeError)
 
     def _start(self, timeout: float) -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith("STRATUS_")}
